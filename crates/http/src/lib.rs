@@ -1,0 +1,16 @@
+//! Palisade's request model: what a detector sees of an HTTP request.
+//!
+//! This crate owns the first step of the pipeline (bytes → request model): splitting the
+//! request target into path and query arguments, parsing cookies, parsing bodies by content
+//! type ([`body`]), and the value transformations ([`transform`]) that detectors apply before
+//! matching. It knows nothing about rules, decisions or the network.
+
+pub mod body;
+pub mod model;
+pub mod raw;
+pub mod transform;
+pub mod urlencoded;
+
+pub use body::{parse_body, BodyKind, FilePart, ParsedBody};
+pub use model::{Arg, BodyModel, Headers, RequestModel};
+pub use transform::{Pipeline, Transform};

@@ -1,0 +1,292 @@
+//! The request model: method, target, headers, cookies, arguments and parsed body.
+//!
+//! Built once per request from the head (and later the inspected body prefix), then read by
+//! every detector. Names are strings (lossy UTF-8); values stay bytes.
+
+use std::net::IpAddr;
+
+use crate::body::{parse_body, BodyKind, FilePart, ParsedBody};
+use crate::transform::{normalize_path, Transform};
+use crate::urlencoded::{parse_pairs, percent_decode};
+
+/// One named value: a query or body argument, a cookie, a JSON leaf, a multipart field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arg {
+    pub name: String,
+    pub value: Vec<u8>,
+}
+
+/// Request headers in arrival order. Lookups ignore case; repeated headers are all kept.
+#[derive(Debug, Clone, Default)]
+pub struct Headers(pub Vec<(String, Vec<u8>)>);
+
+impl Headers {
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// All values of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let name = name.to_string();
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(&name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first value of `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.get_all(name).next()
+    }
+
+    /// The first value of `name` as text (lossy), if any.
+    pub fn get_str(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The parsed (possibly truncated) request body.
+#[derive(Debug, Clone, Default)]
+pub struct BodyModel {
+    /// The bytes that were inspected: the whole body, or its first `inspect_limit` bytes.
+    pub raw: Vec<u8>,
+    /// True when `raw` is only a prefix of the body.
+    pub truncated: bool,
+    pub kind: BodyKind,
+    /// Form fields, JSON leaves (`items.0.sku`), XML values, multipart text fields.
+    pub args: Vec<Arg>,
+    pub files: Vec<FilePart>,
+    /// Parse errors; the engine reports them as findings.
+    pub errors: Vec<String>,
+}
+
+/// Everything a detector may look at in a request.
+#[derive(Debug, Clone, Default)]
+pub struct RequestModel {
+    pub method: String,
+    /// The request target exactly as received (`/a%20b?x=1`).
+    pub uri_raw: String,
+    /// The path part of the target, still percent-encoded.
+    pub path_raw: String,
+    /// The path percent-decoded and normalized (`/a/../b` → `/b`, `\` → `/`).
+    pub path: String,
+    /// The query string without `?`, still percent-encoded.
+    pub query_raw: String,
+    /// `HTTP/1.1`, `HTTP/2.0`, ...
+    pub protocol: String,
+    pub headers: Headers,
+    pub host: String,
+    /// Query arguments, percent-decoded once, repeated keys kept.
+    pub args_get: Vec<Arg>,
+    pub cookies: Vec<Arg>,
+    pub body: Option<BodyModel>,
+    pub client_ip: Option<IpAddr>,
+}
+
+impl RequestModel {
+    /// Builds the model from a request head. `target` is the request target as sent
+    /// (origin form `/p?q` or absolute form `http://h/p?q`).
+    pub fn from_head(method: &str, target: &str, protocol: &str, headers: Headers) -> Self {
+        let origin = origin_form(target);
+        let (path_raw, query_raw) = match origin.find('?') {
+            Some(q) => (&origin[..q], &origin[q + 1..]),
+            None => (origin, ""),
+        };
+        // Strip a fragment if a client sent one.
+        let query_raw = query_raw.split('#').next().unwrap_or("");
+        let decoded_path = percent_decode(path_raw.as_bytes(), false);
+        let path = normalize_path(&decoded_path, true);
+        let host = headers
+            .get_str("host")
+            .or_else(|| authority_of(target).map(str::to_string))
+            .unwrap_or_default();
+        let cookies = headers
+            .get_all("cookie")
+            .flat_map(parse_cookie_header)
+            .collect();
+        RequestModel {
+            method: method.to_string(),
+            uri_raw: target.to_string(),
+            path_raw: path_raw.to_string(),
+            path: String::from_utf8_lossy(&path).into_owned(),
+            query_raw: query_raw.to_string(),
+            protocol: protocol.to_string(),
+            args_get: parse_pairs(query_raw.as_bytes()),
+            cookies,
+            host,
+            headers,
+            body: None,
+            client_ip: None,
+        }
+    }
+
+    /// The `Content-Type` header without parameters, lowercased (`application/json`).
+    pub fn mime_type(&self) -> Option<String> {
+        self.headers.get_str("content-type").map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    /// Parses `raw` by the request's content type and attaches it as the body.
+    pub fn attach_body(&mut self, raw: Vec<u8>, truncated: bool) {
+        let content_type = self.headers.get_str("content-type");
+        let ParsedBody {
+            kind,
+            args,
+            files,
+            errors,
+        } = parse_body(content_type.as_deref(), &raw, truncated);
+        self.body = Some(BodyModel {
+            raw,
+            truncated,
+            kind,
+            args,
+            files,
+            errors,
+        });
+    }
+
+    /// All arguments: query first, then body (ModSecurity's ARGS).
+    pub fn args(&self) -> impl Iterator<Item = (&'static str, &Arg)> {
+        self.args_get.iter().map(|a| ("ARGS_GET", a)).chain(
+            self.body
+                .iter()
+                .flat_map(|b| b.args.iter().map(|a| ("ARGS_POST", a))),
+        )
+    }
+
+    /// Applies a transformation pipeline to the raw path (helper for detectors).
+    pub fn path_with(&self, pipeline: &[Transform]) -> Vec<u8> {
+        crate::transform::apply_all(pipeline, self.path_raw.as_bytes()).into_owned()
+    }
+}
+
+/// `http://host/p?q` → `/p?q`; origin-form targets pass through. `*` stays `*`.
+fn origin_form(target: &str) -> &str {
+    let lower_starts = |p: &str| {
+        target.len() >= p.len() && target[..p.len()].eq_ignore_ascii_case(p)
+    };
+    for scheme in ["http://", "https://", "ws://", "wss://"] {
+        if lower_starts(scheme) {
+            let rest = &target[scheme.len()..];
+            return match rest.find(['/', '?']) {
+                Some(i) => &rest[i..],
+                None => "/",
+            };
+        }
+    }
+    target
+}
+
+fn authority_of(target: &str) -> Option<&str> {
+    let rest = target.split_once("://")?.1;
+    Some(rest.split(['/', '?']).next().unwrap_or(rest))
+}
+
+/// Parses one `Cookie` header: `a=1; b=2`. Values are not percent-decoded (cookies are
+/// opaque by RFC 6265); detectors decode as part of their pipelines.
+pub fn parse_cookie_header(value: &[u8]) -> Vec<Arg> {
+    value
+        .split(|&b| b == b';')
+        .filter_map(|part| {
+            let part = trim_ascii(part);
+            if part.is_empty() {
+                return None;
+            }
+            let (name, value) = match part.iter().position(|&b| b == b'=') {
+                Some(eq) => (trim_ascii(&part[..eq]), trim_ascii(&part[eq + 1..])),
+                None => (part, &b""[..]),
+            };
+            Some(Arg {
+                name: String::from_utf8_lossy(name).into_owned(),
+                value: value.to_vec(),
+            })
+        })
+        .collect()
+}
+
+fn trim_ascii(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if first.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if last.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> Headers {
+        let mut h = Headers::default();
+        for (n, v) in pairs {
+            h.push(*n, v.as_bytes().to_vec());
+        }
+        h
+    }
+
+    #[test]
+    fn splits_target_and_normalizes_path() {
+        let m = RequestModel::from_head(
+            "GET",
+            "/a/b/../c%2f..%2f%2e%2e/etc?x=1&x=2#frag",
+            "HTTP/1.1",
+            headers(&[("Host", "shop.example.com")]),
+        );
+        assert_eq!(m.path_raw, "/a/b/../c%2f..%2f%2e%2e/etc");
+        assert_eq!(m.query_raw, "x=1&x=2");
+        assert_eq!(m.args_get.len(), 2);
+        assert_eq!(m.host, "shop.example.com");
+        // decoded then normalized: /a/c/../../etc → /etc
+        assert_eq!(m.path, "/etc");
+    }
+
+    #[test]
+    fn absolute_form_target_and_cookies() {
+        let m = RequestModel::from_head(
+            "GET",
+            "http://example.com/x?y=1",
+            "HTTP/1.1",
+            headers(&[("Cookie", "a=1; b = two ;c"), ("cookie", "d=4")]),
+        );
+        assert_eq!(m.path_raw, "/x");
+        assert_eq!(m.host, "example.com");
+        let names: Vec<&str> = m.cookies.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["a", "b", "c", "d"]);
+        assert_eq!(m.cookies[1].value, b"two");
+    }
+
+    #[test]
+    fn header_lookup_ignores_case_and_keeps_repeats() {
+        let h = headers(&[("X-A", "1"), ("x-a", "2")]);
+        assert_eq!(h.get_all("X-a").count(), 2);
+        assert_eq!(h.get("X-A"), Some(&b"1"[..]));
+    }
+}

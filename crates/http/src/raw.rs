@@ -1,0 +1,1 @@
+//! Raw HTTP/1.x request parsing for `palisade check`.
