@@ -1,1 +1,290 @@
-//! placeholder
+//! Palisade's decision engine: findings, detectors, policy and verdicts.
+//!
+//! Data flows one way: a [`RequestModel`](palisade_http::RequestModel) goes through every
+//! [`Detector`]; their [`Finding`]s are filtered by the route's exclusions, summed into an
+//! anomaly score, and the [`Policy`] turns the score into a [`Verdict`]. The audit record
+//! ([`audit::AuditRecord`]) is built from a verdict, with secrets redacted.
+
+pub mod audit;
+pub mod finding;
+pub mod policy;
+pub mod response;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use finding::{Finding, Severity};
+pub use policy::{Mode, Policy, PolicyError, RoutePolicy, TargetPattern};
+pub use response::ResponseModel;
+
+use palisade_http::RequestModel;
+
+/// Something that looks at requests (and optionally responses) and reports findings.
+///
+/// Detectors are immutable after construction and shared between threads; per-request
+/// state lives on the stack of `inspect_request`.
+pub trait Detector: Send + Sync {
+    /// Short name used in logs (`signatures`, `body-parser`, ...).
+    fn name(&self) -> &str;
+    /// Appends findings for `request`. `paranoia` is the configured level (1–4): checks
+    /// above it must be skipped.
+    fn inspect_request(&self, request: &RequestModel, paranoia: u8, out: &mut Vec<Finding>);
+    /// Appends findings for a buffered text response. Most detectors have none.
+    fn inspect_response(
+        &self,
+        _request: &RequestModel,
+        _response: &ResponseModel,
+        _paranoia: u8,
+        _out: &mut Vec<Finding>,
+    ) {
+    }
+}
+
+/// What to do with a request or response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// No finding at all, or the mode is `off`.
+    Allow,
+    /// Findings below the threshold, or over it in `detect` mode: forward, but log.
+    Flag,
+    /// Over the threshold in `block` mode.
+    Block,
+}
+
+/// The outcome of inspecting one request or response.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub action: Action,
+    pub mode: Mode,
+    /// Sum of the scores of the (non-excluded) findings.
+    pub score: u32,
+    pub threshold: u32,
+    pub findings: Vec<Finding>,
+    /// Whether the threshold was reached (true also in detect mode).
+    pub over_threshold: bool,
+    pub elapsed_us: u64,
+}
+
+impl Verdict {
+    pub fn allow(mode: Mode, threshold: u32) -> Verdict {
+        Verdict {
+            action: Action::Allow,
+            mode,
+            score: 0,
+            threshold,
+            findings: Vec::new(),
+            over_threshold: false,
+            elapsed_us: 0,
+        }
+    }
+
+    pub fn is_block(&self) -> bool {
+        self.action == Action::Block
+    }
+}
+
+/// Detectors plus policy: the immutable unit that is swapped atomically on reload.
+pub struct Engine {
+    detectors: Vec<Arc<dyn Detector>>,
+    policy: Policy,
+}
+
+impl Engine {
+    pub fn new(detectors: Vec<Arc<dyn Detector>>, policy: Policy) -> Engine {
+        Engine { detectors, policy }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn detector_names(&self) -> Vec<String> {
+        self.detectors
+            .iter()
+            .map(|d| d.name().to_string())
+            .collect()
+    }
+
+    /// Inspects a request (head plus whatever body prefix is attached to the model).
+    pub fn inspect_request(&self, request: &RequestModel) -> Verdict {
+        let started = Instant::now();
+        let route = self.policy.route_for(&request.host, &request.path);
+        let mode = route.mode;
+        if mode == Mode::Off {
+            return Verdict::allow(mode, route.inbound_threshold);
+        }
+        let mut findings = Vec::new();
+        for detector in &self.detectors {
+            detector.inspect_request(request, route.paranoia, &mut findings);
+        }
+        route.retain_applicable(&mut findings);
+        let mut verdict = self.verdict(findings, route.inbound_threshold, mode);
+        verdict.elapsed_us = started.elapsed().as_micros() as u64;
+        verdict
+    }
+
+    /// Inspects a buffered response (outbound threshold).
+    pub fn inspect_response(&self, request: &RequestModel, response: &ResponseModel) -> Verdict {
+        let started = Instant::now();
+        let route = self.policy.route_for(&request.host, &request.path);
+        let mode = route.mode;
+        if mode == Mode::Off {
+            return Verdict::allow(mode, route.outbound_threshold);
+        }
+        let mut findings = Vec::new();
+        for detector in &self.detectors {
+            detector.inspect_response(request, response, route.paranoia, &mut findings);
+        }
+        route.retain_applicable(&mut findings);
+        let mut verdict = self.verdict(findings, route.outbound_threshold, mode);
+        verdict.elapsed_us = started.elapsed().as_micros() as u64;
+        verdict
+    }
+
+    fn verdict(&self, findings: Vec<Finding>, threshold: u32, mode: Mode) -> Verdict {
+        let score: u32 = findings.iter().map(|f| f.score).sum();
+        let over_threshold = threshold > 0 && score >= threshold;
+        let action = if findings.is_empty() {
+            Action::Allow
+        } else if over_threshold && mode == Mode::Block {
+            Action::Block
+        } else {
+            Action::Flag
+        };
+        Verdict {
+            action,
+            mode,
+            score,
+            threshold,
+            findings,
+            over_threshold,
+            elapsed_us: 0,
+        }
+    }
+}
+
+/// Reports body parse errors (malformed JSON, multipart, XML) as findings.
+///
+/// A body that does not parse is not inspected field by field, which is what evasions
+/// exploit; so a parse error scores on its own (a warning: it blocks together with any
+/// other finding, not alone).
+pub struct BodyParseErrors;
+
+impl Detector for BodyParseErrors {
+    fn name(&self) -> &str {
+        "body-parser"
+    }
+
+    fn inspect_request(&self, request: &RequestModel, _paranoia: u8, out: &mut Vec<Finding>) {
+        let Some(body) = &request.body else { return };
+        for error in &body.errors {
+            out.push(Finding {
+                id: "body-parse-error".to_string(),
+                source: "body-parser".to_string(),
+                message: format!("request body could not be parsed: {error}"),
+                category: "protocol".to_string(),
+                severity: Severity::Warning,
+                score: Severity::Warning.score(),
+                target: "REQUEST_BODY".to_string(),
+                excerpt: String::new(),
+                paranoia: 1,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_http::Headers;
+
+    struct Fixed(Vec<(&'static str, Severity, &'static str)>);
+    impl Detector for Fixed {
+        fn name(&self) -> &str {
+            "fixed"
+        }
+        fn inspect_request(&self, _: &RequestModel, _: u8, out: &mut Vec<Finding>) {
+            for (id, sev, target) in &self.0 {
+                out.push(Finding::new(id, "test", "m", "c", *sev, target, b"x", 1));
+            }
+        }
+    }
+
+    fn request(path: &str) -> RequestModel {
+        RequestModel::from_head("GET", path, "HTTP/1.1", Headers::default())
+    }
+
+    fn engine(findings: Vec<(&'static str, Severity, &'static str)>, policy: Policy) -> Engine {
+        Engine::new(vec![Arc::new(Fixed(findings))], policy)
+    }
+
+    #[test]
+    fn scores_sum_against_threshold() {
+        let e = engine(vec![("a", Severity::Warning, "ARGS:q")], Policy::default());
+        let v = e.inspect_request(&request("/"));
+        assert_eq!(v.score, 3);
+        assert_eq!(v.action, Action::Flag);
+
+        let e = engine(
+            vec![
+                ("a", Severity::Warning, "ARGS:q"),
+                ("b", Severity::Notice, "ARGS:q"),
+            ],
+            Policy::default(),
+        );
+        let v = e.inspect_request(&request("/"));
+        assert_eq!(v.score, 5);
+        assert_eq!(v.action, Action::Block);
+    }
+
+    #[test]
+    fn detect_mode_flags_instead_of_blocking_and_off_skips() {
+        let mut policy = Policy::default();
+        policy.mode = Mode::Detect;
+        let e = engine(vec![("a", Severity::Critical, "ARGS:q")], policy);
+        let v = e.inspect_request(&request("/"));
+        assert!(v.over_threshold);
+        assert_eq!(v.action, Action::Flag);
+
+        let mut policy = Policy::default();
+        policy.mode = Mode::Off;
+        let e = engine(vec![("a", Severity::Critical, "ARGS:q")], policy);
+        assert_eq!(e.inspect_request(&request("/")).action, Action::Allow);
+    }
+
+    #[test]
+    fn route_exclusion_removes_only_that_target_on_that_path() {
+        let mut policy = Policy::default();
+        policy.routes.push(
+            RoutePolicy::builder()
+                .path_prefix("/wp-admin/post.php")
+                .exclude_target("ARGS:content")
+                .build()
+                .expect("valid route"),
+        );
+        let e = engine(vec![("x", Severity::Critical, "ARGS:content")], policy);
+        assert_eq!(
+            e.inspect_request(&request("/wp-admin/post.php?a=1")).action,
+            Action::Allow
+        );
+        assert_eq!(e.inspect_request(&request("/other")).action, Action::Block);
+    }
+
+    #[test]
+    fn disabled_rule_ids_match_exactly_or_by_file_prefix() {
+        let mut policy = Policy::default();
+        policy.disabled_rules = vec!["args/sqli.re".into(), "url/x.txt:3".into()];
+        let e = engine(
+            vec![
+                ("args/sqli.re:10", Severity::Critical, "ARGS:q"),
+                ("url/x.txt:3", Severity::Critical, "REQUEST_URI"),
+                ("url/x.txt:30", Severity::Notice, "REQUEST_URI"),
+            ],
+            policy,
+        );
+        let v = e.inspect_request(&request("/"));
+        assert_eq!(v.findings.len(), 1);
+        assert_eq!(v.findings[0].id, "url/x.txt:30");
+    }
+}
