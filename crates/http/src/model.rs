@@ -178,11 +178,35 @@ impl RequestModel {
     }
 }
 
+/// Media types whose bodies are not text: raw-body signatures skip them and the proxy
+/// streams them without buffering. `mime` is lowercase without parameters.
+pub fn is_binary_media_type(mime: &str) -> bool {
+    let m = mime.trim();
+    (["image/", "audio/", "video/", "font/"]
+        .iter()
+        .any(|p| m.starts_with(p))
+        && !m.starts_with("image/svg"))
+        || matches!(
+            m,
+            "application/octet-stream"
+                | "application/zip"
+                | "application/gzip"
+                | "application/x-gzip"
+                | "application/pdf"
+                | "application/x-protobuf"
+                | "application/protobuf"
+                | "application/grpc"
+                | "application/x-tar"
+                | "application/wasm"
+                | "application/vnd.ms-excel"
+                | "application/msword"
+        )
+}
+
 /// `http://host/p?q` → `/p?q`; origin-form targets pass through. `*` stays `*`.
 fn origin_form(target: &str) -> &str {
-    let lower_starts = |p: &str| {
-        target.len() >= p.len() && target[..p.len()].eq_ignore_ascii_case(p)
-    };
+    let lower_starts =
+        |p: &str| target.len() >= p.len() && target[..p.len()].eq_ignore_ascii_case(p);
     for scheme in ["http://", "https://", "ws://", "wss://"] {
         if lower_starts(scheme) {
             let rest = &target[scheme.len()..];

@@ -1,1 +1,317 @@
-//! placeholder
+//! Palisade's reverse proxy: listeners (plain and TLS, HTTP/1.1 and HTTP/2), the per-request
+//! inspection flow, forwarding to upstreams, and the audit log.
+//!
+//! The detection engine is held in an [`ArcSwap`] so a reload replaces it atomically while
+//! requests in flight finish with the engine they started with.
+
+mod audit_log;
+pub mod body;
+mod demo;
+pub mod forward;
+mod handler;
+pub mod pages;
+pub mod settings;
+mod tls;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use palisade_engine::audit::Redactor;
+use palisade_engine::Engine;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use audit_log::AuditLog;
+use body::ProxyBody;
+use handler::ConnInfo;
+pub use settings::ProxySettings;
+
+/// Counters for every outcome (exported as metrics by a later layer, logged at shutdown).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub allowed: AtomicU64,
+    pub flagged: AtomicU64,
+    pub blocked: AtomicU64,
+    pub responses_blocked: AtomicU64,
+    pub upstream_errors: AtomicU64,
+    pub upstream_timeouts: AtomicU64,
+    pub client_timeouts: AtomicU64,
+    pub rejected_too_large: AtomicU64,
+    /// Requests hyper refused before Palisade saw them (malformed request line or headers,
+    /// e.g. a raw `<` in the target): answered 400/431 by hyper, counted here.
+    pub rejected_malformed: AtomicU64,
+    pub connections: AtomicU64,
+}
+
+impl Stats {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// State shared by every connection.
+pub struct Shared {
+    pub(crate) settings: ProxySettings,
+    pub(crate) engine: Arc<ArcSwap<Engine>>,
+    pub(crate) client: Client<HttpsConnector<HttpConnector>, ProxyBody>,
+    pub(crate) audit: Option<AuditLog>,
+    pub(crate) redactor: Redactor,
+    pub(crate) stats: Arc<Stats>,
+}
+
+struct BoundListener {
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// A bound, not yet running proxy.
+pub struct Server {
+    shared: Arc<Shared>,
+    listeners: Vec<BoundListener>,
+}
+
+impl Server {
+    /// Validates settings, loads TLS material, opens the audit log and binds listeners.
+    pub async fn bind(settings: ProxySettings, engine: Arc<ArcSwap<Engine>>) -> Result<Server> {
+        if let Some(up) = &settings.upstream {
+            validate_upstream(up)?;
+        }
+        for route in &engine.load().policy().routes {
+            if let Some(up) = &route.upstream {
+                validate_upstream(up)?;
+            }
+        }
+        let tls_client =
+            tls::client_config(settings.upstream_ca.as_deref(), settings.upstream_insecure)?;
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(settings.timeouts.upstream_connect));
+        http.set_nodelay(true);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_client)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(settings.timeouts.upstream_idle)
+            .pool_max_idle_per_host(256)
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        let audit = match &settings.audit_log {
+            Some(path) => Some(
+                AuditLog::open(path)
+                    .await
+                    .with_context(|| format!("opening audit log {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let mut listeners = Vec::new();
+        for l in &settings.listen {
+            let tls = if l.tls.is_empty() {
+                None
+            } else {
+                Some(tokio_rustls::TlsAcceptor::from(tls::server_config(&l.tls)?))
+            };
+            let listener = TcpListener::bind(l.addr)
+                .await
+                .with_context(|| format!("binding {}", l.addr))?;
+            listeners.push(BoundListener { listener, tls });
+        }
+        let redactor = Redactor::new(&settings.redact_args);
+        Ok(Server {
+            shared: Arc::new(Shared {
+                settings,
+                engine,
+                client,
+                audit,
+                redactor,
+                stats: Arc::new(Stats::default()),
+            }),
+            listeners,
+        })
+    }
+
+    /// Actual bound addresses (useful with port 0), with whether each uses TLS.
+    pub fn local_addrs(&self) -> Vec<(SocketAddr, bool)> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.listener.local_addr().ok().map(|a| (a, l.tls.is_some())))
+            .collect()
+    }
+
+    pub fn stats(&self) -> Arc<Stats> {
+        self.shared.stats.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and gives in-flight
+    /// connections `timeouts.shutdown_grace` to finish.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        let s = &self.shared.settings;
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(s.timeouts.client_header)
+            .max_buf_size(s.limits.max_header_bytes.max(8192))
+            .max_headers(s.limits.max_headers);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(s.limits.max_header_bytes.min(u32::MAX as usize) as u32)
+            .keep_alive_interval(Some(std::time::Duration::from_secs(30)));
+        let builder = Arc::new(builder);
+        let mut tasks = Vec::new();
+        for bound in self.listeners {
+            tasks.push(tokio::spawn(accept_loop(
+                bound,
+                self.shared.clone(),
+                builder.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, waiting for requests in flight");
+        let _ = stop_tx.send(true);
+        let grace = self.shared.settings.timeouts.shutdown_grace;
+        for t in tasks {
+            let _ = tokio::time::timeout(grace + std::time::Duration::from_secs(1), t).await;
+        }
+        let st = &self.shared.stats;
+        tracing::info!(
+            requests = Stats::get(&st.requests),
+            blocked = Stats::get(&st.blocked),
+            flagged = Stats::get(&st.flagged),
+            malformed = Stats::get(&st.rejected_malformed),
+            audit_dropped = self.shared.audit.as_ref().map_or(0, |a| a.dropped()),
+            "stopped"
+        );
+        Ok(())
+    }
+}
+
+fn validate_upstream(url: &str) -> Result<()> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| anyhow!("invalid upstream URL {url:?}: {e}"))?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        _ => {
+            return Err(anyhow!(
+                "upstream {url:?} must start with http:// or https://"
+            ))
+        }
+    }
+    if uri.authority().is_none() {
+        return Err(anyhow!("upstream {url:?} has no host"));
+    }
+    if uri.path() != "/" && !uri.path().is_empty() {
+        return Err(anyhow!(
+            "upstream {url:?}: a path prefix is not supported; give scheme://host:port"
+        ));
+    }
+    Ok(())
+}
+
+async fn accept_loop(
+    bound: BoundListener,
+    shared: Arc<Shared>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            a = bound.listener.accept() => a,
+            _ = stop.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+        let shared = shared.clone();
+        let builder = builder.clone();
+        let tls = bound.tls.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let conn_info = ConnInfo {
+                peer,
+                tls: tls.is_some(),
+            };
+            let svc_shared = shared.clone();
+            let service = service_fn(move |req| {
+                let shared = svc_shared.clone();
+                async move { Ok::<_, Infallible>(handler::handle(shared, conn_info, req).await) }
+            });
+            let result = match tls {
+                None => {
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(
+                        shared.settings.timeouts.client_header,
+                        acceptor.accept(stream),
+                    )
+                    .await;
+                    let tls_stream = match handshake {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, "TLS handshake failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+            };
+            if let Err(e) = result {
+                let parse = e
+                    .downcast_ref::<hyper::Error>()
+                    .is_some_and(|h| h.is_parse() || h.is_parse_too_large());
+                if parse {
+                    shared
+                        .stats
+                        .rejected_malformed
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(%peer, "malformed request rejected before inspection: {e}");
+                } else {
+                    tracing::debug!(%peer, "connection ended: {e}");
+                }
+            }
+        });
+    }
+    drop(bound.listener);
+    let grace = shared.settings.timeouts.shutdown_grace;
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over; closing remaining connections");
+    }
+}

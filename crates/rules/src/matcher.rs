@@ -132,28 +132,8 @@ fn is_structural_header(name: &str) -> bool {
     lower.starts_with("sec-") || STRUCTURAL_HEADERS.contains(&lower.as_str())
 }
 
-/// Content types whose bodies are not text: the raw-body target skips them.
-pub(crate) fn is_binary_type(mime: &str) -> bool {
-    let m = mime.trim().to_ascii_lowercase();
-    ["image/", "audio/", "video/", "font/"]
-        .iter()
-        .any(|p| m.starts_with(p))
-        && !m.starts_with("image/svg")
-        || matches!(
-            m.as_str(),
-            "application/octet-stream"
-                | "application/zip"
-                | "application/gzip"
-                | "application/x-gzip"
-                | "application/pdf"
-                | "application/x-protobuf"
-                | "application/protobuf"
-                | "application/grpc"
-                | "application/x-tar"
-                | "application/wasm"
-                | "application/vnd.ms-excel"
-                | "application/msword"
-        )
+fn is_binary_type(mime: &str) -> bool {
+    palisade_http::is_binary_media_type(&mime.trim().to_ascii_lowercase())
 }
 
 impl SignatureSet {

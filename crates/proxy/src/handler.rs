@@ -1,0 +1,407 @@
+//! One request's way through the proxy: head → model → body prefix → verdict → upstream →
+//! (optionally buffered and inspected) response.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderValue, ACCEPT, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::{Request, Response, StatusCode, Uri, Version};
+use http_body::Body as _;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use palisade_engine::audit::AuditRecord;
+use palisade_engine::{Action, Mode, ResponseModel, Verdict};
+use palisade_http::{is_binary_media_type, Headers, RequestModel};
+
+use crate::body::{empty, full, incoming, PrefixedBody, ProxyBody};
+use crate::forward::{add_forwarding_headers, client_ip, strip_hop_by_hop};
+use crate::pages;
+use crate::settings::{OversizeBody, ResponseAction};
+use crate::Shared;
+
+/// Facts about the connection a request arrived on.
+#[derive(Clone, Copy)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    pub tls: bool,
+}
+
+pub fn new_request_id() -> String {
+    let n: u128 = rand::random();
+    format!("{:032x}", n)
+}
+
+/// Where a request goes after inspection.
+enum Destination {
+    Demo,
+    Upstream { scheme: String, authority: String },
+}
+
+fn destination(shared: &Shared, url: Option<&str>) -> Result<Destination, String> {
+    let Some(url) = url.or(shared.settings.upstream.as_deref()) else {
+        return Ok(Destination::Demo);
+    };
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| format!("invalid upstream {url:?}: {e}"))?;
+    let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
+    let authority = uri
+        .authority()
+        .map(|a| a.to_string())
+        .ok_or_else(|| format!("upstream {url:?} has no host"))?;
+    Ok(Destination::Upstream { scheme, authority })
+}
+
+/// Reads up to `limit` bytes of `body`. Returns the bytes, trailers if the body ended, and
+/// the unread rest if it did not.
+async fn read_prefix(
+    mut body: Incoming,
+    limit: usize,
+) -> Result<(Bytes, Option<http::HeaderMap>, Option<Incoming>), hyper::Error> {
+    let mut buf = BytesMut::new();
+    while buf.len() < limit {
+        match body.frame().await {
+            None => return Ok((buf.freeze(), None, None)),
+            Some(Err(e)) => return Err(e),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => buf.extend_from_slice(&data),
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        return Ok((buf.freeze(), Some(trailers), None));
+                    }
+                }
+            },
+        }
+    }
+    let rest = (!body.is_end_stream()).then_some(body);
+    Ok((buf.freeze(), None, rest))
+}
+
+fn version_str(v: Version) -> &'static str {
+    match v {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+fn is_text_type(content_type: &str) -> bool {
+    let ct = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    ct.starts_with("text/")
+        || ct.ends_with("json")
+        || ct.ends_with("xml")
+        || ct.contains("javascript")
+        || ct == "application/x-www-form-urlencoded"
+}
+
+pub async fn handle(
+    shared: Arc<Shared>,
+    conn: ConnInfo,
+    mut req: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let request_id = new_request_id();
+    shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let json = pages::wants_json(req.headers().get(ACCEPT));
+    let upgrade_requested = req.version() == Version::HTTP_11
+        && req.headers().contains_key(http::header::UPGRADE)
+        && req
+            .headers()
+            .get(http::header::CONNECTION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("upgrade"));
+    let client_upgrade = upgrade_requested.then(|| hyper::upgrade::on(&mut req));
+    let (mut parts, body) = req.into_parts();
+
+    // 1. Request model from the head.
+    let peer_ip: IpAddr = conn.peer.ip();
+    let trusted = &shared.settings.trusted_proxies;
+    let peer_trusted = trusted.iter().any(|n| n.contains(&peer_ip));
+    let real_ip = client_ip(peer_ip, &parts.headers, trusted);
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let mut headers = Headers::default();
+    for (name, value) in parts.headers.iter() {
+        headers.push(name.as_str(), value.as_bytes().to_vec());
+    }
+    if !parts.headers.contains_key(HOST) {
+        if let Some(auth) = parts.uri.authority() {
+            headers.push("host", auth.as_str().as_bytes().to_vec());
+        }
+    }
+    let mut model = RequestModel::from_head(
+        parts.method.as_str(),
+        target,
+        version_str(parts.version),
+        headers,
+    );
+    model.client_ip = Some(real_ip);
+
+    // 2. Body: refuse what is too large, buffer the inspected prefix of text bodies.
+    let limits = &shared.settings.limits;
+    let declared_len = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if limits.max_body_bytes > 0 && declared_len.is_some_and(|n| n > limits.max_body_bytes) {
+        shared
+            .stats
+            .rejected_too_large
+            .fetch_add(1, Ordering::Relaxed);
+        return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json);
+    }
+    let mime = model.mime_type().unwrap_or_default();
+    let mut body_len = 0usize;
+    let forward_body: ProxyBody = if body.is_end_stream() {
+        empty()
+    } else if is_binary_media_type(&mime) || limits.inspect_body_bytes == 0 {
+        PrefixedBody::new(Bytes::new(), None, Some(body), limits.max_body_bytes).boxed()
+    } else {
+        let read = tokio::time::timeout(
+            shared.settings.timeouts.client_body,
+            read_prefix(body, limits.inspect_body_bytes),
+        )
+        .await;
+        let (prefix, trailers, rest) = match read {
+            Err(_) => {
+                shared.stats.client_timeouts.fetch_add(1, Ordering::Relaxed);
+                return pages::error(StatusCode::REQUEST_TIMEOUT, &request_id, json);
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(request_id, "client body read failed: {e}");
+                return pages::error(StatusCode::BAD_REQUEST, &request_id, json);
+            }
+            Ok(Ok(read)) => read,
+        };
+        let truncated = rest.is_some() || prefix.len() > limits.inspect_body_bytes;
+        if truncated && limits.oversize_body == OversizeBody::Reject {
+            shared
+                .stats
+                .rejected_too_large
+                .fetch_add(1, Ordering::Relaxed);
+            return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json);
+        }
+        body_len = prefix.len();
+        let inspected = &prefix[..prefix.len().min(limits.inspect_body_bytes)];
+        model.attach_body(inspected.to_vec(), truncated);
+        PrefixedBody::new(prefix, trailers, rest, limits.max_body_bytes).boxed()
+    };
+
+    // 3. Verdict.
+    let engine = shared.engine.load_full();
+    let verdict = engine.inspect_request(&model);
+    record(&shared, &request_id, &model, &verdict, "request", None);
+    if verdict.is_block() {
+        shared.stats.blocked.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(request_id, client = %real_ip, score = verdict.score, "request blocked");
+        return pages::blocked(&request_id, json);
+    }
+    match verdict.action {
+        Action::Flag => shared.stats.flagged.fetch_add(1, Ordering::Relaxed),
+        _ => shared.stats.allowed.fetch_add(1, Ordering::Relaxed),
+    };
+
+    // 4. Forward.
+    let route_upstream = engine
+        .policy()
+        .matching_route(&model.host, &model.path)
+        .and_then(|r| r.upstream.clone());
+    let (scheme, authority) = match destination(&shared, route_upstream.as_deref()) {
+        Ok(Destination::Demo) => return crate::demo::respond(&model, body_len),
+        Ok(Destination::Upstream { scheme, authority }) => (scheme, authority),
+        Err(e) => {
+            tracing::error!(request_id, "{e}");
+            return pages::error(StatusCode::BAD_GATEWAY, &request_id, json);
+        }
+    };
+    let uri = match format!("{scheme}://{authority}{target}").parse::<Uri>() {
+        Ok(u) => u,
+        Err(_) => return pages::error(StatusCode::BAD_REQUEST, &request_id, json),
+    };
+    strip_hop_by_hop(&mut parts.headers, upgrade_requested);
+    if !parts.headers.contains_key(HOST) {
+        if let Ok(v) = HeaderValue::from_str(&model.host) {
+            parts.headers.insert(HOST, v);
+        }
+    }
+    add_forwarding_headers(
+        &mut parts.headers,
+        peer_ip,
+        peer_trusted,
+        if conn.tls { "https" } else { "http" },
+        &model.host,
+    );
+    parts.uri = uri;
+    parts.version = Version::HTTP_11;
+    let upstream_req = Request::from_parts(parts, forward_body);
+    let sent = tokio::time::timeout(
+        shared.settings.timeouts.upstream_response,
+        shared.client.request(upstream_req),
+    )
+    .await;
+    let mut resp = match sent {
+        Err(_) => {
+            shared
+                .stats
+                .upstream_timeouts
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(request_id, upstream = %authority, "upstream timed out");
+            return pages::error(StatusCode::GATEWAY_TIMEOUT, &request_id, json);
+        }
+        Ok(Err(e)) => {
+            shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            let too_large = std::error::Error::source(&e)
+                .and_then(|s| s.downcast_ref::<crate::body::BodyTooLarge>())
+                .is_some();
+            if too_large {
+                return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json);
+            }
+            tracing::warn!(request_id, upstream = %authority, "upstream error: {e}");
+            return pages::error(StatusCode::BAD_GATEWAY, &request_id, json);
+        }
+        Ok(Ok(resp)) => resp,
+    };
+
+    // 5. Response: upgrades are tunnelled; text responses may be inspected.
+    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client_upgrade) = client_upgrade {
+            let upstream_upgrade = hyper::upgrade::on(&mut resp);
+            tokio::spawn(async move {
+                match tokio::try_join!(client_upgrade, upstream_upgrade) {
+                    Ok((client, upstream)) => {
+                        let mut client = TokioIo::new(client);
+                        let mut upstream = TokioIo::new(upstream);
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                    Err(e) => tracing::debug!("upgrade failed: {e}"),
+                }
+            });
+            let (mut rparts, _) = resp.into_parts();
+            strip_hop_by_hop(&mut rparts.headers, true);
+            return Response::from_parts(rparts, empty());
+        }
+    }
+    let (mut rparts, rbody) = resp.into_parts();
+    strip_hop_by_hop(&mut rparts.headers, false);
+    let rsettings = &shared.settings.response;
+    let content_type = rparts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let encoded = rparts
+        .headers
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"));
+    let resp_len = rparts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let inspect_response = rsettings.enabled
+        && verdict.mode != Mode::Off
+        && model.method != "HEAD"
+        && !encoded
+        && is_text_type(&content_type)
+        && resp_len.is_none_or(|n| n <= rsettings.max_bytes as u64)
+        && !rbody.is_end_stream();
+    if !inspect_response {
+        return Response::from_parts(rparts, incoming(rbody));
+    }
+    let (prefix, trailers, rest) = match tokio::time::timeout(
+        shared.settings.timeouts.upstream_response,
+        read_prefix(rbody, rsettings.max_bytes + 1),
+    )
+    .await
+    {
+        Err(_) => {
+            shared
+                .stats
+                .upstream_timeouts
+                .fetch_add(1, Ordering::Relaxed);
+            return pages::error(StatusCode::GATEWAY_TIMEOUT, &request_id, json);
+        }
+        Ok(Err(e)) => {
+            shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(request_id, "upstream body error: {e}");
+            return pages::error(StatusCode::BAD_GATEWAY, &request_id, json);
+        }
+        Ok(Ok(read)) => read,
+    };
+    if rest.is_none() && prefix.len() <= rsettings.max_bytes {
+        let mut headers = Headers::default();
+        for (n, v) in rparts.headers.iter() {
+            headers.push(n.as_str(), v.as_bytes().to_vec());
+        }
+        let response_model = ResponseModel {
+            status: rparts.status.as_u16(),
+            headers,
+            content_type: content_type
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase(),
+            body: prefix.to_vec(),
+        };
+        let out_verdict = engine.inspect_response(&model, &response_model);
+        record(
+            &shared,
+            &request_id,
+            &model,
+            &out_verdict,
+            "response",
+            Some(rparts.status.as_u16()),
+        );
+        if out_verdict.is_block() && rsettings.action == ResponseAction::Replace {
+            shared
+                .stats
+                .responses_blocked
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(request_id, score = out_verdict.score, "response withheld");
+            return pages::page(
+                StatusCode::BAD_GATEWAY,
+                "Response withheld",
+                "The application's response was withheld by the web application firewall.",
+                &request_id,
+                json,
+            );
+        }
+        let body = match trailers {
+            Some(t) => PrefixedBody::new(prefix, Some(t), None, 0).boxed(),
+            None => full(prefix),
+        };
+        return Response::from_parts(rparts, body);
+    }
+    // Larger than announced: pass it on uninspected.
+    Response::from_parts(rparts, PrefixedBody::new(prefix, trailers, rest, 0).boxed())
+}
+
+/// Writes the audit line for a flagged or blocked verdict.
+fn record(
+    shared: &Shared,
+    request_id: &str,
+    model: &RequestModel,
+    verdict: &Verdict,
+    phase: &'static str,
+    status: Option<u16>,
+) {
+    if verdict.action == Action::Allow {
+        return;
+    }
+    let Some(audit) = &shared.audit else { return };
+    let mut rec = AuditRecord::new(request_id, model, verdict, phase, &shared.redactor);
+    rec.status = status.or(verdict.is_block().then_some(403));
+    audit.write(rec.to_json_line());
+}
