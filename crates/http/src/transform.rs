@@ -1,45 +1,1648 @@
-//! Value transformations (ModSecurity/CRS `t:` names). STUB: being written.
-use std::borrow::Cow;
+//! Value transformations: the ModSecurity / OWASP CRS `t:` functions, on raw bytes.
+//!
+//! This module owns the transformation vocabulary that rules name (`t:urlDecodeUni`,
+//! `t:lowercase`, ...), their byte-level semantics, path normalization (also used when the
+//! request model is built), and a per-request memo ([`TransformCache`]) so that each distinct
+//! (value, pipeline) pair is computed once.
+//!
+//! Semantics follow ModSecurity v3 (the OWASP CRS regression tests were written against it);
+//! deliberate deviations are documented on the variant. Every function here is total on
+//! arbitrary bytes: no panics, no assumption of UTF-8. [`Transform::apply`] returns
+//! `Cow::Borrowed` whenever the value is left unchanged, so a pipeline over a clean value
+//! does not allocate.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use md5::Md5;
+use sha1::{Digest, Sha1};
+
+/// One transformation function. See [`Transform::name`] for the rule-language spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transform {
+    /// `none`: identity. In a rule it resets the pipeline (handled by the rule parser).
     None,
+    /// `urlDecode`: `%XX` and `+` → space; invalid or truncated escapes are kept literally.
+    UrlDecode,
+    /// `urlDecodeUni`: like `urlDecode`, plus IIS `%uXXXX` (low byte of the code point; the
+    /// full-width forms `%uFF01`–`%uFF5E` become their ASCII counterparts).
     UrlDecodeUni,
+    /// `htmlEntityDecode`: numeric (`&#60;`, `&#x3c;`) and named (`&lt;`, `&quot;`,
+    /// `&colon;`, ...) references, with or without the trailing `;`. Numeric references
+    /// yield one byte (the low byte of the value), as in ModSecurity; `&nbsp;` yields 0xA0.
+    HtmlEntityDecode,
+    /// `jsDecode`: `\xHH`, `\uHHHH` (low byte, full-width aware), octal `\OOO`, and the C
+    /// single-character escapes; any other `\c` becomes `c`.
+    JsDecode,
+    /// `cssDecode`: CSS 2 escapes `\H` … `\HHHHHH` (low byte, full-width aware, one following
+    /// whitespace swallowed), `\` + newline removed, `\c` → `c`.
+    CssDecode,
+    /// `base64Decode`: decodes the leading run of valid Base64 (stops at the first character
+    /// outside the alphabet, `=` included); a partial last quantum yields its whole bytes.
+    Base64Decode,
+    /// `base64DecodeExt`: forgiving Base64: characters outside the alphabet are skipped.
+    Base64DecodeExt,
+    /// `base64Encode`: standard alphabet with padding.
+    Base64Encode,
+    /// `hexDecode`: every pair of hex digits becomes one byte; bytes that are not part of a
+    /// valid pair are kept as they are (ModSecurity would produce garbage for them).
+    HexDecode,
+    /// `hexEncode`: each byte as two lowercase hex digits.
+    HexEncode,
+    /// `sqlHexDecode`: SQL hex literals `0x414243` → `ABC`; everything else untouched.
+    SqlHexDecode,
+    /// `lowercase`: ASCII letters only.
     Lowercase,
+    /// `uppercase`: ASCII letters only.
+    Uppercase,
+    /// `normalizePath` (alias `normalisePath`): see [`normalize_path`].
+    NormalizePath,
+    /// `normalizePathWin` (alias `normalisePathWin`): also treats `\` as `/`.
+    NormalizePathWin,
+    /// `removeNulls`: drops NUL bytes.
+    RemoveNulls,
+    /// `replaceNulls`: NUL → space.
+    ReplaceNulls,
+    /// `compressWhitespace`: each run of `\t \n \v \f \r`, space or 0xA0 → one space.
+    CompressWhitespace,
+    /// `removeWhitespace`: drops `\t \n \v \f \r`, space and 0xA0.
+    RemoveWhitespace,
+    /// `replaceComments`: each C comment `/* … */` → one space; an unterminated comment runs
+    /// to the end and is replaced by one space. A lone `*/` is kept.
+    ReplaceComments,
+    /// `removeComments`: removes `/* … */` and `<!-- … -->` (an unterminated one runs to the
+    /// end and leaves one space), and `--` / `#` comments up to the end of the line (the
+    /// newline is kept; ModSecurity cuts to the end of the whole value instead).
+    RemoveComments,
+    /// `removeCommentsChar`: deletes the comment markers `/*`, `*/`, `<!--`, `-->`, `--`, `#`.
+    RemoveCommentsChar,
+    /// `cmdLine`: deletes `\ " ' ^`; runs of space, tab, CR, LF, `,` and `;` become one space;
+    /// a space before `/` or `(` is dropped; ASCII lowercased.
+    CmdLine,
+    /// `utf8toUnicode`: every valid multibyte UTF-8 character → `%uXXXX` (lowercase hex, at
+    /// least four digits); ASCII and invalid bytes are kept.
+    Utf8ToUnicode,
+    /// `trim`: strips `\t \n \v \f \r` and space at both ends.
+    Trim,
+    /// `trimLeft`: strips leading whitespace.
+    TrimLeft,
+    /// `trimRight`: strips trailing whitespace.
+    TrimRight,
+    /// `length`: the input length in bytes, as decimal text.
+    Length,
+    /// `md5`: the raw 16-byte digest.
+    Md5,
+    /// `sha1`: the raw 20-byte digest.
+    Sha1,
+    /// `escapeSeqDecode`: ANSI C escapes `\a \b \f \n \r \t \v \\ \? \' \"`, `\xHH`, `\OOO`;
+    /// an unknown escape `\c` becomes `c`.
+    EscapeSeqDecode,
+    /// `urlEncode`: letters, digits and `*` kept, space → `+`, the rest → `%xx`.
+    UrlEncode,
+    /// `unicodeNormalize` (Palisade): full-width ASCII U+FF01–U+FF5E and U+3000 → ASCII,
+    /// overlong UTF-8 encodings of ASCII (`C0 AE`, `E0 80 AE`, `F0 80 80 AE` → `.`), and a
+    /// few evasion confusables (division/fraction slash → `/`, small form variants such as
+    /// U+FE64/U+FE65 → `<`/`>`). All other bytes are left untouched.
+    UnicodeNormalize,
 }
 
+/// An ordered list of transformations, applied left to right.
 pub type Pipeline = Vec<Transform>;
 
 impl Transform {
+    /// Every transformation, in declaration order.
+    pub const ALL: [Transform; 34] = [
+        Transform::None,
+        Transform::UrlDecode,
+        Transform::UrlDecodeUni,
+        Transform::HtmlEntityDecode,
+        Transform::JsDecode,
+        Transform::CssDecode,
+        Transform::Base64Decode,
+        Transform::Base64DecodeExt,
+        Transform::Base64Encode,
+        Transform::HexDecode,
+        Transform::HexEncode,
+        Transform::SqlHexDecode,
+        Transform::Lowercase,
+        Transform::Uppercase,
+        Transform::NormalizePath,
+        Transform::NormalizePathWin,
+        Transform::RemoveNulls,
+        Transform::ReplaceNulls,
+        Transform::CompressWhitespace,
+        Transform::RemoveWhitespace,
+        Transform::ReplaceComments,
+        Transform::RemoveComments,
+        Transform::RemoveCommentsChar,
+        Transform::CmdLine,
+        Transform::Utf8ToUnicode,
+        Transform::Trim,
+        Transform::TrimLeft,
+        Transform::TrimRight,
+        Transform::Length,
+        Transform::Md5,
+        Transform::Sha1,
+        Transform::EscapeSeqDecode,
+        Transform::UrlEncode,
+        Transform::UnicodeNormalize,
+    ];
+
+    /// Looks a transformation up by its CRS/ModSecurity name, ignoring ASCII case and
+    /// surrounding whitespace. The name is given without the `t:` prefix. The British
+    /// spellings `normalisePath` / `normalisePathWin` are accepted. Unknown → `None`.
     pub fn from_name(name: &str) -> Option<Transform> {
-        match name.to_ascii_lowercase().as_str() {
-            "none" => Some(Transform::None),
-            "urldecodeuni" => Some(Transform::UrlDecodeUni),
-            "lowercase" => Some(Transform::Lowercase),
-            _ => None,
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("normalisePath") {
+            return Some(Transform::NormalizePath);
+        }
+        if name.eq_ignore_ascii_case("normalisePathWin") {
+            return Some(Transform::NormalizePathWin);
+        }
+        Transform::ALL
+            .iter()
+            .copied()
+            .find(|t| t.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The canonical CRS spelling (`urlDecodeUni`, `normalizePathWin`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transform::None => "none",
+            Transform::UrlDecode => "urlDecode",
+            Transform::UrlDecodeUni => "urlDecodeUni",
+            Transform::HtmlEntityDecode => "htmlEntityDecode",
+            Transform::JsDecode => "jsDecode",
+            Transform::CssDecode => "cssDecode",
+            Transform::Base64Decode => "base64Decode",
+            Transform::Base64DecodeExt => "base64DecodeExt",
+            Transform::Base64Encode => "base64Encode",
+            Transform::HexDecode => "hexDecode",
+            Transform::HexEncode => "hexEncode",
+            Transform::SqlHexDecode => "sqlHexDecode",
+            Transform::Lowercase => "lowercase",
+            Transform::Uppercase => "uppercase",
+            Transform::NormalizePath => "normalizePath",
+            Transform::NormalizePathWin => "normalizePathWin",
+            Transform::RemoveNulls => "removeNulls",
+            Transform::ReplaceNulls => "replaceNulls",
+            Transform::CompressWhitespace => "compressWhitespace",
+            Transform::RemoveWhitespace => "removeWhitespace",
+            Transform::ReplaceComments => "replaceComments",
+            Transform::RemoveComments => "removeComments",
+            Transform::RemoveCommentsChar => "removeCommentsChar",
+            Transform::CmdLine => "cmdLine",
+            Transform::Utf8ToUnicode => "utf8toUnicode",
+            Transform::Trim => "trim",
+            Transform::TrimLeft => "trimLeft",
+            Transform::TrimRight => "trimRight",
+            Transform::Length => "length",
+            Transform::Md5 => "md5",
+            Transform::Sha1 => "sha1",
+            Transform::EscapeSeqDecode => "escapeSeqDecode",
+            Transform::UrlEncode => "urlEncode",
+            Transform::UnicodeNormalize => "unicodeNormalize",
         }
     }
+
+    /// Applies the transformation. Returns `Cow::Borrowed(input)` when the value is unchanged;
+    /// the only other borrowed results are the trims, which return a sub-slice of `input`
+    /// (so a borrowed result of the same length as `input` is `input` itself).
     pub fn apply<'a>(&self, input: &'a [u8]) -> Cow<'a, [u8]> {
         match self {
             Transform::None => Cow::Borrowed(input),
-            Transform::UrlDecodeUni => Cow::Owned(crate::urlencoded::percent_decode(input, true)),
-            Transform::Lowercase => Cow::Owned(input.to_ascii_lowercase()),
+            Transform::UrlDecode => url_decode(input, false),
+            Transform::UrlDecodeUni => url_decode(input, true),
+            Transform::HtmlEntityDecode => html_entity_decode(input),
+            Transform::JsDecode => js_decode(input),
+            Transform::CssDecode => css_decode(input),
+            Transform::Base64Decode => owned_if_changed(input, base64_decode(input, false)),
+            Transform::Base64DecodeExt => owned_if_changed(input, base64_decode(input, true)),
+            Transform::Base64Encode => base64_encode(input),
+            Transform::HexDecode => hex_decode(input),
+            Transform::HexEncode => hex_encode(input),
+            Transform::SqlHexDecode => sql_hex_decode(input),
+            Transform::Lowercase => {
+                if input.iter().any(u8::is_ascii_uppercase) {
+                    Cow::Owned(input.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(input)
+                }
+            }
+            Transform::Uppercase => {
+                if input.iter().any(u8::is_ascii_lowercase) {
+                    Cow::Owned(input.to_ascii_uppercase())
+                } else {
+                    Cow::Borrowed(input)
+                }
+            }
+            Transform::NormalizePath => owned_if_changed(input, normalize_path(input, false)),
+            Transform::NormalizePathWin => owned_if_changed(input, normalize_path(input, true)),
+            Transform::RemoveNulls => {
+                if input.contains(&0) {
+                    Cow::Owned(input.iter().copied().filter(|&b| b != 0).collect())
+                } else {
+                    Cow::Borrowed(input)
+                }
+            }
+            Transform::ReplaceNulls => {
+                if input.contains(&0) {
+                    Cow::Owned(
+                        input
+                            .iter()
+                            .map(|&b| if b == 0 { b' ' } else { b })
+                            .collect(),
+                    )
+                } else {
+                    Cow::Borrowed(input)
+                }
+            }
+            Transform::CompressWhitespace => compress_whitespace(input),
+            Transform::RemoveWhitespace => {
+                if input.iter().any(|&b| is_ws_nbsp(b)) {
+                    Cow::Owned(input.iter().copied().filter(|&b| !is_ws_nbsp(b)).collect())
+                } else {
+                    Cow::Borrowed(input)
+                }
+            }
+            Transform::ReplaceComments => replace_comments(input),
+            Transform::RemoveComments => remove_comments(input),
+            Transform::RemoveCommentsChar => remove_comments_char(input),
+            Transform::CmdLine => owned_if_changed(input, cmd_line(input)),
+            Transform::Utf8ToUnicode => utf8_to_unicode(input),
+            Transform::Trim => Cow::Borrowed(trim_right(trim_left(input))),
+            Transform::TrimLeft => Cow::Borrowed(trim_left(input)),
+            Transform::TrimRight => Cow::Borrowed(trim_right(input)),
+            Transform::Length => Cow::Owned(input.len().to_string().into_bytes()),
+            Transform::Md5 => Cow::Owned(Md5::digest(input).to_vec()),
+            Transform::Sha1 => Cow::Owned(Sha1::digest(input).to_vec()),
+            Transform::EscapeSeqDecode => escape_seq_decode(input),
+            Transform::UrlEncode => url_encode(input),
+            Transform::UnicodeNormalize => unicode_normalize(input),
         }
     }
 }
 
+impl std::fmt::Display for Transform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Applies `pipeline` left to right. `Transform::None` entries are no-ops here (the rule
+/// parser implements the `t:none` reset). Borrowed when no step changed anything.
 pub fn apply_all<'a>(pipeline: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
     let mut cur: Cow<'a, [u8]> = Cow::Borrowed(input);
     for t in pipeline {
+        if *t == Transform::None {
+            continue;
+        }
         cur = match cur {
             Cow::Borrowed(b) => t.apply(b),
-            Cow::Owned(o) => Cow::Owned(t.apply(&o).into_owned()),
+            Cow::Owned(o) => {
+                let changed = match t.apply(&o) {
+                    Cow::Owned(n) => Some(n),
+                    // A borrowed result is a sub-slice of the input (the trims).
+                    Cow::Borrowed(b) if b.len() != o.len() => Some(b.to_vec()),
+                    Cow::Borrowed(_) => None,
+                };
+                Cow::Owned(changed.unwrap_or(o))
+            }
         };
     }
     cur
 }
 
+/// Normalizes a path: collapses repeated `/`, drops `.` segments and resolves `..` against
+/// the previous segment. An absolute path never climbs above the root (`/../etc` → `/etc`);
+/// a relative path keeps the `..` segments it cannot resolve (`../a` stays). A trailing `/`
+/// is kept only when the input had one. With `windows`, `\` is a separator too and is
+/// written as `/`.
 pub fn normalize_path(input: &[u8], windows: bool) -> Vec<u8> {
-    let _ = windows;
-    input.to_vec()
+    let is_sep = |b: u8| b == b'/' || (windows && b == b'\\');
+    let (first, last) = match (input.first(), input.last()) {
+        (Some(&f), Some(&l)) => (f, l),
+        _ => return Vec::new(),
+    };
+    let absolute = is_sep(first);
+    let trailing = is_sep(last);
+    let mut segments: Vec<&[u8]> = Vec::new();
+    for seg in input.split(|&b| is_sep(b)) {
+        match seg {
+            b"" | b"." => {}
+            b".." => match segments.last() {
+                Some(prev) if *prev != b".." => {
+                    segments.pop();
+                }
+                _ => {
+                    if !absolute {
+                        segments.push(seg);
+                    }
+                }
+            },
+            _ => segments.push(seg),
+        }
+    }
+    let mut out = Vec::with_capacity(input.len());
+    if absolute {
+        out.push(b'/');
+    }
+    for (i, seg) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(seg);
+    }
+    if trailing && !segments.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Per-request memo
+// ---------------------------------------------------------------------------------------
+
+/// Per-request memo of transformed values.
+///
+/// Results are shared as `Arc<[u8]>` (cheap to clone, `Send`, so a request's findings can
+/// cross threads). Pipelines are interned, and every prefix of a computed pipeline is cached
+/// too, so `[A, B]` followed by `[A, B, C]` computes `C` once on top of the cached `[A, B]`.
+/// `Transform::None` entries are ignored, exactly as in [`apply_all`]. Steps that leave the
+/// value unchanged share the previous `Arc` instead of copying.
+///
+/// The cache trusts `value_id`: the caller must give each distinct value of a request its
+/// own id and always pass the same bytes with it. Create one cache per request (or
+/// [`clear`](TransformCache::clear) it between requests).
+#[derive(Debug, Default)]
+pub struct TransformCache {
+    /// Interned pipelines (and pipeline prefixes) → small id.
+    pipelines: HashMap<Vec<Transform>, u32>,
+    /// (value id, pipeline id) → transformed value.
+    values: HashMap<(u32, u32), Arc<[u8]>>,
+    /// Reused buffer for pipelines that contain `None` entries.
+    scratch: Vec<Transform>,
+}
+
+impl TransformCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Returns `input` (the value known as `value_id`) transformed by `pipeline`, computing
+    /// only the steps not already cached for that value.
+    pub fn get(&mut self, value_id: u32, pipeline: &[Transform], input: &[u8]) -> Arc<[u8]> {
+        if pipeline.contains(&Transform::None) {
+            let mut steps = std::mem::take(&mut self.scratch);
+            steps.clear();
+            steps.extend(pipeline.iter().copied().filter(|t| *t != Transform::None));
+            let out = self.get_steps(value_id, &steps, input);
+            self.scratch = steps;
+            out
+        } else {
+            self.get_steps(value_id, pipeline, input)
+        }
+    }
+
+    fn get_steps(&mut self, value_id: u32, steps: &[Transform], input: &[u8]) -> Arc<[u8]> {
+        // Longest cached prefix (the full pipeline first).
+        let mut done = steps.len();
+        let mut cur: Option<Arc<[u8]>> = None;
+        loop {
+            if let Some(&pid) = self.pipelines.get(&steps[..done]) {
+                if let Some(v) = self.values.get(&(value_id, pid)) {
+                    cur = Some(Arc::clone(v));
+                    break;
+                }
+            }
+            if done == 0 {
+                break;
+            }
+            done -= 1;
+        }
+        let mut cur = match cur {
+            Some(v) => v,
+            None => {
+                let v: Arc<[u8]> = Arc::from(input);
+                let pid = self.intern(&steps[..0]);
+                self.values.insert((value_id, pid), Arc::clone(&v));
+                v
+            }
+        };
+        for end in done..steps.len() {
+            let next = match steps[end].apply(&cur) {
+                Cow::Borrowed(b) if b.len() != cur.len() => Arc::from(b),
+                Cow::Borrowed(_) => Arc::clone(&cur),
+                Cow::Owned(v) => Arc::from(v),
+            };
+            let pid = self.intern(&steps[..=end]);
+            self.values.insert((value_id, pid), Arc::clone(&next));
+            cur = next;
+        }
+        cur
+    }
+
+    fn intern(&mut self, steps: &[Transform]) -> u32 {
+        if let Some(&id) = self.pipelines.get(steps) {
+            return id;
+        }
+        let id = u32::try_from(self.pipelines.len()).unwrap_or(u32::MAX);
+        self.pipelines.insert(steps.to_vec(), id);
+        id
+    }
+
+    /// Number of cached (value, pipeline) results.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Forgets all cached values (interned pipelines are kept; they do not depend on values).
+    pub fn clear(&mut self) {
+        self.values.clear();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+fn owned_if_changed(input: &[u8], out: Vec<u8>) -> Cow<'_, [u8]> {
+    if out == input {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn hex_at(input: &[u8], i: usize) -> Option<u8> {
+    input.get(i).copied().and_then(hex_digit)
+}
+
+/// Two hex digits at `i` as one byte.
+fn hex_pair(input: &[u8], i: usize) -> Option<u8> {
+    Some(hex_at(input, i)? << 4 | hex_at(input, i + 1)?)
+}
+
+/// Four hex digits at `i` as a 16-bit code.
+fn hex_quad(input: &[u8], i: usize) -> Option<u16> {
+    Some(u16::from(hex_pair(input, i)?) << 8 | u16::from(hex_pair(input, i + 2)?))
+}
+
+/// ModSecurity's reduction of a 16-bit code to one byte: the low byte, with the full-width
+/// forms U+FF01–U+FF5E mapped to ASCII.
+fn unicode_low_byte(code: u32) -> u8 {
+    let low = (code & 0xff) as u8;
+    if (0xff01..=0xff5e).contains(&code) {
+        low + 0x20
+    } else {
+        low
+    }
+}
+
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
+/// C `isspace` in the C locale.
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+fn is_ws_nbsp(b: u8) -> bool {
+    is_c_space(b) || b == 0xa0
+}
+
+fn is_odigit(b: u8) -> bool {
+    (b'0'..=b'7').contains(&b)
+}
+
+fn trim_left(input: &[u8]) -> &[u8] {
+    let start = input
+        .iter()
+        .position(|&b| !is_c_space(b))
+        .unwrap_or(input.len());
+    &input[start..]
+}
+
+fn trim_right(input: &[u8]) -> &[u8] {
+    let end = input
+        .iter()
+        .rposition(|&b| !is_c_space(b))
+        .map_or(0, |p| p + 1);
+    &input[..end]
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoders
+// ---------------------------------------------------------------------------------------
+
+fn url_decode(input: &[u8], uni: bool) -> Cow<'_, [u8]> {
+    if !input.iter().any(|&b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        match b {
+            b'%' => {
+                if uni && matches!(input.get(i + 1), Some(b'u' | b'U')) {
+                    if let Some(code) = hex_quad(input, i + 2) {
+                        out.push(unicode_low_byte(u32::from(code)));
+                        i += 6;
+                    } else {
+                        // Invalid or truncated: keep "%u" and go on.
+                        out.extend_from_slice(&input[i..i + 2]);
+                        i += 2;
+                    }
+                } else if let Some(v) = hex_pair(input, i + 1) {
+                    out.push(v);
+                    i += 3;
+                } else {
+                    out.push(b'%');
+                    i += 1;
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Named references decoded by `htmlEntityDecode` (matched ignoring ASCII case, like
+/// ModSecurity). Those that matter for evasion all map to ASCII, except `nbsp` (0xA0).
+fn named_entity(name: &[u8]) -> Option<u8> {
+    const TABLE: &[(&str, u8)] = &[
+        ("quot", b'"'),
+        ("amp", b'&'),
+        ("lt", b'<'),
+        ("gt", b'>'),
+        ("nbsp", 0xa0),
+        ("apos", b'\''),
+        ("colon", b':'),
+        ("semi", b';'),
+        ("sol", b'/'),
+        ("bsol", b'\\'),
+        ("lpar", b'('),
+        ("rpar", b')'),
+        ("tab", b'\t'),
+        ("newline", b'\n'),
+        ("excl", b'!'),
+        ("num", b'#'),
+        ("dollar", b'$'),
+        ("percnt", b'%'),
+        ("ast", b'*'),
+        ("midast", b'*'),
+        ("plus", b'+'),
+        ("comma", b','),
+        ("period", b'.'),
+        ("equals", b'='),
+        ("quest", b'?'),
+        ("commat", b'@'),
+        ("lsqb", b'['),
+        ("lbrack", b'['),
+        ("rsqb", b']'),
+        ("rbrack", b']'),
+        ("hat", b'^'),
+        ("lowbar", b'_'),
+        ("grave", b'`'),
+        ("lcub", b'{'),
+        ("lbrace", b'{'),
+        ("rcub", b'}'),
+        ("rbrace", b'}'),
+        ("verbar", b'|'),
+        ("vert", b'|'),
+    ];
+    if name.len() > 7 {
+        return None;
+    }
+    TABLE
+        .iter()
+        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+        .map(|&(_, v)| v)
+}
+
+fn html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    if !input.contains(&b'&') {
+        return Cow::Borrowed(input);
+    }
+    let n = input.len();
+    let mut out = Vec::with_capacity(n);
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if b != b'&' || i + 1 >= n {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        let decoded = if input[j] == b'#' {
+            j += 1;
+            let hex = matches!(input.get(j), Some(b'x' | b'X'));
+            if hex {
+                j += 1;
+            }
+            let start = j;
+            let mut value: u64 = 0;
+            while let Some(&d) = input.get(j) {
+                let digit = if hex {
+                    hex_digit(d)
+                } else if d.is_ascii_digit() {
+                    Some(d - b'0')
+                } else {
+                    None
+                };
+                let Some(digit) = digit else { break };
+                let radix = if hex { 16 } else { 10 };
+                value = value.saturating_mul(radix).saturating_add(u64::from(digit));
+                j += 1;
+            }
+            // Like strtol + (unsigned char): the low byte (0xFF once saturated).
+            (j > start).then_some((value & 0xff) as u8)
+        } else {
+            let start = j;
+            while input.get(j).is_some_and(u8::is_ascii_alphanumeric) {
+                j += 1;
+            }
+            if j > start {
+                named_entity(&input[start..j])
+            } else {
+                None
+            }
+        };
+        match decoded {
+            Some(v) => {
+                out.push(v);
+                if input.get(j) == Some(&b';') {
+                    j += 1;
+                }
+            }
+            // Not a reference we decode: copy what was looked at and go on after it.
+            None => out.extend_from_slice(&input[i..j]),
+        }
+        i = j;
+    }
+    Cow::Owned(out)
+}
+
+fn js_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    if !input.contains(&b'\\') {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let Some(&c) = input.get(i + 1) else {
+            // Lone trailing backslash: kept.
+            out.push(b);
+            i += 1;
+            continue;
+        };
+        if c == b'u' {
+            if let Some(code) = hex_quad(input, i + 2) {
+                out.push(unicode_low_byte(u32::from(code)));
+                i += 6;
+                continue;
+            }
+        }
+        if c == b'x' {
+            if let Some(v) = hex_pair(input, i + 2) {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        if is_odigit(c) {
+            let mut len = 1;
+            while len < 3 && input.get(i + 1 + len).copied().is_some_and(is_odigit) {
+                len += 1;
+            }
+            // Three digits only while the value fits in a byte (\377).
+            if len == 3 && c > b'3' {
+                len = 2;
+            }
+            let value = input[i + 1..i + 1 + len]
+                .iter()
+                .fold(0u32, |acc, &d| acc * 8 + u32::from(d - b'0'));
+            out.push((value & 0xff) as u8);
+            i += 1 + len;
+            continue;
+        }
+        out.push(match c {
+            b'a' => 0x07,
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'v' => 0x0b,
+            other => other,
+        });
+        i += 2;
+    }
+    Cow::Owned(out)
+}
+
+fn css_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    if !input.contains(&b'\\') {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        i += 1; // the backslash itself is never kept
+        let Some(&c) = input.get(i) else { break };
+        let mut len = 0;
+        let mut value: u32 = 0;
+        while len < 6 {
+            match hex_at(input, i + len) {
+                Some(d) => value = value << 4 | u32::from(d),
+                None => break,
+            }
+            len += 1;
+        }
+        if len > 0 {
+            out.push(unicode_low_byte(value));
+            i += len;
+            // One whitespace after a hex escape belongs to the escape.
+            if input.get(i).copied().is_some_and(is_c_space) {
+                i += 1;
+            }
+        } else if c == b'\n' {
+            i += 1;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn base64_value(b: u8) -> Option<u8> {
+    match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+fn base64_decode(input: &[u8], forgiving: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
+    let mut acc: u32 = 0;
+    let mut bits: u32 = 0;
+    for &b in input {
+        match base64_value(b) {
+            Some(v) => {
+                acc = (acc << 6 | u32::from(v)) & 0xffff;
+                bits += 6;
+                if bits >= 8 {
+                    bits -= 8;
+                    out.push((acc >> bits) as u8);
+                }
+            }
+            None if forgiving => {}
+            None => break,
+        }
+    }
+    out
+}
+
+fn base64_encode(input: &[u8]) -> Cow<'_, [u8]> {
+    use base64::Engine as _;
+    if input.is_empty() {
+        return Cow::Borrowed(input);
+    }
+    Cow::Owned(
+        base64::engine::general_purpose::STANDARD
+            .encode(input)
+            .into_bytes(),
+    )
+}
+
+fn hex_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    if input.is_empty() {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len() / 2 + 1);
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if let Some(v) = hex_pair(input, i) {
+            out.push(v);
+            i += 2;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    owned_if_changed(input, out)
+}
+
+fn hex_encode(input: &[u8]) -> Cow<'_, [u8]> {
+    if input.is_empty() {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len() * 2);
+    for &b in input {
+        out.push(HEX_LOWER[usize::from(b >> 4)]);
+        out.push(HEX_LOWER[usize::from(b & 0x0f)]);
+    }
+    Cow::Owned(out)
+}
+
+fn sql_hex_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    let starts_literal =
+        |i: usize| input.get(i) == Some(&b'0') && matches!(input.get(i + 1), Some(b'x' | b'X'));
+    if !(0..input.len()).any(|i| starts_literal(i) && hex_pair(input, i + 2).is_some()) {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if starts_literal(i) && hex_pair(input, i + 2).is_some() {
+            i += 2;
+            while let Some(v) = hex_pair(input, i) {
+                out.push(v);
+                i += 2;
+            }
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn escape_seq_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    if !input.contains(&b'\\') {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        let next = input.get(i + 1).copied();
+        let (b'\\', Some(c)) = (b, next) else {
+            out.push(b);
+            i += 1;
+            continue;
+        };
+        let simple = match c {
+            b'a' => Some(0x07),
+            b'b' => Some(0x08),
+            b'f' => Some(0x0c),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            b'v' => Some(0x0b),
+            b'\\' | b'?' | b'\'' | b'"' => Some(c),
+            _ => None,
+        };
+        if let Some(v) = simple {
+            out.push(v);
+            i += 2;
+        } else if matches!(c, b'x' | b'X') && hex_pair(input, i + 2).is_some() {
+            out.push(hex_pair(input, i + 2).unwrap_or(c));
+            i += 4;
+        } else if is_odigit(c) {
+            let mut len = 1;
+            while len < 3 && input.get(i + 1 + len).copied().is_some_and(is_odigit) {
+                len += 1;
+            }
+            let value = input[i + 1..i + 1 + len]
+                .iter()
+                .fold(0u32, |acc, &d| acc * 8 + u32::from(d - b'0'));
+            out.push((value & 0xff) as u8);
+            i += 1 + len;
+        } else {
+            // Unknown escape: drop the backslash.
+            out.push(c);
+            i += 2;
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn utf8_to_unicode(input: &[u8]) -> Cow<'_, [u8]> {
+    if input.is_ascii() {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len() * 2);
+    for chunk in input.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            let code = u32::from(ch);
+            if code < 0x80 {
+                out.push(code as u8);
+            } else {
+                out.extend_from_slice(format!("%u{code:04x}").as_bytes());
+            }
+        }
+        out.extend_from_slice(chunk.invalid());
+    }
+    owned_if_changed(input, out)
+}
+
+fn url_encode(input: &[u8]) -> Cow<'_, [u8]> {
+    let keep = |b: u8| b.is_ascii_alphanumeric() || b == b'*';
+    if input.iter().all(|&b| keep(b)) {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len() * 3);
+    for &b in input {
+        if b == b' ' {
+            out.push(b'+');
+        } else if keep(b) {
+            out.push(b);
+        } else {
+            out.push(b'%');
+            out.push(HEX_LOWER[usize::from(b >> 4)]);
+            out.push(HEX_LOWER[usize::from(b & 0x0f)]);
+        }
+    }
+    Cow::Owned(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Whitespace, comments, command lines
+// ---------------------------------------------------------------------------------------
+
+fn compress_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
+    let needs = input.iter().enumerate().any(|(i, &b)| {
+        is_ws_nbsp(b) && (b != b' ' || input.get(i + 1).copied().is_some_and(is_ws_nbsp))
+    });
+    if !needs {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut in_ws = false;
+    for &b in input {
+        if is_ws_nbsp(b) {
+            if !in_ws {
+                out.push(b' ');
+                in_ws = true;
+            }
+        } else {
+            out.push(b);
+            in_ws = false;
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn replace_comments(input: &[u8]) -> Cow<'_, [u8]> {
+    if find(input, b"/*").is_none() {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let rest = &input[i..];
+        if rest.starts_with(b"/*") {
+            out.push(b' ');
+            match find(&rest[2..], b"*/") {
+                Some(end) => i += 2 + end + 2,
+                None => break,
+            }
+        } else {
+            out.push(rest[0]);
+            i += 1;
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn remove_comments(input: &[u8]) -> Cow<'_, [u8]> {
+    let has_marker =
+        input.contains(&b'#') || find(input, b"/*").is_some() || find(input, b"--").is_some();
+    if !has_marker {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let rest = &input[i..];
+        let block = if rest.starts_with(b"/*") {
+            Some((2, &b"*/"[..]))
+        } else if rest.starts_with(b"<!--") {
+            Some((4, &b"-->"[..]))
+        } else {
+            None
+        };
+        if let Some((open, close)) = block {
+            match find(&rest[open..], close) {
+                Some(end) => i += open + end + close.len(),
+                None => {
+                    out.push(b' ');
+                    break;
+                }
+            }
+        } else if rest.starts_with(b"--") || rest[0] == b'#' {
+            // Line comment: up to (not including) the end of the line.
+            match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+                Some(end) => i += end,
+                None => break,
+            }
+        } else {
+            out.push(rest[0]);
+            i += 1;
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn remove_comments_char(input: &[u8]) -> Cow<'_, [u8]> {
+    const MARKERS: [&[u8]; 5] = [b"/*", b"*/", b"<!--", b"-->", b"--"];
+    let marker_at = |rest: &[u8]| -> Option<usize> {
+        if rest.first() == Some(&b'#') {
+            return Some(1);
+        }
+        MARKERS
+            .iter()
+            .find(|m| rest.starts_with(m))
+            .map(|m| m.len())
+    };
+    if !(0..input.len()).any(|i| marker_at(&input[i..]).is_some()) {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match marker_at(&input[i..]) {
+            Some(len) => i += len,
+            None => {
+                out.push(input[i]);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn cmd_line(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut space = false;
+    for &b in input {
+        match b {
+            b'"' | b'\'' | b'\\' | b'^' => {}
+            b' ' | b',' | b';' | b'\t' | b'\r' | b'\n' => {
+                if !space {
+                    out.push(b' ');
+                    space = true;
+                }
+            }
+            b'/' | b'(' => {
+                if space {
+                    out.pop();
+                }
+                space = false;
+                out.push(b);
+            }
+            _ => {
+                out.push(b.to_ascii_lowercase());
+                space = false;
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// unicodeNormalize
+// ---------------------------------------------------------------------------------------
+
+/// ASCII stand-in for a code point used to smuggle ASCII syntax past filters.
+fn confusable(code: u32) -> Option<u8> {
+    let c = match code {
+        0xff01..=0xff5e => return Some((code - 0xfee0) as u8),
+        0x3000 => b' ',
+        0x2215 | 0x2044 | 0x29f8 => b'/',
+        0x2216 | 0xfe68 => b'\\',
+        0xfe50 => b',',
+        0xfe52 => b'.',
+        0xfe54 => b';',
+        0xfe55 => b':',
+        0xfe56 => b'?',
+        0xfe57 => b'!',
+        0xfe59 => b'(',
+        0xfe5a => b')',
+        0xfe5b => b'{',
+        0xfe5c => b'}',
+        0xfe5f => b'#',
+        0xfe60 => b'&',
+        0xfe61 => b'*',
+        0xfe62 => b'+',
+        0xfe63 => b'-',
+        0xfe64 => b'<',
+        0xfe65 => b'>',
+        0xfe66 => b'=',
+        0xfe69 => b'$',
+        0xfe6a => b'%',
+        0xfe6b => b'@',
+        _ => return None,
+    };
+    Some(c)
+}
+
+fn is_cont(b: Option<&u8>) -> bool {
+    b.is_some_and(|&b| b & 0xc0 == 0x80)
+}
+
+/// Decodes the (possibly overlong) sequence at `i` whose lead byte is 0xC0–0xF7, without
+/// validating anything but the continuation bytes. Returns (code point, length).
+fn decode_loose(input: &[u8], i: usize) -> Option<(u32, usize)> {
+    let lead = *input.get(i)?;
+    let len = match lead {
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf7 => 4,
+        _ => return None,
+    };
+    let mut code = u32::from(lead) & (0x7f >> len);
+    for k in 1..len {
+        let b = input.get(i + k);
+        if !is_cont(b) {
+            return None;
+        }
+        code = code << 6 | u32::from(b.copied().unwrap_or(0) & 0x3f);
+    }
+    Some((code, len))
+}
+
+fn unicode_normalize(input: &[u8]) -> Cow<'_, [u8]> {
+    if !input.iter().any(|&b| b >= 0xc0) {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut changed = false;
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if b >= 0xc0 {
+            if let Some((code, len)) = decode_loose(input, i) {
+                // The shortest form of `code` has this many bytes.
+                let shortest = match code {
+                    0..=0x7f => 1,
+                    0x80..=0x7ff => 2,
+                    0x800..=0xffff => 3,
+                    _ => 4,
+                };
+                let mapped = if code < 0x80 && len > 1 {
+                    Some(code as u8) // overlong ASCII
+                } else if len == shortest {
+                    confusable(code)
+                } else {
+                    None
+                };
+                if let Some(ascii) = mapped {
+                    out.push(ascii);
+                    i += len;
+                    changed = true;
+                    continue;
+                }
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(tr: Transform, input: &[u8]) -> Vec<u8> {
+        tr.apply(input).into_owned()
+    }
+
+    #[allow(clippy::ptr_arg)]
+    fn is_borrowed(c: &Cow<'_, [u8]>) -> bool {
+        matches!(c, Cow::Borrowed(_))
+    }
+
+    #[test]
+    fn names_round_trip_and_aliases() {
+        for tr in Transform::ALL {
+            assert_eq!(Transform::from_name(tr.name()), Some(tr), "{}", tr.name());
+            assert_eq!(
+                Transform::from_name(&tr.name().to_ascii_uppercase()),
+                Some(tr)
+            );
+        }
+        assert_eq!(
+            Transform::from_name("normalisePath"),
+            Some(Transform::NormalizePath)
+        );
+        assert_eq!(
+            Transform::from_name("normalisepathwin"),
+            Some(Transform::NormalizePathWin)
+        );
+        assert_eq!(
+            Transform::from_name("utf8ToUnicode"),
+            Some(Transform::Utf8ToUnicode)
+        );
+        assert_eq!(Transform::from_name("nosuch"), None);
+        assert_eq!(Transform::from_name(""), None);
+    }
+
+    #[test]
+    fn url_decode() {
+        let u = Transform::UrlDecode;
+        assert_eq!(t(u, b"a%20b+c"), b"a b c");
+        assert_eq!(t(u, b"%4"), b"%4");
+        assert_eq!(t(u, b"%"), b"%");
+        assert_eq!(t(u, b"%zz%41"), b"%zzA");
+        assert_eq!(t(u, b"%ff"), vec![0xff]);
+        assert_eq!(t(u, b"%u0041"), b"%u0041");
+        assert_eq!(t(u, b"%2527"), b"%27");
+        assert!(is_borrowed(&u.apply(b"plain")));
+        assert!(is_borrowed(&u.apply(b"")));
+    }
+
+    #[test]
+    fn url_decode_uni() {
+        let u = Transform::UrlDecodeUni;
+        assert_eq!(t(u, b"%u0041%u003c"), b"A<");
+        assert_eq!(t(u, b"%uff1cscript%uFF1E"), b"<script>");
+        assert_eq!(t(u, b"%U0027"), b"'");
+        assert_eq!(t(u, b"%u12"), b"%u12");
+        assert_eq!(t(u, b"%u"), b"%u");
+        assert_eq!(t(u, b"%u12zz"), b"%u12zz");
+        assert_eq!(t(u, b"%u2215"), vec![0x15]);
+        assert_eq!(t(u, b"%41+%4"), b"A %4");
+        assert_eq!(t(u, b"%uff00"), vec![0x00]);
+    }
+
+    #[test]
+    fn html_entity_decode() {
+        let h = Transform::HtmlEntityDecode;
+        assert_eq!(t(h, b"&lt;script&gt;"), b"<script>");
+        assert_eq!(t(h, b"&LT;&quot;&amp;&apos;"), b"<\"&'");
+        assert_eq!(t(h, b"a&nbsp;b"), b"a\xa0b");
+        assert_eq!(t(h, b"&#60;&#x3c;&#X3C;&#060"), b"<<<<");
+        assert_eq!(t(h, b"&#x3cscript"), b"<script");
+        assert_eq!(
+            t(h, b"javascript&colon;alert&lpar;1&rpar;"),
+            b"javascript:alert(1)"
+        );
+        assert_eq!(t(h, b"&#x;"), b"&#x;");
+        assert_eq!(t(h, b"&#;"), b"&#;");
+        assert_eq!(t(h, b"&#"), b"&#");
+        assert_eq!(t(h, b"&"), b"&");
+        assert_eq!(t(h, b"& b"), b"& b");
+        assert_eq!(t(h, b"&unknown;x"), b"&unknown;x");
+        assert_eq!(t(h, b"&ltx"), b"&ltx");
+        assert_eq!(t(h, b"&#99999999999999999999999;"), vec![0xff]);
+        assert_eq!(t(h, b"&#256;"), vec![0x00]);
+        assert!(is_borrowed(&h.apply(b"no entities")));
+    }
+
+    #[test]
+    fn js_decode() {
+        let j = Transform::JsDecode;
+        assert_eq!(t(j, br"\x41\u0042\n\t\'"), b"AB\n\t'");
+        assert_eq!(t(j, br"\uff1c"), b"<");
+        assert_eq!(t(j, br"\101\60\0"), b"A0\0");
+        assert_eq!(t(j, br"\477"), b"'7");
+        assert_eq!(t(j, br"\x4"), b"x4");
+        assert_eq!(t(j, br"\u12"), b"u12");
+        assert_eq!(t(j, br"abc\"), br"abc\");
+        assert_eq!(t(j, br"\\"), br"\");
+        assert_eq!(t(j, br"\a\b\f\v\r"), b"\x07\x08\x0c\x0b\r");
+    }
+
+    #[test]
+    fn css_decode() {
+        let c = Transform::CssDecode;
+        assert_eq!(t(c, br"\3c script\3E"), b"<script>");
+        assert_eq!(t(c, br"\00003c"), b"<");
+        assert_eq!(t(c, br"\ff1c"), b"<");
+        assert_eq!(t(c, br"\6a avascript"), b"javascript");
+        assert_eq!(t(c, br"ja\vascript"), b"javascript");
+        assert_eq!(t(c, b"a\\\nb"), b"ab");
+        assert_eq!(t(c, br"abc\"), b"abc");
+        assert_eq!(t(c, br"\a"), vec![0x0a]);
+        assert_eq!(t(c, br"\g"), b"g");
+    }
+
+    #[test]
+    fn base64() {
+        let d = Transform::Base64Decode;
+        assert_eq!(t(d, b"SGVsbG8="), b"Hello");
+        assert_eq!(t(d, b"SGVsbG8"), b"Hello");
+        assert_eq!(t(d, b"SGVs bG8="), b"Hel");
+        assert_eq!(t(d, b"S"), b"");
+        assert_eq!(t(d, b"!!!"), b"");
+        assert_eq!(t(d, b""), b"");
+        let e = Transform::Base64DecodeExt;
+        assert_eq!(t(e, b"SGV s\nbG8.="), b"Hello");
+        assert_eq!(t(e, b"=S=G=V=s"), b"Hel");
+        let enc = Transform::Base64Encode;
+        assert_eq!(t(enc, b"Hello"), b"SGVsbG8=");
+        assert_eq!(t(enc, b""), b"");
+        assert_eq!(t(d, &t(enc, &[0, 0xff, 0x80, 7])), vec![0, 0xff, 0x80, 7]);
+    }
+
+    #[test]
+    fn hex() {
+        let d = Transform::HexDecode;
+        assert_eq!(t(d, b"414243"), b"ABC");
+        assert_eq!(t(d, b"4142z3"), b"ABz3");
+        assert_eq!(t(d, b"414"), b"A4");
+        assert_eq!(t(d, b""), b"");
+        assert_eq!(t(Transform::HexEncode, b"A\xff\x00"), b"41ff00");
+        let s = Transform::SqlHexDecode;
+        assert_eq!(t(s, b"SELECT 0x414243,0X61"), b"SELECT ABC,a");
+        assert_eq!(t(s, b"0x4"), b"0x4");
+        assert_eq!(t(s, b"0x"), b"0x");
+        assert_eq!(t(s, b"0x414"), b"A4");
+        assert_eq!(t(s, b"10x41"), b"1A");
+        assert!(is_borrowed(&s.apply(b"no hex 0xzz")));
+    }
+
+    #[test]
+    fn case() {
+        assert_eq!(
+            t(Transform::Lowercase, b"SeLeCT\xc3\x84"),
+            b"select\xc3\x84"
+        );
+        assert_eq!(t(Transform::Uppercase, b"select"), b"SELECT");
+        assert!(is_borrowed(&Transform::Lowercase.apply(b"already lower")));
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(normalize_path(b"/a/b/../c/../../etc", false), b"/etc");
+        assert_eq!(normalize_path(b"/../../etc/passwd", false), b"/etc/passwd");
+        assert_eq!(normalize_path(b"/a//b/./c/", false), b"/a/b/c/");
+        assert_eq!(normalize_path(b"/a/b/..", false), b"/a");
+        assert_eq!(normalize_path(b"/..", false), b"/");
+        assert_eq!(normalize_path(b"/", false), b"/");
+        assert_eq!(normalize_path(b"//", false), b"/");
+        assert_eq!(normalize_path(b"", false), b"");
+        assert_eq!(normalize_path(b"../a/./b", false), b"../a/b");
+        assert_eq!(normalize_path(b"a/../../b", false), b"../b");
+        assert_eq!(normalize_path(b"./a", false), b"a");
+        assert_eq!(
+            normalize_path(br"\a\..\..\windows\win.ini", false),
+            br"\a\..\..\windows\win.ini"
+        );
+        assert_eq!(
+            normalize_path(br"\a\..\..\windows\win.ini", true),
+            b"/windows/win.ini"
+        );
+        assert_eq!(normalize_path(br"c:\x\..\y", true), b"c:/y");
+        let alias = Transform::from_name("normalisePath").unwrap_or(Transform::None);
+        assert_eq!(t(alias, b"/x/../y"), b"/y");
+        assert!(is_borrowed(&Transform::NormalizePath.apply(b"/clean/path")));
+        assert!(is_borrowed(&Transform::NormalizePathWin.apply(b"/clean/")));
+    }
+
+    #[test]
+    fn nulls_and_whitespace() {
+        assert_eq!(t(Transform::RemoveNulls, b"a\0b\0"), b"ab");
+        assert_eq!(t(Transform::ReplaceNulls, b"a\0b"), b"a b");
+        let c = Transform::CompressWhitespace;
+        assert_eq!(t(c, b"a \t\r\n\x0b\x0c\xa0b  c"), b"a b c");
+        assert_eq!(t(c, b"a\tb"), b"a b");
+        assert!(is_borrowed(&c.apply(b"a b c")));
+        assert_eq!(t(Transform::RemoveWhitespace, b" a \t b\xa0c\x0b"), b"abc");
+        assert_eq!(t(Transform::Trim, b" \t a b \r\n\x0b"), b"a b");
+        assert_eq!(t(Transform::TrimLeft, b"  a  "), b"a  ");
+        assert_eq!(t(Transform::TrimRight, b"  a  "), b"  a");
+        assert_eq!(t(Transform::Trim, b"   "), b"");
+        assert_eq!(t(Transform::Trim, b""), b"");
+    }
+
+    #[test]
+    fn comments() {
+        let r = Transform::ReplaceComments;
+        assert_eq!(t(r, b"UNION/**/SELECT"), b"UNION SELECT");
+        assert_eq!(t(r, b"a/*x*/b/*unterminated"), b"a b ");
+        assert_eq!(t(r, b"a*/b"), b"a*/b");
+        assert_eq!(t(r, b"/*"), b" ");
+        let rm = Transform::RemoveComments;
+        assert_eq!(t(rm, b"UNION/**/SELECT"), b"UNIONSELECT");
+        assert_eq!(t(rm, b"1 OR 1=1-- x"), b"1 OR 1=1");
+        assert_eq!(t(rm, b"1 OR 1=1# x\nAND 2"), b"1 OR 1=1\nAND 2");
+        assert_eq!(t(rm, b"a<!-- c -->b"), b"ab");
+        assert_eq!(t(rm, b"a/*b"), b"a ");
+        assert!(is_borrowed(&rm.apply(b"a-b/c")));
+        let rc = Transform::RemoveCommentsChar;
+        assert_eq!(t(rc, b"a/*b*/c--d#e<!--f-->"), b"abcdef");
+        assert_eq!(t(rc, b"-"), b"-");
+    }
+
+    #[test]
+    fn cmd_line() {
+        let c = Transform::CmdLine;
+        assert_eq!(t(c, br#"C^"A"T /E\TC/P'A'SS"#), b"cat/etc/pass");
+        assert_eq!(t(c, b"ls ,; \t-la"), b"ls -la");
+        assert_eq!(t(c, b"echo  (x)"), b"echo(x)");
+        assert_eq!(t(c, b"a ' b"), b"a b");
+        assert!(is_borrowed(&c.apply(b"id")));
+    }
+
+    #[test]
+    fn utf8_to_unicode() {
+        let u = Transform::Utf8ToUnicode;
+        assert_eq!(
+            t(u, "a\u{e9}\u{20ac}\u{1f600}".as_bytes()),
+            b"a%u00e9%u20ac%u1f600"
+        );
+        assert_eq!(t(u, b"a\xffb\xc3"), b"a\xffb\xc3");
+        assert!(is_borrowed(&u.apply(b"ascii")));
+    }
+
+    #[test]
+    fn length_and_digests() {
+        assert_eq!(t(Transform::Length, b"hello"), b"5");
+        assert_eq!(t(Transform::Length, b""), b"0");
+        assert_eq!(
+            t(Transform::Md5, b"abc"),
+            t(Transform::HexDecode, b"900150983cd24fb0d6963f7d28e17f72")
+        );
+        assert_eq!(
+            t(Transform::Sha1, b"abc"),
+            t(
+                Transform::HexDecode,
+                b"a9993e364706816aba3e25717850c26c9cd0d89d"
+            )
+        );
+    }
+
+    #[test]
+    fn escape_seq_decode() {
+        let e = Transform::EscapeSeqDecode;
+        assert_eq!(t(e, br#"\n\t\\\?\'\"\a"#), b"\n\t\\?'\"\x07");
+        assert_eq!(t(e, br"\x41\X42\101\0"), b"AB\x41\0");
+        assert_eq!(t(e, br"\777"), vec![0xff]);
+        assert_eq!(t(e, br"\x4"), b"x4");
+        assert_eq!(t(e, br"\q"), b"q");
+        assert_eq!(t(e, br"end\"), br"end\");
+    }
+
+    #[test]
+    fn url_encode() {
+        let u = Transform::UrlEncode;
+        assert_eq!(t(u, b"a b<*>\xff"), b"a+b%3c*%3e%ff");
+        assert!(is_borrowed(&u.apply(b"abc123")));
+        assert_eq!(
+            t(Transform::UrlDecode, &t(u, b"x=1&y='\x00")),
+            b"x=1&y='\x00"
+        );
+    }
+
+    #[test]
+    fn unicode_normalize() {
+        let n = Transform::UnicodeNormalize;
+        assert_eq!(t(n, "\u{ff1c}script\u{ff1e}".as_bytes()), b"<script>");
+        assert_eq!(t(n, b"\xc0\xae\xc0\xae/"), b"../");
+        assert_eq!(t(n, b"\xe0\x80\xae\xf0\x80\x80\xae"), b"..");
+        assert_eq!(t(n, "a\u{2215}b\u{2044}c".as_bytes()), b"a/b/c");
+        assert_eq!(t(n, "\u{fe64}x\u{fe65}".as_bytes()), b"<x>");
+        // Untouched: other characters, truncated sequences, overlongs of non-ASCII.
+        assert_eq!(
+            t(n, "\u{e9}\u{20ac}".as_bytes()),
+            "\u{e9}\u{20ac}".as_bytes()
+        );
+        assert_eq!(t(n, b"\xc0"), b"\xc0");
+        assert_eq!(t(n, b"\xef\xbc"), b"\xef\xbc");
+        assert_eq!(t(n, b"\xe0\x82\x80"), b"\xe0\x82\x80");
+        assert!(is_borrowed(&n.apply("caf\u{e9}".as_bytes())));
+    }
+
+    #[test]
+    fn apply_all_chains_and_borrows() {
+        let p = vec![
+            Transform::UrlDecodeUni,
+            Transform::None,
+            Transform::HtmlEntityDecode,
+            Transform::Lowercase,
+        ];
+        assert_eq!(apply_all(&p, b"%26LT;SCRIPT%3e").as_ref(), b"<script>");
+        assert!(is_borrowed(&apply_all(&p, b"clean")));
+        assert!(is_borrowed(&apply_all(&[], b"x")));
+    }
+
+    #[test]
+    fn cache_reuses_prefixes() {
+        let mut cache = TransformCache::new();
+        let ab = [Transform::UrlDecode, Transform::Lowercase];
+        let abc = [
+            Transform::UrlDecode,
+            Transform::Lowercase,
+            Transform::RemoveWhitespace,
+        ];
+        let v1 = cache.get(1, &ab, b"A%20B");
+        assert_eq!(&*v1, b"a b");
+        let n = cache.len();
+        let v2 = cache.get(1, &abc, b"A%20B");
+        assert_eq!(&*v2, b"ab");
+        assert_eq!(cache.len(), n + 1, "only the new step is computed");
+        let v3 = cache.get(1, &ab, b"A%20B");
+        assert!(Arc::ptr_eq(&v1, &v3));
+        // None entries are ignored.
+        let v4 = cache.get(
+            1,
+            &[Transform::None, Transform::UrlDecode, Transform::Lowercase],
+            b"A%20B",
+        );
+        assert!(Arc::ptr_eq(&v1, &v4));
+        // Another value is independent.
+        assert_eq!(&*cache.get(2, &ab, b"X"), b"x");
+        assert_eq!(&*cache.get(3, &[], b"raw"), b"raw");
+        // Trims borrow a sub-slice: still a change.
+        assert_eq!(&*cache.get(4, &[Transform::Trim], b"  x "), b"x");
+        assert_eq!(
+            &*cache.get(4, &[Transform::Trim, Transform::Uppercase], b"  x "),
+            b"X"
+        );
+        assert_eq!(
+            apply_all(&[Transform::Lowercase, Transform::Trim], b" A ").as_ref(),
+            b"a"
+        );
+        cache.clear();
+        assert!(cache.is_empty());
+    }
+
+    /// xorshift64*: small deterministic PRNG for the totality test.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+
+    #[test]
+    fn every_transform_is_total_on_random_bytes() {
+        // Biased towards the bytes the decoders care about.
+        const SPECIAL: &[u8] = b"%u+&#;x\\/.*-<!>0123456789abcdefABCDEFuU= \t\n\r\"'^\x00\xa0\xc0\xc1\xe0\xe2\xef\xf0\x80\x81\xae\xbc\xbd\xff";
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..3000 {
+            let len = (rng.next() % 48) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = rng.next();
+                    if r & 1 == 0 {
+                        SPECIAL[(r >> 8) as usize % SPECIAL.len()]
+                    } else {
+                        (r >> 8) as u8
+                    }
+                })
+                .collect();
+            for tr in Transform::ALL {
+                let out = tr.apply(&input);
+                let trims = [Transform::Trim, Transform::TrimLeft, Transform::TrimRight];
+                if is_borrowed(&out) && !trims.contains(&tr) {
+                    // Borrowed means unchanged.
+                    assert_eq!(out.as_ref(), input.as_slice(), "{}", tr.name());
+                }
+            }
+            let _ = normalize_path(&input, true);
+            let _ = apply_all(&Transform::ALL, &input);
+        }
+    }
 }
