@@ -3,10 +3,6 @@
 //! `serve` runs the reverse proxy WAF; `check` inspects one raw HTTP request (or a labelled
 //! corpus) offline; `default-config` prints the documented configuration.
 
-mod config;
-mod corpus;
-mod detectors;
-
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,7 +17,8 @@ use palisade_engine::{Action, Mode};
 use palisade_proxy::settings::{CertSettings, ListenerSettings};
 use palisade_proxy::Server;
 
-use crate::config::Config;
+use palisade::config::{self, Config};
+use palisade::{corpus, detectors};
 
 #[derive(Parser)]
 #[command(
@@ -119,6 +116,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         Command::Serve(args) => serve(args).map(|_| ExitCode::SUCCESS),

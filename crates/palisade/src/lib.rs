@@ -1,0 +1,6 @@
+//! The pieces of the `palisade` command that tests and tools reuse: the configuration file,
+//! building the detection engine from it, and labelled request corpora.
+
+pub mod config;
+pub mod corpus;
+pub mod detectors;
