@@ -31,7 +31,9 @@ fn headers(content_type: Option<&str>) -> Headers {
 fn form_body() -> Vec<u8> {
     let mut body = String::from("first_name=Jane&last_name=Doe&email=jane.doe%40example.com&phone=5550100&subject=Delivery+address&order=A10293&message=");
     while body.len() < 2048 {
-        body.push_str("Hello+team+I+would+like+to+change+the+delivery+address+for+my+last+order+thanks+");
+        body.push_str(
+            "Hello+team+I+would+like+to+change+the+delivery+address+for+my+last+order+thanks+",
+        );
     }
     body.truncate(2048);
     body.into_bytes()
@@ -97,9 +99,19 @@ fn time<F: FnMut()>(mut f: F) -> f64 {
 }
 
 fn main() {
-    let config = Config::load(None).expect("default config");
+    let mut config = Config::load(None).expect("default config");
+    // BENCH_SIGNATURES=DIR adds a signature directory; BENCH_NO_BUILTIN=1 drops the built-in set.
+    if let Ok(dir) = std::env::var("BENCH_SIGNATURES") {
+        config.signatures.dirs.push(dir.into());
+    }
+    if std::env::var("BENCH_NO_BUILTIN").is_ok() {
+        config.signatures.builtin = false;
+    }
     let engine = build_engine(&config).expect("engine");
-    println!("{:<6} {:>14} {:>16} {:>14} {:>8}", "scen", "model µs", "model+inspect µs", "inspect µs", "blocked");
+    println!(
+        "{:<6} {:>14} {:>16} {:>14} {:>8}",
+        "scen", "model µs", "model+inspect µs", "inspect µs", "blocked"
+    );
     for scenario in ["get", "form", "json"] {
         let model_us = time(|| {
             black_box(build(scenario));

@@ -23,6 +23,8 @@ struct PatternInfo {
     paranoia: u8,
     /// Confirms a candidate hit on a single value and gives the matched span.
     confirm: Option<regex::bytes::Regex>,
+    /// The same pattern in multi-line mode, to find candidates in the joined haystack.
+    scan: Option<regex::bytes::Regex>,
 }
 
 /// All patterns of one (target, pipeline).
@@ -91,6 +93,10 @@ struct Location<'r> {
     /// Bit set of [`Target`]s this value is matched against.
     targets: u8,
 }
+
+/// A pattern is reported for at most this many locations per request: enough to show where
+/// an attack is and to score it, and it bounds the work a request full of matches can cause.
+const MAX_LOCATIONS_PER_PATTERN: usize = 8;
 
 /// Headers that carry protocol structure rather than user data; `args` patterns skip them
 /// (`headers` patterns still see them).
@@ -327,7 +333,10 @@ impl SignatureSet {
                             (starts[k].1, starts[k].0)
                         };
                         let key = (m.pattern().as_usize(), loc);
-                        if seen.contains(&key) {
+                        if seen.contains(&key)
+                            || seen.iter().filter(|(p, _)| *p == key.0).count()
+                                >= MAX_LOCATIONS_PER_PATTERN
+                        {
                             continue;
                         }
                         seen.push(key);
@@ -345,14 +354,34 @@ impl SignatureSet {
                         if info.paranoia > paranoia {
                             continue;
                         }
-                        let Some(confirm) = &info.confirm else {
+                        let (Some(confirm), Some(scan)) = (&info.confirm, &info.scan) else {
                             continue;
                         };
-                        for &loc in &members {
+                        if single {
+                            let loc = members[0];
                             let value = transformed[loc].as_deref().unwrap_or(b"");
                             if let Some(m) = confirm.find(value) {
                                 out.push(finding(info, &locations[loc].place, m.as_bytes()));
                             }
+                            continue;
+                        }
+                        // One linear scan of the joined values per hit pattern; each value
+                        // where a candidate starts is confirmed on its own (so `^`, `$` and
+                        // spans never cross values), then the scan resumes at the next value.
+                        let mut pos = 0;
+                        let mut reported = 0;
+                        while pos < hay.len() && reported < MAX_LOCATIONS_PER_PATTERN {
+                            let Some(m) = scan.find_at(hay, pos) else {
+                                break;
+                            };
+                            let k = starts.partition_point(|&(s, _)| s <= m.start()) - 1;
+                            let loc = starts[k].1;
+                            let value = transformed[loc].as_deref().unwrap_or(b"");
+                            if let Some(found) = confirm.find(value) {
+                                out.push(finding(info, &locations[loc].place, found.as_bytes()));
+                                reported += 1;
+                            }
+                            pos = starts.get(k + 1).map_or(hay.len(), |&(s, _)| s);
                         }
                     }
                 }
@@ -472,13 +501,16 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
         };
         let mut regex_info = Vec::with_capacity(res.len());
         for spec in &res {
-            let confirm = regex::bytes::RegexBuilder::new(&spec.regex)
-                .case_insensitive(true)
-                .unicode(false)
-                .size_limit(4 << 20)
-                .build()
-                .map_err(|e| spec_error(spec, &first_line(&e.to_string())))?;
-            regex_info.push(info(spec, Some(confirm)));
+            let build = |multi_line: bool| {
+                regex::bytes::RegexBuilder::new(&spec.regex)
+                    .case_insensitive(true)
+                    .unicode(false)
+                    .multi_line(multi_line)
+                    .size_limit(4 << 20)
+                    .build()
+                    .map_err(|e| spec_error(spec, &first_line(&e.to_string())))
+            };
+            regex_info.push(info(spec, Some(build(false)?), Some(build(true)?)));
         }
         let regexes = if res.is_empty() {
             None
@@ -507,7 +539,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
         groups.push(Group {
             target: key.0,
             pipeline: key.1,
-            literal_info: lits.iter().map(|s| info(s, None)).collect(),
+            literal_info: lits.iter().map(|s| info(s, None, None)).collect(),
             literals,
             regexes,
             regex_info,
@@ -522,7 +554,11 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
     })
 }
 
-fn info(spec: &PatternSpec, confirm: Option<regex::bytes::Regex>) -> PatternInfo {
+fn info(
+    spec: &PatternSpec,
+    confirm: Option<regex::bytes::Regex>,
+    scan: Option<regex::bytes::Regex>,
+) -> PatternInfo {
     PatternInfo {
         id: spec.id.clone(),
         category: spec.category.clone(),
@@ -530,6 +566,7 @@ fn info(spec: &PatternSpec, confirm: Option<regex::bytes::Regex>) -> PatternInfo
         severity: spec.severity,
         paranoia: spec.paranoia,
         confirm,
+        scan,
     }
 }
 

@@ -1,0 +1,190 @@
+//! Detection quality of the default configuration on the hand-written corpora in `corpus/`:
+//! attacks of every category, in every request location, with evasions, must be blocked;
+//! modern benign traffic must pass. Rates per file are printed (`--nocapture`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use palisade::config::Config;
+use palisade::corpus::{load, CorpusEntry};
+use palisade::detectors::build_engine;
+use palisade_engine::Engine;
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus")
+}
+
+fn files(sub: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus_dir().join(sub))
+        .unwrap_or_else(|e| panic!("corpus/{sub}: {e}"))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn engine() -> Engine {
+    build_engine(&Config::load(None).expect("default config")).expect("engine")
+}
+
+struct Tally {
+    total: usize,
+    blocked: usize,
+    misses: Vec<String>,
+}
+
+fn run(engine: &Engine, entries: &[CorpusEntry], file: &Path) -> Tally {
+    let mut t = Tally {
+        total: 0,
+        blocked: 0,
+        misses: Vec::new(),
+    };
+    for (i, e) in entries.iter().enumerate() {
+        let model = e
+            .to_model()
+            .unwrap_or_else(|err| panic!("{}: entry {}: {err}", file.display(), i + 1));
+        let v = engine.inspect_request(&model);
+        t.total += 1;
+        if v.over_threshold {
+            t.blocked += 1;
+        }
+        if v.over_threshold != e.is_attack() {
+            let ids: Vec<String> = v
+                .findings
+                .iter()
+                .map(|f| format!("{} @ {}", f.id, f.target))
+                .collect();
+            t.misses.push(format!(
+                "{} {} {} {} [{}] {:?}",
+                file.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+                e.category,
+                e.method,
+                e.path.chars().take(100).collect::<String>(),
+                e.evasion.clone().unwrap_or_default(),
+                ids
+            ));
+        }
+    }
+    t
+}
+
+#[test]
+fn benign_modern_traffic_passes() {
+    let engine = engine();
+    let (mut total, mut blocked) = (0, 0);
+    let mut misses = Vec::new();
+    for file in files("benign") {
+        let entries = load(&file).expect("load corpus");
+        assert!(
+            entries.iter().all(|e| !e.is_attack()),
+            "{}: attack in benign corpus",
+            file.display()
+        );
+        let t = run(&engine, &entries, &file);
+        println!(
+            "{:<28} {:>4} requests, {:>3} blocked (FPR {:.3})",
+            file.file_name().unwrap_or_default().to_string_lossy(),
+            t.total,
+            t.blocked,
+            t.blocked as f64 / t.total.max(1) as f64
+        );
+        total += t.total;
+        blocked += t.blocked;
+        misses.extend(t.misses);
+    }
+    let fpr = blocked as f64 / total.max(1) as f64;
+    println!("benign total: {total} requests, {blocked} blocked, FPR {fpr:.4}");
+    for m in &misses {
+        println!("  FP {m}");
+    }
+    assert!(total >= 300, "benign corpus too small: {total}");
+    assert!(fpr <= 0.005, "benign FPR {fpr:.4} above 0.5%: {misses:#?}");
+}
+
+#[test]
+fn attacks_of_every_category_and_location_are_blocked() {
+    let engine = engine();
+    let (mut total, mut blocked) = (0, 0);
+    let mut misses = Vec::new();
+    let mut by_evasion: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for file in files("attacks") {
+        let entries = load(&file).expect("load corpus");
+        assert!(
+            entries.iter().all(|e| e.is_attack()),
+            "{}: benign entry in attack corpus",
+            file.display()
+        );
+        let t = run(&engine, &entries, &file);
+        let tpr = t.blocked as f64 / t.total.max(1) as f64;
+        println!(
+            "{:<28} {:>4} requests, {:>3} blocked (TPR {tpr:.3})",
+            file.file_name().unwrap_or_default().to_string_lossy(),
+            t.total,
+            t.blocked
+        );
+        assert!(
+            tpr >= 0.9,
+            "{}: TPR {tpr:.3} below 0.9: {:#?}",
+            file.display(),
+            t.misses
+        );
+        for e in &entries {
+            if let Some(ev) = &e.evasion {
+                let v = engine.inspect_request(&e.to_model().expect("model"));
+                let slot = by_evasion.entry(ev.clone()).or_default();
+                slot.0 += 1;
+                slot.1 += usize::from(v.over_threshold);
+            }
+        }
+        total += t.total;
+        blocked += t.blocked;
+        misses.extend(t.misses);
+    }
+    for (ev, (n, b)) in &by_evasion {
+        println!("  evasion {ev:<22} {b}/{n}");
+    }
+    let tpr = blocked as f64 / total.max(1) as f64;
+    println!("attacks total: {total} requests, {blocked} blocked, TPR {tpr:.4}");
+    for m in &misses {
+        println!("  FN {m}");
+    }
+    assert!(total >= 300, "attack corpus too small: {total}");
+    assert!(tpr >= 0.97, "attack TPR {tpr:.4} below 97%");
+    assert!(
+        by_evasion.len() >= 6,
+        "too few evasion kinds covered: {:?}",
+        by_evasion.keys()
+    );
+    for (ev, (n, b)) in &by_evasion {
+        assert!(*b * 10 >= *n * 8, "evasion {ev}: only {b}/{n} blocked");
+    }
+}
+
+/// Phrases that look like attacks to a naive substring matcher, which any WAF must let pass.
+#[test]
+fn precision_classics_pass() {
+    let engine = engine();
+    let benign = [
+        "/search?q=union+was+a+great+select",
+        "/search?q=Please+select+the+union+option",
+        "/profile?name=O%27Brien&city=Coeur+d%27Alene",
+        "/search?q=drop+table+tennis+lessons",
+        "/search?q=1%3D1+is+always+true+in+math",
+        "/search?q=5+%3C+6+and+7+%3E+3",
+        "/review?text=I+%3C3+this+product",
+        "/search?q=how+to+select+all+in+excel",
+        "/ua?browser=chrome",
+        "/search?q=where+is+the+union+station",
+    ];
+    for target in benign {
+        let mut m =
+            palisade_http::RequestModel::from_head("GET", target, "HTTP/1.1", Default::default());
+        m.attach_body(Vec::new(), false);
+        let v = engine.inspect_request(&m);
+        assert!(!v.over_threshold, "{target} blocked: {:?}", v.findings);
+    }
+}
