@@ -90,11 +90,12 @@ pub fn add_forwarding_headers(
     proto: &str,
     host: &str,
 ) {
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {peer}"),
-        _ => peer.to_string(),
+    // Merge repeated X-Forwarded-For lines into one list (all of them, in order: a second
+    // line is as much part of the chain as the first, and `client_ip` reads them all).
+    let xff = match joined(headers, "x-forwarded-for") {
+        Some(prev) => format!("{prev}, {peer}"),
+        None => peer.to_string(),
     };
-    // Merge repeated X-Forwarded-For lines into one list.
     headers.remove("x-forwarded-for");
     if let Ok(v) = HeaderValue::from_str(&xff) {
         headers.insert("x-forwarded-for", v);
@@ -113,12 +114,20 @@ pub fn add_forwarding_headers(
     if !host.is_empty()
         && host
             .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b';' && b != b',')
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
     {
+        // RFC 7239 values are tokens or quoted-strings: `host:port`, `[v6]` (and anything
+        // else with a non-token character such as `;` or `,`) must be quoted.
         element.push_str(";host=");
-        element.push_str(host);
+        if host.bytes().all(is_tchar) {
+            element.push_str(host);
+        } else {
+            element.push('"');
+            element.push_str(host);
+            element.push('"');
+        }
     }
-    let forwarded = match headers.get("forwarded").and_then(|v| v.to_str().ok()) {
+    let forwarded = match joined(headers, "forwarded") {
         Some(prev) => format!("{prev}, {element}"),
         None => element,
     };
@@ -126,6 +135,23 @@ pub fn add_forwarding_headers(
     if let Ok(v) = HeaderValue::from_str(&forwarded) {
         headers.insert("forwarded", v);
     }
+}
+
+/// Every non-empty line of a list header, joined with `, `; None when there is none.
+fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
+    let parts: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// RFC 9110 `tchar`: the characters allowed in a token.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 #[cfg(test)]
@@ -200,6 +226,23 @@ mod tests {
         assert_eq!(
             h.get("forwarded").unwrap(),
             "for=10.0.0.2;proto=http;host=shop.example.com"
+        );
+        // a port (or any other non-token character) needs a quoted-string
+        let mut h = HeaderMap::new();
+        add_forwarding_headers(&mut h, "10.0.0.2".parse().unwrap(), false, "http", "h:8080");
+        assert_eq!(
+            h.get("forwarded").unwrap(),
+            "for=10.0.0.2;proto=http;host=\"h:8080\""
+        );
+        // repeated lines are one list
+        let mut h = map(&[
+            ("x-forwarded-for", "1.1.1.1"),
+            ("x-forwarded-for", "2.2.2.2"),
+        ]);
+        add_forwarding_headers(&mut h, "10.0.0.2".parse().unwrap(), false, "http", "");
+        assert_eq!(
+            h.get("x-forwarded-for").unwrap(),
+            "1.1.1.1, 2.2.2.2, 10.0.0.2"
         );
         let mut h = HeaderMap::new();
         add_forwarding_headers(&mut h, "::1".parse().unwrap(), false, "https", "");

@@ -55,14 +55,16 @@ fn destination(shared: &Shared, url: Option<&str>) -> Result<Destination, String
     Ok(Destination::Upstream { scheme, authority })
 }
 
-/// Reads up to `limit` bytes of `body`. Returns the bytes, trailers if the body ended, and
-/// the unread rest if it did not.
+/// Reads `body` until it ends or more than `limit` bytes were read. Returns the bytes (at
+/// most one frame past `limit`), trailers if the body ended, and the unread rest if it did
+/// not. A body of exactly `limit` bytes without a declared length only shows its end on the
+/// next read, so stopping at `limit` would mistake it for a longer one.
 async fn read_prefix(
     mut body: Incoming,
     limit: usize,
 ) -> Result<(Bytes, Option<http::HeaderMap>, Option<Incoming>), hyper::Error> {
     let mut buf = BytesMut::new();
-    while buf.len() < limit {
+    while buf.len() <= limit {
         match body.frame().await {
             None => return Ok((buf.freeze(), None, None)),
             Some(Err(e)) => return Err(e),
@@ -112,6 +114,17 @@ pub async fn handle(
     let request_id = new_request_id();
     shared.stats.requests.fetch_add(1, Ordering::Relaxed);
     let json = pages::wants_json(req.headers().get(ACCEPT));
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than one,
+    // is answered 400. Two Hosts would also let the model inspect one while the upstream
+    // routes on the other.
+    let hosts = req.headers().get_all(HOST).iter().count();
+    if hosts > 1 || (hosts == 0 && req.version() == Version::HTTP_11) {
+        shared
+            .stats
+            .rejected_malformed
+            .fetch_add(1, Ordering::Relaxed);
+        return pages::error(StatusCode::BAD_REQUEST, &request_id, json);
+    }
     let upgrade_requested = req.version() == Version::HTTP_11
         && req.headers().contains_key(http::header::UPGRADE)
         && req
@@ -258,13 +271,21 @@ pub async fn handle(
             return pages::error(StatusCode::GATEWAY_TIMEOUT, &request_id, json);
         }
         Ok(Err(e)) => {
-            shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
-            let too_large = std::error::Error::source(&e)
-                .and_then(|s| s.downcast_ref::<crate::body::BodyTooLarge>())
-                .is_some();
-            if too_large {
+            // The request body is streamed while the request is sent, so a failure here may
+            // be the client's (body too large, broken chunked encoding): the cause sits a
+            // few levels down the error chain (client error → hyper error → body error).
+            if has_cause::<crate::body::BodyTooLarge>(&e) {
+                shared
+                    .stats
+                    .rejected_too_large
+                    .fetch_add(1, Ordering::Relaxed);
                 return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json);
             }
+            if has_cause::<crate::body::ClientBodyError>(&e) {
+                tracing::debug!(request_id, "client body failed while forwarding: {e}");
+                return pages::error(StatusCode::BAD_REQUEST, &request_id, json);
+            }
+            shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(request_id, upstream = %authority, "upstream error: {e}");
             return pages::error(StatusCode::BAD_GATEWAY, &request_id, json);
         }
@@ -321,7 +342,7 @@ pub async fn handle(
     }
     let (prefix, trailers, rest) = match tokio::time::timeout(
         shared.settings.timeouts.upstream_response,
-        read_prefix(rbody, rsettings.max_bytes + 1),
+        read_prefix(rbody, rsettings.max_bytes),
     )
     .await
     {
@@ -386,6 +407,18 @@ pub async fn handle(
     }
     // Larger than announced: pass it on uninspected.
     Response::from_parts(rparts, PrefixedBody::new(prefix, trailers, rest, 0).boxed())
+}
+
+/// Whether `T` is anywhere in `err`'s source chain (including `err` itself).
+fn has_cause<T: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.is::<T>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// Writes the audit line for a flagged or blocked verdict.

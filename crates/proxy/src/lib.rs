@@ -9,6 +9,7 @@ pub mod body;
 mod demo;
 pub mod forward;
 mod handler;
+mod idle;
 pub mod pages;
 pub mod settings;
 mod tls;
@@ -49,7 +50,8 @@ pub struct Stats {
     pub client_timeouts: AtomicU64,
     pub rejected_too_large: AtomicU64,
     /// Requests hyper refused before Palisade saw them (malformed request line or headers,
-    /// e.g. a raw `<` in the target): answered 400/431 by hyper, counted here.
+    /// e.g. a raw `<` in the target): answered 400/431 by hyper, counted here. Also HTTP/1.1
+    /// requests without a Host header or with several, which Palisade answers 400 itself.
     pub rejected_malformed: AtomicU64,
     pub connections: AtomicU64,
 }
@@ -232,6 +234,9 @@ async fn accept_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Set when the grace period is over: connections still open then are dropped (their
+    // sockets closed) instead of being left running detached from the stopped server.
+    let (kill_tx, kill_rx) = watch::channel(false);
     loop {
         let accepted = tokio::select! {
             a = bound.listener.accept() => a,
@@ -252,11 +257,14 @@ async fn accept_loop(
         let builder = builder.clone();
         let tls = bound.tls.clone();
         let watcher = graceful.watcher();
-        tokio::spawn(async move {
+        let mut kill = kill_rx.clone();
+        let connection = async move {
             let conn_info = ConnInfo {
                 peer,
                 tls: tls.is_some(),
             };
+            // hyper's header timeout starts only once a first byte arrived
+            let first_byte = shared.settings.timeouts.client_header;
             let svc_shared = shared.clone();
             let service = service_fn(move |req| {
                 let shared = svc_shared.clone();
@@ -264,8 +272,8 @@ async fn accept_loop(
             });
             let result = match tls {
                 None => {
-                    let conn =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let io = idle::FirstByteDeadline::new(stream, first_byte);
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
                     watcher.watch(conn.into_owned()).await
                 }
                 Some(acceptor) => {
@@ -285,8 +293,8 @@ async fn accept_loop(
                             return;
                         }
                     };
-                    let conn =
-                        builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+                    let io = idle::FirstByteDeadline::new(tls_stream, first_byte);
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
                     watcher.watch(conn.into_owned()).await
                 }
             };
@@ -304,6 +312,12 @@ async fn accept_loop(
                     tracing::debug!(%peer, "connection ended: {e}");
                 }
             }
+        };
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = connection => {}
+                _ = kill.wait_for(|k| *k) => {}
+            }
         });
     }
     drop(bound.listener);
@@ -313,5 +327,6 @@ async fn accept_loop(
         .is_err()
     {
         tracing::warn!("grace period over; closing remaining connections");
+        let _ = kill_tx.send(true);
     }
 }

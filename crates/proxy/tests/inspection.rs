@@ -1,0 +1,303 @@
+//! Inspection outcomes seen from outside: the block page, detect mode with its audit log
+//! (secrets redacted), and response inspection.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use palisade_engine::{Mode, Policy};
+
+const COOKIE_SECRET: &str = "COOKIESECRET4711";
+const AUTH_SECRET: &str = "AUTHSECRET0815";
+const PASSWORD_SECRET: &str = "hunter2SECRET";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_page_reflects_nothing_from_the_request() {
+    let up = start_upstream().await;
+    let proxy = start_proxy(settings_for(&up.url()), Policy::default()).await;
+    let target = format!("/search?q={MARKER}%3Cscript%3E&password={PASSWORD_SECRET}");
+    let r = send_one(
+        proxy.addr,
+        req("GET", &target, "app.example.test")
+            .header("cookie", format!("sid={COOKIE_SECRET}"))
+            .header("authorization", format!("Bearer {AUTH_SECRET}"))
+            .header("user-agent", "UA-VALUE-xyz")
+            .body(empty_body())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(r.header("content-type").starts_with("text/html"));
+    let rid = r.header("x-request-id");
+    assert_eq!(rid.len(), 32, "{rid}");
+    let body = r.text();
+    assert!(
+        body.contains(&rid),
+        "block page lacks the request id: {body}"
+    );
+    for leaked in [
+        MARKER,
+        "script",
+        COOKIE_SECRET,
+        AUTH_SECRET,
+        PASSWORD_SECRET,
+        "UA-VALUE",
+        "app.example.test",
+        "/search",
+    ] {
+        assert!(
+            !contains_ci(body.as_bytes(), leaked.as_bytes()),
+            "block page reflects {leaked:?}: {body}"
+        );
+        for (name, value) in r.headers.iter() {
+            assert!(
+                !contains_ci(value.as_bytes(), leaked.as_bytes()),
+                "response header {name} reflects {leaked:?}"
+            );
+        }
+    }
+
+    // JSON for API clients.
+    let r = send_one(
+        proxy.addr,
+        req("GET", &target, "app.example.test")
+            .header("accept", "application/json")
+            .body(empty_body())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("content-type"), "application/json");
+    let v: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON block body");
+    assert_eq!(v["status"], 403);
+    assert_eq!(v["request_id"], r.header("x-request-id"));
+    assert_eq!(v["error"], "Request blocked");
+    assert!(!r.text().contains(MARKER));
+
+    // The marker is found wherever it hides: encoded in the query, in a form or JSON body,
+    // in a cookie, in a header.
+    let host = "app.example.test";
+    let cases = vec![
+        (
+            "query, percent-encoded",
+            req("GET", "/x?q=%65vil%2Dpayload", host).body(empty_body()),
+        ),
+        (
+            "query, double-encoded",
+            req("GET", "/x?q=%2565vil-payload", host).body(empty_body()),
+        ),
+        (
+            "form body",
+            req("POST", "/x", host)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(full_body(format!("a=1&comment=hello+{MARKER}+there"))),
+        ),
+        (
+            "JSON body",
+            req("POST", "/x", host)
+                .header("content-type", "application/json")
+                .body(full_body(format!(r#"{{"user":{{"bio":"{MARKER}"}}}}"#))),
+        ),
+        (
+            "text body",
+            req("PUT", "/x", host)
+                .header("content-type", "text/plain; charset=utf-8")
+                .body(full_body(format!("line one\nline {MARKER} two\n"))),
+        ),
+        (
+            "cookie",
+            req("GET", "/x", host)
+                .header("cookie", format!("a=1; pref={MARKER}"))
+                .body(empty_body()),
+        ),
+        (
+            "header",
+            req("GET", "/x", host)
+                .header("x-custom", format!("zz {HEADER_MARKER} zz"))
+                .body(empty_body()),
+        ),
+    ];
+    let mut c = h1_connect(proxy.addr).await;
+    for (name, request) in cases {
+        let r = c.send(request.expect("request")).await;
+        assert_eq!(r.status, 403, "{name}");
+    }
+    // ...and a near miss is not blocked.
+    let r = c
+        .send(
+            req("GET", "/x?q=evil+payload", host)
+                .body(empty_body())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        up.hits().iter().all(|h| !h.contains("search")),
+        "{:?}",
+        up.hits()
+    );
+    assert_eq!(up.hits().len(), 1, "{:?}", up.hits());
+    assert_eq!(proxy.stat(|s| &s.blocked), 9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detect_mode_forwards_and_audits_without_secrets() {
+    let up = start_upstream().await;
+    let dir = TempDir::new("detect");
+    let audit = dir.0.join("audit.log");
+    let mut settings = settings_for(&up.url());
+    settings.audit_log = Some(audit.clone());
+    settings.redact_args = vec!["pin".to_string()];
+    let mut policy = Policy::default();
+    policy.mode = Mode::Detect;
+    let proxy = start_proxy_in(dir, settings, policy).await;
+    // Markers in a normal argument and in secret places (password argument, custom redacted
+    // argument, cookie, Authorization header), so that every redaction path is exercised.
+    let target = format!(
+        "/detect-probe?q={MARKER}-visible&password={MARKER}-{PASSWORD_SECRET}&pin={MARKER}-PIN9999&user=bob"
+    );
+    let r = send_one(
+        proxy.addr,
+        req("POST", &target, "app.example.test")
+            .header(
+                "cookie",
+                format!("sid={MARKER}-{COOKIE_SECRET}; theme=dark"),
+            )
+            .header(
+                "authorization",
+                format!("Bearer {HEADER_MARKER}-{AUTH_SECRET}"),
+            )
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(full_body(format!(
+                "login=alice&passwd={MARKER}-{PASSWORD_SECRET}&note=hi"
+            )))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "detect mode must forward: {}", r.text());
+    assert_eq!(r.header("x-echo-method"), "POST");
+    assert_eq!(r.header("x-echo-uri"), target);
+    assert_eq!(proxy.stat(|s| &s.flagged), 1);
+    assert_eq!(proxy.stat(|s| &s.blocked), 0);
+
+    let (lines, text) = audit_lines(
+        &audit,
+        Duration::from_secs(5),
+        |v| v["path"] == "/detect-probe",
+        1,
+    )
+    .await;
+    assert_eq!(lines.len(), 1, "audit log: {text}");
+    let line = &lines[0];
+    assert_eq!(line["action"], "flag");
+    assert_eq!(line["mode"], "detect");
+    assert_eq!(line["phase"], "request");
+    assert_eq!(line["method"], "POST");
+    assert_eq!(line["client_ip"], "127.0.0.1");
+    assert!(line["score"].as_u64().unwrap_or(0) >= 5, "{line}");
+    let targets: Vec<&str> = line["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .filter_map(|f| f["target"].as_str())
+        .collect();
+    for want in [
+        "ARGS:q",
+        "ARGS:password",
+        "ARGS:pin",
+        "ARGS:passwd",
+        "REQUEST_COOKIES:sid",
+        "REQUEST_HEADERS:Authorization",
+    ] {
+        assert!(
+            targets.iter().any(|t| t.eq_ignore_ascii_case(want)),
+            "no finding for {want}: {targets:?}"
+        );
+    }
+    // Excerpts do carry values (so redaction matters)...
+    let findings = line["findings"].as_array().expect("findings array");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["target"] == "ARGS:q" && f["excerpt"] == format!("{MARKER}-visible")),
+        "{line}"
+    );
+    for f in findings {
+        let t = f["target"].as_str().unwrap_or("");
+        if t != "ARGS:q" && t != "REQUEST_BODY" {
+            assert_eq!(f["excerpt"], "[redacted]", "{f}");
+        }
+    }
+    // ...and the whole raw file, not only the parsed line, has no secret in clear.
+    for secret in [PASSWORD_SECRET, COOKIE_SECRET, AUTH_SECRET, "PIN9999"] {
+        assert!(!text.contains(secret), "audit log leaks {secret}: {text}");
+    }
+    assert!(
+        line["query"]
+            .as_str()
+            .unwrap_or("")
+            .contains("password=[redacted]"),
+        "{line}"
+    );
+    assert!(
+        line["query"].as_str().unwrap_or("").contains("user=bob"),
+        "{line}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_inspection_withholds_leaks_but_not_binary_bodies() {
+    let up = start_upstream().await;
+    let dir = TempDir::new("resp");
+    let audit = dir.0.join("audit.log");
+    let mut settings = settings_for(&up.url());
+    settings.audit_log = Some(audit.clone());
+    let proxy = start_proxy_in(dir, settings, Policy::default()).await;
+
+    let r = get(proxy.addr, "/leak").await;
+    assert_eq!(r.status, 502);
+    let body = r.text();
+    assert!(body.contains("Response withheld"), "{body}");
+    assert!(!body.contains(LEAK_TEXT), "{body}");
+    assert!(body.contains(&r.header("x-request-id")));
+    assert_eq!(proxy.stat(|s| &s.responses_blocked), 1);
+    let (lines, text) = audit_lines(
+        &audit,
+        Duration::from_secs(5),
+        |v| v["phase"] == "response",
+        1,
+    )
+    .await;
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["action"], "block");
+    assert_eq!(lines[0]["status"], 500);
+
+    // A binary response containing the same text is not inspected and passes untouched.
+    let r = get(proxy.addr, "/leak?binary=1").await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.header("content-type"), "application/octet-stream");
+    assert!(r.text().contains(LEAK_TEXT));
+    assert_eq!(proxy.stat(|s| &s.responses_blocked), 1);
+
+    // HEAD of the same page: nothing to inspect, headers pass.
+    let r = send_one(
+        proxy.addr,
+        req("HEAD", "/leak", "h")
+            .body(empty_body())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert!(r.body.is_empty());
+
+    // In detect mode the leak is logged but delivered.
+    let up2 = start_upstream().await;
+    let mut policy = Policy::default();
+    policy.mode = Mode::Detect;
+    let proxy = start_proxy(settings_for(&up2.url()), policy).await;
+    let r = get(proxy.addr, "/leak").await;
+    assert_eq!(r.status, 500);
+    assert!(r.text().contains(LEAK_TEXT));
+    assert_eq!(proxy.stat(|s| &s.responses_blocked), 0);
+}
