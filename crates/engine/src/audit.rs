@@ -14,6 +14,12 @@ use palisade_http::RequestModel;
 
 pub const REDACTED: &str = "[redacted]";
 
+/// `name=value`, `"name": "value"`, `name: value` inside free text (bodies, URIs).
+static KEY_VALUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"([A-Za-z0-9_.\[\]-]+)("?\s*[:=]\s*"?)([^&"\s,;}]*)"#)
+        .expect("static regex is valid")
+});
+
 /// Which values count as secrets.
 #[derive(Debug, Clone)]
 pub struct Redactor {
@@ -88,6 +94,20 @@ impl Redactor {
             "ARGS" | "ARGS_GET" | "ARGS_POST" => self.is_secret_arg(name),
             _ => false,
         }
+    }
+
+    /// Replaces the values of secret-named `key=value` / `"key": "value"` pairs inside free
+    /// text, such as a finding's excerpt of a raw body.
+    pub fn scrub(&self, text: &str) -> String {
+        KEY_VALUE
+            .replace_all(text, |c: &regex::Captures<'_>| {
+                if self.is_secret_arg(&c[1]) && !c[3].is_empty() {
+                    format!("{}{}{REDACTED}", &c[1], &c[2])
+                } else {
+                    c[0].to_string()
+                }
+            })
+            .into_owned()
     }
 
     /// The query string with the values of secret arguments replaced.
@@ -202,7 +222,7 @@ fn audit_finding(f: &Finding, redactor: &Redactor) -> AuditFinding {
         excerpt: if redactor.is_secret_target(&f.target) {
             REDACTED.to_string()
         } else {
-            f.excerpt.clone()
+            redactor.scrub(&f.excerpt)
         },
         paranoia: f.paranoia,
     }
@@ -287,5 +307,19 @@ mod tests {
         assert!(!line.contains("\"abc\""), "{line}");
         assert!(line.contains("\"excerpt\":\"bob\""), "{line}");
         assert_eq!(rec.query, "user=bob&password=[redacted]&ccnum=[redacted]");
+    }
+
+    #[test]
+    fn secrets_inside_body_excerpts_are_scrubbed() {
+        let r = Redactor::default();
+        assert_eq!(
+            r.scrub("user=bob&password=hunter2&x=<script>"),
+            "user=bob&password=[redacted]&x=<script>"
+        );
+        assert_eq!(
+            r.scrub(r#"{"login":"bob","api_key": "sk-123", "q":"1 union select"}"#),
+            r#"{"login":"bob","api_key": "[redacted]", "q":"1 union select"}"#
+        );
+        assert_eq!(r.scrub("no secrets here"), "no secrets here");
     }
 }

@@ -125,6 +125,16 @@ pub async fn handle(
             .fetch_add(1, Ordering::Relaxed);
         return pages::error(StatusCode::BAD_REQUEST, &request_id, json);
     }
+    // CONNECT asks for a raw tunnel, which a reverse proxy in front of an application does
+    // not offer (and which would bypass inspection).
+    if req.method() == http::Method::CONNECT {
+        let mut resp = pages::error(StatusCode::METHOD_NOT_ALLOWED, &request_id, json);
+        resp.headers_mut().insert(
+            http::header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+        return resp;
+    }
     let upgrade_requested = req.version() == Version::HTTP_11
         && req.headers().contains_key(http::header::UPGRADE)
         && req

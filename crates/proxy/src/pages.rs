@@ -85,6 +85,7 @@ pub fn error(status: StatusCode, request_id: &str, json: bool) -> Response<Proxy
             "Request timeout",
             "The request body was not received in time.",
         ),
+        405 => ("Method not allowed", "This method is not accepted here."),
         413 => (
             "Payload too large",
             "The request body is larger than this site accepts.",

@@ -478,3 +478,22 @@ async fn slow_clients_are_timed_out() {
     assert_eq!(up.hit_count("POST /slow-body"), 0);
     assert_eq!(up.hit_count("GET /slowloris"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_tunnels_are_refused() {
+    let up = start_upstream().await;
+    let proxy = start_proxy(settings_for(&up.url()), Policy::default()).await;
+    let raw = b"CONNECT internal.example:22 HTTP/1.1\r\nHost: internal.example:22\r\n\r\n";
+    match raw_exchange(proxy.addr, raw, WAIT).await {
+        RawOutcome::Response(r) => {
+            assert_eq!(r.status, 405, "{}", r.head);
+            assert!(r.header("allow").is_some(), "{}", r.head);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        up.hits().is_empty(),
+        "CONNECT reached the upstream: {:?}",
+        up.hits()
+    );
+}
