@@ -205,8 +205,10 @@ pub fn is_binary_media_type(mime: &str) -> bool {
 
 /// `http://host/p?q` → `/p?q`; origin-form targets pass through. `*` stays `*`.
 fn origin_form(target: &str) -> &str {
-    let lower_starts =
-        |p: &str| target.len() >= p.len() && target[..p.len()].eq_ignore_ascii_case(p);
+    // Compare bytes: slicing the str could split a multi-byte character.
+    let lower_starts = |p: &str| {
+        target.len() >= p.len() && target.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+    };
     for scheme in ["http://", "https://", "ws://", "wss://"] {
         if lower_starts(scheme) {
             let rest = &target[scheme.len()..];
@@ -305,6 +307,16 @@ mod tests {
         let names: Vec<&str> = m.cookies.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, vec!["a", "b", "c", "d"]);
         assert_eq!(m.cookies[1].value, b"two");
+    }
+
+    #[test]
+    fn non_ascii_targets_do_not_panic() {
+        // found by the raw_request fuzz target: a multi-byte character where a scheme
+        // prefix would end
+        let m = RequestModel::from_head("GET", "/aaaaű/x?q=é", "HTTP/1.1", Headers::default());
+        assert_eq!(m.query_raw, "q=é");
+        let m = RequestModel::from_head("GET", "httű://x", "HTTP/1.1", Headers::default());
+        assert_eq!(m.path_raw, "httű://x");
     }
 
     #[test]
