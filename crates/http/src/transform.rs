@@ -293,6 +293,10 @@ impl std::fmt::Display for Transform {
 /// Applies `pipeline` left to right. `Transform::None` entries are no-ops here (the rule
 /// parser implements the `t:none` reset). Borrowed when no step changed anything.
 pub fn apply_all<'a>(pipeline: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
+    // Most values on the wire are plain words; one pass proves no decoder can change them.
+    if is_plain(input) && pipeline.iter().all(|t| t.identity_on_plain()) {
+        return Cow::Borrowed(input);
+    }
     let mut cur: Cow<'a, [u8]> = Cow::Borrowed(input);
     for t in pipeline {
         if *t == Transform::None {
@@ -312,6 +316,55 @@ pub fn apply_all<'a>(pipeline: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
         };
     }
     cur
+}
+
+/// True for values made only of ASCII letters, digits, `_ @ : ,`, single inner spaces, and
+/// single `.` or `-` (not leading, not doubled): every transformation with
+/// [`Transform::identity_on_plain`] leaves such a value unchanged.
+pub fn is_plain(input: &[u8]) -> bool {
+    match (input.first(), input.last()) {
+        (Some(b' ' | b'.' | b'-'), _) | (_, Some(b' ')) => return false,
+        _ => {}
+    }
+    let mut prev = 0u8;
+    for &b in input {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'@' | b':' | b',' => {}
+            b' ' | b'.' | b'-' if prev != b => {}
+            _ => return false,
+        }
+        prev = b;
+    }
+    true
+}
+
+impl Transform {
+    /// Whether this transformation never changes a value for which [`is_plain`] holds.
+    pub fn identity_on_plain(self) -> bool {
+        use Transform::*;
+        matches!(
+            self,
+            None | UrlDecode
+                | UrlDecodeUni
+                | HtmlEntityDecode
+                | JsDecode
+                | CssDecode
+                | NormalizePath
+                | NormalizePathWin
+                | RemoveNulls
+                | ReplaceNulls
+                | CompressWhitespace
+                | ReplaceComments
+                | RemoveComments
+                | RemoveCommentsChar
+                | UnicodeNormalize
+                | EscapeSeqDecode
+                | Trim
+                | TrimLeft
+                | TrimRight
+                | Utf8ToUnicode
+        )
+    }
 }
 
 /// Normalizes a path: collapses repeated `/`, drops `.` segments and resolves `..` against
@@ -1549,6 +1602,43 @@ mod tests {
         assert_eq!(t(n, b"\xef\xbc"), b"\xef\xbc");
         assert_eq!(t(n, b"\xe0\x82\x80"), b"\xe0\x82\x80");
         assert!(is_borrowed(&n.apply("caf\u{e9}".as_bytes())));
+    }
+
+    #[test]
+    fn identity_on_plain_is_true() {
+        // every transform that claims it must leave plain values untouched, for real
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let alphabet = b"abcXYZ019_@:, .-";
+        for _ in 0..3000 {
+            let len = (rng % 24) as usize;
+            let mut v = Vec::with_capacity(len);
+            for _ in 0..len {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                v.push(alphabet[(rng % alphabet.len() as u64) as usize]);
+            }
+            if !is_plain(&v) {
+                continue;
+            }
+            for t in Transform::ALL {
+                if t.identity_on_plain() {
+                    assert_eq!(
+                        t.apply(&v).as_ref(),
+                        &v[..],
+                        "{t:?} changed {:?}",
+                        String::from_utf8_lossy(&v)
+                    );
+                }
+            }
+        }
+        assert!(is_plain(b"Trail running shoe model 12"));
+        assert!(is_plain(b"items.12.sku"));
+        assert!(is_plain(b"jane.doe@example.com"));
+        assert!(!is_plain(b"a..b"));
+        assert!(!is_plain(b"a--b"));
+        assert!(!is_plain(b"a  b"));
+        assert!(!is_plain(b"a%41"));
     }
 
     #[test]

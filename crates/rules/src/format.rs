@@ -154,6 +154,10 @@ pub(crate) fn parse_pipeline(spec: &str) -> Result<Vec<Transform>, String> {
             }
         } else if name.eq_ignore_ascii_case("none") {
             out.clear();
+        } else if name.eq_ignore_ascii_case("lowercase") || name.eq_ignore_ascii_case("uppercase") {
+            // Signatures always match case-insensitively: a case step would only cost a
+            // copy of every value.
+            continue;
         } else {
             out.push(
                 Transform::from_name(name)

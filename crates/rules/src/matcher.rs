@@ -25,12 +25,20 @@ struct PatternInfo {
     confirm: Option<regex::bytes::Regex>,
     /// The same pattern in multi-line mode, to find candidates in the joined haystack.
     scan: Option<regex::bytes::Regex>,
+    /// For literals: confirms a hit on this pattern's own pipeline variant.
+    literal: Option<AhoCorasick>,
+    /// Index of the transformation pipeline the pattern is matched after.
+    pipeline: usize,
 }
 
-/// All patterns of one (target, pipeline).
+/// All patterns of one target, whatever their pipelines: one automaton each for literals
+/// and regexes, run over every distinct transformed variant of the target's values.
 struct Group {
     target: Target,
-    pipeline: usize,
+    /// Pipelines used by this group's patterns.
+    pipelines: Vec<usize>,
+    /// Same, as a bit mask.
+    pipeline_mask: u64,
     literals: Option<AhoCorasick>,
     literal_info: Vec<PatternInfo>,
     regexes: Option<meta::Regex>,
@@ -49,10 +57,41 @@ pub struct SignatureStats {
 /// A compiled, immutable set of signature lists.
 pub struct SignatureSet {
     pipelines: Vec<Vec<Transform>>,
+    /// For each pipeline, the longest other pipeline that is a prefix of it, and its length.
+    pipeline_parent: Vec<Option<(usize, usize)>>,
+    /// For each pipeline, a mask of the pipelines whose results need it (itself included).
+    pipeline_closure: Vec<u64>,
+    /// For each pipeline, which plain values (`transform::is_plain`) it leaves unchanged up
+    /// to ASCII case: 1 = all, 2 = those without `,` (cmdLine turns `,` into a space),
+    /// 3 = none.
+    pipeline_plain_level: Vec<u8>,
     groups: Vec<Group>,
     /// Bit set of targets that have at least one group.
     targets: u8,
     stats: SignatureStats,
+}
+
+/// One value after one pipeline.
+enum Variant {
+    /// Not needed for this value.
+    Unused,
+    /// Identical to the original value.
+    Original,
+    /// Identical to the result of another pipeline (its prefix).
+    Alias(usize),
+    Owned(Vec<u8>),
+}
+
+/// The bytes of `v` within one value's row of variants.
+fn resolve<'a>(row: &'a [Variant], v: &'a Variant, original: &'a [u8]) -> &'a [u8] {
+    let mut v = v;
+    loop {
+        match v {
+            Variant::Owned(bytes) => return bytes,
+            Variant::Alias(p) => v = &row[*p],
+            Variant::Original | Variant::Unused => return original,
+        }
+    }
 }
 
 /// Where a value was found; turned into a target name only when reporting.
@@ -284,105 +323,186 @@ impl SignatureSet {
 
     fn run(&self, locations: &[Location<'_>], paranoia: u8, out: &mut Vec<Finding>) {
         let present: u8 = locations.iter().fold(0, |acc, l| acc | l.targets);
-        let mut haystack: Vec<u8> = Vec::new();
-        let mut starts: Vec<(usize, usize)> = Vec::new();
-        for (pipeline_index, pipeline) in self.pipelines.iter().enumerate() {
-            let groups: Vec<&Group> = self
-                .groups
+        let groups: Vec<&Group> = self
+            .groups
+            .iter()
+            .filter(|g| present & g.target.bit() != 0)
+            .collect();
+        if groups.is_empty() {
+            return;
+        }
+        // variants[loc][pipeline]: each value transformed once per pipeline it needs, a
+        // pipeline starting from its longest prefix pipeline's result.
+        let np = self.pipelines.len();
+        // rows[loc]: None when every pipeline leaves the value as it is (plain values, the
+        // common case); otherwise an offset into `variants`, where variants[row + p] is the
+        // value after pipeline p, computed once from its longest prefix pipeline's result.
+        let mut rows: Vec<Option<usize>> = Vec::with_capacity(locations.len());
+        let mut variants: Vec<Variant> = Vec::new();
+        for loc in locations {
+            let needed = groups
                 .iter()
-                .filter(|g| g.pipeline == pipeline_index && present & g.target.bit() != 0)
-                .collect();
-            if groups.is_empty() {
+                .filter(|g| loc.targets & g.target.bit() != 0)
+                .fold(0u64, |acc, g| acc | g.pipeline_mask);
+            let plain_level = if !palisade_http::transform::is_plain(loc.value) {
+                0
+            } else if loc.value.contains(&b',') {
+                1
+            } else {
+                2
+            };
+            let all_identity = (0..np).all(|p| {
+                needed & self.pipeline_closure[p] == 0
+                    || plain_level >= self.pipeline_plain_level[p]
+            });
+            if all_identity {
+                rows.push(None);
                 continue;
             }
-            let wanted: u8 = groups.iter().fold(0, |acc, g| acc | g.target.bit());
-            // Each value is transformed once per pipeline, shared by every group using it.
-            let transformed: Vec<Option<Cow<'_, [u8]>>> = locations
-                .iter()
-                .map(|l| (l.targets & wanted != 0).then(|| apply_all(pipeline, l.value)))
-                .collect();
-            for group in groups {
-                let bit = group.target.bit();
-                let members: Vec<usize> = (0..locations.len())
-                    .filter(|&i| locations[i].targets & bit != 0)
-                    .collect();
-                let single = members.len() == 1;
-                let hay: &[u8] = if single {
-                    transformed[members[0]].as_deref().unwrap_or(b"")
-                } else {
-                    haystack.clear();
-                    starts.clear();
-                    for &i in &members {
-                        starts.push((haystack.len(), i));
-                        haystack.extend_from_slice(transformed[i].as_deref().unwrap_or(b""));
-                        haystack.push(b'\n');
-                    }
-                    &haystack
+            let row = variants.len();
+            rows.push(Some(row));
+            variants.resize_with(row + np, || Variant::Unused);
+            for p in 0..np {
+                if needed & self.pipeline_closure[p] == 0 {
+                    continue;
+                }
+                if plain_level >= self.pipeline_plain_level[p] {
+                    variants[row + p] = Variant::Original;
+                    continue;
+                }
+                let (source, steps) = match self.pipeline_parent[p] {
+                    Some((parent, len)) => (Variant::Alias(parent), &self.pipelines[p][len..]),
+                    None => (Variant::Original, &self.pipelines[p][..]),
                 };
-                if let Some(ac) = &group.literals {
-                    let mut seen: Vec<(usize, usize)> = Vec::new();
-                    for m in ac.find_overlapping_iter(hay) {
-                        let info = &group.literal_info[m.pattern().as_usize()];
-                        if info.paranoia > paranoia {
-                            continue;
-                        }
-                        let (loc, offset) = if single {
-                            (members[0], 0)
-                        } else {
-                            let k = starts.partition_point(|&(s, _)| s <= m.start()) - 1;
-                            (starts[k].1, starts[k].0)
-                        };
-                        let key = (m.pattern().as_usize(), loc);
-                        if seen.contains(&key)
-                            || seen.iter().filter(|(p, _)| *p == key.0).count()
-                                >= MAX_LOCATIONS_PER_PATTERN
-                        {
-                            continue;
-                        }
-                        seen.push(key);
-                        let value = transformed[loc].as_deref().unwrap_or(b"");
-                        let span = &value[(m.start() - offset).min(value.len())
-                            ..(m.end() - offset).min(value.len())];
-                        out.push(finding(info, &locations[loc].place, span));
+                let from = resolve(&variants[row..row + np], &source, loc.value);
+                // Matching ignores ASCII case, so a result differing only in case (cmdLine
+                // lowercases) is the same variant: alias it rather than scan it twice.
+                let result = match apply_all(steps, from) {
+                    Cow::Borrowed(b) if b.len() == from.len() => source,
+                    Cow::Owned(o) if o.eq_ignore_ascii_case(from) => source,
+                    other => Variant::Owned(other.into_owned()),
+                };
+                variants[row + p] = result;
+            }
+        }
+        let variant = |loc: usize, p: usize| -> &[u8] {
+            match rows[loc] {
+                None => locations[loc].value,
+                Some(row) => {
+                    let row = &variants[row..row + np];
+                    resolve(row, &row[p], locations[loc].value)
+                }
+            }
+        };
+
+        let mut haystack: Vec<u8> = Vec::new();
+        // (offset, location) of each segment; one segment per distinct variant of a value
+        let mut starts: Vec<(usize, usize)> = Vec::new();
+        for group in groups {
+            let bit = group.target.bit();
+            haystack.clear();
+            starts.clear();
+            let mut distinct: Vec<&[u8]> = Vec::new();
+            for (i, loc) in locations.iter().enumerate() {
+                if loc.targets & bit == 0 {
+                    continue;
+                }
+                if rows[i].is_none() {
+                    starts.push((haystack.len(), i));
+                    haystack.extend_from_slice(loc.value);
+                    haystack.push(b'\n');
+                    continue;
+                }
+                distinct.clear();
+                for &p in &group.pipelines {
+                    let v = variant(i, p);
+                    // same bytes in memory (the common case) or equal content
+                    if !distinct
+                        .iter()
+                        .any(|d| (d.as_ptr() == v.as_ptr() && d.len() == v.len()) || *d == v)
+                    {
+                        distinct.push(v);
                     }
                 }
-                if let Some(re) = &group.regexes {
-                    let mut hits = PatternSet::new(re.pattern_len());
-                    re.which_overlapping_matches(&regex_automata::Input::new(hay), &mut hits);
-                    for pid in hits.iter() {
-                        let info = &group.regex_info[pid.as_usize()];
-                        if info.paranoia > paranoia {
-                            continue;
+                for v in &distinct {
+                    starts.push((haystack.len(), i));
+                    haystack.extend_from_slice(v);
+                    haystack.push(b'\n');
+                }
+            }
+            if starts.is_empty() {
+                continue;
+            }
+            let hay = &haystack[..];
+            let segment_of = |pos: usize| starts.partition_point(|&(s, _)| s <= pos) - 1;
+            // the first segment after all segments of the location of segment `k`
+            let next_location = |k: usize| {
+                let loc = starts[k].1;
+                let mut j = k + 1;
+                while j < starts.len() && starts[j].1 == loc {
+                    j += 1;
+                }
+                starts.get(j).map_or(hay.len(), |&(s, _)| s)
+            };
+
+            if let Some(ac) = &group.literals {
+                let mut seen: Vec<(usize, usize)> = Vec::new();
+                for m in ac.find_overlapping_iter(hay) {
+                    let pid = m.pattern().as_usize();
+                    let info = &group.literal_info[pid];
+                    if info.paranoia > paranoia {
+                        continue;
+                    }
+                    let loc = starts[segment_of(m.start())].1;
+                    if seen.contains(&(pid, loc))
+                        || seen.iter().filter(|(p, _)| *p == pid).count()
+                            >= MAX_LOCATIONS_PER_PATTERN
+                    {
+                        continue;
+                    }
+                    seen.push((pid, loc));
+                    // the hit may be in another pipeline's variant: confirm on this pattern's
+                    let own = variant(loc, info.pipeline);
+                    if let Some(lit) = &info.literal {
+                        if let Some(found) = lit.find(own) {
+                            out.push(finding(
+                                info,
+                                &locations[loc].place,
+                                &own[found.start()..found.end()],
+                            ));
                         }
-                        let (Some(confirm), Some(scan)) = (&info.confirm, &info.scan) else {
-                            continue;
+                    }
+                }
+            }
+            if let Some(re) = &group.regexes {
+                let mut hits = PatternSet::new(re.pattern_len());
+                re.which_overlapping_matches(&regex_automata::Input::new(hay), &mut hits);
+                for pid in hits.iter() {
+                    let info = &group.regex_info[pid.as_usize()];
+                    if info.paranoia > paranoia {
+                        continue;
+                    }
+                    let (Some(confirm), Some(scan)) = (&info.confirm, &info.scan) else {
+                        continue;
+                    };
+                    // One linear scan of the joined values per hit pattern; the value where a
+                    // candidate starts is confirmed on its own variant for this pattern's
+                    // pipeline (so `^`, `$` and spans never cross values), then the scan
+                    // resumes at the next value.
+                    let mut pos = 0;
+                    let mut reported = 0;
+                    while pos < hay.len() && reported < MAX_LOCATIONS_PER_PATTERN {
+                        let Some(m) = scan.find_at(hay, pos) else {
+                            break;
                         };
-                        if single {
-                            let loc = members[0];
-                            let value = transformed[loc].as_deref().unwrap_or(b"");
-                            if let Some(m) = confirm.find(value) {
-                                out.push(finding(info, &locations[loc].place, m.as_bytes()));
-                            }
-                            continue;
+                        let k = segment_of(m.start());
+                        let loc = starts[k].1;
+                        let own = variant(loc, info.pipeline);
+                        if let Some(found) = confirm.find(own) {
+                            out.push(finding(info, &locations[loc].place, found.as_bytes()));
+                            reported += 1;
                         }
-                        // One linear scan of the joined values per hit pattern; each value
-                        // where a candidate starts is confirmed on its own (so `^`, `$` and
-                        // spans never cross values), then the scan resumes at the next value.
-                        let mut pos = 0;
-                        let mut reported = 0;
-                        while pos < hay.len() && reported < MAX_LOCATIONS_PER_PATTERN {
-                            let Some(m) = scan.find_at(hay, pos) else {
-                                break;
-                            };
-                            let k = starts.partition_point(|&(s, _)| s <= m.start()) - 1;
-                            let loc = starts[k].1;
-                            let value = transformed[loc].as_deref().unwrap_or(b"");
-                            if let Some(found) = confirm.find(value) {
-                                out.push(finding(info, &locations[loc].place, found.as_bytes()));
-                                reported += 1;
-                            }
-                            pos = starts.get(k + 1).map_or(hay.len(), |&(s, _)| s);
-                        }
+                        pos = next_location(k);
                     }
                 }
             }
@@ -457,20 +577,42 @@ pub fn agent_list(path: &Path) -> Result<SignatureSource, LoadError> {
 }
 
 fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
+    // Distinct pipelines, shortest first, so a pipeline's prefix pipelines come before it.
     let mut pipelines: Vec<Vec<Transform>> = Vec::new();
-    // (target, pipeline index) → (literals, regexes)
-    let mut buckets: HashMap<(Target, usize), (Vec<PatternSpec>, Vec<PatternSpec>)> =
-        HashMap::new();
+    for spec in &specs {
+        if !pipelines.contains(&spec.pipeline) {
+            pipelines.push(spec.pipeline.clone());
+        }
+    }
+    pipelines.sort_by_key(|p| p.len());
+    if pipelines.len() > 64 {
+        let spec = &specs[0];
+        return Err(spec_error(
+            spec,
+            "more than 64 distinct transformation pipelines",
+        ));
+    }
+    let pipeline_parent: Vec<Option<(usize, usize)>> = (0..pipelines.len())
+        .map(|p| {
+            (0..p)
+                .filter(|&q| pipelines[p].starts_with(&pipelines[q]))
+                .max_by_key(|&q| pipelines[q].len())
+                .map(|q| (q, pipelines[q].len()))
+        })
+        .collect();
+    let mut pipeline_closure: Vec<u64> = (0..pipelines.len()).map(|p| 1u64 << p).collect();
+    for p in (0..pipelines.len()).rev() {
+        let mut q = p;
+        while let Some((parent, _)) = pipeline_parent[q] {
+            pipeline_closure[parent] |= 1u64 << p;
+            q = parent;
+        }
+    }
+
     let mut stats = SignatureStats::default();
+    let mut by_target: HashMap<Target, (Vec<PatternSpec>, Vec<PatternSpec>)> = HashMap::new();
     for spec in specs {
-        let p = match pipelines.iter().position(|p| *p == spec.pipeline) {
-            Some(p) => p,
-            None => {
-                pipelines.push(spec.pipeline.clone());
-                pipelines.len() - 1
-            }
-        };
-        let bucket = buckets.entry((spec.target, p)).or_default();
+        let bucket = by_target.entry(spec.target).or_default();
         if spec.literal.is_some() {
             stats.literals += 1;
             bucket.0.push(spec);
@@ -479,15 +621,24 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             bucket.1.push(spec);
         }
     }
-    let mut keys: Vec<(Target, usize)> = buckets.keys().copied().collect();
-    keys.sort();
+    let mut targets_sorted: Vec<Target> = by_target.keys().copied().collect();
+    targets_sorted.sort();
     let mut groups = Vec::new();
     let mut targets = 0u8;
-    for key in keys {
-        let Some((lits, res)) = buckets.remove(&key) else {
+    for target in targets_sorted {
+        let Some((lits, res)) = by_target.remove(&target) else {
             continue;
         };
-        targets |= key.0.bit();
+        targets |= target.bit();
+        let pipeline_of = |spec: &PatternSpec| {
+            pipelines
+                .iter()
+                .position(|p| *p == spec.pipeline)
+                .unwrap_or(0)
+        };
+        let mut used: Vec<usize> = lits.iter().chain(res.iter()).map(pipeline_of).collect();
+        used.sort_unstable();
+        used.dedup();
         let literals = if lits.is_empty() {
             None
         } else {
@@ -499,6 +650,14 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                     .map_err(|e| spec_error(&lits[0], &e.to_string()))?,
             )
         };
+        let mut literal_info = Vec::with_capacity(lits.len());
+        for spec in &lits {
+            let one = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build([spec.literal.as_deref().unwrap_or("")])
+                .map_err(|e| spec_error(spec, &e.to_string()))?;
+            literal_info.push(info(spec, pipeline_of(spec), None, None, Some(one)));
+        }
         let mut regex_info = Vec::with_capacity(res.len());
         for spec in &res {
             let build = |multi_line: bool| {
@@ -510,7 +669,13 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                     .build()
                     .map_err(|e| spec_error(spec, &first_line(&e.to_string())))
             };
-            regex_info.push(info(spec, Some(build(false)?), Some(build(true)?)));
+            regex_info.push(info(
+                spec,
+                pipeline_of(spec),
+                Some(build(false)?),
+                Some(build(true)?),
+                None,
+            ));
         }
         let regexes = if res.is_empty() {
             None
@@ -537,17 +702,35 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             )
         };
         groups.push(Group {
-            target: key.0,
-            pipeline: key.1,
-            literal_info: lits.iter().map(|s| info(s, None, None)).collect(),
+            target,
+            pipeline_mask: used.iter().fold(0u64, |m, &p| m | (1u64 << p)),
+            pipelines: used,
             literals,
+            literal_info,
             regexes,
             regex_info,
         });
     }
     stats.groups = groups.len();
+    let pipeline_plain_level = pipelines
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|t| match t {
+                    t if t.identity_on_plain() => 1,
+                    Transform::Lowercase | Transform::Uppercase => 1,
+                    Transform::CmdLine => 2,
+                    _ => 3,
+                })
+                .max()
+                .unwrap_or(1)
+        })
+        .collect();
     Ok(SignatureSet {
+        pipeline_plain_level,
         pipelines,
+        pipeline_parent,
+        pipeline_closure,
         groups,
         targets,
         stats,
@@ -556,8 +739,10 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
 
 fn info(
     spec: &PatternSpec,
+    pipeline: usize,
     confirm: Option<regex::bytes::Regex>,
     scan: Option<regex::bytes::Regex>,
+    literal: Option<AhoCorasick>,
 ) -> PatternInfo {
     PatternInfo {
         id: spec.id.clone(),
@@ -567,6 +752,8 @@ fn info(
         paranoia: spec.paranoia,
         confirm,
         scan,
+        literal,
+        pipeline,
     }
 }
 
