@@ -247,3 +247,41 @@ fn bad_user_agent_list_format_is_accepted() {
     let browser = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
     assert!(run(&set, &request("/", &[("User-Agent", browser)], None), 1).is_empty());
 }
+
+#[test]
+fn each_pattern_matches_only_its_own_pipeline_variant() {
+    let d = TempDir::new("pipelines");
+    // raw view: a literal quote must not be found in the decoded variant of `%27`
+    d.write("args/raw.txt", "#@ transforms: none\n'\n");
+    d.write("args/decoded.txt", "#@ transforms: default\nzz'zz\n");
+    d.write(
+        "args/cmd.re",
+        "#@ transforms: default cmdLine\n\\bcat\\s*/etc/passwd\n",
+    );
+    let set = load(&d.0);
+    // `%2527` → parser → `%27` → default → `'`; raw view still `%27`
+    let f = run(&set, &request("/p?a=zz%2527zz", &[], None), 1);
+    let ids: Vec<&str> = f.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, vec!["args/decoded.txt:2"], "{f:?}");
+    // the raw view does see a literal quote sent as is
+    let f = run(&set, &request("/p?a=x'y", &[], None), 1);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].id, "args/raw.txt:2");
+    // quote-split command only in the cmdLine view
+    let f = run(
+        &set,
+        &request("/p?cmd=c%5Ea%5Et%20/etc/pa%22%22sswd", &[], None),
+        1,
+    );
+    assert_eq!(
+        f.iter().filter(|f| f.id == "args/cmd.re:2").count(),
+        1,
+        "{f:?}"
+    );
+    let f = run(
+        &set,
+        &request("/p?cmd=concatenate%20/etc/passwords", &[], None),
+        1,
+    );
+    assert!(f.iter().all(|f| f.id != "args/cmd.re:2"), "{f:?}");
+}
