@@ -1,0 +1,47 @@
+# Java code / expression-language injection and serialized Java objects.
+#@ category: java-injection
+#@ transforms: default
+#@ severity: critical
+#@ paranoia: 1
+#@ message: Java injection: Runtime/ProcessBuilder execution
+\bgetruntime\s*\(\s*\)\s*\.\s*exec\s*\(
+\bnew\s+(?:java\.lang\.)?processbuilder\s*\(
+@java\.lang\.(?:runtime|system|processbuilder|class)@
+\bt\s*\(\s*java\.lang\.(?:runtime|system|processbuilder|thread|class)\s*\)
+\bclass\.forname\s*\(\s*['"]java\.lang\.(?:runtime|processbuilder|system)
+\bjava\.lang\.runtime\b\s*['")]?\s*\.\s*(?:getruntime|getmethod|class)
+\bjavax\.script\.scriptenginemanager\b
+\bjava\.beans\.xmldecoder\b
+#@ message: Java injection: OGNL expression
+%\{\s*\(?\s*#
+#_memberaccess
+@ognl\.ognlcontext@
+\bognl\.(?:ognlcontext|ognlruntime|memberaccess)\b
+#context\s*\[\s*['"]xwork\.
+\bcom\.opensymphony\.xwork2\.(?:dispatcher|actioncontext|ognl)
+#@ message: Java injection: class loader manipulation (Spring4Shell and friends)
+\bclass\.(?:module\.)?classloader\.
+(?:^|[.\[])class\s*\[\s*['"]?classloader
+\.getclass\s*\(\s*\)\s*\.\s*(?:getclassloader|forname|getmethod|getdeclaredmethod)\s*\(
+#@ message: Java injection: serialized Java object
+^\s*ro0ab[a-z0-9+/]{4}
+^\s*(?:h4siaaaaaaaa[a-z0-9+/]{0,4})?aced0005
+\bysoserial\b
+#@ message: Node.js code injection
+_\$\$nd_func\$\$_
+\bprocess\.binding\s*\(
+#\{\s*process\.
+\brequire\s*\(\s*['"]child_process['"]\s*\)
+\bprocess\.mainmodule\b
+\bchild_process['"]?\s*\)?\s*\.\s*(?:exec|execsync|spawn|spawnsync|execfile)\s*\(
+#@ message: Python code injection
+\b__import__\s*\(\s*['"](?:os|subprocess|pty|socket|builtins|commands)['"]
+\beval\s*\(\s*compile\s*\(
+\bos\.(?:system|popen|exec[lv]p?e?)\s*\(\s*['"][^'"]{0,40}\b(?:id|whoami|uname|cat\s+/etc|wget|curl|nc|bash|sh\s+-[ci]|ping|sleep|rm\s+-rf)\b
+\bsubprocess\.(?:popen|call|check_output|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|id|whoami|nc|curl|wget)\b
+#@ paranoia: 2
+#@ severity: error
+#@ message: Java/Python injection (PL2): risky API mentioned
+\bjava\.lang\.(?:runtime|processbuilder)\b
+\bos\.(?:system|popen)\s*\(
+\b__import__\s*\(

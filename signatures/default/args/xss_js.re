@@ -1,0 +1,25 @@
+# Cross-site scripting: script URLs and JavaScript payloads. HTML entities ARE decoded here
+# (browsers decode them inside attribute values, so href="&#106;avascript:..." is live).
+#@ category: xss
+#@ transforms: default
+#@ severity: critical
+#@ paranoia: 1
+#@ message: XSS: script URL scheme
+(?:^|[\s"'`=(,;:\[{\\])(?:j[\x00-\x20]*a[\x00-\x20]*v[\x00-\x20]*a[\x00-\x20]*|v[\x00-\x20]*b[\x00-\x20]*|l[\x00-\x20]*i[\x00-\x20]*v[\x00-\x20]*e[\x00-\x20]*)s[\x00-\x20]*c[\x00-\x20]*r[\x00-\x20]*i[\x00-\x20]*p[\x00-\x20]*t[\x00-\x20]*:(?://|/\*|\(|\[|['"`{%\\]|\s*[a-z_$][\w$.\[\]'"]*\s*[(=\[`])
+(?:href|src|action|formaction|data|xlink:href|background|poster|code|codebase|dynsrc|lowsrc|to|from|values|by|ping|cite|longdesc|profile|usemap|classid|archive|manifest|icon|content)\s*=\s*["'`]?\s*(?:j[\x00-\x20]*a[\x00-\x20]*v[\x00-\x20]*a[\x00-\x20]*|v[\x00-\x20]*b[\x00-\x20]*|l[\x00-\x20]*i[\x00-\x20]*v[\x00-\x20]*e[\x00-\x20]*)s[\x00-\x20]*c[\x00-\x20]*r[\x00-\x20]*i[\x00-\x20]*p[\x00-\x20]*t[\x00-\x20]*:
+#@ message: XSS: JavaScript injected after breaking out of a string
+['"`]\s*[-+*/%^|&;,)]\s*(?:alert|prompt|confirm|eval|print|fetch|import|settimeout|setinterval|function\s*\()\s*[(`]
+['"`]\s*[-+*/%^|&;,)]\s*(?:document\.(?:cookie|domain|location|write)|window\.(?:location|name|open)|location\s*=)
+#@ message: XSS: typical proof-of-concept call
+\(\s*(?:alert|prompt|confirm)\s*\)\s*\(
+\[\s*/\w+/\s*\.\s*source\b
+\b(?:alert|prompt|confirm)\s*(?:\(\s*|`)(?:-?\d+|document\.(?:cookie|domain|location)|window\.origin|location|origin|['"`]?xss|['"`]\s*xss|['"`]?1['"`]?\s*\)|/[^/]*/|string\.fromcharcode|self\.|top\.|this\b)
+\b(?:top|window|self|parent|this|globalthis|frames|document)\s*\[\s*['"`][^'"`]{1,20}['"`]\s*(?:[+\s]+\s*['"`][^'"`]{0,20}['"`]\s*)*\]\s*\(
+\beval\s*\(\s*(?:atob|unescape|decodeuri(?:component)?|string\.fromcharcode|location|name|window\.name|document\.(?:cookie|location)|\[)
+\bconstructor\s*\.\s*constructor\s*\(
+\[\s*['"`]constructor['"`]\s*\]\s*\[?\s*['"`]?constructor
+(?:location|src|href)\s*=\s*[^;]{0,100}document\.cookie
+\bnew\s+image\s*\(\s*\)\s*\.\s*src\s*=
+\bdocument\.write\s*\(\s*['"`]?\s*<
+\bfetch\s*\([^)]{0,200}document\.cookie
+

@@ -1,0 +1,23 @@
+# Malicious file uploads seen in the raw multipart body: web shells, dangerous file names,
+# script inside SVG. Ordinary source files (a PHP controller on a code host) pass.
+#@ category: php-injection
+#@ transforms: removeNulls compressWhitespace
+#@ severity: critical
+#@ paranoia: 1
+#@ message: Upload: PHP web shell
+<\?(?:php|=)?[^?]{0,300}?\b(?:system|exec|passthru|shell_exec|popen|proc_open|eval|assert|pcntl_exec)\s*\(\s*@?\s*(?:\$_(?:get|post|request|cookie|server)|base64_decode|gzinflate|str_rot13|\$\w+\s*\()
+<\?(?:php|=)?\s*@?\s*(?:eval|assert)\s*\(\s*\$_
+#@ category: java-injection
+#@ message: Upload: JSP/ASPX web shell
+\bruntime\.getruntime\s*\(\s*\)\s*\.\s*exec\s*\(\s*request\.getparameter
+\bprocess\.start\s*\([^)]{0,100}\brequest\s*[\[(.]
+<%@?\s*(?:page\s+language\s*=\s*["']?(?:jscript|c#|vb)["']?\s*%>\s*<%\s*)?eval\s*\(?\s*request
+#@ category: traversal
+#@ message: Upload: path traversal in the file name
+\bfilename\*?\s*=\s*["']?[^"'\r\n]*\.\.[/\\]
+#@ category: restricted-file
+#@ message: Upload: server configuration file
+\bfilename\s*=\s*["']?(?:\.htaccess|\.user\.ini|web\.config|php\.ini)["'\s;]
+#@ category: xss
+#@ message: Upload: SVG with script or event handler
+<svg\b[^>]*>.{0,2000}?(?:<script\b|\son(?:load|error|click|mouseover|focus|begin|end|activate)\s*=|href\s*=\s*["']?\s*javascript:)
