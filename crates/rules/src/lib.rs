@@ -10,6 +10,7 @@
 
 mod format;
 mod matcher;
+pub mod prefilter;
 
 pub use format::{FileKind, LoadError, SignatureSource, Target};
 pub use matcher::{agent_list, builtin, from_dir, SignatureDetector, SignatureSet, SignatureStats};

@@ -31,18 +31,31 @@ struct PatternInfo {
     pipeline: usize,
 }
 
-/// All patterns of one target, whatever their pipelines: one automaton each for literals
-/// and regexes, run over every distinct transformed variant of the target's values.
+/// All patterns of one target, whatever their pipelines, run over every distinct
+/// transformed variant of the target's values: one Aho-Corasick pass finds literal patterns
+/// and the required literals of regexes; regexes without a usable literal share one
+/// multi-pattern lazy DFA; only regexes that may match are then run on their own.
 struct Group {
     target: Target,
     /// Pipelines used by this group's patterns.
     pipelines: Vec<usize>,
     /// Same, as a bit mask.
     pipeline_mask: u64,
-    literals: Option<AhoCorasick>,
+    ac: Option<AhoCorasick>,
+    /// What each Aho-Corasick pattern stands for.
+    ac_entries: Vec<AcEntry>,
     literal_info: Vec<PatternInfo>,
-    regexes: Option<meta::Regex>,
+    /// Regexes with no required literal (indices into `regex_info` in `always_ids`).
+    always: Option<meta::Regex>,
+    always_ids: Vec<usize>,
     regex_info: Vec<PatternInfo>,
+}
+
+enum AcEntry {
+    /// A literal pattern (index into `literal_info`).
+    Literal(usize),
+    /// A required literal of these regexes (indices into `regex_info`).
+    Required(Vec<usize>),
 }
 
 /// Counts for the startup log line.
@@ -51,6 +64,8 @@ pub struct SignatureStats {
     pub files: usize,
     pub literals: usize,
     pub regexes: usize,
+    /// Regexes with a required-literal prefilter (the rest always run in a shared DFA).
+    pub prefiltered: usize,
     pub groups: usize,
 }
 
@@ -445,10 +460,19 @@ impl SignatureSet {
                 starts.get(j).map_or(hay.len(), |&(s, _)| s)
             };
 
-            if let Some(ac) = &group.literals {
+            let mut candidates = vec![false; group.regex_info.len()];
+            if let Some(ac) = &group.ac {
                 let mut seen: Vec<(usize, usize)> = Vec::new();
                 for m in ac.find_overlapping_iter(hay) {
-                    let pid = m.pattern().as_usize();
+                    let pid = match &group.ac_entries[m.pattern().as_usize()] {
+                        AcEntry::Required(ids) => {
+                            for &id in ids {
+                                candidates[id] = true;
+                            }
+                            continue;
+                        }
+                        AcEntry::Literal(pid) => *pid,
+                    };
                     let info = &group.literal_info[pid];
                     if info.paranoia > paranoia {
                         continue;
@@ -474,36 +498,39 @@ impl SignatureSet {
                     }
                 }
             }
-            if let Some(re) = &group.regexes {
+            if let Some(re) = &group.always {
                 let mut hits = PatternSet::new(re.pattern_len());
                 re.which_overlapping_matches(&regex_automata::Input::new(hay), &mut hits);
                 for pid in hits.iter() {
-                    let info = &group.regex_info[pid.as_usize()];
-                    if info.paranoia > paranoia {
-                        continue;
-                    }
-                    let (Some(confirm), Some(scan)) = (&info.confirm, &info.scan) else {
-                        continue;
+                    candidates[group.always_ids[pid.as_usize()]] = true;
+                }
+            }
+            for (id, _) in candidates.iter().enumerate().filter(|(_, c)| **c) {
+                let info = &group.regex_info[id];
+                if info.paranoia > paranoia {
+                    continue;
+                }
+                let (Some(confirm), Some(scan)) = (&info.confirm, &info.scan) else {
+                    continue;
+                };
+                // One linear scan of the joined values per candidate pattern; the value where
+                // a match starts is confirmed on its own variant for this pattern's pipeline
+                // (so `^`, `$` and spans never cross values), then the scan resumes at the
+                // next value.
+                let mut pos = 0;
+                let mut reported = 0;
+                while pos < hay.len() && reported < MAX_LOCATIONS_PER_PATTERN {
+                    let Some(m) = scan.find_at(hay, pos) else {
+                        break;
                     };
-                    // One linear scan of the joined values per hit pattern; the value where a
-                    // candidate starts is confirmed on its own variant for this pattern's
-                    // pipeline (so `^`, `$` and spans never cross values), then the scan
-                    // resumes at the next value.
-                    let mut pos = 0;
-                    let mut reported = 0;
-                    while pos < hay.len() && reported < MAX_LOCATIONS_PER_PATTERN {
-                        let Some(m) = scan.find_at(hay, pos) else {
-                            break;
-                        };
-                        let k = segment_of(m.start());
-                        let loc = starts[k].1;
-                        let own = variant(loc, info.pipeline);
-                        if let Some(found) = confirm.find(own) {
-                            out.push(finding(info, &locations[loc].place, found.as_bytes()));
-                            reported += 1;
-                        }
-                        pos = next_location(k);
+                    let k = segment_of(m.start());
+                    let loc = starts[k].1;
+                    let own = variant(loc, info.pipeline);
+                    if let Some(found) = confirm.find(own) {
+                        out.push(finding(info, &locations[loc].place, found.as_bytes()));
+                        reported += 1;
                     }
+                    pos = next_location(k);
                 }
             }
         }
@@ -639,27 +666,24 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
         let mut used: Vec<usize> = lits.iter().chain(res.iter()).map(pipeline_of).collect();
         used.sort_unstable();
         used.dedup();
-        let literals = if lits.is_empty() {
-            None
-        } else {
-            let needles: Vec<&str> = lits.iter().filter_map(|s| s.literal.as_deref()).collect();
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(&needles)
-                    .map_err(|e| spec_error(&lits[0], &e.to_string()))?,
-            )
-        };
+        let mut ac_needles: Vec<Vec<u8>> = Vec::new();
+        let mut ac_entries: Vec<AcEntry> = Vec::new();
         let mut literal_info = Vec::with_capacity(lits.len());
-        for spec in &lits {
+        for (i, spec) in lits.iter().enumerate() {
+            let text = spec.literal.as_deref().unwrap_or("");
             let one = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
-                .build([spec.literal.as_deref().unwrap_or("")])
+                .build([text])
                 .map_err(|e| spec_error(spec, &e.to_string()))?;
             literal_info.push(info(spec, pipeline_of(spec), None, None, Some(one)));
+            ac_needles.push(text.as_bytes().to_vec());
+            ac_entries.push(AcEntry::Literal(i));
         }
         let mut regex_info = Vec::with_capacity(res.len());
-        for spec in &res {
+        let mut required: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut always_patterns: Vec<&str> = Vec::new();
+        let mut always_ids = Vec::new();
+        for (i, spec) in res.iter().enumerate() {
             let build = |multi_line: bool| {
                 regex::bytes::RegexBuilder::new(&spec.regex)
                     .case_insensitive(true)
@@ -676,11 +700,43 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                 Some(build(true)?),
                 None,
             ));
+            match crate::prefilter::required_literals(&spec.regex) {
+                Some(set) => {
+                    stats.prefiltered += 1;
+                    for lit in set {
+                        let slot = *required.entry(lit.clone()).or_insert_with(|| {
+                            ac_needles.push(lit);
+                            ac_entries.push(AcEntry::Required(Vec::new()));
+                            ac_entries.len() - 1
+                        });
+                        if let AcEntry::Required(ids) = &mut ac_entries[slot] {
+                            ids.push(i);
+                        }
+                    }
+                }
+                None => {
+                    always_patterns.push(spec.regex.as_str());
+                    always_ids.push(i);
+                }
+            }
         }
-        let regexes = if res.is_empty() {
+        let ac = if ac_needles.is_empty() {
             None
         } else {
-            let patterns: Vec<&str> = res.iter().map(|s| s.regex.as_str()).collect();
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&ac_needles)
+                    .map_err(|e| LoadError {
+                        file: PathBuf::from(target.dir_name()),
+                        line: 0,
+                        message: e.to_string(),
+                    })?,
+            )
+        };
+        let always = if always_patterns.is_empty() {
+            None
+        } else {
             Some(
                 meta::Regex::builder()
                     .syntax(
@@ -697,7 +753,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                             .hybrid_cache_capacity(16 << 20)
                             .nfa_size_limit(Some(64 << 20)),
                     )
-                    .build_many(&patterns)
+                    .build_many(&always_patterns)
                     .map_err(|e| spec_error(&res[0], &format!("group compile failed: {e}")))?,
             )
         };
@@ -705,9 +761,11 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             target,
             pipeline_mask: used.iter().fold(0u64, |m, &p| m | (1u64 << p)),
             pipelines: used,
-            literals,
+            ac,
+            ac_entries,
             literal_info,
-            regexes,
+            always,
+            always_ids,
             regex_info,
         });
     }
