@@ -16,6 +16,12 @@ pub struct Config {
     pub proxy: ProxySettings,
     pub policy: Policy,
     pub signatures: SignatureSettings,
+    /// `[crs]`: the OWASP Core Rule Set engine.
+    pub crs: crate::crs_cmd::CrsSettings,
+    /// `[ml]`: machine-learned detectors.
+    pub ml: crate::ml_cmd::MlSettings,
+    /// `[ips]`: bans raised by the WAF layer.
+    pub ips: crate::ips_cmd::IpsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

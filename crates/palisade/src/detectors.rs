@@ -28,9 +28,11 @@ pub fn build_engine(config: &Config) -> Result<Engine> {
         groups = stats.groups,
         "signatures loaded"
     );
-    let detectors: Vec<Arc<dyn Detector>> = vec![
+    let mut detectors: Vec<Arc<dyn Detector>> = vec![
         Arc::new(SignatureDetector::new(set)),
         Arc::new(BodyParseErrors),
     ];
+    detectors.extend(crate::crs_cmd::detectors(config)?);
+    detectors.extend(crate::ml_cmd::detectors(config)?);
     Ok(Engine::new(detectors, config.policy.clone()))
 }

@@ -3,4 +3,7 @@
 
 pub mod config;
 pub mod corpus;
+pub mod crs_cmd;
 pub mod detectors;
+pub mod ips_cmd;
+pub mod ml_cmd;

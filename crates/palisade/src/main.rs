@@ -40,6 +40,16 @@ enum Command {
     Check(CheckArgs),
     /// Print the documented default configuration file.
     DefaultConfig,
+    /// Run the OWASP CRS go-ftw regression suite in-process.
+    CrsTest(palisade::crs_cmd::CrsTestArgs),
+    /// Train the built-in classifier.
+    Train(palisade::ml_cmd::TrainArgs),
+    /// Score labelled data with a model and print metrics.
+    Eval(palisade::ml_cmd::EvalArgs),
+    /// Build a per-endpoint profile of normal traffic (learning mode).
+    Learn(palisade::ml_cmd::LearnArgs),
+    /// The packet layer: nftables ban sets and the NFQUEUE verdict daemon.
+    Ips(palisade::ips_cmd::IpsArgs),
 }
 
 /// Settings shared by `serve` and `check` (they override the config file).
@@ -63,6 +73,10 @@ struct EngineArgs {
     /// Do not load the built-in signature set.
     #[arg(long)]
     no_builtin_signatures: bool,
+    #[command(flatten)]
+    crs: palisade::crs_cmd::CrsArgs,
+    #[command(flatten)]
+    ml: palisade::ml_cmd::MlArgs,
 }
 
 #[derive(Args)]
@@ -125,6 +139,11 @@ fn main() -> ExitCode {
             print!("{}", config::DEFAULT_CONFIG);
             Ok(ExitCode::SUCCESS)
         }
+        Command::CrsTest(args) => palisade::crs_cmd::crs_test(args),
+        Command::Train(args) => palisade::ml_cmd::train(args),
+        Command::Eval(args) => palisade::ml_cmd::eval(args),
+        Command::Learn(args) => palisade::ml_cmd::learn(args),
+        Command::Ips(args) => palisade::ips_cmd::run(args),
     };
     match result {
         Ok(code) => code,
@@ -163,6 +182,8 @@ fn load_config(args: &EngineArgs) -> Result<Config> {
     if args.no_builtin_signatures {
         config.signatures.builtin = false;
     }
+    args.crs.apply(&mut config)?;
+    args.ml.apply(&mut config)?;
     config
         .policy
         .compile()

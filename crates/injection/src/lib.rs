@@ -1,0 +1,1 @@
+//! libinjection-class SQL injection and XSS detection (work in progress).

@@ -1,0 +1,1 @@
+//! Palisade's packet layer (work in progress): NFQUEUE verdict engine and nftables ban sets.

@@ -1,0 +1,1 @@
+//! Palisade's machine-learned detectors (work in progress).

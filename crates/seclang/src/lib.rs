@@ -1,0 +1,1 @@
+//! A SecLang engine for the OWASP Core Rule Set (work in progress).
