@@ -1,1 +1,24 @@
-//! Palisade's packet layer (work in progress): NFQUEUE verdict engine and nftables ban sets.
+//! Palisade's packet layer: an NFQUEUE verdict daemon in front of the web listeners, with
+//! nftables sets that drop banned and denied sources in the kernel.
+//!
+//! - [`packet`]: bounds-checked IPv4/IPv6, TCP/UDP parsing.
+//! - [`cidr`]: prefix-tree allow/deny lists and list-file loading.
+//! - [`detect`]: the per-packet decision (lists, rates, SYN flood, port scan, signatures).
+//! - [`nft`]: Palisade's own nftables table, the queue hook, and ban-set elements.
+//! - [`bans`]: bans with TTL and reason, persisted in a state file.
+//! - [`control`]: the daemon's local control socket.
+//! - [`nfqueue`]: a minimal netlink NFQUEUE client with batched verdicts.
+//! - [`daemon`]: verdict threads, ban writer and control server wired together.
+
+pub mod bans;
+pub mod cidr;
+pub mod control;
+pub mod daemon;
+pub mod detect;
+pub mod nfqueue;
+pub mod nft;
+pub mod packet;
+pub mod settings;
+pub mod stats;
+
+pub use settings::IpsSettings;

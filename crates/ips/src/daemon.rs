@@ -1,0 +1,238 @@
+//! `palisade ips run`: verdict threads (one per queue), the ban writer, the control socket
+//! and the state sweeper, wired together.
+//!
+//! A detection drops the packet at once and marks the source in user space; the ban writer
+//! puts it in the kernel ban set (batching what piled up meanwhile) and then clears the
+//! user-space mark, so from then on the kernel drops the source before it is queued.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::bans::{new_ban, BanStore};
+use crate::cidr::{load_list, PrefixSet};
+use crate::control;
+use crate::detect::{BanCause, Decision, Engine};
+use crate::nfqueue::{NfQueue, QueueOptions, Verdict};
+use crate::settings::IpsSettings;
+use crate::stats::Counters;
+
+/// Number of queues for these settings (0: one per core).
+pub fn queue_count(s: &IpsSettings) -> u16 {
+    if s.queues > 0 {
+        s.queues
+    } else {
+        std::thread::available_parallelism()
+            .map(|n| n.get().min(64) as u16)
+            .unwrap_or(1)
+    }
+}
+
+/// Builds the verdict engine from the settings' lists.
+pub fn build_engine(s: &IpsSettings) -> Result<Engine> {
+    let mut allow = PrefixSet::new();
+    for n in &s.allow {
+        allow.insert(*n, 0);
+    }
+    for path in &s.allow_lists {
+        for n in load_list(path)? {
+            allow.insert(n, 0);
+        }
+    }
+    let mut deny = PrefixSet::new();
+    let mut names = Vec::new();
+    for (i, path) in s.deny_lists.iter().enumerate() {
+        for n in load_list(path)? {
+            deny.insert(n, i as u32);
+        }
+        names.push(
+            path.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string()),
+        );
+    }
+    Engine::new(
+        allow,
+        deny,
+        names,
+        s.ban_denied,
+        s.detect.clone(),
+        &s.signatures,
+    )
+    .map_err(|e| anyhow!("[ips]: {e}"))
+}
+
+pub struct Daemon {
+    pub engine: Arc<Engine>,
+    pub counters: Arc<Counters>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+    socket: PathBuf,
+}
+
+impl Daemon {
+    /// Loads lists, binds every queue, restores bans and opens the control socket. When this
+    /// returns, packets are being judged.
+    pub fn start(s: &IpsSettings, stop: Arc<AtomicBool>) -> Result<Daemon> {
+        let engine = Arc::new(build_engine(s)?);
+        let counters = engine.counters.clone();
+        let store = BanStore::new(&s.table, &s.state_file);
+        match store.restore() {
+            Ok(n) if n > 0 => tracing::warn!("restored {n} bans from {}", s.state_file.display()),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("could not restore bans (is `palisade ips setup` done?): {e:#}")
+            }
+        }
+        let copy_range = if s.signatures.is_empty() { 256 } else { 2048 };
+        let opts = QueueOptions {
+            copy_range,
+            fail_open: !s.fail_closed,
+            ..QueueOptions::default()
+        };
+        let n = queue_count(s);
+        let mut queues = Vec::new();
+        for i in 0..n {
+            let num = s.queue_base + i;
+            queues.push(NfQueue::open(num, &opts).with_context(|| {
+                format!("binding NFQUEUE {num} (already used by another daemon?)")
+            })?);
+        }
+        let (ban_tx, ban_rx) = mpsc::channel::<(IpAddr, BanCause)>();
+        let mut threads = Vec::new();
+        threads.push(spawn_ban_writer(
+            ban_rx,
+            store.clone(),
+            engine.clone(),
+            s.ban_ttl,
+        )?);
+        for mut q in queues {
+            let engine = engine.clone();
+            let stop = stop.clone();
+            let tx = ban_tx.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("ips-queue-{}", q.queue_num()))
+                    .spawn(move || verdict_loop(&mut q, &engine, &tx, &stop))?,
+            );
+        }
+        drop(ban_tx);
+        {
+            let engine = engine.clone();
+            let stop = stop.clone();
+            threads.push(std::thread::Builder::new().name("ips-sweep".into()).spawn(
+                move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(500));
+                        engine.sweep(Instant::now());
+                    }
+                },
+            )?);
+        }
+        let handler = control::Handler {
+            store,
+            default_ttl: s.ban_ttl,
+            counters: counters.clone(),
+        };
+        threads.push(control::serve(&s.control_socket, handler, stop.clone())?);
+        Ok(Daemon {
+            engine,
+            counters,
+            threads,
+            stop,
+            socket: s.control_socket.clone(),
+        })
+    }
+
+    /// Waits until `stop` is set and every thread has finished.
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn verdict_loop(
+    q: &mut NfQueue,
+    engine: &Engine,
+    bans: &mpsc::Sender<(IpAddr, BanCause)>,
+    stop: &AtomicBool,
+) {
+    let c = engine.counters.clone();
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        let result = q.process_batch(|payload| match engine.decide_raw(payload, now) {
+            Decision::Accept => Verdict::Accept,
+            Decision::Drop => Verdict::Drop,
+            Decision::Ban(addr, cause) => {
+                let _ = bans.send((addr, cause));
+                Verdict::Drop
+            }
+        });
+        match result {
+            Ok(st) => {
+                if st.messages > 0 {
+                    c.verdict_messages
+                        .fetch_add(st.messages as u64, Ordering::Relaxed);
+                }
+                if st.errors > 0 {
+                    c.verdict_errors
+                        .fetch_add(st.errors as u64, Ordering::Relaxed);
+                }
+            }
+            Err(e) => {
+                Counters::inc(&c.verdict_errors);
+                tracing::error!(queue = q.queue_num(), "NFQUEUE receive/verdict failed: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+fn spawn_ban_writer(
+    rx: mpsc::Receiver<(IpAddr, BanCause)>,
+    store: BanStore,
+    engine: Arc<Engine>,
+    ttl: Duration,
+) -> Result<std::thread::JoinHandle<()>> {
+    Ok(std::thread::Builder::new()
+        .name("ips-bans".into())
+        .spawn(move || {
+            let c = engine.counters.clone();
+            // Ends when every verdict thread has gone (all senders dropped).
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                let bans: Vec<_> = batch
+                    .iter()
+                    .map(|(addr, cause)| new_ban(*addr, Some(ttl), &cause.to_string(), "detect"))
+                    .collect();
+                match store.ban_many(&bans) {
+                    Ok(()) => {
+                        c.bans_applied
+                            .fetch_add(bans.len() as u64, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        c.bans_failed
+                            .fetch_add(bans.len() as u64, Ordering::Relaxed);
+                        tracing::error!("could not write bans to the kernel: {e:#}");
+                    }
+                }
+                for (addr, _) in &batch {
+                    engine.ban_settled(*addr);
+                }
+            }
+        })?)
+}

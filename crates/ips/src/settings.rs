@@ -1,0 +1,191 @@
+//! The `[ips]` section of the configuration file: what `setup`, `run`, the ban commands and
+//! the WAF-to-ban bridge read. Every field has a default, so an empty section works.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IpsSettings {
+    /// Name of Palisade's own nftables table (`inet` family).
+    pub table: String,
+    /// Destination ports sent to the verdict daemon.
+    pub ports: Vec<u16>,
+    /// Transport protocols sent to the verdict daemon: "tcp", "udp".
+    pub protocols: Vec<String>,
+    /// First NFQUEUE number; the daemon uses `queues` consecutive numbers from here.
+    pub queue_base: u16,
+    /// Number of queues (and verdict threads); 0: one per CPU core.
+    pub queues: u16,
+    /// Drop queued traffic when no daemon is listening (default: let it through).
+    pub fail_closed: bool,
+    /// Sources never dropped or banned (anti-lockout); checked first, in the kernel.
+    pub allow: Vec<IpNet>,
+    /// Sources dropped in the kernel on every port.
+    pub deny: Vec<IpNet>,
+    /// Allow-list files (one address or CIDR per line) loaded by the daemon.
+    pub allow_lists: Vec<PathBuf>,
+    /// Deny-list files (plain or Emerging Threats format) loaded by the daemon.
+    pub deny_lists: Vec<PathBuf>,
+    /// Ban the sources of denied packets too (so they are dropped in the kernel afterwards).
+    pub ban_denied: bool,
+    /// TTL of bans raised by detections and by `ban` without `--ttl`.
+    #[serde(deserialize_with = "duration")]
+    pub ban_ttl: Duration,
+    /// Where bans are persisted across restarts.
+    pub state_file: PathBuf,
+    /// Unix socket of the running daemon's control interface.
+    pub control_socket: PathBuf,
+    pub detect: DetectSettings,
+    /// Payload signatures checked on the first packets of each flow.
+    pub signatures: Vec<SignatureSettings>,
+    /// Bans raised by the WAF (`palisade serve`).
+    pub waf: WafBanSettings,
+}
+
+impl Default for IpsSettings {
+    fn default() -> Self {
+        IpsSettings {
+            table: "palisade".into(),
+            ports: vec![80, 443],
+            protocols: vec!["tcp".into()],
+            queue_base: 4200,
+            queues: 0,
+            fail_closed: false,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            allow_lists: Vec::new(),
+            deny_lists: Vec::new(),
+            ban_denied: false,
+            ban_ttl: Duration::from_secs(600),
+            state_file: PathBuf::from("/var/lib/palisade/ips-bans.json"),
+            control_socket: PathBuf::from("/run/palisade/ips.sock"),
+            detect: DetectSettings::default(),
+            signatures: Vec::new(),
+            waf: WafBanSettings::default(),
+        }
+    }
+}
+
+/// Per-source thresholds. A source crossing any of them is banned for `ban_ttl`.
+/// 0 disables a check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectSettings {
+    /// Sliding window for the rate and scan counters.
+    #[serde(deserialize_with = "duration")]
+    pub window: Duration,
+    /// Queued packets per second from one source.
+    pub packets_per_sec: u32,
+    /// New connections (TCP SYN, first UDP packet of a flow) per second from one source.
+    pub new_conns_per_sec: u32,
+    /// TCP SYNs per window from one source (SYN flood).
+    pub syn_per_window: u32,
+    /// Distinct destination ports per window from one source (port scan).
+    pub distinct_ports: u32,
+    /// Packets of each flow whose payload is checked against the signatures.
+    pub signature_packets: u32,
+}
+
+impl Default for DetectSettings {
+    fn default() -> Self {
+        DetectSettings {
+            window: Duration::from_secs(10),
+            packets_per_sec: 20_000,
+            new_conns_per_sec: 200,
+            syn_per_window: 1000,
+            distinct_ports: 20,
+            signature_packets: 4,
+        }
+    }
+}
+
+/// A payload signature in Suricata `content` syntax: text with `|41 42|` hex blocks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureSettings {
+    pub name: String,
+    pub content: String,
+    /// Match ASCII case-insensitively.
+    #[serde(default)]
+    pub nocase: bool,
+    /// Only on these destination ports (empty: all queued ports).
+    #[serde(default)]
+    pub ports: Vec<u16>,
+}
+
+/// WAF verdicts that turn into packet-level bans.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WafBanSettings {
+    pub enabled: bool,
+    /// Ban after this many blocked requests within `window` (0: off).
+    pub blocked_requests: u32,
+    /// Ban after this many anomaly points within `window` (0: off).
+    pub anomaly_points: u32,
+    #[serde(deserialize_with = "duration")]
+    pub window: Duration,
+    /// TTL of WAF bans (default: `ban_ttl`).
+    #[serde(deserialize_with = "opt_duration")]
+    pub ttl: Option<Duration>,
+}
+
+impl Default for WafBanSettings {
+    fn default() -> Self {
+        WafBanSettings {
+            enabled: false,
+            blocked_requests: 10,
+            anomaly_points: 0,
+            window: Duration::from_secs(60),
+            ttl: None,
+        }
+    }
+}
+
+/// Parses `500ms`, `30s`, `5m`, `2h`, `1d` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => return Some(Duration::from_millis(n)),
+        "" | "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "invalid duration {s:?} (use e.g. 500ms, 30s, 5m, 1h)"
+        ))
+    })
+}
+
+fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+}
