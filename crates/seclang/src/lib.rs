@@ -1,1 +1,23 @@
-//! A SecLang engine for the OWASP Core Rule Set (work in progress).
+//! A SecLang (ModSecurity rule language) engine that runs the OWASP Core Rule Set natively.
+//!
+//! Pieces, in the order data flows: [`parse`] splits configuration text into directives;
+//! [`variables`], [`operators`] and [`actions`] give the three parts of a rule their
+//! meaning; [`ruleset`] builds the immutable [`RuleSet`] (rules per phase, markers,
+//! configuration-time exclusions); [`transaction`] runs one request and its response through
+//! it and reports which rules matched.
+
+pub mod actions;
+pub mod crs;
+pub mod ftw;
+mod injection;
+pub mod macros;
+pub mod operators;
+pub mod parse;
+pub mod ruleset;
+pub mod transaction;
+pub mod variables;
+
+pub use crs::CrsLoad;
+pub use parse::LoadError;
+pub use ruleset::{Rule, RuleSet, Source};
+pub use transaction::{Interruption, Response, RuleMatch, Transaction};

@@ -1,0 +1,116 @@
+//! `%{collection.key}` macro expansion in operator arguments, `msg`, `logdata` and
+//! `setvar`: parsed once at load time into a [`Template`], expanded per transaction.
+
+/// One part of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    /// `%{TX.foo}` → collection `TX`, key `foo` (key empty for scalars like `MATCHED_VAR`).
+    Var {
+        collection: String,
+        key: String,
+    },
+}
+
+/// Looks variables up for expansion.
+pub trait Resolve {
+    /// The first value of `collection` (upper case) under `key` (as written), if any.
+    fn resolve(&self, collection: &str, key: &str) -> Option<Vec<u8>>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+impl Template {
+    pub fn parse(text: &str) -> Template {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("%{") {
+            let Some(len) = rest[start + 2..].find('}') else {
+                break;
+            };
+            if start > 0 {
+                parts.push(Part::Literal(rest[..start].to_string()));
+            }
+            let inner = &rest[start + 2..start + 2 + len];
+            let (collection, key) = match inner.find(['.', ':']) {
+                Some(dot) => (
+                    inner[..dot].to_ascii_uppercase(),
+                    inner[dot + 1..].to_string(),
+                ),
+                None => (inner.to_ascii_uppercase(), String::new()),
+            };
+            parts.push(Part::Var { collection, key });
+            rest = &rest[start + 2 + len + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_string()));
+        }
+        Template { parts }
+    }
+
+    /// True when the template contains no macro (its expansion is constant).
+    pub fn is_constant(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
+    }
+
+    /// The text when constant.
+    pub fn constant(&self) -> Option<String> {
+        if !self.is_constant() {
+            return None;
+        }
+        Some(
+            self.parts
+                .iter()
+                .map(|p| match p {
+                    Part::Literal(s) => s.as_str(),
+                    Part::Var { .. } => "",
+                })
+                .collect(),
+        )
+    }
+
+    pub fn expand(&self, ctx: &dyn Resolve) -> Vec<u8> {
+        let mut out = Vec::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.extend_from_slice(s.as_bytes()),
+                Part::Var { collection, key } => {
+                    if let Some(v) = ctx.resolve(collection, key) {
+                        out.extend_from_slice(&v);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Ctx;
+    impl Resolve for Ctx {
+        fn resolve(&self, collection: &str, key: &str) -> Option<Vec<u8>> {
+            match (collection, key.to_ascii_lowercase().as_str()) {
+                ("TX", "score") => Some(b"5".to_vec()),
+                ("MATCHED_VAR", "") => Some(b"abc".to_vec()),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn expands_known_and_drops_unknown() {
+        let t = Template::parse("s=%{tx.score} m=%{MATCHED_VAR} u=%{tx.none}!");
+        assert_eq!(t.expand(&Ctx), b"s=5 m=abc u=!");
+        assert!(!t.is_constant());
+        assert_eq!(
+            Template::parse("plain").constant().as_deref(),
+            Some("plain")
+        );
+    }
+}

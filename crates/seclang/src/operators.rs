@@ -1,0 +1,510 @@
+//! Operators (`@rx`, `@pm`, `@within`, `@detectSQLi`, ...): parsed and compiled once at load
+//! time; evaluated on one transformed value at a time.
+//!
+//! An operator nobody implemented is a load error, never a silent no-match. Regexes are
+//! compiled for the `regex` crate (linear time, no backtracking), with ModSecurity's PCRE
+//! flags (`.` matches newline, `$` only at the end) and byte semantics; each regex carries a
+//! required-literal prefilter so that most values are rejected by one Aho-Corasick scan.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use aho_corasick::AhoCorasick;
+use ipnet::IpNet;
+
+use crate::macros::{Resolve, Template};
+use crate::parse::{LoadError, Origin};
+
+/// Outcome of a match: the data the `capture` action stores in `TX:0`–`TX:9`.
+pub type Captures = Vec<Vec<u8>>;
+
+#[derive(Debug)]
+pub enum Op {
+    Rx(Box<Rx>),
+    Pm(AhoCorasick),
+    Contains(Template),
+    ContainsWord(Template),
+    BeginsWith(Template),
+    EndsWith(Template),
+    Streq(Template),
+    Strmatch(Vec<u8>),
+    Within(Template),
+    Eq(Template),
+    Ge(Template),
+    Gt(Template),
+    Le(Template),
+    Lt(Template),
+    ValidateByteRange(Box<[bool; 256]>),
+    ValidateUrlEncoding,
+    ValidateUtf8Encoding,
+    IpMatch(Vec<IpNet>),
+    UnconditionalMatch,
+    NoMatch,
+    DetectSqli,
+    DetectXss,
+}
+
+#[derive(Debug)]
+pub struct Rx {
+    pub regex: regex::bytes::Regex,
+    /// Required literals: a value containing none of them cannot match.
+    prefilter: Option<AhoCorasick>,
+}
+
+#[derive(Debug)]
+pub struct Operator {
+    pub op: Op,
+    pub negated: bool,
+    /// Name as written, without `@` (for logs).
+    pub name: String,
+    /// The argument as written.
+    pub param: String,
+}
+
+impl Operator {
+    /// Parses `"[!]@name param"` (or a bare regex). `dir` resolves `@pmFromFile` paths.
+    pub fn parse(text: &str, dir: &Path, origin: &Origin) -> Result<Operator, LoadError> {
+        let mut s = text.trim_start();
+        let mut negated = false;
+        if let Some(rest) = s.strip_prefix('!') {
+            negated = true;
+            s = rest.trim_start();
+        }
+        let (name, param) = if let Some(rest) = s.strip_prefix('@') {
+            match rest.find(char::is_whitespace) {
+                Some(sp) => (rest[..sp].to_string(), rest[sp..].trim_start().to_string()),
+                None => (rest.to_string(), String::new()),
+            }
+        } else {
+            ("rx".to_string(), s.to_string())
+        };
+        let lname = name.to_ascii_lowercase();
+        let op = match lname.as_str() {
+            "rx" => Op::Rx(Box::new(compile_rx(&param, origin)?)),
+            "pm" => Op::Pm(build_pm(
+                param.split_whitespace().map(str::to_string).collect(),
+                origin,
+            )?),
+            "pmfromfile" | "pmf" => {
+                let mut phrases = Vec::new();
+                for file in param.split_whitespace() {
+                    let path = dir.join(file);
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        LoadError::new(
+                            origin,
+                            format!("@{name}: cannot read {}: {e}", path.display()),
+                        )
+                    })?;
+                    for line in text.lines() {
+                        let l = line.trim();
+                        if l.is_empty() || l.starts_with('#') {
+                            continue;
+                        }
+                        phrases.push(l.to_string());
+                    }
+                }
+                Op::Pm(build_pm(phrases, origin)?)
+            }
+            "contains" => Op::Contains(Template::parse(&param)),
+            "containsword" => Op::ContainsWord(Template::parse(&param)),
+            "beginswith" => Op::BeginsWith(Template::parse(&param)),
+            "endswith" => Op::EndsWith(Template::parse(&param)),
+            "streq" => Op::Streq(Template::parse(&param)),
+            "strmatch" => Op::Strmatch(param.as_bytes().to_vec()),
+            "within" => Op::Within(Template::parse(&param)),
+            "eq" => Op::Eq(Template::parse(&param)),
+            "ge" => Op::Ge(Template::parse(&param)),
+            "gt" => Op::Gt(Template::parse(&param)),
+            "le" => Op::Le(Template::parse(&param)),
+            "lt" => Op::Lt(Template::parse(&param)),
+            "validatebyterange" => Op::ValidateByteRange(byte_ranges(&param, origin)?),
+            "validateurlencoding" => Op::ValidateUrlEncoding,
+            "validateutf8encoding" => Op::ValidateUtf8Encoding,
+            "ipmatch" => Op::IpMatch(ip_list(param.split(',').map(str::to_string), origin)?),
+            "ipmatchfromfile" | "ipmatchf" => {
+                let path = dir.join(param.trim());
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    LoadError::new(
+                        origin,
+                        format!("@{name}: cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                Op::IpMatch(ip_list(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(str::to_string),
+                    origin,
+                )?)
+            }
+            "unconditionalmatch" => Op::UnconditionalMatch,
+            "nomatch" => Op::NoMatch,
+            "detectsqli" => Op::DetectSqli,
+            "detectxss" => Op::DetectXss,
+            _ => {
+                return Err(LoadError::new(
+                    origin,
+                    format!("unsupported operator @{name}"),
+                ))
+            }
+        };
+        Ok(Operator {
+            op,
+            negated,
+            name,
+            param,
+        })
+    }
+
+    /// Evaluates the operator (negation included). On a match, `captures` receives what
+    /// `capture` would store (the whole match first).
+    pub fn eval(&self, value: &[u8], ctx: &dyn Resolve, captures: &mut Captures) -> bool {
+        captures.clear();
+        let matched = self.eval_plain(value, ctx, captures);
+        if self.negated {
+            captures.clear();
+            if matched {
+                return false;
+            }
+            captures.push(value.to_vec());
+            return true;
+        }
+        matched
+    }
+
+    fn eval_plain(&self, value: &[u8], ctx: &dyn Resolve, captures: &mut Captures) -> bool {
+        match &self.op {
+            Op::Rx(rx) => {
+                if let Some(pf) = &rx.prefilter {
+                    if !pf.is_match(value) {
+                        return false;
+                    }
+                }
+                match rx.regex.captures(value) {
+                    Some(caps) => {
+                        for i in 0..caps.len().min(10) {
+                            captures.push(
+                                caps.get(i)
+                                    .map(|m| m.as_bytes().to_vec())
+                                    .unwrap_or_default(),
+                            );
+                        }
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Op::Pm(ac) => match ac.find(value) {
+                Some(m) => {
+                    captures.push(value[m.start()..m.end()].to_vec());
+                    true
+                }
+                None => false,
+            },
+            Op::Contains(t) => {
+                let p = t.expand(ctx);
+                found(value, &p)
+                    .inspect(|_| captures.push(p.clone()))
+                    .is_some()
+            }
+            Op::ContainsWord(t) => {
+                let p = t.expand(ctx);
+                if p.is_empty() {
+                    return false;
+                }
+                let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+                let mut from = 0;
+                while let Some(i) = found(&value[from..], &p) {
+                    let s = from + i;
+                    let e = s + p.len();
+                    let left_ok = s == 0 || !word(value[s - 1]);
+                    let right_ok = e == value.len() || !word(value[e]);
+                    if left_ok && right_ok {
+                        captures.push(p.clone());
+                        return true;
+                    }
+                    from = s + 1;
+                }
+                false
+            }
+            Op::BeginsWith(t) => {
+                let p = t.expand(ctx);
+                value.starts_with(&p) && {
+                    captures.push(p);
+                    true
+                }
+            }
+            Op::EndsWith(t) => {
+                let p = t.expand(ctx);
+                value.ends_with(&p) && {
+                    captures.push(p);
+                    true
+                }
+            }
+            Op::Streq(t) => {
+                let p = t.expand(ctx);
+                value == p.as_slice() && {
+                    captures.push(p);
+                    true
+                }
+            }
+            Op::Strmatch(p) => {
+                found(value, p).is_some() && {
+                    captures.push(p.clone());
+                    true
+                }
+            }
+            Op::Within(t) => {
+                let p = t.expand(ctx);
+                // ModSecurity: an empty value is not "within" anything.
+                !value.is_empty() && found(&p, value).is_some() && {
+                    captures.push(value.to_vec());
+                    true
+                }
+            }
+            Op::Eq(t) => num(value) == num(&t.expand(ctx)),
+            Op::Ge(t) => num(value) >= num(&t.expand(ctx)),
+            Op::Gt(t) => num(value) > num(&t.expand(ctx)),
+            Op::Le(t) => num(value) <= num(&t.expand(ctx)),
+            Op::Lt(t) => num(value) < num(&t.expand(ctx)),
+            Op::ValidateByteRange(allowed) => match value.iter().find(|&&b| !allowed[b as usize]) {
+                Some(&b) => {
+                    captures.push(vec![b]);
+                    true
+                }
+                None => false,
+            },
+            Op::ValidateUrlEncoding => invalid_url_encoding(value),
+            Op::ValidateUtf8Encoding => std::str::from_utf8(value).is_err(),
+            Op::IpMatch(nets) => {
+                let text = String::from_utf8_lossy(value);
+                match text.trim().parse::<IpAddr>() {
+                    Ok(ip) => nets.iter().any(|n| n.contains(&ip)),
+                    Err(_) => false,
+                }
+            }
+            Op::UnconditionalMatch => true,
+            Op::NoMatch => false,
+            Op::DetectSqli => match crate::injection::detect_sqli(value) {
+                Some(fp) => {
+                    captures.push(fp.as_bytes().to_vec());
+                    true
+                }
+                None => false,
+            },
+            Op::DetectXss => {
+                if crate::injection::detect_xss(value) {
+                    captures.push(value.to_vec());
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+}
+
+fn found(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    memchr::memmem::find(hay, needle)
+}
+
+/// C `atoi`-like: optional whitespace and sign, then digits; anything else gives 0.
+fn num(v: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(v);
+    let s = s.trim_start();
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let end = digits
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let n: i64 = digits[..end]
+        .parse()
+        .unwrap_or(if end > 0 { i64::MAX } else { 0 });
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+fn invalid_url_encoding(v: &[u8]) -> bool {
+    let mut i = 0;
+    while i < v.len() {
+        if v[i] == b'%' {
+            if i + 2 >= v.len() {
+                return true;
+            }
+            let ok = v.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && v.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            if !ok {
+                return true;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+fn compile_rx(pattern: &str, origin: &Origin) -> Result<Rx, LoadError> {
+    let build = |unicode: bool| {
+        regex::bytes::RegexBuilder::new(pattern)
+            .dot_matches_new_line(true)
+            .unicode(unicode)
+            .size_limit(64 << 20)
+            .dfa_size_limit(8 << 20)
+            .build()
+    };
+    let regex = build(false)
+        .or_else(|_| build(true))
+        .map_err(|e| LoadError::new(origin, format!("@rx: {e}")))?;
+    let prefilter = palisade_rules::prefilter::required_literals(pattern).and_then(|lits| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(lits)
+            .ok()
+    });
+    Ok(Rx { regex, prefilter })
+}
+
+fn build_pm(phrases: Vec<String>, origin: &Origin) -> Result<AhoCorasick, LoadError> {
+    if phrases.is_empty() {
+        return Err(LoadError::new(origin, "@pm needs at least one phrase"));
+    }
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&phrases)
+        .map_err(|e| LoadError::new(origin, format!("@pm: {e}")))
+}
+
+fn byte_ranges(spec: &str, origin: &Origin) -> Result<Box<[bool; 256]>, LoadError> {
+    let mut allowed = Box::new([false; 256]);
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (part, part),
+        };
+        let parse = |s: &str| {
+            s.parse::<u8>().map_err(|_| {
+                LoadError::new(origin, format!("@validateByteRange: bad range {part:?}"))
+            })
+        };
+        let (lo, hi) = (parse(lo)?, parse(hi)?);
+        if lo > hi {
+            return Err(LoadError::new(
+                origin,
+                format!("@validateByteRange: bad range {part:?}"),
+            ));
+        }
+        for b in lo..=hi {
+            allowed[b as usize] = true;
+        }
+    }
+    Ok(allowed)
+}
+
+fn ip_list(items: impl Iterator<Item = String>, origin: &Origin) -> Result<Vec<IpNet>, LoadError> {
+    let mut out = Vec::new();
+    for item in items {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let net = if item.contains('/') {
+            item.parse::<IpNet>()
+                .map_err(|e| LoadError::new(origin, format!("@ipMatch {item:?}: {e}")))?
+        } else {
+            let ip: IpAddr = item
+                .parse()
+                .map_err(|e| LoadError::new(origin, format!("@ipMatch {item:?}: {e}")))?;
+            IpNet::from(ip)
+        };
+        out.push(net);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    struct NoVars;
+    impl Resolve for NoVars {
+        fn resolve(&self, collection: &str, key: &str) -> Option<Vec<u8>> {
+            (collection == "TX" && key == "methods").then(|| b"GET HEAD POST".to_vec())
+        }
+    }
+
+    fn op(text: &str) -> Operator {
+        let o = Origin {
+            file: PathBuf::from("t.conf"),
+            line: 1,
+        };
+        Operator::parse(text, Path::new("."), &o).unwrap()
+    }
+
+    fn m(text: &str, value: &str) -> bool {
+        op(text).eval(value.as_bytes(), &NoVars, &mut Vec::new())
+    }
+
+    #[test]
+    fn regex_semantics_follow_modsecurity() {
+        assert!(m("@rx a.b", "a\nb"), "dot matches newline");
+        assert!(!m("@rx ^a$", "a\n"), "dollar only at the end");
+        assert!(m("(?i)select", "SeLeCt"));
+        assert!(m("!@rx ^[0-9]+$", "12a"));
+        let o = op("@rx (\\d+)-(\\d+)");
+        let mut caps = Vec::new();
+        assert!(o.eval(b"x 10-20 y", &NoVars, &mut caps));
+        assert_eq!(
+            caps,
+            vec![b"10-20".to_vec(), b"10".to_vec(), b"20".to_vec()]
+        );
+    }
+
+    #[test]
+    fn string_and_number_operators() {
+        assert!(m("@pm foo bar", "xxBARxx"));
+        assert!(!m("@pm foo bar", "baz"));
+        assert!(m("@within %{tx.methods}", "POST"));
+        assert!(!m("@within %{tx.methods}", "PUT"));
+        assert!(!m("@within %{tx.methods}", ""));
+        assert!(m("@containsWord select", "a select b"));
+        assert!(!m("@containsWord select", "selection"));
+        assert!(m("@ge 5", "7"));
+        assert!(m("@lt 1", "0"));
+        assert!(m("@eq 0", "abc"), "non-numbers are 0");
+        assert!(m("@beginsWith ab", "abc") && m("@endsWith bc", "abc") && m("@streq abc", "abc"));
+    }
+
+    #[test]
+    fn validation_operators() {
+        assert!(m("@validateByteRange 32-126", "tab\there"));
+        assert!(!m("@validateByteRange 32-126", "fine"));
+        assert!(m("@validateUrlEncoding", "%zz"));
+        assert!(m("@validateUrlEncoding", "abc%4"));
+        assert!(!m("@validateUrlEncoding", "a%41b"));
+        assert!(op("@validateUtf8Encoding").eval(b"\xc0\xaf", &NoVars, &mut Vec::new()));
+        assert!(m("@ipMatch 10.0.0.0/8,::1", "10.2.3.4"));
+        assert!(!m("@ipMatch 10.0.0.0/8,::1", "11.2.3.4"));
+    }
+
+    #[test]
+    fn unsupported_operator_is_a_load_error() {
+        let o = Origin {
+            file: PathBuf::from("r.conf"),
+            line: 9,
+        };
+        let e = Operator::parse("@rbl sbl.example", Path::new("."), &o).unwrap_err();
+        assert_eq!(e.to_string(), "r.conf:9: unsupported operator @rbl");
+    }
+}

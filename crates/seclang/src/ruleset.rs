@@ -1,0 +1,655 @@
+//! A loaded rule set: directives turned into rules per phase, markers, engine settings,
+//! and the configuration-time removals and updates (`SecRuleRemoveById`,
+//! `SecRuleUpdateTargetById`, ...). Immutable once built; share it behind an `Arc` and swap
+//! it whole on reload.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use palisade_http::Transform;
+
+use crate::actions::{parse_ctl, Actions, Ctl, Disruptive, EngineMode, IdRange};
+use crate::operators::Operator;
+use crate::parse::{directives, Directive, LoadError, Origin};
+use crate::variables::{parse_targets, Target};
+
+#[derive(Debug)]
+pub struct Rule {
+    /// 0 for chained (inner) rules, which have no id of their own.
+    pub id: u64,
+    pub phase: u8,
+    pub targets: Vec<Target>,
+    pub operator: Operator,
+    pub actions: Actions,
+    /// Effective transformations (defaults of the phase unless the rule starts with t:none).
+    pub transforms: Vec<Transform>,
+    pub chained: Option<Box<Rule>>,
+    pub origin: Origin,
+    /// `paranoia-level/N` tag, if any.
+    pub paranoia: Option<u8>,
+    /// Disruptive action after defaults.
+    pub disruptive: Disruptive,
+    /// Whether a match is logged (the `log`/`nolog` actions, else the phase default).
+    pub log: bool,
+    /// SecAction: no targets, always matches.
+    pub unconditional: bool,
+}
+
+impl Rule {
+    pub fn has_tag(&self, re: &regex::Regex) -> bool {
+        self.actions.tags.iter().any(|t| re.is_match(t))
+    }
+
+    pub fn msg_text(&self) -> String {
+        self.actions
+            .msg
+            .as_ref()
+            .and_then(|m| m.constant())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug)]
+pub enum Entry {
+    Rule(Rule),
+    Marker(String),
+}
+
+/// Engine-wide settings from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub engine: EngineMode,
+    pub request_body_access: bool,
+    pub response_body_access: bool,
+    pub component_signatures: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            engine: EngineMode::On,
+            request_body_access: true,
+            response_body_access: false,
+            component_signatures: Vec::new(),
+        }
+    }
+}
+
+/// Where configuration comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(PathBuf),
+    /// Inline text and the name it has in error messages (relative paths resolve from its
+    /// directory).
+    Text(String, PathBuf),
+}
+
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    /// Entries of phases 1–5 (index 0 unused).
+    pub phases: [Vec<Entry>; 6],
+    pub settings: Settings,
+    /// Index of each marker per phase, for skipAfter.
+    markers: [HashMap<String, usize>; 6],
+}
+
+#[derive(Clone)]
+struct Defaults {
+    transforms: Vec<Transform>,
+    disruptive: Disruptive,
+    log: bool,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            transforms: Vec::new(),
+            disruptive: Disruptive::Pass,
+            log: true,
+        }
+    }
+}
+
+/// Changes applied after all files are read, so that an exclusion file may come before or
+/// after the rules it changes.
+enum Update {
+    RemoveById(Vec<IdRange>),
+    RemoveByTag(regex::Regex),
+    RemoveByMsg(regex::Regex),
+    UpdateTargetById(Vec<IdRange>, Vec<Target>, Option<Vec<Target>>),
+    UpdateTargetByTag(regex::Regex, Vec<Target>, Option<Vec<Target>>),
+    UpdateActionById(u64, Actions),
+}
+
+#[derive(Default)]
+struct Builder {
+    set: RuleSet,
+    defaults: [Defaults; 6],
+    pending_chain: Option<(u8, Vec<Rule>)>,
+    updates: Vec<Update>,
+    ids: HashMap<u64, Origin>,
+    include_depth: usize,
+}
+
+impl RuleSet {
+    /// Loads files in order (each may `Include` others).
+    pub fn load_files(files: &[PathBuf]) -> Result<RuleSet, LoadError> {
+        let mut b = Builder::default();
+        for f in files {
+            b.load_file(f)?;
+        }
+        b.finish()
+    }
+
+    /// Parses configuration text (`file` names it in errors and resolves relative paths).
+    pub fn from_text(text: &str, file: &Path) -> Result<RuleSet, LoadError> {
+        let mut b = Builder::default();
+        b.load_text(text, file)?;
+        b.finish()
+    }
+
+    /// Loads a sequence of files and inline texts, in order.
+    pub fn load(sources: &[Source]) -> Result<RuleSet, LoadError> {
+        let mut b = Builder::default();
+        for s in sources {
+            match s {
+                Source::File(f) => b.load_file(f)?,
+                Source::Text(text, name) => b.load_text(text, name)?,
+            }
+        }
+        b.finish()
+    }
+
+    /// Loads configuration texts in order: `(text, name)` pairs, as [`RuleSet::from_text`].
+    pub fn from_texts(texts: &[(&str, &Path)]) -> Result<RuleSet, LoadError> {
+        let mut b = Builder::default();
+        for (text, file) in texts {
+            b.load_text(text, file)?;
+        }
+        b.finish()
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.phases
+            .iter()
+            .flat_map(|p| p.iter())
+            .filter(|e| matches!(e, Entry::Rule(_)))
+            .count()
+    }
+
+    pub fn marker_index(&self, phase: u8, name: &str) -> Option<usize> {
+        self.markers[phase as usize].get(name).copied()
+    }
+
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.phases
+            .iter()
+            .flat_map(|p| p.iter())
+            .filter_map(|e| match e {
+                Entry::Rule(r) => Some(r),
+                Entry::Marker(_) => None,
+            })
+    }
+}
+
+impl Builder {
+    fn load_file(&mut self, path: &Path) -> Result<(), LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|e| LoadError {
+            origin: Origin {
+                file: path.to_path_buf(),
+                line: 0,
+            },
+            message: format!("cannot read: {e}"),
+        })?;
+        self.load_text(&text, path)
+    }
+
+    fn load_text(&mut self, text: &str, file: &Path) -> Result<(), LoadError> {
+        for d in directives(text, file)? {
+            self.directive(d)?;
+        }
+        Ok(())
+    }
+
+    fn directive(&mut self, d: Directive) -> Result<(), LoadError> {
+        let o = &d.origin;
+        let arg = |i: usize| -> Result<&str, LoadError> {
+            d.args
+                .get(i)
+                .map(String::as_str)
+                .ok_or_else(|| LoadError::new(o, format!("{} needs more arguments", d.name)))
+        };
+        let name = d.name.to_ascii_lowercase();
+        if self.pending_chain.is_some() && name != "secrule" {
+            return Err(LoadError::new(
+                o,
+                format!("{} where a chained SecRule was expected", d.name),
+            ));
+        }
+        match name.as_str() {
+            "secrule" => {
+                if d.args.len() < 2 || d.args.len() > 3 {
+                    return Err(LoadError::new(
+                        o,
+                        "SecRule needs VARIABLES \"OPERATOR\" [\"ACTIONS\"]",
+                    ));
+                }
+                let targets = parse_targets(arg(0)?, o)?;
+                let dir = o.file.parent().unwrap_or(Path::new(".")).to_path_buf();
+                let operator = Operator::parse(arg(1)?, &dir, o)?;
+                let actions = match d.args.get(2) {
+                    Some(a) => Actions::parse(a, o)?,
+                    None => Actions::default(),
+                };
+                self.add_rule(targets, operator, actions, o, false)?;
+            }
+            "secaction" => {
+                let actions = Actions::parse(arg(0)?, o)?;
+                let dir = o.file.parent().unwrap_or(Path::new(".")).to_path_buf();
+                let operator = Operator::parse("@unconditionalMatch", &dir, o)?;
+                self.add_rule(Vec::new(), operator, actions, o, true)?;
+            }
+            "secmarker" => {
+                let m = arg(0)?.to_string();
+                for phase in 1..=5 {
+                    let idx = self.set.phases[phase].len();
+                    self.set.markers[phase].insert(m.clone(), idx);
+                    self.set.phases[phase].push(Entry::Marker(m.clone()));
+                }
+            }
+            "secdefaultaction" => {
+                let a = Actions::parse(arg(0)?, o)?;
+                let phase = a
+                    .phase
+                    .ok_or_else(|| LoadError::new(o, "SecDefaultAction needs a phase"))?;
+                let mut def = Defaults::default();
+                def.transforms = effective_transforms(&[], &a.transforms);
+                if let Some(dis) = a.disruptive {
+                    def.disruptive = dis;
+                }
+                if let Some(log) = a.log {
+                    def.log = log;
+                }
+                self.defaults[phase as usize] = def;
+            }
+            "secruleengine" => {
+                self.set.settings.engine = EngineMode::parse(arg(0)?).ok_or_else(|| {
+                    LoadError::new(o, "SecRuleEngine must be On, Off or DetectionOnly")
+                })?;
+            }
+            "secrequestbodyaccess" => self.set.settings.request_body_access = on_off(arg(0)?, o)?,
+            "secresponsebodyaccess" => self.set.settings.response_body_access = on_off(arg(0)?, o)?,
+            "seccomponentsignature" => self
+                .set
+                .settings
+                .component_signatures
+                .push(arg(0)?.to_string()),
+            "secruleremovebyid" => {
+                let ids = IdRange::parse_list(&d.args.join(" "))
+                    .ok_or_else(|| LoadError::new(o, "SecRuleRemoveById: bad id or range"))?;
+                self.updates.push(Update::RemoveById(ids));
+            }
+            "secruleremovebytag" => self
+                .updates
+                .push(Update::RemoveByTag(regex_arg(arg(0)?, o)?)),
+            "secruleremovebymsg" => self
+                .updates
+                .push(Update::RemoveByMsg(regex_arg(arg(0)?, o)?)),
+            "secruleupdatetargetbyid" => {
+                let ids = IdRange::parse_list(arg(0)?)
+                    .ok_or_else(|| LoadError::new(o, "SecRuleUpdateTargetById: bad id"))?;
+                let targets = parse_targets(arg(1)?, o)?;
+                let replaced = d.args.get(2).map(|r| parse_targets(r, o)).transpose()?;
+                self.updates
+                    .push(Update::UpdateTargetById(ids, targets, replaced));
+            }
+            "secruleupdatetargetbytag" => {
+                let tag = regex_arg(arg(0)?, o)?;
+                let targets = parse_targets(arg(1)?, o)?;
+                let replaced = d.args.get(2).map(|r| parse_targets(r, o)).transpose()?;
+                self.updates
+                    .push(Update::UpdateTargetByTag(tag, targets, replaced));
+            }
+            "secruleupdateactionbyid" => {
+                let id: u64 = arg(0)?
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .parse()
+                    .map_err(|_| LoadError::new(o, "SecRuleUpdateActionById: bad id"))?;
+                let actions = Actions::parse(arg(1)?, o)?;
+                self.updates.push(Update::UpdateActionById(id, actions));
+            }
+            "include" => {
+                let pattern = arg(0)?;
+                let base = o.file.parent().unwrap_or(Path::new("."));
+                let full = if Path::new(pattern).is_absolute() {
+                    PathBuf::from(pattern)
+                } else {
+                    base.join(pattern)
+                };
+                let files = glob_files(&full).map_err(|m| LoadError::new(o, m))?;
+                if self.include_depth > 16 {
+                    return Err(LoadError::new(o, "Include nested too deeply"));
+                }
+                self.include_depth += 1;
+                for f in files {
+                    self.load_file(&f)?;
+                }
+                self.include_depth -= 1;
+            }
+            // Settings of ModSecurity's own body handling, audit log and limits: they do not
+            // change what rules match here (Palisade's proxy has its own limits).
+            "secrequestbodylimit"
+            | "secrequestbodynofileslimit"
+            | "secrequestbodyinmemorylimit"
+            | "secrequestbodylimitaction"
+            | "secresponsebodylimit"
+            | "secresponsebodylimitaction"
+            | "secresponsebodymimetype"
+            | "secresponsebodymimetypesclear"
+            | "secpcrematchlimit"
+            | "secpcrematchlimitrecursion"
+            | "secauditengine"
+            | "secauditlog"
+            | "secauditlogparts"
+            | "secauditlogtype"
+            | "secauditlogformat"
+            | "secauditlogstoragedir"
+            | "secauditlogrelevantstatus"
+            | "secauditlogdirmode"
+            | "secauditlogfilemode"
+            | "secdebuglog"
+            | "secdebugloglevel"
+            | "sectmpdir"
+            | "secdatadir"
+            | "secuploaddir"
+            | "secuploadkeepfiles"
+            | "secuploadfilemode"
+            | "secuploadfilelimit"
+            | "secargumentseparator"
+            | "seccookieformat"
+            | "secunicodemapfile"
+            | "secstatusengine"
+            | "seccollectiontimeout"
+            | "secargumentslimit"
+            | "sectmpsaveuploadedfiles"
+            | "secxmlexternalentity"
+            | "secrequestbodyjsondepthlimit"
+            | "secservertokens"
+            | "secserversignature"
+            | "secwebappid"
+            | "secsensorid"
+            | "secgeolookupdb" => {}
+            _ => {
+                return Err(LoadError::new(
+                    o,
+                    format!("unsupported directive {}", d.name),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn add_rule(
+        &mut self,
+        targets: Vec<Target>,
+        operator: Operator,
+        actions: Actions,
+        o: &Origin,
+        unconditional: bool,
+    ) -> Result<(), LoadError> {
+        let in_chain = self.pending_chain.is_some();
+        let phase = match &self.pending_chain {
+            Some((p, _)) => *p,
+            None => actions.phase.unwrap_or(2),
+        };
+        let id = if in_chain {
+            if actions.id.is_some() {
+                return Err(LoadError::new(o, "a chained rule cannot have an id"));
+            }
+            0
+        } else {
+            let id = actions
+                .id
+                .ok_or_else(|| LoadError::new(o, "rule has no id"))?;
+            if let Some(prev) = self.ids.insert(id, o.clone()) {
+                return Err(LoadError::new(
+                    o,
+                    format!("duplicate rule id {id} (first at {prev})"),
+                ));
+            }
+            id
+        };
+        let defaults = self.defaults[phase as usize].clone();
+        let paranoia = actions.tags.iter().find_map(|t| {
+            t.strip_prefix("paranoia-level/")
+                .and_then(|n| n.parse::<u8>().ok())
+        });
+        let rule = Rule {
+            id,
+            phase,
+            targets,
+            transforms: effective_transforms(&defaults.transforms, &actions.transforms),
+            disruptive: actions.disruptive.unwrap_or(defaults.disruptive),
+            log: actions.log.unwrap_or(defaults.log),
+            chained: None,
+            origin: o.clone(),
+            paranoia,
+            unconditional,
+            operator,
+            actions,
+        };
+        let chain_continues = rule.actions.chain;
+        match self.pending_chain.take() {
+            None if chain_continues => self.pending_chain = Some((phase, vec![rule])),
+            None => self.set.phases[phase as usize].push(Entry::Rule(rule)),
+            Some((p, mut links)) => {
+                links.push(rule);
+                if chain_continues {
+                    self.pending_chain = Some((p, links));
+                } else {
+                    // fold the links into head -> ... -> last
+                    let mut tail: Option<Box<Rule>> = None;
+                    while let Some(mut r) = links.pop() {
+                        r.chained = tail;
+                        tail = Some(Box::new(r));
+                    }
+                    if let Some(head) = tail {
+                        self.set.phases[p as usize].push(Entry::Rule(*head));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<RuleSet, LoadError> {
+        if let Some((_, links)) = &self.pending_chain {
+            let o = links.last().map(|r| r.origin.clone()).unwrap_or(Origin {
+                file: PathBuf::new(),
+                line: 0,
+            });
+            return Err(LoadError::new(
+                &o,
+                "the last rule has `chain` but no rule follows",
+            ));
+        }
+        for update in std::mem::take(&mut self.updates) {
+            self.apply(update);
+        }
+        // marker positions may have moved after removals
+        for phase in 1..=5 {
+            self.set.markers[phase].clear();
+            for (i, e) in self.set.phases[phase].iter().enumerate() {
+                if let Entry::Marker(m) = e {
+                    self.set.markers[phase].insert(m.clone(), i);
+                }
+            }
+        }
+        Ok(self.set)
+    }
+
+    fn apply(&mut self, update: Update) {
+        let phases = &mut self.set.phases;
+        let retain = |phases: &mut [Vec<Entry>; 6], keep: &dyn Fn(&Rule) -> bool| {
+            for p in phases.iter_mut() {
+                p.retain(|e| match e {
+                    Entry::Rule(r) => keep(r),
+                    Entry::Marker(_) => true,
+                });
+            }
+        };
+        match update {
+            Update::RemoveById(ids) => retain(phases, &|r| !ids.iter().any(|i| i.contains(r.id))),
+            Update::RemoveByTag(re) => retain(phases, &|r| !r.has_tag(&re)),
+            Update::RemoveByMsg(re) => retain(phases, &|r| !re.is_match(&r.msg_text())),
+            Update::UpdateTargetById(ids, targets, replaced) => {
+                for r in rules_mut(phases) {
+                    if ids.iter().any(|i| i.contains(r.id)) {
+                        update_targets(r, &targets, replaced.as_deref());
+                    }
+                }
+            }
+            Update::UpdateTargetByTag(re, targets, replaced) => {
+                for r in rules_mut(phases) {
+                    if r.has_tag(&re) {
+                        update_targets(r, &targets, replaced.as_deref());
+                    }
+                }
+            }
+            Update::UpdateActionById(id, actions) => {
+                for r in rules_mut(phases) {
+                    if r.id == id {
+                        if let Some(d) = actions.disruptive {
+                            r.disruptive = d;
+                        }
+                        if let Some(l) = actions.log {
+                            r.log = l;
+                        }
+                        if !actions.transforms.is_empty() {
+                            r.transforms = effective_transforms(&r.transforms, &actions.transforms);
+                        }
+                        if actions.msg.is_some() {
+                            r.actions.msg = actions.msg.clone();
+                        }
+                        if actions.logdata.is_some() {
+                            r.actions.logdata = actions.logdata.clone();
+                        }
+                        if actions.severity.is_some() {
+                            r.actions.severity = actions.severity;
+                        }
+                        if !actions.tags.is_empty() {
+                            r.actions.tags.extend(actions.tags.iter().cloned());
+                        }
+                        if !actions.setvars.is_empty() {
+                            r.actions.setvars = actions.setvars.clone();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn rules_mut(phases: &mut [Vec<Entry>; 6]) -> impl Iterator<Item = &mut Rule> {
+    phases
+        .iter_mut()
+        .flat_map(|p| p.iter_mut())
+        .filter_map(|e| match e {
+            Entry::Rule(r) => Some(r),
+            Entry::Marker(_) => None,
+        })
+}
+
+fn update_targets(rule: &mut Rule, targets: &[Target], replaced: Option<&[Target]>) {
+    if let Some(old) = replaced {
+        rule.targets.retain(|t| {
+            !old.iter()
+                .any(|o| o.describe().eq_ignore_ascii_case(&t.describe()))
+        });
+    }
+    rule.targets.extend(targets.iter().cloned());
+}
+
+/// `t:none` anywhere drops everything before it (including the defaults).
+pub fn effective_transforms(defaults: &[Transform], own: &[Transform]) -> Vec<Transform> {
+    let mut out: Vec<Transform> = defaults.to_vec();
+    for t in own {
+        if *t == Transform::None {
+            out.clear();
+        } else {
+            out.push(*t);
+        }
+    }
+    out
+}
+
+fn on_off(v: &str, o: &Origin) -> Result<bool, LoadError> {
+    match v.to_ascii_lowercase().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(LoadError::new(o, format!("expected On or Off, not {v:?}"))),
+    }
+}
+
+fn regex_arg(v: &str, o: &Origin) -> Result<regex::Regex, LoadError> {
+    regex::Regex::new(v).map_err(|e| LoadError::new(o, format!("bad pattern {v:?}: {e}")))
+}
+
+/// Expands a path whose last component may contain `*` (what `Include` needs).
+fn glob_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !name.contains('*') && !name.contains('?') {
+        if path.is_file() {
+            return Ok(vec![path.to_path_buf()]);
+        }
+        return Err(format!("Include: no such file {}", path.display()));
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let pattern = format!(
+        "^{}$",
+        regex::escape(&name)
+            .replace("\\*", ".*")
+            .replace("\\?", ".")
+    );
+    let re = regex::Regex::new(&pattern).map_err(|e| e.to_string())?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("Include: cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| re.is_match(&n.to_string_lossy()))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Applies a ctl that changes the rule set for one transaction: which rules or targets are
+/// removed. Returned as data so the transaction keeps the shared rule set immutable.
+pub fn ctl_is_rule_change(c: &Ctl) -> bool {
+    matches!(
+        c,
+        Ctl::RuleRemoveById(_)
+            | Ctl::RuleRemoveByTag(_)
+            | Ctl::RuleRemoveTargetById(..)
+            | Ctl::RuleRemoveTargetByTag(..)
+    )
+}
+
+/// For tests and tools: parse one `ctl` text.
+pub fn parse_ctl_text(text: &str) -> Result<Ctl, LoadError> {
+    parse_ctl(
+        text,
+        &Origin {
+            file: PathBuf::from("<ctl>"),
+            line: 0,
+        },
+    )
+}

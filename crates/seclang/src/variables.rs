@@ -1,0 +1,298 @@
+//! Rule targets: `ARGS|REQUEST_HEADERS:User-Agent|!REQUEST_COOKIES:/^__utm/|&TX:score`.
+//!
+//! A [`Target`] names a collection, optionally one key or a key regex, and may count (`&`)
+//! or exclude (`!`). Which collections exist, and what they hold for a request, is decided
+//! by `transaction`; this module only parses and validates the syntax and names.
+
+use crate::parse::{LoadError, Origin};
+
+/// Every collection or scalar variable the engine knows.
+pub const KNOWN: &[&str] = &[
+    "ARGS",
+    "ARGS_GET",
+    "ARGS_POST",
+    "ARGS_NAMES",
+    "ARGS_GET_NAMES",
+    "ARGS_POST_NAMES",
+    "ARGS_COMBINED_SIZE",
+    "REQUEST_HEADERS",
+    "REQUEST_HEADERS_NAMES",
+    "REQUEST_COOKIES",
+    "REQUEST_COOKIES_NAMES",
+    "REQUEST_FILENAME",
+    "REQUEST_BASENAME",
+    "REQUEST_URI",
+    "REQUEST_URI_RAW",
+    "REQUEST_LINE",
+    "REQUEST_METHOD",
+    "REQUEST_PROTOCOL",
+    "QUERY_STRING",
+    "REQUEST_BODY",
+    "REQUEST_BODY_LENGTH",
+    "FULL_REQUEST",
+    "FULL_REQUEST_LENGTH",
+    "FILES",
+    "FILES_NAMES",
+    "FILES_SIZES",
+    "FILES_COMBINED_SIZE",
+    "FILES_TMPNAMES",
+    "FILES_TMP_CONTENT",
+    "MULTIPART_PART_HEADERS",
+    "MULTIPART_FILENAME",
+    "MULTIPART_NAME",
+    "MULTIPART_STRICT_ERROR",
+    "MULTIPART_UNMATCHED_BOUNDARY",
+    "MULTIPART_BOUNDARY_QUOTED",
+    "MULTIPART_BOUNDARY_WHITESPACE",
+    "MULTIPART_DATA_BEFORE",
+    "MULTIPART_DATA_AFTER",
+    "MULTIPART_HEADER_FOLDING",
+    "MULTIPART_LF_LINE",
+    "MULTIPART_MISSING_SEMICOLON",
+    "MULTIPART_INVALID_QUOTING",
+    "MULTIPART_INVALID_PART",
+    "MULTIPART_INVALID_HEADER_FOLDING",
+    "MULTIPART_FILE_LIMIT_EXCEEDED",
+    "MULTIPART_CRLF_LF_LINES",
+    "REQBODY_ERROR",
+    "REQBODY_ERROR_MSG",
+    "REQBODY_PROCESSOR",
+    "REQBODY_PROCESSOR_ERROR",
+    "INBOUND_DATA_ERROR",
+    "OUTBOUND_DATA_ERROR",
+    "XML",
+    "RESPONSE_STATUS",
+    "RESPONSE_PROTOCOL",
+    "RESPONSE_HEADERS",
+    "RESPONSE_HEADERS_NAMES",
+    "RESPONSE_BODY",
+    "RESPONSE_CONTENT_TYPE",
+    "RESPONSE_CONTENT_LENGTH",
+    "STATUS_LINE",
+    "TX",
+    "ENV",
+    "IP",
+    "GLOBAL",
+    "SESSION",
+    "USER",
+    "RESOURCE",
+    "GEO",
+    "RULE",
+    "UNIQUE_ID",
+    "REMOTE_ADDR",
+    "REMOTE_HOST",
+    "REMOTE_PORT",
+    "REMOTE_USER",
+    "SERVER_ADDR",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "AUTH_TYPE",
+    "PATH_INFO",
+    "TIME",
+    "TIME_DAY",
+    "TIME_EPOCH",
+    "TIME_HOUR",
+    "TIME_MIN",
+    "TIME_MON",
+    "TIME_SEC",
+    "TIME_WDAY",
+    "TIME_YEAR",
+    "DURATION",
+    "HIGHEST_SEVERITY",
+    "MATCHED_VAR",
+    "MATCHED_VARS",
+    "MATCHED_VAR_NAME",
+    "MATCHED_VARS_NAMES",
+    "WEBSERVER_ERROR_LOG",
+    "URLENCODED_ERROR",
+    "STATUS",
+    "USERID",
+    "SESSIONID",
+    "WEBAPPID",
+];
+
+/// Which keys of a collection a target takes.
+#[derive(Debug, Clone)]
+pub enum Selector {
+    /// All keys.
+    All,
+    /// One key, compared ASCII case-insensitively (stored lowercased).
+    Key(String),
+    /// Keys matching a regex (case-insensitive).
+    Regex(regex::Regex),
+}
+
+impl Selector {
+    pub fn matches(&self, key: &str) -> bool {
+        match self {
+            Selector::All => true,
+            Selector::Key(k) => key.eq_ignore_ascii_case(k),
+            Selector::Regex(r) => r.is_match(key),
+        }
+    }
+
+    /// The selector as written (for `SecRuleUpdateTarget` comparisons and logs).
+    pub fn text(&self) -> String {
+        match self {
+            Selector::All => String::new(),
+            Selector::Key(k) => k.clone(),
+            Selector::Regex(r) => format!("/{}/", r.as_str().trim_start_matches("(?i)")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Upper-case collection name (`ARGS`, `REQUEST_HEADERS`, `TX`).
+    pub collection: String,
+    pub selector: Selector,
+    /// `&`: the number of values instead of the values.
+    pub count: bool,
+    /// `!`: removes matching keys from the other targets of the same collection.
+    pub exclude: bool,
+}
+
+impl Target {
+    /// `ARGS:foo`-style text, as used in ctl and update directives.
+    pub fn describe(&self) -> String {
+        let sel = self.selector.text();
+        if sel.is_empty() {
+            self.collection.clone()
+        } else {
+            format!("{}:{}", self.collection, sel)
+        }
+    }
+}
+
+/// Parses a `|`-separated target list.
+pub fn parse_targets(text: &str, origin: &Origin) -> Result<Vec<Target>, LoadError> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // one element
+        let mut count = false;
+        let mut exclude = false;
+        while i < bytes.len() && (bytes[i] == b'&' || bytes[i] == b'!' || bytes[i] == b' ') {
+            match bytes[i] {
+                b'&' => count = true,
+                b'!' => exclude = true,
+                _ => {}
+            }
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+            i += 1;
+        }
+        let name = text[start..i].to_ascii_uppercase();
+        if name.is_empty() {
+            return Err(LoadError::new(
+                origin,
+                format!("empty variable name in {text:?}"),
+            ));
+        }
+        if !KNOWN.contains(&name.as_str()) {
+            return Err(LoadError::new(origin, format!("unknown variable {name}")));
+        }
+        let mut selector = Selector::All;
+        if i < bytes.len() && (bytes[i] == b':' || bytes[i] == b'.') {
+            i += 1;
+            if i < bytes.len() && bytes[i] == b'/' && !name.eq("XML") {
+                // a regex up to the `/` that ends the element
+                let re_start = i + 1;
+                let mut j = re_start;
+                let mut end = None;
+                while j < bytes.len() {
+                    if bytes[j] == b'\\' {
+                        j += 2;
+                        continue;
+                    }
+                    if bytes[j] == b'/' && (j + 1 == bytes.len() || bytes[j + 1] == b'|') {
+                        end = Some(j);
+                        break;
+                    }
+                    j += 1;
+                }
+                let end = end.ok_or_else(|| {
+                    LoadError::new(origin, format!("unterminated key regex in {text:?}"))
+                })?;
+                let pattern = &text[re_start..end];
+                let re = regex::RegexBuilder::new(pattern)
+                    .case_insensitive(true)
+                    .build()
+                    .map_err(|e| {
+                        LoadError::new(origin, format!("bad key regex /{pattern}/: {e}"))
+                    })?;
+                selector = Selector::Regex(re);
+                i = end + 1;
+            } else {
+                let key_start = i;
+                while i < bytes.len() && bytes[i] != b'|' {
+                    i += 1;
+                }
+                let key = text[key_start..i].trim().trim_matches('\'');
+                selector = Selector::Key(key.to_ascii_lowercase());
+            }
+        }
+        out.push(Target {
+            collection: name,
+            selector,
+            count,
+            exclude,
+        });
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        if i < bytes.len() {
+            if bytes[i] != b'|' {
+                return Err(LoadError::new(
+                    origin,
+                    format!("unexpected {:?} in variables {text:?}", bytes[i] as char),
+                ));
+            }
+            i += 1;
+        }
+    }
+    if out.is_empty() {
+        return Err(LoadError::new(origin, "no variables"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn o() -> Origin {
+        Origin {
+            file: PathBuf::from("t.conf"),
+            line: 7,
+        }
+    }
+
+    #[test]
+    fn parses_keys_regexes_counts_and_exclusions() {
+        let t = parse_targets(
+            "REQUEST_COOKIES|!REQUEST_COOKIES:/__utm|_ga/|&ARGS|REQUEST_HEADERS:User-Agent|XML:/*",
+            &o(),
+        )
+        .unwrap();
+        assert_eq!(t.len(), 5);
+        assert!(t[1].exclude);
+        assert!(t[1].selector.matches("__UTMZ"));
+        assert!(t[1].selector.matches("x_ga"));
+        assert!(!t[1].selector.matches("session"));
+        assert!(t[2].count);
+        assert!(t[3].selector.matches("user-agent"));
+        assert_eq!(t[4].collection, "XML");
+        assert_eq!(t[4].selector.text(), "/*");
+    }
+
+    #[test]
+    fn unknown_variable_is_an_error() {
+        let e = parse_targets("ARGS|NOPE", &o()).unwrap_err();
+        assert_eq!(e.to_string(), "t.conf:7: unknown variable NOPE");
+    }
+}
