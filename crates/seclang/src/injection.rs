@@ -1,11 +1,10 @@
 //! Bridge to the libinjection-class detectors behind `@detectSQLi` / `@detectXSS`.
-//! (Until the `palisade-injection` crate lands, these never match: the crs-test numbers
-//! for 941100/942100 reflect that.)
 
-pub fn detect_sqli(_value: &[u8]) -> Option<String> {
-    None
+/// The fingerprint when `value` is SQL injection.
+pub fn detect_sqli(value: &[u8]) -> Option<String> {
+    palisade_injection::detect_sqli(value).map(|fp| fp.to_string())
 }
 
-pub fn detect_xss(_value: &[u8]) -> bool {
-    false
+pub fn detect_xss(value: &[u8]) -> bool {
+    palisade_injection::detect_xss(value)
 }
