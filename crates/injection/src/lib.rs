@@ -22,6 +22,13 @@ use std::fmt;
 /// Longest fingerprint libinjection produces: five token types.
 const MAX_FINGERPRINT: usize = 5;
 
+/// The characters a fingerprint is made of, one per libinjection token type: `k` keyword,
+/// `U` union, `B` group-by-like, `E` expression keyword, `t` SQL type, `f` function, `n`
+/// bareword, `1` number, `v` variable, `s` string, `o` operator, `&` logic operator, `c`
+/// comment, `A` collate, `(` `)` `{` `}` `.` `,` `:` `;` punctuation, `T` T-SQL, `?` unknown,
+/// `X` unparsable (evil), `\` backslash.
+const TOKEN_TYPES: &[u8] = b"kUBEtfn1vso&cA(){}.,:;T?X\\";
+
 /// A libinjection SQLi fingerprint: up to five token-type characters such as `s&1c`
 /// (string, logic operator, number, comment). CRS 942100 logs it as the matched data.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,14 +40,15 @@ pub struct Fingerprint {
 impl Fingerprint {
     /// Builds a fingerprint from libinjection's NUL-terminated buffer. Returns `None` for an
     /// empty one (no tokens) or bytes outside the token-type alphabet, which would mean the
-    /// underlying engine misbehaved: we never hand out a fingerprint that is not printable.
+    /// underlying engine misbehaved: we never hand out a fingerprint that is not a sequence of
+    /// token types (callers log it verbatim).
     fn from_raw(raw: &[u8]) -> Option<Fingerprint> {
         let len = raw
             .iter()
             .position(|&b| b == 0)
             .unwrap_or(raw.len())
             .min(MAX_FINGERPRINT);
-        if len == 0 || !raw[..len].iter().all(|b| b.is_ascii_graphic()) {
+        if len == 0 || !raw[..len].iter().all(|b| TOKEN_TYPES.contains(b)) {
             return None;
         }
         let mut bytes = [0u8; MAX_FINGERPRINT];
@@ -147,6 +155,7 @@ mod tests {
     fn fingerprint_rejects_garbage() {
         assert!(Fingerprint::from_raw(&[0; 8]).is_none());
         assert!(Fingerprint::from_raw(&[0xff, 0, 0]).is_none());
+        assert!(Fingerprint::from_raw(b"s<1\0").is_none());
         let fp = Fingerprint::from_raw(b"s&1c\0\0\0\0");
         assert_eq!(fp.map(|f| f.to_string()).as_deref(), Some("s&1c"));
     }
