@@ -22,6 +22,22 @@ use crate::nfqueue::{NfQueue, QueueOptions, Verdict};
 use crate::settings::IpsSettings;
 use crate::stats::Counters;
 
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    SIGNALLED.store(true, Ordering::Relaxed);
+}
+
+/// Installs SIGTERM/SIGINT handlers; the returned flag turns true on either.
+pub fn stop_on_signals() -> &'static AtomicBool {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+    }
+    &SIGNALLED
+}
+
 /// Number of queues for these settings (0: one per core).
 pub fn queue_count(s: &IpsSettings) -> u16 {
     if s.queues > 0 {

@@ -394,6 +394,11 @@ impl Engine {
         shard.sources.remove(&addr);
     }
 
+    /// Number of deny-list prefixes loaded.
+    pub fn deny_len(&self) -> usize {
+        self.deny.len()
+    }
+
     /// Number of tracked sources (for tests and logs).
     pub fn tracked_sources(&self) -> usize {
         self.shards

@@ -8,6 +8,7 @@
 //! - [`bans`]: bans with TTL and reason, persisted in a state file.
 //! - [`control`]: the daemon's local control socket.
 //! - [`nfqueue`]: a minimal netlink NFQUEUE client with batched verdicts.
+//! - [`netns`]: running code inside a network namespace (tests, benchmark).
 //! - [`daemon`]: verdict threads, ban writer and control server wired together.
 
 pub mod bans;
@@ -15,6 +16,7 @@ pub mod cidr;
 pub mod control;
 pub mod daemon;
 pub mod detect;
+pub mod netns;
 pub mod nfqueue;
 pub mod nft;
 pub mod packet;

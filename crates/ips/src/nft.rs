@@ -55,6 +55,8 @@ pub struct SetupOptions {
     pub ports: Vec<u16>,
     /// "tcp" and/or "udp".
     pub protocols: Vec<String>,
+    /// Also queue TCP SYNs to any port (port-scan detection).
+    pub syn_all_ports: bool,
     pub queue_base: u16,
     pub queues: u16,
     pub fail_closed: bool,
@@ -215,6 +217,12 @@ pub fn setup(o: &SetupOptions) -> Result<QueueHook> {
                 ports = port_list(&o.ports).replace(',', ", ")
             ));
         }
+        if o.syn_all_ports {
+            rules.push_str(&format!(
+                "add rule inet {t} queue tcp flags & (syn | ack) == syn {queue}{flags}\n",
+                t = o.table
+            ));
+        }
         let script = format!(
             "add chain inet {t} queue {{ type filter hook input priority filter; policy accept; }}\n\
              add rule inet {t} queue meta mark & {mark:#x} == {mark:#x} accept\n{rules}",
@@ -280,6 +288,15 @@ fn add_xt_hook(o: &SetupOptions, lo: u16, hi: u16) -> Result<()> {
                 }
                 run(ipt, &args, None)?;
             }
+        }
+        if o.syn_all_ports {
+            let mut args: Vec<&str> =
+                vec!["-w", "-A", &chain, "-p", "tcp", "--syn", "-j", "NFQUEUE"];
+            args.extend(queue.iter().map(String::as_str));
+            if !o.fail_closed {
+                args.push("--queue-bypass");
+            }
+            run(ipt, &args, None)?;
         }
         run(ipt, &["-w", "-I", "INPUT", "1", "-j", &chain], None)?;
     }
@@ -449,6 +466,7 @@ mod tests {
             table: "palisade".into(),
             ports: vec![80, 443],
             protocols: vec!["tcp".into()],
+            syn_all_ports: true,
             queue_base: 10,
             queues: 2,
             fail_closed: false,

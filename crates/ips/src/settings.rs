@@ -16,6 +16,9 @@ pub struct IpsSettings {
     pub ports: Vec<u16>,
     /// Transport protocols sent to the verdict daemon: "tcp", "udp".
     pub protocols: Vec<String>,
+    /// Also queue TCP SYNs to every other port, so port scans are seen (the other ports'
+    /// established traffic stays in the kernel).
+    pub syn_all_ports: bool,
     /// First NFQUEUE number; the daemon uses `queues` consecutive numbers from here.
     pub queue_base: u16,
     /// Number of queues (and verdict threads); 0: one per CPU core.
@@ -52,6 +55,7 @@ impl Default for IpsSettings {
             table: "palisade".into(),
             ports: vec![80, 443],
             protocols: vec!["tcp".into()],
+            syn_all_ports: true,
             queue_base: 4200,
             queues: 0,
             fail_closed: false,
