@@ -533,8 +533,8 @@ pub fn load_overrides(path: &Path) -> Result<Overrides, String> {
 pub fn run_test(rules: &RuleSet, test: &FtwTest) -> Outcome {
     let mut failures = Vec::new();
     for (i, stage) in test.stages.iter().enumerate() {
-        let (status, log, logged_ids) = match parse_lenient(&stage.request) {
-            Err(status) => (status, String::new(), Vec::new()),
+        let (status, log, logged_ids, where_) = match parse_lenient(&stage.request) {
+            Err(status) => (status, String::new(), Vec::new(), Vec::new()),
             Ok(parsed) => {
                 let mut tx = Transaction::new(rules, &parsed.model, &parsed.body);
                 tx.process_request();
@@ -545,14 +545,16 @@ pub fn run_test(rules: &RuleSet, test: &FtwTest) -> Outcome {
                 let status = tx.interruption.as_ref().map_or(resp.status, |i| i.status);
                 let mut log = String::new();
                 let mut ids = Vec::new();
+                let mut where_ = Vec::new();
                 for m in tx.matches.iter().filter(|m| m.logged) {
                     ids.push(m.id);
+                    where_.push(format!("{}@{}", m.id, m.target));
                     log.push_str(&format!(
                         "ModSecurity: Warning. Matched \"{}\" [id \"{}\"] [msg \"{}\"] [data \"{}\"]\n",
                         m.target, m.id, m.msg, m.logdata
                     ));
                 }
-                (status, log, ids)
+                (status, log, ids, where_)
             }
         };
         let e = &stage.expect;
@@ -585,10 +587,11 @@ pub fn run_test(rules: &RuleSet, test: &FtwTest) -> Outcome {
             fired.sort_unstable();
             fired.dedup();
             failures.push(format!(
-                "stage {}: {} (logged: {:?})",
+                "stage {}: {} (logged: {:?}; where: {})",
                 i + 1,
                 why.join(", "),
-                fired
+                fired,
+                where_.join(" ")
             ));
         }
     }

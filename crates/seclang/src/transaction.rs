@@ -429,18 +429,34 @@ impl<'a> Transaction<'a> {
         }
     }
 
-    fn prepare_body(&mut self) {
-        if !self.body_access {
-            return;
-        }
-        let ct_header = self.req.headers.get_str("content-type");
-        let kind = match self.body_processor.as_deref() {
+    /// The body processor: set by `ctl:requestBodyProcessor`, else chosen by content type
+    /// (what ModSecurity's recommended configuration does for XML and JSON).
+    fn body_kind(&self) -> BodyKind {
+        match self.body_processor.as_deref() {
             Some("URLENCODED") => BodyKind::UrlEncoded,
             Some("JSON") => BodyKind::Json,
             Some("XML") => BodyKind::Xml,
             Some("MULTIPART") => BodyKind::Multipart,
             _ => palisade_http::body::kind_of(&self.req.mime_type().unwrap_or_default()),
-        };
+        }
+    }
+
+    fn processor_name(&self) -> &'static str {
+        match self.body_kind() {
+            BodyKind::UrlEncoded => "URLENCODED",
+            BodyKind::Json => "JSON",
+            BodyKind::Xml => "XML",
+            BodyKind::Multipart => "MULTIPART",
+            _ => "",
+        }
+    }
+
+    fn prepare_body(&mut self) {
+        if !self.body_access {
+            return;
+        }
+        let ct_header = self.req.headers.get_str("content-type");
+        let kind = self.body_kind();
         let forced_ct = match kind {
             BodyKind::UrlEncoded => "application/x-www-form-urlencoded".to_string(),
             BodyKind::Json => "application/json".to_string(),
@@ -523,7 +539,9 @@ impl<'a> Transaction<'a> {
                 continue;
             }
             for (k, v) in items {
-                let name = if k.is_empty() {
+                let name = if target.collection == "MATCHED_VARS" {
+                    k
+                } else if k.is_empty() {
                     target.collection.clone()
                 } else {
                     format!("{}:{}", target.collection, k)
@@ -657,7 +675,7 @@ impl<'a> Transaction<'a> {
                 b"1".to_vec()
             }),
             "REQBODY_ERROR_MSG" => scalar(self.body.errors.join("; ").into_bytes()),
-            "REQBODY_PROCESSOR" => scalar(self.body.processor.as_bytes().to_vec()),
+            "REQBODY_PROCESSOR" => scalar(self.processor_name().as_bytes().to_vec()),
             "XML" => self
                 .body
                 .xml
