@@ -9,6 +9,7 @@
 //! - [`control`]: the daemon's local control socket.
 //! - [`nfqueue`]: a minimal netlink NFQUEUE client with batched verdicts.
 //! - [`netns`]: running code inside a network namespace (tests, benchmark).
+//! - [`waf`]: WAF verdicts turned into bans (blocked requests / anomaly points per window).
 //! - [`daemon`]: verdict threads, ban writer and control server wired together.
 
 pub mod bans;
@@ -22,5 +23,6 @@ pub mod nft;
 pub mod packet;
 pub mod settings;
 pub mod stats;
+pub mod waf;
 
 pub use settings::IpsSettings;

@@ -313,3 +313,101 @@ fn run_daemon(s: &IpsSettings) -> Result<ExitCode> {
     println!("palisade ips: stopped; {}", summary.join(" "));
     Ok(ExitCode::SUCCESS)
 }
+
+/// Turns WAF verdicts into packet-level bans (`[ips.waf]`): counts per real client, and
+/// hands bans to a background thread (the daemon's control socket if it runs, else the
+/// kernel set and state file directly) so requests never wait for nft.
+struct WafBanObserver {
+    tracker: palisade_ips::waf::WafBanTracker,
+    tx: std::sync::Mutex<std::sync::mpsc::Sender<palisade_ips::waf::WafBan>>,
+}
+
+impl palisade_proxy::VerdictObserver for WafBanObserver {
+    fn observe(
+        &self,
+        client: IpAddr,
+        request_id: &str,
+        verdict: &palisade_engine::Verdict,
+    ) -> Option<String> {
+        // Detect mode observes only; it never bans.
+        if verdict.mode != palisade_engine::Mode::Block {
+            return None;
+        }
+        let points = if verdict.action == palisade_engine::Action::Allow {
+            0
+        } else {
+            verdict.score
+        };
+        let ban = self.tracker.record(
+            client,
+            verdict.is_block(),
+            points,
+            std::time::Instant::now(),
+        )?;
+        let line = serde_json::json!({
+            "event": "ip_ban",
+            "time_ms": now_ms(),
+            "request_id": request_id,
+            "client_ip": ban.addr.to_string(),
+            "ttl_s": ban.ttl.as_secs(),
+            "reason": ban.reason,
+        })
+        .to_string();
+        if let Ok(tx) = self.tx.lock() {
+            let _ = tx.send(ban);
+        }
+        Some(line)
+    }
+}
+
+/// The verdict observer for `palisade serve`, when `[ips.waf] enabled = true`. The allow
+/// list and the proxy's trusted proxies are never banned.
+pub fn waf_observer(
+    config: &crate::config::Config,
+) -> Result<Option<Arc<dyn palisade_proxy::VerdictObserver>>> {
+    let s = &config.ips;
+    if !s.waf.enabled {
+        return Ok(None);
+    }
+    let mut exempt: Vec<IpNet> = s.allow.clone();
+    for path in &s.allow_lists {
+        exempt.extend(palisade_ips::cidr::load_list(path)?);
+    }
+    exempt.extend(config.proxy.trusted_proxies.iter().copied());
+    let tracker = palisade_ips::waf::WafBanTracker::new(s.waf.clone(), s.ban_ttl, &exempt);
+    let (tx, rx) = std::sync::mpsc::channel::<palisade_ips::waf::WafBan>();
+    let store = BanStore::new(&s.table, &s.state_file);
+    let socket = s.control_socket.clone();
+    std::thread::Builder::new()
+        .name("waf-bans".into())
+        .spawn(move || {
+            for ban in rx {
+                let req = Request::Ban {
+                    addr: ban.addr,
+                    ttl_ms: Some(ban.ttl.as_millis().max(1) as u64),
+                    reason: ban.reason.clone(),
+                    origin: Some("waf".into()),
+                };
+                let result = match control::request(&socket, &req) {
+                    Ok(r) => reply(r).map(|_| ()),
+                    Err(_) => store
+                        .ban(ban.addr, Some(ban.ttl), &ban.reason, "waf")
+                        .map(|_| ()),
+                };
+                if let Err(e) = result {
+                    tracing::error!(addr = %ban.addr, "WAF ban failed: {e:#}");
+                }
+            }
+        })
+        .context("starting the WAF ban thread")?;
+    tracing::info!(
+        blocked_requests = s.waf.blocked_requests,
+        anomaly_points = s.waf.anomaly_points,
+        window_s = s.waf.window.as_secs(),
+        "WAF verdicts can ban clients at the packet layer"
+    );
+    Ok(Some(Arc::new(WafBanObserver {
+        tracker,
+        tx: std::sync::Mutex::new(tx),
+    })))
+}

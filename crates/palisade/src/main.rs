@@ -234,7 +234,10 @@ fn serve(args: ServeArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let server = Server::bind(config.proxy.clone(), engine.clone()).await?;
+        let mut server = Server::bind(config.proxy.clone(), engine.clone()).await?;
+        if let Some(observer) = palisade::ips_cmd::waf_observer(&config)? {
+            server.set_verdict_observer(observer);
+        }
         for (addr, tls) in server.local_addrs() {
             tracing::info!(
                 "listening on {}://{addr}",

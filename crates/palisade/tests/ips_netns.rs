@@ -86,6 +86,8 @@ struct Lab {
     dir: PathBuf,
     config: PathBuf,
     daemon: Option<Child>,
+    /// Other processes started in the namespaces (killed on drop).
+    children: Vec<Child>,
     stop: Arc<AtomicBool>,
 }
 
@@ -121,6 +123,7 @@ impl Lab {
             config: dir.join("palisade.toml"),
             dir,
             daemon: None,
+            children: Vec::new(),
             stop: Arc::new(AtomicBool::new(false)),
         };
         for ns in [&lab.srv, &lab.a, &lab.b] {
@@ -339,6 +342,10 @@ impl Drop for Lab {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         self.kill_daemon();
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         for ns in [&self.srv, &self.a, &self.b] {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
@@ -610,4 +617,79 @@ fn teardown_leaves_the_ruleset_as_it_was() {
     assert_eq!(before, after);
     // And a second teardown is not an error.
     lab.ips_ok(&["teardown"]);
+}
+
+/// One HTTP/1.1 request from namespace `ns`; returns the status line.
+fn http_get(ns: &str, ip: &str, port: u16, target: &str) -> std::io::Result<String> {
+    let addr = SocketAddr::new(ip.parse::<IpAddr>().expect("ip"), port);
+    let req =
+        format!("GET {target} HTTP/1.1\r\nHost: shop.example.com\r\nConnection: close\r\n\r\n");
+    in_netns(ns, move || {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(1500))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(req.as_bytes())?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf)?;
+        Ok(String::from_utf8_lossy(&buf)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string())
+    })?
+}
+
+#[test]
+fn a_burst_of_attacks_through_serve_gets_the_attackers_next_connection_dropped() {
+    const WAF_PORT: u16 = 8081;
+    let mut lab = Lab::new(LabOptions {
+        extra: "[ips.waf]\nenabled = true\nblocked_requests = 3\nwindow = \"60s\"\nttl = \"5m\"\n",
+        ..Default::default()
+    });
+    lab.setup(&[]);
+    lab.start_daemon();
+    let audit = lab.dir.join("audit.jsonl");
+    let bin = bin();
+    let serve = Command::new("ip")
+        .args(["netns", "exec", &lab.srv])
+        .arg(&bin)
+        .args(["serve", "-c"])
+        .arg(&lab.config)
+        .args(["--listen", &format!("0.0.0.0:{WAF_PORT}"), "--audit-log"])
+        .arg(&audit)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(lab.dir.join("serve.log")).expect("log"))
+        .spawn()
+        .expect("spawn palisade serve");
+    lab.children.push(serve);
+    wait_for("palisade serve", Duration::from_secs(20), || {
+        http_get(&lab.b, SRV_B, WAF_PORT, "/").is_ok()
+    });
+    let attack = "/search?q=1%27%20UNION%20SELECT%20password%20FROM%20users--";
+    for i in 0..3 {
+        let status = http_get(&lab.a, SRV_A, WAF_PORT, attack).expect("attack request answered");
+        assert!(status.contains(" 403"), "attack {i}: {status}");
+    }
+    wait_for(
+        "the WAF ban in the kernel set",
+        Duration::from_secs(3),
+        || kernel_ban_set(&lab).contains(CLI_A),
+    );
+    // The attacker's next TCP connection is dropped at the packet layer (connect times out),
+    // on every port; the other client is served.
+    match http_get(&lab.a, SRV_A, WAF_PORT, "/") {
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}"),
+        Ok(s) => panic!("banned attacker was answered: {s}"),
+    }
+    assert_dropped(&lab.a, SRV_A);
+    let ok = http_get(&lab.b, SRV_B, WAF_PORT, "/").expect("B served");
+    assert!(ok.contains(" 200"), "{ok}");
+    let list = lab.ips_ok(&["list"]);
+    assert!(
+        list.contains(CLI_A) && list.contains("waf") && list.contains("3 blocked requests"),
+        "{list}"
+    );
+    wait_for("the audit line", Duration::from_secs(3), || {
+        std::fs::read_to_string(&audit).is_ok_and(|t| t.contains("\"ip_ban\"") && t.contains(CLI_A))
+    });
 }

@@ -223,6 +223,15 @@ pub async fn handle(
     let engine = shared.engine.load_full();
     let verdict = engine.inspect_request(&model);
     record(&shared, &request_id, &model, &verdict, "request", None);
+    if let Some(line) = shared
+        .observer
+        .as_ref()
+        .and_then(|o| o.observe(real_ip, &request_id, &verdict))
+    {
+        if let Some(audit) = &shared.audit {
+            audit.write(line);
+        }
+    }
     if verdict.is_block() {
         shared.stats.blocked.fetch_add(1, Ordering::Relaxed);
         tracing::info!(request_id, client = %real_ip, score = verdict.score, "request blocked");

@@ -15,7 +15,7 @@ pub mod settings;
 mod tls;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use palisade_engine::audit::Redactor;
-use palisade_engine::Engine;
+use palisade_engine::{Engine, Verdict};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -62,6 +62,13 @@ impl Stats {
     }
 }
 
+/// Told about every request verdict with the real client address (after trusted proxies),
+/// e.g. to ban repeat offenders at the packet layer. Runs on the request path, so it must
+/// not block. Returns a JSON line for the audit log when it acted.
+pub trait VerdictObserver: Send + Sync {
+    fn observe(&self, client: IpAddr, request_id: &str, verdict: &Verdict) -> Option<String>;
+}
+
 /// State shared by every connection.
 pub struct Shared {
     pub(crate) settings: ProxySettings,
@@ -70,6 +77,7 @@ pub struct Shared {
     pub(crate) audit: Option<AuditLog>,
     pub(crate) redactor: Redactor,
     pub(crate) stats: Arc<Stats>,
+    pub(crate) observer: Option<Arc<dyn VerdictObserver>>,
 }
 
 struct BoundListener {
@@ -140,6 +148,7 @@ impl Server {
                 audit,
                 redactor,
                 stats: Arc::new(Stats::default()),
+                observer: None,
             }),
             listeners,
         })
@@ -151,6 +160,14 @@ impl Server {
             .iter()
             .filter_map(|l| l.listener.local_addr().ok().map(|a| (a, l.tls.is_some())))
             .collect()
+    }
+
+    /// Installs a verdict observer (before `run`).
+    pub fn set_verdict_observer(&mut self, observer: Arc<dyn VerdictObserver>) {
+        match Arc::get_mut(&mut self.shared) {
+            Some(shared) => shared.observer = Some(observer),
+            None => tracing::warn!("verdict observer set after the server started; ignored"),
+        }
     }
 
     pub fn stats(&self) -> Arc<Stats> {
