@@ -156,6 +156,20 @@ pub fn load_file(path: &Path) -> Result<Vec<FtwTest>, String> {
     Ok(out)
 }
 
+/// Log lines escape control characters as ModSecurity does (`\x0d`), so one match is
+/// one line.
+fn escape_log(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if (c as u32) < 0x20 || c as u32 == 0x7f {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The bytes go-ftw sends for a stage's `input`.
 pub fn build_request(input: &Value) -> Result<Vec<u8>, String> {
     if let Some(enc) = input.get("encoded_request").and_then(as_str) {
@@ -551,7 +565,10 @@ pub fn run_test(rules: &RuleSet, test: &FtwTest) -> Outcome {
                     where_.push(format!("{}@{}", m.id, m.target));
                     log.push_str(&format!(
                         "ModSecurity: Warning. Matched \"{}\" [id \"{}\"] [msg \"{}\"] [data \"{}\"]\n",
-                        m.target, m.id, m.msg, m.logdata
+                        m.target,
+                        m.id,
+                        escape_log(&m.msg),
+                        escape_log(&m.logdata)
                     ));
                 }
                 (status, log, ids, where_)

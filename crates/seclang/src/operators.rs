@@ -6,6 +6,7 @@
 //! flags (`.` matches newline, `$` only at the end) and byte semantics; each regex carries a
 //! required-literal prefilter so that most values are rejected by one Aho-Corasick scan.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -354,7 +355,30 @@ fn invalid_url_encoding(v: &[u8]) -> bool {
     false
 }
 
+/// PCRE without UTF mode (as ModSecurity compiles rules) reads a pattern as bytes: a
+/// non-ASCII character is its UTF-8 bytes, one by one, also inside a character class.
+/// Spelling them as `\xHH` gives the `regex` crate (Unicode off) the same meaning.
+fn bytes_escaped(pattern: &str) -> Cow<'_, str> {
+    if pattern.is_ascii() {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() * 2);
+    for c in pattern.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\x{b:02X}"));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn compile_rx(pattern: &str, origin: &Origin) -> Result<Rx, LoadError> {
+    let escaped = bytes_escaped(pattern);
+    let pattern: &str = &escaped;
     let build = |unicode: bool| {
         regex::bytes::RegexBuilder::new(pattern)
             .dot_matches_new_line(true)

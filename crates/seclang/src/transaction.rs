@@ -233,6 +233,8 @@ impl<'a> Transaction<'a> {
 
     /// Evaluates a rule and its chain; true when every link matched.
     fn eval_chain(&mut self, rule: &Rule) -> bool {
+        // MATCHED_VARS holds what this rule (and its chain so far) matched, nothing older.
+        self.matched_vars.clear();
         let mut link = Some(rule);
         let head_id = rule.id;
         let head_tags = &rule.actions.tags;
@@ -541,6 +543,9 @@ impl<'a> Transaction<'a> {
             for (k, v) in items {
                 let name = if target.collection == "MATCHED_VARS" {
                     k
+                } else if target.collection == "MATCHED_VAR" {
+                    // a chained check of the previous match keeps reporting its origin
+                    self.matched_var_name.clone()
                 } else if k.is_empty() {
                     target.collection.clone()
                 } else {
@@ -590,8 +595,9 @@ impl<'a> Transaction<'a> {
             "REQUEST_HEADERS" => match selector {
                 Selector::Key(k) => req
                     .headers
-                    .get_all(k)
-                    .map(|v| (k.clone(), v.to_vec()))
+                    .iter()
+                    .filter(|(name, _)| name.eq_ignore_ascii_case(k))
+                    .map(|(name, v)| (name.to_string(), v.to_vec()))
                     .collect(),
                 _ => req
                     .headers
@@ -774,6 +780,14 @@ impl<'a> Transaction<'a> {
                 .response
                 .map(|r| scalar(r.body.len().to_string().into_bytes()))
                 .unwrap_or_default(),
+            "MULTIPART_PART_HEADERS" => {
+                if self.body.processed && self.body.processor == "MULTIPART" {
+                    let ct = self.req.headers.get_str("content-type").unwrap_or_default();
+                    multipart_part_headers(&ct, self.raw_body)
+                } else {
+                    Vec::new()
+                }
+            }
             n if n.starts_with("MULTIPART_")
                 && n != "MULTIPART_PART_HEADERS"
                 && n != "MULTIPART_FILENAME"
@@ -785,6 +799,82 @@ impl<'a> Transaction<'a> {
             _ => Vec::new(),
         }
     }
+}
+
+/// Every header line of every multipart part, keyed by the part's name (from its
+/// `Content-Disposition`), as ModSecurity's MULTIPART_PART_HEADERS.
+fn multipart_part_headers(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let Some(boundary) = content_type.split(';').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"').to_string())
+    }) else {
+        return Vec::new();
+    };
+    if boundary.is_empty() {
+        return Vec::new();
+    }
+    let delimiter = format!("--{boundary}").into_bytes();
+    let mut positions = Vec::new();
+    let mut from = 0;
+    while let Some(i) = memchr::memmem::find(&body[from..], &delimiter) {
+        positions.push(from + i);
+        from += i + delimiter.len();
+    }
+    let mut out = Vec::new();
+    for w in positions.windows(2) {
+        let part = &body[w[0] + delimiter.len()..w[1]];
+        if part.starts_with(b"--") {
+            break;
+        }
+        // the line end after the delimiter, then header lines up to a blank line
+        let mut rest = part
+            .strip_prefix(b"\r\n")
+            .or_else(|| part.strip_prefix(b"\n"))
+            .unwrap_or(part);
+        let mut lines = Vec::new();
+        loop {
+            let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+            let line = &rest[..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                break;
+            }
+            lines.push(line.to_vec());
+            if end >= rest.len() {
+                break;
+            }
+            rest = &rest[end + 1..];
+        }
+        let name = lines.iter().find_map(|l| part_name(l)).unwrap_or_default();
+        out.extend(lines.into_iter().map(|l| (name.clone(), l)));
+    }
+    out
+}
+
+/// `name` of a `Content-Disposition: form-data; name="x"; filename="y"` line.
+fn part_name(line: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(line);
+    let lower = text.to_ascii_lowercase();
+    if !lower.starts_with("content-disposition") {
+        return None;
+    }
+    // `filename=` contains `name=`: take the one not preceded by a letter
+    let bytes = lower.as_bytes();
+    let mut search = 0;
+    let idx = loop {
+        let k = search + lower[search..].find("name=")?;
+        if k == 0 || !bytes[k - 1].is_ascii_alphabetic() {
+            break k;
+        }
+        search = k + 5;
+    };
+    let v = text[idx + 5..].trim_start();
+    Some(match v.strip_prefix('"') {
+        Some(q) => q.split('"').next().unwrap_or("").to_string(),
+        None => v.split(';').next().unwrap_or("").trim().to_string(),
+    })
 }
 
 fn request_filename(req: &RequestModel) -> Vec<u8> {
