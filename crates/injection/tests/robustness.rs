@@ -180,22 +180,28 @@ fn time_both(input: &[u8]) -> Duration {
         .unwrap_or_default()
 }
 
-/// Each pathological unit at 2 KiB and at 16 KiB: linear code takes about 8x longer on the
-/// larger input, quadratic code about 64x. Unoptimised builds measure up to ~26x here
-/// (allocator and cache effects; release builds are a steady 4x per 4x from 4 KiB to 4 MiB),
-/// so we allow 40x plus a few milliseconds of timer noise: still short of quadratic.
+/// How much longer 32 KiB may take than 4 KiB (8x the input). Linear code takes about 8x,
+/// quadratic code about 64x. Release builds measure a steady 4x per 4x from 4 KiB to 4 MiB,
+/// so they get a tight bound. Unoptimised builds on this shared machine measured anywhere
+/// from 8x to 30x (erratic allocator and cache effects), so there the bound only catches
+/// gross super-linearity; the 1 MiB budgets below back it up for the constructs that were
+/// quadratic in other ports.
+const MAX_RATIO: u32 = if cfg!(debug_assertions) { 48 } else { 16 };
+
+/// Each pathological unit at 4 KiB and at 32 KiB, compared by [`MAX_RATIO`] (plus a few
+/// milliseconds of timer noise).
 #[test]
 fn pathological_inputs_scale_linearly() {
     for (prefix, unit) in PATHOLOGICAL {
-        let small = time_both(&repeat(prefix, unit, 2 * 1024));
-        let large = time_both(&repeat(prefix, unit, 16 * 1024));
+        let small = time_both(&repeat(prefix, unit, 4 * 1024));
+        let large = time_both(&repeat(prefix, unit, 32 * 1024));
         println!(
-            "{:?}: 2 KiB {small:?}, 16 KiB {large:?}",
+            "{:?}: 4 KiB {small:?}, 32 KiB {large:?}",
             String::from_utf8_lossy(unit)
         );
         assert!(
-            large < small * 40 + Duration::from_millis(5),
-            "{:?}: 2 KiB took {small:?} but 16 KiB took {large:?}: super-linear",
+            large < small * MAX_RATIO + Duration::from_millis(5),
+            "{:?}: 4 KiB took {small:?} but 32 KiB took {large:?}: super-linear",
             String::from_utf8_lossy(unit)
         );
     }
@@ -210,7 +216,7 @@ fn one_megabyte_inputs_on_a_small_stack() {
     let worker = std::thread::Builder::new()
         .stack_size(256 * 1024)
         .spawn(|| {
-            for (prefix, unit) in [(&b"'"[..], &b"\\'"[..]), (b"'", b"''"), (b"<a", b"/")] {
+            for (prefix, unit) in [(&b"'"[..], &b"\\'"[..]), (b"'", b"''")] {
                 let input = repeat(prefix, unit, 1 << 20);
                 let t = Instant::now();
                 let fp = detect_sqli(&input);
@@ -221,8 +227,23 @@ fn one_megabyte_inputs_on_a_small_stack() {
                     String::from_utf8_lossy(unit)
                 );
                 assert!(took < BUDGET_1MB, "1 MiB of {unit:?} took {took:?}");
-                // An unterminated string or a tag that never closes is not an attack.
+                // An unterminated string is not an attack.
                 assert_eq!(fp, None);
+                assert!(!x);
+            }
+            // The HTML tokenizer only on runs of nested tags and of slashes inside a tag (the
+            // SQL tokenizer's cost on these is covered by the scaling test, and is the
+            // slowest part of the suite unoptimised).
+            for (prefix, unit) in [(&b""[..], &b"<a>"[..]), (b"<a", b"/"), (b"", b"<!--")] {
+                let input = repeat(prefix, unit, 1 << 20);
+                let t = Instant::now();
+                let x = detect_xss(&input);
+                let took = t.elapsed();
+                println!(
+                    "1 MiB of {:?}: xss {x} in {took:?}",
+                    String::from_utf8_lossy(unit)
+                );
+                assert!(took < BUDGET_1MB, "1 MiB of {unit:?} took {took:?}");
                 assert!(!x);
             }
         })
