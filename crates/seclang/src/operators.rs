@@ -358,12 +358,37 @@ fn invalid_url_encoding(v: &[u8]) -> bool {
 /// PCRE without UTF mode (as ModSecurity compiles rules) reads a pattern as bytes: a
 /// non-ASCII character is its UTF-8 bytes, one by one, also inside a character class.
 /// Spelling them as `\xHH` gives the `regex` crate (Unicode off) the same meaning.
+///
+/// PCRE's `\x{e2}` is also a byte there, while the `regex` crate reads it as the code
+/// point U+00E2 (two bytes in UTF-8), so two-digit braced escapes become `\xHH`.
 fn bytes_escaped(pattern: &str) -> Cow<'_, str> {
-    if pattern.is_ascii() {
+    if pattern.is_ascii() && !pattern.contains("\\x{") {
         return Cow::Borrowed(pattern);
     }
     let mut out = String::with_capacity(pattern.len() * 2);
-    for c in pattern.chars() {
+    let mut chars = pattern.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '\\' {
+            out.push(c);
+            if let Some((_, next)) = chars.next() {
+                out.push(next);
+                if next == 'x' && pattern[i + 2..].starts_with('{') {
+                    let rest = &pattern[i + 3..];
+                    if let Some(close) = rest.find('}') {
+                        let hex = &rest[..close];
+                        if (1..=2).contains(&hex.len())
+                            && hex.chars().all(|h| h.is_ascii_hexdigit())
+                        {
+                            out.push_str(&format!("{:0>2}", hex));
+                            for _ in 0..close + 2 {
+                                chars.next();
+                            }
+                        }
+                    }
+                }
+            }
+            continue;
+        }
         if c.is_ascii() {
             out.push(c);
         } else {
@@ -530,5 +555,36 @@ mod tests {
         };
         let e = Operator::parse("@rbl sbl.example", Path::new("."), &o).unwrap_err();
         assert_eq!(e.to_string(), "r.conf:9: unsupported operator @rbl");
+    }
+}
+
+#[cfg(test)]
+mod byte_semantics {
+    use super::*;
+    use std::path::PathBuf;
+
+    struct NoVars;
+    impl Resolve for NoVars {
+        fn resolve(&self, _: &str, _: &str) -> Option<Vec<u8>> {
+            None
+        }
+    }
+
+    #[test]
+    fn code_point_escapes_are_bytes_as_in_pcre() {
+        // CRS 942420 counts U+2019 (E2 80 99) as one special character via byte escapes.
+        let o = Origin {
+            file: PathBuf::from("t.conf"),
+            line: 1,
+        };
+        let op = Operator::parse(
+            r"@rx ((?:(?:[!-\+\-:->@\[\]\^`\{-~]|\x{c2}\x{b4}|\x{e2}\x80[\x98\x99])[^!-\+\-:->@\[\]\^`\{-~]*?){8})",
+            Path::new("."),
+            &o,
+        )
+        .unwrap();
+        let v = "’ OR ’1’=’x’--##".as_bytes();
+        assert!(op.eval(v, &NoVars, &mut Vec::new()));
+        assert!(!op.eval("’ OR ’1".as_bytes(), &NoVars, &mut Vec::new()));
     }
 }
