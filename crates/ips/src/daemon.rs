@@ -119,7 +119,7 @@ impl Daemon {
                 format!("binding NFQUEUE {num} (already used by another daemon?)")
             })?);
         }
-        let (ban_tx, ban_rx) = mpsc::channel::<(IpAddr, BanCause)>();
+        let (ban_tx, ban_rx) = mpsc::channel::<(IpAddr, BanCause, Instant)>();
         let mut threads = Vec::new();
         threads.push(spawn_ban_writer(
             ban_rx,
@@ -181,7 +181,7 @@ impl Daemon {
 fn verdict_loop(
     q: &mut NfQueue,
     engine: &Engine,
-    bans: &mpsc::Sender<(IpAddr, BanCause)>,
+    bans: &mpsc::Sender<(IpAddr, BanCause, Instant)>,
     stop: &AtomicBool,
 ) {
     let c = engine.counters.clone();
@@ -191,7 +191,7 @@ fn verdict_loop(
             Decision::Accept => Verdict::Accept,
             Decision::Drop => Verdict::Drop,
             Decision::Ban(addr, cause) => {
-                let _ = bans.send((addr, cause));
+                let _ = bans.send((addr, cause, Instant::now()));
                 Verdict::Drop
             }
         });
@@ -216,7 +216,7 @@ fn verdict_loop(
 }
 
 fn spawn_ban_writer(
-    rx: mpsc::Receiver<(IpAddr, BanCause)>,
+    rx: mpsc::Receiver<(IpAddr, BanCause, Instant)>,
     store: BanStore,
     engine: Arc<Engine>,
     ttl: Duration,
@@ -233,7 +233,7 @@ fn spawn_ban_writer(
                 }
                 let bans: Vec<_> = batch
                     .iter()
-                    .map(|(addr, cause)| new_ban(*addr, Some(ttl), &cause.to_string(), "detect"))
+                    .map(|(addr, cause, _)| new_ban(*addr, Some(ttl), &cause.to_string(), "detect"))
                     .collect();
                 match store.ban_many(&bans) {
                     Ok(()) => {
@@ -246,7 +246,7 @@ fn spawn_ban_writer(
                         tracing::error!("could not write bans to the kernel: {e:#}");
                     }
                 }
-                for (addr, _) in &batch {
+                for (addr, _, _) in &batch {
                     engine.ban_settled(*addr);
                 }
             }

@@ -5,6 +5,7 @@
 //! - [`cidr`]: prefix-tree allow/deny lists and list-file loading.
 //! - [`detect`]: the per-packet decision (lists, rates, SYN flood, port scan, signatures).
 //! - [`nft`]: Palisade's own nftables table, the queue hook, and ban-set elements.
+//! - [`nft_netlink`]: ban-set elements over netlink (no `nft` process per ban).
 //! - [`bans`]: bans with TTL and reason, persisted in a state file.
 //! - [`control`]: the daemon's local control socket.
 //! - [`nfqueue`]: a minimal netlink NFQUEUE client with batched verdicts.
@@ -20,6 +21,7 @@ pub mod detect;
 pub mod netns;
 pub mod nfqueue;
 pub mod nft;
+pub mod nft_netlink;
 pub mod packet;
 pub mod settings;
 pub mod stats;

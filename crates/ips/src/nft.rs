@@ -26,6 +26,8 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use ipnet::IpNet;
 
+use crate::nft_netlink;
+
 /// Packet mark bit set on allow-listed packets so the queue hook lets them through.
 pub const ALLOW_MARK: u32 = 0x4000_0000;
 
@@ -394,10 +396,42 @@ fn ttl_text(ttl: Duration) -> String {
 }
 
 /// Adds (or refreshes the timeout of) bans in one transaction. The add-delete-add sequence
-/// makes an existing element take the new timeout and comment.
+/// makes an existing element take the new timeout and comment. Netlink first (fast); the
+/// `nft` command if that fails.
 pub fn add_bans(table: &str, bans: &[BanElement]) -> Result<()> {
     if bans.is_empty() {
         return Ok(());
+    }
+    let comments: Vec<String> = bans.iter().map(|b| comment_text(&b.comment)).collect();
+    let mut ops = Vec::with_capacity(bans.len() * 3);
+    for (b, c) in bans.iter().zip(&comments) {
+        let addr = canonical(b.addr);
+        let set = set_for(&addr);
+        ops.push(nft_netlink::Op {
+            set,
+            addr,
+            add: true,
+            timeout: None,
+            comment: None,
+        });
+        ops.push(nft_netlink::Op {
+            set,
+            addr,
+            add: false,
+            timeout: None,
+            comment: None,
+        });
+        ops.push(nft_netlink::Op {
+            set,
+            addr,
+            add: true,
+            timeout: b.ttl,
+            comment: Some(c),
+        });
+    }
+    match nft_netlink::apply(table, &ops) {
+        Ok(()) => return Ok(()),
+        Err(e) => tracing::debug!("netlink ban failed ({e}); trying the nft command"),
     }
     let mut script = String::new();
     for b in bans {
@@ -424,6 +458,16 @@ pub fn add_bans(table: &str, bans: &[BanElement]) -> Result<()> {
 pub fn del_ban(table: &str, addr: IpAddr) -> Result<()> {
     let addr = canonical(addr);
     let set = set_for(&addr);
+    let op = |add| nft_netlink::Op {
+        set,
+        addr,
+        add,
+        timeout: None,
+        comment: None,
+    };
+    if nft_netlink::apply(table, &[op(true), op(false)]).is_ok() {
+        return Ok(());
+    }
     // add-then-delete: deleting an absent element would fail the transaction
     nft_script(&format!(
         "add element inet {table} {set} {{ {addr} }}\ndelete element inet {table} {set} {{ {addr} }}\n"

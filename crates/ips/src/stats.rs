@@ -44,6 +44,11 @@ counters! {
     /// Bans written to the kernel set / failed to write.
     bans_applied,
     bans_failed,
+    /// Detection-to-kernel-ban latency in microseconds: last, max, and sum (with
+    /// bans_applied, gives the mean).
+    ban_latency_us_last,
+    ban_latency_us_max,
+    ban_latency_us_sum,
     /// Verdict messages sent (one per batch or per dropped packet) and send errors.
     verdict_messages,
     verdict_errors,

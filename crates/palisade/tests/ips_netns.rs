@@ -662,7 +662,7 @@ fn a_burst_of_attacks_through_serve_gets_the_attackers_next_connection_dropped()
         .spawn()
         .expect("spawn palisade serve");
     lab.children.push(serve);
-    wait_for("palisade serve", Duration::from_secs(20), || {
+    wait_for("palisade serve", Duration::from_secs(120), || {
         http_get(&lab.b, SRV_B, WAF_PORT, "/").is_ok()
     });
     let attack = "/search?q=1%27%20UNION%20SELECT%20password%20FROM%20users--";
