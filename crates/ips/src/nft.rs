@@ -451,7 +451,9 @@ pub fn add_bans(table: &str, bans: &[BanElement]) -> Result<()> {
              add element inet {table} {set} {{ {elem} }}\n"
         ));
     }
-    nft_script(&script).context("adding bans to the nftables ban set")
+    nft_script(&script).with_context(|| {
+        format!("adding bans to the ban set of table inet {table} (has `palisade ips setup` run?)")
+    })
 }
 
 /// Removes a ban from the kernel set; not an error when it is not there.

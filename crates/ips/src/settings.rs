@@ -82,7 +82,8 @@ pub struct DetectSettings {
     /// Sliding window for the rate and scan counters.
     #[serde(deserialize_with = "duration")]
     pub window: Duration,
-    /// Queued packets per second from one source.
+    /// Queued packets per second from one source (a single fast upload can reach tens of
+    /// thousands: keep this well above the largest legitimate transfer).
     pub packets_per_sec: u32,
     /// New connections (TCP SYN, first UDP packet of a flow) per second from one source.
     pub new_conns_per_sec: u32,
@@ -98,7 +99,7 @@ impl Default for DetectSettings {
     fn default() -> Self {
         DetectSettings {
             window: Duration::from_secs(10),
-            packets_per_sec: 20_000,
+            packets_per_sec: 50_000,
             new_conns_per_sec: 200,
             syn_per_window: 1000,
             distinct_ports: 20,
@@ -182,6 +183,44 @@ fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_a_full_section_and_rejects_unknown_keys() {
+        let s: IpsSettings = toml::from_str(
+            r#"
+            ports = [80, 443, 8443]
+            protocols = ["tcp", "udp"]
+            allow = ["192.0.2.0/24", "2001:db8::/32"]
+            deny_lists = ["/etc/palisade/compromised-ips.txt"]
+            ban_ttl = "15m"
+            [detect]
+            window = "5s"
+            distinct_ports = 30
+            [[signatures]]
+            name = "shellshock"
+            content = "() {|20|:;"
+            [waf]
+            enabled = true
+            blocked_requests = 5
+            window = "2m"
+            ttl = "1h"
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(s.ports, vec![80, 443, 8443]);
+        assert_eq!(s.ban_ttl, Duration::from_secs(900));
+        assert_eq!(s.detect.window, Duration::from_secs(5));
+        assert_eq!(
+            s.detect.syn_per_window,
+            DetectSettings::default().syn_per_window
+        );
+        assert_eq!(s.waf.ttl, Some(Duration::from_secs(3600)));
+        assert!(!s.fail_closed, "fail-open is the default");
+        let err = toml::from_str::<IpsSettings>("whitelist = []").unwrap_err();
+        assert!(err.to_string().contains("whitelist"), "{err}");
+        let err = toml::from_str::<IpsSettings>("ban_ttl = \"soon\"").unwrap_err();
+        assert!(err.to_string().contains("invalid duration"), "{err}");
+    }
 
     #[test]
     fn durations() {
