@@ -10,7 +10,6 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 use palisade_engine::Detector;
 use palisade_seclang::ftw;
-use palisade_seclang::CrsLoad;
 use serde::Deserialize;
 
 use crate::config::Config;
@@ -65,46 +64,20 @@ pub fn crs_test(args: CrsTestArgs) -> Result<ExitCode> {
             .map(PathBuf::from)
             .ok_or_else(|| anyhow!("cannot guess the CRS directory; pass --crs DIR"))?,
     };
-    let load = CrsLoad {
-        dir: crs_dir,
-        preamble: ftw::TEST_PREAMBLE.to_string(),
-        ..CrsLoad::default()
-    };
-    let started = std::time::Instant::now();
-    let rules = load.load().map_err(|e| anyhow!("loading CRS: {e}"))?;
-    let load_ms = started.elapsed().as_millis();
     let overrides = match &args.overrides {
         Some(p) => ftw::load_overrides(p).map_err(|e| anyhow!(e))?,
         None => Default::default(),
     };
-    let tests = ftw::load_dir(&args.tests).map_err(|e| anyhow!(e))?;
-    let started = std::time::Instant::now();
-    let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
-    let mut by_file: BTreeMap<String, Vec<ftw::Outcome>> = BTreeMap::new();
-    for test in &tests {
-        if let Some(only) = &args.only {
-            if !test.name.contains(only.as_str())
-                && !test.file.to_string_lossy().contains(only.as_str())
-            {
-                continue;
-            }
-        }
-        if overrides.contains_key(&test.name) {
-            skipped += 1;
-            continue;
-        }
-        let outcome = ftw::run_test(&rules, test);
-        if outcome.passed {
-            passed += 1;
-        } else {
-            failed += 1;
-            let file = test
-                .file
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            by_file.entry(file).or_default().push(outcome);
-        }
+    let report = ftw::run_suite(&args.tests, &crs_dir, &overrides, args.only.as_deref())
+        .map_err(|e| anyhow!(e))?;
+    let mut by_file: BTreeMap<String, Vec<&ftw::Outcome>> = BTreeMap::new();
+    for o in &report.failed {
+        let file = o
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        by_file.entry(file).or_default().push(o);
     }
     for (file, outcomes) in &by_file {
         if args.verbose {
@@ -116,25 +89,16 @@ pub fn crs_test(args: CrsTestArgs) -> Result<ExitCode> {
             println!("{file}: {}", names.join(" "));
         }
     }
-    let runnable = passed + failed;
-    let rate = if runnable == 0 {
-        0.0
-    } else {
-        100.0 * passed as f64 / runnable as f64
-    };
     eprintln!(
-        "{} rules loaded in {load_ms} ms; {} tests in {} ms; pass rate {rate:.2}%",
-        rules.rule_count(),
-        runnable,
-        started.elapsed().as_millis()
+        "{} rules loaded in {} ms; tests ran in {} ms; pass rate {:.2}%",
+        report.rules,
+        report.load_ms,
+        report.run_ms,
+        report.pass_rate()
     );
-    if skipped > 0 {
-        println!("{passed} passed, {failed} failed, {skipped} skipped");
-    } else {
-        println!("{passed} passed, {failed} failed");
-    }
+    println!("{}", report.summary());
     match args.min_pass_rate {
-        Some(min) if rate < min => Ok(ExitCode::from(1)),
+        Some(min) if report.pass_rate() < min => Ok(ExitCode::from(1)),
         _ => Ok(ExitCode::SUCCESS),
     }
 }

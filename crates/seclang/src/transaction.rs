@@ -638,8 +638,11 @@ impl<'a> Transaction<'a> {
             "REQUEST_PROTOCOL" => scalar(req.protocol.as_bytes().to_vec()),
             "QUERY_STRING" => scalar(req.query_raw.as_bytes().to_vec()),
             "REQUEST_BODY" => {
+                // ModSecurity and Coraza fill it for URL-encoded and JSON bodies (CRS rules
+                // look for JSON keys in it), or when a rule forces it; not for XML/multipart.
                 if self.body.processed
-                    && (self.body.processor == "URLENCODED" || self.force_body_variable)
+                    && (matches!(self.body.processor, "URLENCODED" | "JSON")
+                        || self.force_body_variable)
                 {
                     scalar(self.raw_body.to_vec())
                 } else {
