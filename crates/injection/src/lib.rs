@@ -334,10 +334,12 @@ mod tests {
         for _ in 0..20_000 {
             let mut v = Vec::new();
             for _ in 0..1 + next() % 4 {
-                if next() % 3 == 0 {
-                    v.push(alnum[(next() % alnum.len() as u64) as usize]);
-                } else {
-                    v.extend_from_slice(words[(next() % words.len() as u64) as usize].as_bytes());
+                // One in three pieces is a random word character, the rest SQL words.
+                match next() % 3 {
+                    0 => v.push(alnum[(next() % alnum.len() as u64) as usize]),
+                    _ => v.extend_from_slice(
+                        words[(next() % words.len() as u64) as usize].as_bytes(),
+                    ),
                 }
             }
             assert!(is_single_word(&v));
