@@ -75,6 +75,45 @@ fn report(name: &str, values: Vec<Vec<u8>>) {
     );
 }
 
+/// Every argument value (query, form, JSON leaf, multipart field) of the project's benign
+/// corpus, percent-decoded once as the request model does: a realistic mix of short and
+/// long values. Empty when the corpus is not there.
+fn corpus_args() -> Vec<Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/benign");
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+            let mut headers = palisade_http::Headers::default();
+            if let Some(h) = v.get("headers").and_then(|h| h.as_object()) {
+                for (k, val) in h {
+                    headers.push(k.clone(), val.as_str().unwrap_or("").as_bytes().to_vec());
+                }
+            }
+            let method = field("method");
+            let mut model = palisade_http::RequestModel::from_head(
+                if method.is_empty() { "GET" } else { &method },
+                &field("path"),
+                "HTTP/1.1",
+                headers,
+            );
+            let body = field("body");
+            if !body.is_empty() && v.get("body_base64").is_none() {
+                model.attach_body(body.into_bytes(), false);
+            }
+            out.extend(model.args().map(|(_, a)| a.value.clone()));
+        }
+    }
+    out
+}
+
 fn main() {
     // `cargo test --benches` runs bench binaries with `--bench` absent; keep that quick.
     if !std::env::args().any(|a| a == "--bench") {
@@ -87,6 +126,10 @@ fn main() {
             .collect::<Vec<_>>()
     };
     report("benign argument values", bytes(BENIGN));
+    let corpus = corpus_args();
+    if !corpus.is_empty() {
+        report("corpus/benign ARGS", corpus);
+    }
     report("attack argument values", bytes(ATTACKS));
     report(
         "benign 4 KiB prose",

@@ -43,6 +43,7 @@
 //!
 //! | values                          | `detect_sqli` | `detect_xss` |
 //! |---------------------------------|---------------|--------------|
+//! | `corpus/benign` args (1616, 44 B) | 15 MB/s     | 180 MB/s     |
 //! | typical benign args (avg 50 B)  | 12 MB/s       | 230 MB/s     |
 //! | typical attack args (avg 35 B)  | 5.6 MB/s      | 205 MB/s     |
 //! | 4 KiB prose                     | 580 MB/s      | 1500 MB/s    |
