@@ -157,10 +157,13 @@ fn show(kind: &str, file: &str, hits: &[Hit]) {
 /// design (any `style` attribute, `<iframe>`, `<meta>`, `<style>`, a quoted `<script ...>` in
 /// a code sample) and a search for the literal text `"onload="`.
 ///
-/// The bounds are the measured counts with no slack: any new false positive is a change in
-/// behaviour to look at (update the numbers with the reason when the corpus grows).
-const MAX_BENIGN_SQLI_VALUES: usize = 9;
-const MAX_BENIGN_XSS_VALUES: usize = 10;
+/// That is 15 and 17 false positives per 10 000 inspected values. The bounds are rates, so
+/// that benign requests added to the corpus by others do not break this test by their count
+/// alone, with little slack (20 per 10 000 each): a change in detector semantics that
+/// flags more ordinary text fails it. Update the numbers above, with the reason, when the
+/// measured counts change.
+const MAX_BENIGN_SQLI_PER_10K: usize = 20;
+const MAX_BENIGN_XSS_PER_10K: usize = 20;
 
 #[test]
 fn benign_corpus_false_positives() {
@@ -202,14 +205,16 @@ fn benign_corpus_false_positives() {
         "corpus unexpectedly small"
     );
     assert!(
-        t.sqli_values <= MAX_BENIGN_SQLI_VALUES,
-        "detect_sqli false positives rose to {} (bound {MAX_BENIGN_SQLI_VALUES})",
-        t.sqli_values
+        t.sqli_values * 10_000 <= t.values * MAX_BENIGN_SQLI_PER_10K,
+        "detect_sqli false positives rose to {} of {} values (bound {MAX_BENIGN_SQLI_PER_10K} per 10 000)",
+        t.sqli_values,
+        t.values
     );
     assert!(
-        t.xss_values <= MAX_BENIGN_XSS_VALUES,
-        "detect_xss false positives rose to {} (bound {MAX_BENIGN_XSS_VALUES})",
-        t.xss_values
+        t.xss_values * 10_000 <= t.values * MAX_BENIGN_XSS_PER_10K,
+        "detect_xss false positives rose to {} of {} values (bound {MAX_BENIGN_XSS_PER_10K} per 10 000)",
+        t.xss_values,
+        t.values
     );
 }
 
