@@ -131,10 +131,10 @@ impl BanStore {
     }
 
     /// Bans (or re-bans, replacing reason and expiry) each address: kernel set first, so a
-    /// ban that is recorded is also enforced.
-    pub fn ban_many(&self, bans: &[Ban]) -> Result<()> {
+    /// ban that is recorded is also enforced. Returns when the kernel set had them.
+    pub fn ban_many(&self, bans: &[Ban]) -> Result<std::time::Instant> {
         if bans.is_empty() {
-            return Ok(());
+            return Ok(std::time::Instant::now());
         }
         let now = now_ms();
         let elems: Vec<BanElement> = bans
@@ -146,6 +146,7 @@ impl BanStore {
             })
             .collect();
         nft::add_bans(&self.table, &elems)?;
+        let in_kernel = std::time::Instant::now();
         let _lock = self.lock()?;
         let mut state = self.read()?;
         state
@@ -162,7 +163,7 @@ impl BanStore {
                 "banned"
             );
         }
-        Ok(())
+        Ok(in_kernel)
     }
 
     pub fn ban(

@@ -236,9 +236,16 @@ fn spawn_ban_writer(
                     .map(|(addr, cause, _)| new_ban(*addr, Some(ttl), &cause.to_string(), "detect"))
                     .collect();
                 match store.ban_many(&bans) {
-                    Ok(()) => {
+                    Ok(in_kernel) => {
                         c.bans_applied
                             .fetch_add(bans.len() as u64, Ordering::Relaxed);
+                        for (_, _, detected) in &batch {
+                            let us =
+                                in_kernel.saturating_duration_since(*detected).as_micros() as u64;
+                            c.ban_latency_us_last.store(us, Ordering::Relaxed);
+                            c.ban_latency_us_max.fetch_max(us, Ordering::Relaxed);
+                            c.ban_latency_us_sum.fetch_add(us, Ordering::Relaxed);
+                        }
                     }
                     Err(e) => {
                         c.bans_failed
