@@ -1,0 +1,222 @@
+//! Turning one input value into hashed features: the normalization every value goes through
+//! before scoring, and the feature families the linear model weighs.
+//!
+//! The same code runs at training and at inference, so a model is only valid for the
+//! [`FEATURE_VERSION`] it was trained with (checked when a model file is loaded).
+
+use std::borrow::Cow;
+
+use palisade_http::transform::apply_all;
+use palisade_http::Transform;
+
+/// Bumped whenever normalization or feature extraction changes meaning.
+pub const FEATURE_VERSION: u32 = 1;
+
+/// Longest stretch of a (normalized) value scored as one unit. Longer values are scored in
+/// overlapping windows and the worst window counts: a short payload inside a long benign
+/// text is not diluted by the text around it, and nothing past any length goes unseen.
+pub const WINDOW: usize = 256;
+/// Distance between window starts (windows overlap by `WINDOW - STRIDE` bytes so a payload
+/// up to that length is always whole in some window).
+pub const STRIDE: usize = 192;
+
+/// Decoding applied before feature extraction: a second URL-decoding layer (the request
+/// model already decoded one), HTML entities, NULs, case and whitespace runs. Evasions that
+/// stack encodings land on the same features as the plain payload.
+const NORMALIZE: &[Transform] = &[
+    Transform::UrlDecodeUni,
+    Transform::HtmlEntityDecode,
+    Transform::RemoveNulls,
+    Transform::Lowercase,
+    Transform::CompressWhitespace,
+];
+
+/// The normalized form of a value (borrowed when normalization changes nothing).
+pub fn normalize(value: &[u8]) -> Cow<'_, [u8]> {
+    apply_all(NORMALIZE, value)
+}
+
+/// Window start offsets for a normalized value of length `len` (at least one window).
+pub fn windows(len: usize) -> impl Iterator<Item = (usize, usize)> {
+    let count = if len <= WINDOW {
+        1
+    } else {
+        (len - WINDOW).div_ceil(STRIDE) + 1
+    };
+    (0..count).map(move |i| {
+        let start = (i * STRIDE).min(len.saturating_sub(WINDOW));
+        (start, (start + WINDOW).min(len))
+    })
+}
+
+// FNV-1a style mixing: stable across platforms and releases (a model's weights are indexed
+// by these hashes, so `std`'s randomized hashers cannot be used).
+const PRIME: u64 = 0x0000_0100_0000_01b3;
+const NS_BYTES: u64 = 0xcbf2_9ce4_8422_2325;
+const NS_SHAPE: u64 = 0x9e37_79b9_7f4a_7c15;
+const NS_WORD: u64 = 0xc2b2_ae3d_27d4_eb4f;
+const NS_BIGRAM: u64 = 0x1656_67b1_9e37_79f9;
+const NS_STATS: u64 = 0x27d4_eb2f_1656_67c5;
+
+#[inline]
+fn mix(h: u64, b: u64) -> u64 {
+    (h ^ b).wrapping_mul(PRIME)
+}
+
+#[inline]
+fn slot(h: u64, bits: u32) -> u32 {
+    // Final avalanche so nearby FNV states spread over the whole table.
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as u32
+}
+
+/// Character class used by the shape string: runs of letters and of digits collapse to one
+/// symbol, punctuation stays itself, so `' or 1=1--` and `' OR 42=42 --` share a shape.
+#[inline]
+fn shape_of(b: u8) -> u8 {
+    match b {
+        b'a'..=b'z' | b'A'..=b'Z' => b'a',
+        b'0'..=b'9' => b'0',
+        b' ' | b'\t' | b'\r' | b'\n' => b' ',
+        0x80..=0xff => b'u',
+        other => other,
+    }
+}
+
+/// Calls `emit(slot)` for every feature of one normalized window, and returns how many
+/// were emitted (the caller scales by `1/sqrt(count)`).
+///
+/// Families: byte n-grams (n = 1..4, with start/end markers), shape n-grams (n = 2..5 over
+/// the collapsed shape string), word unigrams and bigrams (runs of `[a-z0-9_]`), and two
+/// coarse statistics (length bucket, share of non-alphanumeric bytes).
+pub fn for_each_feature(window: &[u8], bits: u32, mut emit: impl FnMut(u32)) -> usize {
+    let mut count = 0usize;
+    let mut put = |h: u64| {
+        emit(slot(h, bits));
+        count += 1;
+    };
+
+    // Byte n-grams ending at each byte (and at the end marker), n = 1..4.
+    let mut prev = [2u64; 3]; // start marker
+    for (i, &b) in window.iter().chain(std::iter::once(&3u8)).enumerate() {
+        let b = b as u64;
+        // n-gram of length n ending here = previous (n-1)-gram extended by b.
+        let h1 = mix(mix(NS_BYTES, 1), b);
+        let h2 = mix(mix(mix(NS_BYTES, 2), prev[0]), b);
+        let h3 = mix(mix(mix(mix(NS_BYTES, 3), prev[1]), prev[0]), b);
+        let h4 = mix(
+            mix(mix(mix(mix(NS_BYTES, 4), prev[2]), prev[1]), prev[0]),
+            b,
+        );
+        if i < window.len() {
+            put(h1);
+        }
+        put(h2);
+        if i >= 1 {
+            put(h3);
+        }
+        if i >= 2 {
+            put(h4);
+        }
+        prev = [b, prev[0], prev[1]];
+    }
+
+    // Shape n-grams over the collapsed shape string.
+    let mut shape: [u64; 5] = [2; 5];
+    let mut prev_class = 0u8;
+    let mut n_shape = 0usize;
+    for &b in window.iter().chain(std::iter::once(&3u8)) {
+        let c = if b == 3 { 3 } else { shape_of(b) };
+        if (c == b'a' || c == b'0' || c == b' ') && c == prev_class {
+            continue;
+        }
+        prev_class = c;
+        shape = [c as u64, shape[0], shape[1], shape[2], shape[3]];
+        n_shape += 1;
+        let mut h = mix(NS_SHAPE, shape[0]);
+        for (n, s) in shape.iter().enumerate().skip(1) {
+            h = mix(h, *s);
+            if n < n_shape + 1 {
+                put(mix(h, n as u64));
+            }
+        }
+    }
+
+    // Words and word bigrams.
+    let mut prev_word: Option<u64> = None;
+    let mut i = 0;
+    while i < window.len() {
+        if is_word(window[i]) {
+            let start = i;
+            let mut h = NS_WORD;
+            while i < window.len() && is_word(window[i]) {
+                h = mix(h, window[i] as u64);
+                i += 1;
+            }
+            // Long runs are ids and tokens, not words: one shared feature per length bucket.
+            let h = if i - start > 24 {
+                mix(NS_WORD, 0x100 + ((i - start) as u64).ilog2() as u64)
+            } else {
+                h
+            };
+            put(h);
+            if let Some(p) = prev_word {
+                put(mix(mix(NS_BIGRAM, p), h));
+            }
+            prev_word = Some(h);
+        } else {
+            i += 1;
+        }
+    }
+
+    // Coarse statistics.
+    let len_bucket = (window.len() as u64 + 1).ilog2() as u64;
+    put(mix(NS_STATS, len_bucket));
+    let special = window
+        .iter()
+        .filter(|b| !b.is_ascii_alphanumeric() && **b != b' ')
+        .count();
+    let share = (special * 8 / window.len().max(1)) as u64;
+    put(mix(mix(NS_STATS, 0x40), share));
+    count
+}
+
+#[inline]
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_long_values_with_overlap() {
+        assert_eq!(windows(10).collect::<Vec<_>>(), vec![(0, 10)]);
+        assert_eq!(windows(0).collect::<Vec<_>>(), vec![(0, 0)]);
+        let w: Vec<_> = windows(1000).collect();
+        assert_eq!(w.first(), Some(&(0, WINDOW)));
+        assert_eq!(w.last().map(|x| x.1), Some(1000));
+        for pair in w.windows(2) {
+            assert!(pair[1].0 <= pair[0].1 - (WINDOW - STRIDE).min(pair[0].1 - pair[1].0));
+        }
+    }
+
+    #[test]
+    fn normalization_undoes_stacked_encodings() {
+        assert_eq!(&*normalize(b"%253Cscript%253E"), b"%3cscript%3e");
+        assert_eq!(&*normalize(b"%3CScRiPt%3E"), b"<script>");
+        assert_eq!(&*normalize(b"&lt;svg&gt;"), b"<svg>");
+    }
+
+    #[test]
+    fn features_are_deterministic_and_case_sensitive_only_through_normalization() {
+        let collect = |v: &[u8]| {
+            let mut out = Vec::new();
+            for_each_feature(v, 18, |s| out.push(s));
+            out
+        };
+        assert_eq!(collect(b"' or 1=1--"), collect(b"' or 1=1--"));
+        assert_ne!(collect(b"' or 1=1--"), collect(b"hello world"));
+        assert!(collect(b"abc").iter().all(|&s| s < (1 << 18)));
+    }
+}

@@ -1,0 +1,1052 @@
+//! A seeded generator of modern benign request values — what real WAFs falsely block and
+//! what the old-style fwaf/CSIC data lacks: JSON API fields, GraphQL documents, rich-text
+//! HTML, markdown with code, passwords with symbols, JWTs and other tokens, base64,
+//! analytics beacons, URLs as values, user agents, referers, free text with quotes and SQL-
+//! or shell-sounding words used innocently, multilingual text.
+//!
+//! Everything is drawn from the word lists and templates below with a ChaCha RNG, so a seed
+//! gives the same values on every platform. The hand-written corpora in `corpus/` are test
+//! sets and are not used here.
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const WORDS: &[&str] = &[
+    "order",
+    "select",
+    "from",
+    "where",
+    "table",
+    "drop",
+    "union",
+    "update",
+    "delete",
+    "insert",
+    "create",
+    "join",
+    "group",
+    "by",
+    "and",
+    "or",
+    "not",
+    "null",
+    "true",
+    "false",
+    "sleep",
+    "script",
+    "alert",
+    "document",
+    "window",
+    "cat",
+    "ls",
+    "echo",
+    "exec",
+    "system",
+    "shell",
+    "admin",
+    "root",
+    "user",
+    "password",
+    "login",
+    "file",
+    "path",
+    "include",
+    "import",
+    "run",
+    "the",
+    "a",
+    "of",
+    "to",
+    "in",
+    "is",
+    "it",
+    "you",
+    "that",
+    "was",
+    "for",
+    "on",
+    "are",
+    "with",
+    "as",
+    "his",
+    "they",
+    "be",
+    "at",
+    "one",
+    "have",
+    "this",
+    "had",
+    "by",
+    "hot",
+    "but",
+    "some",
+    "what",
+    "there",
+    "we",
+    "can",
+    "out",
+    "other",
+    "were",
+    "all",
+    "your",
+    "when",
+    "up",
+    "use",
+    "word",
+    "how",
+    "said",
+    "an",
+    "each",
+    "she",
+    "which",
+    "do",
+    "their",
+    "time",
+    "if",
+    "will",
+    "way",
+    "about",
+    "many",
+    "then",
+    "them",
+    "would",
+    "write",
+    "like",
+    "so",
+    "these",
+    "her",
+    "long",
+    "make",
+    "thing",
+    "see",
+    "him",
+    "two",
+    "has",
+    "look",
+    "more",
+    "day",
+    "could",
+    "go",
+    "come",
+    "did",
+    "my",
+    "sound",
+    "no",
+    "most",
+    "number",
+    "who",
+    "over",
+    "know",
+    "water",
+    "than",
+    "call",
+    "first",
+    "people",
+    "may",
+    "down",
+    "side",
+    "been",
+    "now",
+    "find",
+    "any",
+    "new",
+    "work",
+    "part",
+    "take",
+    "get",
+    "place",
+    "made",
+    "live",
+    "after",
+    "back",
+    "little",
+    "only",
+    "round",
+    "man",
+    "year",
+    "came",
+    "show",
+    "every",
+    "good",
+    "me",
+    "give",
+    "our",
+    "under",
+    "name",
+    "very",
+    "through",
+    "just",
+    "form",
+    "much",
+    "great",
+    "think",
+    "say",
+    "help",
+    "low",
+    "line",
+    "before",
+    "turn",
+    "cause",
+    "same",
+    "mean",
+    "differ",
+    "move",
+    "right",
+    "boy",
+    "old",
+    "too",
+    "does",
+    "tell",
+    "sentence",
+    "set",
+    "three",
+    "want",
+    "air",
+    "well",
+    "also",
+    "play",
+    "small",
+    "end",
+    "put",
+    "home",
+    "read",
+    "hand",
+    "port",
+    "large",
+    "spell",
+    "add",
+    "even",
+    "land",
+    "here",
+    "must",
+    "big",
+    "high",
+    "such",
+    "follow",
+    "act",
+    "why",
+    "ask",
+    "men",
+    "change",
+    "went",
+    "light",
+    "kind",
+    "off",
+    "need",
+    "house",
+    "picture",
+    "try",
+    "us",
+    "again",
+    "animal",
+    "point",
+    "mother",
+    "world",
+    "near",
+    "build",
+    "self",
+    "earth",
+    "father",
+    "head",
+    "stand",
+    "own",
+    "page",
+    "should",
+    "country",
+    "found",
+    "answer",
+    "school",
+    "grow",
+    "study",
+    "still",
+    "learn",
+    "plant",
+    "cover",
+    "food",
+    "sun",
+    "four",
+    "thought",
+    "let",
+    "keep",
+    "eye",
+    "never",
+    "last",
+    "door",
+    "between",
+    "city",
+    "tree",
+    "cross",
+    "since",
+    "hard",
+    "start",
+    "might",
+    "story",
+    "saw",
+    "far",
+    "sea",
+    "draw",
+    "left",
+    "late",
+    "shoes",
+    "running",
+    "trail",
+    "jacket",
+    "waterproof",
+    "size",
+    "color",
+    "blue",
+    "black",
+    "red",
+    "review",
+    "shipping",
+    "refund",
+    "invoice",
+    "account",
+    "billing",
+    "cart",
+    "checkout",
+    "coupon",
+    "discount",
+    "deploy",
+    "release",
+    "bug",
+    "fix",
+    "feature",
+    "merge",
+    "branch",
+    "commit",
+    "query",
+    "schema",
+    "index",
+    "cache",
+    "server",
+    "client",
+    "request",
+    "response",
+    "token",
+    "session",
+    "cookie",
+    "header",
+    "error",
+    "warning",
+    "timeout",
+];
+
+const FIRST: &[&str] = &[
+    "Anna",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Émilie",
+    "Farah",
+    "Guo",
+    "Hiro",
+    "Ines",
+    "Jamal",
+    "Kofi",
+    "Lena",
+    "Miguel",
+    "Nora",
+    "Owen",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Xavier",
+    "Yara",
+    "Zoë",
+    "O'Brien",
+    "D'Angelo",
+    "Mary-Jane",
+];
+const LAST: &[&str] = &[
+    "Smith",
+    "O'Neil",
+    "Müller",
+    "García",
+    "Nguyen",
+    "Kowalski",
+    "Rossi",
+    "Dubois",
+    "Ivanov",
+    "Yamamoto",
+    "Okafor",
+    "Silva",
+    "Johansson",
+    "Cohen",
+    "Patel",
+    "van der Berg",
+    "Ó Súilleabháin",
+];
+const DOMAINS: &[&str] = &[
+    "example.com",
+    "shop.example.com",
+    "api.example.org",
+    "cdn.example.net",
+    "mail.example.co.uk",
+    "docs.example.io",
+    "static.example.com",
+    "accounts.example.com",
+    "blog.example.dev",
+];
+const TLDS_PATHS: &[&str] = &[
+    "products", "category", "blog", "docs", "api", "v1", "v2", "users", "orders", "search",
+    "account", "settings", "help", "articles", "2024", "05", "assets", "img", "static", "js",
+    "css", "en-us", "de", "issues", "pulls", "repos", "acme", "web", "checkout", "cart",
+];
+const UNICODE_TEXT: &[&str] = &[
+    "Grüße aus München",
+    "¿Dónde está la estación?",
+    "日本語のテキスト",
+    "Привет, мир",
+    "naïve café résumé",
+    "emoji 🎉🔥👍",
+    "“smart quotes” and ‘single’ ones",
+    "€1.299,00 inkl. MwSt.",
+    "中文搜索 测试",
+    "العربية نص",
+    "Ελληνικά κείμενο",
+    "tiếng Việt có dấu",
+];
+
+struct G {
+    rng: ChaCha8Rng,
+}
+
+impl G {
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items.choose(&mut self.rng).copied().unwrap_or("")
+    }
+    fn n(&mut self, lo: u64, hi: u64) -> u64 {
+        self.rng.gen_range(lo..=hi)
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        self.rng.gen_bool(p)
+    }
+    fn chars(&mut self, alphabet: &[u8], len: usize) -> String {
+        (0..len)
+            .map(|_| alphabet[self.rng.gen_range(0..alphabet.len())] as char)
+            .collect()
+    }
+    fn words(&mut self, lo: u64, hi: u64) -> String {
+        let n = self.n(lo, hi);
+        (0..n)
+            .map(|_| self.pick(WORDS))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    fn name(&mut self) -> String {
+        format!("{} {}", self.pick(FIRST), self.pick(LAST))
+    }
+    fn email(&mut self) -> String {
+        let user = self
+            .pick(FIRST)
+            .to_lowercase()
+            .replace(['\'', 'é', 'ë', 'ö'], "");
+        let sep = self.pick(&[".", "_", "+", "-", ""]);
+        let tag = self.pick(&["news", "shop", "work", "2024", "x"]);
+        format!("{user}{sep}{tag}@{}", self.pick(DOMAINS))
+    }
+    fn url(&mut self) -> String {
+        let depth = self.n(0, 4);
+        let mut s = format!("https://{}", self.pick(DOMAINS));
+        for _ in 0..depth {
+            s.push('/');
+            s.push_str(self.pick(TLDS_PATHS));
+        }
+        if self.chance(0.3) {
+            s.push_str(&format!("/{}-{}", self.pick(WORDS), self.n(1, 9999)));
+        }
+        if self.chance(0.5) {
+            s.push_str(&format!(
+                "?utm_source={}&utm_medium={}&utm_campaign={}_{}",
+                self.pick(&["newsletter", "google", "facebook", "twitter"]),
+                self.pick(&["email", "cpc", "social"]),
+                self.pick(WORDS),
+                self.n(1, 30)
+            ));
+        }
+        if self.chance(0.2) {
+            s.push_str(&format!("#{}", self.pick(WORDS)));
+        }
+        s
+    }
+    fn b64(&mut self, len: usize, url_safe: bool) -> String {
+        let alpha: &[u8] = if url_safe {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        } else {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        };
+        let mut s = self.chars(alpha, len);
+        if !url_safe {
+            while s.len() % 4 != 0 {
+                s.push('=');
+            }
+        }
+        s
+    }
+    fn sentence(&mut self) -> String {
+        let mut s = self.words(3, 14);
+        if let Some(f) = s.get_mut(0..1) {
+            f.make_ascii_uppercase();
+        }
+        let extras = [
+            " (see above)",
+            ", isn't it",
+            " - thanks!",
+            "; however",
+            " & more",
+            " e.g. this one",
+            " 100%",
+            " #1",
+            " @team",
+            " :)",
+            " it's \"fine\"",
+            " 5 * 3 = 15",
+            " a/b test",
+            " ~20 min",
+            " [draft]",
+            " {placeholder}",
+            " <3",
+            " -> next",
+            " 2 > 1",
+            " x < y",
+            " don't",
+            " O'Reilly's book",
+            " or 1 more",
+            " and/or",
+        ];
+        if self.chance(0.6) {
+            s.push_str(self.pick(&extras));
+        }
+        s.push_str(self.pick(&[".", "!", "?", "...", "", ":"]));
+        s
+    }
+    fn password(&mut self) -> String {
+        let len = self.n(8, 28) as usize;
+        self.chars(
+            b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#$%^&*()_+-=[]{};':\",./<>?|\\~`",
+            len,
+        )
+    }
+    fn jwt(&mut self) -> String {
+        let head = self.pick(&[
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+            "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6IjEifQ",
+            "eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiJ9",
+        ]);
+        let body_len = self.n(40, 300) as usize;
+        let sig_len = self.n(43, 86) as usize;
+        format!(
+            "{head}.{}.{}",
+            self.b64(body_len, true),
+            self.b64(sig_len, true)
+        )
+    }
+    fn json_scalar(&mut self) -> String {
+        match self.n(0, 7) {
+            0 => format!("\"{}\"", self.name()),
+            1 => format!("{}", self.n(0, 100000)),
+            2 => format!("{}.{}", self.n(0, 999), self.n(0, 99)),
+            3 => self.pick(&["true", "false", "null"]).to_string(),
+            4 => format!("\"{}\"", self.email()),
+            5 => format!("\"{}\"", self.sentence().replace('"', "\\\"")),
+            6 => format!("[{}, {}]", self.n(0, 9), self.n(0, 99)),
+            _ => format!("\"{}\"", self.url()),
+        }
+    }
+    fn json_object(&mut self, depth: u32) -> String {
+        let n = self.n(1, 5);
+        let mut parts = Vec::new();
+        for _ in 0..n {
+            let key = self.pick(&[
+                "id", "name", "email", "items", "qty", "price", "tags", "event", "ts", "page",
+                "filter", "sort", "query", "data", "meta", "user_id", "variant", "note", "props",
+            ]);
+            let v = if depth < 2 && self.chance(0.25) {
+                self.json_object(depth + 1)
+            } else {
+                self.json_scalar()
+            };
+            parts.push(format!("\"{key}\":{v}"));
+        }
+        format!("{{{}}}", parts.join(","))
+    }
+    fn graphql(&mut self) -> String {
+        let op = self.pick(&["query", "mutation"]);
+        let name = self.pick(&[
+            "GetUser",
+            "ListOrders",
+            "UpdateCart",
+            "SearchProducts",
+            "Viewer",
+            "AddComment",
+        ]);
+        let field = self.pick(&["user", "orders", "cart", "search", "viewer", "repository"]);
+        let sub = self.pick(&[
+            "id name email",
+            "edges { node { id title createdAt } } pageInfo { hasNextPage endCursor }",
+            "id items { sku qty price { amount currency } }",
+            "...UserFields",
+            "nodes { id body author { login avatarUrl(size: 64) } }",
+        ]);
+        let mut s = format!("{op} {name}($id: ID!, $first: Int = 10) {{ {field}(id: $id, first: $first) {{ {sub} }} }}");
+        if sub.contains("...") {
+            s.push_str(" fragment UserFields on User { id login name __typename }");
+        }
+        if self.chance(0.3) {
+            s = s.replace(' ', "\n  ");
+        }
+        s
+    }
+    fn html(&mut self) -> String {
+        let mut s = String::new();
+        let n = self.n(1, 5);
+        for _ in 0..n {
+            let text = self.sentence();
+            let block = match self.n(0, 11) {
+                0 => format!("<p>{text}</p>"),
+                1 => format!("<p><strong>{}</strong> {text}</p>", self.words(1, 3)),
+                2 => format!(
+                    "<p>{} <a href=\"{}\" target=\"_blank\" rel=\"noopener\">{}</a></p>",
+                    text,
+                    self.url(),
+                    self.words(1, 3)
+                ),
+                3 => format!(
+                    "<img src=\"https://{}/img/{}.jpg\" alt=\"{}\" width=\"{}\">",
+                    self.pick(DOMAINS),
+                    self.n(1, 9999),
+                    self.words(1, 4),
+                    self.n(100, 1200)
+                ),
+                4 => format!(
+                    "<ul><li>{}</li><li>{}</li></ul>",
+                    self.words(1, 5),
+                    self.words(1, 5)
+                ),
+                5 => format!("<h2>{}</h2>", self.words(1, 6)),
+                6 => format!("<blockquote>{text}</blockquote>"),
+                7 => format!(
+                    "<p><code>{}</code> {text}</p>",
+                    self.pick(&[
+                        "npm install",
+                        "SELECT * FROM orders",
+                        "git pull --rebase",
+                        "ls -la",
+                        "x = y + 1"
+                    ])
+                ),
+                8 => format!(
+                    "<span style=\"color: #{:06x}; font-weight: bold;\">{text}</span>",
+                    self.n(0, 0xffffff)
+                ),
+                9 => format!(
+                    "<table><tr><td>{}</td><td>{}</td></tr></table>",
+                    self.words(1, 3),
+                    self.n(0, 999)
+                ),
+                10 => format!("<div class=\"note\"><em>{text}</em><br></div>"),
+                _ => format!(
+                    "<ol><li><a href=\"#{}\">{}</a></li></ol>",
+                    self.pick(WORDS),
+                    self.words(1, 3)
+                ),
+            };
+            s.push_str(&block);
+            if self.chance(0.5) {
+                s.push('\n');
+            }
+        }
+        s
+    }
+    fn markdown(&mut self) -> String {
+        let mut s = String::new();
+        let n = self.n(1, 5);
+        for _ in 0..n {
+            let t = self.sentence();
+            let block = match self.n(0, 10) {
+                0 => format!("# {}\n", self.words(1, 5)),
+                1 => format!("{t}\n"),
+                2 => format!("- [ ] {}\n- [x] {}\n", self.words(2, 5), self.words(2, 5)),
+                3 => format!(
+                    "**{}** _{}_ `{}`\n",
+                    self.words(1, 2),
+                    self.words(1, 3),
+                    self.pick(WORDS)
+                ),
+                4 => format!(
+                    "[{}]({}) and ![img]({})\n",
+                    self.words(1, 3),
+                    self.url(),
+                    self.url()
+                ),
+                5 => format!("> {t}\n"),
+                6 => format!(
+                    "| {} | {} |\n|---|---|\n| {} | {} |\n",
+                    self.pick(WORDS),
+                    self.pick(WORDS),
+                    self.n(0, 99),
+                    self.words(1, 2)
+                ),
+                7 => format!(
+                    "```{}\n{}\n```\n",
+                    self.pick(&["js", "ts", "python", "rust", "go", "json", "yaml", ""]),
+                    self.pick(&[
+                        "const app = express();\napp.get('/', (req, res) => res.send('ok'));",
+                        "fn main() {\n    println!(\"hello {}\", name);\n}",
+                        "def handler(event, context):\n    return {\"statusCode\": 200}",
+                        "for (let i = 0; i < items.length; i++) { total += items[i].price; }",
+                        "if err != nil {\n\treturn fmt.Errorf(\"load: %w\", err)\n}",
+                        "{\"name\": \"demo\", \"version\": \"1.2.3\"}",
+                        "services:\n  web:\n    image: nginx:1.25\n    ports: [\"8080:80\"]",
+                    ])
+                ),
+                8 => format!("1. {}\n2. {}\n", self.words(2, 6), self.words(2, 6)),
+                9 => format!(
+                    "See issue #{} and @{} — {}\n",
+                    self.n(1, 9999),
+                    self.pick(FIRST).to_lowercase(),
+                    t
+                ),
+                _ => format!("~~{}~~ {}\n", self.words(1, 3), t),
+            };
+            s.push_str(&block);
+        }
+        s
+    }
+    fn user_agent(&mut self) -> String {
+        let chrome = self.n(100, 131);
+        match self.n(0, 7) {
+            0 => format!("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{chrome}.0.0.0 Safari/537.36"),
+            1 => format!("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/{}.{} Safari/605.1.15", self.n(14, 18), self.n(0, 6)),
+            2 => format!("Mozilla/5.0 (X11; Linux x86_64; rv:{0}.0) Gecko/20100101 Firefox/{0}.0", self.n(100, 133)),
+            3 => format!("Mozilla/5.0 (iPhone; CPU iPhone OS {}_{} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/{}.0 Mobile/15E148 Safari/604.1", self.n(15, 18), self.n(0, 6), self.n(15, 18)),
+            4 => format!("Mozilla/5.0 (Linux; Android {}; Pixel {}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{chrome}.0.0.0 Mobile Safari/537.36", self.n(10, 15), self.n(5, 9)),
+            5 => format!("{}/{}.{}.{}", self.pick(&["okhttp", "Dalvik", "axios", "python-requests", "Go-http-client", "PostmanRuntime", "ShopApp iOS"]), self.n(1, 4), self.n(0, 30), self.n(0, 9)),
+            6 => "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)".to_string(),
+            _ => format!("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{chrome}.0.0.0 Safari/537.36 Edg/{chrome}.0.0.0"),
+        }
+    }
+    fn path(&mut self) -> String {
+        let depth = self.n(1, 5);
+        let mut s = String::new();
+        for _ in 0..depth {
+            s.push('/');
+            let seg = match self.n(0, 6) {
+                0 => format!("{}", self.n(1, 999999)),
+                1 => self.pick(TLDS_PATHS).to_string(),
+                2 => format!(
+                    "{}-{}-{}",
+                    self.pick(WORDS),
+                    self.pick(WORDS),
+                    self.pick(WORDS)
+                ),
+                3 => format!(
+                    "{}.{}",
+                    self.pick(WORDS),
+                    self.pick(&["html", "js", "css", "png", "json", "php", "jsp"])
+                ),
+                4 => format!("{}%20{}", self.pick(WORDS), self.pick(WORDS)),
+                5 => format!("@{}", self.pick(FIRST).to_lowercase()),
+                _ => format!("{}:{}", self.pick(WORDS), self.n(1, 99)),
+            };
+            s.push_str(&seg);
+        }
+        if self.chance(0.2) {
+            s.push('/');
+        }
+        s
+    }
+    fn search(&mut self) -> String {
+        match self.n(0, 9) {
+            0 => format!(
+                "{}'s {}",
+                self.pick(&["men", "women", "kid", "O'Reilly", "Macy"]),
+                self.words(1, 3)
+            ),
+            1 => format!("\"{}\"", self.words(2, 4)),
+            2 => format!("{} -{}", self.words(1, 3), self.pick(WORDS)),
+            3 => format!("{} site:{}", self.words(1, 3), self.pick(DOMAINS)),
+            4 => format!("what is {}% of {}?", self.n(1, 99), self.n(10, 999)),
+            5 => self
+                .pick(&[
+                    "c++ tutorial",
+                    "c# async await",
+                    "node.js vs deno",
+                    "rock & roll",
+                    "a+b=c",
+                    "1/2 cup sugar",
+                    "4x4 tires",
+                    "$19.99 deals",
+                    "<3 valentine gifts",
+                    "wi-fi router (5 ghz)",
+                ])
+                .to_string(),
+            6 => self.pick(UNICODE_TEXT).to_string(),
+            7 => format!(
+                "{} {} {}",
+                self.pick(&["how to", "why does", "best"]),
+                self.pick(&[
+                    "select", "drop", "update", "insert", "join", "order by", "union", "exec",
+                    "cat", "script"
+                ]),
+                self.words(1, 3)
+            ),
+            _ => self.words(1, 5),
+        }
+    }
+    fn misc_value(&mut self) -> String {
+        match self.n(0, 21) {
+            0 => self.password(),
+            1 => self.jwt(),
+            2 => {
+                let l = self.n(8, 200) as usize * 4;
+                self.b64(l, false)
+            }
+            3 => format!("{:032x}", self.rng.gen::<u128>()),
+            4 => format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                self.rng.gen::<u32>(),
+                self.rng.gen::<u16>(),
+                self.n(0, 0xfff),
+                self.n(0x8000, 0xbfff),
+                self.n(0, 0xffff_ffff_ffff)
+            ),
+            5 => format!(
+                "GA1.2.{}.{}",
+                self.n(100000000, 999999999),
+                self.n(1600000000, 1740000000)
+            ),
+            6 => format!("sk_live_{}", self.b64(24, true)),
+            7 => self.json_object(0),
+            8 => self.url(),
+            9 => format!(
+                "{}x{}",
+                self.pick(&["1920", "1366", "390", "2560", "1440"]),
+                self.pick(&["1080", "768", "844", "1440", "900"])
+            ),
+            10 => format!(
+                "+{} ({}) {}-{}",
+                self.n(1, 49),
+                self.n(100, 999),
+                self.n(100, 999),
+                self.n(1000, 9999)
+            ),
+            11 => format!(
+                "{}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{}",
+                self.n(2019, 2026),
+                self.n(1, 12),
+                self.n(1, 28),
+                self.n(0, 23),
+                self.n(0, 59),
+                self.n(0, 59),
+                self.n(0, 999),
+                self.pick(&["Z", "+02:00", "-05:00"])
+            ),
+            12 => format!(
+                "{}, {} {}, {} {}",
+                self.n(1, 999),
+                self.pick(LAST),
+                self.pick(&["St.", "Ave", "Straße", "Rd #4"]),
+                self.n(10000, 99999),
+                self.pick(&["Springfield", "Köln", "São Paulo"])
+            ),
+            13 => format!(
+                "{} ({}).{}",
+                self.words(1, 3),
+                self.pick(&["final", "v2", "1", "copy"]),
+                self.pick(&["pdf", "docx", "jpg", "png", "csv"])
+            ),
+            14 => format!(
+                "color: #{:06x}; font-size: {}px; margin: 0 auto;",
+                self.n(0, 0xffffff),
+                self.n(8, 40)
+            ),
+            15 => format!(
+                "{}.{}.{}.{}",
+                self.n(1, 223),
+                self.n(0, 255),
+                self.n(0, 255),
+                self.n(1, 254)
+            ),
+            16 => format!(
+                "{}={}; {}={}",
+                self.pick(&["theme", "lang", "consent", "tz"]),
+                self.pick(&["dark", "en-US", "true", "Europe/Berlin"]),
+                self.pick(&["cart", "ab"]),
+                self.n(0, 99999)
+            ),
+            17 => format!(
+                "{{\"consent\":{{\"analytics\":{},\"ads\":{}}},\"v\":{}}}",
+                self.chance(0.5),
+                self.chance(0.5),
+                self.n(1, 9)
+            ),
+            18 => format!("{},{},{}", self.n(0, 999), self.n(0, 999), self.n(0, 999)),
+            19 => format!(
+                "${},{:03}.{:02}",
+                self.n(1, 99),
+                self.n(0, 999),
+                self.n(0, 99)
+            ),
+            20 => format!("{}\n{}\n{}", self.sentence(), self.name(), self.sentence()),
+            _ => format!("{} <{}>", self.name(), self.email()),
+        }
+    }
+    fn beacon(&mut self) -> String {
+        let url = self.url();
+        let mut s = format!(
+            "v=2&tid=G-{}&cid={}.{}&dl={}&dt={}&sr=1920x1080&ul=en-us&_p={}",
+            self.chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10),
+            self.n(100000000, 999999999),
+            self.n(1600000000, 1740000000),
+            url.replace(':', "%3A")
+                .replace('/', "%2F")
+                .replace('?', "%3F")
+                .replace('&', "%26")
+                .replace('=', "%3D"),
+            self.words(2, 5).replace(' ', "%20"),
+            self.n(1, 999999)
+        );
+        if self.chance(0.5) {
+            s.push_str(&format!(
+                "&ep.items=%5B%7B%22id%22%3A%22{}%22%7D%5D",
+                self.n(1, 9999)
+            ));
+        }
+        s
+    }
+
+    fn code(&mut self) -> String {
+        let snippets = [
+            "import os\nfrom pathlib import Path\n\nROOT = Path(__file__).resolve().parent\nDEBUG = os.environ.get('DEBUG', '0') == '1'\n",
+            "import { useState } from 'react';\nimport Button from '../../components/Button';\n\nexport default function App() {\n  const [n, setN] = useState(0);\n  return <Button onClick={() => setN(n + 1)}>{n}</Button>;\n}\n",
+            "const url = `${API_BASE}/users/${id}?include=${fields.join(',')}`;\nconst res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });",
+            "type Status = 'open' | 'closed' | 'merged';\nfunction label(s: Status): string { return s === 'open' ? 'Open' : s; }",
+            "SELECT id, name, created_at\nFROM orders\nWHERE status = 'paid' AND total > 100\nORDER BY created_at DESC\nLIMIT 20;",
+            "npm ci && npm run build && npm test -- --coverage",
+            "docker run --rm -p 8080:80 -v $(pwd)/html:/usr/share/nginx/html nginx:alpine",
+            "for f in *.log; do gzip \"$f\"; done",
+            "if (user && user.roles.includes('admin')) { showPanel(); } else { redirect('/login'); }",
+            "def total(items):\n    return sum(i['price'] * i.get('qty', 1) for i in items)\n",
+            "fn parse(s: &str) -> Result<u32, ParseIntError> { s.trim().parse::<u32>() }",
+            "<template>\n  <div class=\"card\" v-if=\"visible\">{{ title }}</div>\n</template>",
+            "$ curl -s https://api.example.com/v1/status | jq '.components[] | .name'",
+            "git log --oneline -n 5 && git diff HEAD~1 -- src/",
+            "x = [i ** 2 for i in range(10) if i % 2 == 0]",
+            "public static void main(String[] args) { System.out.println(\"Hello\"); }",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<order id=\"42\"><item sku=\"A-1\" qty=\"2\"/></order>",
+        ];
+        let mut s = self.pick(&snippets).to_string();
+        if self.chance(0.3) {
+            s = format!("```\n{s}\n```");
+        }
+        if self.chance(0.3) {
+            s = format!("{}\n\n{s}", self.sentence());
+        }
+        s
+    }
+    fn tricky(&mut self) -> String {
+        match self.n(0, 17) {
+            0 => self.pick(&["*", ">=", "<=", "!=", "=", "<", ">", "~", "^", "$", "|", "&", "+", "%", "#", "()", "[]", "{}", "..", "/", "\\", ";", ":", "'", "\"", "-", "<>", "=="]).to_string(),
+            1 => format!("C:\\Users\\{}\\{}\\{}.{}", self.pick(FIRST).to_lowercase(), self.pick(&["Desktop", "Documents", "Downloads", "AppData\\Local"]), self.words(1, 2).replace(' ', "_"), self.pick(&["docx", "xlsx", "pdf", "txt"])),
+            2 => format!("http://{}:{}/{}", self.pick(&["localhost", "127.0.0.1", "[::1]", "0.0.0.0", "192.168.1.20", "10.0.0.5"]), self.n(1024, 65000), self.pick(&["api/auth/callback/github", "", "callback", "oauth2/redirect", "auth/done?state=xyz"])),
+            3 => format!("{}/{} (+http://www.{}/{})", self.pick(&["facebookexternalhit", "Twitterbot", "LinkedInBot", "Slackbot-LinkExpanding", "Discordbot", "bingbot", "DuckDuckBot"]), self.n(1, 3), self.pick(DOMAINS), self.pick(&["bot.html", "externalhit_uatext.php", "robots"])),
+            4 => format!("00-{:032x}-{:016x}-01", self.rng.gen::<u128>(), self.rng.gen::<u64>()),
+            5 => format!("userId={},serverNode=DF%20{},isProduction={}", self.pick(FIRST).to_lowercase(), self.n(1, 99), self.chance(0.5)),
+            6 => {
+                let items: Vec<String> = (0..self.n(1, 4)).map(|_| format!("%22%2F{}%2F{}%22", self.pick(TLDS_PATHS), self.n(1, 99))).collect();
+                format!("%5B{}%5D", items.join("%2C"))
+            }
+            7 => format!("Hi {{{{name}}}}, your order {{{{order.id}}}} ships on {{{{ship_date}}}}. <{}|Track it>", self.url()),
+            8 => format!("{} — see [{}](../{}/{}.md) and ![{}](./img/{}.png)", self.sentence(), self.pick(WORDS), self.pick(TLDS_PATHS), self.pick(WORDS), self.pick(WORDS), self.pick(WORDS)),
+            9 => format!("<p>{} &euro;{} &mdash; {} &amp; {}&nbsp;{}</p>", self.words(1, 3), self.n(1, 999), self.words(1, 3), self.pick(WORDS), self.pick(WORDS)),
+            10 => format!("at com.example.{}.{}({}.java:{})", self.pick(&["app.Fragment", "net.Client", "ui.MainActivity"]), self.pick(WORDS), self.pick(&["Fragment", "Client", "MainActivity"]), self.n(1, 2000)),
+            11 => format!("File \"/app/{}.py\", line {}, in {}", self.pick(WORDS), self.n(1, 900), self.pick(&["<module>", "main", "handler", "<listcomp>"])),
+            12 => format!("\"{}\" {}:{}", self.pick(&["eval(", "onload=", "useState(", "SELECT *", "fn main(", "import os", "<script", "../", "document.cookie", "exec(", "${", "{{"]), self.pick(&["path", "language", "repo", "lang", "file"]), self.pick(&["src/", "*.js", "python", "rust", "acme/web", "*.py"])),
+            13 => format!("{}/{}/{}.{}", self.pick(&["app/Http/Controllers", "src/components", "lib", "internal/server", "docs/guides", "tests/unit"]), self.pick(WORDS), self.pick(WORDS), self.pick(&["php", "tsx", "go", "rs", "md", "py"])),
+            14 => {
+                // Long blobs; compressed files end in runs of zero bytes (`AAAA…`).
+                let l = self.n(150, 900) as usize * 4;
+                let mut b = self.b64(l, false);
+                if self.chance(0.4) {
+                    let pad = self.n(8, 80) as usize;
+                    b = format!("UEsDBBQAAAAIA{}{}", &b[..b.len().min(l / 2)], "A".repeat(pad));
+                }
+                b
+            }
+            15 => { let w: Vec<String> = (0..self.n(3, 8)).map(|_| self.password()).collect(); w.join(" ") }
+            16 => format!("{}{}{}", self.pick(&["<3", "P@ss'", "semi;", "Old'", "x\"", "a<b>", "100%", "#tag", "{key}", "[1]"]), self.password(), self.pick(&["!", ">", ";", "'", "\"", "", "--", "//"])),
+            _ => format!("{} {}", self.pick(&["I <3 it", "2 > 1", "a < b && b < c", "x == y || z", "C++ & C#", "50% off", "rock'n'roll", "it's \"fine\"", "Q&A: what's new?", "->", "=>", "<--"]), self.sentence()),
+        }
+    }
+
+    fn value(&mut self) -> String {
+        if self.chance(0.25) {
+            return self.tricky();
+        }
+        if self.chance(0.08) {
+            return self.code();
+        }
+        if self.chance(0.05) {
+            return self.password();
+        }
+        match self.n(0, 15) {
+            0 | 1 => self.sentence(),
+            2 => self.html(),
+            3 => self.markdown(),
+            4 => self.graphql(),
+            5 => self.json_object(0),
+            6 => self.user_agent(),
+            7 => self.url(),
+            8 => self.path(),
+            9 | 10 => self.search(),
+            11 => self.beacon(),
+            12 => self.name(),
+            13 => self.email(),
+            _ => self.misc_value(),
+        }
+    }
+}
+
+/// `count` benign values from `seed`. Each is a value as it would appear in a request
+/// location after the request model's own decoding.
+pub fn benign_values(seed: u64, count: usize) -> Vec<String> {
+    let mut g = G {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+    };
+    (0..count).map(|_| g.value()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_values_different_seed_different_values() {
+        assert_eq!(benign_values(7, 200), benign_values(7, 200));
+        assert_ne!(benign_values(7, 200), benign_values(8, 200));
+    }
+
+    #[test]
+    fn covers_the_modern_kinds() {
+        let all = benign_values(1, 3000).join("\n");
+        for needle in [
+            "eyJ",
+            "query ",
+            "<p>",
+            "```",
+            "utm_source",
+            "Mozilla/5.0",
+            "@",
+        ] {
+            assert!(all.contains(needle), "generator never produced {needle:?}");
+        }
+    }
+}
