@@ -56,6 +56,14 @@ impl CorpusEntry {
         } else {
             self.body.clone().into_bytes()
         };
+        // What a real client sends with a body: its length (CRS 920180 checks for it).
+        let framed = self.headers.keys().any(|n| {
+            n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("transfer-encoding")
+        });
+        let body_method = matches!(self.method.as_str(), "POST" | "PUT" | "PATCH");
+        if !framed && (!body.is_empty() || body_method) {
+            headers.push("Content-Length", body.len().to_string().into_bytes());
+        }
         let mut model = RequestModel::from_head(&self.method, &self.path, "HTTP/1.1", headers);
         if !body.is_empty() {
             model.attach_body(body, false);

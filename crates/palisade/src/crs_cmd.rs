@@ -9,23 +9,91 @@ use std::sync::Arc;
 use anyhow::{anyhow, Result};
 use clap::Args;
 use palisade_engine::Detector;
-use palisade_seclang::ftw;
+use palisade_seclang::{ftw, CrsDetector, CrsLoad};
 use serde::Deserialize;
 
 use crate::config::Config;
 
+/// `[crs]`: run an OWASP CRS v4 checkout natively. The blocking paranoia level is the
+/// policy's (`[policy] paranoia`, per route); the anomaly threshold is the policy's
+/// `inbound_threshold` (CRS's default, 5, is Palisade's too).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct CrsSettings {}
+pub struct CrsSettings {
+    /// The CRS directory (with `rules/` and `crs-setup.conf[.example]`). Unset: CRS off.
+    pub dir: Option<PathBuf>,
+    /// Your `crs-setup.conf` (default: the directory's `crs-setup.conf`, else the example).
+    pub setup: Option<PathBuf>,
+    /// SecLang files loaded before the CRS rules (REQUEST-900 exclusions).
+    pub before: Vec<PathBuf>,
+    /// SecLang files loaded after the CRS rules (RESPONSE-999 exclusions, removals).
+    pub after: Vec<PathBuf>,
+    /// Rules up to this paranoia level are reported but not scored when above the
+    /// blocking level (CRS's detection paranoia level). 0: same as blocking.
+    pub detection_paranoia: u8,
+    /// Run the RESPONSE-95x rules on buffered text responses.
+    pub inspect_responses: Option<bool>,
+}
 
 /// Flags of `serve` and `check` that override `[crs]`.
 #[derive(Args, Clone, Debug, Default)]
-pub struct CrsArgs {}
+pub struct CrsArgs {
+    /// Load the OWASP Core Rule Set from DIR (a CRS v4 checkout).
+    #[arg(long = "crs", value_name = "DIR")]
+    pub crs: Option<PathBuf>,
+    /// SecLang file loaded before the CRS rules (repeatable).
+    #[arg(long = "crs-before", value_name = "FILE")]
+    pub before: Vec<PathBuf>,
+    /// SecLang file loaded after the CRS rules (repeatable).
+    #[arg(long = "crs-after", value_name = "FILE")]
+    pub after: Vec<PathBuf>,
+}
 
 impl CrsArgs {
-    pub fn apply(&self, _config: &mut Config) -> Result<()> {
+    pub fn apply(&self, config: &mut Config) -> Result<()> {
+        if let Some(dir) = &self.crs {
+            config.crs.dir = Some(dir.clone());
+        }
+        config.crs.before.extend(self.before.iter().cloned());
+        config.crs.after.extend(self.after.iter().cloned());
+        if config.crs.detection_paranoia > 4 {
+            return Err(anyhow!("[crs] detection_paranoia must be 0-4"));
+        }
         Ok(())
     }
+}
+
+/// Engine settings Palisade puts before the CRS: the rules report, Palisade's policy
+/// decides (so `SecRuleEngine` never interrupts by itself), bodies are inspected.
+const SERVE_PREAMBLE: &str =
+    "SecRuleEngine DetectionOnly\nSecRequestBodyAccess On\nSecResponseBodyAccess On\n";
+
+/// Loads the rule set `[crs]` names (none when `dir` is unset).
+pub fn load_rules(config: &Config) -> Result<Option<palisade_seclang::RuleSet>> {
+    let Some(dir) = &config.crs.dir else {
+        return Ok(None);
+    };
+    let load = CrsLoad {
+        dir: dir.clone(),
+        setup: config.crs.setup.clone(),
+        preamble: SERVE_PREAMBLE.to_string(),
+        before: config.crs.before.clone(),
+        after: config.crs.after.clone(),
+    };
+    let rules = load.load().map_err(|e| anyhow!("CRS: {e}"))?;
+    tracing::info!(rules = rules.rule_count(), dir = %dir.display(), "OWASP CRS loaded");
+    Ok(Some(rules))
+}
+
+pub fn detectors(config: &Config) -> Result<Vec<Arc<dyn Detector>>> {
+    let Some(rules) = load_rules(config)? else {
+        return Ok(Vec::new());
+    };
+    Ok(vec![Arc::new(CrsDetector::new(
+        Arc::new(rules),
+        config.crs.detection_paranoia,
+        config.crs.inspect_responses.unwrap_or(true),
+    ))])
 }
 
 /// Arguments of `palisade crs-test`.
@@ -48,10 +116,6 @@ pub struct CrsTestArgs {
     /// Exit with status 1 when the pass rate (of runnable tests) is below this percentage.
     #[arg(long, value_name = "PERCENT")]
     pub min_pass_rate: Option<f64>,
-}
-
-pub fn detectors(_config: &Config) -> Result<Vec<Arc<dyn Detector>>> {
-    Ok(Vec::new())
 }
 
 pub fn crs_test(args: CrsTestArgs) -> Result<ExitCode> {

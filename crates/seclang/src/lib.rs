@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod crs;
+pub mod detector;
 pub mod ftw;
 mod injection;
 pub mod macros;
@@ -18,6 +19,7 @@ pub mod transaction;
 pub mod variables;
 
 pub use crs::CrsLoad;
+pub use detector::CrsDetector;
 pub use parse::LoadError;
 pub use ruleset::{Rule, RuleSet, Source};
 pub use transaction::{Interruption, Response, RuleMatch, Transaction};

@@ -1,0 +1,137 @@
+//! The rule set as a Palisade detector: each request runs through phases 1–2 (and text
+//! responses through 3–4); every CRS attack rule that matches becomes a [`Finding`] with
+//! the rule's id, message, severity (hence anomaly score), target and paranoia level. The
+//! policy then sums the scores, so CRS's anomaly-scoring model decides as it does in
+//! ModSecurity, with Palisade's exclusions and modes on top.
+
+use std::sync::Arc;
+
+use palisade_engine::{Detector, Finding, ResponseModel, Severity};
+use palisade_http::RequestModel;
+
+use crate::transaction::{Response, RuleMatch, Transaction};
+use crate::RuleSet;
+
+pub struct CrsDetector {
+    rules: Arc<RuleSet>,
+    /// Rules above the blocking level but at or below this one are reported with score 0
+    /// (CRS's "detection paranoia level"); 0 = same as the blocking level.
+    detection_paranoia: u8,
+    inspect_responses: bool,
+}
+
+impl CrsDetector {
+    pub fn new(
+        rules: Arc<RuleSet>,
+        detection_paranoia: u8,
+        inspect_responses: bool,
+    ) -> CrsDetector {
+        CrsDetector {
+            rules,
+            detection_paranoia,
+            inspect_responses,
+        }
+    }
+
+    fn prepare<'a>(&self, tx: &mut Transaction<'a>, paranoia: u8) {
+        let blocking = paranoia.clamp(1, 4);
+        let detection = self.detection_paranoia.max(blocking).min(4);
+        tx.set_tx("blocking_paranoia_level", &blocking.to_string());
+        tx.set_tx("detection_paranoia_level", &detection.to_string());
+    }
+
+    fn report(&self, matches: &[RuleMatch], blocking: u8, out: &mut Vec<Finding>) {
+        for m in matches {
+            let Some(finding) = finding_of(m, blocking) else {
+                continue;
+            };
+            out.push(finding);
+        }
+    }
+}
+
+/// CRS rules that only evaluate or report scores (blocking evaluation, correlation) are not
+/// findings of their own.
+fn is_bookkeeping(id: u64) -> bool {
+    matches!(id / 1000, 949 | 959 | 980) || (900_000..=901_999).contains(&id)
+}
+
+fn finding_of(m: &RuleMatch, blocking: u8) -> Option<Finding> {
+    if !m.logged || is_bookkeeping(m.id) {
+        return None;
+    }
+    let severity = match m.severity? {
+        0..=2 => Severity::Critical,
+        3 => Severity::Error,
+        4 => Severity::Warning,
+        5 => Severity::Notice,
+        _ => return None,
+    };
+    let category = m
+        .tags
+        .iter()
+        .find_map(|t| t.strip_prefix("attack-"))
+        .unwrap_or("protocol")
+        .to_string();
+    let paranoia = m.paranoia.unwrap_or(1);
+    let mut f = Finding::new(
+        &m.id.to_string(),
+        "crs",
+        &m.msg,
+        &category,
+        severity,
+        &m.target,
+        &m.value,
+        paranoia,
+    );
+    if paranoia > blocking {
+        // detection-only paranoia level: logged, not scored
+        f.score = 0;
+    }
+    Some(f)
+}
+
+impl Detector for CrsDetector {
+    fn name(&self) -> &str {
+        "crs"
+    }
+
+    fn inspect_request(&self, request: &RequestModel, paranoia: u8, out: &mut Vec<Finding>) {
+        let raw_body: &[u8] = request.body.as_ref().map_or(&[], |b| &b.raw[..]);
+        let mut tx = Transaction::new(&self.rules, request, raw_body);
+        self.prepare(&mut tx, paranoia);
+        tx.process_request();
+        self.report(&tx.matches, paranoia, out);
+    }
+
+    fn inspect_response(
+        &self,
+        request: &RequestModel,
+        response: &ResponseModel,
+        paranoia: u8,
+        out: &mut Vec<Finding>,
+    ) {
+        if !self.inspect_responses {
+            return;
+        }
+        let resp = Response {
+            status: response.status,
+            protocol: "HTTP/1.1".into(),
+            headers: response
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_vec()))
+                .collect(),
+            body: response.body.clone(),
+        };
+        let mut tx = Transaction::new(&self.rules, request, &[]);
+        self.prepare(&mut tx, paranoia);
+        // Phase 1 sets up CRS's TX settings; the request's own findings were reported
+        // already, so only phases 3-4 are reported here.
+        tx.run_phase(1);
+        let before = tx.matches.len();
+        tx.set_response(&resp);
+        tx.process_response();
+        self.report(&tx.matches[before..], paranoia, out);
+    }
+}
