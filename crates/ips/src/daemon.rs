@@ -235,7 +235,15 @@ fn spawn_ban_writer(
                     .iter()
                     .map(|(addr, cause, _)| new_ban(*addr, Some(ttl), &cause.to_string(), "detect"))
                     .collect();
-                match store.ban_many(&bans) {
+                let picked_up = Instant::now();
+                let result = store.ban_many(&bans);
+                tracing::debug!(
+                    bans = bans.len(),
+                    queued_us = picked_up.saturating_duration_since(batch[0].2).as_micros() as u64,
+                    write_us = picked_up.elapsed().as_micros() as u64,
+                    "ban batch written"
+                );
+                match result {
                     Ok(in_kernel) => {
                         c.bans_applied
                             .fetch_add(bans.len() as u64, Ordering::Relaxed);

@@ -403,33 +403,45 @@ pub fn add_bans(table: &str, bans: &[BanElement]) -> Result<()> {
         return Ok(());
     }
     let comments: Vec<String> = bans.iter().map(|b| comment_text(&b.comment)).collect();
-    let mut ops = Vec::with_capacity(bans.len() * 3);
-    for (b, c) in bans.iter().zip(&comments) {
+    fn op<'a>(
+        b: &BanElement,
+        add: bool,
+        excl: bool,
+        last: Option<&'a String>,
+    ) -> nft_netlink::Op<'a> {
         let addr = canonical(b.addr);
-        let set = set_for(&addr);
-        ops.push(nft_netlink::Op {
-            set,
+        nft_netlink::Op {
+            set: set_for(&addr),
             addr,
-            add: true,
-            timeout: None,
-            comment: None,
-        });
-        ops.push(nft_netlink::Op {
-            set,
-            addr,
-            add: false,
-            timeout: None,
-            comment: None,
-        });
-        ops.push(nft_netlink::Op {
-            set,
-            addr,
-            add: true,
-            timeout: b.ttl,
-            comment: Some(c),
-        });
+            add,
+            excl,
+            timeout: if last.is_some() { b.ttl } else { None },
+            comment: last.map(String::as_str),
+        }
     }
-    match nft_netlink::apply(table, &ops) {
+    // Fast path: the elements are new (the usual case: a banned source's packets never
+    // reach the daemon again).
+    let fresh: Vec<_> = bans
+        .iter()
+        .zip(&comments)
+        .map(|(b, c)| op(b, true, true, Some(c)))
+        .collect();
+    let refresh: Vec<_> = bans
+        .iter()
+        .zip(&comments)
+        .flat_map(|(b, c)| {
+            [
+                op(b, true, false, None),
+                op(b, false, false, None),
+                op(b, true, false, Some(c)),
+            ]
+        })
+        .collect();
+    let result = match nft_netlink::apply(table, &fresh) {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => nft_netlink::apply(table, &refresh),
+        r => r,
+    };
+    match result {
         Ok(()) => return Ok(()),
         Err(e) => tracing::debug!("netlink ban failed ({e}); trying the nft command"),
     }
@@ -464,6 +476,7 @@ pub fn del_ban(table: &str, addr: IpAddr) -> Result<()> {
         set,
         addr,
         add,
+        excl: false,
         timeout: None,
         comment: None,
     };

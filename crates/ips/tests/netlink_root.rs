@@ -69,13 +69,15 @@ fn netlink_ban_elements_reach_the_kernel_with_timeout_and_comment() {
     .expect("netns");
     setup.expect("setup");
     let r = in_netns(&ns.0, || {
-        nft_netlink::apply(
+        let t = std::time::Instant::now();
+        let r = nft_netlink::apply(
             "palisade",
             &[
                 Op {
                     set: "ban4",
                     addr: "192.0.2.77".parse().unwrap(),
                     add: true,
+                    excl: false,
                     timeout: Some(Duration::from_secs(90)),
                     comment: Some("detect: port scan"),
                 },
@@ -83,11 +85,14 @@ fn netlink_ban_elements_reach_the_kernel_with_timeout_and_comment() {
                     set: "ban6",
                     addr: "2001:db8::77".parse().unwrap(),
                     add: true,
+                    excl: false,
                     timeout: None,
                     comment: None,
                 },
             ],
-        )
+        );
+        eprintln!("netlink apply of 2 elements took {:?}", t.elapsed());
+        r
     })
     .expect("netns");
     r.expect("netlink apply");
@@ -99,6 +104,28 @@ fn netlink_ban_elements_reach_the_kernel_with_timeout_and_comment() {
     let v6 = ns.nft(&["list", "set", "inet", "palisade", "ban6"]);
     assert!(v6.contains("2001:db8::77"), "{v6}");
 
+    // Re-banning refreshes timeout and comment (exclusive add says EEXIST, then the
+    // add-delete-add path).
+    for (ttl, comment) in [(60, "first"), (3600, "second")] {
+        let r = in_netns(&ns.0, move || {
+            nft::add_bans(
+                "palisade",
+                &[nft::BanElement {
+                    addr: "192.0.2.80".parse().unwrap(),
+                    ttl: Some(Duration::from_secs(ttl)),
+                    comment: comment.into(),
+                }],
+            )
+        })
+        .expect("netns");
+        r.expect("add_bans");
+    }
+    let v4 = ns.nft(&["list", "set", "inet", "palisade", "ban4"]);
+    assert!(
+        v4.contains("192.0.2.80 timeout 1h expires") && v4.contains("comment \"second\"") && !v4.contains("\"first\""),
+        "{v4}"
+    );
+
     // Deleting an absent element aborts the whole batch with ENOENT, and nothing changes.
     let r = in_netns(&ns.0, || {
         nft_netlink::apply(
@@ -108,6 +135,7 @@ fn netlink_ban_elements_reach_the_kernel_with_timeout_and_comment() {
                     set: "ban4",
                     addr: "192.0.2.78".parse().unwrap(),
                     add: true,
+                    excl: false,
                     timeout: None,
                     comment: None,
                 },
@@ -115,6 +143,7 @@ fn netlink_ban_elements_reach_the_kernel_with_timeout_and_comment() {
                     set: "ban4",
                     addr: "192.0.2.79".parse().unwrap(),
                     add: false,
+                    excl: false,
                     timeout: None,
                     comment: None,
                 },
@@ -137,6 +166,7 @@ fn netlink_ban_elements_reach_the_kernel_with_timeout_and_comment() {
                 set: "ban4",
                 addr: "192.0.2.1".parse().unwrap(),
                 add: true,
+                excl: false,
                 timeout: None,
                 comment: None,
             }],
