@@ -693,3 +693,37 @@ fn a_burst_of_attacks_through_serve_gets_the_attackers_next_connection_dropped()
         std::fs::read_to_string(&audit).is_ok_and(|t| t.contains("\"ip_ban\"") && t.contains(CLI_A))
     });
 }
+
+#[test]
+fn a_payload_signature_in_the_first_packets_of_a_flow_bans_the_source() {
+    let mut lab = Lab::new(LabOptions {
+        extra: "[[ips.signatures]]\nname = \"shellshock\"\ncontent = \"() {|20|:;\"\n",
+        ..Default::default()
+    });
+    lab.setup(&[]);
+    lab.start_daemon();
+    let send = |ns: &str, ip: &str, payload: &'static [u8]| {
+        let addr = SocketAddr::new(ip.parse::<IpAddr>().expect("ip"), PORT);
+        in_netns(ns, move || -> std::io::Result<()> {
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+            s.write_all(payload)?;
+            Ok(())
+        })
+        .expect("netns")
+    };
+    send(&lab.b, SRV_B, b"GET / HTTP/1.1\r\nUser-Agent: curl\r\n\r\n").expect("benign send");
+    send(
+        &lab.a,
+        SRV_A,
+        b"GET / HTTP/1.1\r\nUser-Agent: () { :; }; /bin/id\r\n\r\n",
+    )
+    .expect("attack send");
+    wait_for("the signature ban", Duration::from_secs(3), || {
+        kernel_ban_set(&lab).contains(CLI_A)
+    });
+    let list = lab.ips_ok(&["list"]);
+    assert!(list.contains("payload signature: shellshock"), "{list}");
+    assert!(!list.contains(CLI_B), "{list}");
+    assert_dropped(&lab.a, SRV_A);
+    assert_passes(&lab.b, SRV_B);
+}
