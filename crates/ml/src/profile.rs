@@ -368,9 +368,15 @@ impl ProfileDetector {
             let limit =
                 (p.max_len + (p.max_len / 2).max(8)).max((p.mean_len + 6.0 * p.std_len) as usize);
             if value.len() > limit {
+                // Far outside (over twice the limit) scores enough to block alone.
+                let sev = if value.len() > 2 * limit {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                };
                 push(
                     "profile:length",
-                    Severity::Warning,
+                    sev,
                     target.clone(),
                     format!(
                         "{} bytes, learned {}..{} (mean {:.1})",
@@ -394,10 +400,18 @@ impl ProfileDetector {
                 .copied()
                 .filter(|c| matches!(*c, "space" | "non_ascii"))
                 .collect();
-            if !new_symbols.is_empty() || !new_classes.is_empty() {
+            let novel = new_symbols.len() + new_classes.len();
+            if novel > 0 {
+                // One new kind of character is suspicious; several at once (quotes, equals
+                // signs and spaces in a field that never had them) block alone.
+                let sev = if novel >= 2 {
+                    Severity::Critical
+                } else {
+                    Severity::Error
+                };
                 push(
                     "profile:characters",
-                    Severity::Error,
+                    sev,
                     target.clone(),
                     format!(
                         "characters never seen in this parameter: {new_symbols:?} {new_classes:?}"
