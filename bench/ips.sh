@@ -13,7 +13,8 @@
 #      hook, and what the kernel let through unjudged because a queue was full (fail-open);
 #   3. detection-to-kernel-ban latency over ROUNDS port scans (daemon counters);
 #   4. in-process engine decisions/s (no kernel), as a ceiling.
-# Sender, kernel and daemon share the machine's cores: the ratio is the comparable number.
+# Sender, kernel and daemon share the machine's cores: the ratio and the daemon's CPU time
+# per verdict are the comparable numbers.
 # Writes a TSV to $OUT (default target/bench/ips-<time>.tsv).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -106,10 +107,16 @@ ip netns exec "$S" "$BIN" ips -c "$WORK/ips.toml" setup > "$WORK/setup.out"
 ip netns exec "$S" "$BIN" ips -c "$WORK/ips.toml" run > "$WORK/daemon.log" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 1 100); do stat_of packets >/dev/null 2>&1 && [ -n "$(stat_of packets)" ] && break; sleep 0.1; done
-v0=$(stat_of packets); a0=$(stat_of accepted); before=$(counted); d0=$(qdropped)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DAEMON_PID/stat"; }
+v0=$(stat_of packets); a0=$(stat_of accepted); before=$(counted); d0=$(qdropped); c0=$(cpu_ticks)
 ip netns exec "$C" "$LOAD" udp "$SRCS" 198.18.1.1:9000 "$SECONDS_PER_RUN" > "$WORK/sent1"
 sleep 0.5
-v1=$(stat_of packets); a1=$(stat_of accepted)
+v1=$(stat_of packets); a1=$(stat_of accepted); c1=$(cpu_ticks)
+hz=$(getconf CLK_TCK)
+# Daemon CPU (user + system, which includes re-injecting accepted packets) per verdict: a
+# figure that does not depend on how busy the rest of the machine is.
+us_per_verdict=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n=$((v1 - v0)) 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+per_core=$(awk -v u="$us_per_verdict" 'BEGIN { printf "%.0f", 1e6 / u }')
 verdict_pps=$(rate $(( v1 - v0 )) "$SECONDS_PER_RUN")
 delivered=$(( $(counted) - before ))
 queued_pps=$(rate "$delivered" "$SECONDS_PER_RUN")
@@ -125,7 +132,7 @@ for r in $(seq 1 "$ROUNDS"); do
   tried=$(ip netns exec "$L" "$LOAD" scan 198.18.2.1 60)
   [ "${DEBUG:-0}" = 1 ] && { echo "scan tried $tried"; cat "$WORK/daemon.log"; stat_of bans_port_scan; } >&2
   for _ in $(seq 1 40); do ip netns exec "$S" nft list set inet palisade ban4 | grep -q 198.18.2.2 && break; sleep 0.05; done
-  ip netns exec "$S" nft list set inet palisade ban4 | grep -q 198.18.2.2 || { echo "round $r: no kernel ban (scan tried $tried ports)" >&2; exit 1; }
+  ip netns exec "$S" nft list set inet palisade ban4 | grep -q 198.18.2.2 || { echo "round $r: no kernel ban (scan tried $tried ports)" >&2; tail -5 "$WORK/daemon.log" >&2; stat_of bans_failed >&2; exit 1; }
   last=$(stat_of ban_latency_us_last)
   lat="$lat $last"
   ip netns exec "$S" "$BIN" ips -c "$WORK/ips.toml" unban 198.18.2.2 >/dev/null
@@ -143,12 +150,14 @@ printf "%-44s %s\n" "queue: verdicts/s, $QUEUES queues, $PREFIXES CIDRs" "$verdi
 printf "%-44s %s\n" "queue: datagrams/s at input (sent/s)" "$queued_pps ($queue_sent)"
 printf "%-44s %s\n" "queue: passed unjudged (fail-open overflow)" "$bypassed"
 printf "%-44s %s\n" "queue: verdict messages (batched)" "$messages for $((v1)) packets"
+printf "%-44s %s\n" "daemon CPU per verdict, us (verdicts/s/core)" "$us_per_verdict ($per_core)"
 printf "%-44s %s\n" "ratio verdicts/s : no-queue datagrams/s" "$(awk -v a="$verdict_pps" -v b="$base_pps" 'BEGIN { printf "%.2f", a / b }')"
 printf "%-44s %s\n" "detection -> kernel ban, us (mean / max)" "$lat_mean / $lat_max over $ROUNDS bans"
 printf "%-44s %s\n" "engine alone" "$engine_line"
 {
   printf "metric\tvalue\n"
   printf "noqueue_pps\t%s\nverdict_pps\t%s\nqueue_input_pps\t%s\nbypassed\t%s\n" "$base_pps" "$verdict_pps" "$queued_pps" "$bypassed"
+  printf "daemon_us_per_verdict\t%s\n" "$us_per_verdict"
   printf "ban_latency_us_mean\t%s\nban_latency_us_max\t%s\n" "$lat_mean" "$lat_max"
 } > "$OUT"
 echo "wrote $OUT"

@@ -477,7 +477,7 @@ fn syn_flood_gets_the_source_banned_in_the_kernel_while_another_source_works() {
         let mut n = 0;
         for _ in 0..400 {
             n += 1;
-            if TcpStream::connect_timeout(&target, Duration::from_millis(300)).is_err() {
+            if TcpStream::connect_timeout(&target, Duration::from_millis(1000)).is_err() {
                 break;
             }
         }
@@ -517,7 +517,7 @@ fn port_scan_gets_the_source_banned_while_another_source_works() {
         for port in 20_000..20_060u16 {
             n += 1;
             let addr: SocketAddr = format!("{SRV_A}:{port}").parse().expect("addr");
-            match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(1000)) {
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => break,
                 _ => {}
             }
