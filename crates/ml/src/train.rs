@@ -73,6 +73,8 @@ pub struct TrainReport {
     pub conflicts: usize,
     pub seconds: f64,
     pub config: TrainConfig,
+    /// The test half of the validation split: (normalized text, is attack, source).
+    pub test_samples: Vec<(Vec<u8>, bool, Source)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -331,6 +333,10 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainReport, TrainError> {
         conflicts,
         seconds: started.elapsed().as_secs_f64(),
         config: cfg.clone(),
+        test_samples: test_set
+            .iter()
+            .map(|s| (s.text.clone(), s.attack, s.source))
+            .collect(),
     })
 }
 
@@ -425,6 +431,34 @@ Platt-calibrated: p = sigmoid({:.5} × margin + {:.5}). Feature version {}.\n",
         }
         let _ = writeln!(s, "\nTraining took {:.1} s.", self.seconds);
         s
+    }
+
+    /// The test half as a JSONL request corpus (`palisade eval` input): each value is the
+    /// `q` field of a form POST, labelled, with its source as the category. Lets the model
+    /// and the signatures be compared on attacks neither was built from.
+    pub fn test_corpus(&self) -> String {
+        let mut out = String::new();
+        for (text, attack, source) in &self.test_samples {
+            let mut body = String::from("q=");
+            for &b in text {
+                if b.is_ascii_alphanumeric() {
+                    body.push(b as char);
+                } else {
+                    let _ = write!(body, "%{b:02X}");
+                }
+            }
+            let line = serde_json::json!({
+                "method": "POST",
+                "path": "/submit",
+                "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+                "body": body,
+                "label": if *attack { "attack" } else { "benign" },
+                "category": source.name(),
+            });
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+        out
     }
 
     /// Writes `model.bin` and `MODEL_CARD.md` into `dir`.

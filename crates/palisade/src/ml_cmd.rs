@@ -188,6 +188,9 @@ pub struct TrainArgs {
     /// Choose the threshold as the lowest probability with at most this validation FPR.
     #[arg(long, default_value_t = TrainConfig::default().max_fpr)]
     max_fpr: f64,
+    /// Also write the held-out test split as a JSONL request corpus (for `palisade eval`).
+    #[arg(long, value_name = "FILE")]
+    export_test: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -224,6 +227,11 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
     report
         .write(&args.out, &command)
         .with_context(|| format!("writing the model to {}", args.out.display()))?;
+    if let Some(path) = &args.export_test {
+        std::fs::write(path, report.test_corpus())
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote the test split to {}", path.display());
+    }
     println!(
         "trained in {:.1} s; wrote {}/model.bin and MODEL_CARD.md",
         report.seconds,
