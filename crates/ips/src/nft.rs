@@ -9,7 +9,7 @@
 //! - chain `pre` at prerouting priority raw doing the above.
 //!
 //! The hook that sends the chosen ports to NFQUEUE is tried as nftables' native `queue`
-//! statement in chain `queue` of the same table; kernels without `nft_queue` refuse it, and
+//! statement in chain `to_daemon` of the same table; kernels without `nft_queue` refuse it, and
 //! we fall back to the iptables-nft `NFQUEUE` target in a chain of our own (`PALISADE` for
 //! the default table) jumped to from INPUT, for IPv4 and IPv6.
 //! Both hooks use `bypass` (fail-open: with no daemon bound, packets pass) unless
@@ -44,9 +44,7 @@ impl std::fmt::Display for QueueHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             QueueHook::Native => "nftables native queue statement",
-            QueueHook::IptablesNft => {
-                "iptables-nft NFQUEUE target (this kernel lacks the nftables queue expression)"
-            }
+            QueueHook::IptablesNft => "iptables-nft NFQUEUE target",
         })
     }
 }
@@ -205,32 +203,7 @@ pub fn setup(o: &SetupOptions) -> Result<QueueHook> {
     nft_script(&table_script(o)).context("creating the nftables table")?;
     let (lo, hi) = queue_range(o);
     if o.try_native {
-        let queue = if lo == hi {
-            format!("queue num {lo}")
-        } else {
-            format!("queue num {lo}-{hi}")
-        };
-        let flags = if o.fail_closed { "" } else { " bypass" };
-        let mut rules = String::new();
-        for proto in &o.protocols {
-            rules.push_str(&format!(
-                "add rule inet {t} queue meta l4proto {proto} {proto} dport {{ {ports} }} {queue}{flags}\n",
-                t = o.table,
-                ports = port_list(&o.ports).replace(',', ", ")
-            ));
-        }
-        if o.syn_all_ports {
-            rules.push_str(&format!(
-                "add rule inet {t} queue tcp flags & (syn | ack) == syn {queue}{flags}\n",
-                t = o.table
-            ));
-        }
-        let script = format!(
-            "add chain inet {t} queue {{ type filter hook input priority filter; policy accept; }}\n\
-             add rule inet {t} queue meta mark & {mark:#x} == {mark:#x} accept\n{rules}",
-            t = o.table,
-            mark = ALLOW_MARK
-        );
+        let script = native_queue_script(o);
         match nft_script(&script) {
             Ok(()) => return Ok(QueueHook::Native),
             Err(e) => {
@@ -238,7 +211,7 @@ pub fn setup(o: &SetupOptions) -> Result<QueueHook> {
                     "nftables queue statement refused ({e:#}); using iptables-nft NFQUEUE"
                 );
                 // A half-made chain must not stay behind.
-                let _ = nft_script(&format!("delete chain inet {} queue\n", o.table));
+                let _ = nft_script(&format!("delete chain inet {} to_daemon\n", o.table));
             }
         }
     }
@@ -248,6 +221,37 @@ pub fn setup(o: &SetupOptions) -> Result<QueueHook> {
         return Err(e);
     }
     Ok(QueueHook::IptablesNft)
+}
+
+/// The nft script adding the native queue hook (chain `to_daemon`) to an existing table.
+pub fn native_queue_script(o: &SetupOptions) -> String {
+    let (lo, hi) = queue_range(o);
+    let queue = if lo == hi {
+        format!("queue num {lo}")
+    } else {
+        format!("queue num {lo}-{hi}")
+    };
+    let flags = if o.fail_closed { "" } else { " bypass" };
+    let mut rules = String::new();
+    for proto in &o.protocols {
+        rules.push_str(&format!(
+            "add rule inet {t} to_daemon meta l4proto {proto} {proto} dport {{ {ports} }} {queue}{flags}\n",
+            t = o.table,
+            ports = port_list(&o.ports).replace(',', ", ")
+        ));
+    }
+    if o.syn_all_ports {
+        rules.push_str(&format!(
+            "add rule inet {t} to_daemon tcp flags & (syn | ack) == syn {queue}{flags}\n",
+            t = o.table
+        ));
+    }
+    format!(
+        "add chain inet {t} to_daemon {{ type filter hook input priority filter; policy accept; }}\n\
+         add rule inet {t} to_daemon meta mark & {mark:#x} == {mark:#x} accept\n{rules}",
+        t = o.table,
+        mark = ALLOW_MARK
+    )
 }
 
 fn add_xt_hook(o: &SetupOptions, lo: u16, hi: u16) -> Result<()> {

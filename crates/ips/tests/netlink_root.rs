@@ -122,7 +122,9 @@ fn netlink_ban_elements_reach_the_kernel_with_timeout_and_comment() {
     }
     let v4 = ns.nft(&["list", "set", "inet", "palisade", "ban4"]);
     assert!(
-        v4.contains("192.0.2.80 timeout 1h expires") && v4.contains("comment \"second\"") && !v4.contains("\"first\""),
+        v4.contains("192.0.2.80 timeout 1h expires")
+            && v4.contains("comment \"second\"")
+            && !v4.contains("\"first\""),
         "{v4}"
     );
 
@@ -174,6 +176,31 @@ fn netlink_ban_elements_reach_the_kernel_with_timeout_and_comment() {
     })
     .expect("netns");
     assert!(r.is_err());
+    // The native queue hook script is valid nft: where the kernel has no queue expression
+    // it is refused by the kernel (ENOENT), never by the parser.
+    let script = nft::native_queue_script(&SetupOptions {
+        table: "palisade".into(),
+        ports: vec![80, 443],
+        protocols: vec!["tcp".into(), "udp".into()],
+        syn_all_ports: true,
+        queue_base: 7,
+        queues: 2,
+        fail_closed: false,
+        allow: vec![],
+        deny: vec![],
+        try_native: true,
+    });
+    let path = std::env::temp_dir().join(format!("palisade-native-{}.nft", std::process::id()));
+    std::fs::write(&path, &script).expect("write script");
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.0, "nft", "-c", "-f"])
+        .arg(&path)
+        .output()
+        .expect("nft -c");
+    let _ = std::fs::remove_file(&path);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("syntax error"), "{script}\n{err}");
+
     // And teardown removes everything setup made.
     in_netns(&ns.0, || nft::teardown("palisade"))
         .expect("netns")

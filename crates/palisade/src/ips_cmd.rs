@@ -224,8 +224,13 @@ fn setup(s: &mut IpsSettings, a: SetupArgs) -> Result<ExitCode> {
         try_native: !a.no_native_queue,
     };
     let hook = nft::setup(&o)?;
+    let why = if hook == nft::QueueHook::IptablesNft && o.try_native {
+        " (the kernel refused the nftables queue statement: no nft_queue support)"
+    } else {
+        ""
+    };
     println!(
-        "installed nftables table inet {}: allow/deny/ban sets; {} ports {:?} -> NFQUEUE {}-{} ({}); queue hook: {hook}",
+        "installed nftables table inet {}: allow/deny/ban sets; {} ports {:?} -> NFQUEUE {}-{} ({}); queue hook: {hook}{why}",
         s.table,
         s.protocols.join("/"),
         s.ports,
