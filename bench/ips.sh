@@ -127,12 +127,15 @@ queue_sent=$(rate "$(cat "$WORK/sent1")" "$SECONDS_PER_RUN")
 messages=$(stat_of verdict_messages)
 
 # 3. Detection-to-kernel-ban latency: port scans from another namespace, unbanned between.
+# (grep reads all of nft's output: with pipefail, `grep -q` could exit first and fail the
+# pipeline through nft's SIGPIPE.)
+banned() { ip netns exec "$S" nft list set inet palisade ban4 | grep 198.18.2.2 >/dev/null; }
 lat=""
 for r in $(seq 1 "$ROUNDS"); do
   tried=$(ip netns exec "$L" "$LOAD" scan 198.18.2.1 60)
   [ "${DEBUG:-0}" = 1 ] && { echo "scan tried $tried"; cat "$WORK/daemon.log"; stat_of bans_port_scan; } >&2
-  for _ in $(seq 1 40); do ip netns exec "$S" nft list set inet palisade ban4 | grep -q 198.18.2.2 && break; sleep 0.05; done
-  ip netns exec "$S" nft list set inet palisade ban4 | grep -q 198.18.2.2 || { echo "round $r: no kernel ban (scan tried $tried ports)" >&2; tail -5 "$WORK/daemon.log" >&2; stat_of bans_failed >&2; exit 1; }
+  for _ in $(seq 1 40); do banned && break; sleep 0.05; done
+  banned || { echo "round $r: no kernel ban (scan tried $tried ports)" >&2; tail -5 "$WORK/daemon.log" >&2; stat_of bans_failed >&2; exit 1; }
   last=$(stat_of ban_latency_us_last)
   lat="$lat $last"
   ip netns exec "$S" "$BIN" ips -c "$WORK/ips.toml" unban 198.18.2.2 >/dev/null

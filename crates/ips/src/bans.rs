@@ -181,7 +181,17 @@ impl BanStore {
     /// Lifts a ban. Returns whether the state file had it.
     pub fn unban(&self, addr: IpAddr) -> Result<bool> {
         let addr = canonical(addr);
-        nft::del_ban(&self.table, addr)?;
+        if let Err(e) = nft::del_ban(&self.table, addr) {
+            // Without the table nothing is enforced; the record must still go, or the next
+            // `setup` would restore the ban.
+            if nft::table_exists(&self.table) {
+                return Err(e);
+            }
+            tracing::warn!(
+                "table inet {} is not installed; removing {addr} from the state file only",
+                self.table
+            );
+        }
         let _lock = self.lock()?;
         let mut state = self.read()?;
         let now = now_ms();
