@@ -23,19 +23,26 @@ use crate::settings::IpsSettings;
 use crate::stats::Counters;
 
 static SIGNALLED: AtomicBool = AtomicBool::new(false);
+static HANGUP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
     SIGNALLED.store(true, Ordering::Relaxed);
 }
 
-/// Installs SIGTERM/SIGINT handlers; the returned flag turns true on either.
-pub fn stop_on_signals() -> &'static AtomicBool {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+extern "C" fn on_hangup(_: libc::c_int) {
+    HANGUP.store(true, Ordering::Relaxed);
+}
+
+/// Installs SIGTERM/SIGINT handlers (the first flag turns true on either) and a SIGHUP
+/// handler (the second flag; the caller clears it after reloading).
+pub fn stop_on_signals() -> (&'static AtomicBool, &'static AtomicBool) {
+    // SAFETY: the handlers only store to atomics, which is async-signal-safe.
     unsafe {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGHUP, on_hangup as *const () as libc::sighandler_t);
     }
-    &SIGNALLED
+    (&SIGNALLED, &HANGUP)
 }
 
 /// Number of queues for these settings (0: one per core).
@@ -49,8 +56,8 @@ pub fn queue_count(s: &IpsSettings) -> u16 {
     }
 }
 
-/// Builds the verdict engine from the settings' lists.
-pub fn build_engine(s: &IpsSettings) -> Result<Engine> {
+/// Loads the allow list (inline CIDRs and files) and the deny-list files.
+fn load_lists(s: &IpsSettings) -> Result<(PrefixSet, PrefixSet, Vec<String>)> {
     let mut allow = PrefixSet::new();
     for n in &s.allow {
         allow.insert(*n, 0);
@@ -72,6 +79,12 @@ pub fn build_engine(s: &IpsSettings) -> Result<Engine> {
                 .unwrap_or_else(|| path.display().to_string()),
         );
     }
+    Ok((allow, deny, names))
+}
+
+/// Builds the verdict engine from the settings' lists.
+pub fn build_engine(s: &IpsSettings) -> Result<Engine> {
+    let (allow, deny, names) = load_lists(s)?;
     Engine::new(
         allow,
         deny,
@@ -171,6 +184,14 @@ impl Daemon {
             let _ = t.join();
         }
         let _ = std::fs::remove_file(&self.socket);
+    }
+
+    /// Re-reads the allow/deny list files; on error the running lists stay.
+    pub fn reload_lists(&self, s: &IpsSettings) -> Result<usize> {
+        let (allow, deny, names) = load_lists(s)?;
+        let n = deny.len();
+        self.engine.reload_lists(allow, deny, names);
+        Ok(n)
     }
 
     pub fn stop(&self) {

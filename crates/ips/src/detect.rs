@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use aho_corasick::AhoCorasick;
@@ -169,12 +169,19 @@ impl Signatures {
     }
 }
 
-/// The verdict engine shared by all verdict threads.
-pub struct Engine {
+/// The allow and deny lists, replaced as a whole on reload.
+struct Lists {
     allow: PrefixSet,
     deny: PrefixSet,
     /// Names of the deny lists, indexed by prefix tag.
     deny_names: Vec<String>,
+}
+
+/// The verdict engine shared by all verdict threads.
+pub struct Engine {
+    /// Read per packet, written only by a reload: an uncontended read lock is one atomic
+    /// operation.
+    lists: RwLock<Lists>,
     ban_denied: bool,
     cfg: DetectSettings,
     sigs: Option<Signatures>,
@@ -192,15 +199,30 @@ impl Engine {
         signatures: &[SignatureSettings],
     ) -> Result<Engine, String> {
         Ok(Engine {
-            allow,
-            deny,
-            deny_names,
+            lists: RwLock::new(Lists {
+                allow,
+                deny,
+                deny_names,
+            }),
             ban_denied,
             cfg,
             sigs: Signatures::new(signatures)?,
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             counters: Arc::new(Counters::default()),
         })
+    }
+
+    /// Replaces the allow and deny lists (SIGHUP); packets in flight finish with the old ones.
+    pub fn reload_lists(&self, allow: PrefixSet, deny: PrefixSet, deny_names: Vec<String>) {
+        let mut l = match self.lists.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *l = Lists {
+            allow,
+            deny,
+            deny_names,
+        };
     }
 
     fn shard(&self, addr: &IpAddr) -> &Mutex<Shard> {
@@ -235,13 +257,17 @@ impl Engine {
 
     pub fn decide(&self, p: &Packet<'_>, now: Instant) -> Decision {
         let c = &self.counters;
-        if self.allow.contains(p.src) {
+        let lists = match self.lists.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if lists.allow.contains(p.src) {
             Counters::inc(&c.allowed_by_list);
             return Decision::Accept;
         }
-        if let Some(tag) = self.deny.lookup(p.src) {
+        if let Some(tag) = lists.deny.lookup(p.src) {
             if self.ban_denied {
-                let name = self
+                let name = lists
                     .deny_names
                     .get(tag as usize)
                     .cloned()
@@ -254,6 +280,7 @@ impl Engine {
             Counters::inc(&c.dropped_denied);
             return Decision::Drop;
         }
+        drop(lists);
         let mut shard = match self.shard(&p.src).lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -396,7 +423,7 @@ impl Engine {
 
     /// Number of deny-list prefixes loaded.
     pub fn deny_len(&self) -> usize {
-        self.deny.len()
+        self.lists.read().map(|l| l.deny.len()).unwrap_or(0)
     }
 
     /// Number of tracked sources (for tests and logs).

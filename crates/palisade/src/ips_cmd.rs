@@ -51,7 +51,7 @@ enum IpsCommand {
     Setup(SetupArgs),
     /// Remove Palisade's table and queue hook.
     Teardown,
-    /// Run the verdict daemon (until SIGTERM/SIGINT).
+    /// Run the verdict daemon (until SIGTERM/SIGINT; SIGHUP re-reads the list files).
     Run(RunArgs),
     /// Ban an address (through the daemon if it runs, else directly).
     Ban(BanArgs),
@@ -290,7 +290,7 @@ fn print_bans(bans: &[Ban]) {
 
 fn run_daemon(s: &IpsSettings) -> Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
-    let signalled = palisade_ips::daemon::stop_on_signals();
+    let (signalled, hangup) = palisade_ips::daemon::stop_on_signals();
     let daemon = palisade_ips::daemon::Daemon::start(s, stop.clone())?;
     println!(
         "palisade ips: judging NFQUEUE {}-{} ({} deny prefixes, {}); control socket {}",
@@ -306,6 +306,12 @@ fn run_daemon(s: &IpsSettings) -> Result<ExitCode> {
     );
     while !signalled.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
+        if hangup.swap(false, Ordering::Relaxed) {
+            match daemon.reload_lists(s) {
+                Ok(n) => tracing::warn!("reloaded allow/deny lists ({n} deny prefixes)"),
+                Err(e) => tracing::error!("list reload failed, keeping the running lists: {e:#}"),
+            }
+        }
     }
     daemon.stop();
     let counters = daemon.counters.clone();

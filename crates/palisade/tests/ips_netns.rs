@@ -463,6 +463,16 @@ fn allowed_flows_pass_and_a_denied_cidr_is_dropped_v4_v6_tcp_udp() {
     );
     assert!(lab.counter("dropped_denied") >= 3);
     assert!(lab.counter("accepted") >= 3);
+
+    // SIGHUP re-reads the list files: A is no longer listed, so it passes.
+    std::fs::write(lab.dir.join("deny0.txt"), "203.0.113.9\n").expect("rewrite deny list");
+    let pid = lab.daemon.as_ref().expect("daemon").id();
+    must("bash", &["-c", &format!("kill -HUP {pid}")]);
+    wait_for("the reloaded list", Duration::from_secs(5), || {
+        lab.daemon_log().contains("reloaded allow/deny lists (1 deny prefixes)")
+    });
+    assert_passes(&lab.a, SRV_A);
+    assert_passes(&lab.a, SRV_A6);
 }
 
 #[test]
