@@ -130,8 +130,17 @@ pub struct NfQueue {
     fd: OwnedFd,
     queue: u16,
     bufs: Vec<Vec<u8>>,
+    /// recvmmsg headers, built once: each points at its iovec in `iovs`, which points at
+    /// its buffer in `bufs`. All three live on the heap and are never resized, so the
+    /// pointers stay valid when the NfQueue value moves.
+    iovs: Vec<libc::iovec>,
+    msgs: Vec<libc::mmsghdr>,
     out: MsgBuf,
 }
+
+// SAFETY: the raw pointers in `iovs` and `msgs` only point into heap memory owned by the
+// same NfQueue (see above); nothing is shared with another value.
+unsafe impl Send for NfQueue {}
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
@@ -203,10 +212,30 @@ impl NfQueue {
             )
         })?;
         let bufsize = opts.copy_range as usize + 1024;
+        let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; bufsize]).collect();
+        let mut iovs: Vec<libc::iovec> = bufs
+            .iter_mut()
+            .map(|b| libc::iovec {
+                iov_base: b.as_mut_ptr() as *mut libc::c_void,
+                iov_len: b.len(),
+            })
+            .collect();
+        let msgs: Vec<libc::mmsghdr> = iovs
+            .iter_mut()
+            .map(|iov| {
+                // SAFETY: mmsghdr is plain data; zeroed is valid before the fields are set.
+                let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                h.msg_hdr.msg_iov = iov as *mut libc::iovec;
+                h.msg_hdr.msg_iovlen = 1;
+                h
+            })
+            .collect();
         let mut q = NfQueue {
             fd,
             queue,
-            bufs: (0..BATCH).map(|_| vec![0u8; bufsize]).collect(),
+            bufs,
+            iovs,
+            msgs,
             out: MsgBuf::new(),
         };
         q.config_cmd(NFQNL_CFG_CMD_BIND)?;
@@ -312,30 +341,14 @@ impl NfQueue {
         &mut self,
         mut decide: impl FnMut(&[u8]) -> Verdict,
     ) -> io::Result<BatchStats> {
-        // SAFETY: each iovec/mmsghdr points into a live buffer in self.bufs, which is not
-        // touched until recvmmsg returns.
-        let mut iovs: Vec<libc::iovec> = self
-            .bufs
-            .iter_mut()
-            .map(|b| libc::iovec {
-                iov_base: b.as_mut_ptr() as *mut libc::c_void,
-                iov_len: b.len(),
-            })
-            .collect();
-        let mut msgs: Vec<libc::mmsghdr> = iovs
-            .iter_mut()
-            .map(|iov| {
-                let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-                h.msg_hdr.msg_iov = iov as *mut libc::iovec;
-                h.msg_hdr.msg_iovlen = 1;
-                h
-            })
-            .collect();
+        debug_assert_eq!(self.iovs.len(), self.msgs.len());
+        // SAFETY: each mmsghdr points at a live iovec and buffer owned by self, not touched
+        // until recvmmsg returns.
         let n = unsafe {
             libc::recvmmsg(
                 self.fd.as_raw_fd(),
-                msgs.as_mut_ptr(),
-                msgs.len() as libc::c_uint,
+                self.msgs.as_mut_ptr(),
+                self.msgs.len() as libc::c_uint,
                 libc::MSG_WAITFORONE,
                 std::ptr::null_mut(),
             )
@@ -352,7 +365,7 @@ impl NfQueue {
         let mut stats = BatchStats::default();
         let mut max_accept: Option<u32> = None;
         self.out.buf.clear();
-        for (i, m) in msgs.iter().enumerate().take(n as usize) {
+        for (i, m) in self.msgs.iter().enumerate().take(n as usize) {
             let len = (m.msg_len as usize).min(self.bufs[i].len());
             let data = &self.bufs[i][..len];
             let out = &mut self.out;
