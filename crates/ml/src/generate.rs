@@ -987,7 +987,63 @@ impl G {
         }
     }
 
+    /// Uploaded text documents: SVG icons and drawings, XML, CSV, YAML, INI, plain text.
+    fn document(&mut self) -> String {
+        match self.n(0, 5) {
+            0 | 1 => {
+                let mut s = String::new();
+                if self.chance(0.5) {
+                    s.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+                }
+                if self.chance(0.3) {
+                    s.push_str(&format!("<!-- Generator: {} {}.0.0, SVG Export Plug-In -->\n", self.pick(&["Adobe Illustrator", "Inkscape", "Figma", "Sketch"]), self.n(1, 30)));
+                }
+                if self.chance(0.2) {
+                    s.push_str("<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" \"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n");
+                }
+                let size = self.n(16, 512);
+                s.push_str(&format!("<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"{size}\" height=\"{size}\" viewBox=\"0 0 {size} {size}\">"));
+                if self.chance(0.5) {
+                    s.push_str(&format!("<title>{}</title>", self.words(1, 3)));
+                }
+                for _ in 0..self.n(1, 6) {
+                    let el = match self.n(0, 4) {
+                        0 => format!("<path d=\"M{} {}L{} {}C{} {} {} {} {} {}Z\" fill=\"#{:06x}\"/>", self.n(0, 99), self.n(0, 99), self.n(0, 99), self.n(0, 99), self.n(0, 99), self.n(0, 99), self.n(0, 99), self.n(0, 99), self.n(0, 99), self.n(0, 99), self.n(0, 0xffffff)),
+                        1 => format!("<circle cx=\"{}\" cy=\"{}\" r=\"{}\" stroke=\"currentColor\" stroke-width=\"2\"/>", self.n(0, 99), self.n(0, 99), self.n(1, 50)),
+                        2 => format!("<g fill=\"none\" stroke=\"#{:06x}\" stroke-linecap=\"round\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"2\"/></g>", self.n(0, 0xffffff), self.n(0, 20), self.n(0, 20), self.n(1, 99), self.n(1, 99)),
+                        3 => format!("<defs><linearGradient id=\"g{}\"><stop offset=\"0\" stop-color=\"#{:06x}\"/></linearGradient></defs>", self.n(0, 9), self.n(0, 0xffffff)),
+                        _ => format!("<text x=\"{}\" y=\"{}\" font-family=\"Inter, sans-serif\">{}</text>", self.n(0, 99), self.n(0, 99), self.words(1, 3)),
+                    };
+                    s.push_str(&el);
+                }
+                s.push_str("</svg>\n");
+                s
+            }
+            2 => {
+                let mut s = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{} version=\"{}\">\n", self.pick(&["config", "feed", "catalog", "invoice"]), self.n(1, 3));
+                for _ in 0..self.n(1, 6) {
+                    let tag = self.pick(&["item", "entry", "setting", "line"]);
+                    s.push_str(&format!("  <{tag} id=\"{}\" name=\"{}\">{}</{tag}>\n", self.n(1, 999), self.pick(WORDS), self.words(1, 4)));
+                }
+                s.push_str("</root>\n");
+                s
+            }
+            3 => {
+                let mut s = String::from("id,name,email,amount,created_at\n");
+                for i in 0..self.n(2, 12) {
+                    s.push_str(&format!("{i},\"{}\",{},{}.{:02},2024-{:02}-{:02}\n", self.name(), self.email(), self.n(0, 9999), self.n(0, 99), self.n(1, 12), self.n(1, 28)));
+                }
+                s
+            }
+            4 => format!("# {}\nname: {}\nversion: {}.{}.{}\nport: {}\nfeatures:\n  - {}\n  - {}\n[server]\nhost = \"0.0.0.0\"\ntimeout = {}\n", self.words(1, 4), self.pick(WORDS), self.n(0, 9), self.n(0, 20), self.n(0, 9), self.n(1024, 9999), self.pick(WORDS), self.pick(WORDS), self.n(1, 60)),
+            _ => (0..self.n(2, 6)).map(|_| self.sentence()).collect::<Vec<_>>().join("\n"),
+        }
+    }
+
     fn value(&mut self) -> String {
+        if self.chance(0.04) {
+            return self.document();
+        }
         if self.chance(0.25) {
             return self.tricky();
         }

@@ -14,6 +14,7 @@ pub enum Place<'r> {
     CookieName(&'r str),
     Header(&'r str),
     FileName(&'r str),
+    FileContent(&'r str),
     Body,
 }
 
@@ -27,6 +28,7 @@ impl Place<'_> {
             Place::CookieName(n) => format!("REQUEST_COOKIES_NAMES:{n}"),
             Place::Header(n) => format!("REQUEST_HEADERS:{n}"),
             Place::FileName(n) => format!("FILES:{n}"),
+            Place::FileContent(n) => format!("FILES_CONTENT:{n}"),
             Place::Body => "REQUEST_BODY".to_string(),
         }
     }
@@ -118,6 +120,16 @@ pub fn for_each_location<'r>(
             if !is_trivial(f.filename.as_bytes()) {
                 visit(Place::FileName(&f.field), f.filename.as_bytes());
             }
+            // Uploaded text (scripts, templates, config files) is where web shells travel;
+            // binary uploads are skipped.
+            let binary_part = f
+                .content_type
+                .as_deref()
+                .is_some_and(|m| palisade_http::is_binary_media_type(&m.to_ascii_lowercase()))
+                && !looks_like_text(&f.content);
+            if !binary_part && looks_like_text(&f.content) && !is_trivial(&f.content) {
+                visit(Place::FileContent(&f.field), &f.content);
+            }
         }
         let binary = request
             .mime_type()
@@ -130,6 +142,16 @@ pub fn for_each_location<'r>(
             visit(Place::Body, &body.raw);
         }
     }
+}
+
+/// No NUL bytes and at most 5% control bytes (other than whitespace) in the first 1 KB.
+fn looks_like_text(v: &[u8]) -> bool {
+    let head = &v[..v.len().min(1024)];
+    let controls = head
+        .iter()
+        .filter(|&&b| b == 0 || (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+        .count();
+    !head.contains(&0) && controls * 20 <= head.len()
 }
 
 /// Argument names like `user[first_name]` or `items.0.sku` (form arrays, JSON leaf paths).
