@@ -1,5 +1,6 @@
 //! Per-request inspection cost on the anchor scenarios (GET with a query string, 2 KB form,
-//! 20 KB JSON), built-in signatures at paranoia 1. Baseline in the same run: building the
+//! 20 KB JSON), built-in signatures (and the classifier, and with BENCH_CRS the OWASP CRS)
+//! at paranoia 1. Baseline in the same run: building the
 //! request model and parsing the body without detectors. Run: `cargo bench -p palisade`.
 
 use std::hint::black_box;
@@ -83,10 +84,14 @@ fn build(scenario: &str) -> RequestModel {
 
 fn time<F: FnMut()>(mut f: F) -> f64 {
     // warm up, then take the best of 5 rounds of N iterations (µs per iteration)
-    for _ in 0..50 {
+    // BENCH_ITERS=N: iterations per round (default 400; fewer for slow configurations).
+    let n: usize = std::env::var("BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    for _ in 0..n.div_ceil(8) {
         f();
     }
-    let n = 400;
     (0..5)
         .map(|_| {
             let t = Instant::now();
@@ -106,6 +111,13 @@ fn main() {
     }
     if std::env::var("BENCH_NO_BUILTIN").is_ok() {
         config.signatures.builtin = false;
+    }
+    // BENCH_CRS=DIR loads the OWASP CRS (PL1); BENCH_NO_ML=1 turns the classifier off.
+    if let Ok(dir) = std::env::var("BENCH_CRS") {
+        config.crs.dir = Some(dir.into());
+    }
+    if std::env::var("BENCH_NO_ML").is_ok() {
+        config.ml.enabled = false;
     }
     let engine = build_engine(&config).expect("engine");
     println!(

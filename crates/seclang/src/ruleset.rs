@@ -23,6 +23,8 @@ pub struct Rule {
     pub actions: Actions,
     /// Effective transformations (defaults of the phase unless the rule starts with t:none).
     pub transforms: Vec<Transform>,
+    /// Index of `transforms` in [`RuleSet::pipelines`].
+    pub pipeline: u32,
     pub chained: Option<Box<Rule>>,
     pub origin: Origin,
     /// `paranoia-level/N` tag, if any.
@@ -91,6 +93,8 @@ pub struct RuleSet {
     pub settings: Settings,
     /// Index of each marker per phase, for skipAfter.
     markers: [HashMap<String, usize>; 6],
+    /// Every distinct transformation pipeline (rules refer to them by index).
+    pub pipelines: Vec<Vec<Transform>>,
 }
 
 #[derive(Clone)]
@@ -426,11 +430,14 @@ impl Builder {
             t.strip_prefix("paranoia-level/")
                 .and_then(|n| n.parse::<u8>().ok())
         });
+        let transforms = effective_transforms(&defaults.transforms, &actions.transforms);
+        let pipeline = self.intern(&transforms);
         let rule = Rule {
             id,
             phase,
             targets,
-            transforms: effective_transforms(&defaults.transforms, &actions.transforms),
+            pipeline,
+            transforms,
             disruptive: actions.disruptive.unwrap_or(defaults.disruptive),
             log: actions.log.unwrap_or(defaults.log),
             chained: None,
@@ -464,6 +471,10 @@ impl Builder {
         Ok(())
     }
 
+    fn intern(&mut self, transforms: &[Transform]) -> u32 {
+        intern_into(&mut self.set.pipelines, transforms)
+    }
+
     fn finish(mut self) -> Result<RuleSet, LoadError> {
         if let Some((_, links)) = &self.pending_chain {
             let o = links.last().map(|r| r.origin.clone()).unwrap_or(Origin {
@@ -491,7 +502,9 @@ impl Builder {
     }
 
     fn apply(&mut self, update: Update) {
-        let phases = &mut self.set.phases;
+        let set = &mut self.set;
+        let phases = &mut set.phases;
+        let pipelines = &mut set.pipelines;
         let retain = |phases: &mut [Vec<Entry>; 6], keep: &dyn Fn(&Rule) -> bool| {
             for p in phases.iter_mut() {
                 p.retain(|e| match e {
@@ -529,6 +542,7 @@ impl Builder {
                         }
                         if !actions.transforms.is_empty() {
                             r.transforms = effective_transforms(&r.transforms, &actions.transforms);
+                            r.pipeline = intern_into(pipelines, &r.transforms);
                         }
                         if actions.msg.is_some() {
                             r.actions.msg = actions.msg.clone();
@@ -548,6 +562,16 @@ impl Builder {
                     }
                 }
             }
+        }
+    }
+}
+
+fn intern_into(pipelines: &mut Vec<Vec<Transform>>, transforms: &[Transform]) -> u32 {
+    match pipelines.iter().position(|p| p == transforms) {
+        Some(i) => i as u32,
+        None => {
+            pipelines.push(transforms.to_vec());
+            (pipelines.len() - 1) as u32
         }
     }
 }

@@ -65,14 +65,103 @@ struct Overrides {
 }
 
 /// The request body as the rules see it.
-#[derive(Default)]
-struct BodyView {
+struct BodyView<'a> {
     processed: bool,
     processor: &'static str,
-    args: Vec<Arg>,
-    files: Vec<palisade_http::FilePart>,
-    errors: Vec<String>,
-    xml: Vec<Arg>,
+    args: Cow<'a, [Arg]>,
+    files: Cow<'a, [palisade_http::FilePart]>,
+    errors: Cow<'a, [String]>,
+    xml: Cow<'a, [Arg]>,
+}
+
+impl Default for BodyView<'_> {
+    fn default() -> Self {
+        BodyView {
+            processed: false,
+            processor: "",
+            args: Cow::Borrowed(&[]),
+            files: Cow::Borrowed(&[]),
+            errors: Cow::Borrowed(&[]),
+            xml: Cow::Borrowed(&[]),
+        }
+    }
+}
+
+/// One value a rule inspects: where it comes from (its name is built only on a match).
+struct Selected<'s> {
+    collection: &'s str,
+    key: Cow<'s, str>,
+    /// `key` is already the full variable name (MATCHED_VARS entries, counts).
+    whole_name: bool,
+    value: Cow<'s, [u8]>,
+    /// Borrowed from storage that does not change during the transaction (the request,
+    /// the parsed body, the response), so its transformations may be cached by address.
+    stable: bool,
+}
+
+impl Selected<'_> {
+    fn name(&self, current_matched_name: &str) -> String {
+        if self.collection == "MATCHED_VAR" {
+            // a chained check of the previous match keeps reporting its origin
+            return current_matched_name.to_string();
+        }
+        if self.whole_name {
+            return self.key.to_string();
+        }
+        if self.key.is_empty() {
+            self.collection.to_string()
+        } else {
+            format!("{}:{}", self.collection, self.key)
+        }
+    }
+}
+
+/// A match found while scanning, applied to the transaction afterwards.
+struct Hit {
+    name: String,
+    value: Vec<u8>,
+    caps: Captures,
+}
+
+type Val<'s> = (Cow<'s, str>, Cow<'s, [u8]>);
+
+const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+/// A transformed value: the input itself, or a shared transformed copy.
+enum Transformed<'v> {
+    Same(&'v [u8]),
+    Shared(std::rc::Rc<[u8]>),
+}
+
+impl std::ops::Deref for Transformed<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Transformed::Same(v) => v,
+            Transformed::Shared(v) => v,
+        }
+    }
+}
+
+/// A names collection from a key/value one (`ARGS` → `ARGS_NAMES`).
+fn names(it: Vec<Val<'_>>) -> Vec<Val<'_>> {
+    it.into_iter()
+        .map(|(k, _)| {
+            let v = match &k {
+                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                Cow::Owned(s) => Cow::Owned(s.as_bytes().to_vec()),
+            };
+            (k, v)
+        })
+        .collect()
+}
+
+/// Collections whose values do not change while rules run.
+fn stable_collection(name: &str) -> bool {
+    !matches!(
+        name,
+        "TX" | "ENV" | "MATCHED_VAR" | "MATCHED_VARS" | "MATCHED_VAR_NAME" | "MATCHED_VARS_NAMES"
+    )
 }
 
 pub struct Transaction<'a> {
@@ -86,7 +175,10 @@ pub struct Transaction<'a> {
     body_access: bool,
     force_body_variable: bool,
     body_processor: Option<String>,
-    body: BodyView,
+    body: BodyView<'a>,
+    /// REQUEST_FILENAME: the path, percent-decoded.
+    filename: Vec<u8>,
+    transform_cache: std::cell::RefCell<HashMap<(usize, usize, u32), Option<std::rc::Rc<[u8]>>>>,
     overrides: Overrides,
     matched_var: Vec<u8>,
     matched_var_name: String,
@@ -120,6 +212,8 @@ impl<'a> Transaction<'a> {
             force_body_variable: false,
             body_processor: None,
             body: BodyView::default(),
+            filename: request_filename(req),
+            transform_cache: Default::default(),
             overrides: Overrides::default(),
             matched_var: Vec::new(),
             matched_var_name: String::new(),
@@ -232,7 +326,7 @@ impl<'a> Transaction<'a> {
     }
 
     /// Evaluates a rule and its chain; true when every link matched.
-    fn eval_chain(&mut self, rule: &Rule) -> bool {
+    fn eval_chain(&mut self, rule: &'a Rule) -> bool {
         // MATCHED_VARS holds what this rule (and its chain so far) matched, nothing older.
         self.matched_vars.clear();
         let mut link = Some(rule);
@@ -249,55 +343,111 @@ impl<'a> Transaction<'a> {
     }
 
     /// One link: every selected value, transformed, through the operator. Per-match actions
-    /// (`capture`, `setvar`, `setenv`) run for each matching value, as in ModSecurity.
-    fn eval_link(&mut self, r: &Rule, head_id: u64, head_tags: &[String]) -> bool {
-        let values: Vec<(String, Vec<u8>)> = if r.unconditional {
-            vec![(String::new(), Vec::new())]
-        } else {
-            self.select(r, head_id, head_tags)
-        };
-        let mut any = false;
-        let mut caps: Captures = Vec::new();
-        for (name, value) in values {
-            let candidates: Vec<Cow<[u8]>> = if r.actions.multi_match {
-                let mut v: Vec<Cow<[u8]>> = vec![Cow::Borrowed(&value[..])];
-                let mut cur: Vec<u8> = value.clone();
-                for t in &r.transforms {
-                    let next = t.apply(&cur).into_owned();
-                    if next != cur {
-                        v.push(Cow::Owned(next.clone()));
-                    }
-                    cur = next;
-                }
-                v
+    /// (`capture`, `setvar`, `setenv`) run for each matching value, in order, as in
+    /// ModSecurity (they are applied after the scan, which only reads the transaction).
+    fn eval_link(&mut self, r: &'a Rule, head_id: u64, head_tags: &[String]) -> bool {
+        let hits: Vec<Hit> = {
+            let this = &*self;
+            let values: Vec<Selected<'_>> = if r.unconditional {
+                vec![Selected {
+                    collection: "",
+                    key: Cow::Borrowed(""),
+                    whole_name: false,
+                    value: Cow::Borrowed(&[][..]),
+                    stable: false,
+                }]
             } else {
-                vec![apply_all(&r.transforms, &value)]
+                this.select(r, head_id, head_tags)
             };
-            for candidate in candidates {
-                if r.operator.eval(&candidate, self, &mut caps) {
-                    any = true;
-                    if r.actions.capture {
-                        for i in 0..10 {
-                            let key = i.to_string();
-                            match caps.get(i) {
-                                Some(c) => {
-                                    self.tx.insert(key, c.clone());
-                                }
-                                None => {
-                                    self.tx.remove(&key);
-                                }
-                            }
+            let mut hits = Vec::new();
+            let mut caps: Captures = Vec::new();
+            for sel in &values {
+                if r.actions.multi_match {
+                    let mut cur: Vec<u8> = sel.value.to_vec();
+                    let mut tried = vec![cur.clone()];
+                    for t in &r.transforms {
+                        let next = t.apply(&cur).into_owned();
+                        if next != cur {
+                            tried.push(next.clone());
+                        }
+                        cur = next;
+                    }
+                    for candidate in tried {
+                        if r.operator.eval(&candidate, this, &mut caps) {
+                            hits.push(Hit {
+                                name: sel.name(&this.matched_var_name),
+                                value: candidate,
+                                caps: std::mem::take(&mut caps),
+                            });
+                            break;
                         }
                     }
-                    self.matched_var = candidate.to_vec();
-                    self.matched_var_name = name.clone();
-                    self.matched_vars.push((name.clone(), candidate.to_vec()));
-                    self.run_setvars(r);
-                    break;
+                } else {
+                    let transformed = this.transformed(sel, r.pipeline);
+                    if r.operator.eval(&transformed, this, &mut caps) {
+                        hits.push(Hit {
+                            name: sel.name(&this.matched_var_name),
+                            value: transformed.to_vec(),
+                            caps: std::mem::take(&mut caps),
+                        });
+                    }
                 }
             }
+            hits
+        };
+        let any = !hits.is_empty();
+        for hit in hits {
+            if r.actions.capture {
+                for i in 0..10 {
+                    let key = DIGITS[i].to_string();
+                    match hit.caps.get(i) {
+                        Some(c) => {
+                            self.tx.insert(key, c.clone());
+                        }
+                        None => {
+                            self.tx.remove(&key);
+                        }
+                    }
+                }
+            }
+            self.matched_vars.push((hit.name.clone(), hit.value.clone()));
+            self.matched_var = hit.value;
+            self.matched_var_name = hit.name;
+            self.run_setvars(r);
         }
         any
+    }
+
+    /// A selected value through a pipeline, cached per (value, pipeline) for the
+    /// transaction: CRS runs the same few pipelines over the same values in many rules.
+    fn transformed<'v>(&self, sel: &'v Selected<'_>, pipeline: u32) -> Transformed<'v> {
+        let transforms = &self.rules.pipelines[pipeline as usize];
+        let value: &'v [u8] = &sel.value;
+        if transforms.is_empty() {
+            return Transformed::Same(value);
+        }
+        if !sel.stable {
+            return match apply_all(transforms, value) {
+                Cow::Borrowed(b) if b.len() == value.len() => Transformed::Same(value),
+                other => Transformed::Shared(std::rc::Rc::from(&other[..])),
+            };
+        }
+        let key = (value.as_ptr() as usize, value.len(), pipeline);
+        if let Some(hit) = self.transform_cache.borrow().get(&key) {
+            return match hit {
+                None => Transformed::Same(value),
+                Some(v) => Transformed::Shared(v.clone()),
+            };
+        }
+        let stored = match apply_all(transforms, value) {
+            Cow::Borrowed(b) if b.len() == value.len() => None,
+            other => Some(std::rc::Rc::<[u8]>::from(&other[..])),
+        };
+        self.transform_cache.borrow_mut().insert(key, stored.clone());
+        match stored {
+            None => Transformed::Same(value),
+            Some(v) => Transformed::Shared(v),
+        }
     }
 
     fn run_setvars(&mut self, r: &Rule) {
@@ -345,7 +495,7 @@ impl<'a> Transaction<'a> {
     }
 
     /// Actions after a full match: ctl, logging, disruptive.
-    fn after_match(&mut self, rule: &Rule) {
+    fn after_match(&mut self, rule: &'a Rule) {
         let mut link = Some(rule);
         while let Some(r) = link {
             for c in &r.actions.ctls {
@@ -477,106 +627,123 @@ impl<'a> Transaction<'a> {
             self.body.processed = true;
             return;
         }
-        let parsed = parse_body(Some(&forced_ct), self.raw_body, false);
-        self.body.errors = parsed.errors;
-        self.body.files = parsed.files;
-        if kind == BodyKind::Xml {
-            self.body.xml = parsed.args;
-        } else {
-            self.body.args = parsed.args;
+        let req: &'a RequestModel = self.req;
+        match &req.body {
+            // the proxy parsed the same bytes by the same content type already
+            Some(model) if model.kind == kind && std::ptr::eq(&model.raw[..], self.raw_body) => {
+                self.body.errors = Cow::Borrowed(&model.errors);
+                self.body.files = Cow::Borrowed(&model.files);
+                if kind == BodyKind::Xml {
+                    self.body.xml = Cow::Borrowed(&model.args);
+                } else {
+                    self.body.args = Cow::Borrowed(&model.args);
+                }
+            }
+            _ => {
+                let parsed = parse_body(Some(&forced_ct), self.raw_body, false);
+                self.body.errors = Cow::Owned(parsed.errors);
+                self.body.files = Cow::Owned(parsed.files);
+                if kind == BodyKind::Xml {
+                    self.body.xml = Cow::Owned(parsed.args);
+                } else {
+                    self.body.args = Cow::Owned(parsed.args);
+                }
+            }
         }
         self.body.processed = true;
     }
 
-    /// The values a rule link inspects, with exclusions applied.
-    fn select(&self, r: &Rule, head_id: u64, head_tags: &[String]) -> Vec<(String, Vec<u8>)> {
+    /// The values a rule link inspects, with exclusions applied: `(name, value)` pairs
+    /// borrowed from the request where possible (names are built only for matches).
+    fn select(&self, r: &'a Rule, head_id: u64, head_tags: &[String]) -> Vec<Selected<'_>> {
         let mut out = Vec::new();
-        let removed: Vec<&Target> = self
-            .overrides
-            .removed_targets_by_id
-            .iter()
-            .filter(|(ids, _)| ids.iter().any(|i| i.contains(head_id)))
-            .flat_map(|(_, t)| t.iter())
-            .chain(
-                self.overrides
-                    .removed_targets_by_tag
-                    .iter()
-                    .filter(|(tag, _)| head_tags.iter().any(|t| tag.is_match(t)))
-                    .flat_map(|(_, t)| t.iter()),
-            )
-            .collect();
-        for target in r.targets.iter().filter(|t| !t.exclude) {
-            let excluded = |key: &str| {
-                r.targets
-                    .iter()
-                    .filter(|t| t.exclude)
-                    .chain(removed.iter().copied())
-                    .any(|e| {
-                        e.collection == target.collection
-                            && (matches!(e.selector, Selector::All) || e.selector.matches(key))
-                    })
-            };
-            if removed
+        let has_overrides = !self.overrides.removed_targets_by_id.is_empty()
+            || !self.overrides.removed_targets_by_tag.is_empty();
+        let removed: Vec<&Target> = if has_overrides {
+            self.overrides
+                .removed_targets_by_id
                 .iter()
-                .any(|e| e.collection == target.collection && matches!(e.selector, Selector::All))
-            {
+                .filter(|(ids, _)| ids.iter().any(|i| i.contains(head_id)))
+                .flat_map(|(_, t)| t.iter())
+                .chain(
+                    self.overrides
+                        .removed_targets_by_tag
+                        .iter()
+                        .filter(|(tag, _)| head_tags.iter().any(|t| tag.is_match(t)))
+                        .flat_map(|(_, t)| t.iter()),
+                )
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let has_exclusions = r.targets.iter().any(|t| t.exclude);
+        for target in r.targets.iter().filter(|t| !t.exclude) {
+            if removed.iter().any(|e| {
+                e.collection == target.collection && matches!(e.selector, Selector::All)
+            }) {
                 continue;
             }
+            let excluded = |key: &str| {
+                (has_exclusions || !removed.is_empty())
+                    && r.targets
+                        .iter()
+                        .filter(|t| t.exclude)
+                        .chain(removed.iter().copied())
+                        .any(|e| {
+                            e.collection == target.collection
+                                && (matches!(e.selector, Selector::All) || e.selector.matches(key))
+                        })
+            };
             let items = self.collection(&target.collection, &target.selector);
-            let items: Vec<(String, Vec<u8>)> = items
-                .into_iter()
-                .filter(|(k, _)| {
-                    target.selector.matches(k)
-                        || matches!(target.selector, Selector::All)
-                        || k.is_empty()
-                })
-                .filter(|(k, _)| k.is_empty() || !excluded(k))
-                .collect();
+            let keep = |k: &str| k.is_empty() || (target.selector.matches(k) && !excluded(k));
+            let stable = stable_collection(&target.collection);
             if target.count {
+                let n = items.iter().filter(|(k, _)| keep(k)).count();
                 let name = match &target.selector {
                     Selector::All => target.collection.clone(),
                     s => format!("{}:{}", target.collection, s.text()),
                 };
-                out.push((name, items.len().to_string().into_bytes()));
+                out.push(Selected {
+                    collection: &target.collection,
+                    key: Cow::Owned(name),
+                    whole_name: true,
+                    value: Cow::Owned(n.to_string().into_bytes()),
+                    stable: false,
+                });
                 continue;
             }
-            for (k, v) in items {
-                let name = if target.collection == "MATCHED_VARS" {
-                    k
-                } else if target.collection == "MATCHED_VAR" {
-                    // a chained check of the previous match keeps reporting its origin
-                    self.matched_var_name.clone()
-                } else if k.is_empty() {
-                    target.collection.clone()
-                } else {
-                    format!("{}:{}", target.collection, k)
-                };
-                out.push((name, v));
+            for (k, v) in items.into_iter() {
+                if !keep(&k) {
+                    continue;
+                }
+                out.push(Selected {
+                    collection: &target.collection,
+                    whole_name: target.collection == "MATCHED_VARS",
+                    stable: stable && matches!(v, Cow::Borrowed(_)),
+                    key: k,
+                    value: v,
+                });
             }
         }
         out
     }
 
     /// `(key, value)` pairs of a collection; scalars give one pair with an empty key.
-    /// `selector` lets keyed lookups (TX, headers) avoid building whole collections.
-    fn collection(&self, name: &str, selector: &Selector) -> Vec<(String, Vec<u8>)> {
-        let req = self.req;
-        let scalar = |v: Vec<u8>| vec![(String::new(), v)];
+    /// `selector` lets keyed lookups (TX, headers) avoid walking whole collections.
+    fn collection(&self, name: &str, selector: &Selector) -> Vec<Val<'_>> {
+        let req: &'a RequestModel = self.req;
+        let b = |v: &'a [u8]| Cow::Borrowed(v);
+        let owned = |v: Vec<u8>| vec![(Cow::Borrowed(""), Cow::Owned(v))];
         let args_get = || {
             req.args_get
                 .iter()
-                .map(|a| (a.name.clone(), a.value.clone()))
+                .map(|a| (Cow::Borrowed(a.name.as_str()), Cow::Borrowed(&a.value[..])))
         };
         let args_post = || {
             self.body
                 .args
                 .iter()
-                .map(|a| (a.name.clone(), a.value.clone()))
-        };
-        let names = |it: Vec<(String, Vec<u8>)>| {
-            it.into_iter()
-                .map(|(k, _)| (k.clone(), k.into_bytes()))
-                .collect::<Vec<_>>()
+                .map(|a| (Cow::Borrowed(a.name.as_str()), Cow::Borrowed(&a.value[..])))
         };
         match name {
             "ARGS" => args_get().chain(args_post()).collect(),
@@ -590,53 +757,50 @@ impl<'a> Transaction<'a> {
                     .chain(args_post())
                     .map(|(k, v)| k.len() + v.len())
                     .sum();
-                scalar(n.to_string().into_bytes())
+                owned(n.to_string().into_bytes())
             }
-            "REQUEST_HEADERS" => match selector {
-                Selector::Key(k) => req
-                    .headers
-                    .iter()
-                    .filter(|(name, _)| name.eq_ignore_ascii_case(k))
-                    .map(|(name, v)| (name.to_string(), v.to_vec()))
-                    .collect(),
-                _ => req
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_vec()))
-                    .collect(),
-            },
+            "REQUEST_HEADERS" => req
+                .headers
+                .iter()
+                .filter(|(k, _)| match selector {
+                    Selector::Key(sel) => k.eq_ignore_ascii_case(sel),
+                    _ => true,
+                })
+                .map(|(k, v)| (Cow::Borrowed(k), b(v)))
+                .collect(),
             "REQUEST_HEADERS_NAMES" => req
                 .headers
                 .iter()
-                .map(|(k, _)| (k.to_string(), k.as_bytes().to_vec()))
+                .map(|(k, _)| (Cow::Borrowed(k), b(k.as_bytes())))
                 .collect(),
             "REQUEST_COOKIES" => req
                 .cookies
                 .iter()
-                .map(|a| (a.name.clone(), a.value.clone()))
+                .map(|a| (Cow::Borrowed(a.name.as_str()), b(&a.value)))
                 .collect(),
             "REQUEST_COOKIES_NAMES" => req
                 .cookies
                 .iter()
-                .map(|a| (a.name.clone(), a.name.clone().into_bytes()))
+                .map(|a| (Cow::Borrowed(a.name.as_str()), b(a.name.as_bytes())))
                 .collect(),
-            "REQUEST_FILENAME" => scalar(request_filename(req)),
+            "REQUEST_FILENAME" => vec![(Cow::Borrowed(""), Cow::Borrowed(&self.filename[..]))],
             "REQUEST_BASENAME" => {
-                let f = request_filename(req);
-                let base = match f.iter().rposition(|&b| b == b'/') {
-                    Some(i) => f[i + 1..].to_vec(),
+                let f = &self.filename[..];
+                let base = match f.iter().rposition(|&c| c == b'/') {
+                    Some(i) => &f[i + 1..],
                     None => f,
                 };
-                scalar(base)
+                vec![(Cow::Borrowed(""), Cow::Borrowed(base))]
             }
-            "REQUEST_URI" => scalar(req.uri_raw.as_bytes().to_vec()),
-            "REQUEST_URI_RAW" => scalar(req.uri_raw.as_bytes().to_vec()),
-            "REQUEST_LINE" => {
-                scalar(format!("{} {} {}", req.method, req.uri_raw, req.protocol).into_bytes())
+            "REQUEST_URI" | "REQUEST_URI_RAW" => {
+                vec![(Cow::Borrowed(""), b(req.uri_raw.as_bytes()))]
             }
-            "REQUEST_METHOD" => scalar(req.method.as_bytes().to_vec()),
-            "REQUEST_PROTOCOL" => scalar(req.protocol.as_bytes().to_vec()),
-            "QUERY_STRING" => scalar(req.query_raw.as_bytes().to_vec()),
+            "REQUEST_LINE" => owned(
+                format!("{} {} {}", req.method, req.uri_raw, req.protocol).into_bytes(),
+            ),
+            "REQUEST_METHOD" => vec![(Cow::Borrowed(""), b(req.method.as_bytes()))],
+            "REQUEST_PROTOCOL" => vec![(Cow::Borrowed(""), b(req.protocol.as_bytes()))],
+            "QUERY_STRING" => vec![(Cow::Borrowed(""), b(req.query_raw.as_bytes()))],
             "REQUEST_BODY" => {
                 // ModSecurity and Coraza fill it for URL-encoded and JSON bodies (CRS rules
                 // look for JSON keys in it), or when a rule forces it; not for XML/multipart.
@@ -644,32 +808,33 @@ impl<'a> Transaction<'a> {
                     && (matches!(self.body.processor, "URLENCODED" | "JSON")
                         || self.force_body_variable)
                 {
-                    scalar(self.raw_body.to_vec())
+                    vec![(Cow::Borrowed(""), Cow::Borrowed(self.raw_body))]
                 } else {
                     Vec::new()
                 }
             }
-            "REQUEST_BODY_LENGTH" => scalar(self.raw_body.len().to_string().into_bytes()),
-            "FULL_REQUEST_LENGTH" => scalar(self.raw_body.len().to_string().into_bytes()),
+            "REQUEST_BODY_LENGTH" | "FULL_REQUEST_LENGTH" => {
+                owned(self.raw_body.len().to_string().into_bytes())
+            }
             "FILES" => self
                 .body
                 .files
                 .iter()
-                .map(|f| (f.field.clone(), f.filename.clone().into_bytes()))
+                .map(|f| (Cow::Borrowed(f.field.as_str()), Cow::Borrowed(f.filename.as_bytes())))
                 .collect(),
             "FILES_NAMES" => self
                 .body
                 .files
                 .iter()
-                .map(|f| (f.field.clone(), f.field.clone().into_bytes()))
+                .map(|f| (Cow::Borrowed(f.field.as_str()), Cow::Borrowed(f.field.as_bytes())))
                 .collect(),
             "FILES_SIZES" => self
                 .body
                 .files
                 .iter()
-                .map(|f| (f.field.clone(), f.size.to_string().into_bytes()))
+                .map(|f| (Cow::Borrowed(f.field.as_str()), Cow::Owned(f.size.to_string().into_bytes())))
                 .collect(),
-            "FILES_COMBINED_SIZE" => scalar(
+            "FILES_COMBINED_SIZE" => owned(
                 self.body
                     .files
                     .iter()
@@ -678,60 +843,67 @@ impl<'a> Transaction<'a> {
                     .to_string()
                     .into_bytes(),
             ),
-            "REQBODY_ERROR" | "REQBODY_PROCESSOR_ERROR" => scalar(if self.body.errors.is_empty() {
+            "REQBODY_ERROR" | "REQBODY_PROCESSOR_ERROR" => owned(if self.body.errors.is_empty() {
                 b"0".to_vec()
             } else {
                 b"1".to_vec()
             }),
-            "REQBODY_ERROR_MSG" => scalar(self.body.errors.join("; ").into_bytes()),
-            "REQBODY_PROCESSOR" => scalar(self.processor_name().as_bytes().to_vec()),
+            "REQBODY_ERROR_MSG" => owned(self.body.errors.join("; ").into_bytes()),
+            "REQBODY_PROCESSOR" => owned(self.processor_name().as_bytes().to_vec()),
             "XML" => self
                 .body
                 .xml
                 .iter()
-                .map(|a| (String::new(), a.value.clone()))
+                .map(|a| (Cow::Borrowed(""), Cow::Borrowed(&a.value[..])))
                 .collect(),
             "TX" => match selector {
                 Selector::Key(k) => self
                     .tx
-                    .get(k)
-                    .map(|v| vec![(k.clone(), v.clone())])
+                    .get_key_value(k)
+                    .map(|(k, v)| vec![(Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..]))])
                     .unwrap_or_default(),
                 _ => self
                     .tx
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..])))
                     .collect(),
             },
             "ENV" => self
                 .env
                 .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..])))
                 .collect(),
-            "UNIQUE_ID" => scalar(self.unique_id.clone().into_bytes()),
-            "REMOTE_ADDR" => scalar(
+            "UNIQUE_ID" => vec![(Cow::Borrowed(""), Cow::Borrowed(self.unique_id.as_bytes()))],
+            "REMOTE_ADDR" => owned(
                 req.client_ip
                     .map(|ip| ip.to_string())
                     .unwrap_or_else(|| "127.0.0.1".into())
                     .into_bytes(),
             ),
-            "SERVER_NAME" => scalar(req.host.as_bytes().to_vec()),
-            "MATCHED_VAR" => scalar(self.matched_var.clone()),
-            "MATCHED_VAR_NAME" => scalar(self.matched_var_name.clone().into_bytes()),
-            "MATCHED_VARS" => self.matched_vars.clone(),
+            "SERVER_NAME" => vec![(Cow::Borrowed(""), b(req.host.as_bytes()))],
+            "MATCHED_VAR" => vec![(Cow::Borrowed(""), Cow::Borrowed(&self.matched_var[..]))],
+            "MATCHED_VAR_NAME" => vec![(
+                Cow::Borrowed(""),
+                Cow::Borrowed(self.matched_var_name.as_bytes()),
+            )],
+            "MATCHED_VARS" => self
+                .matched_vars
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..])))
+                .collect(),
             "MATCHED_VARS_NAMES" => self
                 .matched_vars
                 .iter()
-                .map(|(k, _)| (k.clone(), k.clone().into_bytes()))
+                .map(|(k, _)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(k.as_bytes())))
                 .collect(),
-            "DURATION" => scalar(self.started.elapsed().as_micros().to_string().into_bytes()),
-            "HIGHEST_SEVERITY" => scalar(
+            "DURATION" => owned(self.started.elapsed().as_micros().to_string().into_bytes()),
+            "HIGHEST_SEVERITY" => owned(
                 self.highest_severity
                     .map_or(255, u32::from)
                     .to_string()
                     .into_bytes(),
             ),
-            "TIME_EPOCH" => scalar(
+            "TIME_EPOCH" => owned(
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
@@ -741,18 +913,18 @@ impl<'a> Transaction<'a> {
             ),
             "RESPONSE_STATUS" => self
                 .response
-                .map(|r| scalar(r.status.to_string().into_bytes()))
+                .map(|r| owned(r.status.to_string().into_bytes()))
                 .unwrap_or_default(),
             "RESPONSE_PROTOCOL" => self
                 .response
-                .map(|r| scalar(r.protocol.clone().into_bytes()))
+                .map(|r| vec![(Cow::Borrowed(""), Cow::Borrowed(r.protocol.as_bytes()))])
                 .unwrap_or_default(),
             "RESPONSE_HEADERS" => self
                 .response
                 .map(|r| {
                     r.headers
                         .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..])))
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -761,14 +933,14 @@ impl<'a> Transaction<'a> {
                 .map(|r| {
                     r.headers
                         .iter()
-                        .map(|(k, _)| (k.clone(), k.clone().into_bytes()))
+                        .map(|(k, _)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(k.as_bytes())))
                         .collect()
                 })
                 .unwrap_or_default(),
             "RESPONSE_BODY" => self
                 .response
                 .filter(|_| self.rules.settings.response_body_access)
-                .map(|r| scalar(r.body.clone()))
+                .map(|r| vec![(Cow::Borrowed(""), Cow::Borrowed(&r.body[..]))])
                 .unwrap_or_default(),
             "RESPONSE_CONTENT_TYPE" => self
                 .response
@@ -777,26 +949,28 @@ impl<'a> Transaction<'a> {
                         .iter()
                         .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
                 })
-                .map(|(_, v)| scalar(v.clone()))
+                .map(|(_, v)| vec![(Cow::Borrowed(""), Cow::Borrowed(&v[..]))])
                 .unwrap_or_default(),
             "RESPONSE_CONTENT_LENGTH" => self
                 .response
-                .map(|r| scalar(r.body.len().to_string().into_bytes()))
+                .map(|r| owned(r.body.len().to_string().into_bytes()))
                 .unwrap_or_default(),
             "MULTIPART_PART_HEADERS" => {
                 if self.body.processed && self.body.processor == "MULTIPART" {
                     let ct = self.req.headers.get_str("content-type").unwrap_or_default();
                     multipart_part_headers(&ct, self.raw_body)
+                        .into_iter()
+                        .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+                        .collect()
                 } else {
                     Vec::new()
                 }
             }
             n if n.starts_with("MULTIPART_")
-                && n != "MULTIPART_PART_HEADERS"
                 && n != "MULTIPART_FILENAME"
                 && n != "MULTIPART_NAME" =>
             {
-                scalar(b"0".to_vec())
+                owned(b"0".to_vec())
             }
             // Collections Palisade does not fill (persistent storage, GEO, ...): empty.
             _ => Vec::new(),
@@ -930,6 +1104,6 @@ impl Resolve for Transaction<'_> {
         self.collection(collection, &selector)
             .into_iter()
             .find(|(k, _)| key.is_empty() || k.is_empty() || k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.into_owned())
     }
 }
