@@ -115,6 +115,17 @@ pub fn for_each_location<'r>(
             visit(Place::Header(name), value);
         }
     }
+    // A Cookie header that does not split into `name=value` pairs is not a cookie jar
+    // (Shellshock's `() { :; };` splits into meaningless fragments): score it whole.
+    if request
+        .cookies
+        .iter()
+        .any(|c| c.value.is_empty() && !is_trivial_name(&c.name))
+    {
+        for value in request.headers.get_all("cookie") {
+            visit(Place::Header("Cookie"), value);
+        }
+    }
     if let Some(body) = &request.body {
         for f in &body.files {
             if !is_trivial(f.filename.as_bytes()) {
