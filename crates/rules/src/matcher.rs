@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use palisade_engine::{Detector, Finding, ResponseModel};
 use palisade_http::transform::apply_all;
 use palisade_http::{RequestModel, Transform};
@@ -460,14 +460,22 @@ impl SignatureSet {
                 starts.get(j).map_or(hay.len(), |&(s, _)| s)
             };
 
-            let mut candidates = vec![false; group.regex_info.len()];
+            // Regexes with a required literal: the locations where one of their literals
+            // occurs (any match of the regex on a value contains one of its literals, and
+            // every variant a pattern is confirmed on is part of the haystack).
+            let mut required_hits: Vec<(usize, usize)> = Vec::new();
+            // Regexes without one that the shared DFA says may match somewhere.
+            let mut always_candidates: Vec<usize> = Vec::new();
             if let Some(ac) = &group.ac {
                 let mut seen: Vec<(usize, usize)> = Vec::new();
                 for m in ac.find_overlapping_iter(hay) {
                     let pid = match &group.ac_entries[m.pattern().as_usize()] {
                         AcEntry::Required(ids) => {
+                            let loc = starts[segment_of(m.start())].1;
                             for &id in ids {
-                                candidates[id] = true;
+                                if group.regex_info[id].paranoia <= paranoia {
+                                    required_hits.push((id, loc));
+                                }
                             }
                             continue;
                         }
@@ -502,15 +510,43 @@ impl SignatureSet {
                 let mut hits = PatternSet::new(re.pattern_len());
                 re.which_overlapping_matches(&regex_automata::Input::new(hay), &mut hits);
                 for pid in hits.iter() {
-                    candidates[group.always_ids[pid.as_usize()]] = true;
+                    let id = group.always_ids[pid.as_usize()];
+                    if group.regex_info[id].paranoia <= paranoia {
+                        always_candidates.push(id);
+                    }
                 }
             }
-            for (id, _) in candidates.iter().enumerate().filter(|(_, c)| **c) {
+            // Pattern order, then location order: the same findings, in the same order, as
+            // scanning the joined values for each candidate pattern.
+            required_hits.sort_unstable();
+            required_hits.dedup();
+            always_candidates.sort_unstable();
+            let mut r = 0;
+            for id in 0..group.regex_info.len() {
                 let info = &group.regex_info[id];
-                if info.paranoia > paranoia {
+                let Some(confirm) = &info.confirm else {
+                    continue;
+                };
+                if r < required_hits.len() && required_hits[r].0 == id {
+                    let mut reported = 0;
+                    while r < required_hits.len() && required_hits[r].0 == id {
+                        let loc = required_hits[r].1;
+                        r += 1;
+                        if reported >= MAX_LOCATIONS_PER_PATTERN {
+                            continue;
+                        }
+                        let own = variant(loc, info.pipeline);
+                        if let Some(found) = confirm.find(own) {
+                            out.push(finding(info, &locations[loc].place, found.as_bytes()));
+                            reported += 1;
+                        }
+                    }
                     continue;
                 }
-                let (Some(confirm), Some(scan)) = (&info.confirm, &info.scan) else {
+                if always_candidates.binary_search(&id).is_err() {
+                    continue;
+                }
+                let Some(scan) = &info.scan else {
                     continue;
                 };
                 // One linear scan of the joined values per candidate pattern; the value where
@@ -726,6 +762,9 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             Some(
                 AhoCorasick::builder()
                     .ascii_case_insensitive(true)
+                    // Scanned over every request: a full DFA is the fastest per byte, and
+                    // the needle sets are small enough for its memory to stay modest.
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&ac_needles)
                     .map_err(|e| LoadError {
                         file: PathBuf::from(target.dir_name()),
