@@ -14,6 +14,7 @@ mod injection;
 pub mod macros;
 pub mod operators;
 pub mod parse;
+pub mod prefilter;
 pub mod ruleset;
 pub mod transaction;
 pub mod variables;

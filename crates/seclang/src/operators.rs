@@ -22,7 +22,7 @@ pub type Captures = Vec<Vec<u8>>;
 #[derive(Debug)]
 pub enum Op {
     Rx(Box<Rx>),
-    Pm(AhoCorasick),
+    Pm(Box<Pm>),
     Contains(Template),
     ContainsWord(Template),
     BeginsWith(Template),
@@ -50,6 +50,15 @@ pub struct Rx {
     pub regex: regex::bytes::Regex,
     /// Required literals: a value containing none of them cannot match.
     prefilter: Option<AhoCorasick>,
+    /// The same literals, lowercased (for the rule set's shared prefilter).
+    literals: Option<Vec<Vec<u8>>>,
+}
+
+#[derive(Debug)]
+pub struct Pm {
+    ac: AhoCorasick,
+    /// The phrases, lowercased.
+    phrases: Vec<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -157,6 +166,19 @@ impl Operator {
         })
     }
 
+    /// Literals (lowercase, compared ignoring ASCII case) of which every value this operator
+    /// matches contains at least one; None when no such set is known.
+    pub fn required_literals(&self) -> Option<&[Vec<u8>]> {
+        if self.negated {
+            return None;
+        }
+        match &self.op {
+            Op::Rx(rx) => rx.literals.as_deref(),
+            Op::Pm(pm) => Some(&pm.phrases),
+            _ => None,
+        }
+    }
+
     /// Evaluates the operator (negation included). On a match, `captures` receives what
     /// `capture` would store (the whole match first).
     pub fn eval(&self, value: &[u8], ctx: &dyn Resolve, captures: &mut Captures) -> bool {
@@ -195,7 +217,7 @@ impl Operator {
                     None => false,
                 }
             }
-            Op::Pm(ac) => match ac.find(value) {
+            Op::Pm(pm) => match pm.ac.find(value) {
                 Some(m) => {
                     captures.push(value[m.start()..m.end()].to_vec());
                     true
@@ -415,23 +437,36 @@ fn compile_rx(pattern: &str, origin: &Origin) -> Result<Rx, LoadError> {
     let regex = build(false)
         .or_else(|_| build(true))
         .map_err(|e| LoadError::new(origin, format!("@rx: {e}")))?;
-    let prefilter = palisade_rules::prefilter::required_literals(pattern).and_then(|lits| {
+    // Literal extraction ignores `(?i)`: required literals of the case-sensitive pattern,
+    // compared ignoring case, are required of the case-insensitive one too.
+    let for_literals = pattern.replace("(?i)", "").replace("(?i:", "(?:");
+    let literals = palisade_rules::prefilter::required_literals(&for_literals);
+    let prefilter = literals.as_ref().and_then(|lits| {
         AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(lits)
             .ok()
     });
-    Ok(Rx { regex, prefilter })
+    Ok(Rx {
+        regex,
+        prefilter,
+        literals,
+    })
 }
 
-fn build_pm(phrases: Vec<String>, origin: &Origin) -> Result<AhoCorasick, LoadError> {
+fn build_pm(phrases: Vec<String>, origin: &Origin) -> Result<Box<Pm>, LoadError> {
     if phrases.is_empty() {
         return Err(LoadError::new(origin, "@pm needs at least one phrase"));
     }
-    AhoCorasick::builder()
+    let ac = AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .build(&phrases)
-        .map_err(|e| LoadError::new(origin, format!("@pm: {e}")))
+        .map_err(|e| LoadError::new(origin, format!("@pm: {e}")))?;
+    let phrases = phrases
+        .iter()
+        .map(|p| p.as_bytes().to_ascii_lowercase())
+        .collect();
+    Ok(Box::new(Pm { ac, phrases }))
 }
 
 fn byte_ranges(spec: &str, origin: &Origin) -> Result<Box<[bool; 256]>, LoadError> {

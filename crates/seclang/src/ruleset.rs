@@ -35,6 +35,9 @@ pub struct Rule {
     pub log: bool,
     /// SecAction: no targets, always matches.
     pub unconditional: bool,
+    /// Slot in the rule set's [`Prefilter`](crate::prefilter::Prefilter) when the rule can
+    /// be skipped for requests that lack all of its required literals.
+    pub slot: Option<u32>,
 }
 
 impl Rule {
@@ -95,6 +98,7 @@ pub struct RuleSet {
     markers: [HashMap<String, usize>; 6],
     /// Every distinct transformation pipeline (rules refer to them by index).
     pub pipelines: Vec<Vec<Transform>>,
+    pub prefilter: crate::prefilter::Prefilter,
 }
 
 #[derive(Clone)]
@@ -444,6 +448,7 @@ impl Builder {
             origin: o.clone(),
             paranoia,
             unconditional,
+            slot: None,
             operator,
             actions,
         };
@@ -489,6 +494,7 @@ impl Builder {
         for update in std::mem::take(&mut self.updates) {
             self.apply(update);
         }
+        self.build_prefilter();
         // marker positions may have moved after removals
         for phase in 1..=5 {
             self.set.markers[phase].clear();
@@ -499,6 +505,46 @@ impl Builder {
             }
         }
         Ok(self.set)
+    }
+
+    /// Gives a prefilter slot to every rule whose head can be skipped by literals: an
+    /// operator with required literals, only scanned collections, no counting, no
+    /// multiMatch (which also tests intermediate values).
+    fn build_prefilter(&mut self) {
+        let mut specs: Vec<(Vec<Vec<u8>>, Vec<Transform>, Vec<String>)> = Vec::new();
+        for rule in rules_mut(&mut self.set.phases) {
+            rule.slot = None;
+            if rule.unconditional || rule.actions.multi_match {
+                continue;
+            }
+            let Some(lits) = rule.operator.required_literals() else {
+                continue;
+            };
+            let eligible = rule.targets.iter().all(|t| {
+                t.exclude || (!t.count && crate::prefilter::SCANNED.contains(&t.collection.as_str()))
+            });
+            if !eligible || lits.is_empty() {
+                continue;
+            }
+            let collections: Vec<String> = rule
+                .targets
+                .iter()
+                .filter(|t| !t.exclude)
+                .map(|t| t.collection.clone())
+                .collect();
+            rule.slot = Some(specs.len() as u32);
+            specs.push((lits.to_vec(), rule.transforms.clone(), collections));
+        }
+        let refs: Vec<(&[Vec<u8>], &[Transform], Vec<String>)> = specs
+            .iter()
+            .map(|(l, t, c)| (&l[..], &t[..], c.clone()))
+            .collect();
+        self.set.prefilter = crate::prefilter::Prefilter::build(&refs);
+        if self.set.prefilter.ac.is_none() {
+            for rule in rules_mut(&mut self.set.phases) {
+                rule.slot = None;
+            }
+        }
     }
 
     fn apply(&mut self, update: Update) {

@@ -176,6 +176,9 @@ pub struct Transaction<'a> {
     force_body_variable: bool,
     body_processor: Option<String>,
     body: BodyView<'a>,
+    /// Prefilter result: which skippable rules may match the current data (None: not
+    /// computed for the current phase's data yet).
+    candidates: Option<Vec<bool>>,
     /// REQUEST_FILENAME: the path, percent-decoded.
     filename: Vec<u8>,
     transform_cache: std::cell::RefCell<HashMap<(usize, usize, u32), Option<std::rc::Rc<[u8]>>>>,
@@ -212,6 +215,7 @@ impl<'a> Transaction<'a> {
             force_body_variable: false,
             body_processor: None,
             body: BodyView::default(),
+            candidates: None,
             filename: request_filename(req),
             transform_cache: Default::default(),
             overrides: Overrides::default(),
@@ -275,6 +279,10 @@ impl<'a> Transaction<'a> {
         let rules = self.rules;
         let entries = &rules.phases[phase as usize];
         self.skip = 0;
+        // the data rules see changes before phases 1 (headers), 2 (body) and 3 (response)
+        if phase <= 3 {
+            self.candidates = None;
+        }
         let mut i = 0;
         while i < entries.len() {
             let Entry::Rule(rule) = &entries[i] else {
@@ -289,6 +297,12 @@ impl<'a> Transaction<'a> {
             if self.is_removed(rule) {
                 i += 1;
                 continue;
+            }
+            if let Some(slot) = rule.slot {
+                if !self.may_match(slot) {
+                    i += 1;
+                    continue;
+                }
             }
             if self.eval_chain(rule) {
                 self.after_match(rule);
@@ -311,6 +325,47 @@ impl<'a> Transaction<'a> {
             }
             i += 1;
         }
+    }
+
+    fn may_match(&mut self, slot: u32) -> bool {
+        if self.candidates.is_none() {
+            self.candidates = Some(self.compute_candidates());
+        }
+        self.candidates
+            .as_ref()
+            .is_some_and(|c| c.get(slot as usize).copied().unwrap_or(true))
+    }
+
+    /// Runs the rule set's prefilter over the current data (see `prefilter`).
+    fn compute_candidates(&self) -> Vec<bool> {
+        let pf = &self.rules.prefilter;
+        let mut candidates = vec![false; pf.slots];
+        let mut hay: Vec<u8> = Vec::with_capacity(4096);
+        // plain values once, for every plain-stable pipeline
+        for c in &pf.collections {
+            for (k, v) in self.collection(c, &Selector::All) {
+                let _ = k;
+                if palisade_http::transform::is_plain(&v) {
+                    hay.extend_from_slice(&v);
+                    hay.push(b'\n');
+                }
+            }
+        }
+        pf.scan(&hay, &mut candidates);
+        for plan in &pf.plans {
+            hay.clear();
+            for c in &plan.collections {
+                for (_, v) in self.collection(c, &Selector::All) {
+                    if plan.plain_stable && palisade_http::transform::is_plain(&v) {
+                        continue;
+                    }
+                    hay.extend_from_slice(&apply_all(&plan.transforms, &v));
+                    hay.push(b'\n');
+                }
+            }
+            pf.scan(&hay, &mut candidates);
+        }
+        candidates
     }
 
     fn stop_phase(&self, phase: u8) -> bool {
