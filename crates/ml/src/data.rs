@@ -13,7 +13,10 @@
 //! * `PayloadsAllTheThings/**/Intruder*/*` and XXE sample files — attack payloads, one per
 //!   line (whole file for XML documents). Word lists that are not payloads are skipped.
 //! * `csic2010/normalTrafficTraining.txt` — benign values from every scored location.
-//! * generated modern benign traffic ([`crate::generate`]).
+//! * generated modern benign traffic ([`crate::generate::benign_values`]).
+//! * generated attacks of families the data sets predate: Log4Shell, Shellshock, cloud
+//!   metadata SSRF, NoSQL operators, prototype pollution, template injection
+//!   ([`crate::generate::attack_values`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +32,8 @@ pub enum Source {
     Payloads,
     Csic,
     Generated,
+    /// Attack families missing from the shared data ([`crate::generate::attack_values`]).
+    Crafted,
 }
 
 impl Source {
@@ -39,11 +44,12 @@ impl Source {
             Source::Payloads => "payloadsallthethings",
             Source::Csic => "csic2010-normal",
             Source::Generated => "generated-benign",
+            Source::Crafted => "generated-attacks",
         }
     }
 
     pub fn is_attack(self) -> bool {
-        matches!(self, Source::FwafBad | Source::Payloads)
+        matches!(self, Source::FwafBad | Source::Payloads | Source::Crafted)
     }
 }
 

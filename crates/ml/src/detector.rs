@@ -63,20 +63,43 @@ impl MlDetector {
     }
 }
 
-/// Scores each location of `request` separately and returns the worst one.
-pub fn worst_location(model: &Model, request: &RequestModel) -> Option<Worst> {
-    let mut best: Option<(f32, Place<'_>, &[u8])> = None;
+/// Password fields hold arbitrary symbols by design (`x' or 'y` is a valid password), so a
+/// model finding there never blocks alone: it can only add `catch_points`.
+pub fn is_secret_place(place: &Place<'_>) -> bool {
+    let name = match place {
+        Place::ArgValue(n) | Place::CookieValue(n) => n,
+        _ => return false,
+    };
+    let lower = name.to_ascii_lowercase();
+    ["pass", "pwd", "secret"].iter().any(|s| lower.contains(s))
+}
+
+/// The worst location among all, and among those that may block alone (not secrets).
+pub fn worst_locations(model: &Model, request: &RequestModel) -> (Option<Worst>, Option<Worst>) {
+    let mut all: Option<(f32, Place<'_>, &[u8])> = None;
+    let mut open: Option<(f32, Place<'_>, &[u8])> = None;
     for_each_location(request, |place, value| {
         let margin = model.normalized_margin(&normalize(value));
-        if best.map_or(true, |(m, _, _)| margin > m) {
-            best = Some((margin, place, value));
+        if all.map_or(true, |(m, _, _)| margin > m) {
+            all = Some((margin, place, value));
+        }
+        if !is_secret_place(&place) && open.map_or(true, |(m, _, _)| margin > m) {
+            open = Some((margin, place, value));
         }
     });
-    best.map(|(margin, place, value)| Worst {
-        target: place.target_name(),
-        probability: model.calibrate(margin),
-        value: value.to_vec(),
-    })
+    let worst = |w: Option<(f32, Place<'_>, &[u8])>| {
+        w.map(|(margin, place, value)| Worst {
+            target: place.target_name(),
+            probability: model.calibrate(margin),
+            value: value.to_vec(),
+        })
+    };
+    (worst(all), worst(open))
+}
+
+/// Scores each location of `request` separately and returns the worst one.
+pub fn worst_location(model: &Model, request: &RequestModel) -> Option<Worst> {
+    worst_locations(model, request).0
 }
 
 impl Detector for MlDetector {
@@ -85,20 +108,21 @@ impl Detector for MlDetector {
     }
 
     fn inspect_request(&self, request: &RequestModel, _paranoia: u8, out: &mut Vec<Finding>) {
-        let Some(worst) = self.worst(request) else {
-            return;
-        };
         let o = &self.options;
-        if worst.probability < o.probability_catch {
-            return;
-        }
+        let (all, open) = worst_locations(&self.model, request);
         // The benign class never produces a finding: only the attack probability is compared.
-        let (severity, score) = if o.log_only {
-            (Severity::Notice, 0)
-        } else if worst.probability >= o.probability_block {
-            (Severity::Critical, Severity::Critical.score())
-        } else {
-            (Severity::Warning, o.catch_points)
+        let (worst, severity, score) = match (all, open) {
+            (_, Some(w)) if w.probability >= o.probability_block && !o.log_only => {
+                (w, Severity::Critical, Severity::Critical.score())
+            }
+            (Some(w), _) if w.probability >= o.probability_catch => {
+                if o.log_only {
+                    (w, Severity::Notice, 0)
+                } else {
+                    (w, Severity::Warning, o.catch_points)
+                }
+            }
+            _ => return,
         };
         let mut f = Finding::new(
             "ml:builtin",
@@ -115,5 +139,44 @@ impl Detector for MlDetector {
         );
         f.score = score;
         out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_http::Headers;
+
+    fn form(body: &str) -> RequestModel {
+        let mut h = Headers::default();
+        h.push(
+            "Content-Type",
+            b"application/x-www-form-urlencoded".to_vec(),
+        );
+        let mut r = RequestModel::from_head("POST", "/login", "HTTP/1.1", h);
+        r.attach_body(body.as_bytes().to_vec(), false);
+        r
+    }
+
+    fn findings(d: &MlDetector, r: &RequestModel) -> Vec<Finding> {
+        let mut out = Vec::new();
+        d.inspect_request(r, 1, &mut out);
+        out
+    }
+
+    #[test]
+    fn reports_the_worst_location_and_never_blocks_alone_on_a_password() {
+        let model = Arc::new(crate::default_model().expect("built-in model"));
+        let d = MlDetector::new(model.clone(), MlOptions::for_model(&model));
+        let payload = "1%27+UNION+SELECT+username%2C+password+FROM+users--";
+        let f = findings(&d, &form(&format!("user=anna&q={payload}")));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].target, "ARGS:q");
+        assert_eq!(f[0].severity, Severity::Critical);
+        let f = findings(&d, &form(&format!("user=anna&password={payload}")));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].target, "ARGS:password");
+        assert_eq!(f[0].score, 3);
+        assert!(findings(&d, &form("user=anna&q=trail+running+shoes")).is_empty());
     }
 }

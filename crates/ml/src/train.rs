@@ -33,6 +33,8 @@ pub struct TrainConfig {
     pub limit: Option<usize>,
     /// How many benign values to generate.
     pub generated: usize,
+    /// How many attack values of missing families to generate.
+    pub crafted: usize,
     /// The threshold is the lowest probability whose calibration-split FPR is at most this.
     pub max_fpr: f64,
     pub progress: bool,
@@ -47,6 +49,7 @@ impl Default for TrainConfig {
             epochs: 6,
             limit: None,
             generated: 120_000,
+            crafted: 3_000,
             max_fpr: 0.001,
             progress: false,
         }
@@ -249,7 +252,14 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainReport, TrainError> {
         })
         .collect();
 
+    let crafted = crate::generate::attack_values(cfg.seed, cfg.crafted)
+        .into_iter()
+        .map(|v| Value {
+            source: Source::Crafted,
+            bytes: v.into_bytes(),
+        });
     let mut values: Vec<Value> = Vec::new();
+    values.extend(crafted);
     values.extend(good);
     values.extend(csic);
     values.extend(generated);
@@ -286,6 +296,7 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainReport, TrainError> {
         Source::Generated,
         Source::Payloads,
         Source::FwafBad,
+        Source::Crafted,
     ]
     .into_iter()
     .map(|s| (s, SourceCount::default()))

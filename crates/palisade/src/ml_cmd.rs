@@ -185,6 +185,9 @@ pub struct TrainArgs {
     /// Number of generated modern benign values.
     #[arg(long, default_value_t = TrainConfig::default().generated)]
     generated: usize,
+    /// Number of generated attacks of families the data sets lack (Log4Shell, SSTI, ...).
+    #[arg(long, default_value_t = TrainConfig::default().crafted)]
+    crafted: usize,
     /// Choose the threshold as the lowest probability with at most this validation FPR.
     #[arg(long, default_value_t = TrainConfig::default().max_fpr)]
     max_fpr: f64,
@@ -207,18 +210,20 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
         epochs: args.epochs,
         limit: args.limit,
         generated: args.generated,
+        crafted: args.crafted,
         max_fpr: args.max_fpr,
         progress: !args.quiet,
     };
     let report = run_training(&cfg)?;
     let mut command = format!(
-        "palisade train --data {} --out {} --seed {} --epochs {} --bits {} --generated {} --max-fpr {}",
+        "palisade train --data {} --out {} --seed {} --epochs {} --bits {} --generated {} --crafted {} --max-fpr {}",
         args.data.display(),
         args.out.display(),
         args.seed,
         args.epochs,
         args.bits,
         args.generated,
+        args.crafted,
         args.max_fpr
     );
     if let Some(l) = args.limit {
