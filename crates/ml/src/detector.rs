@@ -78,8 +78,19 @@ pub fn is_secret_place(place: &Place<'_>) -> bool {
 pub fn worst_locations(model: &Model, request: &RequestModel) -> (Option<Worst>, Option<Worst>) {
     let mut all: Option<(f32, Place<'_>, &[u8])> = None;
     let mut open: Option<(f32, Place<'_>, &[u8])> = None;
+    // Repeated values (JSON arrays of similar items, repeated headers) are scored once.
+    // The bytes are compared, not only the hash: FNV collisions can be crafted.
+    let mut seen: Vec<(u64, &[u8], f32)> = Vec::new();
     for_each_location(request, |place, value| {
-        let margin = model.normalized_margin(&normalize(value));
+        let key = crate::model::fnv64(value);
+        let margin = match seen.iter().find(|(k, v, _)| *k == key && *v == value) {
+            Some(&(_, _, m)) => m,
+            None => {
+                let m = model.normalized_margin(&normalize(value));
+                seen.push((key, value, m));
+                m
+            }
+        };
         if all.map_or(true, |(m, _, _)| margin > m) {
             all = Some((margin, place, value));
         }

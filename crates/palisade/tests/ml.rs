@@ -105,7 +105,10 @@ fn model_with_signatures_keeps_benign_traffic_passing_and_blocks_no_less() {
         comb_fp as f64 <= 0.005 * nb as f64,
         "model adds false positives: {comb_fp}/{nb}"
     );
-    assert!(comb_tp >= sig_tp);
+    assert!(
+        comb_tp > sig_tp,
+        "signatures+model must beat signatures alone"
+    );
 }
 
 #[test]
