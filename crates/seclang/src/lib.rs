@@ -11,6 +11,7 @@ pub mod crs;
 pub mod detector;
 pub mod ftw;
 mod injection;
+mod literals;
 pub mod macros;
 pub mod operators;
 pub mod parse;

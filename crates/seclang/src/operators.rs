@@ -437,10 +437,7 @@ fn compile_rx(pattern: &str, origin: &Origin) -> Result<Rx, LoadError> {
     let regex = build(false)
         .or_else(|_| build(true))
         .map_err(|e| LoadError::new(origin, format!("@rx: {e}")))?;
-    // Literal extraction ignores `(?i)`: required literals of the case-sensitive pattern,
-    // compared ignoring case, are required of the case-insensitive one too.
-    let for_literals = pattern.replace("(?i)", "").replace("(?i:", "(?:");
-    let literals = palisade_rules::prefilter::required_literals(&for_literals);
+    let literals = crate::literals::required(pattern);
     let prefilter = literals.as_ref().and_then(|lits| {
         AhoCorasick::builder()
             .ascii_case_insensitive(true)
