@@ -446,16 +446,19 @@ impl Detector for ProfileDetector {
     }
 }
 
-/// Splits requests into (learn, held out): every k-th request is held out, k = round(1/f).
+/// Splits requests into (learn, held out): a request is held out when a fixed hash of its
+/// index falls in the first `fraction` of the hash range. Deterministic, and unlike an
+/// every-k-th split it cannot alias with a log's periodic order (CSIC alternates GET/POST).
 pub fn split_holdout(
     requests: Vec<RequestModel>,
     fraction: f64,
 ) -> (Vec<RequestModel>, Vec<RequestModel>) {
-    let k = ((1.0 / fraction).round() as usize).max(2);
+    let cut = (fraction.clamp(0.0, 1.0) * u64::MAX as f64) as u64;
     let mut learn = Vec::new();
     let mut held = Vec::new();
     for (i, r) in requests.into_iter().enumerate() {
-        if i % k == k - 1 {
+        let h = crate::model::fnv64(&(i as u64).to_le_bytes()).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        if h < cut {
             held.push(r);
         } else {
             learn.push(r);

@@ -474,7 +474,7 @@ pub struct LearnArgs {
     /// Where to write the profile (JSON).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-    /// Hold out this share of the requests (every k-th): learn on the rest, then report the
+    /// Hold out this share of the requests (chosen by a hash of their position): learn on the rest, then report the
     /// false-positive rate on the held-out normal requests and the detection rate on attacks
     /// crafted against the learned parameters.
     #[arg(long, value_name = "FRACTION")]
