@@ -52,6 +52,8 @@ pub struct Rx {
     prefilter: Option<AhoCorasick>,
     /// The same literals, lowercased (for the rule set's shared prefilter).
     literals: Option<Vec<Vec<u8>>>,
+    /// The pattern as compiled (byte escapes applied), for multi-pattern prefilters.
+    pub source: String,
 }
 
 #[derive(Debug)]
@@ -175,6 +177,14 @@ impl Operator {
         match &self.op {
             Op::Rx(rx) => rx.literals.as_deref(),
             Op::Pm(pm) => Some(&pm.phrases),
+            _ => None,
+        }
+    }
+
+    /// The regex source when this is a plain (not negated) `@rx`.
+    pub fn regex_source(&self) -> Option<&str> {
+        match &self.op {
+            Op::Rx(rx) if !self.negated => Some(&rx.source),
             _ => None,
         }
     }
@@ -448,6 +458,7 @@ fn compile_rx(pattern: &str, origin: &Origin) -> Result<Rx, LoadError> {
         regex,
         prefilter,
         literals,
+        source: pattern.to_string(),
     })
 }
 

@@ -539,12 +539,98 @@ impl Builder {
             .iter()
             .map(|(l, t, c)| (&l[..], &t[..], c.clone()))
             .collect();
-        self.set.prefilter = crate::prefilter::Prefilter::build(&refs);
-        if self.set.prefilter.ac.is_none() {
+        let mut pf = crate::prefilter::Prefilter::build(&refs);
+        if pf.ac.is_none() {
             for rule in rules_mut(&mut self.set.phases) {
                 rule.slot = None;
             }
+            self.set.prefilter = pf;
+            return;
         }
+        // regexes without literals: one multi-pattern DFA per pipeline
+        let mut next_slot = pf.slots as u32;
+        let mut per_plan: Vec<Vec<(String, u32, Vec<String>)>> = vec![Vec::new(); pf.plans.len()];
+        let mut new_plans: Vec<(Vec<Transform>, Vec<(String, u32, Vec<String>)>)> = Vec::new();
+        for rule in rules_mut(&mut self.set.phases) {
+            if rule.slot.is_some() || rule.unconditional || rule.actions.multi_match {
+                continue;
+            }
+            let Some(src) = rule.operator.regex_source() else {
+                continue;
+            };
+            if src.contains("\\z") || src.contains("\\Z") || src.contains("\\A") {
+                continue;
+            }
+            let eligible = rule.targets.iter().all(|t| {
+                t.exclude || (!t.count && crate::prefilter::SCANNED.contains(&t.collection.as_str()))
+            });
+            if !eligible {
+                continue;
+            }
+            let transforms: Vec<Transform> = rule
+                .transforms
+                .iter()
+                .copied()
+                .filter(|t| !matches!(t, Transform::Lowercase | Transform::Uppercase))
+                .collect();
+            let collections: Vec<String> = rule
+                .targets
+                .iter()
+                .filter(|t| !t.exclude)
+                .map(|t| t.collection.clone())
+                .collect();
+            rule.slot = Some(next_slot);
+            let entry = (src.to_string(), next_slot, collections);
+            next_slot += 1;
+            match pf.plans.iter().position(|p| p.transforms == transforms) {
+                Some(i) => per_plan[i].push(entry),
+                None => match new_plans.iter_mut().find(|(t, _)| *t == transforms) {
+                    Some((_, v)) => v.push(entry),
+                    None => new_plans.push((transforms, vec![entry])),
+                },
+            }
+        }
+        for (transforms, entries) in new_plans {
+            let plain_stable = transforms.iter().all(|t| t.identity_on_plain());
+            pf.plans.push(crate::prefilter::Plan {
+                transforms,
+                plain_stable,
+                collections: Vec::new(),
+                dfa: None,
+            });
+            per_plan.push(entries);
+        }
+        let mut failed: Vec<u32> = Vec::new();
+        for (plan, entries) in pf.plans.iter_mut().zip(per_plan) {
+            if entries.is_empty() {
+                continue;
+            }
+            let patterns: Vec<(&str, u32)> =
+                entries.iter().map(|(p, s, _)| (p.as_str(), *s)).collect();
+            match crate::prefilter::Prefilter::compile_dfa(&patterns) {
+                Some(dfa) => {
+                    plan.dfa = Some(dfa);
+                    for (_, _, cols) in &entries {
+                        for c in cols {
+                            if !plan.collections.contains(c) {
+                                plan.collections.push(c.clone());
+                            }
+                            if !pf.collections.contains(c) {
+                                pf.collections.push(c.clone());
+                            }
+                        }
+                    }
+                }
+                None => failed.extend(entries.iter().map(|(_, s, _)| *s)),
+            }
+        }
+        pf.slots = next_slot as usize;
+        for rule in rules_mut(&mut self.set.phases) {
+            if rule.slot.is_some_and(|s| failed.contains(&s)) {
+                rule.slot = None;
+            }
+        }
+        self.set.prefilter = pf;
     }
 
     fn apply(&mut self, update: Update) {

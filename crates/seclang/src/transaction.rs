@@ -352,6 +352,7 @@ impl<'a> Transaction<'a> {
             }
         }
         pf.scan(&hay, &mut candidates);
+        let plain_hay = std::mem::take(&mut hay);
         for plan in &pf.plans {
             hay.clear();
             for c in &plan.collections {
@@ -364,6 +365,12 @@ impl<'a> Transaction<'a> {
                 }
             }
             pf.scan(&hay, &mut candidates);
+            if let Some(dfa) = &plan.dfa {
+                crate::prefilter::Prefilter::scan_dfa(dfa, &hay, &mut candidates);
+                if plan.plain_stable {
+                    crate::prefilter::Prefilter::scan_dfa(dfa, &plain_hay, &mut candidates);
+                }
+            }
         }
         candidates
     }
