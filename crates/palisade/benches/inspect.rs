@@ -124,7 +124,12 @@ fn main() {
         "{:<6} {:>14} {:>16} {:>14} {:>8}",
         "scen", "model µs", "model+inspect µs", "inspect µs", "blocked"
     );
+    // BENCH_SCENARIOS="get json": run only these.
+    let wanted = std::env::var("BENCH_SCENARIOS").unwrap_or_else(|_| "get form json".into());
     for scenario in ["get", "form", "json"] {
+        if !wanted.split_whitespace().any(|w| w == scenario) {
+            continue;
+        }
         let model_us = time(|| {
             black_box(build(scenario));
         });

@@ -98,7 +98,10 @@ pub struct RuleSet {
     markers: [HashMap<String, usize>; 6],
     /// Every distinct transformation pipeline (rules refer to them by index).
     pub pipelines: Vec<Vec<Transform>>,
-    pub prefilter: crate::prefilter::Prefilter,
+    /// Prefilters for paranoia levels 1–4 (index 0 = level 1).
+    pub prefilters: Vec<crate::prefilter::Prefilter>,
+    /// Number of prefilter slots.
+    pub prefilter_slots: usize,
 }
 
 #[derive(Clone)]
@@ -507,58 +510,15 @@ impl Builder {
         Ok(self.set)
     }
 
-    /// Gives a prefilter slot to every rule whose head can be skipped by literals: an
-    /// operator with required literals, only scanned collections, no counting, no
-    /// multiMatch (which also tests intermediate values).
+    /// Gives a prefilter slot to every rule whose head can be skipped: an operator with
+    /// required literals or a plain regex, only scanned collections, no counting, no
+    /// multiMatch (which also tests intermediate values). One prefilter is built per
+    /// paranoia level, holding the rules of that level and below (CRS skips the others).
     fn build_prefilter(&mut self) {
-        let mut specs: Vec<(Vec<Vec<u8>>, Vec<Transform>, Vec<String>)> = Vec::new();
+        let mut entries: Vec<(u8, crate::prefilter::Entry)> = Vec::new();
         for rule in rules_mut(&mut self.set.phases) {
             rule.slot = None;
             if rule.unconditional || rule.actions.multi_match {
-                continue;
-            }
-            let Some(lits) = rule.operator.required_literals() else {
-                continue;
-            };
-            let eligible = rule.targets.iter().all(|t| {
-                t.exclude || (!t.count && crate::prefilter::SCANNED.contains(&t.collection.as_str()))
-            });
-            if !eligible || lits.is_empty() {
-                continue;
-            }
-            let collections: Vec<String> = rule
-                .targets
-                .iter()
-                .filter(|t| !t.exclude)
-                .map(|t| t.collection.clone())
-                .collect();
-            rule.slot = Some(specs.len() as u32);
-            specs.push((lits.to_vec(), rule.transforms.clone(), collections));
-        }
-        let refs: Vec<(&[Vec<u8>], &[Transform], Vec<String>)> = specs
-            .iter()
-            .map(|(l, t, c)| (&l[..], &t[..], c.clone()))
-            .collect();
-        let mut pf = crate::prefilter::Prefilter::build(&refs);
-        if pf.ac.is_none() {
-            for rule in rules_mut(&mut self.set.phases) {
-                rule.slot = None;
-            }
-            self.set.prefilter = pf;
-            return;
-        }
-        // regexes without literals: one multi-pattern DFA per pipeline
-        let mut next_slot = pf.slots as u32;
-        let mut per_plan: Vec<Vec<(String, u32, Vec<String>)>> = vec![Vec::new(); pf.plans.len()];
-        let mut new_plans: Vec<(Vec<Transform>, Vec<(String, u32, Vec<String>)>)> = Vec::new();
-        for rule in rules_mut(&mut self.set.phases) {
-            if rule.slot.is_some() || rule.unconditional || rule.actions.multi_match {
-                continue;
-            }
-            let Some(src) = rule.operator.regex_source() else {
-                continue;
-            };
-            if src.contains("\\z") || src.contains("\\Z") || src.contains("\\A") {
                 continue;
             }
             let eligible = rule.targets.iter().all(|t| {
@@ -567,70 +527,51 @@ impl Builder {
             if !eligible {
                 continue;
             }
-            let transforms: Vec<Transform> = rule
-                .transforms
-                .iter()
-                .copied()
-                .filter(|t| !matches!(t, Transform::Lowercase | Transform::Uppercase))
-                .collect();
-            let collections: Vec<String> = rule
-                .targets
-                .iter()
-                .filter(|t| !t.exclude)
-                .map(|t| t.collection.clone())
-                .collect();
-            rule.slot = Some(next_slot);
-            let entry = (src.to_string(), next_slot, collections);
-            next_slot += 1;
-            match pf.plans.iter().position(|p| p.transforms == transforms) {
-                Some(i) => per_plan[i].push(entry),
-                None => match new_plans.iter_mut().find(|(t, _)| *t == transforms) {
-                    Some((_, v)) => v.push(entry),
-                    None => new_plans.push((transforms, vec![entry])),
-                },
-            }
-        }
-        for (transforms, entries) in new_plans {
-            let plain_stable = transforms.iter().all(|t| t.identity_on_plain());
-            pf.plans.push(crate::prefilter::Plan {
-                transforms,
-                plain_stable,
-                collections: Vec::new(),
-                dfa: None,
-            });
-            per_plan.push(entries);
-        }
-        let mut failed: Vec<u32> = Vec::new();
-        for (plan, entries) in pf.plans.iter_mut().zip(per_plan) {
-            if entries.is_empty() {
+            let literals = rule
+                .operator
+                .required_literals()
+                .filter(|l| !l.is_empty())
+                .map(<[Vec<u8>]>::to_vec);
+            let regex = match (&literals, rule.operator.regex_source()) {
+                (None, Some(src))
+                    if !src.contains("\\z") && !src.contains("\\Z") && !src.contains("\\A") =>
+                {
+                    Some(src.to_string())
+                }
+                _ => None,
+            };
+            if literals.is_none() && regex.is_none() {
                 continue;
             }
-            let patterns: Vec<(&str, u32)> =
-                entries.iter().map(|(p, s, _)| (p.as_str(), *s)).collect();
-            match crate::prefilter::Prefilter::compile_dfa(&patterns) {
-                Some(dfa) => {
-                    plan.dfa = Some(dfa);
-                    for (_, _, cols) in &entries {
-                        for c in cols {
-                            if !plan.collections.contains(c) {
-                                plan.collections.push(c.clone());
-                            }
-                            if !pf.collections.contains(c) {
-                                pf.collections.push(c.clone());
-                            }
-                        }
-                    }
-                }
-                None => failed.extend(entries.iter().map(|(_, s, _)| *s)),
-            }
+            let slot = entries.len() as u32;
+            rule.slot = Some(slot);
+            entries.push((
+                rule.paranoia.unwrap_or(1),
+                crate::prefilter::Entry {
+                    slot,
+                    literals,
+                    regex,
+                    transforms: rule.transforms.clone(),
+                    collections: rule
+                        .targets
+                        .iter()
+                        .filter(|t| !t.exclude)
+                        .map(|t| t.collection.clone())
+                        .collect(),
+                },
+            ));
         }
-        pf.slots = next_slot as usize;
-        for rule in rules_mut(&mut self.set.phases) {
-            if rule.slot.is_some_and(|s| failed.contains(&s)) {
-                rule.slot = None;
-            }
-        }
-        self.set.prefilter = pf;
+        self.set.prefilter_slots = entries.len();
+        self.set.prefilters = (1..=4u8)
+            .map(|level| {
+                let subset: Vec<&crate::prefilter::Entry> = entries
+                    .iter()
+                    .filter(|(pl, _)| *pl <= level)
+                    .map(|(_, e)| e)
+                    .collect();
+                crate::prefilter::Prefilter::build(&subset, entries.len())
+            })
+            .collect();
     }
 
     fn apply(&mut self, update: Update) {

@@ -280,7 +280,7 @@ impl<'a> Transaction<'a> {
         let entries = &rules.phases[phase as usize];
         self.skip = 0;
         // the data rules see changes before phases 1 (headers), 2 (body) and 3 (response)
-        if phase <= 3 {
+        if phase == 1 || phase == 3 || (phase == 2 && !self.raw_body.is_empty()) {
             self.candidates = None;
         }
         let mut i = 0;
@@ -336,15 +336,23 @@ impl<'a> Transaction<'a> {
             .is_some_and(|c| c.get(slot as usize).copied().unwrap_or(true))
     }
 
-    /// Runs the rule set's prefilter over the current data (see `prefilter`).
+    /// Runs the prefilter of the transaction's paranoia level over the current data (see
+    /// `prefilter`): which rules may match.
     fn compute_candidates(&self) -> Vec<bool> {
-        let pf = &self.rules.prefilter;
-        let mut candidates = vec![false; pf.slots];
+        let level = self
+            .tx("detection_paranoia_level")
+            .or_else(|| self.tx("blocking_paranoia_level"))
+            .map(atoi)
+            .unwrap_or(4)
+            .clamp(1, 4) as usize;
+        let Some(pf) = self.rules.prefilters.get(level - 1) else {
+            return vec![true; self.rules.prefilter_slots];
+        };
+        let mut candidates: Vec<bool> = pf.covered.iter().map(|c| !c).collect();
         let mut hay: Vec<u8> = Vec::with_capacity(4096);
         // plain values once, for every plain-stable pipeline
         for c in &pf.collections {
-            for (k, v) in self.collection(c, &Selector::All) {
-                let _ = k;
+            for (_, v) in self.collection(c, &Selector::All) {
                 if palisade_http::transform::is_plain(&v) {
                     hay.extend_from_slice(&v);
                     hay.push(b'\n');
