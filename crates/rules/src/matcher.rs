@@ -1,7 +1,9 @@
 //! Compiling pattern specs into multi-pattern groups and running them over a request.
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
@@ -354,23 +356,34 @@ impl SignatureSet {
         // value after pipeline p, computed once from its longest prefix pipeline's result.
         let mut rows: Vec<Option<usize>> = Vec::with_capacity(locations.len());
         let mut variants: Vec<Variant> = Vec::new();
+        // For each set of targets seen: the pipelines needed, and those whose results are
+        // needed (computed once per request, not per value).
+        let mut needs: [Option<(u64, u64)>; 256] = [None; 256];
+        // Pipelines that leave a value of each plain level (0, 1, 2) unchanged.
+        let identity: [u64; 3] = std::array::from_fn(|level| {
+            (0..np)
+                .filter(|&p| level as u8 >= self.pipeline_plain_level[p])
+                .fold(0u64, |m, p| m | (1u64 << p))
+        });
         for loc in locations {
-            let needed = groups
-                .iter()
-                .filter(|g| loc.targets & g.target.bit() != 0)
-                .fold(0u64, |acc, g| acc | g.pipeline_mask);
-            let plain_level = if !palisade_http::transform::is_plain(loc.value) {
+            let (needed, computed) = *needs[loc.targets as usize].get_or_insert_with(|| {
+                let needed = groups
+                    .iter()
+                    .filter(|g| loc.targets & g.target.bit() != 0)
+                    .fold(0u64, |acc, g| acc | g.pipeline_mask);
+                let computed = (0..np)
+                    .filter(|&p| needed & self.pipeline_closure[p] != 0)
+                    .fold(0u64, |m, p| m | (1u64 << p));
+                (needed, computed)
+            });
+            let plain_level: u8 = if !palisade_http::transform::is_plain(loc.value) {
                 0
             } else if loc.value.contains(&b',') {
                 1
             } else {
                 2
             };
-            let all_identity = (0..np).all(|p| {
-                needed & self.pipeline_closure[p] == 0
-                    || plain_level >= self.pipeline_plain_level[p]
-            });
-            if all_identity {
+            if computed & !identity[usize::from(plain_level)] == 0 {
                 rows.push(None);
                 continue;
             }
@@ -413,19 +426,28 @@ impl SignatureSet {
         let mut haystack: Vec<u8> = Vec::new();
         // (offset, location) of each segment; one segment per distinct variant of a value
         let mut starts: Vec<(usize, usize)> = Vec::new();
+        // Further locations whose variant has the same bytes as a segment: `dup_head[k]` is
+        // the first entry of segment k's list in `dups` ((location, next entry) pairs).
+        // Repeated values (array items, identical form fields) are scanned once.
+        let mut dup_head: Vec<usize> = Vec::new();
+        let mut dups: Vec<(usize, usize)> = Vec::new();
+        let mut segment_by_bytes: HashMap<&[u8], usize, BuildHasherDefault<SliceHasher>> =
+            HashMap::default();
         for group in groups {
             let bit = group.target.bit();
             haystack.clear();
             starts.clear();
+            dup_head.clear();
+            dups.clear();
+            segment_by_bytes.clear();
             let mut distinct: Vec<&[u8]> = Vec::new();
+            let mut segments: Vec<(&[u8], usize)> = Vec::new();
             for (i, loc) in locations.iter().enumerate() {
                 if loc.targets & bit == 0 {
                     continue;
                 }
                 if rows[i].is_none() {
-                    starts.push((haystack.len(), i));
-                    haystack.extend_from_slice(loc.value);
-                    haystack.push(b'\n');
+                    segments.push((loc.value, i));
                     continue;
                 }
                 distinct.clear();
@@ -439,60 +461,87 @@ impl SignatureSet {
                         distinct.push(v);
                     }
                 }
-                for v in &distinct {
-                    starts.push((haystack.len(), i));
-                    haystack.extend_from_slice(v);
-                    haystack.push(b'\n');
+                segments.extend(distinct.iter().map(|&v| (v, i)));
+            }
+            segment_by_bytes.reserve(segments.len());
+            for &(v, i) in &segments {
+                if v.len() <= MAX_DEDUP_LEN {
+                    match segment_by_bytes.entry(v) {
+                        Entry::Occupied(e) => {
+                            let k = *e.get();
+                            if starts[k].1 != i {
+                                dups.push((i, dup_head[k]));
+                                dup_head[k] = dups.len() - 1;
+                            }
+                            continue;
+                        }
+                        Entry::Vacant(e) => {
+                            e.insert(starts.len());
+                        }
+                    }
                 }
+                starts.push((haystack.len(), i));
+                dup_head.push(NO_DUP);
+                haystack.extend_from_slice(v);
+                haystack.push(b'\n');
             }
             if starts.is_empty() {
                 continue;
             }
             let hay = &haystack[..];
             let segment_of = |pos: usize| starts.partition_point(|&(s, _)| s <= pos) - 1;
-            // the first segment after all segments of the location of segment `k`
-            let next_location = |k: usize| {
-                let loc = starts[k].1;
-                let mut j = k + 1;
-                while j < starts.len() && starts[j].1 == loc {
-                    j += 1;
+            // Every location whose variants include segment `k`.
+            let locations_of = |k: usize, f: &mut dyn FnMut(usize)| {
+                f(starts[k].1);
+                let mut d = dup_head[k];
+                while d != NO_DUP {
+                    f(dups[d].0);
+                    d = dups[d].1;
                 }
-                starts.get(j).map_or(hay.len(), |&(s, _)| s)
             };
 
-            // Regexes with a required literal: the locations where one of their literals
-            // occurs (any match of the regex on a value contains one of its literals, and
-            // every variant a pattern is confirmed on is part of the haystack).
+            // Literal patterns and regexes with a required literal: the locations where one
+            // of their literals occurs (any match of the regex on a value contains one of its
+            // literals, and every variant a pattern is confirmed on is part of the haystack).
+            let mut literal_hits: Vec<(usize, usize)> = Vec::new();
             let mut required_hits: Vec<(usize, usize)> = Vec::new();
             // Regexes without one that the shared DFA says may match somewhere.
             let mut always_candidates: Vec<usize> = Vec::new();
             if let Some(ac) = &group.ac {
-                let mut seen: Vec<(usize, usize)> = Vec::new();
                 for m in ac.find_overlapping_iter(hay) {
-                    let pid = match &group.ac_entries[m.pattern().as_usize()] {
+                    let k = segment_of(m.start());
+                    match &group.ac_entries[m.pattern().as_usize()] {
                         AcEntry::Required(ids) => {
-                            let loc = starts[segment_of(m.start())].1;
                             for &id in ids {
                                 if group.regex_info[id].paranoia <= paranoia {
-                                    required_hits.push((id, loc));
+                                    locations_of(k, &mut |loc| required_hits.push((id, loc)));
                                 }
                             }
-                            continue;
                         }
-                        AcEntry::Literal(pid) => *pid,
-                    };
-                    let info = &group.literal_info[pid];
-                    if info.paranoia > paranoia {
+                        AcEntry::Literal(pid) => {
+                            if group.literal_info[*pid].paranoia <= paranoia {
+                                locations_of(k, &mut |loc| literal_hits.push((*pid, loc)));
+                            }
+                        }
+                    }
+                }
+            }
+            // Pattern order, then location order: the first locations of each pattern are
+            // the ones reported.
+            literal_hits.sort_unstable();
+            literal_hits.dedup();
+            let mut r = 0;
+            while r < literal_hits.len() {
+                let pid = literal_hits[r].0;
+                let info = &group.literal_info[pid];
+                let mut reported = 0;
+                while r < literal_hits.len() && literal_hits[r].0 == pid {
+                    let loc = literal_hits[r].1;
+                    r += 1;
+                    if reported >= MAX_LOCATIONS_PER_PATTERN {
                         continue;
                     }
-                    let loc = starts[segment_of(m.start())].1;
-                    if seen.contains(&(pid, loc))
-                        || seen.iter().filter(|(p, _)| *p == pid).count()
-                            >= MAX_LOCATIONS_PER_PATTERN
-                    {
-                        continue;
-                    }
-                    seen.push((pid, loc));
+                    reported += 1;
                     // the hit may be in another pipeline's variant: confirm on this pattern's
                     let own = variant(loc, info.pipeline);
                     if let Some(lit) = &info.literal {
@@ -516,12 +565,11 @@ impl SignatureSet {
                     }
                 }
             }
-            // Pattern order, then location order: the same findings, in the same order, as
-            // scanning the joined values for each candidate pattern.
             required_hits.sort_unstable();
             required_hits.dedup();
             always_candidates.sort_unstable();
             let mut r = 0;
+            let mut scanned: Vec<usize> = Vec::new();
             for id in 0..group.regex_info.len() {
                 let info = &group.regex_info[id];
                 let Some(confirm) = &info.confirm else {
@@ -549,27 +597,73 @@ impl SignatureSet {
                 let Some(scan) = &info.scan else {
                     continue;
                 };
-                // One linear scan of the joined values per candidate pattern; the value where
-                // a match starts is confirmed on its own variant for this pattern's pipeline
-                // (so `^`, `$` and spans never cross values), then the scan resumes at the
-                // next value.
+                // One linear scan of the joined values per candidate pattern; each value with
+                // a match starting in one of its segments is then confirmed on its own variant
+                // for this pattern's pipeline (so `^`, `$` and spans never cross values), in
+                // location order.
+                scanned.clear();
                 let mut pos = 0;
-                let mut reported = 0;
-                while pos < hay.len() && reported < MAX_LOCATIONS_PER_PATTERN {
+                while pos < hay.len() {
                     let Some(m) = scan.find_at(hay, pos) else {
                         break;
                     };
                     let k = segment_of(m.start());
-                    let loc = starts[k].1;
+                    locations_of(k, &mut |loc| scanned.push(loc));
+                    pos = starts.get(k + 1).map_or(hay.len(), |&(s, _)| s);
+                }
+                scanned.sort_unstable();
+                scanned.dedup();
+                let mut reported = 0;
+                for &loc in &scanned {
+                    if reported >= MAX_LOCATIONS_PER_PATTERN {
+                        break;
+                    }
                     let own = variant(loc, info.pipeline);
                     if let Some(found) = confirm.find(own) {
                         out.push(finding(info, &locations[loc].place, found.as_bytes()));
                         reported += 1;
                     }
-                    pos = next_location(k);
                 }
             }
         }
+    }
+}
+
+/// Values longer than this are not looked up for duplicates: hashing them costs more than
+/// the rare repeat would save.
+const MAX_DEDUP_LEN: usize = 1024;
+const NO_DUP: usize = usize::MAX;
+
+/// A fast non-cryptographic hash for looking up values of one request (FxHash's mixing,
+/// eight bytes at a time); request contents cannot grow a bucket beyond the values it sent.
+#[derive(Default)]
+struct SliceHasher(u64);
+
+impl Hasher for SliceHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 }
 
@@ -647,7 +741,6 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             pipelines.push(spec.pipeline.clone());
         }
     }
-    pipelines.sort_by_key(|p| p.len());
     if pipelines.len() > 64 {
         let spec = &specs[0];
         return Err(spec_error(
@@ -655,6 +748,21 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             "more than 64 distinct transformation pipelines",
         ));
     }
+    // Every prefix of a pipeline becomes a pipeline of its own (with no patterns) when they
+    // all fit: pipelines then form a trie, so a value's shared steps (`urlDecodeUni` starts
+    // most of them) run once per value instead of once per pipeline.
+    let mut with_prefixes = pipelines.clone();
+    for p in &pipelines {
+        for len in 1..p.len() {
+            if !with_prefixes.iter().any(|q| q[..] == p[..len]) {
+                with_prefixes.push(p[..len].to_vec());
+            }
+        }
+    }
+    if with_prefixes.len() <= 64 {
+        pipelines = with_prefixes;
+    }
+    pipelines.sort_by_key(|p| p.len());
     let pipeline_parent: Vec<Option<(usize, usize)>> = (0..pipelines.len())
         .map(|p| {
             (0..p)
@@ -903,5 +1011,63 @@ impl Detector for SignatureDetector {
         out: &mut Vec<Finding>,
     ) {
         self.set.match_response(response, paranoia, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_http::Headers;
+
+    fn set(target: Target, kind: FileKind, text: &str) -> SignatureSet {
+        SignatureSet::from_sources(vec![SignatureSource {
+            label: "test".into(),
+            origin: PathBuf::from("test"),
+            target,
+            kind,
+            text: text.into(),
+        }])
+        .expect("compiles")
+    }
+
+    fn json_request(body: &str) -> RequestModel {
+        let mut h = Headers::default();
+        h.push("Content-Type", b"application/json".to_vec());
+        let mut m = RequestModel::from_head("POST", "/p", "HTTP/1.1", h);
+        m.attach_body(body.as_bytes().to_vec(), false);
+        m
+    }
+
+    fn targets(set: &SignatureSet, m: &RequestModel) -> Vec<String> {
+        let mut out = Vec::new();
+        set.match_request(m, 1, &mut out);
+        out.into_iter().map(|f| f.target).collect()
+    }
+
+    #[test]
+    fn repeated_values_are_reported_at_every_location_in_order() {
+        // identical values are scanned once but belong to each of their locations, for
+        // literals, prefiltered regexes and regexes without a literal alike
+        let body = r#"{"a":"x <script> y","b":"plain","c":"x <script> y","d":"x <script> y"}"#;
+        let want = vec!["ARGS:a", "ARGS:c", "ARGS:d"];
+        let lit = set(Target::Args, FileKind::Literal, "<script>\n");
+        assert_eq!(targets(&lit, &json_request(body)), want);
+        let pre = set(Target::Args, FileKind::Regex, "<script[\\s>]\n");
+        assert_eq!(targets(&pre, &json_request(body)), want);
+        let always = set(Target::Args, FileKind::Regex, "<[a-z]+>\n");
+        assert_eq!(targets(&always, &json_request(body)), want);
+    }
+
+    #[test]
+    fn a_pattern_reports_its_first_locations_only() {
+        let items: Vec<String> = (0..12)
+            .map(|i| format!("\"k{i:02}\":\"1 union select 2\""))
+            .collect();
+        let body = format!("{{{}}}", items.join(","));
+        let re = set(Target::Args, FileKind::Regex, "union\\s+select\n");
+        let want: Vec<String> = (0..MAX_LOCATIONS_PER_PATTERN)
+            .map(|i| format!("ARGS:k{i:02}"))
+            .collect();
+        assert_eq!(targets(&re, &json_request(&body)), want);
     }
 }
