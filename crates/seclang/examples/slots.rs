@@ -1,10 +1,15 @@
 //! Lists CRS rules that the literal prefilter cannot skip (engine development aid):
 //! `cargo run -p palisade-seclang --example slots -- CRS_DIR`
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "../shared/data/crs".into());
-    let rules = palisade_seclang::CrsLoad { dir: dir.into(), ..Default::default() }
-        .load()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "../shared/data/crs".into());
+    let rules = palisade_seclang::CrsLoad {
+        dir: dir.into(),
+        ..Default::default()
+    }
+    .load()
+    .unwrap_or_else(|e| panic!("{e}"));
     let (mut with, mut without) = (0, 0);
     for r in rules.rules() {
         if r.slot.is_some() {

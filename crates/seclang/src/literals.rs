@@ -111,7 +111,10 @@ fn info(h: &Hir) -> Info {
                 }
             }
             if too_big {
-                return Info { exact: None, required: None };
+                return Info {
+                    exact: None,
+                    required: None,
+                };
             }
             let set = normalize(bytes);
             Info {
@@ -214,14 +217,24 @@ mod tests {
     use super::*;
 
     fn lits(p: &str) -> Option<Vec<String>> {
-        required(p).map(|v| v.into_iter().map(|l| String::from_utf8_lossy(&l).into_owned()).collect())
+        required(p).map(|v| {
+            v.into_iter()
+                .map(|l| String::from_utf8_lossy(&l).into_owned())
+                .collect()
+        })
     }
 
     #[test]
     fn recombines_factored_prefixes_and_folds_case() {
-        assert_eq!(lits(r"(?i)\bs(?:elect|how)\b"), Some(vec!["select".into(), "show".into()]));
+        assert_eq!(
+            lits(r"(?i)\bs(?:elect|how)\b"),
+            Some(vec!["select".into(), "show".into()])
+        );
         let script = lits(r"(?i)<script[\s>]").expect("literals");
-        assert!(script.iter().all(|l| l.starts_with("<script")), "{script:?}");
+        assert!(
+            script.iter().all(|l| l.starts_with("<script")),
+            "{script:?}"
+        );
         assert_eq!(lits(r"union\s+select"), Some(vec!["select".into()]));
     }
 
@@ -235,18 +248,31 @@ mod tests {
     #[test]
     fn every_match_contains_a_literal() {
         let cases = [
-            (r"(?i)\bs(?:elect|how)\b", ["x SELECT y", "show", "nothing", "ShOw me"]),
-            (r"(?i)(?:sleep|benchmark)\s*\(", ["SLEEP (1)", "benchmark(", "zz", "sleepy"]),
-            (r"(?i)\.\./(?:etc|proc)/", ["../ETC/passwd", "../proc/self", "x", "../etc"]),
+            (
+                r"(?i)\bs(?:elect|how)\b",
+                ["x SELECT y", "show", "nothing", "ShOw me"],
+            ),
+            (
+                r"(?i)(?:sleep|benchmark)\s*\(",
+                ["SLEEP (1)", "benchmark(", "zz", "sleepy"],
+            ),
+            (
+                r"(?i)\.\./(?:etc|proc)/",
+                ["../ETC/passwd", "../proc/self", "x", "../etc"],
+            ),
         ];
         for (p, inputs) in cases {
-            let re = regex::bytes::RegexBuilder::new(p).unicode(false).build().unwrap();
+            let re = regex::bytes::RegexBuilder::new(p)
+                .unicode(false)
+                .build()
+                .unwrap();
             let set = required(p).expect("has literals");
             for i in inputs {
                 if re.is_match(i.as_bytes()) {
                     let lower = i.to_ascii_lowercase();
                     assert!(
-                        set.iter().any(|l| lower.as_bytes().windows(l.len()).any(|w| w == &l[..])),
+                        set.iter()
+                            .any(|l| lower.as_bytes().windows(l.len()).any(|w| w == &l[..])),
                         "{p} matched {i} without any of {set:?}"
                     );
                 }

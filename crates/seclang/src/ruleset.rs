@@ -522,7 +522,8 @@ impl Builder {
                 continue;
             }
             let eligible = rule.targets.iter().all(|t| {
-                t.exclude || (!t.count && crate::prefilter::SCANNED.contains(&t.collection.as_str()))
+                t.exclude
+                    || (!t.count && crate::prefilter::SCANNED.contains(&t.collection.as_str()))
             });
             if !eligible {
                 continue;

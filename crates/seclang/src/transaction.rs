@@ -480,7 +480,8 @@ impl<'a> Transaction<'a> {
                     }
                 }
             }
-            self.matched_vars.push((hit.name.clone(), hit.value.clone()));
+            self.matched_vars
+                .push((hit.name.clone(), hit.value.clone()));
             self.matched_var = hit.value;
             self.matched_var_name = hit.name;
             self.run_setvars(r);
@@ -513,7 +514,9 @@ impl<'a> Transaction<'a> {
             Cow::Borrowed(b) if b.len() == value.len() => None,
             other => Some(std::rc::Rc::<[u8]>::from(&other[..])),
         };
-        self.transform_cache.borrow_mut().insert(key, stored.clone());
+        self.transform_cache
+            .borrow_mut()
+            .insert(key, stored.clone());
         match stored {
             None => Transformed::Same(value),
             Some(v) => Transformed::Shared(v),
@@ -748,9 +751,10 @@ impl<'a> Transaction<'a> {
         };
         let has_exclusions = r.targets.iter().any(|t| t.exclude);
         for target in r.targets.iter().filter(|t| !t.exclude) {
-            if removed.iter().any(|e| {
-                e.collection == target.collection && matches!(e.selector, Selector::All)
-            }) {
+            if removed
+                .iter()
+                .any(|e| e.collection == target.collection && matches!(e.selector, Selector::All))
+            {
                 continue;
             }
             let excluded = |key: &str| {
@@ -865,9 +869,9 @@ impl<'a> Transaction<'a> {
             "REQUEST_URI" | "REQUEST_URI_RAW" => {
                 vec![(Cow::Borrowed(""), b(req.uri_raw.as_bytes()))]
             }
-            "REQUEST_LINE" => owned(
-                format!("{} {} {}", req.method, req.uri_raw, req.protocol).into_bytes(),
-            ),
+            "REQUEST_LINE" => {
+                owned(format!("{} {} {}", req.method, req.uri_raw, req.protocol).into_bytes())
+            }
             "REQUEST_METHOD" => vec![(Cow::Borrowed(""), b(req.method.as_bytes()))],
             "REQUEST_PROTOCOL" => vec![(Cow::Borrowed(""), b(req.protocol.as_bytes()))],
             "QUERY_STRING" => vec![(Cow::Borrowed(""), b(req.query_raw.as_bytes()))],
@@ -890,19 +894,34 @@ impl<'a> Transaction<'a> {
                 .body
                 .files
                 .iter()
-                .map(|f| (Cow::Borrowed(f.field.as_str()), Cow::Borrowed(f.filename.as_bytes())))
+                .map(|f| {
+                    (
+                        Cow::Borrowed(f.field.as_str()),
+                        Cow::Borrowed(f.filename.as_bytes()),
+                    )
+                })
                 .collect(),
             "FILES_NAMES" => self
                 .body
                 .files
                 .iter()
-                .map(|f| (Cow::Borrowed(f.field.as_str()), Cow::Borrowed(f.field.as_bytes())))
+                .map(|f| {
+                    (
+                        Cow::Borrowed(f.field.as_str()),
+                        Cow::Borrowed(f.field.as_bytes()),
+                    )
+                })
                 .collect(),
             "FILES_SIZES" => self
                 .body
                 .files
                 .iter()
-                .map(|f| (Cow::Borrowed(f.field.as_str()), Cow::Owned(f.size.to_string().into_bytes())))
+                .map(|f| {
+                    (
+                        Cow::Borrowed(f.field.as_str()),
+                        Cow::Owned(f.size.to_string().into_bytes()),
+                    )
+                })
                 .collect(),
             "FILES_COMBINED_SIZE" => owned(
                 self.body
