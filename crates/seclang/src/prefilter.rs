@@ -85,6 +85,9 @@ pub struct Prefilter {
     pub covered: Vec<bool>,
     /// Collections read by any covered rule (plain values of these are scanned once).
     pub collections: Vec<String>,
+    /// The regexes of every plain-stable plan in one DFA: plain values are the same under
+    /// all those pipelines, so they are scanned once rather than once per plan.
+    pub plain_dfa: Option<(meta::Regex, Vec<u32>)>,
 }
 
 impl Prefilter {
@@ -157,6 +160,14 @@ impl Prefilter {
                 }
             }
         }
+        let plain_regexes: Vec<(&str, u32)> = pf
+            .plans
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| p.plain_stable && p.dfa.is_some() && !regexes[*i].is_empty())
+            .flat_map(|(i, _)| regexes[i].iter().copied())
+            .collect();
+        pf.plain_dfa = Prefilter::compile_dfa(&plain_regexes);
         pf.ac = if literals.is_empty() {
             None
         } else {

@@ -360,6 +360,9 @@ impl<'a> Transaction<'a> {
             }
         }
         pf.scan(&hay, &mut candidates);
+        if let Some(dfa) = &pf.plain_dfa {
+            crate::prefilter::Prefilter::scan_dfa(dfa, &hay, &mut candidates);
+        }
         let plain_hay = std::mem::take(&mut hay);
         for plan in &pf.plans {
             hay.clear();
@@ -375,7 +378,7 @@ impl<'a> Transaction<'a> {
             pf.scan(&hay, &mut candidates);
             if let Some(dfa) = &plan.dfa {
                 crate::prefilter::Prefilter::scan_dfa(dfa, &hay, &mut candidates);
-                if plan.plain_stable {
+                if plan.plain_stable && pf.plain_dfa.is_none() {
                     crate::prefilter::Prefilter::scan_dfa(dfa, &plain_hay, &mut candidates);
                 }
             }
