@@ -173,7 +173,13 @@ impl Prefilter {
         } else {
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&literals)
+                .or_else(|_| {
+                    AhoCorasick::builder()
+                        .ascii_case_insensitive(true)
+                        .build(&literals)
+                })
                 .ok()
         };
         if pf.ac.is_none() {

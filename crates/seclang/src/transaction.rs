@@ -350,11 +350,27 @@ impl<'a> Transaction<'a> {
         };
         let mut candidates: Vec<bool> = pf.covered.iter().map(|c| !c).collect();
         let mut hay: Vec<u8> = Vec::with_capacity(4096);
+        // each collection's values once, with whether they are plain
+        let values: HashMap<&str, Vec<(Cow<'_, [u8]>, bool)>> = pf
+            .collections
+            .iter()
+            .map(|c| {
+                let vals = self
+                    .collection(c, &Selector::All)
+                    .into_iter()
+                    .map(|(_, v)| {
+                        let plain = palisade_http::transform::is_plain(&v);
+                        (v, plain)
+                    })
+                    .collect();
+                (c.as_str(), vals)
+            })
+            .collect();
         // plain values once, for every plain-stable pipeline
-        for c in &pf.collections {
-            for (_, v) in self.collection(c, &Selector::All) {
-                if palisade_http::transform::is_plain(&v) {
-                    hay.extend_from_slice(&v);
+        for vals in values.values() {
+            for (v, plain) in vals {
+                if *plain {
+                    hay.extend_from_slice(v);
                     hay.push(b'\n');
                 }
             }
@@ -367,11 +383,11 @@ impl<'a> Transaction<'a> {
         for plan in &pf.plans {
             hay.clear();
             for c in &plan.collections {
-                for (_, v) in self.collection(c, &Selector::All) {
-                    if plan.plain_stable && palisade_http::transform::is_plain(&v) {
+                for (v, plain) in values.get(c.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
+                    if plan.plain_stable && *plain {
                         continue;
                     }
-                    hay.extend_from_slice(&apply_all(&plan.transforms, &v));
+                    hay.extend_from_slice(&apply_all(&plan.transforms, v));
                     hay.push(b'\n');
                 }
             }
@@ -789,13 +805,15 @@ impl<'a> Transaction<'a> {
                 });
                 continue;
             }
+            let whole_name = target.collection == "MATCHED_VARS";
+            out.reserve(items.len());
             for (k, v) in items.into_iter() {
                 if !keep(&k) {
                     continue;
                 }
                 out.push(Selected {
                     collection: &target.collection,
-                    whole_name: target.collection == "MATCHED_VARS",
+                    whole_name,
                     stable: stable && matches!(v, Cow::Borrowed(_)),
                     key: k,
                     value: v,
