@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -234,4 +234,57 @@ fn kill(child: &Child, signal: &str) {
         .expect("run kill")
         .success();
     assert!(ok, "kill -{signal} failed");
+}
+
+/// `serve --crs`: the OWASP CRS (from ../shared/data) in front of the demo app, end to end
+/// over HTTP; a reload with a broken exclusion file keeps the running rules.
+#[test]
+fn serve_with_the_crs_blocks_attacks_and_survives_a_bad_reload() {
+    let crs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/crs");
+    assert!(
+        crs.join("rules").is_dir(),
+        "CRS not found at {}",
+        crs.display()
+    );
+    let t = Temp::new("serve-crs");
+    let after = t.write("after.conf", b"SecRuleRemoveById 920350\n");
+    let mut server = serve(&[
+        "--crs",
+        crs.to_str().expect("utf8"),
+        "--crs-after",
+        after.to_str().expect("utf8"),
+        "--no-builtin-signatures",
+        "--no-ml",
+    ]);
+    let sqli = "/search?q=1%27%20union%20select%20password%20from%20users--";
+    let (status, body) = http_get(&server.addr, "/search?q=trail+running+shoes");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http_get(&server.addr, sqli);
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        !body.contains("union"),
+        "block page must not reflect the request"
+    );
+
+    t.write(
+        "after.conf",
+        b"SecRule ARGS \"@nosuchop x\" \"id:77,phase:2,pass\"\n",
+    );
+    kill(&server.child, "HUP");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        http_get(&server.addr, sqli).0,
+        403,
+        "old rules must stay after a failed reload"
+    );
+    assert_eq!(
+        http_get(&server.addr, "/search?q=trail+running+shoes").0,
+        200
+    );
+    kill(&server.child, "TERM");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while server.child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
