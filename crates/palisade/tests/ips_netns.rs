@@ -469,7 +469,8 @@ fn allowed_flows_pass_and_a_denied_cidr_is_dropped_v4_v6_tcp_udp() {
     let pid = lab.daemon.as_ref().expect("daemon").id();
     must("bash", &["-c", &format!("kill -HUP {pid}")]);
     wait_for("the reloaded list", Duration::from_secs(5), || {
-        lab.daemon_log().contains("reloaded allow/deny lists (1 deny prefixes)")
+        lab.daemon_log()
+            .contains("reloaded allow/deny lists (1 deny prefixes)")
     });
     assert_passes(&lab.a, SRV_A);
     assert_passes(&lab.a, SRV_A6);
