@@ -12,5 +12,7 @@ pub mod transform;
 pub mod urlencoded;
 
 pub use body::{parse_body, BodyKind, FilePart, ParsedBody};
-pub use model::{is_binary_media_type, Arg, BodyModel, Headers, RequestModel};
+pub use model::{
+    is_binary_media_type, is_structural_header, Arg, BodyModel, Headers, RequestModel,
+};
 pub use transform::{Pipeline, Transform};

@@ -266,6 +266,50 @@ fn trim_ascii(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// Headers that carry protocol structure (or are parsed elsewhere: cookies) rather than
+/// free-form client data. Detectors that look for attacks in user input skip them.
+const STRUCTURAL_HEADERS: &[&str] = &[
+    "host",
+    "connection",
+    "content-length",
+    "content-type",
+    "content-encoding",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "accept-charset",
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "cache-control",
+    "pragma",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "if-range",
+    "range",
+    "te",
+    "transfer-encoding",
+    "upgrade",
+    "keep-alive",
+    "expect",
+    "dnt",
+    "upgrade-insecure-requests",
+    "priority",
+    "origin",
+    "x-requested-with",
+];
+
+/// Whether a header (any case) is one of [`STRUCTURAL_HEADERS`] or a `Sec-*` fetch header.
+pub fn is_structural_header(name: &str) -> bool {
+    name.get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("sec-"))
+        || STRUCTURAL_HEADERS
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

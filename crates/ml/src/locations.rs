@@ -34,46 +34,6 @@ impl Place<'_> {
     }
 }
 
-/// Headers whose values are protocol structure (or handled elsewhere: cookies) rather than
-/// free-form client data. Scoring them costs time and only adds false positives.
-const SKIPPED_HEADERS: &[&str] = &[
-    "host",
-    "connection",
-    "content-length",
-    "content-type",
-    "content-encoding",
-    "accept",
-    "accept-encoding",
-    "accept-language",
-    "accept-charset",
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "cache-control",
-    "pragma",
-    "if-match",
-    "if-none-match",
-    "if-modified-since",
-    "if-unmodified-since",
-    "if-range",
-    "range",
-    "te",
-    "transfer-encoding",
-    "upgrade",
-    "keep-alive",
-    "expect",
-    "dnt",
-    "upgrade-insecure-requests",
-    "priority",
-    "origin",
-    "x-requested-with",
-];
-
-fn skipped_header(name: &str) -> bool {
-    name.len() >= 4 && name[..4].eq_ignore_ascii_case("sec-")
-        || SKIPPED_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
-}
-
 /// True for values no injection can be written in: only ASCII letters, digits and `_ - . , @`
 /// (numbers, ids, slugs, plain words). They are not scored at all, which is both the
 /// common case on the wire and a source of zero false positives.
@@ -111,7 +71,7 @@ pub fn for_each_location<'r>(
         }
     }
     for (name, value) in request.headers.iter() {
-        if !skipped_header(name) && !is_trivial(value) {
+        if !palisade_http::is_structural_header(name) && !is_trivial(value) {
             visit(Place::Header(name), value);
         }
     }

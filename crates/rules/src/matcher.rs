@@ -154,46 +154,6 @@ struct Location<'r> {
 /// an attack is and to score it, and it bounds the work a request full of matches can cause.
 const MAX_LOCATIONS_PER_PATTERN: usize = 8;
 
-/// Headers that carry protocol structure rather than user data; `args` patterns skip them
-/// (`headers` patterns still see them).
-const STRUCTURAL_HEADERS: &[&str] = &[
-    "host",
-    "connection",
-    "content-length",
-    "content-type",
-    "content-encoding",
-    "accept",
-    "accept-encoding",
-    "accept-language",
-    "accept-charset",
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "cache-control",
-    "pragma",
-    "if-match",
-    "if-none-match",
-    "if-modified-since",
-    "if-unmodified-since",
-    "if-range",
-    "range",
-    "te",
-    "transfer-encoding",
-    "upgrade",
-    "keep-alive",
-    "expect",
-    "dnt",
-    "upgrade-insecure-requests",
-    "priority",
-    "origin",
-    "x-requested-with",
-];
-
-fn is_structural_header(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.starts_with("sec-") || STRUCTURAL_HEADERS.contains(&lower.as_str())
-}
-
 fn is_binary_type(mime: &str) -> bool {
     palisade_http::is_binary_media_type(&mime.trim().to_ascii_lowercase())
 }
@@ -294,7 +254,7 @@ impl SignatureSet {
                 continue;
             }
             let mut targets = Target::Headers.bit();
-            if !is_structural_header(name) {
+            if !palisade_http::is_structural_header(name) {
                 targets |= args;
             }
             if name.eq_ignore_ascii_case("user-agent") {
