@@ -182,6 +182,41 @@ fn transport<'a>(
 pub mod build {
     use super::*;
 
+    /// A TCP header (no options, checksum left 0) followed by `payload`.
+    fn tcp(sport: u16, dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
+        let mut t = vec![0u8; 20];
+        t[0..2].copy_from_slice(&sport.to_be_bytes());
+        t[2..4].copy_from_slice(&dport.to_be_bytes());
+        t[12] = 5 << 4;
+        t[13] = flags;
+        t.extend_from_slice(payload);
+        t
+    }
+
+    /// A UDP header (checksum left 0) followed by `payload`.
+    fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut u = vec![0u8; 8];
+        u[0..2].copy_from_slice(&sport.to_be_bytes());
+        u[2..4].copy_from_slice(&dport.to_be_bytes());
+        u[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        u.extend_from_slice(payload);
+        u
+    }
+
+    /// An IPv4 header without options around a transport segment.
+    fn ipv4(proto: u8, src: Ipv4Addr, dst: Ipv4Addr, l4: &[u8]) -> Vec<u8> {
+        let total = 20 + l4.len();
+        let mut p = vec![0u8; 20];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+        p[8] = 64;
+        p[9] = proto;
+        p[12..16].copy_from_slice(&src.octets());
+        p[16..20].copy_from_slice(&dst.octets());
+        p.extend_from_slice(l4);
+        p
+    }
+
     pub fn ipv4_tcp(
         src: Ipv4Addr,
         dst: Ipv4Addr,
@@ -190,20 +225,7 @@ pub mod build {
         flags: u8,
         payload: &[u8],
     ) -> Vec<u8> {
-        let total = 20 + 20 + payload.len();
-        let mut p = vec![0u8; total];
-        p[0] = 0x45;
-        p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-        p[8] = 64;
-        p[9] = PROTO_TCP;
-        p[12..16].copy_from_slice(&src.octets());
-        p[16..20].copy_from_slice(&dst.octets());
-        p[20..22].copy_from_slice(&sport.to_be_bytes());
-        p[22..24].copy_from_slice(&dport.to_be_bytes());
-        p[32] = 5 << 4;
-        p[33] = flags;
-        p[40..].copy_from_slice(payload);
-        p
+        ipv4(PROTO_TCP, src, dst, &tcp(sport, dport, flags, payload))
     }
 
     pub fn ipv4_udp(
@@ -213,19 +235,7 @@ pub mod build {
         dport: u16,
         payload: &[u8],
     ) -> Vec<u8> {
-        let total = 20 + 8 + payload.len();
-        let mut p = vec![0u8; total];
-        p[0] = 0x45;
-        p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-        p[8] = 64;
-        p[9] = PROTO_UDP;
-        p[12..16].copy_from_slice(&src.octets());
-        p[16..20].copy_from_slice(&dst.octets());
-        p[20..22].copy_from_slice(&sport.to_be_bytes());
-        p[22..24].copy_from_slice(&dport.to_be_bytes());
-        p[24..26].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-        p[28..].copy_from_slice(payload);
-        p
+        ipv4(PROTO_UDP, src, dst, &udp(sport, dport, payload))
     }
 
     /// IPv6 + hop-by-hop extension header + TCP.
@@ -237,22 +247,17 @@ pub mod build {
         flags: u8,
         payload: &[u8],
     ) -> Vec<u8> {
-        let l4 = 8 + 20 + payload.len();
-        let mut p = vec![0u8; 40 + l4];
+        let segment = tcp(sport, dport, flags, payload);
+        let mut p = vec![0u8; 48];
         p[0] = 0x60;
-        p[4..6].copy_from_slice(&(l4 as u16).to_be_bytes());
+        p[4..6].copy_from_slice(&((8 + segment.len()) as u16).to_be_bytes());
         p[6] = 0; // hop-by-hop
         p[7] = 64;
         p[8..24].copy_from_slice(&src.octets());
         p[24..40].copy_from_slice(&dst.octets());
         p[40] = PROTO_TCP; // next header after hop-by-hop
         p[41] = 0; // (0 + 1) * 8 bytes
-        let t = 48;
-        p[t..t + 2].copy_from_slice(&sport.to_be_bytes());
-        p[t + 2..t + 4].copy_from_slice(&dport.to_be_bytes());
-        p[t + 12] = 5 << 4;
-        p[t + 13] = flags;
-        p[t + 20..].copy_from_slice(payload);
+        p.extend_from_slice(&segment);
         p
     }
 }
