@@ -295,11 +295,11 @@ impl Operator {
                     true
                 }
             }
-            Op::Eq(t) => num(value) == num(&t.expand(ctx)),
-            Op::Ge(t) => num(value) >= num(&t.expand(ctx)),
-            Op::Gt(t) => num(value) > num(&t.expand(ctx)),
-            Op::Le(t) => num(value) <= num(&t.expand(ctx)),
-            Op::Lt(t) => num(value) < num(&t.expand(ctx)),
+            Op::Eq(t) => atoi(value) == atoi(&t.expand(ctx)),
+            Op::Ge(t) => atoi(value) >= atoi(&t.expand(ctx)),
+            Op::Gt(t) => atoi(value) > atoi(&t.expand(ctx)),
+            Op::Le(t) => atoi(value) <= atoi(&t.expand(ctx)),
+            Op::Lt(t) => atoi(value) < atoi(&t.expand(ctx)),
             Op::ValidateByteRange(allowed) => match value.iter().find(|&&b| !allowed[b as usize]) {
                 Some(&b) => {
                     captures.push(vec![b]);
@@ -344,22 +344,24 @@ fn found(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
-/// C `atoi`-like: optional whitespace and sign, then digits; anything else gives 0.
-fn num(v: &[u8]) -> i64 {
-    let s = String::from_utf8_lossy(v);
-    let s = s.trim_start();
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
+/// C `atoi`-like: optional leading whitespace and sign, then digits; anything else gives 0
+/// (a number too large for `i64` saturates). Reads the bytes directly: TX comparisons run
+/// hundreds of times per request.
+pub(crate) fn atoi(v: &[u8]) -> i64 {
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let v = &v[start..];
+    let (neg, digits) = match v.first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
     };
-    let end = digits
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(digits.len());
-    let n: i64 = digits[..end]
-        .parse()
-        .unwrap_or(if end > 0 { i64::MAX } else { 0 });
+    let mut n: i64 = 0;
+    for &b in digits.iter().take_while(|b| b.is_ascii_digit()) {
+        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
     if neg {
         -n
     } else {
@@ -575,6 +577,11 @@ mod tests {
         assert!(m("@ge 5", "7"));
         assert!(m("@lt 1", "0"));
         assert!(m("@eq 0", "abc"), "non-numbers are 0");
+        assert!(m("@lt 0", " -5x") && m("@ge 7", "+7"));
+        assert!(
+            m("@eq 9223372036854775807", "99999999999999999999"),
+            "saturates"
+        );
         assert!(m("@beginsWith ab", "abc") && m("@endsWith bc", "abc") && m("@streq abc", "abc"));
     }
 

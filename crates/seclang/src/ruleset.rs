@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use palisade_http::Transform;
 
-use crate::actions::{parse_ctl, Actions, Ctl, Disruptive, EngineMode, IdRange};
+use crate::actions::{Actions, Disruptive, EngineMode, IdRange};
 use crate::operators::Operator;
 use crate::parse::{directives, Directive, LoadError, Origin};
 use crate::variables::{parse_targets, Target};
@@ -167,15 +167,6 @@ impl RuleSet {
                 Source::File(f) => b.load_file(f)?,
                 Source::Text(text, name) => b.load_text(text, name)?,
             }
-        }
-        b.finish()
-    }
-
-    /// Loads configuration texts in order: `(text, name)` pairs, as [`RuleSet::from_text`].
-    pub fn from_texts(texts: &[(&str, &Path)]) -> Result<RuleSet, LoadError> {
-        let mut b = Builder::default();
-        for (text, file) in texts {
-            b.load_text(text, file)?;
         }
         b.finish()
     }
@@ -727,27 +718,4 @@ fn glob_files(path: &Path) -> Result<Vec<PathBuf>, String> {
         .collect();
     files.sort();
     Ok(files)
-}
-
-/// Applies a ctl that changes the rule set for one transaction: which rules or targets are
-/// removed. Returned as data so the transaction keeps the shared rule set immutable.
-pub fn ctl_is_rule_change(c: &Ctl) -> bool {
-    matches!(
-        c,
-        Ctl::RuleRemoveById(_)
-            | Ctl::RuleRemoveByTag(_)
-            | Ctl::RuleRemoveTargetById(..)
-            | Ctl::RuleRemoveTargetByTag(..)
-    )
-}
-
-/// For tests and tools: parse one `ctl` text.
-pub fn parse_ctl_text(text: &str) -> Result<Ctl, LoadError> {
-    parse_ctl(
-        text,
-        &Origin {
-            file: PathBuf::from("<ctl>"),
-            line: 0,
-        },
-    )
 }

@@ -14,7 +14,7 @@ use palisade_http::{parse_body, Arg, BodyKind, RequestModel, Transform};
 
 use crate::actions::{Ctl, Disruptive, EngineMode, IdRange, SetVarOp};
 use crate::macros::Resolve;
-use crate::operators::Captures;
+use crate::operators::{atoi, Captures};
 use crate::ruleset::{Entry, Rule, RuleSet};
 use crate::variables::{Selector, Target};
 
@@ -186,7 +186,8 @@ pub struct Transaction<'a> {
     matched_var: Vec<u8>,
     matched_var_name: String,
     matched_vars: Vec<(String, Vec<u8>)>,
-    current_rule: Option<(u64, String)>,
+    /// The chain head being evaluated (for `%{RULE.id}` / `%{RULE.msg}`).
+    current_rule: Option<&'a Rule>,
     highest_severity: Option<u8>,
     started: Instant,
     unique_id: String,
@@ -421,8 +422,8 @@ impl<'a> Transaction<'a> {
         let mut link = Some(rule);
         let head_id = rule.id;
         let head_tags = &rule.actions.tags;
+        self.current_rule = Some(rule);
         while let Some(r) = link {
-            self.current_rule = Some((head_id, rule.msg_text()));
             if !self.eval_link(r, head_id, head_tags) {
                 return false;
             }
@@ -1172,34 +1173,14 @@ fn apply_all<'v>(pipeline: &[Transform], value: &'v [u8]) -> Cow<'v, [u8]> {
     palisade_http::transform::apply_all(pipeline, value)
 }
 
-fn atoi(v: &[u8]) -> i64 {
-    let s = String::from_utf8_lossy(v);
-    let s = s.trim();
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let end = digits
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(digits.len());
-    let n: i64 = digits[..end].parse().unwrap_or(0);
-    if neg {
-        -n
-    } else {
-        n
-    }
-}
-
 impl Resolve for Transaction<'_> {
     fn resolve(&self, collection: &str, key: &str) -> Option<Vec<u8>> {
         match collection {
             "RULE" => {
-                let (id, msg) = self.current_rule.as_ref()?;
+                let rule = self.current_rule?;
                 return match key.to_ascii_lowercase().as_str() {
-                    "id" => Some(id.to_string().into_bytes()),
-                    "msg" => Some(msg.clone().into_bytes()),
+                    "id" => Some(rule.id.to_string().into_bytes()),
+                    "msg" => Some(rule.msg_text().into_bytes()),
                     _ => None,
                 };
             }
