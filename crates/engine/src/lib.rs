@@ -29,6 +29,11 @@ pub trait Detector: Send + Sync {
     /// Appends findings for `request`. `paranoia` is the configured level (1–4): checks
     /// above it must be skipped.
     fn inspect_request(&self, request: &RequestModel, paranoia: u8, out: &mut Vec<Finding>);
+    /// True when `inspect_request` may block its thread for a while (waiting for an
+    /// inference worker): async callers then run the inspection on a blocking thread.
+    fn blocks(&self) -> bool {
+        false
+    }
     /// Appends findings for a buffered text response. Most detectors have none.
     fn inspect_response(
         &self,
@@ -104,6 +109,12 @@ impl Engine {
             .iter()
             .map(|d| d.name().to_string())
             .collect()
+    }
+
+    /// Whether some detector may block the calling thread ([`Detector::blocks`]): async
+    /// callers should then call [`inspect_request`](Self::inspect_request) off the executor.
+    pub fn has_blocking_detectors(&self) -> bool {
+        self.detectors.iter().any(|d| d.blocks())
     }
 
     /// Inspects a request (head plus whatever body prefix is attached to the model).
@@ -217,6 +228,27 @@ mod tests {
 
     fn engine(findings: Vec<(&'static str, Severity, &'static str)>, policy: Policy) -> Engine {
         Engine::new(vec![Arc::new(Fixed(findings))], policy)
+    }
+
+    struct Waits;
+    impl Detector for Waits {
+        fn name(&self) -> &str {
+            "waits"
+        }
+        fn inspect_request(&self, _: &RequestModel, _: u8, _: &mut Vec<Finding>) {}
+        fn blocks(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn blocking_detectors_are_reported() {
+        assert!(!engine(vec![], Policy::default()).has_blocking_detectors());
+        let e = Engine::new(
+            vec![Arc::new(Fixed(vec![])), Arc::new(Waits)],
+            Policy::default(),
+        );
+        assert!(e.has_blocking_detectors());
     }
 
     #[test]

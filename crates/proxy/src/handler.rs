@@ -221,7 +221,26 @@ pub async fn handle(
 
     // 3. Verdict.
     let engine = shared.engine.load_full();
-    let verdict = engine.inspect_request(&model);
+    let verdict = if engine.has_blocking_detectors() {
+        // A detector waits for an inference worker: inspect on a blocking thread, not on
+        // the async executor.
+        let blocking = engine.clone();
+        let inspected = tokio::task::spawn_blocking(move || {
+            let verdict = blocking.inspect_request(&model);
+            (model, verdict)
+        })
+        .await;
+        match inspected {
+            Ok((m, verdict)) => {
+                model = m;
+                verdict
+            }
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return pages::error(StatusCode::SERVICE_UNAVAILABLE, &request_id, json),
+        }
+    } else {
+        engine.inspect_request(&model)
+    };
     record(&shared, &request_id, &model, &verdict, "request", None);
     if let Some(line) = shared
         .observer
