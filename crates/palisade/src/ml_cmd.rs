@@ -3,11 +3,14 @@
 //!
 //! The built-in classifier ([`palisade_ml::MlDetector`]) is on by default with the model
 //! compiled into the binary (`models/default/model.bin`); a learned endpoint profile
-//! ([`palisade_ml::profile`]) is enforced when `[ml] profile` or `--profile` names one.
+//! ([`palisade_ml::profile`]) is enforced when `[ml] profile` or `--profile` names one; a
+//! Hugging Face BERT/DistilBERT sequence classifier ([`palisade_transformer`]) runs when
+//! `[ml.transformer] model_dir` or `--model-dir` names one.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
@@ -41,6 +44,58 @@ pub struct MlSettings {
     pub profile: Option<PathBuf>,
     /// Report profile deviations with zero points (log only).
     pub profile_log_only: bool,
+    /// `[ml.transformer]`: a bring-your-own Hugging Face sequence classifier.
+    pub transformer: TransformerSettings,
+}
+
+/// `[ml.transformer]`: a BERT or DistilBERT sequence classifier directory (`config.json`,
+/// `tokenizer.json`, `model.safetensors`) run with candle. Independent of `[ml] enabled`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransformerSettings {
+    /// The model directory; unset: no transformer.
+    pub model_dir: Option<PathBuf>,
+    /// The benign class (label name or class id); unset: the label named benign, normal,
+    /// safe, clean, legitimate, legit, good, valid or negative, else class 0 when the labels
+    /// are `LABEL_0`, `LABEL_1`, …
+    pub benign_label: Option<String>,
+    /// Tokens per text (longer texts are truncated).
+    pub max_tokens: usize,
+    /// Highest non-benign class probability at or above which a finding worth `points`
+    /// is reported.
+    pub probability: f32,
+    /// At or above: the finding is critical (blocks alone); above 1: never alone.
+    pub probability_block: f32,
+    /// Anomaly points of a finding between `probability` and `probability_block`.
+    pub points: u32,
+    /// Report findings with 0 points.
+    pub log_only: bool,
+    /// Most texts scored per request (the rest are joined into the last one).
+    pub max_texts: usize,
+    /// Most texts in one forward pass (across concurrent requests).
+    pub max_batch: usize,
+    /// How long the inference worker waits for more requests to batch, in microseconds.
+    pub batch_wait_us: u64,
+}
+
+impl Default for TransformerSettings {
+    fn default() -> Self {
+        let m = palisade_transformer::ModelOptions::default();
+        let d = palisade_transformer::DetectorOptions::default();
+        let b = palisade_transformer::BatchOptions::default();
+        TransformerSettings {
+            model_dir: None,
+            benign_label: m.benign_label,
+            max_tokens: m.max_tokens,
+            probability: d.probability,
+            probability_block: d.probability_block,
+            points: d.points,
+            log_only: d.log_only,
+            max_texts: d.max_texts,
+            max_batch: b.max_batch,
+            batch_wait_us: b.max_wait.as_micros() as u64,
+        }
+    }
 }
 
 impl Default for MlSettings {
@@ -54,6 +109,7 @@ impl Default for MlSettings {
             log_only: false,
             profile: None,
             profile_log_only: false,
+            transformer: TransformerSettings::default(),
         }
     }
 }
@@ -79,6 +135,25 @@ pub struct MlArgs {
     /// Enforce a learned endpoint profile (from `palisade learn`).
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
+    /// Also run a Hugging Face BERT/DistilBERT sequence classifier from DIR (config.json,
+    /// tokenizer.json, model.safetensors).
+    #[arg(long, value_name = "DIR")]
+    model_dir: Option<PathBuf>,
+    /// The transformer's benign label (name or class id).
+    #[arg(long, value_name = "LABEL")]
+    benign_label: Option<String>,
+    /// Tokens per text scored by the transformer.
+    #[arg(long, value_name = "N")]
+    max_tokens: Option<usize>,
+    /// Non-benign probability at which the transformer adds anomaly points.
+    #[arg(long, value_name = "P")]
+    transformer_probability: Option<f32>,
+    /// Non-benign probability at which the transformer blocks alone (above 1: never alone).
+    #[arg(long, value_name = "P")]
+    transformer_probability_block: Option<f32>,
+    /// Log transformer findings without scoring them.
+    #[arg(long)]
+    transformer_log_only: bool,
 }
 
 impl MlArgs {
@@ -101,6 +176,25 @@ impl MlArgs {
         }
         if self.profile.is_some() {
             ml.profile = self.profile.clone();
+        }
+        let t = &mut ml.transformer;
+        if self.model_dir.is_some() {
+            t.model_dir = self.model_dir.clone();
+        }
+        if self.benign_label.is_some() {
+            t.benign_label = self.benign_label.clone();
+        }
+        if let Some(n) = self.max_tokens {
+            t.max_tokens = n;
+        }
+        if let Some(p) = self.transformer_probability {
+            t.probability = p;
+        }
+        if let Some(p) = self.transformer_probability_block {
+            t.probability_block = p;
+        }
+        if self.transformer_log_only {
+            t.log_only = true;
         }
         Ok(())
     }
@@ -134,6 +228,53 @@ fn ml_options(settings: &MlSettings, model: &Model) -> Result<MlOptions> {
     Ok(o)
 }
 
+/// The `[ml.transformer]` detector, when a model directory is configured.
+fn transformer_detector(settings: &TransformerSettings) -> Result<Option<Arc<dyn Detector>>> {
+    let Some(dir) = &settings.model_dir else {
+        return Ok(None);
+    };
+    check_probability("transformer.probability", settings.probability, 1.0)?;
+    check_probability(
+        "transformer.probability_block",
+        settings.probability_block,
+        f32::MAX,
+    )?;
+    if settings.max_texts == 0 || settings.max_batch == 0 {
+        bail!("[ml.transformer] max_texts and max_batch must be at least 1");
+    }
+    let model = palisade_transformer::ModelOptions {
+        benign_label: settings.benign_label.clone(),
+        max_tokens: settings.max_tokens,
+    };
+    let batch = palisade_transformer::BatchOptions {
+        max_batch: settings.max_batch,
+        max_wait: Duration::from_micros(settings.batch_wait_us),
+    };
+    let options = palisade_transformer::DetectorOptions {
+        probability: settings.probability,
+        probability_block: settings.probability_block,
+        points: settings.points,
+        log_only: settings.log_only,
+        max_texts: settings.max_texts,
+    };
+    let detector = palisade_transformer::load_detector(dir, &model, batch, options)
+        .map_err(|e| anyhow!("transformer model: {e}"))?;
+    let c = detector.batcher().classifier();
+    tracing::info!(
+        dir = %dir.display(),
+        architecture = c.architecture().name(),
+        parameters = c.parameters(),
+        labels = ?c.labels(),
+        benign = %c.labels()[c.benign()],
+        max_tokens = c.max_tokens(),
+        device = c.device_name(),
+        probability = options.probability,
+        probability_block = options.probability_block,
+        "transformer classifier loaded"
+    );
+    Ok(Some(Arc::new(detector)))
+}
+
 pub fn detectors(config: &Config) -> Result<Vec<Arc<dyn Detector>>> {
     let settings = &config.ml;
     let mut out: Vec<Arc<dyn Detector>> = Vec::new();
@@ -160,6 +301,7 @@ pub fn detectors(config: &Config) -> Result<Vec<Arc<dyn Detector>>> {
         };
         out.push(Arc::new(ProfileDetector::new(profile, options)));
     }
+    out.extend(transformer_detector(&settings.transformer)?);
     Ok(out)
 }
 
