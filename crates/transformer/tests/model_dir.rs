@@ -449,3 +449,19 @@ fn broken_directories_give_errors_naming_the_file() {
     .to_string();
     assert!(e.contains("max_position_embeddings 512"), "{e}");
 }
+
+#[test]
+fn multi_label_models_use_a_sigmoid_per_class() {
+    let dir = Temp::model("multi", &TinySpec::bert());
+    let config = std::fs::read_to_string(dir.0.join("config.json")).unwrap();
+    std::fs::write(
+        dir.0.join("config.json"),
+        config.replace("single_label_classification", "multi_label_classification"),
+    )
+    .unwrap();
+    let c = load(&dir.0);
+    let p = c.probabilities(&["hello world", "union select"]).unwrap();
+    // Logits [0, -6] and [0, > 4]: sigmoid gives 0.5 for class 0 in both, not a softmax.
+    assert!((p[0][0] - 0.5).abs() < 1e-3 && p[0][1] < 0.01, "{p:?}");
+    assert!((p[1][0] - 0.5).abs() < 1e-3 && p[1][1] > 0.98, "{p:?}");
+}
