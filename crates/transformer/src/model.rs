@@ -469,6 +469,21 @@ impl Classifier {
             }))
             .map_err(|e| LoadError::new(&tokenizer_path, format!("truncation: {e}")))?;
         tokenizer.with_padding(None);
+        // The heads read the first position, which must be the tokenizer's [CLS].
+        match tokenizer.encode_fast("palisade", true) {
+            Ok(e) if e.get_special_tokens_mask().first() == Some(&1) => {}
+            Ok(_) => tracing::warn!(
+                "{}: the tokenizer adds no special token ([CLS]) first; the classifier head \
+                 will read the first word instead",
+                tokenizer_path.display()
+            ),
+            Err(e) => {
+                return Err(LoadError::new(
+                    &tokenizer_path,
+                    format!("cannot tokenize: {e}"),
+                ))
+            }
+        }
         let tokens = tokenizer.get_vocab_size(true);
         if tokens > parsed.vocab_size {
             return Err(LoadError::new(

@@ -157,6 +157,31 @@ fn labels_thresholds_points_and_password_fields() {
     assert_eq!(v.action, Action::Block);
     assert!(e.inspect_request(&get(BENIGN)).findings.is_empty());
 
+    // A route can disable the transformer ("transformer", or one "transformer:<label>").
+    let classifier = Arc::new(load(&dir.0));
+    let mut policy = Policy::default();
+    policy.routes.push(
+        palisade_engine::RoutePolicy::builder()
+            .path_prefix("/search")
+            .disable_rule("transformer")
+            .build()
+            .unwrap(),
+    );
+    let routed = Engine::new(
+        vec![Arc::new(TransformerDetector::new(
+            Batcher::start(classifier, BatchOptions::default()),
+            DetectorOptions::default(),
+        ))],
+        policy,
+    );
+    assert_eq!(routed.inspect_request(&get(ATTACK)).action, Action::Allow);
+    assert_eq!(
+        routed
+            .inspect_request(&get("/find?q=1%27+union+select+1--"))
+            .action,
+        Action::Block
+    );
+
     // Between the two probabilities: points only (3 < threshold 5: flagged, not blocked).
     let catch_only = DetectorOptions {
         probability_block: 2.0,
