@@ -10,6 +10,7 @@ pub mod actions;
 pub mod crs;
 pub mod detector;
 pub mod ftw;
+mod fxhash;
 mod injection;
 mod literals;
 pub mod macros;

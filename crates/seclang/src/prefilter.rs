@@ -2,22 +2,48 @@
 //!
 //! Most CRS rules are a regex or phrase list with literals that every match must contain
 //! (`union`, `<script`, `/etc/`). At load time those literals of all eligible rules go into
-//! one Aho-Corasick automaton. Per request, the values those rules may inspect are
-//! transformed by each pipeline the rules use, joined and scanned once; a rule none of whose
-//! literals occurred is skipped without looking at its values. Values made only of
-//! letters, digits and a few separators are left unchanged by most transformations, so
-//! they are scanned once for all such pipelines. The result is an over-approximation:
-//! a rule may be evaluated needlessly, never skipped wrongly.
+//! one Aho-Corasick automaton. Per request, the distinct values those rules may inspect are
+//! joined and scanned once as they are, and once more per transformation pipeline the
+//! rules use, but then only the values that pipeline changes (most values are plain words
+//! that no decoder changes). A literal found inside a value counts only for rules that
+//! read a collection holding that value (a URL in the `Referer` header does not make a rule
+//! on `ARGS` a candidate); a rule none of whose literals counted is skipped without looking
+//! at its values. The result is an over-approximation: a rule may be evaluated needlessly,
+//! never skipped wrongly.
 //!
-//! Regexes without a useful literal are compiled together, per pipeline, into one
-//! multi-pattern lazy DFA (`MatchKind::All`) that runs over the same joined values in
-//! multi-line mode (so `^` and `$` hold at every value boundary); a rule whose pattern
-//! matched nowhere is skipped too.
+//! Regexes without a useful literal are compiled together into multi-pattern lazy DFAs
+//! (`MatchKind::All`): one of every such regex for the untransformed values, one per
+//! pipeline for the values it changes. They run over the same joined values in multi-line
+//! mode (so `^` and `$` hold at every value boundary, and `\b` sees the separator as the
+//! value's edge); a match is credited to the value it ends in, and a rule whose pattern
+//! matched in no value of its collections is skipped too.
 
 use aho_corasick::AhoCorasick;
 use palisade_http::Transform;
-use regex_automata::meta;
-use regex_automata::{Input, MatchKind, PatternSet};
+use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::hybrid::LazyStateID;
+use regex_automata::util::pool::Pool;
+use regex_automata::{Input, MatchKind};
+
+/// A lazy-DFA cache factory for a [`MultiDfa`]'s pool.
+type NewCache = Box<dyn Fn() -> Cache + Send + Sync>;
+
+/// Several regexes compiled into one lazy DFA (`MatchKind::All`, unanchored), run once
+/// over a haystack to learn which of them match somewhere.
+pub struct MultiDfa {
+    pub dfa: std::sync::Arc<DFA>,
+    /// The rule slot of each pattern.
+    pub slots: Vec<u32>,
+    caches: Pool<Cache, NewCache>,
+}
+
+impl std::fmt::Debug for MultiDfa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultiDfa")
+            .field("slots", &self.slots)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Collections whose values are scanned (request data and response data). Rules that
 /// read anything else (TX, counts, MATCHED_VARS, ...) are never skipped.
@@ -52,14 +78,14 @@ pub const SCANNED: &[&str] = &[
 /// One transformation pipeline used by skippable rules, and what it is applied to.
 #[derive(Debug)]
 pub struct Plan {
-    /// The pipeline without case changes (the scan ignores case).
+    /// The pipeline as the rules apply it (see [`without_case_changes`] for literal rules).
     pub transforms: Vec<Transform>,
-    /// Every step leaves "plain" values unchanged, so they need no transformation.
-    pub plain_stable: bool,
     /// Collections read by the rules that use this pipeline.
     pub collections: Vec<String>,
+    /// The same as a mask of [`Prefilter::collections`] indexes.
+    pub mask: u64,
     /// Regexes of this pipeline's rules without literals, and the slot of each pattern.
-    pub dfa: Option<(meta::Regex, Vec<u32>)>,
+    pub dfa: Option<MultiDfa>,
 }
 
 /// A rule the prefilter can decide about.
@@ -83,11 +109,94 @@ pub struct Prefilter {
     pub plans: Vec<Plan>,
     /// Slots this prefilter decides; the others always count as candidates.
     pub covered: Vec<bool>,
-    /// Collections read by any covered rule (plain values of these are scanned once).
+    /// Collections read by any covered rule; a value's collections are a mask of indexes
+    /// into this list (see [`collection_bit`]).
     pub collections: Vec<String>,
-    /// The regexes of every plain-stable plan in one DFA: plain values are the same under
-    /// all those pipelines, so they are scanned once rather than once per plan.
-    pub plain_dfa: Option<(meta::Regex, Vec<u32>)>,
+    /// For each slot, the collections its rule reads (a mask, as above).
+    pub slot_masks: Vec<u64>,
+    /// The regexes of every plan in one DFA, for the untransformed values (a value that a
+    /// pipeline leaves unchanged is the same under it).
+    pub raw_dfa: Option<MultiDfa>,
+}
+
+/// The mask bit of the collection at `index` in [`Prefilter::collections`]; past 64
+/// collections, every bit (which only makes the prefilter less selective).
+pub fn collection_bit(index: usize) -> u64 {
+    if index < 64 {
+        1 << index
+    } else {
+        u64::MAX
+    }
+}
+
+/// The pipeline without the case changes that cannot change whether a value contains a
+/// literal (compared ignoring ASCII case): those followed only by steps that treat upper
+/// and lower case alike. A case change before a decoder stays (`t:lowercase` turns `&LT;`
+/// into `&lt;`, which `htmlEntityDecode` then decodes).
+pub fn without_case_changes(pipeline: &[Transform]) -> Vec<Transform> {
+    let case_blind = |t: &Transform| {
+        matches!(
+            t,
+            Transform::Lowercase
+                | Transform::Uppercase
+                | Transform::RemoveWhitespace
+                | Transform::CompressWhitespace
+                | Transform::RemoveNulls
+        )
+    };
+    pipeline
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            !matches!(t, Transform::Lowercase | Transform::Uppercase)
+                || !pipeline[i + 1..].iter().all(case_blind)
+        })
+        .map(|(_, t)| *t)
+        .collect()
+}
+
+/// Values joined by `\n` for one scan, with where each starts and the collections (mask)
+/// that hold it.
+#[derive(Debug, Default)]
+pub struct Hay {
+    pub bytes: Vec<u8>,
+    starts: Vec<usize>,
+    masks: Vec<u64>,
+}
+
+impl Hay {
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.starts.clear();
+        self.masks.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    pub fn push(&mut self, value: &[u8], mask: u64) {
+        if !self.starts.is_empty() {
+            self.bytes.push(b'\n');
+        }
+        self.starts.push(self.bytes.len());
+        self.bytes.extend_from_slice(value);
+        self.masks.push(mask);
+    }
+
+    /// Index of the value that position `at` belongs to (a value's end position, where its
+    /// separator is, included).
+    fn value_at(&self, at: usize) -> usize {
+        self.starts.partition_point(|&s| s <= at).saturating_sub(1)
+    }
+
+    /// End (exclusive) of value `k`.
+    fn end_of(&self, k: usize) -> usize {
+        match self.starts.get(k + 1) {
+            Some(next) => next - 1,
+            None => self.bytes.len(),
+        }
+    }
 }
 
 impl Prefilter {
@@ -103,20 +212,19 @@ impl Prefilter {
         let mut regexes: Vec<Vec<(&str, u32)>> = Vec::new();
         let mut members: Vec<Vec<&Entry>> = Vec::new();
         for e in entries {
-            let transforms: Vec<Transform> = e
-                .transforms
-                .iter()
-                .copied()
-                .filter(|t| !matches!(t, Transform::Lowercase | Transform::Uppercase))
-                .collect();
+            // literals are compared ignoring case; a regex sees exactly what the rule sees
+            let transforms: Vec<Transform> = if e.literals.is_some() {
+                without_case_changes(&e.transforms)
+            } else {
+                e.transforms.clone()
+            };
             let plan = match pf.plans.iter().position(|p| p.transforms == transforms) {
                 Some(i) => i,
                 None => {
-                    let plain_stable = transforms.iter().all(|t| t.identity_on_plain());
                     pf.plans.push(Plan {
                         transforms,
-                        plain_stable,
                         collections: Vec::new(),
+                        mask: 0,
                         dfa: None,
                     });
                     regexes.push(Vec::new());
@@ -160,14 +268,27 @@ impl Prefilter {
                 }
             }
         }
-        let plain_regexes: Vec<(&str, u32)> = pf
+        let mask_of = |collections: &[String], all: &[String]| {
+            collections
+                .iter()
+                .filter_map(|c| all.iter().position(|x| x == c))
+                .fold(0u64, |m, i| m | collection_bit(i))
+        };
+        for plan in &mut pf.plans {
+            plan.mask = mask_of(&plan.collections, &pf.collections);
+        }
+        pf.slot_masks = vec![0; slots];
+        for e in entries {
+            pf.slot_masks[e.slot as usize] = mask_of(&e.collections, &pf.collections);
+        }
+        let all_regexes: Vec<(&str, u32)> = pf
             .plans
             .iter()
             .enumerate()
-            .filter(|(i, p)| p.plain_stable && p.dfa.is_some() && !regexes[*i].is_empty())
+            .filter(|(_, p)| p.dfa.is_some())
             .flat_map(|(i, _)| regexes[i].iter().copied())
             .collect();
-        pf.plain_dfa = Prefilter::compile_dfa(&plain_regexes);
+        pf.raw_dfa = Prefilter::compile_dfa(&all_regexes);
         pf.ac = if literals.is_empty() {
             None
         } else {
@@ -191,14 +312,14 @@ impl Prefilter {
         pf
     }
 
-    /// Compiles `patterns` (with their slots) into one multi-pattern DFA; None when the
-    /// set is empty or too large to compile.
-    pub fn compile_dfa(patterns: &[(&str, u32)]) -> Option<(meta::Regex, Vec<u32>)> {
+    /// Compiles `patterns` (with their slots) into one multi-pattern lazy DFA; None when
+    /// the set is empty or too large to compile.
+    pub fn compile_dfa(patterns: &[(&str, u32)]) -> Option<MultiDfa> {
         if patterns.is_empty() {
             return None;
         }
         let sources: Vec<&str> = patterns.iter().map(|(p, _)| *p).collect();
-        let re = meta::Regex::builder()
+        let dfa = DFA::builder()
             .syntax(
                 regex_automata::util::syntax::Config::new()
                     .unicode(false)
@@ -206,35 +327,287 @@ impl Prefilter {
                     .multi_line(true)
                     .dot_matches_new_line(true),
             )
-            .configure(
-                meta::Config::new()
-                    .match_kind(MatchKind::All)
-                    .utf8_empty(false)
-                    .hybrid_cache_capacity(16 << 20)
+            .thompson(
+                regex_automata::nfa::thompson::Config::new()
+                    .utf8(false)
                     .nfa_size_limit(Some(256 << 20)),
+            )
+            .configure(
+                DFA::config()
+                    .match_kind(MatchKind::All)
+                    .cache_capacity(16 << 20),
             )
             .build_many(&sources)
             .ok()?;
-        Some((re, patterns.iter().map(|(_, s)| *s).collect()))
+        let dfa = std::sync::Arc::new(dfa);
+        let for_pool = dfa.clone();
+        let new_cache: NewCache = Box::new(move || for_pool.create_cache());
+        Some(MultiDfa {
+            dfa,
+            slots: patterns.iter().map(|(_, s)| *s).collect(),
+            caches: Pool::new(new_cache),
+        })
     }
 
-    /// Marks the slots of the DFA's patterns that match somewhere in `haystack`.
-    pub fn scan_dfa(dfa: &(meta::Regex, Vec<u32>), haystack: &[u8], candidates: &mut [bool]) {
-        let (re, slots) = dfa;
-        let mut hits = PatternSet::new(re.pattern_len());
-        re.which_overlapping_matches(&Input::new(haystack), &mut hits);
-        for pid in hits.iter() {
-            candidates[slots[pid.as_usize()] as usize] = true;
+    /// Marks the slots of the DFA's patterns that match inside a value of `hay` held by a
+    /// collection their rule reads.
+    ///
+    /// One pass of the lazy DFA: with `MatchKind::All` every state the unanchored search
+    /// reaches (the end-of-input transition included) holds exactly the patterns with a
+    /// match ending where it is reached (one byte later, as regex-automata reports), so the
+    /// union over the states visited is every (pattern, end) pair. A match is credited to the
+    /// value its end falls in: a match inside a value ends there, and crediting matches that
+    /// began in an earlier value is only imprecise. Each (state, value) pair is read once (a
+    /// pattern such as `a.*` puts every later position in a match state); if the lazy DFA
+    /// gives up, every pattern counts as matching.
+    pub fn scan_dfa(&self, multi: &MultiDfa, hay: &Hay, candidates: &mut [bool]) {
+        if hay.is_empty() {
+            return;
         }
-    }
-
-    /// Marks in `candidates` the slots whose literals occur in `haystack`.
-    pub fn scan(&self, haystack: &[u8], candidates: &mut [bool]) {
-        let Some(ac) = &self.ac else { return };
-        for m in ac.find_overlapping_iter(haystack) {
-            for &slot in &self.literal_slots[m.pattern().as_usize()] {
+        let mut cache = multi.caches.get();
+        if self
+            .try_scan_dfa(multi, &mut cache, hay, candidates)
+            .is_none()
+        {
+            for &slot in &multi.slots {
                 candidates[slot as usize] = true;
             }
         }
+    }
+
+    fn try_scan_dfa(
+        &self,
+        multi: &MultiDfa,
+        cache: &mut Cache,
+        hay: &Hay,
+        candidates: &mut [bool],
+    ) -> Option<()> {
+        let dfa = &*multi.dfa;
+        // (state, value) pairs already read, direct-mapped by hash: a collision only means
+        // reading a pair twice (harmless), while a stale state id after a cache clear could
+        // hide the state that now has that id, so the table is emptied on every clear.
+        const SEEN: usize = 512;
+        let mut seen: Vec<Option<(LazyStateID, usize)>> = vec![None; SEEN];
+        let mut clears = cache.clear_count();
+        let hasher = crate::fxhash::FxBuild::default();
+        let slot_masks = &self.slot_masks;
+        let mut record = |cache: &mut Cache, sid: LazyStateID, k: usize| {
+            if cache.clear_count() != clears {
+                clears = cache.clear_count();
+                seen.iter_mut().for_each(|s| *s = None);
+            }
+            let h = (std::hash::BuildHasher::hash_one(&hasher, (sid, k)) >> 40) as usize % SEEN;
+            if seen[h] == Some((sid, k)) {
+                return;
+            }
+            seen[h] = Some((sid, k));
+            let mask = hay.masks[k];
+            for i in 0..dfa.match_len(cache, sid) {
+                let pid = dfa.match_pattern(cache, sid, i);
+                let slot = multi.slots[pid.as_usize()] as usize;
+                if slot_masks.get(slot).is_none_or(|m| m & mask != 0) {
+                    candidates[slot] = true;
+                }
+            }
+        };
+        let bytes = &hay.bytes[..];
+        let mut sid = dfa.start_state_forward(cache, &Input::new(bytes)).ok()?;
+        // the value that position `at` belongs to
+        let mut k = 0;
+        let last = hay.starts.len() - 1;
+        for (at, &b) in bytes.iter().enumerate() {
+            sid = dfa.next_state(cache, sid, b).ok()?;
+            if sid.is_tagged() {
+                if sid.is_match() {
+                    while k < last && hay.starts[k + 1] <= at {
+                        k += 1;
+                    }
+                    record(cache, sid, k);
+                } else if sid.is_dead() {
+                    return Some(());
+                } else if sid.is_quit() || sid.is_unknown() {
+                    return None;
+                }
+            }
+        }
+        sid = dfa.next_eoi_state(cache, sid).ok()?;
+        if sid.is_match() {
+            record(cache, sid, last);
+        } else if sid.is_quit() || sid.is_unknown() {
+            return None;
+        }
+        Some(())
+    }
+
+    /// Marks in `candidates` the slots whose literals occur inside a value of `hay` held by
+    /// a collection their rule reads.
+    pub fn scan(&self, hay: &Hay, candidates: &mut [bool]) {
+        let Some(ac) = &self.ac else { return };
+        if hay.is_empty() {
+            return;
+        }
+        for m in ac.find_overlapping_iter(&hay.bytes) {
+            let k = hay.value_at(m.start());
+            if m.end() > hay.end_of(k) {
+                // across a separator: inside no value
+                continue;
+            }
+            let mask = hay.masks[k];
+            for &slot in &self.literal_slots[m.pattern().as_usize()] {
+                let slot = slot as usize;
+                if self.slot_masks.get(slot).is_none_or(|m| m & mask != 0) {
+                    candidates[slot] = true;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(slot: u32, literals: Option<&[&str]>, regex: Option<&str>, coll: &str) -> Entry {
+        Entry {
+            slot,
+            literals: literals.map(|l| l.iter().map(|x| x.as_bytes().to_vec()).collect()),
+            regex: regex.map(str::to_string),
+            transforms: Vec::new(),
+            collections: vec![coll.to_string()],
+        }
+    }
+
+    fn mask(pf: &Prefilter, coll: &str) -> u64 {
+        collection_bit(pf.collections.iter().position(|c| c == coll).unwrap())
+    }
+
+    /// xorshift64: deterministic test inputs.
+    fn rng(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
+    /// Every rule whose regex or literal matches a value of one of its collections must be
+    /// a candidate (the scan may only over-approximate), whatever the values around it.
+    #[test]
+    fn scans_never_miss_a_match_inside_a_value() {
+        let regexes = [
+            r"^ab",
+            r"b$",
+            r"\bcd\b",
+            r"a.*c",
+            r"[\n\r]+x",
+            r"^$",
+            r"(?i)d[^a]b",
+            r"c{2,}",
+            r"\Bb\B",
+            r"^a\s*:",
+        ];
+        let colls = ["ARGS", "ARGS_NAMES", "REQUEST_HEADERS"];
+        let mut entries = Vec::new();
+        for (i, re) in regexes.iter().enumerate() {
+            entries.push(entry(i as u32, None, Some(re), colls[i % 3]));
+        }
+        let lits = [["ab"], ["c\nx"], ["dd"]];
+        for (j, l) in lits.iter().enumerate() {
+            let slot = (regexes.len() + j) as u32;
+            entries.push(entry(slot, Some(&l[..]), None, colls[j % 3]));
+        }
+        let refs: Vec<&Entry> = entries.iter().collect();
+        let pf = Prefilter::build(&refs, entries.len());
+        assert!(pf.covered.iter().all(|c| *c));
+        let dfa = pf.raw_dfa.as_ref().expect("union DFA");
+        let compiled: Vec<regex::bytes::Regex> = regexes
+            .iter()
+            .map(|r| {
+                regex::bytes::RegexBuilder::new(r)
+                    .unicode(false)
+                    .dot_matches_new_line(true)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let alphabet = b"abcdABCD \n\r:x";
+        let mut next = rng(0x5EED_0FC0_FFEE);
+        let mut hay = Hay::default();
+        for _ in 0..3000 {
+            hay.clear();
+            let mut values = Vec::new();
+            for _ in 0..1 + next() % 4 {
+                let len = (next() % 7) as usize;
+                let v: Vec<u8> = (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect();
+                let m = mask(&pf, colls[(next() % 3) as usize]);
+                hay.push(&v, m);
+                values.push((v, m));
+            }
+            let mut cand = vec![false; entries.len()];
+            pf.scan(&hay, &mut cand);
+            pf.scan_dfa(dfa, &hay, &mut cand);
+            for (v, m) in &values {
+                for (i, re) in compiled.iter().enumerate() {
+                    if re.is_match(v) && pf.slot_masks[i] & m != 0 {
+                        assert!(cand[i], "{:?} missed in {:?}", regexes[i], hay.bytes);
+                    }
+                }
+                for (j, l) in lits.iter().enumerate() {
+                    let slot = regexes.len() + j;
+                    let lower = v.to_ascii_lowercase();
+                    let found = memchr::memmem::find(&lower, l[0].as_bytes()).is_some();
+                    if found && pf.slot_masks[slot] & m != 0 {
+                        assert!(cand[slot], "{:?} missed in {:?}", l, hay.bytes);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A match in a value of a collection the rule does not read, or across two values,
+    /// does not make the rule a candidate.
+    #[test]
+    fn matches_count_only_inside_values_of_the_rule_collections() {
+        let entries = [
+            entry(0, Some(&["://"]), None, "ARGS"),
+            entry(1, None, Some("x:y"), "ARGS"),
+            entry(2, Some(&["zz"]), None, "REQUEST_HEADERS"),
+        ];
+        let refs: Vec<&Entry> = entries.iter().collect();
+        let pf = Prefilter::build(&refs, 3);
+        let (args, headers) = (mask(&pf, "ARGS"), mask(&pf, "REQUEST_HEADERS"));
+        let mut hay = Hay::default();
+        hay.push(b"https://example.com/x:y", headers);
+        hay.push(b"a:", args);
+        hay.push(b"/z", args);
+        hay.push(b"z", args);
+        let mut cand = vec![false; 3];
+        pf.scan(&hay, &mut cand);
+        pf.scan_dfa(pf.raw_dfa.as_ref().unwrap(), &hay, &mut cand);
+        assert_eq!(cand, [false, false, false]);
+        hay.push(b"x:y", args | headers);
+        pf.scan(&hay, &mut cand);
+        pf.scan_dfa(pf.raw_dfa.as_ref().unwrap(), &hay, &mut cand);
+        assert_eq!(cand, [false, true, false]);
+    }
+
+    #[test]
+    fn case_changes_stay_before_decoders() {
+        use Transform::*;
+        assert_eq!(
+            without_case_changes(&[UrlDecodeUni, Lowercase]),
+            [UrlDecodeUni]
+        );
+        assert_eq!(
+            without_case_changes(&[Lowercase, RemoveWhitespace]),
+            [RemoveWhitespace]
+        );
+        assert_eq!(
+            without_case_changes(&[Lowercase, HtmlEntityDecode]),
+            [Lowercase, HtmlEntityDecode]
+        );
     }
 }

@@ -13,6 +13,7 @@ use std::time::Instant;
 use palisade_http::{parse_body, Arg, BodyKind, RequestModel, Transform};
 
 use crate::actions::{Ctl, Disruptive, EngineMode, IdRange, SetVarOp};
+use crate::fxhash::FxHashMap;
 use crate::macros::Resolve;
 use crate::operators::{atoi, Captures};
 use crate::ruleset::{Entry, Rule, RuleSet};
@@ -350,54 +351,58 @@ impl<'a> Transaction<'a> {
             return vec![true; self.rules.prefilter_slots];
         };
         let mut candidates: Vec<bool> = pf.covered.iter().map(|c| !c).collect();
-        let mut hay: Vec<u8> = Vec::with_capacity(4096);
-        // each collection's values once, with whether they are plain
-        let values: HashMap<&str, Vec<(Cow<'_, [u8]>, bool)>> = pf
+        // every value of the scanned collections once, with the collections that hold it
+        let lists: Vec<Vec<Val<'_>>> = pf
             .collections
             .iter()
-            .map(|c| {
-                let vals = self
-                    .collection(c, &Selector::All)
-                    .into_iter()
-                    .map(|(_, v)| {
-                        let plain = palisade_http::transform::is_plain(&v);
-                        (v, plain)
-                    })
-                    .collect();
-                (c.as_str(), vals)
-            })
+            .map(|c| self.collection(c, &Selector::All))
             .collect();
-        // plain values once, for every plain-stable pipeline
-        for vals in values.values() {
-            for (v, plain) in vals {
-                if *plain {
-                    hay.extend_from_slice(v);
-                    hay.push(b'\n');
+        let mut index: FxHashMap<&[u8], usize> = Default::default();
+        let mut values: Vec<(&[u8], u64)> = Vec::new();
+        for (i, list) in lists.iter().enumerate() {
+            let bit = crate::prefilter::collection_bit(i);
+            for (_, v) in list {
+                let v: &[u8] = v;
+                match index.entry(v) {
+                    std::collections::hash_map::Entry::Occupied(e) => values[*e.get()].1 |= bit,
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(values.len());
+                        values.push((v, bit));
+                    }
                 }
             }
         }
-        pf.scan(&hay, &mut candidates);
-        if let Some(dfa) = &pf.plain_dfa {
-            crate::prefilter::Prefilter::scan_dfa(dfa, &hay, &mut candidates);
+        drop(index);
+        // as they are, for every pipeline's literals and regexes...
+        let mut hay = crate::prefilter::Hay::default();
+        for (v, mask) in &values {
+            hay.push(v, *mask);
         }
-        let plain_hay = std::mem::take(&mut hay);
+        pf.scan(&hay, &mut candidates);
+        if let Some(dfa) = &pf.raw_dfa {
+            pf.scan_dfa(dfa, &hay, &mut candidates);
+        } else {
+            for plan in &pf.plans {
+                if let Some(dfa) = &plan.dfa {
+                    pf.scan_dfa(dfa, &hay, &mut candidates);
+                }
+            }
+        }
+        // ...then per pipeline, the values it changes
         for plan in &pf.plans {
             hay.clear();
-            for c in &plan.collections {
-                for (v, plain) in values.get(c.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
-                    if plan.plain_stable && *plain {
-                        continue;
-                    }
-                    hay.extend_from_slice(&apply_all(&plan.transforms, v));
-                    hay.push(b'\n');
+            for (v, mask) in &values {
+                if mask & plan.mask == 0 {
+                    continue;
+                }
+                match apply_all(&plan.transforms, v) {
+                    Cow::Borrowed(b) if b.len() == v.len() => {}
+                    t => hay.push(&t, *mask),
                 }
             }
             pf.scan(&hay, &mut candidates);
             if let Some(dfa) = &plan.dfa {
-                crate::prefilter::Prefilter::scan_dfa(dfa, &hay, &mut candidates);
-                if plan.plain_stable && pf.plain_dfa.is_none() {
-                    crate::prefilter::Prefilter::scan_dfa(dfa, &plain_hay, &mut candidates);
-                }
+                pf.scan_dfa(dfa, &hay, &mut candidates);
             }
         }
         candidates

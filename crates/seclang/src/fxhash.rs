@@ -1,0 +1,89 @@
+//! A small, fast, non-cryptographic hasher for the engine's per-request tables (keys are
+//! addresses, lengths, state ids and short values chosen by the rule set or the request;
+//! the tables are per transaction, so hash flooding costs only that request its time).
+//! It is the multiply-rotate scheme of rustc's `FxHasher`.
+
+use std::hash::{BuildHasherDefault, Hasher};
+
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::{BuildHasher, Hash};
+
+    fn h<T: Hash>(v: T) -> u64 {
+        FxBuild::default().hash_one(v)
+    }
+
+    #[test]
+    fn distinguishes_lengths_and_contents() {
+        assert_ne!(h(&b"a"[..]), h(&b"a\0"[..]));
+        assert_ne!(h(&b"abcdefgh"[..]), h(&b"abcdefgi"[..]));
+        assert_ne!(h((1usize, 2usize)), h((2usize, 1usize)));
+        let mut m: FxHashMap<Vec<u8>, u32> = Default::default();
+        for i in 0..1000u32 {
+            m.insert(i.to_string().into_bytes(), i);
+        }
+        assert_eq!(m.len(), 1000);
+        assert_eq!(m.get(&b"517"[..]), Some(&517));
+    }
+}
