@@ -30,7 +30,7 @@ use hyper_util::server::conn::auto;
 use palisade_engine::audit::Redactor;
 use palisade_engine::{Engine, Verdict};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 pub use audit_log::AuditLog;
 use body::ProxyBody;
@@ -102,23 +102,9 @@ impl Server {
                 validate_upstream(up)?;
             }
         }
-        let tls_client =
-            tls::client_config(settings.upstream_ca.as_deref(), settings.upstream_insecure)?;
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(settings.timeouts.upstream_connect));
-        http.set_nodelay(true);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_client)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(settings.timeouts.upstream_idle)
-            .pool_max_idle_per_host(256)
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .build(connector);
+        // Checked here so a bad CA file fails `bind`, not a worker.
+        tls::client_config(settings.upstream_ca.as_deref(), settings.upstream_insecure)?;
+        let client = upstream_client(&settings)?;
         let audit = match &settings.audit_log {
             Some(path) => Some(
                 AuditLog::open(path)
@@ -176,6 +162,10 @@ impl Server {
 
     /// Serves until `shutdown` resolves, then stops accepting and gives in-flight
     /// connections `timeouts.shutdown_grace` to finish.
+    ///
+    /// Connections are accepted on the caller's runtime and handed round-robin to worker
+    /// threads; each worker runs a single-threaded event loop with its own upstream pool, so
+    /// one request's client socket, inspection and upstream connection stay on one thread.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -192,12 +182,28 @@ impl Server {
             .max_header_list_size(s.limits.max_header_bytes.min(u32::MAX as usize) as u32)
             .keep_alive_interval(Some(std::time::Duration::from_secs(30)));
         let builder = Arc::new(builder);
+        let count = match s.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let mut workers = Vec::with_capacity(count);
+        for i in 0..count {
+            workers.push(Worker::start(
+                i,
+                Arc::new(self.shared.for_worker()?),
+                builder.clone(),
+            )?);
+        }
+        let dispatch = Arc::new(Dispatch {
+            senders: workers.iter().map(|w| w.jobs.clone()).collect(),
+            next: AtomicU64::new(0),
+        });
         let mut tasks = Vec::new();
         for bound in self.listeners {
             tasks.push(tokio::spawn(accept_loop(
                 bound,
                 self.shared.clone(),
-                builder.clone(),
+                dispatch.clone(),
                 stop_rx.clone(),
             )));
         }
@@ -207,6 +213,13 @@ impl Server {
         let grace = self.shared.settings.timeouts.shutdown_grace;
         for t in tasks {
             let _ = tokio::time::timeout(grace + std::time::Duration::from_secs(1), t).await;
+        }
+        // Every connection has finished or was closed: let the workers' loops end.
+        drop(dispatch);
+        for w in workers {
+            drop(w.jobs);
+            let joined = tokio::task::spawn_blocking(move || w.thread.join());
+            let _ = tokio::time::timeout(grace, joined).await;
         }
         let st = &self.shared.stats;
         tracing::info!(
@@ -218,6 +231,105 @@ impl Server {
             "stopped"
         );
         Ok(())
+    }
+}
+
+/// An accepted connection on its way to a worker.
+struct Job {
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    kill: watch::Receiver<bool>,
+}
+
+/// A worker thread: a single-threaded tokio runtime serving the connections sent to it.
+struct Worker {
+    jobs: mpsc::UnboundedSender<Job>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Worker {
+    fn start(
+        index: usize,
+        shared: Arc<Shared>,
+        builder: Arc<auto::Builder<TokioExecutor>>,
+    ) -> Result<Worker> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting a worker's event loop")?;
+        let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name(format!("palisade-worker-{index}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let mut live = tokio::task::JoinSet::new();
+                    while let Some(job) = rx.recv().await {
+                        live.spawn(serve_connection(job, shared.clone(), builder.clone()));
+                        // reap finished connections so the set stays small
+                        while live.try_join_next().is_some() {}
+                    }
+                    while live.join_next().await.is_some() {}
+                })
+            })
+            .context("starting a worker thread")?;
+        Ok(Worker { jobs, thread })
+    }
+}
+
+/// Round-robin hand-off of accepted connections to workers.
+struct Dispatch {
+    senders: Vec<mpsc::UnboundedSender<Job>>,
+    next: AtomicU64,
+}
+
+impl Dispatch {
+    fn send(&self, job: Job) {
+        let n = self.senders.len() as u64;
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        if let Err(e) = self.senders[i as usize].send(job) {
+            tracing::error!(peer = %e.0.peer, "worker {i} is gone; connection dropped");
+        }
+    }
+}
+
+/// A pooled upstream client. Each worker has its own, so a pooled connection is always
+/// driven by the thread that uses it.
+fn upstream_client(
+    settings: &ProxySettings,
+) -> Result<Client<HttpsConnector<HttpConnector>, ProxyBody>> {
+    let tls_client =
+        tls::client_config(settings.upstream_ca.as_deref(), settings.upstream_insecure)?;
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(settings.timeouts.upstream_connect));
+    http.set_nodelay(true);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls_client)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(settings.timeouts.upstream_idle)
+        .pool_max_idle_per_host(256)
+        .timer(TokioTimer::new())
+        .pool_timer(TokioTimer::new())
+        .build(connector))
+}
+
+impl Shared {
+    /// The same state with a fresh upstream pool (for another worker thread).
+    fn for_worker(&self) -> Result<Shared> {
+        Ok(Shared {
+            settings: self.settings.clone(),
+            engine: self.engine.clone(),
+            client: upstream_client(&self.settings)?,
+            audit: self.audit.clone(),
+            redactor: self.redactor.clone(),
+            stats: self.stats.clone(),
+            observer: self.observer.clone(),
+        })
     }
 }
 
@@ -247,7 +359,7 @@ fn validate_upstream(url: &str) -> Result<()> {
 async fn accept_loop(
     bound: BoundListener,
     shared: Arc<Shared>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    dispatch: Arc<Dispatch>,
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -269,72 +381,21 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        shared.stats.connections.fetch_add(1, Ordering::Relaxed);
-        let shared = shared.clone();
-        let builder = builder.clone();
-        let tls = bound.tls.clone();
-        let watcher = graceful.watcher();
-        let mut kill = kill_rx.clone();
-        let connection = async move {
-            let conn_info = ConnInfo {
-                peer,
-                tls: tls.is_some(),
-            };
-            // hyper's header timeout starts only once a first byte arrived
-            let first_byte = shared.settings.timeouts.client_header;
-            let svc_shared = shared.clone();
-            let service = service_fn(move |req| {
-                let shared = svc_shared.clone();
-                async move { Ok::<_, Infallible>(handler::handle(shared, conn_info, req).await) }
-            });
-            let result = match tls {
-                None => {
-                    let io = idle::FirstByteDeadline::new(stream, first_byte);
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-                    watcher.watch(conn.into_owned()).await
-                }
-                Some(acceptor) => {
-                    let handshake = tokio::time::timeout(
-                        shared.settings.timeouts.client_header,
-                        acceptor.accept(stream),
-                    )
-                    .await;
-                    let tls_stream = match handshake {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, "TLS handshake failed: {e}");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
-                    };
-                    let io = idle::FirstByteDeadline::new(tls_stream, first_byte);
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-                    watcher.watch(conn.into_owned()).await
-                }
-            };
-            if let Err(e) = result {
-                let parse = e
-                    .downcast_ref::<hyper::Error>()
-                    .is_some_and(|h| h.is_parse() || h.is_parse_too_large());
-                if parse {
-                    shared
-                        .stats
-                        .rejected_malformed
-                        .fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(%peer, "malformed request rejected before inspection: {e}");
-                } else {
-                    tracing::debug!(%peer, "connection ended: {e}");
-                }
+        // Deregistered from this runtime; the worker registers it with its own.
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(%peer, "cannot hand the connection to a worker: {e}");
+                continue;
             }
         };
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = connection => {}
-                _ = kill.wait_for(|k| *k) => {}
-            }
+        shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+        dispatch.send(Job {
+            stream,
+            peer,
+            tls: bound.tls.clone(),
+            watcher: graceful.watcher(),
+            kill: kill_rx.clone(),
         });
     }
     drop(bound.listener);
@@ -345,5 +406,87 @@ async fn accept_loop(
     {
         tracing::warn!("grace period over; closing remaining connections");
         let _ = kill_tx.send(true);
+    }
+}
+
+/// Serves one client connection on the current worker until it ends, or until the grace
+/// period after a shutdown is over.
+async fn serve_connection(
+    job: Job,
+    shared: Arc<Shared>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+) {
+    let Job {
+        stream,
+        peer,
+        tls,
+        watcher,
+        mut kill,
+    } = job;
+    let stream = match tokio::net::TcpStream::from_std(stream) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(%peer, "cannot register the connection: {e}");
+            return;
+        }
+    };
+    let connection = async move {
+        let conn_info = ConnInfo {
+            peer,
+            tls: tls.is_some(),
+        };
+        // hyper's header timeout starts only once a first byte arrived
+        let first_byte = shared.settings.timeouts.client_header;
+        let svc_shared = shared.clone();
+        let service = service_fn(move |req| {
+            let shared = svc_shared.clone();
+            async move { Ok::<_, Infallible>(handler::handle(shared, conn_info, req).await) }
+        });
+        let result = match tls {
+            None => {
+                let io = idle::FirstByteDeadline::new(stream, first_byte);
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+                watcher.watch(conn.into_owned()).await
+            }
+            Some(acceptor) => {
+                let handshake = tokio::time::timeout(
+                    shared.settings.timeouts.client_header,
+                    acceptor.accept(stream),
+                )
+                .await;
+                let tls_stream = match handshake {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, "TLS handshake failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+                let io = idle::FirstByteDeadline::new(tls_stream, first_byte);
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+                watcher.watch(conn.into_owned()).await
+            }
+        };
+        if let Err(e) = result {
+            let parse = e
+                .downcast_ref::<hyper::Error>()
+                .is_some_and(|h| h.is_parse() || h.is_parse_too_large());
+            if parse {
+                shared
+                    .stats
+                    .rejected_malformed
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(%peer, "malformed request rejected before inspection: {e}");
+            } else {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        }
+    };
+    tokio::select! {
+        _ = connection => {}
+        _ = kill.wait_for(|k| *k) => {}
     }
 }

@@ -30,6 +30,10 @@ pub struct ProxySettings {
     pub audit_log: Option<PathBuf>,
     /// Extra argument-name substrings whose values are redacted in the audit log.
     pub redact_args: Vec<String>,
+    /// Worker threads, each running its own event loop and upstream connection pool (the
+    /// nginx model: a connection lives on one thread, no cross-thread wake-ups). 0: one per
+    /// CPU core.
+    pub workers: usize,
 }
 
 impl Default for ProxySettings {
@@ -45,6 +49,7 @@ impl Default for ProxySettings {
             response: ResponseInspection::default(),
             audit_log: None,
             redact_args: Vec::new(),
+            workers: 0,
         }
     }
 }
