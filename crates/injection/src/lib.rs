@@ -184,6 +184,19 @@ pub fn detect_sqli(input: &[u8]) -> Option<Fingerprint> {
     engine_sqli(input)
 }
 
+/// True when [`detect_sqli`] answers `None` for `input` without running the engine (empty
+/// input, or a single word as `is_single_word` describes): a caller that caches verdicts
+/// need not cache these.
+pub fn sqli_is_trivial(input: &[u8]) -> bool {
+    input.is_empty() || is_single_word(input)
+}
+
+/// True when [`detect_xss`] answers `false` for `input` without running the engine (no
+/// `<` and no `=`, see `may_be_xss`).
+pub fn xss_is_trivial(input: &[u8]) -> bool {
+    !may_be_xss(input)
+}
+
 /// True when `input` is only ASCII letters, digits and `_`: most identifiers, numbers and
 /// tokens an application receives. libinjection cannot call such input SQLi: the SQL
 /// tokenizer turns it into at most two tokens (an optional number, then one word that

@@ -84,6 +84,9 @@ pub struct Plan {
     pub collections: Vec<String>,
     /// The same as a mask of [`Prefilter::collections`] indexes.
     pub mask: u64,
+    /// Every step leaves plain values (see `palisade_http::transform::is_plain`) as
+    /// they are.
+    pub identity_on_plain: bool,
     /// Regexes of this pipeline's rules without literals, and the slot of each pattern.
     pub dfa: Option<MultiDfa>,
 }
@@ -222,6 +225,7 @@ impl Prefilter {
                 Some(i) => i,
                 None => {
                     pf.plans.push(Plan {
+                        identity_on_plain: transforms.iter().all(|t| t.identity_on_plain()),
                         transforms,
                         collections: Vec::new(),
                         mask: 0,
@@ -247,6 +251,8 @@ impl Prefilter {
                 regexes[plan].push((re.as_str(), e.slot));
             }
         }
+        // a slot with several entries (one per pipeline) is decided only if all of them are
+        let mut undecided = vec![false; slots];
         for (i, plan) in pf.plans.iter_mut().enumerate() {
             if let Some(dfa) = Prefilter::compile_dfa(&regexes[i]) {
                 plan.dfa = Some(dfa);
@@ -255,6 +261,10 @@ impl Prefilter {
                     if let Some(e) = entries.iter().find(|e| e.slot == *slot) {
                         members[i].push(e);
                     }
+                }
+            } else {
+                for (_, slot) in &regexes[i] {
+                    undecided[*slot as usize] = true;
                 }
             }
             for e in &members[i] {
@@ -288,6 +298,9 @@ impl Prefilter {
             .filter(|(_, p)| p.dfa.is_some())
             .flat_map(|(i, _)| regexes[i].iter().copied())
             .collect();
+        let mut all_regexes = all_regexes;
+        all_regexes.sort_unstable();
+        all_regexes.dedup();
         pf.raw_dfa = Prefilter::compile_dfa(&all_regexes);
         pf.ac = if literals.is_empty() {
             None
@@ -307,6 +320,11 @@ impl Prefilter {
             // without the literal automaton, literal entries cannot be decided
             for e in entries.iter().filter(|e| e.literals.is_some()) {
                 pf.covered[e.slot as usize] = false;
+            }
+        }
+        for (slot, u) in undecided.iter().enumerate() {
+            if *u {
+                pf.covered[slot] = false;
             }
         }
         pf

@@ -25,6 +25,9 @@ pub struct Rule {
     pub transforms: Vec<Transform>,
     /// Index of `transforms` in [`RuleSet::pipelines`].
     pub pipeline: u32,
+    /// For `multiMatch`: the index of each non-empty prefix of `transforms` (shortest
+    /// first), whose results are the intermediate values the rule also tests.
+    pub prefix_pipelines: Vec<u32>,
     pub chained: Option<Box<Rule>>,
     pub origin: Origin,
     /// `paranoia-level/N` tag, if any.
@@ -96,8 +99,13 @@ pub struct RuleSet {
     pub settings: Settings,
     /// Index of each marker per phase, for skipAfter.
     markers: [HashMap<String, usize>; 6],
-    /// Every distinct transformation pipeline (rules refer to them by index).
+    /// Every distinct transformation pipeline (rules refer to them by index), and every
+    /// non-empty prefix of one.
     pub pipelines: Vec<Vec<Transform>>,
+    /// For each pipeline, the index of the pipeline without its last step (None for a
+    /// single step): a value transformed by a pipeline is its parent's result, transformed
+    /// by the last step, so pipelines sharing a prefix share that work.
+    pub pipeline_parents: Vec<Option<u32>>,
     /// Prefilters for paranoia levels 1–4 (index 0 = level 1).
     pub prefilters: Vec<crate::prefilter::Prefilter>,
     /// Number of prefilter slots.
@@ -435,6 +443,7 @@ impl Builder {
             phase,
             targets,
             pipeline,
+            prefix_pipelines: Vec::new(),
             transforms,
             disruptive: actions.disruptive.unwrap_or(defaults.disruptive),
             log: actions.log.unwrap_or(defaults.log),
@@ -489,6 +498,7 @@ impl Builder {
             self.apply(update);
         }
         self.build_prefilter();
+        self.link_pipelines();
         // marker positions may have moved after removals
         for phase in 1..=5 {
             self.set.markers[phase].clear();
@@ -501,15 +511,55 @@ impl Builder {
         Ok(self.set)
     }
 
+    /// Interns every prefix of every pipeline, records each pipeline's parent, and gives
+    /// multiMatch rules (chained links included) the indexes of their prefixes.
+    fn link_pipelines(&mut self) {
+        let pipelines = &mut self.set.pipelines;
+        for rule in rules_mut(&mut self.set.phases) {
+            let mut link = Some(rule);
+            while let Some(r) = link {
+                r.prefix_pipelines = if r.actions.multi_match {
+                    (1..=r.transforms.len())
+                        .map(|k| intern_into(pipelines, &r.transforms[..k]))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                link = r.chained.as_deref_mut();
+            }
+        }
+        let mut i = 0;
+        while i < pipelines.len() {
+            let p = pipelines[i].clone();
+            for k in 1..p.len() {
+                intern_into(pipelines, &p[..k]);
+            }
+            i += 1;
+        }
+        self.set.pipeline_parents = pipelines
+            .iter()
+            .map(|p| match p.len() {
+                0 | 1 => None,
+                n => pipelines
+                    .iter()
+                    .position(|q| q[..] == p[..n - 1])
+                    .map(|i| i as u32),
+            })
+            .collect();
+    }
+
     /// Gives a prefilter slot to every rule whose head can be skipped: an operator with
-    /// required literals or a plain regex, only scanned collections, no counting, no
-    /// multiMatch (which also tests intermediate values). One prefilter is built per
-    /// paranoia level, holding the rules of that level and below (CRS skips the others).
+    /// required literals or a plain regex, only scanned collections, no counting. A
+    /// multiMatch rule also tests every intermediate value of its pipeline, so it gets one
+    /// prefilter entry per pipeline prefix (the untransformed value included). One
+    /// prefilter is built per paranoia level, holding the rules of that level and below
+    /// (CRS skips the others).
     fn build_prefilter(&mut self) {
         let mut entries: Vec<(u8, crate::prefilter::Entry)> = Vec::new();
+        let mut slots = 0u32;
         for rule in rules_mut(&mut self.set.phases) {
             rule.slot = None;
-            if rule.unconditional || rule.actions.multi_match {
+            if rule.unconditional {
                 continue;
             }
             let eligible = rule.targets.iter().all(|t| {
@@ -535,25 +585,36 @@ impl Builder {
             if literals.is_none() && regex.is_none() {
                 continue;
             }
-            let slot = entries.len() as u32;
+            let slot = slots;
+            slots += 1;
             rule.slot = Some(slot);
-            entries.push((
-                rule.paranoia.unwrap_or(1),
-                crate::prefilter::Entry {
-                    slot,
-                    literals,
-                    regex,
-                    transforms: rule.transforms.clone(),
-                    collections: rule
-                        .targets
-                        .iter()
-                        .filter(|t| !t.exclude)
-                        .map(|t| t.collection.clone())
-                        .collect(),
-                },
-            ));
+            let pipelines: Vec<&[palisade_http::Transform]> = if rule.actions.multi_match {
+                (0..=rule.transforms.len())
+                    .map(|k| &rule.transforms[..k])
+                    .collect()
+            } else {
+                vec![&rule.transforms[..]]
+            };
+            for transforms in pipelines {
+                entries.push((
+                    rule.paranoia.unwrap_or(1),
+                    crate::prefilter::Entry {
+                        slot,
+                        literals: literals.clone(),
+                        regex: regex.clone(),
+                        transforms: transforms.to_vec(),
+                        collections: rule
+                            .targets
+                            .iter()
+                            .filter(|t| !t.exclude)
+                            .map(|t| t.collection.clone())
+                            .collect(),
+                    },
+                ));
+            }
         }
-        self.set.prefilter_slots = entries.len();
+        let entries_len = slots as usize;
+        self.set.prefilter_slots = entries_len;
         self.set.prefilters = (1..=4u8)
             .map(|level| {
                 let subset: Vec<&crate::prefilter::Entry> = entries
@@ -561,7 +622,7 @@ impl Builder {
                     .filter(|(pl, _)| *pl <= level)
                     .map(|(_, e)| e)
                     .collect();
-                crate::prefilter::Prefilter::build(&subset, entries.len())
+                crate::prefilter::Prefilter::build(&subset, entries_len)
             })
             .collect();
     }

@@ -15,7 +15,7 @@ use palisade_http::{parse_body, Arg, BodyKind, RequestModel, Transform};
 use crate::actions::{Ctl, Disruptive, EngineMode, IdRange, SetVarOp};
 use crate::fxhash::FxHashMap;
 use crate::macros::Resolve;
-use crate::operators::{atoi, Captures};
+use crate::operators::{atoi, Captures, Op};
 use crate::ruleset::{Entry, Rule, RuleSet};
 use crate::variables::{Selector, Target};
 
@@ -126,6 +126,12 @@ struct Hit {
 
 type Val<'s> = (Cow<'s, str>, Cow<'s, [u8]>);
 
+/// Transformed values by (address, length, pipeline); None: unchanged.
+type TransformCache = FxHashMap<(usize, usize, u32), Option<std::rc::Rc<[u8]>>>;
+
+/// Operator verdicts by value (the captures of a match), one table per operator kind.
+type Verdicts = [FxHashMap<Box<[u8]>, Option<Captures>>; 4];
+
 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 /// A transformed value: the input itself, or a shared transformed copy.
@@ -182,8 +188,11 @@ pub struct Transaction<'a> {
     candidates: Option<Vec<bool>>,
     /// REQUEST_FILENAME: the path, percent-decoded.
     filename: Vec<u8>,
-    transform_cache: std::cell::RefCell<HashMap<(usize, usize, u32), Option<std::rc::Rc<[u8]>>>>,
+    transform_cache: std::cell::RefCell<TransformCache>,
     overrides: Overrides,
+    /// Verdicts of value-only operators per distinct value: `@detectSQLi`, negated, then
+    /// `@detectXSS`, negated (see [`Transaction::eval_operator`]).
+    verdicts: std::cell::RefCell<Verdicts>,
     matched_var: Vec<u8>,
     matched_var_name: String,
     matched_vars: Vec<(String, Vec<u8>)>,
@@ -221,6 +230,7 @@ impl<'a> Transaction<'a> {
             filename: request_filename(req),
             transform_cache: Default::default(),
             overrides: Overrides::default(),
+            verdicts: Default::default(),
             matched_var: Vec::new(),
             matched_var_name: String::new(),
             matched_vars: Vec::new(),
@@ -358,7 +368,8 @@ impl<'a> Transaction<'a> {
             .map(|c| self.collection(c, &Selector::All))
             .collect();
         let mut index: FxHashMap<&[u8], usize> = Default::default();
-        let mut values: Vec<(&[u8], u64)> = Vec::new();
+        // (value, collections, plain)
+        let mut values: Vec<(&[u8], u64, bool)> = Vec::new();
         for (i, list) in lists.iter().enumerate() {
             let bit = crate::prefilter::collection_bit(i);
             for (_, v) in list {
@@ -367,7 +378,8 @@ impl<'a> Transaction<'a> {
                     std::collections::hash_map::Entry::Occupied(e) => values[*e.get()].1 |= bit,
                     std::collections::hash_map::Entry::Vacant(e) => {
                         e.insert(values.len());
-                        values.push((v, bit));
+                        let plain = palisade_http::transform::is_plain(v);
+                        values.push((v, bit, plain));
                     }
                 }
             }
@@ -375,7 +387,7 @@ impl<'a> Transaction<'a> {
         drop(index);
         // as they are, for every pipeline's literals and regexes...
         let mut hay = crate::prefilter::Hay::default();
-        for (v, mask) in &values {
+        for (v, mask, _) in &values {
             hay.push(v, *mask);
         }
         pf.scan(&hay, &mut candidates);
@@ -391,8 +403,8 @@ impl<'a> Transaction<'a> {
         // ...then per pipeline, the values it changes
         for plan in &pf.plans {
             hay.clear();
-            for (v, mask) in &values {
-                if mask & plan.mask == 0 {
+            for (v, mask, plain) in &values {
+                if mask & plan.mask == 0 || (*plain && plan.identity_on_plain) {
                     continue;
                 }
                 match apply_all(&plan.transforms, v) {
@@ -458,28 +470,33 @@ impl<'a> Transaction<'a> {
             let mut caps: Captures = Vec::new();
             for sel in &values {
                 if r.actions.multi_match {
-                    let mut cur: Vec<u8> = sel.value.to_vec();
-                    let mut tried = vec![cur.clone()];
-                    for t in &r.transforms {
-                        let next = t.apply(&cur).into_owned();
-                        if next != cur {
-                            tried.push(next.clone());
+                    // the value, then each intermediate result that differs from the one
+                    // before it; the first that matches is the hit
+                    let mut prev = Transformed::Same(&sel.value[..]);
+                    let mut matched = this.eval_operator(r, &prev, &mut caps);
+                    if !matched {
+                        for &pid in &r.prefix_pipelines {
+                            let cur = this.transformed(sel, pid);
+                            if *cur == *prev {
+                                continue;
+                            }
+                            prev = cur;
+                            if this.eval_operator(r, &prev, &mut caps) {
+                                matched = true;
+                                break;
+                            }
                         }
-                        cur = next;
                     }
-                    for candidate in tried {
-                        if r.operator.eval(&candidate, this, &mut caps) {
-                            hits.push(Hit {
-                                name: sel.name(&this.matched_var_name),
-                                value: candidate,
-                                caps: std::mem::take(&mut caps),
-                            });
-                            break;
-                        }
+                    if matched {
+                        hits.push(Hit {
+                            name: sel.name(&this.matched_var_name),
+                            value: prev.to_vec(),
+                            caps: std::mem::take(&mut caps),
+                        });
                     }
                 } else {
                     let transformed = this.transformed(sel, r.pipeline);
-                    if r.operator.eval(&transformed, this, &mut caps) {
+                    if this.eval_operator(r, &transformed, &mut caps) {
                         hits.push(Hit {
                             name: sel.name(&this.matched_var_name),
                             value: transformed.to_vec(),
@@ -514,15 +531,51 @@ impl<'a> Transaction<'a> {
         any
     }
 
+    /// The rule's operator on one transformed value. `@detectSQLi` and `@detectXSS` depend
+    /// on the value alone and cost microseconds, so their verdicts are kept per distinct
+    /// value for the transaction (a JSON array repeats the same values many times).
+    fn eval_operator(&self, r: &Rule, value: &[u8], caps: &mut Captures) -> bool {
+        let memo = match r.operator.op {
+            Op::DetectSqli if !crate::injection::sqli_is_trivial(value) => 0,
+            Op::DetectXss if !crate::injection::xss_is_trivial(value) => 2,
+            _ => return r.operator.eval(value, self, caps),
+        } + usize::from(r.operator.negated);
+        if let Some(known) = self.verdicts.borrow()[memo].get(value) {
+            caps.clear();
+            return match known {
+                Some(c) => {
+                    caps.extend(c.iter().cloned());
+                    true
+                }
+                None => false,
+            };
+        }
+        let matched = r.operator.eval(value, self, caps);
+        self.verdicts.borrow_mut()[memo].insert(value.into(), matched.then(|| caps.clone()));
+        matched
+    }
+
     /// A selected value through a pipeline, cached per (value, pipeline) for the
-    /// transaction: CRS runs the same few pipelines over the same values in many rules.
+    /// transaction: CRS runs the same few pipelines over the same values in many rules. A
+    /// pipeline's result is computed from its parent's (the pipeline without its last step,
+    /// itself cached), so pipelines that share a prefix share its work.
     fn transformed<'v>(&self, sel: &'v Selected<'_>, pipeline: u32) -> Transformed<'v> {
+        self.transformed_value(&sel.value, sel.stable, pipeline)
+    }
+
+    /// [`Transaction::transformed`] for a value; `stable`: borrowed from storage that lives
+    /// and does not change for the whole transaction (so its address identifies it).
+    fn transformed_value<'v>(
+        &self,
+        value: &'v [u8],
+        stable: bool,
+        pipeline: u32,
+    ) -> Transformed<'v> {
         let transforms = &self.rules.pipelines[pipeline as usize];
-        let value: &'v [u8] = &sel.value;
         if transforms.is_empty() {
             return Transformed::Same(value);
         }
-        if !sel.stable {
+        if !stable {
             return match apply_all(transforms, value) {
                 Cow::Borrowed(b) if b.len() == value.len() => Transformed::Same(value),
                 other => Transformed::Shared(std::rc::Rc::from(&other[..])),
@@ -535,9 +588,30 @@ impl<'a> Transaction<'a> {
                 Some(v) => Transformed::Shared(v.clone()),
             };
         }
-        let stored = match apply_all(transforms, value) {
-            Cow::Borrowed(b) if b.len() == value.len() => None,
-            other => Some(std::rc::Rc::<[u8]>::from(&other[..])),
+        let parent = self
+            .rules
+            .pipeline_parents
+            .get(pipeline as usize)
+            .copied()
+            .flatten();
+        let stored = match (parent, transforms.last()) {
+            (Some(parent), Some(last))
+                if !(palisade_http::transform::is_plain(value)
+                    && transforms.iter().all(|t| t.identity_on_plain())) =>
+            {
+                let base = self.transformed_value(value, stable, parent);
+                match last.apply(&base) {
+                    Cow::Borrowed(b) if b.len() == base.len() => match base {
+                        Transformed::Same(_) => None,
+                        Transformed::Shared(v) => Some(v),
+                    },
+                    other => Some(std::rc::Rc::<[u8]>::from(&other[..])),
+                }
+            }
+            _ => match apply_all(transforms, value) {
+                Cow::Borrowed(b) if b.len() == value.len() => None,
+                other => Some(std::rc::Rc::<[u8]>::from(&other[..])),
+            },
         };
         self.transform_cache
             .borrow_mut()
@@ -1201,5 +1275,81 @@ impl Resolve for Transaction<'_> {
             .into_iter()
             .find(|(k, _)| key.is_empty() || k.is_empty() || k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v.into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_http::Headers;
+    use std::path::Path;
+
+    fn rules(text: &str) -> RuleSet {
+        RuleSet::from_text(text, Path::new("t.conf")).expect("rules load")
+    }
+
+    fn get(target: &str) -> RequestModel {
+        RequestModel::from_head("GET", target, "HTTP/1.1", Headers::default())
+    }
+
+    /// Pipelines computed from their parent's cached result give what applying the whole
+    /// pipeline gives.
+    #[test]
+    fn shared_prefixes_transform_like_the_whole_pipeline() {
+        let set = rules(
+            "SecRule ARGS \"@rx zz\" \"id:1,phase:2,pass,t:none,t:urlDecodeUni,t:lowercase,t:removeWhitespace\"\n\
+             SecRule ARGS \"@rx zz\" \"id:2,phase:2,pass,t:none,t:urlDecodeUni,t:htmlEntityDecode,t:trim\"\n\
+             SecRule ARGS \"@rx zz\" \"id:3,phase:2,pass,t:none,t:urlDecodeUni,t:lowercase,t:compressWhitespace,t:base64Decode\"\n",
+        );
+        assert!(set.pipelines.len() >= 6, "prefixes are interned");
+        let req = get("/?a=%2541%20B%26lt%3B%20c&b=plain&c=%20%20x%20%20&d=SGVsbG8%3D&e=");
+        let tx = Transaction::new(&set, &req, &[]);
+        for arg in &req.args_get {
+            for (id, pipeline) in set.pipelines.iter().enumerate() {
+                let got = tx.transformed_value(&arg.value, true, id as u32);
+                let want = apply_all(pipeline, &arg.value);
+                assert_eq!(&got[..], &want[..], "{pipeline:?} on {:?}", arg.value);
+                // and again, from the cache
+                let again = tx.transformed_value(&arg.value, true, id as u32);
+                assert_eq!(&again[..], &want[..]);
+            }
+        }
+    }
+
+    /// Remembered `@detectSQLi` / `@detectXSS` verdicts give the same matches (and
+    /// captures) for every copy of a value, negated or not.
+    #[test]
+    fn remembered_verdicts_match_every_copy() {
+        let set = rules(
+            "SecRule ARGS \"@detectSQLi\" \"id:1,phase:1,pass,capture,setvar:tx.sqli=+1,setvar:tx.fp=%{tx.0}\"\n\
+             SecRule ARGS \"!@detectXSS\" \"id:2,phase:1,pass,setvar:tx.clean=+1\"\n\
+             SecRule ARGS \"@detectXSS\" \"id:3,phase:1,pass,setvar:tx.xss=+1\"\n",
+        );
+        let q = "a=1%27%20or%20%271%27%3D%271&b=1%27%20or%20%271%27%3D%271&c=hello&d=%3Cscript%3Ex&e=%3Cscript%3Ex&f=x%3Dy";
+        let req = get(&format!("/?{q}"));
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.process_request();
+        assert_eq!(tx.tx("sqli"), Some(&b"2"[..]));
+        assert_eq!(tx.tx("fp"), Some(&b"s&sos"[..]));
+        assert_eq!(tx.tx("xss"), Some(&b"2"[..]));
+        assert_eq!(tx.tx("clean"), Some(&b"4"[..]));
+    }
+
+    /// A multiMatch rule tests the value and each intermediate result.
+    #[test]
+    fn multi_match_tests_intermediate_values() {
+        let set = rules(
+            "SecRule ARGS \"@rx ^%41$\" \"id:1,phase:1,pass,multiMatch,t:none,t:urlDecode,t:lowercase,setvar:tx.raw=+1\"\n\
+             SecRule ARGS \"@rx ^A$\" \"id:2,phase:1,pass,multiMatch,t:none,t:urlDecode,t:lowercase,setvar:tx.mid=+1\"\n\
+             SecRule ARGS \"@rx ^a$\" \"id:3,phase:1,pass,multiMatch,t:none,t:urlDecode,t:lowercase,setvar:tx.last=+1\"\n\
+             SecRule ARGS \"@rx ^A$\" \"id:4,phase:1,pass,t:none,t:urlDecode,t:lowercase,setvar:tx.plain=+1\"\n",
+        );
+        let req = get("/?x=%2541&y=b");
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.process_request();
+        assert_eq!(tx.tx("raw"), Some(&b"1"[..]));
+        assert_eq!(tx.tx("mid"), Some(&b"1"[..]));
+        assert_eq!(tx.tx("last"), Some(&b"1"[..]));
+        assert_eq!(tx.tx("plain"), None);
     }
 }
