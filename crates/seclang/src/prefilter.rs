@@ -84,9 +84,11 @@ pub struct Plan {
     pub collections: Vec<String>,
     /// The same as a mask of [`Prefilter::collections`] indexes.
     pub mask: u64,
-    /// Every step leaves plain values (see `palisade_http::transform::is_plain`) as
-    /// they are.
-    pub identity_on_plain: bool,
+    /// The steps of `transforms`, as indexes into [`Prefilter::steps`].
+    pub steps: Vec<usize>,
+    /// Some rule with required literals uses this pipeline (else its values need no
+    /// literal scan).
+    pub has_literals: bool,
     /// Regexes of this pipeline's rules without literals, and the slot of each pattern.
     pub dfa: Option<MultiDfa>,
 }
@@ -117,6 +119,8 @@ pub struct Prefilter {
     pub collections: Vec<String>,
     /// For each slot, the collections its rule reads (a mask, as above).
     pub slot_masks: Vec<u64>,
+    /// Every distinct step of the plans (at most 64; with more, `Plan::steps` stay empty).
+    pub steps: Vec<Transform>,
     /// The regexes of every plan in one DFA, for the untransformed values (a value that a
     /// pipeline leaves unchanged is the same under it).
     pub raw_dfa: Option<MultiDfa>,
@@ -225,7 +229,8 @@ impl Prefilter {
                 Some(i) => i,
                 None => {
                     pf.plans.push(Plan {
-                        identity_on_plain: transforms.iter().all(|t| t.identity_on_plain()),
+                        steps: Vec::new(),
+                        has_literals: false,
                         transforms,
                         collections: Vec::new(),
                         mask: 0,
@@ -246,6 +251,7 @@ impl Prefilter {
                     pf.literal_slots[i].push(e.slot);
                 }
                 pf.covered[e.slot as usize] = true;
+                pf.plans[plan].has_literals = true;
                 members[plan].push(e);
             } else if let Some(re) = &e.regex {
                 regexes[plan].push((re.as_str(), e.slot));
@@ -286,6 +292,22 @@ impl Prefilter {
         };
         for plan in &mut pf.plans {
             plan.mask = mask_of(&plan.collections, &pf.collections);
+        }
+        for t in pf.plans.iter().flat_map(|p| p.transforms.iter()) {
+            if !pf.steps.contains(t) {
+                pf.steps.push(*t);
+            }
+        }
+        if pf.steps.len() <= 64 {
+            for plan in &mut pf.plans {
+                plan.steps = plan
+                    .transforms
+                    .iter()
+                    .filter_map(|t| pf.steps.iter().position(|s| s == t))
+                    .collect();
+            }
+        } else {
+            pf.steps.clear();
         }
         pf.slot_masks = vec![0; slots];
         for e in entries {
@@ -409,11 +431,17 @@ impl Prefilter {
         let mut clears = cache.clear_count();
         let hasher = crate::fxhash::FxBuild::default();
         let slot_masks = &self.slot_masks;
+        let mut last: Option<(LazyStateID, usize)> = None;
         let mut record = |cache: &mut Cache, sid: LazyStateID, k: usize| {
             if cache.clear_count() != clears {
                 clears = cache.clear_count();
                 seen.iter_mut().for_each(|s| *s = None);
+                last = None;
             }
+            if last == Some((sid, k)) {
+                return;
+            }
+            last = Some((sid, k));
             let h = (std::hash::BuildHasher::hash_one(&hasher, (sid, k)) >> 40) as usize % SEEN;
             if seen[h] == Some((sid, k)) {
                 return;

@@ -400,11 +400,39 @@ impl<'a> Transaction<'a> {
                 }
             }
         }
-        // ...then per pipeline, the values it changes
+        // ...then per pipeline, the values it changes. A pipeline whose every step leaves a
+        // value as it is leaves it as it is (each step sees the value itself), and which
+        // steps do is worked out once per (value, step), not once per pipeline.
+        let on_plain = pf
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.identity_on_plain())
+            .fold(0u64, |m, (k, _)| m | 1 << k);
+        let mut known: Vec<u64> = values
+            .iter()
+            .map(|(_, _, plain)| if *plain { on_plain } else { 0 })
+            .collect();
+        let mut same = known.clone();
         for plan in &pf.plans {
             hay.clear();
-            for (v, mask, plain) in &values {
-                if mask & plan.mask == 0 || (*plain && plan.identity_on_plain) {
+            for (i, (v, mask, _)) in values.iter().enumerate() {
+                if mask & plan.mask == 0 {
+                    continue;
+                }
+                let unchanged = !plan.steps.is_empty()
+                    && plan.steps.iter().all(|&k| {
+                        let bit = 1u64 << k;
+                        if known[i] & bit == 0 {
+                            known[i] |= bit;
+                            let t = pf.steps[k].apply(v);
+                            if matches!(t, Cow::Borrowed(b) if b.len() == v.len()) {
+                                same[i] |= bit;
+                            }
+                        }
+                        same[i] & bit != 0
+                    });
+                if unchanged {
                     continue;
                 }
                 match apply_all(&plan.transforms, v) {
@@ -412,7 +440,9 @@ impl<'a> Transaction<'a> {
                     t => hay.push(&t, *mask),
                 }
             }
-            pf.scan(&hay, &mut candidates);
+            if plan.has_literals {
+                pf.scan(&hay, &mut candidates);
+            }
             if let Some(dfa) = &plan.dfa {
                 pf.scan_dfa(dfa, &hay, &mut candidates);
             }
@@ -1351,5 +1381,31 @@ mod tests {
         assert_eq!(tx.tx("mid"), Some(&b"1"[..]));
         assert_eq!(tx.tx("last"), Some(&b"1"[..]));
         assert_eq!(tx.tx("plain"), None);
+    }
+
+    /// Rules the prefilter may skip still match where their pipeline turns a value into a
+    /// match: decoders, case changes before a regex, whitespace removal on plain values.
+    #[test]
+    fn prefilter_keeps_rules_whose_transformed_values_match() {
+        let set = rules(
+            "SecRule ARGS \"@rx union\\s+select\" \"id:1,phase:1,pass,t:none,t:base64Decode,setvar:tx.b64=+1\"\n\
+             SecRule ARGS \"@rx ^abc$\" \"id:2,phase:1,pass,t:none,t:lowercase,setvar:tx.lower=+1\"\n\
+             SecRule ARGS \"@rx ^ab$\" \"id:3,phase:1,pass,t:none,t:removeWhitespace,setvar:tx.nows=+1\"\n\
+             SecRule ARGS_NAMES \"@rx ^ab$\" \"id:4,phase:1,pass,t:none,t:removeWhitespace,setvar:tx.names=+1\"\n\
+             SecRule ARGS \"@pm onerror\" \"id:5,phase:1,pass,t:none,t:urlDecodeUni,t:lowercase,setvar:tx.pm=+1\"\n",
+        );
+        assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
+        let req = get("/?x=dW5pb24gc2VsZWN0&y=ABC&z=a%20b&w=%254FNERROR&q=other");
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.set_tx("detection_paranoia_level", "1");
+        tx.process_request();
+        for key in ["b64", "lower", "nows", "pm"] {
+            assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key}");
+        }
+        assert_eq!(
+            tx.tx("names"),
+            None,
+            "values of other collections do not count"
+        );
     }
 }
