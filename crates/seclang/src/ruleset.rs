@@ -57,6 +57,8 @@ impl Rule {
     }
 }
 
+// A rule set holds a few hundred entries, built once; boxing rules would only add a hop.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Entry {
     Rule(Rule),
@@ -135,9 +137,9 @@ enum Update {
     RemoveById(Vec<IdRange>),
     RemoveByTag(regex::Regex),
     RemoveByMsg(regex::Regex),
-    UpdateTargetById(Vec<IdRange>, Vec<Target>, Option<Vec<Target>>),
-    UpdateTargetByTag(regex::Regex, Vec<Target>, Option<Vec<Target>>),
-    UpdateActionById(u64, Actions),
+    TargetById(Vec<IdRange>, Vec<Target>, Option<Vec<Target>>),
+    TargetByTag(regex::Regex, Vec<Target>, Option<Vec<Target>>),
+    ActionById(u64, Actions),
 }
 
 #[derive(Default)]
@@ -272,8 +274,10 @@ impl Builder {
                 let phase = a
                     .phase
                     .ok_or_else(|| LoadError::new(o, "SecDefaultAction needs a phase"))?;
-                let mut def = Defaults::default();
-                def.transforms = effective_transforms(&[], &a.transforms);
+                let mut def = Defaults {
+                    transforms: effective_transforms(&[], &a.transforms),
+                    ..Defaults::default()
+                };
                 if let Some(dis) = a.disruptive {
                     def.disruptive = dis;
                 }
@@ -311,14 +315,14 @@ impl Builder {
                 let targets = parse_targets(arg(1)?, o)?;
                 let replaced = d.args.get(2).map(|r| parse_targets(r, o)).transpose()?;
                 self.updates
-                    .push(Update::UpdateTargetById(ids, targets, replaced));
+                    .push(Update::TargetById(ids, targets, replaced));
             }
             "secruleupdatetargetbytag" => {
                 let tag = regex_arg(arg(0)?, o)?;
                 let targets = parse_targets(arg(1)?, o)?;
                 let replaced = d.args.get(2).map(|r| parse_targets(r, o)).transpose()?;
                 self.updates
-                    .push(Update::UpdateTargetByTag(tag, targets, replaced));
+                    .push(Update::TargetByTag(tag, targets, replaced));
             }
             "secruleupdateactionbyid" => {
                 let id: u64 = arg(0)?
@@ -328,7 +332,7 @@ impl Builder {
                     .parse()
                     .map_err(|_| LoadError::new(o, "SecRuleUpdateActionById: bad id"))?;
                 let actions = Actions::parse(arg(1)?, o)?;
-                self.updates.push(Update::UpdateActionById(id, actions));
+                self.updates.push(Update::ActionById(id, actions));
             }
             "include" => {
                 let pattern = arg(0)?;
@@ -643,21 +647,21 @@ impl Builder {
             Update::RemoveById(ids) => retain(phases, &|r| !ids.iter().any(|i| i.contains(r.id))),
             Update::RemoveByTag(re) => retain(phases, &|r| !r.has_tag(&re)),
             Update::RemoveByMsg(re) => retain(phases, &|r| !re.is_match(&r.msg_text())),
-            Update::UpdateTargetById(ids, targets, replaced) => {
+            Update::TargetById(ids, targets, replaced) => {
                 for r in rules_mut(phases) {
                     if ids.iter().any(|i| i.contains(r.id)) {
                         update_targets(r, &targets, replaced.as_deref());
                     }
                 }
             }
-            Update::UpdateTargetByTag(re, targets, replaced) => {
+            Update::TargetByTag(re, targets, replaced) => {
                 for r in rules_mut(phases) {
                     if r.has_tag(&re) {
                         update_targets(r, &targets, replaced.as_deref());
                     }
                 }
             }
-            Update::UpdateActionById(id, actions) => {
+            Update::ActionById(id, actions) => {
                 for r in rules_mut(phases) {
                     if r.id == id {
                         if let Some(d) = actions.disruptive {

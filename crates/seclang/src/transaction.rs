@@ -451,7 +451,7 @@ impl<'a> Transaction<'a> {
     }
 
     fn stop_phase(&self, phase: u8) -> bool {
-        (self.interruption.is_some() && phase < 5) || (self.allowed_through >= phase && phase < 5)
+        phase < 5 && (self.interruption.is_some() || self.allowed_through >= phase)
     }
 
     fn is_removed(&self, rule: &Rule) -> bool {
@@ -540,8 +540,8 @@ impl<'a> Transaction<'a> {
         let any = !hits.is_empty();
         for hit in hits {
             if r.actions.capture {
-                for i in 0..10 {
-                    let key = DIGITS[i].to_string();
+                for (i, digit) in DIGITS.iter().enumerate() {
+                    let key = digit.to_string();
                     match hit.caps.get(i) {
                         Some(c) => {
                             self.tx.insert(key, c.clone());

@@ -48,7 +48,7 @@ fn a_bad_rule_file_names_file_and_line() {
         "SecRule ARGS \"@rx a\" \"id:1,phase:2,pass\"\n\nSecRule ARGS \"@rx (\" \"id:2,phase:2,pass\"\n",
     )
     .unwrap();
-    let err = palisade_seclang::RuleSet::load_files(&[file.clone()]).unwrap_err();
+    let err = palisade_seclang::RuleSet::load_files(std::slice::from_ref(&file)).unwrap_err();
     let text = err.to_string();
     assert!(
         text.starts_with(&format!("{}:3: @rx:", file.display())),
