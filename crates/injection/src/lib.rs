@@ -297,6 +297,25 @@ mod tests {
         assert!(!detect_xss(b""));
     }
 
+    /// What the trivial checks promise: no engine run is needed, the answer is "no".
+    #[test]
+    fn trivial_inputs_are_the_engine_free_negatives() {
+        for v in [&b""[..], b"abc_1", b"SELECT", b"1union"] {
+            assert!(sqli_is_trivial(v), "{v:?}");
+            assert_eq!(detect_sqli(v), None);
+            assert_eq!(engine_sqli(v).filter(|_| !v.is_empty()), None);
+        }
+        for v in [&b"1 or 1=1"[..], b"a.b", b"x'"] {
+            assert!(!sqli_is_trivial(v), "{v:?}");
+        }
+        for v in [&b"onload alert(1)"[..], b"javascript:x", b""] {
+            assert!(xss_is_trivial(v) && !detect_xss(v), "{v:?}");
+        }
+        for v in [&b"<script>"[..], b"a=b"] {
+            assert!(!xss_is_trivial(v), "{v:?}");
+        }
+    }
+
     #[test]
     fn fingerprint_rejects_garbage() {
         assert!(Fingerprint::from_raw(&[0; 8]).is_none());
