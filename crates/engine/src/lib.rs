@@ -9,6 +9,7 @@ pub mod audit;
 pub mod finding;
 pub mod policy;
 pub mod response;
+pub mod value_cache;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,8 +1,10 @@
 //! The built-in classifier as an engine detector: scores every location, reports the worst
 //! one, and turns its calibrated probability into anomaly points by the configured policy.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use palisade_engine::value_cache::ValueCache;
 use palisade_engine::{Detector, Finding, Severity};
 use palisade_http::RequestModel;
 
@@ -46,11 +48,17 @@ pub struct Worst {
 pub struct MlDetector {
     model: Arc<Model>,
     options: MlOptions,
+    /// Margins of header values seen before: browsers repeat the same lines on every request.
+    header_margins: ValueCache<f32>,
 }
 
 impl MlDetector {
     pub fn new(model: Arc<Model>, options: MlOptions) -> MlDetector {
-        MlDetector { model, options }
+        MlDetector {
+            model,
+            options,
+            header_margins: ValueCache::default(),
+        }
     }
 
     pub fn model(&self) -> &Model {
@@ -76,18 +84,37 @@ pub fn is_secret_place(place: &Place<'_>) -> bool {
 
 /// The worst location among all, and among those that may block alone (not secrets).
 pub fn worst_locations(model: &Model, request: &RequestModel) -> (Option<Worst>, Option<Worst>) {
+    worst_locations_remembering(model, request, None)
+}
+
+/// [`worst_locations`], taking header margins from (and adding them to) `headers` when
+/// given: a margin depends only on the model and the bytes.
+pub fn worst_locations_remembering(
+    model: &Model,
+    request: &RequestModel,
+    headers: Option<&ValueCache<f32>>,
+) -> (Option<Worst>, Option<Worst>) {
     let mut all: Option<(f32, Place<'_>, &[u8])> = None;
     let mut open: Option<(f32, Place<'_>, &[u8])> = None;
-    // Repeated values (JSON arrays of similar items, repeated headers) are scored once.
-    // The bytes are compared, not only the hash: FNV collisions can be crafted.
-    let mut seen: Vec<(u64, &[u8], f32)> = Vec::new();
+    // Repeated values (JSON arrays of similar items, repeated headers) are scored once; the
+    // map hashes with a random key, so crafted values cannot collide into one bucket.
+    let mut seen: HashMap<&[u8], f32> = HashMap::new();
     for_each_location(request, |place, value| {
-        let key = crate::model::fnv64(value);
-        let margin = match seen.iter().find(|(k, v, _)| *k == key && *v == value) {
-            Some(&(_, _, m)) => m,
+        let margin = match seen.get(value) {
+            Some(&m) => m,
             None => {
-                let m = model.normalized_margin(&normalize(value));
-                seen.push((key, value, m));
+                let cache = headers.filter(|_| matches!(place, Place::Header(_)));
+                let m = match cache.and_then(|c| c.get(value)) {
+                    Some(m) => m,
+                    None => {
+                        let m = model.normalized_margin(&normalize(value));
+                        if let Some(c) = cache {
+                            c.insert(value, m);
+                        }
+                        m
+                    }
+                };
+                seen.insert(value, m);
                 m
             }
         };
@@ -120,7 +147,8 @@ impl Detector for MlDetector {
 
     fn inspect_request(&self, request: &RequestModel, _paranoia: u8, out: &mut Vec<Finding>) {
         let o = &self.options;
-        let (all, open) = worst_locations(&self.model, request);
+        let (all, open) =
+            worst_locations_remembering(&self.model, request, Some(&self.header_margins));
         // The benign class never produces a finding: only the attack probability is compared.
         let (worst, severity, score) = match (all, open) {
             (_, Some(w)) if w.probability >= o.probability_block && !o.log_only => {
@@ -189,5 +217,27 @@ mod tests {
         assert_eq!(f[0].target, "ARGS:password");
         assert_eq!(f[0].score, 3);
         assert!(findings(&d, &form("user=anna&q=trail+running+shoes")).is_empty());
+    }
+
+    #[test]
+    fn remembered_header_scores_are_the_scores() {
+        let model = Arc::new(crate::default_model().expect("built-in model"));
+        let d = MlDetector::new(model.clone(), MlOptions::for_model(&model));
+        let req = |ua: &str| {
+            let mut h = Headers::default();
+            h.push("User-Agent", ua.as_bytes().to_vec());
+            RequestModel::from_head("GET", "/", "HTTP/1.1", h)
+        };
+        let attack = "() { :; }; /bin/bash -c 'cat /etc/passwd'";
+        let benign = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0";
+        let first = findings(&d, &req(attack));
+        assert_eq!(first.len(), 1, "the model should flag {attack:?}");
+        for _ in 0..3 {
+            assert!(findings(&d, &req(benign)).is_empty());
+            let again = findings(&d, &req(attack));
+            assert_eq!(again.len(), 1);
+            assert_eq!(again[0].message, first[0].message);
+        }
+        assert_eq!(d.header_margins.len(), 2);
     }
 }
