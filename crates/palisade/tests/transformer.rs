@@ -64,7 +64,9 @@ fn check(args: &[&str], request: &[u8]) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(request).unwrap();
+    // A refused model directory ends the process before it reads the request: the write
+    // may then fail with a broken pipe, which is not what these tests are about.
+    let _ = child.stdin.take().unwrap().write_all(request);
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
