@@ -59,7 +59,7 @@ const NS_BIGRAM: u64 = 0x1656_67b1_9e37_79f9;
 const NS_STATS: u64 = 0x27d4_eb2f_1656_67c5;
 
 #[inline]
-fn mix(h: u64, b: u64) -> u64 {
+const fn mix(h: u64, b: u64) -> u64 {
     (h ^ b).wrapping_mul(PRIME)
 }
 
@@ -72,7 +72,7 @@ fn slot(h: u64, bits: u32) -> u32 {
 /// Character class used by the shape string: runs of letters and of digits collapse to one
 /// symbol, punctuation stays itself, so `' or 1=1--` and `' OR 42=42 --` share a shape.
 #[inline]
-fn shape_of(b: u8) -> u8 {
+const fn shape_of(b: u8) -> u8 {
     match b {
         b'a'..=b'z' | b'A'..=b'Z' => b'a',
         b'0'..=b'9' => b'0',
@@ -82,42 +82,107 @@ fn shape_of(b: u8) -> u8 {
     }
 }
 
+/// `shape_of` for every byte.
+const SHAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = shape_of(i as u8);
+        i += 1;
+    }
+    t
+};
+
+/// Byte-class flags: `WORD` for `[A-Za-z0-9_]`, `SPECIAL` for what the statistics count
+/// as special (neither ASCII alphanumeric nor a space).
+const WORD: u8 = 1;
+const SPECIAL: u8 = 2;
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            c |= WORD;
+        }
+        if !b.is_ascii_alphanumeric() && b != b' ' {
+            c |= SPECIAL;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+// Hash states after the namespace and the n-gram length (the common prefix of every byte
+// n-gram of that length).
+const C1: u64 = mix(NS_BYTES, 1);
+const C2: u64 = mix(NS_BYTES, 2);
+const C3: u64 = mix(NS_BYTES, 3);
+const C4: u64 = mix(NS_BYTES, 4);
+
 /// Calls `emit(slot)` for every feature of one normalized window, and returns how many
 /// were emitted (the caller scales by `1/sqrt(count)`).
 ///
 /// Families: byte n-grams (n = 1..4, with start/end markers), shape n-grams (n = 2..5 over
 /// the collapsed shape string), word unigrams and bigrams (runs of `[a-z0-9_]`), and two
 /// coarse statistics (length bucket, share of non-alphanumeric bytes).
+///
+/// The order of the emitted features is part of the contract: a model sums their weights
+/// in this order, so any reordering would change margins in the last bits.
+#[inline]
 pub fn for_each_feature(window: &[u8], bits: u32, mut emit: impl FnMut(u32)) -> usize {
+    let len = window.len();
     let mut count = 0usize;
     let mut put = |h: u64| {
         emit(slot(h, bits));
         count += 1;
     };
 
-    // Byte n-grams ending at each byte (and at the end marker), n = 1..4.
-    let mut prev = [2u64; 3]; // start marker
-    for (i, &b) in window.iter().chain(std::iter::once(&3u8)).enumerate() {
-        let b = b as u64;
-        // n-gram of length n ending here = previous (n-1)-gram extended by b.
-        let h1 = mix(mix(NS_BYTES, 1), b);
-        let h2 = mix(mix(mix(NS_BYTES, 2), prev[0]), b);
-        let h3 = mix(mix(mix(mix(NS_BYTES, 3), prev[1]), prev[0]), b);
-        let h4 = mix(
-            mix(mix(mix(mix(NS_BYTES, 4), prev[2]), prev[1]), prev[0]),
-            b,
-        );
-        if i < window.len() {
-            put(h1);
-        }
-        put(h2);
+    // Byte n-grams ending at each byte (and at the end marker), n = 1..4. `a2`, `a3`, `a4`
+    // are the hash states of the (n-1)-gram before the current byte; `x3`, `x4`, `y4` the
+    // shorter prefixes they extend into at the next byte.
+    let mut special = 0usize;
+    let (mut a2, mut a3, mut a4) = (mix(C2, 2), mix(mix(C3, 2), 2), mix(mix(mix(C4, 2), 2), 2));
+    let (mut x3, mut x4, mut y4) = (mix(C3, 2), mix(mix(C4, 2), 2), mix(C4, 2));
+    let head = len.min(2);
+    for (i, &byte) in window[..head].iter().enumerate() {
+        special += (CLASS[byte as usize] & SPECIAL != 0) as usize;
+        let b = byte as u64;
+        put(mix(C1, b));
+        put(mix(a2, b));
         if i >= 1 {
-            put(h3);
+            put(mix(a3, b));
         }
-        if i >= 2 {
-            put(h4);
-        }
-        prev = [b, prev[0], prev[1]];
+        a2 = mix(C2, b);
+        a3 = mix(x3, b);
+        a4 = mix(x4, b);
+        x3 = mix(C3, b);
+        x4 = mix(y4, b);
+        y4 = mix(C4, b);
+    }
+    for &byte in &window[head..] {
+        special += (CLASS[byte as usize] & SPECIAL != 0) as usize;
+        let b = byte as u64;
+        put(mix(C1, b));
+        put(mix(a2, b));
+        put(mix(a3, b));
+        put(mix(a4, b));
+        a2 = mix(C2, b);
+        a3 = mix(x3, b);
+        a4 = mix(x4, b);
+        x3 = mix(C3, b);
+        x4 = mix(y4, b);
+        y4 = mix(C4, b);
+    }
+    // End marker.
+    put(mix(a2, 3));
+    if len >= 1 {
+        put(mix(a3, 3));
+    }
+    if len >= 2 {
+        put(mix(a4, 3));
     }
 
     // Shape n-grams over the collapsed shape string.
@@ -125,64 +190,219 @@ pub fn for_each_feature(window: &[u8], bits: u32, mut emit: impl FnMut(u32)) -> 
     let mut prev_class = 0u8;
     let mut n_shape = 0usize;
     for &b in window.iter().chain(std::iter::once(&3u8)) {
-        let c = if b == 3 { 3 } else { shape_of(b) };
+        let c = SHAPE[b as usize];
         if (c == b'a' || c == b'0' || c == b' ') && c == prev_class {
             continue;
         }
         prev_class = c;
         shape = [c as u64, shape[0], shape[1], shape[2], shape[3]];
         n_shape += 1;
-        let mut h = mix(NS_SHAPE, shape[0]);
-        for (n, s) in shape.iter().enumerate().skip(1) {
-            h = mix(h, *s);
-            if n < n_shape + 1 {
-                put(mix(h, n as u64));
+        let h1 = mix(mix(NS_SHAPE, shape[0]), shape[1]);
+        put(mix(h1, 1));
+        if n_shape >= 4 {
+            let h2 = mix(h1, shape[2]);
+            put(mix(h2, 2));
+            let h3 = mix(h2, shape[3]);
+            put(mix(h3, 3));
+            put(mix(mix(h3, shape[4]), 4));
+        } else if n_shape >= 2 {
+            let h2 = mix(h1, shape[2]);
+            put(mix(h2, 2));
+            if n_shape >= 3 {
+                put(mix(mix(h2, shape[3]), 3));
             }
         }
     }
 
     // Words and word bigrams.
     let mut prev_word: Option<u64> = None;
-    let mut i = 0;
-    while i < window.len() {
-        if is_word(window[i]) {
-            let start = i;
-            let mut h = NS_WORD;
-            while i < window.len() && is_word(window[i]) {
-                h = mix(h, window[i] as u64);
-                i += 1;
-            }
-            // Long runs are ids and tokens, not words: one shared feature per length bucket.
-            let h = if i - start > 24 {
-                mix(NS_WORD, 0x100 + ((i - start) as u64).ilog2() as u64)
-            } else {
-                h
-            };
-            put(h);
-            if let Some(p) = prev_word {
-                put(mix(mix(NS_BIGRAM, p), h));
-            }
-            prev_word = Some(h);
-        } else {
-            i += 1;
+    let mut rest = window;
+    while let Some((&first, tail)) = rest.split_first() {
+        if CLASS[first as usize] & WORD == 0 {
+            rest = tail;
+            continue;
         }
+        let run = rest
+            .iter()
+            .position(|&b| CLASS[b as usize] & WORD == 0)
+            .unwrap_or(rest.len());
+        let (word, after) = rest.split_at(run);
+        rest = after;
+        // Long runs are ids and tokens, not words: one shared feature per length bucket.
+        let h = if run > 24 {
+            mix(NS_WORD, 0x100 + (run as u64).ilog2() as u64)
+        } else {
+            word.iter().fold(NS_WORD, |h, &b| mix(h, b as u64))
+        };
+        put(h);
+        if let Some(p) = prev_word {
+            put(mix(mix(NS_BIGRAM, p), h));
+        }
+        prev_word = Some(h);
     }
 
     // Coarse statistics.
-    let len_bucket = (window.len() as u64 + 1).ilog2() as u64;
+    let len_bucket = (len as u64 + 1).ilog2() as u64;
     put(mix(NS_STATS, len_bucket));
-    let special = window
-        .iter()
-        .filter(|b| !b.is_ascii_alphanumeric() && **b != b' ')
-        .count();
-    let share = (special * 8 / window.len().max(1)) as u64;
+    let share = (special * 8 / len.max(1)) as u64;
     put(mix(mix(NS_STATS, 0x40), share));
     count
 }
 
-#[inline]
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+/// The feature extraction and scoring as first written (before the speed work), kept to
+/// check that the fast path emits the same features in the same order and so gives
+/// bit-identical margins.
+#[cfg(test)]
+pub(crate) mod reference {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    const NS_BYTES: u64 = 0xcbf2_9ce4_8422_2325;
+    const NS_SHAPE: u64 = 0x9e37_79b9_7f4a_7c15;
+    const NS_WORD: u64 = 0xc2b2_ae3d_27d4_eb4f;
+    const NS_BIGRAM: u64 = 0x1656_67b1_9e37_79f9;
+    const NS_STATS: u64 = 0x27d4_eb2f_1656_67c5;
+
+    #[inline]
+    fn mix(h: u64, b: u64) -> u64 {
+        (h ^ b).wrapping_mul(PRIME)
+    }
+
+    #[inline]
+    fn slot(h: u64, bits: u32) -> u32 {
+        // Final avalanche so nearby FNV states spread over the whole table.
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as u32
+    }
+
+    /// Character class used by the shape string: runs of letters and of digits collapse to one
+    /// symbol, punctuation stays itself, so `' or 1=1--` and `' OR 42=42 --` share a shape.
+    #[inline]
+    fn shape_of(b: u8) -> u8 {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' => b'a',
+            b'0'..=b'9' => b'0',
+            b' ' | b'\t' | b'\r' | b'\n' => b' ',
+            0x80..=0xff => b'u',
+            other => other,
+        }
+    }
+
+    /// Calls `emit(slot)` for every feature of one normalized window, and returns how many
+    /// were emitted (the caller scales by `1/sqrt(count)`).
+    ///
+    /// Families: byte n-grams (n = 1..4, with start/end markers), shape n-grams (n = 2..5 over
+    /// the collapsed shape string), word unigrams and bigrams (runs of `[a-z0-9_]`), and two
+    /// coarse statistics (length bucket, share of non-alphanumeric bytes).
+    pub fn for_each_feature(window: &[u8], bits: u32, mut emit: impl FnMut(u32)) -> usize {
+        let mut count = 0usize;
+        let mut put = |h: u64| {
+            emit(slot(h, bits));
+            count += 1;
+        };
+
+        // Byte n-grams ending at each byte (and at the end marker), n = 1..4.
+        let mut prev = [2u64; 3]; // start marker
+        for (i, &b) in window.iter().chain(std::iter::once(&3u8)).enumerate() {
+            let b = b as u64;
+            // n-gram of length n ending here = previous (n-1)-gram extended by b.
+            let h1 = mix(mix(NS_BYTES, 1), b);
+            let h2 = mix(mix(mix(NS_BYTES, 2), prev[0]), b);
+            let h3 = mix(mix(mix(mix(NS_BYTES, 3), prev[1]), prev[0]), b);
+            let h4 = mix(
+                mix(mix(mix(mix(NS_BYTES, 4), prev[2]), prev[1]), prev[0]),
+                b,
+            );
+            if i < window.len() {
+                put(h1);
+            }
+            put(h2);
+            if i >= 1 {
+                put(h3);
+            }
+            if i >= 2 {
+                put(h4);
+            }
+            prev = [b, prev[0], prev[1]];
+        }
+
+        // Shape n-grams over the collapsed shape string.
+        let mut shape: [u64; 5] = [2; 5];
+        let mut prev_class = 0u8;
+        let mut n_shape = 0usize;
+        for &b in window.iter().chain(std::iter::once(&3u8)) {
+            let c = if b == 3 { 3 } else { shape_of(b) };
+            if (c == b'a' || c == b'0' || c == b' ') && c == prev_class {
+                continue;
+            }
+            prev_class = c;
+            shape = [c as u64, shape[0], shape[1], shape[2], shape[3]];
+            n_shape += 1;
+            let mut h = mix(NS_SHAPE, shape[0]);
+            for (n, s) in shape.iter().enumerate().skip(1) {
+                h = mix(h, *s);
+                if n < n_shape + 1 {
+                    put(mix(h, n as u64));
+                }
+            }
+        }
+
+        // Words and word bigrams.
+        let mut prev_word: Option<u64> = None;
+        let mut i = 0;
+        while i < window.len() {
+            if is_word(window[i]) {
+                let start = i;
+                let mut h = NS_WORD;
+                while i < window.len() && is_word(window[i]) {
+                    h = mix(h, window[i] as u64);
+                    i += 1;
+                }
+                // Long runs are ids and tokens, not words: one shared feature per length bucket.
+                let h = if i - start > 24 {
+                    mix(NS_WORD, 0x100 + ((i - start) as u64).ilog2() as u64)
+                } else {
+                    h
+                };
+                put(h);
+                if let Some(p) = prev_word {
+                    put(mix(mix(NS_BIGRAM, p), h));
+                }
+                prev_word = Some(h);
+            } else {
+                i += 1;
+            }
+        }
+
+        // Coarse statistics.
+        let len_bucket = (window.len() as u64 + 1).ilog2() as u64;
+        put(mix(NS_STATS, len_bucket));
+        let special = window
+            .iter()
+            .filter(|b| !b.is_ascii_alphanumeric() && **b != b' ')
+            .count();
+        let share = (special * 8 / window.len().max(1)) as u64;
+        put(mix(mix(NS_STATS, 0x40), share));
+        count
+    }
+
+    #[inline]
+    fn is_word(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b == b'_'
+    }
+
+    /// `Model::window_margin` as first written.
+    pub fn window_margin(model: &crate::model::Model, window: &[u8]) -> f32 {
+        let mut sum = 0.0f32;
+        let n = for_each_feature(window, model.bits, |slot| {
+            sum += model.weights.get(slot as usize).copied().unwrap_or(0.0);
+        });
+        sum / (n.max(1) as f32).sqrt() + model.bias
+    }
+
+    /// `Model::normalized_margin` as first written.
+    pub fn normalized_margin(model: &crate::model::Model, norm: &[u8]) -> f32 {
+        super::windows(norm.len())
+            .map(|(s, e)| window_margin(model, &norm[s..e]))
+            .fold(f32::NEG_INFINITY, f32::max)
+    }
 }
 
 #[cfg(test)]
@@ -218,5 +438,97 @@ mod tests {
         assert_eq!(collect(b"' or 1=1--"), collect(b"' or 1=1--"));
         assert_ne!(collect(b"' or 1=1--"), collect(b"hello world"));
         assert!(collect(b"abc").iter().all(|&s| s < (1 << 18)));
+    }
+
+    fn inputs() -> Vec<Vec<u8>> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed);
+        let mut out: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"a".to_vec(),
+            b"ab".to_vec(),
+            b"abc".to_vec(),
+            b"\x03".to_vec(),
+            b"x".repeat(2000),
+            b"a_b".repeat(40),
+            b"' or 1=1--".to_vec(),
+        ];
+        let alphabets: [&[u8]; 3] = [
+            b"abcdefghijklmnopqrstuvwxyz0123456789_ ",
+            b"ab01 _'\"<>()=;-/%&\x00\x02\x03\t\n\r\x80\xff",
+            b"aaaa    1111____''",
+        ];
+        for i in 0..3000 {
+            let len = match i % 4 {
+                0 => rng.gen_range(0..8),
+                1 => rng.gen_range(0..300),
+                2 => rng.gen_range(200..1200),
+                _ => rng.gen_range(0..60),
+            };
+            let v: Vec<u8> = if i % 5 == 4 {
+                (0..len).map(|_| rng.gen()).collect()
+            } else {
+                let a = alphabets[i % 3];
+                (0..len).map(|_| a[rng.gen_range(0..a.len())]).collect()
+            };
+            out.push(v);
+        }
+        for name in [
+            "badqueries.txt",
+            "goodqueries_SUBSET_from_liuzc188_UrlDetect.txt",
+        ] {
+            let path = std::path::Path::new("/work/shared/data/fwaf").join(name);
+            let Ok(text) = std::fs::read(&path) else {
+                eprintln!("{} absent: real inputs skipped", path.display());
+                continue;
+            };
+            out.extend(
+                text.split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .take(2500)
+                    .map(|l| l.to_vec()),
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn fast_features_match_the_reference_exactly() {
+        for v in inputs() {
+            for bits in [10, 18, 24] {
+                let (mut new, mut old) = (Vec::new(), Vec::new());
+                let n_new = for_each_feature(&v, bits, |s| new.push(s));
+                let n_old = reference::for_each_feature(&v, bits, |s| old.push(s));
+                assert_eq!(n_new, n_old);
+                assert_eq!(
+                    new,
+                    old,
+                    "features differ for {:?}",
+                    String::from_utf8_lossy(&v)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fast_margins_are_bit_identical_to_the_reference() {
+        let model = crate::default_model().expect("built-in model");
+        let mut odd = model.clone();
+        odd.weights.truncate(1000);
+        for v in inputs() {
+            let norm = normalize(&v);
+            for m in [&model, &odd] {
+                let new = m.normalized_margin(&norm);
+                let old = reference::normalized_margin(m, &norm);
+                assert_eq!(
+                    new.to_bits(),
+                    old.to_bits(),
+                    "margin {new} vs {old} for {:?}",
+                    String::from_utf8_lossy(&v)
+                );
+                let raw = m.normalized_margin(&v);
+                assert_eq!(raw.to_bits(), reference::normalized_margin(m, &v).to_bits());
+            }
+        }
     }
 }
