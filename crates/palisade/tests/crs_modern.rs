@@ -86,7 +86,10 @@ fn rates(sub: &str, plain: &Engine, tuned: &Engine) -> Vec<(String, usize, usize
 
 fn table(title: &str, rows: &[(String, usize, usize, usize)]) -> (usize, usize, usize) {
     eprintln!("\n{title}");
-    eprintln!("{:<18} {:>5} {:>12} {:>14}", "kind", "n", "CRS PL1", "+modern-apps");
+    eprintln!(
+        "{:<18} {:>5} {:>12} {:>14}",
+        "kind", "n", "CRS PL1", "+modern-apps"
+    );
     let (mut n, mut a, mut b) = (0, 0, 0);
     for (k, tn, ta, tb) in rows {
         eprintln!("{k:<18} {tn:>5} {ta:>12} {tb:>14}");
@@ -157,7 +160,10 @@ fn a_markdown_false_positive_is_fixed_without_disabling_the_rule() {
     let text = "To reproduce:\n\n```bash\ndocker run --rm -it -v $(pwd):/app node:22 sh -c 'cd /app && npm ci && npm test'\n```\n";
     let enc = serde_json::to_string(text).unwrap();
     let comments = "/api/v3/repos/acme/web/pulls/342/comments";
-    let fp = json_post(comments, &format!(r#"{{"body":{enc},"path":"src/app.ts","line":12}}"#));
+    let fp = json_post(
+        comments,
+        &format!(r#"{{"body":{enc},"path":"src/app.ts","line":12}}"#),
+    );
 
     let v = plain.inspect_request(&fp);
     assert!(v.is_block(), "plain CRS should block it: {:?}", v.findings);
@@ -175,7 +181,11 @@ fn a_markdown_false_positive_is_fixed_without_disabling_the_rule() {
     eprintln!("plain CRS blocks the review comment: rules {rules:?} on ARGS:body");
 
     let v = tuned.inspect_request(&fp);
-    assert!(!v.over_threshold, "profile should pass it: {:?}", v.findings);
+    assert!(
+        !v.over_threshold,
+        "profile should pass it: {:?}",
+        v.findings
+    );
 
     // same payload, another argument, same endpoint: still blocked, by the same rules
     let other_arg = json_post(comments, &format!(r#"{{"body":"LGTM","path":{enc}}}"#));
@@ -190,7 +200,10 @@ fn a_markdown_false_positive_is_fixed_without_disabling_the_rule() {
     );
 
     // same payload, same argument name, another endpoint: still blocked
-    let other_path = json_post("/api/v2/orders/884213/notes", &format!(r#"{{"body":{enc}}}"#));
+    let other_path = json_post(
+        "/api/v2/orders/884213/notes",
+        &format!(r#"{{"body":{enc}}}"#),
+    );
     let v = tuned.inspect_request(&other_path);
     assert!(v.is_block(), "{:?}", v.findings);
     assert!(
@@ -215,7 +228,11 @@ fn setup_changes_stay_narrow() {
     let mut m = RequestModel::from_head("PROPFIND", "/dav/", "HTTP/1.1", h.clone());
     m.attach_body(Vec::new(), false);
     let v = tuned.inspect_request(&m);
-    assert!(v.findings.iter().any(|f| f.id == "911100"), "{:?}", v.findings);
+    assert!(
+        v.findings.iter().any(|f| f.id == "911100"),
+        "{:?}",
+        v.findings
+    );
 
     let mut h2 = h.clone();
     h2.push("Content-Type", b"application/octet-stream".to_vec());
@@ -230,7 +247,11 @@ fn setup_changes_stay_narrow() {
     let mut elsewhere = RequestModel::from_head("POST", "/api/v2/import", "HTTP/1.1", h2);
     elsewhere.attach_body(b"\x00\x01\x02\x03".to_vec(), false);
     let v = tuned.inspect_request(&elsewhere);
-    assert!(v.findings.iter().any(|f| f.id == "920420"), "{:?}", v.findings);
+    assert!(
+        v.findings.iter().any(|f| f.id == "920420"),
+        "{:?}",
+        v.findings
+    );
 
     let mut h3 = h.clone();
     h3.push("Content-Type", b"text/plain;charset=UTF-8".to_vec());
@@ -245,5 +266,9 @@ fn setup_changes_stay_narrow() {
     let mut xml = RequestModel::from_head("POST", "/api/import", "HTTP/1.1", h3);
     xml.attach_body(b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><x>&xxe;</x>".to_vec(), false);
     let v = tuned.inspect_request(&xml);
-    assert!(v.findings.iter().any(|f| f.id == "920420"), "{:?}", v.findings);
+    assert!(
+        v.findings.iter().any(|f| f.id == "920420"),
+        "{:?}",
+        v.findings
+    );
 }
