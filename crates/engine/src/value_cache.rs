@@ -21,9 +21,12 @@ pub const MAX_KEY_LEN: usize = 520;
 const SHARDS: usize = 16;
 const SHARD_CAPACITY: usize = 512;
 
+/// One lock's worth of remembered results.
+type Shard<V> = HashMap<Box<[u8]>, V, RandomState>;
+
 pub struct ValueCache<V> {
     hasher: RandomState,
-    shards: Vec<Mutex<HashMap<Box<[u8]>, V, RandomState>>>,
+    shards: Vec<Mutex<Shard<V>>>,
 }
 
 impl<V: Copy> Default for ValueCache<V> {
@@ -39,7 +42,7 @@ impl<V: Copy> Default for ValueCache<V> {
 }
 
 impl<V: Copy> ValueCache<V> {
-    fn shard(&self, key: &[u8]) -> MutexGuard<'_, HashMap<Box<[u8]>, V, RandomState>> {
+    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard<V>> {
         let h = self.hasher.hash_one(key) as usize;
         // A poisoned lock only means another thread panicked mid-insert; the map is still
         // a valid map of remembered results.

@@ -118,10 +118,10 @@ pub fn worst_locations_remembering(
                 m
             }
         };
-        if all.map_or(true, |(m, _, _)| margin > m) {
+        if all.is_none_or(|(m, _, _)| margin > m) {
             all = Some((margin, place, value));
         }
-        if !is_secret_place(&place) && open.map_or(true, |(m, _, _)| margin > m) {
+        if !is_secret_place(&place) && open.is_none_or(|(m, _, _)| margin > m) {
             open = Some((margin, place, value));
         }
     });

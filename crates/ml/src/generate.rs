@@ -484,7 +484,7 @@ impl G {
         };
         let mut s = self.chars(alpha, len);
         if !url_safe {
-            while s.len() % 4 != 0 {
+            while !s.len().is_multiple_of(4) {
                 s.push('=');
             }
         }

@@ -143,7 +143,7 @@ fn fit(samples: &[&Sample], cfg: &TrainConfig, phase: &str) -> Result<Model, Tra
             }
             model.bias -= g * 0.05;
             step += 1;
-            if step % 4096 == 0 {
+            if step.is_multiple_of(4096) {
                 pb.set_position(step);
             }
         }

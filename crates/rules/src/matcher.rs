@@ -296,7 +296,7 @@ impl SignatureSet {
                 let text_part = file
                     .content_type
                     .as_deref()
-                    .map_or(true, |ct| !is_binary_type(ct));
+                    .is_none_or(|ct| !is_binary_type(ct));
                 if text_part && !file.content.is_empty() {
                     locs.push(Location {
                         place: Place::FileContent(&file.field),
@@ -1006,8 +1006,7 @@ fn info(
 
 fn first_line(s: &str) -> String {
     s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+        .rfind(|l| !l.trim().is_empty())
         .unwrap_or(s)
         .trim()
         .to_string()
