@@ -116,7 +116,7 @@ pub fn for_each_location<'r>(
 }
 
 /// No NUL bytes and at most 5% control bytes (other than whitespace) in the first 1 KB.
-fn looks_like_text(v: &[u8]) -> bool {
+pub fn looks_like_text(v: &[u8]) -> bool {
     let head = &v[..v.len().min(1024)];
     let controls = head
         .iter()
@@ -126,7 +126,7 @@ fn looks_like_text(v: &[u8]) -> bool {
 }
 
 /// Argument names like `user[first_name]` or `items.0.sku` (form arrays, JSON leaf paths).
-fn is_trivial_name(name: &str) -> bool {
+pub fn is_trivial_name(name: &str) -> bool {
     name.len() <= 128
         && name.bytes().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'$')
@@ -134,7 +134,7 @@ fn is_trivial_name(name: &str) -> bool {
 }
 
 /// Paths made of trivial segments separated by `/` (the vast majority) are not scored.
-fn is_trivial_path(path: &[u8]) -> bool {
+pub fn is_trivial_path(path: &[u8]) -> bool {
     path.split(|&b| b == b'/').all(is_trivial)
 }
 

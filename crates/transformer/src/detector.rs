@@ -28,7 +28,9 @@
 use palisade_engine::{Detector, Finding, Severity};
 use palisade_http::{BodyKind, RequestModel};
 use palisade_ml::detector::is_secret_place;
-use palisade_ml::locations::{is_trivial, Place};
+use palisade_ml::locations::{
+    is_trivial, is_trivial_name, is_trivial_path, looks_like_text, Place,
+};
 
 use crate::batcher::Batcher;
 
@@ -74,23 +76,6 @@ fn lossy(v: &[u8]) -> String {
     String::from_utf8_lossy(v).into_owned()
 }
 
-/// No NUL bytes and at most 5% control bytes (other than whitespace) in the first 1 KB.
-fn looks_like_text(v: &[u8]) -> bool {
-    let head = &v[..v.len().min(1024)];
-    let controls = head
-        .iter()
-        .filter(|&&b| b == 0 || (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
-        .count();
-    !head.contains(&0) && controls * 20 <= head.len()
-}
-
-fn trivial_name(name: &str) -> bool {
-    name.len() <= 128
-        && name.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'$')
-        })
-}
-
 /// The texts the detector scores for `request`, in order (see the module documentation).
 pub fn texts(request: &RequestModel, max_texts: usize) -> Vec<Text> {
     let mut out: Vec<Text> = Vec::new();
@@ -104,11 +89,11 @@ pub fn texts(request: &RequestModel, max_texts: usize) -> Vec<Text> {
 
     // 1. Path and query, decoded, as one text.
     let path = request.path_raw.as_bytes();
-    let path_trivial = path.split(|&b| b == b'/').all(is_trivial);
+    let path_trivial = is_trivial_path(path);
     let query_trivial = request
         .args_get
         .iter()
-        .all(|a| trivial_name(&a.name) && is_trivial(&a.value));
+        .all(|a| is_trivial_name(&a.name) && is_trivial(&a.value));
     let mut uri: Option<Text> = None;
     if !path_trivial
         || !query_trivial
@@ -134,7 +119,7 @@ pub fn texts(request: &RequestModel, max_texts: usize) -> Vec<Text> {
     // 2. The body.
     if let Some(body) = &request.body {
         for a in &body.args {
-            if !trivial_name(&a.name) {
+            if !is_trivial_name(&a.name) {
                 push(Place::ArgName(&a.name), a.name.as_bytes());
             }
             if !is_trivial(&a.value) {
@@ -161,7 +146,7 @@ pub fn texts(request: &RequestModel, max_texts: usize) -> Vec<Text> {
 
     // 3. Cookies and free-form headers.
     for c in &request.cookies {
-        if !trivial_name(&c.name) {
+        if !is_trivial_name(&c.name) {
             push(Place::CookieName(&c.name), c.name.as_bytes());
         }
         if !is_trivial(&c.value) {
