@@ -3,33 +3,16 @@
 //! the policy's, exclusion files before/after the CRS work, and response rules see text
 //! responses. Detection rates on the corpora are printed for the record (`--nocapture`).
 
-use std::path::{Path, PathBuf};
+mod crs_support;
 
+use std::path::PathBuf;
+
+use crs_support::{crs_dir, crs_engine, root};
 use palisade::config::Config;
 use palisade::corpus::load;
 use palisade::detectors::build_engine;
 use palisade_engine::{Engine, ResponseModel};
 use palisade_http::{Headers, RequestModel};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn crs_dir() -> PathBuf {
-    root().join("../shared/data/crs")
-}
-
-/// CRS only (no built-in signatures, no classifier), at `paranoia`.
-fn crs_engine(paranoia: u8, extra: impl FnOnce(&mut Config)) -> Engine {
-    let mut config = Config::load(None).expect("default config");
-    config.signatures.builtin = false;
-    config.crs.dir = Some(crs_dir());
-    config.policy.paranoia = paranoia;
-    config.policy.compile().expect("policy");
-    config.ml.enabled = false;
-    extra(&mut config);
-    build_engine(&config).expect("engine with CRS")
-}
 
 fn get(target: &str) -> RequestModel {
     let mut h = Headers::default();

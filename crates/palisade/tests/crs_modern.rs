@@ -5,36 +5,17 @@
 //! argument or on another path is still blocked (the rule is not disabled globally).
 //! `cargo test -p palisade --test crs_modern -- --nocapture` prints the table.
 
-use std::path::{Path, PathBuf};
+mod crs_support;
 
-use palisade::config::Config;
+use std::path::PathBuf;
+
+use crs_support::{crs_engine, root};
 use palisade::corpus::load;
-use palisade::detectors::build_engine;
 use palisade_engine::Engine;
 use palisade_http::{Headers, RequestModel};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn crs_dir() -> PathBuf {
-    root().join("../shared/data/crs")
-}
-
 fn profile() -> PathBuf {
     root().join("config/crs/modern-apps.conf")
-}
-
-/// CRS only (no built-in signatures, no classifier), at `paranoia`.
-fn crs_engine(paranoia: u8, extra: impl FnOnce(&mut Config)) -> Engine {
-    let mut config = Config::load(None).expect("default config");
-    config.signatures.builtin = false;
-    config.crs.dir = Some(crs_dir());
-    config.policy.paranoia = paranoia;
-    config.policy.compile().expect("policy");
-    config.ml.enabled = false;
-    extra(&mut config);
-    build_engine(&config).expect("engine with CRS")
 }
 
 fn plain_crs() -> Engine {
