@@ -140,14 +140,20 @@ impl Daemon {
             engine.clone(),
             s.ban_ttl,
         )?);
-        for mut q in queues {
+        let n_queues = queues.len();
+        for (index, mut q) in queues.into_iter().enumerate() {
             let engine = engine.clone();
             let stop = stop.clone();
             let tx = ban_tx.clone();
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("ips-queue-{}", q.queue_num()))
-                    .spawn(move || verdict_loop(&mut q, &engine, &tx, &stop))?,
+                    .spawn(move || {
+                        if n_queues > 1 {
+                            pin_to_fanout_cpus(index, n_queues);
+                        }
+                        verdict_loop(&mut q, &engine, &tx, &stop)
+                    })?,
             );
         }
         drop(ban_tx);
@@ -196,6 +202,51 @@ impl Daemon {
 
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The cores whose packets the hook's CPU fanout sends to queue `index` of `n` (core `c`
+/// goes to queue `c % n`), among `allowed`.
+fn fanout_cpus(index: usize, n: usize, allowed: &[usize]) -> Vec<usize> {
+    allowed
+        .iter()
+        .copied()
+        .filter(|c| n > 0 && c % n == index)
+        .collect()
+}
+
+/// Pins the calling verdict thread to the cores that feed its queue (see [`crate::nft`]):
+/// the packet is then judged and re-injected on the core that queued it. Leaves the thread
+/// alone when none of those cores is available to this process.
+fn pin_to_fanout_cpus(index: usize, n: usize) {
+    // SAFETY: cpu_set_t is plain data; zeroed is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is a valid, writable cpu_set_t of the given size; 0 is this thread.
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } != 0
+    {
+        return;
+    }
+    let max = 8 * std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: CPU_ISSET reads within the set for c < CPU_SETSIZE.
+    let allowed: Vec<usize> = (0..max)
+        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+        .collect();
+    let cpus = fanout_cpus(index, n, &allowed);
+    if cpus.is_empty() {
+        return;
+    }
+    // SAFETY: as above.
+    let mut pin: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &c in &cpus {
+        // SAFETY: c < CPU_SETSIZE (taken from the set above).
+        unsafe { libc::CPU_SET(c, &mut pin) };
+    }
+    // SAFETY: pin is a valid cpu_set_t of the given size.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &pin) } != 0 {
+        tracing::debug!(
+            "could not pin verdict thread {index} to cores {cpus:?}: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
@@ -287,4 +338,18 @@ fn spawn_ban_writer(
                 }
             }
         })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fanout_cpus;
+
+    #[test]
+    fn fanout_cpus_follow_the_kernel_mapping() {
+        let all: Vec<usize> = (0..8).collect();
+        assert_eq!(fanout_cpus(0, 2, &all), vec![0, 2, 4, 6]);
+        assert_eq!(fanout_cpus(1, 2, &all), vec![1, 3, 5, 7]);
+        assert_eq!(fanout_cpus(3, 4, &[0, 1, 2]), Vec::<usize>::new());
+        assert_eq!(fanout_cpus(0, 0, &all), Vec::<usize>::new());
+    }
 }

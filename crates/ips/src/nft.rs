@@ -13,7 +13,14 @@
 //! we fall back to the iptables-nft `NFQUEUE` target in a chain of our own (`PALISADE` for
 //! the default table) jumped to from INPUT, for IPv4 and IPv6.
 //! Both hooks use `bypass` (fail-open: with no daemon bound, packets pass) unless
-//! fail-closed is asked for, and balance over the queue range.
+//! fail-closed is asked for. Over several queues they use CPU fanout (`fanout`,
+//! `--queue-cpu-fanout`): a packet goes to queue `base + cpu % queues`, `cpu` being the core
+//! whose softirq handles it, and the daemon pins each queue's verdict thread to those cores.
+//! Compared with hashing the addresses onto the queues (`--queue-balance` alone), the load
+//! follows the cores the traffic arrives on (with few sources a hash can put most of it on
+//! one queue: the benchmark's 4 sources went 3:1), and the packet is judged and re-injected
+//! on the core that queued it (no cross-core wakeup, no remote free). With a single-queue NIC
+//! and no RPS all packets then reach one queue: spread receive work with RPS.
 //!
 //! Everything goes through the `nft`/`iptables-nft` commands: one small process per change
 //! keeps us off the undocumented nftables netlink ABI, and a ban costs a few milliseconds.
@@ -226,12 +233,17 @@ pub fn setup(o: &SetupOptions) -> Result<QueueHook> {
 /// The nft script adding the native queue hook (chain `to_daemon`) to an existing table.
 pub fn native_queue_script(o: &SetupOptions) -> String {
     let (lo, hi) = queue_range(o);
-    let queue = if lo == hi {
-        format!("queue num {lo}")
+    let (queue, flags) = if lo == hi {
+        let flags = if o.fail_closed { "" } else { " bypass" };
+        (format!("queue num {lo}"), flags)
     } else {
-        format!("queue num {lo}-{hi}")
+        let flags = if o.fail_closed {
+            " fanout"
+        } else {
+            " bypass,fanout"
+        };
+        (format!("queue num {lo}-{hi}"), flags)
     };
-    let flags = if o.fail_closed { "" } else { " bypass" };
     let mut rules = String::new();
     for proto in &o.protocols {
         rules.push_str(&format!(
@@ -260,7 +272,11 @@ fn add_xt_hook(o: &SetupOptions, lo: u16, hi: u16) -> Result<()> {
     let queue: Vec<String> = if lo == hi {
         vec!["--queue-num".into(), lo.to_string()]
     } else {
-        vec!["--queue-balance".into(), format!("{lo}:{hi}")]
+        vec![
+            "--queue-balance".into(),
+            format!("{lo}:{hi}"),
+            "--queue-cpu-fanout".into(),
+        ]
     };
     for ipt in ["iptables-nft", "ip6tables-nft"] {
         run(ipt, &["-w", "-N", &chain], None)?;
@@ -546,6 +562,19 @@ mod tests {
         assert!(s.contains("set ban4 { type ipv4_addr; flags timeout; }"));
         assert!(s.find("@allow4").unwrap() < s.find("@ban4").unwrap());
         assert_eq!(queue_range(&o), (10, 11));
+        // Several queues: CPU fanout; one queue: none.
+        let q = native_queue_script(&o);
+        assert!(q.contains("queue num 10-11 bypass,fanout\n"), "{q}");
+        let q = native_queue_script(&SetupOptions {
+            fail_closed: true,
+            ..o.clone()
+        });
+        assert!(q.contains("queue num 10-11 fanout\n"), "{q}");
+        let q = native_queue_script(&SetupOptions {
+            queues: 1,
+            ..o.clone()
+        });
+        assert!(q.contains("queue num 10 bypass\n"), "{q}");
         assert!(check_table_name("bad name").is_err());
         assert!(check_table_name("palisade_t1").is_ok());
     }
