@@ -5,16 +5,28 @@
 #   bench/ips.sh                       # 3 s per load run, 2 queues, 10,000 prefixes
 #   SECONDS_PER_RUN=5 QUEUES=2 PREFIXES=10000 SENDERS=4 ROUNDS=5 bench/ips.sh
 #   NO_BUILD=1 PROFILE=release bench/ips.sh   # use binaries built before
+#   PERF=1 bench/ips.sh                # also `perf record -a -g` the queued run
+#   SENDER=udp bench/ips.sh            # flood through UDP sockets instead of AF_PACKET
+#   RATE=300000 bench/ips.sh           # offer 300k datagrams/s instead of flat out: does
+#                                      # everything get judged (verdicts/s = RATE, 0 unjudged)?
 #
 # One run measures, on the same veth path and the same UDP flood (sendmmsg, 64-byte
-# datagrams from SENDERS source addresses so the queue balancing spreads them):
+# datagrams from SENDERS source addresses, one sending thread each; SENDER=raw (default)
+# writes the frames with AF_PACKET past the qdisc, SENDER=udp sends them through UDP
+# sockets, which costs the sender ~1.5x the CPU per datagram; the receiving side's
+# work is the same):
 #   1. no queue: datagrams/s counted at the server's input hook;
 #   2. through the queue: verdicts/s from the daemon's counters, datagrams/s at the input
 #      hook, and what the kernel let through unjudged because a queue was full (fail-open);
+#   2b. through the queue with the senders paced to GOAL datagrams/s (default 300,000);
 #   3. detection-to-kernel-ban latency over ROUNDS port scans (daemon counters);
 #   4. in-process engine decisions/s (no kernel), as a ceiling.
 # Sender, kernel and daemon share the machine's cores: the ratio and the daemon's CPU time
-# per verdict are the comparable numbers.
+# per verdict are the comparable numbers. The kernel's receive path, NFQUEUE enqueue
+# included, runs in the sender's context (veth), so the sender's CPU per datagram with the
+# queue minus without is roughly the kernel's enqueue cost; the daemon's CPU per verdict includes
+# the re-injection of accepted packets. "machine CPU per packet" is every core's busy time
+# (other processes included) over the packets.
 # Writes a TSV to $OUT (default target/bench/ips-<time>.tsv).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,6 +34,9 @@ SECONDS_PER_RUN="${SECONDS_PER_RUN:-3}"
 QUEUES="${QUEUES:-2}"
 PREFIXES="${PREFIXES:-10000}"
 SENDERS="${SENDERS:-4}"
+SENDER="${SENDER:-raw}"
+RATE="${RATE:-0}"   # datagrams/s offered in all; 0: as fast as the senders can
+GOAL="${GOAL:-300000}"   # a further queued run offered this many datagrams/s (0: none)
 ROUNDS="${ROUNDS:-5}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 mkdir -p "$ROOT/target/bench"
@@ -62,6 +77,14 @@ for i in $(seq 1 "$SENDERS"); do
 done
 ip -n "$L" addr add 198.18.2.2/24 dev l0
 for l in "$C c0" "$L l0" "$S s0" "$S s1"; do set -- $l; ip -n "$1" link set "$2" up; done
+MAC=$(ip -n "$S" link show s0 | awk '/link\/ether/ { print $2 }')
+flood() {
+  if [ "$SENDER" = raw ]; then
+    ip netns exec "$C" "$LOAD" raw c0 "$MAC" "$SRCS" 198.18.1.1:9000 "$SECONDS_PER_RUN" "${1:-$RATE}"
+  else
+    ip netns exec "$C" "$LOAD" udp "$SRCS" 198.18.1.1:9000 "$SECONDS_PER_RUN" "${1:-$RATE}"
+  fi
+}
 # Count (and drop) the flood after the queue hook (priority 10 > filter 0): no socket work.
 ip netns exec "$S" nft -f - <<'NFT'
 table inet palbench {
@@ -95,12 +118,25 @@ TOML
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 
+# Whole-machine CPU ticks (all cores) from /proc/stat: busy (everything but idle and
+# iowait), and the softirq share. Other processes on the machine count too.
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $8 }' /proc/stat; }
+hz=$(getconf CLK_TCK)
+# us of CPU per packet from a tick difference: per_packet TICKS PACKETS
+per_packet() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", t / hz * 1e6 / n; else print "-" }'; }
+
 # 1. No queue.
 before=$(counted)
-ip netns exec "$C" "$LOAD" udp "$SRCS" 198.18.1.1:9000 "$SECONDS_PER_RUN" > "$WORK/sent0"
+read -r m0 _ < <(machine_ticks)
+flood > "$WORK/sent0"
+read -r m1 _ < <(machine_ticks)
 sleep 0.2
-base_pps=$(rate $(( $(counted) - before )) "$SECONDS_PER_RUN")
-base_sent=$(rate "$(cat "$WORK/sent0")" "$SECONDS_PER_RUN")
+base_n=$(( $(counted) - before ))
+base_pps=$(rate "$base_n" "$SECONDS_PER_RUN")
+read -r sent0 sender0_us < "$WORK/sent0"
+base_sent=$(rate "$sent0" "$SECONDS_PER_RUN")
+sender0_per=$(awk -v t="$sender0_us" -v n="$sent0" 'BEGIN { printf "%.2f", t / n }')
+machine0_per=$(per_packet $((m1 - m0)) "$base_n")
 
 # 2. Through the queue (table, hook, daemon with the deny list).
 ip netns exec "$S" "$BIN" ips -c "$WORK/ips.toml" setup > "$WORK/setup.out"
@@ -109,10 +145,19 @@ DAEMON_PID=$!
 for _ in $(seq 1 100); do stat_of packets >/dev/null 2>&1 && [ -n "$(stat_of packets)" ] && break; sleep 0.1; done
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DAEMON_PID/stat"; }
 v0=$(stat_of packets); a0=$(stat_of accepted); before=$(counted); d0=$(qdropped); c0=$(cpu_ticks)
-ip netns exec "$C" "$LOAD" udp "$SRCS" 198.18.1.1:9000 "$SECONDS_PER_RUN" > "$WORK/sent1"
+PERF_PID=""
+if [ "${PERF:-0}" = 1 ]; then
+  # Samples every core during the queued run (cpu-clock works in VMs without PMU access).
+  perf record -q -a -g -o "$WORK/perf.data" 2>"$WORK/perf.err" &
+  PERF_PID=$!
+  sleep 0.5
+fi
+read -r m0 s0 < <(machine_ticks)
+flood > "$WORK/sent1"
+read -r m1 s1 < <(machine_ticks)
+[ -n "$PERF_PID" ] && { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
 sleep 0.5
 v1=$(stat_of packets); a1=$(stat_of accepted); c1=$(cpu_ticks)
-hz=$(getconf CLK_TCK)
 # Daemon CPU (user + system, which includes re-injecting accepted packets) per verdict: a
 # figure that does not depend on how busy the rest of the machine is.
 us_per_verdict=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n=$((v1 - v0)) 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
@@ -123,8 +168,26 @@ queued_pps=$(rate "$delivered" "$SECONDS_PER_RUN")
 # With fail-open the kernel accepts what does not fit in the queue or the socket without
 # counting it anywhere: it is what reached the input hook minus what the daemon accepted.
 bypassed=$(( delivered - (a1 - a0) + $(qdropped) - d0 ))
-queue_sent=$(rate "$(cat "$WORK/sent1")" "$SECONDS_PER_RUN")
+read -r sent1 sender1_us < "$WORK/sent1"
+queue_sent=$(rate "$sent1" "$SECONDS_PER_RUN")
+sender1_per=$(awk -v t="$sender1_us" -v n="$sent1" 'BEGIN { printf "%.2f", t / n }')
+machine1_per=$(per_packet $((m1 - m0)) $((v1 - v0)))
+softirq1_per=$(per_packet $((s1 - s0)) $((v1 - v0)))
 messages=$(stat_of verdict_messages)
+
+# 2b. Through the queue at the goal rate: paced senders leave the daemon its share of the
+# cores (flat-out senders, one runnable thread more per core, can starve it into fail-open
+# overflow). The goal is met when verdicts/s reach GOAL with nothing passed unjudged.
+goal_line="-"
+if [ "$GOAL" != 0 ]; then
+  g0=$(stat_of packets); ga0=$(stat_of accepted); before=$(counted); gd0=$(qdropped); gc0=$(cpu_ticks)
+  flood "$GOAL" > "$WORK/sent2"
+  sleep 0.5
+  g1=$(stat_of packets); ga1=$(stat_of accepted); gc1=$(cpu_ticks)
+  read -r sent2 _ < "$WORK/sent2"
+  goal_bypassed=$(( $(counted) - before - (ga1 - ga0) + $(qdropped) - gd0 ))
+  goal_line="$(rate $((g1 - g0)) "$SECONDS_PER_RUN") judged, $goal_bypassed unjudged (sent $(rate "$sent2" "$SECONDS_PER_RUN")/s; daemon $(per_packet $((gc1 - gc0)) $((g1 - g0))) us/verdict)"
+fi
 
 # 3. Detection-to-kernel-ban latency: port scans from another namespace, unbanned between.
 # (grep reads all of nft's output: with pipefail, `grep -q` could exit first and fail the
@@ -148,12 +211,16 @@ lat_mean=$(echo $lat | tr ' ' '\n' | awk '{ s += $1; n++ } END { printf "%.0f", 
 engine_line=$("$ENGINE" "$PREFIXES" 5000000)
 
 echo "hook: $(sed -n 's/.*queue hook: //p' "$WORK/setup.out")"
+echo "sender: $SENDER, $SENDERS threads/sources, offered $([ "$RATE" = 0 ] && echo "flat out" || echo "$RATE/s"); $(nproc) cores; ${SECONDS_PER_RUN}s per run"
 printf "%-44s %s\n" "no queue: datagrams/s at input (sent/s)" "$base_pps ($base_sent)"
 printf "%-44s %s\n" "queue: verdicts/s, $QUEUES queues, $PREFIXES CIDRs" "$verdict_pps"
 printf "%-44s %s\n" "queue: datagrams/s at input (sent/s)" "$queued_pps ($queue_sent)"
 printf "%-44s %s\n" "queue: passed unjudged (fail-open overflow)" "$bypassed"
 printf "%-44s %s\n" "queue: verdict messages (batched)" "$messages for $((v1)) packets"
 printf "%-44s %s\n" "daemon CPU per verdict, us (verdicts/s/core)" "$us_per_verdict ($per_core)"
+printf "%-44s %s\n" "sender CPU per datagram, us (no queue/queue)" "$sender0_per / $sender1_per"
+printf "%-44s %s\n" "machine CPU per packet, us (no queue/queue)" "$machine0_per / $machine1_per (softirq $softirq1_per)"
+printf "%-44s %s\n" "queue: offered $GOAL/s: verdicts/s" "$goal_line"
 printf "%-44s %s\n" "ratio verdicts/s : no-queue datagrams/s" "$(awk -v a="$verdict_pps" -v b="$base_pps" 'BEGIN { printf "%.2f", a / b }')"
 printf "%-44s %s\n" "detection -> kernel ban, us (mean / max)" "$lat_mean / $lat_max over $ROUNDS bans"
 printf "%-44s %s\n" "engine alone" "$engine_line"
@@ -161,6 +228,14 @@ printf "%-44s %s\n" "engine alone" "$engine_line"
   printf "metric\tvalue\n"
   printf "noqueue_pps\t%s\nverdict_pps\t%s\nqueue_input_pps\t%s\nbypassed\t%s\n" "$base_pps" "$verdict_pps" "$queued_pps" "$bypassed"
   printf "daemon_us_per_verdict\t%s\n" "$us_per_verdict"
+  printf "goal\t%s\ngoal_result\t%s\n" "$GOAL" "$goal_line"
+  printf "sender_us_per_datagram_noqueue\t%s\nsender_us_per_datagram_queue\t%s\n" "$sender0_per" "$sender1_per"
+  printf "machine_us_per_packet_noqueue\t%s\nmachine_us_per_packet_queue\t%s\n" "$machine0_per" "$machine1_per"
   printf "ban_latency_us_mean\t%s\nban_latency_us_max\t%s\n" "$lat_mean" "$lat_max"
 } > "$OUT"
 echo "wrote $OUT"
+if [ -n "$PERF_PID" ]; then
+  cp "$WORK/perf.data" "${OUT%.tsv}.perf.data"
+  echo "perf: ${OUT%.tsv}.perf.data (perf report -i FILE --no-children --sort comm,sym -g none)"
+  perf report -q -i "$WORK/perf.data" --no-children --sort comm -g none 2>/dev/null | head -12
+fi
