@@ -37,7 +37,7 @@ impl Ban {
     }
 
     fn active(&self, now_ms: u64) -> bool {
-        self.expires_ms.map_or(true, |e| e > now_ms)
+        self.expires_ms.is_none_or(|e| e > now_ms)
     }
 }
 

@@ -337,7 +337,7 @@ impl Engine {
         src.last_seen = Some(now);
         if src
             .sec_start
-            .map_or(true, |t| now.duration_since(t) >= Duration::from_secs(1))
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
         {
             src.sec_start = Some(now);
             src.pkts_sec = 0;
@@ -345,7 +345,7 @@ impl Engine {
         }
         if src
             .win_start
-            .map_or(true, |t| now.duration_since(t) >= self.cfg.window)
+            .is_none_or(|t| now.duration_since(t) >= self.cfg.window)
         {
             src.win_start = Some(now);
             src.syns = 0;

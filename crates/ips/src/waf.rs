@@ -89,7 +89,7 @@ impl WafBanTracker {
             return None;
         }
         if c.window_start
-            .map_or(true, |t| now.duration_since(t) >= self.cfg.window)
+            .is_none_or(|t| now.duration_since(t) >= self.cfg.window)
         {
             c.window_start = Some(now);
             c.blocked = 0;
