@@ -91,6 +91,9 @@ pub struct Plan {
     pub has_literals: bool,
     /// Regexes of this pipeline's rules without literals, and the slot of each pattern.
     pub dfa: Option<MultiDfa>,
+    /// The plan whose pipeline is this one without its last step, if there is one: a
+    /// value's result here is that plan's result through the last step (computed once).
+    pub parent: Option<usize>,
 }
 
 /// A rule the prefilter can decide about.
@@ -124,6 +127,8 @@ pub struct Prefilter {
     /// The regexes of every plan in one DFA, for the untransformed values (a value that a
     /// pipeline leaves unchanged is the same under it).
     pub raw_dfa: Option<MultiDfa>,
+    /// Plan indexes, every parent before its children (shorter pipelines first).
+    pub order: Vec<usize>,
 }
 
 /// The mask bit of the collection at `index` in [`Prefilter::collections`]; past 64
@@ -182,6 +187,16 @@ impl Hay {
         self.starts.is_empty()
     }
 
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Value `k`.
+    pub fn get(&self, k: usize) -> &[u8] {
+        &self.bytes[self.starts[k]..self.end_of(k)]
+    }
+
     pub fn push(&mut self, value: &[u8], mask: u64) {
         if !self.starts.is_empty() {
             self.bytes.push(b'\n');
@@ -235,6 +250,7 @@ impl Prefilter {
                         collections: Vec::new(),
                         mask: 0,
                         dfa: None,
+                        parent: None,
                     });
                     regexes.push(Vec::new());
                     members.push(Vec::new());
@@ -298,6 +314,19 @@ impl Prefilter {
                 pf.steps.push(*t);
             }
         }
+        let parents: Vec<Option<usize>> = pf
+            .plans
+            .iter()
+            .map(|p| {
+                let (_, init) = p.transforms.split_last()?;
+                pf.plans.iter().position(|q| q.transforms == init)
+            })
+            .collect();
+        for (plan, parent) in pf.plans.iter_mut().zip(parents) {
+            plan.parent = parent;
+        }
+        pf.order = (0..pf.plans.len()).collect();
+        pf.order.sort_by_key(|&i| pf.plans[i].transforms.len());
         if pf.steps.len() <= 64 {
             for plan in &mut pf.plans {
                 plan.steps = plan

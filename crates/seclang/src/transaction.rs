@@ -414,8 +414,25 @@ impl<'a> Transaction<'a> {
             .map(|(_, _, plain)| if *plain { on_plain } else { 0 })
             .collect();
         let mut same = known.clone();
-        for plan in &pf.plans {
+        // a plan's results are kept for the plans that extend it by one step: per value,
+        // NOT_DONE, SAME (the value itself) or the index of the result in the plan's hay
+        const NOT_DONE: u32 = u32::MAX;
+        const SAME: u32 = u32::MAX - 1;
+        let mut is_parent = vec![false; pf.plans.len()];
+        for q in pf.plans.iter().filter_map(|p| p.parent) {
+            is_parent[q] = true;
+        }
+        let mut hays: Vec<crate::prefilter::Hay> = Vec::new();
+        hays.resize_with(pf.plans.len(), Default::default);
+        let mut results: Vec<Vec<u32>> = vec![Vec::new(); pf.plans.len()];
+        for &p in &pf.order {
+            let plan = &pf.plans[p];
             hay.clear();
+            let mut res = if is_parent[p] {
+                vec![NOT_DONE; values.len()]
+            } else {
+                Vec::new()
+            };
             for (i, (v, mask, _)) in values.iter().enumerate() {
                 if mask & plan.mask == 0 {
                     continue;
@@ -432,12 +449,46 @@ impl<'a> Transaction<'a> {
                         }
                         same[i] & bit != 0
                     });
-                if unchanged {
-                    continue;
-                }
-                match apply_all(&plan.transforms, v) {
-                    Cow::Borrowed(b) if b.len() == v.len() => {}
-                    t => hay.push(&t, *mask),
+                let at = if unchanged {
+                    SAME
+                } else {
+                    let from_parent = plan.parent.and_then(|q| {
+                        let r = *results[q].get(i)?;
+                        (r != NOT_DONE).then_some((q, r))
+                    });
+                    match (from_parent, plan.transforms.last()) {
+                        (Some((q, r)), Some(last)) => {
+                            let base: &[u8] = if r == SAME {
+                                v
+                            } else {
+                                hays[q].get(r as usize)
+                            };
+                            match last.apply(base) {
+                                Cow::Borrowed(b) if b.len() == base.len() => {
+                                    if r == SAME {
+                                        SAME
+                                    } else {
+                                        hay.push(base, *mask);
+                                        (hay.len() - 1) as u32
+                                    }
+                                }
+                                t => {
+                                    hay.push(&t, *mask);
+                                    (hay.len() - 1) as u32
+                                }
+                            }
+                        }
+                        _ => match apply_all(&plan.transforms, v) {
+                            Cow::Borrowed(b) if b.len() == v.len() => SAME,
+                            t => {
+                                hay.push(&t, *mask);
+                                (hay.len() - 1) as u32
+                            }
+                        },
+                    }
+                };
+                if let Some(r) = res.get_mut(i) {
+                    *r = at;
                 }
             }
             if plan.has_literals {
@@ -445,6 +496,10 @@ impl<'a> Transaction<'a> {
             }
             if let Some(dfa) = &plan.dfa {
                 pf.scan_dfa(dfa, &hay, &mut candidates);
+            }
+            if is_parent[p] {
+                std::mem::swap(&mut hays[p], &mut hay);
+                results[p] = res;
             }
         }
         candidates
@@ -1381,6 +1436,38 @@ mod tests {
         assert_eq!(tx.tx("mid"), Some(&b"1"[..]));
         assert_eq!(tx.tx("last"), Some(&b"1"[..]));
         assert_eq!(tx.tx("plain"), None);
+    }
+
+    /// A pipeline whose result the prefilter computes from its parent plan's (the pipeline
+    /// one step shorter) keeps its rule a candidate, whether the parent changed the value
+    /// or not, and whether the last step changes it or not.
+    #[test]
+    fn prefilter_chains_plans_like_whole_pipelines() {
+        let set = rules(
+            "SecRule ARGS \"@rx ^zzz$\" \"id:1,phase:1,pass,t:none,t:urlDecodeUni\"\n\
+             SecRule ARGS \"@rx <script\" \"id:2,phase:1,pass,t:none,t:urlDecodeUni,t:base64Decode,setvar:tx.b64=+1\"\n\
+             SecRule ARGS \"@rx ^<[a-z]+>$\" \"id:3,phase:1,pass,t:none,t:urlDecodeUni,t:lowercase,setvar:tx.tag=+1\"\n\
+             SecRule ARGS \"@rx ^zzz$\" \"id:4,phase:1,pass,t:none,t:base64Decode\"\n\
+             SecRule ARGS \"@rx onerror\" \"id:5,phase:1,pass,t:none,t:base64Decode,t:urlDecodeUni,setvar:tx.chain=+1\"\n",
+        );
+        assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
+        let pf = &set.prefilters[0];
+        assert!(pf.plans.iter().filter(|p| p.parent.is_some()).count() >= 3);
+        // b64: "<script>" (unchanged by urlDecodeUni, then decoded); tag: "%3Cb%3E" (decoded,
+        // then unchanged by lowercase) and "%3CI%3E" (decoded, then lowercased); chain:
+        // base64 of "%6Fnerror" (decoded, then URL-decoded)
+        for (query, key) in [
+            ("a=PHNjcmlwdD4=", "b64"),
+            ("a=%253Cb%253E", "tag"),
+            ("a=%253CI%253E", "tag"),
+            ("a=JTZGbmVycm9y", "chain"),
+        ] {
+            let req = get(&format!("/?{query}&b=other"));
+            let mut tx = Transaction::new(&set, &req, &[]);
+            tx.set_tx("detection_paranoia_level", "1");
+            tx.process_request();
+            assert_eq!(tx.tx(key), Some(&b"1"[..]), "{query}");
+        }
     }
 
     /// Rules the prefilter may skip still match where their pipeline turns a value into a
