@@ -178,7 +178,7 @@ const FALLBACK: Fingerprint = Fingerprint {
 /// assert_eq!(fp.map(|f| f.to_string()).as_deref(), Some("1UEnk"));
 /// ```
 pub fn detect_sqli(input: &[u8]) -> Option<Fingerprint> {
-    if input.is_empty() || is_single_word(input) {
+    if sqli_is_trivial(input) {
         return None;
     }
     engine_sqli(input)
@@ -188,7 +188,7 @@ pub fn detect_sqli(input: &[u8]) -> Option<Fingerprint> {
 /// input, or a single word as `is_single_word` describes): a caller that caches verdicts
 /// need not cache these.
 pub fn sqli_is_trivial(input: &[u8]) -> bool {
-    input.is_empty() || is_single_word(input)
+    input.is_empty() || is_single_word(input) || is_decimal(input) || is_dotted_bareword(input)
 }
 
 /// True when [`detect_xss`] answers `false` for `input` without running the engine (no
@@ -208,6 +208,104 @@ fn is_single_word(input: &[u8]) -> bool {
     input
         .iter()
         .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// True for `123`, `45.99` and `7.`: ASCII digits with at most one `.` after the first
+/// digit. The SQL tokenizer reads such input as one number token (`parse_number`: the
+/// digits, the `.` and the digits after it; no `0x`/`0b` prefix, exponent or `d`/`f`
+/// suffix can start without a letter), so the fingerprint is `1`, which is not
+/// blacklisted; no quote or comment re-parse applies. `tests::sqli_shortcuts_agree_with_the_engine`
+/// checks the claim against the engine.
+fn is_decimal(input: &[u8]) -> bool {
+    let Some((first, rest)) = input.split_first() else {
+        return false;
+    };
+    let mut dots = 0;
+    first.is_ascii_digit()
+        && rest.iter().all(|&b| {
+            dots += usize::from(b == b'.');
+            b.is_ascii_digit() || (b == b'.' && dots == 1)
+        })
+}
+
+/// True for dotted names such as `items.12.sku` or `customer.email` that the SQL
+/// tokenizer reads as one bareword: ASCII letters, digits, `_` and `.`, starting with a
+/// byte the tokenizer's character map sends straight to `parse_word`, where no text before
+/// a `.` and not the whole input is a SQL keyword. `parse_word` takes the whole input as
+/// one word (none of these bytes ends a word) and splits it only at a `.` whose prefix
+/// is a keyword; the word's own lookup then keeps it a bareword. A one-token fingerprint
+/// `n` is not blacklisted, and no quote or comment re-parse applies, so the verdict is
+/// "not SQLi" without running the engine (which does these same keyword lookups and much
+/// more). `tests::sqli_shortcuts_agree_with_the_engine` checks the claim.
+fn is_dotted_bareword(input: &[u8]) -> bool {
+    use libinjectionrs::sqli::sqli_data::{get_char_type, CharType};
+    let Some(&first) = input.first() else {
+        return false;
+    };
+    if get_char_type(first) != CharType::Word
+        || !input
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    {
+        return false;
+    }
+    let keywords = keywords();
+    input
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'.')
+        .all(|(i, _)| !keywords.contains(&input[..i]))
+        && !keywords.contains(input)
+}
+
+/// The words the SQL tokenizer's keyword lookup (`lookup_word`: the word in upper case,
+/// searched in the keyword table) may give a type other than bareword, upper case.
+struct Keywords {
+    words: std::collections::HashSet<&'static [u8]>,
+    longest: usize,
+}
+
+impl Keywords {
+    /// Whether `word` may be a keyword (an over-approximation is harmless: the caller
+    /// then leaves the verdict to the engine).
+    fn contains(&self, word: &[u8]) -> bool {
+        if word.len() > self.longest {
+            return false;
+        }
+        if word.len() > 64 {
+            return true;
+        }
+        let mut upper = [0u8; 64];
+        let upper = &mut upper[..word.len()];
+        upper.copy_from_slice(word);
+        upper.make_ascii_uppercase();
+        self.words.contains(&upper[..])
+    }
+}
+
+fn keywords() -> &'static Keywords {
+    use libinjectionrs::sqli::sqli_data::{lookup_word, SQL_KEYWORDS};
+    use libinjectionrs::sqli::TokenType;
+    static KEYWORDS: std::sync::OnceLock<Keywords> = std::sync::OnceLock::new();
+    KEYWORDS.get_or_init(|| {
+        let words: std::collections::HashSet<&'static [u8]> = SQL_KEYWORDS
+            .iter()
+            .filter(|k| lookup_word(k.word) != TokenType::Bareword)
+            .map(|k| k.word.as_bytes())
+            .collect();
+        // a table entry the lookup cannot find is a bareword to it; keep it anyway
+        let words: std::collections::HashSet<&'static [u8]> = words
+            .into_iter()
+            .chain(
+                SQL_KEYWORDS
+                    .iter()
+                    .filter(|k| !matches!(k.token_type, b'n'))
+                    .map(|k| k.word.as_bytes()),
+            )
+            .collect();
+        let longest = words.iter().map(|w| w.len()).max().unwrap_or(0);
+        Keywords { words, longest }
+    })
 }
 
 /// The libinjection SQLi engine itself, without the shortcut.
@@ -305,7 +403,7 @@ mod tests {
             assert_eq!(detect_sqli(v), None);
             assert_eq!(engine_sqli(v).filter(|_| !v.is_empty()), None);
         }
-        for v in [&b"1 or 1=1"[..], b"a.b", b"x'"] {
+        for v in [&b"1 or 1=1"[..], b"a;b", b"1.2.3", b"x'"] {
             assert!(!sqli_is_trivial(v), "{v:?}");
         }
         for v in [&b"onload alert(1)"[..], b"javascript:x", b""] {
@@ -392,6 +490,166 @@ mod tests {
         // The shortcut must not swallow anything with a separator.
         assert!(!is_single_word(b"1 or 1"));
         assert!(detect_sqli(b"1 or 1=1").is_some());
+    }
+
+    /// `is_decimal` and `is_dotted_bareword` only admit engine negatives: JSON-style
+    /// argument names (`items.12.sku`), numbers, dotted names built from SQL keywords
+    /// (including the dotted ones, `dbms_lock.sleep`), every keyword of the engine's table
+    /// with dots around it, and emails, UUIDs and ISO dates (which the shortcuts mostly
+    /// leave to the engine).
+    #[test]
+    fn sqli_shortcuts_agree_with_the_engine() {
+        use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
+        let check = |v: &[u8], claimed: &mut usize| {
+            if is_decimal(v) || is_dotted_bareword(v) {
+                *claimed += 1;
+                assert_eq!(engine_sqli(v), None, "{:?}", String::from_utf8_lossy(v));
+                assert_eq!(detect_sqli(v), None);
+            }
+        };
+        let mut claimed = 0;
+        let fields = [
+            "sku", "name", "qty", "price", "note", "id", "email", "x", "e", "or",
+        ];
+        for n in 0..3000 {
+            for f in fields {
+                for v in [
+                    format!("items.{n}.{f}"),
+                    format!("{f}.{n}"),
+                    format!("{n}.{n}"),
+                    format!("{n}"),
+                    format!("{n}."),
+                    format!("a{n}.{f}.{f}"),
+                    format!("data.items.{n}.{f}"),
+                ] {
+                    check(v.as_bytes(), &mut claimed);
+                }
+            }
+        }
+        assert!(claimed > 15_000, "{claimed}");
+        for v in [
+            "items.12.sku",
+            "customer.email",
+            "45.99",
+            "2024",
+            "order_id",
+            "a.b.c",
+        ] {
+            assert!(sqli_is_trivial(v.as_bytes()), "{v}");
+        }
+        for v in ["1.2.3", ".5", "1e5", "0x1f.a", "a b", "a-b", "a`b", "x'"] {
+            assert!(
+                !is_decimal(v.as_bytes()) && !is_dotted_bareword(v.as_bytes()),
+                "{v}"
+            );
+        }
+        // every keyword, alone and with dotted neighbours
+        for k in SQL_KEYWORDS {
+            let w = k.word;
+            for v in [
+                w.to_string(),
+                w.to_ascii_lowercase(),
+                format!("{w}.x"),
+                format!("x.{w}"),
+                format!("{w}.{w}"),
+                format!("{w}.1"),
+                format!("1.{w}"),
+                format!("a.{w}.b"),
+                format!("{w}."),
+            ] {
+                check(v.as_bytes(), &mut claimed);
+            }
+        }
+        // random dotted names from SQL words, keyword pieces and digits
+        let pieces = [
+            "union",
+            "select",
+            "sys",
+            "dbms_lock",
+            "sleep",
+            "user_lock",
+            "ctxsys",
+            "drithsx",
+            "sn",
+            "dbms_pipe",
+            "receive_message",
+            "database_name",
+            "stragg",
+            "or",
+            "and",
+            "1union",
+            "0x1",
+            "0b1",
+            "1e1",
+            "e",
+            "n",
+            "q",
+            "u",
+            "b",
+            "x",
+            "_",
+            "1",
+            "0",
+            "12",
+            "char",
+            "version",
+            "null",
+            "exec",
+            "waitfor",
+            "delay",
+            "information_schema",
+            "tables",
+            "utl_http",
+            "request",
+            "items",
+            "sku",
+            "",
+        ];
+        let mut next = rng(0x0DD5_EED5_1234_5678);
+        for _ in 0..200_000 {
+            let mut v = Vec::new();
+            for i in 0..1 + next() % 5 {
+                if i > 0 {
+                    v.push(b'.');
+                }
+                v.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize].as_bytes());
+                if next().is_multiple_of(4) {
+                    v.push(b"0123456789aZ_"[(next() % 13) as usize]);
+                }
+            }
+            if next().is_multiple_of(3) {
+                v.make_ascii_uppercase();
+            }
+            check(&v, &mut claimed);
+        }
+        // emails, UUIDs, ISO dates, prices, random digit-and-dot strings
+        for _ in 0..50_000 {
+            let n = next();
+            let digits: String = (0..1 + n % 12)
+                .map(|_| char::from(b"0123456789."[(next() % 11) as usize]))
+                .collect();
+            for v in [
+                format!("user{}.name@example.com", n % 1000),
+                format!(
+                    "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+                    n as u32,
+                    n % 0xffff,
+                    n % 0xfff,
+                    (n >> 12) % 0xfff,
+                    n >> 16
+                ),
+                format!(
+                    "20{:02}-{:02}-{:02}T10:11:12Z",
+                    n % 100,
+                    n % 12 + 1,
+                    n % 28 + 1
+                ),
+                format!("{}.{:02}", n % 100_000, n % 100),
+                digits,
+            ] {
+                check(v.as_bytes(), &mut claimed);
+            }
+        }
     }
 
     /// The `may_be_xss` shortcut must never hide an engine verdict: attack vocabulary and
