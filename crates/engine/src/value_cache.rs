@@ -6,49 +6,49 @@
 //! bytes (and on settings it puts in the key) can remember it here. Each detector owns its
 //! cache, so a reload (a new detector) starts empty.
 //!
-//! Keys are compared by their full bytes (the hash only picks a bucket) and hashed with a
-//! per-process random key, so request data can neither collide entries nor grow a bucket.
+//! Keys are compared by their full bytes (the hash only picks a shard and a bucket) and
+//! hashed once per lookup with a per-process random seed (foldhash), so request data can
+//! neither collide entries on purpose nor grow a bucket beyond the shard's bound.
 //! Memory is bounded: each shard holds at most `SHARD_CAPACITY` keys of at most
 //! [`MAX_KEY_LEN`] bytes and is emptied when full.
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
+
+use hashbrown::HashTable;
 
 /// Longer keys are rarely repeated byte for byte and cost more memory than they save.
 pub const MAX_KEY_LEN: usize = 520;
 const SHARDS: usize = 16;
 const SHARD_CAPACITY: usize = 512;
 
-/// One lock's worth of remembered results.
-type Shard<V> = HashMap<Box<[u8]>, V, RandomState>;
+/// One lock's worth of remembered results, with each key's hash.
+type Shard<V> = HashTable<(u64, Box<[u8]>, V)>;
 
 pub struct ValueCache<V> {
-    hasher: RandomState,
+    hasher: foldhash::fast::RandomState,
     shards: Vec<Mutex<Shard<V>>>,
 }
 
 impl<V: Copy> Default for ValueCache<V> {
     fn default() -> Self {
-        let hasher = RandomState::new();
         ValueCache {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(HashMap::with_hasher(hasher.clone())))
-                .collect(),
-            hasher,
+            shards: (0..SHARDS).map(|_| Mutex::new(HashTable::new())).collect(),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 }
 
 impl<V: Copy> ValueCache<V> {
-    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard<V>> {
-        let h = self.hasher.hash_one(key) as usize;
-        // A poisoned lock only means another thread panicked mid-insert; the map is still
-        // a valid map of remembered results.
-        self.shards[h % SHARDS]
+    /// The key's hash and its shard (picked by the high bits; the table uses the low ones).
+    fn shard(&self, key: &[u8]) -> (u64, MutexGuard<'_, Shard<V>>) {
+        let h = self.hasher.hash_one(key);
+        // A poisoned lock only means another thread panicked mid-insert; the table is still
+        // a valid table of remembered results.
+        let shard = self.shards[(h >> 60) as usize % SHARDS]
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (h, shard)
     }
 
     /// The remembered result for `key`.
@@ -56,7 +56,10 @@ impl<V: Copy> ValueCache<V> {
         if key.len() > MAX_KEY_LEN {
             return None;
         }
-        self.shard(key).get(key).copied()
+        let (h, shard) = self.shard(key);
+        shard
+            .find(h, |(eh, k, _)| *eh == h && **k == *key)
+            .map(|(_, _, v)| *v)
     }
 
     /// Remembers `value` for `key` (keys longer than [`MAX_KEY_LEN`] are not kept).
@@ -64,11 +67,15 @@ impl<V: Copy> ValueCache<V> {
         if key.len() > MAX_KEY_LEN {
             return;
         }
-        let mut shard = self.shard(key);
+        let (h, mut shard) = self.shard(key);
+        if let Some(entry) = shard.find_mut(h, |(eh, k, _)| *eh == h && **k == *key) {
+            entry.2 = value;
+            return;
+        }
         if shard.len() >= SHARD_CAPACITY {
             shard.clear();
         }
-        shard.insert(Box::from(key), value);
+        shard.insert_unique(h, (h, Box::from(key), value), |(eh, _, _)| *eh);
     }
 
     /// Number of remembered keys (for tests and stats).

@@ -78,8 +78,11 @@ pub fn is_secret_place(place: &Place<'_>) -> bool {
         Place::ArgValue(n) | Place::CookieValue(n) => n,
         _ => return false,
     };
-    let lower = name.to_ascii_lowercase();
-    ["pass", "pwd", "secret"].iter().any(|s| lower.contains(s))
+    let name = name.as_bytes();
+    [&b"pass"[..], b"pwd", b"secret"].iter().any(|needle| {
+        name.windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    })
 }
 
 /// The worst location among all, and among those that may block alone (not secrets).
@@ -98,7 +101,7 @@ pub fn worst_locations_remembering(
     let mut open: Option<(f32, Place<'_>, &[u8])> = None;
     // Repeated values (JSON arrays of similar items, repeated headers) are scored once; the
     // map hashes with a random key, so crafted values cannot collide into one bucket.
-    let mut seen: HashMap<&[u8], f32> = HashMap::new();
+    let mut seen: HashMap<&[u8], f32, foldhash::fast::RandomState> = HashMap::default();
     for_each_location(request, |place, value| {
         let margin = match seen.get(value) {
             Some(&m) => m,
@@ -185,6 +188,16 @@ impl Detector for MlDetector {
 mod tests {
     use super::*;
     use palisade_http::Headers;
+
+    #[test]
+    fn secret_places_are_argument_or_cookie_names_with_a_secret_word_in_any_case() {
+        assert!(is_secret_place(&Place::ArgValue("user.Password")));
+        assert!(is_secret_place(&Place::ArgValue("new_PWD")));
+        assert!(is_secret_place(&Place::CookieValue("client_secret")));
+        assert!(!is_secret_place(&Place::ArgValue("comment")));
+        assert!(!is_secret_place(&Place::ArgValue("pas")));
+        assert!(!is_secret_place(&Place::ArgName("password")));
+    }
 
     fn form(body: &str) -> RequestModel {
         let mut h = Headers::default();
