@@ -83,6 +83,8 @@ pub struct SignatureSet {
     /// to ASCII case: 1 = all, 2 = those without `,` (cmdLine turns `,` into a space),
     /// 3 = none.
     pipeline_plain_level: Vec<u8>,
+    /// For each plain level of a value (0, 1, 2), the pipelines that leave it unchanged.
+    identity_masks: [u64; 3],
     groups: Vec<Group>,
     /// Bit set of targets that have at least one group.
     targets: u8,
@@ -329,14 +331,10 @@ impl SignatureSet {
         touched: &mut [bool],
     ) {
         let present: u8 = locations.iter().fold(0, |acc, l| acc | l.targets);
-        let groups: Vec<&Group> = self
-            .groups
-            .iter()
-            .filter(|g| present & g.target.bit() != 0)
-            .collect();
-        if groups.is_empty() {
+        if present & self.targets == 0 {
             return;
         }
+        let groups = self.groups.iter().filter(|g| present & g.target.bit() != 0);
         // variants[loc][pipeline]: each value transformed once per pipeline it needs, a
         // pipeline starting from its longest prefix pipeline's result.
         let np = self.pipelines.len();
@@ -345,26 +343,26 @@ impl SignatureSet {
         // value after pipeline p, computed once from its longest prefix pipeline's result.
         let mut rows: Vec<Option<usize>> = Vec::with_capacity(locations.len());
         let mut variants: Vec<Variant> = Vec::new();
-        // For each set of targets seen: the pipelines needed, and those whose results are
-        // needed (computed once per request, not per value).
-        let mut needs: [Option<(u64, u64)>; 256] = [None; 256];
-        // Pipelines that leave a value of each plain level (0, 1, 2) unchanged.
-        let identity: [u64; 3] = std::array::from_fn(|level| {
-            (0..np)
-                .filter(|&p| level as u8 >= self.pipeline_plain_level[p])
-                .fold(0u64, |m, p| m | (1u64 << p))
-        });
+        // For each set of targets seen (a handful per request): the pipelines needed, and
+        // those whose results are needed.
+        let mut needs: Vec<(u8, u64, u64)> = Vec::new();
+        let identity = &self.identity_masks;
         for loc in locations {
-            let (needed, computed) = *needs[loc.targets as usize].get_or_insert_with(|| {
-                let needed = groups
-                    .iter()
-                    .filter(|g| loc.targets & g.target.bit() != 0)
-                    .fold(0u64, |acc, g| acc | g.pipeline_mask);
-                let computed = (0..np)
-                    .filter(|&p| needed & self.pipeline_closure[p] != 0)
-                    .fold(0u64, |m, p| m | (1u64 << p));
-                (needed, computed)
-            });
+            let known = needs.iter().find(|n| n.0 == loc.targets);
+            let (needed, computed) = match known {
+                Some(&(_, needed, computed)) => (needed, computed),
+                None => {
+                    let needed = groups
+                        .clone()
+                        .filter(|g| loc.targets & g.target.bit() != 0)
+                        .fold(0u64, |acc, g| acc | g.pipeline_mask);
+                    let computed = (0..np)
+                        .filter(|&p| needed & self.pipeline_closure[p] != 0)
+                        .fold(0u64, |m, p| m | (1u64 << p));
+                    needs.push((loc.targets, needed, computed));
+                    (needed, computed)
+                }
+            };
             let plain_level: u8 = if !palisade_http::transform::is_plain(loc.value) {
                 0
             } else if loc.value.contains(&b',') {
@@ -422,6 +420,15 @@ impl SignatureSet {
         let mut dups: Vec<(usize, usize)> = Vec::new();
         let mut segment_by_bytes: HashMap<&[u8], usize, BuildHasherDefault<SliceHasher>> =
             HashMap::default();
+        // Scratch space reused by every group.
+        let mut distinct: Vec<&[u8]> = Vec::new();
+        let mut segments: Vec<(&[u8], usize)> = Vec::new();
+        let mut hit_segments: Vec<usize> = Vec::new();
+        let mut literal_hits: Vec<(usize, usize)> = Vec::new();
+        let mut required_hits: Vec<(usize, usize)> = Vec::new();
+        let mut always_candidates: Vec<usize> = Vec::new();
+        let mut candidate_ids: Vec<usize> = Vec::new();
+        let mut scanned: Vec<usize> = Vec::new();
         for group in groups {
             let bit = group.target.bit();
             haystack.clear();
@@ -429,8 +436,7 @@ impl SignatureSet {
             dup_head.clear();
             dups.clear();
             segment_by_bytes.clear();
-            let mut distinct: Vec<&[u8]> = Vec::new();
-            let mut segments: Vec<(&[u8], usize)> = Vec::new();
+            segments.clear();
             for (i, loc) in locations.iter().enumerate() {
                 if loc.targets & bit == 0 {
                     continue;
@@ -492,10 +498,10 @@ impl SignatureSet {
             // Literal patterns and regexes with a required literal: the locations where one
             // of their literals occurs (any match of the regex on a value contains one of its
             // literals, and every variant a pattern is confirmed on is part of the haystack).
-            let mut literal_hits: Vec<(usize, usize)> = Vec::new();
-            let mut required_hits: Vec<(usize, usize)> = Vec::new();
+            literal_hits.clear();
+            required_hits.clear();
             // Regexes without one that the shared DFA says may match somewhere.
-            let mut always_candidates: Vec<usize> = Vec::new();
+            always_candidates.clear();
             // Segment bounds: its bytes and the separator after them.
             let segment_end = |k: usize| starts.get(k + 1).map_or(hay.len(), |&(s, _)| s);
             if let Some(ac) = &group.ac {
@@ -504,7 +510,7 @@ impl SignatureSet {
                 // next search starts at the following segment), then only those segments
                 // are searched for every overlapping needle. Most values hold none, and the
                 // plain search is several times faster per byte than the overlapping one.
-                let mut hit_segments: Vec<usize> = Vec::new();
+                hit_segments.clear();
                 let mut pos = 0;
                 while pos < hay.len() {
                     let Some(m) = ac.find(aho_corasick::Input::new(hay).range(pos..)) else {
@@ -596,13 +602,21 @@ impl SignatureSet {
             required_hits.sort_unstable();
             required_hits.dedup();
             always_candidates.sort_unstable();
+            // Only the regexes with a candidate, in pattern order.
+            candidate_ids.clear();
+            candidate_ids.extend(required_hits.iter().map(|h| h.0));
+            candidate_ids.extend(&always_candidates);
+            candidate_ids.sort_unstable();
+            candidate_ids.dedup();
             let mut r = 0;
-            let mut scanned: Vec<usize> = Vec::new();
-            for id in 0..group.regex_info.len() {
+            for &id in &candidate_ids {
                 let info = &group.regex_info[id];
                 let Some(confirm) = &info.confirm else {
                     continue;
                 };
+                while r < required_hits.len() && required_hits[r].0 < id {
+                    r += 1;
+                }
                 if r < required_hits.len() && required_hits[r].0 == id {
                     let mut reported = 0;
                     while r < required_hits.len() && required_hits[r].0 == id {
@@ -971,8 +985,14 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                 .max()
                 .unwrap_or(1)
         })
-        .collect();
+        .collect::<Vec<u8>>();
+    let identity_masks: [u64; 3] = std::array::from_fn(|level| {
+        (0..pipelines.len())
+            .filter(|&p| level as u8 >= pipeline_plain_level[p])
+            .fold(0u64, |m, p| m | (1u64 << p))
+    });
     Ok(SignatureSet {
+        identity_masks,
         pipeline_plain_level,
         pipelines,
         pipeline_parent,
