@@ -549,7 +549,12 @@ impl<'de> Visitor<'de> for JsonNode<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index: usize = 0;
         loop {
-            let len = Self::push_segment(self.path, &index.to_string());
+            let len = self.path.len();
+            if !self.path.is_empty() {
+                self.path.push('.');
+            }
+            // no allocation per element, unlike `index.to_string()`
+            let _ = fmt::Write::write_fmt(self.path, format_args!("{index}"));
             let item = seq.next_element_seed(JsonNode {
                 sink: &mut *self.sink,
                 path: &mut *self.path,

@@ -7,20 +7,27 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use ipnet::IpNet;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 8] = [
+    http::header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    http::header::PROXY_AUTHENTICATE,
+    http::header::PROXY_AUTHORIZATION,
+    http::header::TE,
+    http::header::TRANSFER_ENCODING,
+    http::header::UPGRADE,
 ];
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Removes hop-by-hop headers, including those listed in `Connection`. When `keep_upgrade`
 /// is set (a WebSocket handshake), `Connection: upgrade` and `Upgrade` are kept.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    // Most messages carry none (HTTP/1.1 keep-alive is implicit): one pass over the names
+    // instead of a lookup per hop-by-hop name.
+    if !headers.keys().any(|k| HOP_BY_HOP.contains(k)) {
+        return;
+    }
     let listed: Vec<HeaderName> = headers
         .get_all(http::header::CONNECTION)
         .iter()
@@ -32,8 +39,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     for name in listed {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
     }
     if keep_upgrade {
         if let Some(up) = upgrade {
@@ -54,7 +61,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
         return peer;
     }
     let chain: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
+        .get_all(X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
@@ -89,27 +96,32 @@ pub fn add_forwarding_headers(
     proto: &str,
     host: &str,
 ) {
+    use std::fmt::Write as _;
     // Merge repeated X-Forwarded-For lines into one list (all of them, in order: a second
     // line is as much part of the chain as the first, and `client_ip` reads them all).
-    let xff = match joined(headers, "x-forwarded-for") {
-        Some(prev) => format!("{prev}, {peer}"),
-        None => peer.to_string(),
-    };
-    headers.remove("x-forwarded-for");
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert("x-forwarded-for", v);
+    let mut xff = joined(headers, &X_FORWARDED_FOR).unwrap_or_default();
+    if !xff.is_empty() {
+        xff.push_str(", ");
     }
-    if !(peer_trusted && headers.contains_key("x-forwarded-proto")) {
+    let _ = write!(xff, "{peer}");
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        // insert replaces every previous line
+        headers.insert(X_FORWARDED_FOR, v);
+    }
+    if !(peer_trusted && headers.contains_key(X_FORWARDED_PROTO)) {
         headers.insert(
-            "x-forwarded-proto",
+            X_FORWARDED_PROTO,
             HeaderValue::from_static(if proto == "https" { "https" } else { "http" }),
         );
     }
-    let for_value = match peer {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("\"[{v6}]\""),
+    let mut forwarded = joined(headers, &http::header::FORWARDED).unwrap_or_default();
+    if !forwarded.is_empty() {
+        forwarded.push_str(", ");
+    }
+    let _ = match peer {
+        IpAddr::V4(v4) => write!(forwarded, "for={v4};proto={proto}"),
+        IpAddr::V6(v6) => write!(forwarded, "for=\"[{v6}]\";proto={proto}"),
     };
-    let mut element = format!("for={for_value};proto={proto}");
     if !host.is_empty()
         && host
             .bytes()
@@ -117,27 +129,22 @@ pub fn add_forwarding_headers(
     {
         // RFC 7239 values are tokens or quoted-strings: `host:port`, `[v6]` (and anything
         // else with a non-token character such as `;` or `,`) must be quoted.
-        element.push_str(";host=");
+        forwarded.push_str(";host=");
         if host.bytes().all(is_tchar) {
-            element.push_str(host);
+            forwarded.push_str(host);
         } else {
-            element.push('"');
-            element.push_str(host);
-            element.push('"');
+            forwarded.push('"');
+            forwarded.push_str(host);
+            forwarded.push('"');
         }
     }
-    let forwarded = match joined(headers, "forwarded") {
-        Some(prev) => format!("{prev}, {element}"),
-        None => element,
-    };
-    headers.remove("forwarded");
     if let Ok(v) = HeaderValue::from_str(&forwarded) {
-        headers.insert("forwarded", v);
+        headers.insert(http::header::FORWARDED, v);
     }
 }
 
 /// Every non-empty line of a list header, joined with `, `; None when there is none.
-fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
+fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
     let parts: Vec<&str> = headers
         .get_all(name)
         .iter()

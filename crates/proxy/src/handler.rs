@@ -29,9 +29,15 @@ pub struct ConnInfo {
     pub tls: bool,
 }
 
+/// 32 random lowercase hex digits.
 pub fn new_request_id() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let n: u128 = rand::random();
-    format!("{:032x}", n)
+    let digits: Vec<u8> = (0..32)
+        .rev()
+        .map(|i| HEX[((n >> (i * 4)) & 0xf) as usize])
+        .collect();
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 /// Where a request goes after inspection.
@@ -475,4 +481,18 @@ fn record(
     let mut rec = AuditRecord::new(request_id, model, verdict, phase, &shared.redactor);
     rec.status = status.or(verdict.is_block().then_some(403));
     audit.write(rec.to_json_line());
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_are_32_lowercase_hex_digits_and_differ() {
+        let a = super::new_request_id();
+        let b = super::new_request_id();
+        assert_eq!(a.len(), 32);
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert_ne!(a, b);
+    }
 }
