@@ -7,6 +7,7 @@
 #   NO_BUILD=1 PROFILE=release bench/ips.sh   # use binaries built before
 #   PERF=1 bench/ips.sh                # also `perf record -a -g` the queued run
 #   SENDER=udp bench/ips.sh            # flood through UDP sockets instead of AF_PACKET
+#   BATCH_WAIT_US=0 bench/ips.sh       # the daemon's [ips] batch_wait_us (default 100)
 #   RATE=300000 bench/ips.sh           # offer 300k datagrams/s instead of flat out: does
 #                                      # everything get judged (verdicts/s = RATE, 0 unjudged)?
 #
@@ -108,6 +109,7 @@ queue_base = 300
 state_file = "$WORK/bans.json"
 control_socket = "$WORK/ips.sock"
 ban_ttl = "1m"
+${BATCH_WAIT_US:+batch_wait_us = $BATCH_WAIT_US}
 deny_lists = ["$WORK/deny.txt"]
 [ips.detect]
 packets_per_sec = 0

@@ -18,7 +18,7 @@ use crate::bans::{new_ban, BanStore};
 use crate::cidr::{load_list, PrefixSet};
 use crate::control;
 use crate::detect::{BanCause, Decision, Engine};
-use crate::nfqueue::{NfQueue, QueueOptions, Verdict};
+use crate::nfqueue::{self, NfQueue, QueueOptions, Verdict};
 use crate::settings::IpsSettings;
 use crate::stats::Counters;
 
@@ -141,6 +141,7 @@ impl Daemon {
             s.ban_ttl,
         )?);
         let n_queues = queues.len();
+        let batch_wait = Duration::from_micros(u64::from(s.batch_wait_us));
         for (index, mut q) in queues.into_iter().enumerate() {
             let engine = engine.clone();
             let stop = stop.clone();
@@ -152,7 +153,7 @@ impl Daemon {
                         if n_queues > 1 {
                             pin_to_fanout_cpus(index, n_queues);
                         }
-                        verdict_loop(&mut q, &engine, &tx, &stop)
+                        verdict_loop(&mut q, &engine, &tx, &stop, batch_wait)
                     })?,
             );
         }
@@ -250,14 +251,29 @@ fn pin_to_fanout_cpus(index: usize, n: usize) {
     }
 }
 
+/// Receives less than this apart make a stream (see `batch_wait_us`).
+const STREAM_GAP: Duration = Duration::from_millis(1);
+
 fn verdict_loop(
     q: &mut NfQueue,
     engine: &Engine,
     bans: &mpsc::Sender<(IpAddr, BanCause, Instant)>,
     stop: &AtomicBool,
+    batch_wait: Duration,
 ) {
     let c = engine.counters.clone();
+    // Packets of the last receive, and whether they came within STREAM_GAP of the receive
+    // before (a stream, as opposed to packets now and then).
+    let mut last = 0usize;
+    let mut streaming = false;
+    let mut prev = Instant::now();
     while !stop.load(Ordering::Relaxed) {
+        // A stream is running but the last batch was small: let the queue fill a little, so
+        // the next receive takes more packets for its system calls and wake-up (see
+        // `batch_wait_us`). Occasional packets and full batches do not wait.
+        if streaming && !batch_wait.is_zero() && last < nfqueue::BATCH / 2 {
+            std::thread::sleep(batch_wait);
+        }
         let now = Instant::now();
         let result = q.process_batch(|payload| match engine.decide_raw(payload, now) {
             Decision::Accept => Verdict::Accept,
@@ -269,6 +285,10 @@ fn verdict_loop(
         });
         match result {
             Ok(st) => {
+                streaming =
+                    st.packets > 0 && last > 0 && now.saturating_duration_since(prev) < STREAM_GAP;
+                last = st.packets;
+                prev = now;
                 if st.messages > 0 {
                     c.verdict_messages
                         .fetch_add(st.messages as u64, Ordering::Relaxed);
