@@ -129,6 +129,31 @@ pub struct Prefilter {
     pub raw_dfa: Option<MultiDfa>,
     /// Plan indexes, every parent before its children (shorter pipelines first).
     pub order: Vec<usize>,
+    /// Slots of untransformed regexes that match any byte (`.`): candidates when a value
+    /// of their collections is not empty.
+    pub nonempty_slots: Vec<u32>,
+}
+
+/// Whether `pattern` is a single any-byte class (`.`, as the prefilter compiles it), so it
+/// matches exactly the non-empty values.
+fn matches_any_byte(pattern: &str) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    let Ok(hir) = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .multi_line(true)
+        .dot_matches_new_line(true)
+        .build()
+        .parse(pattern)
+    else {
+        return false;
+    };
+    match hir.kind() {
+        HirKind::Class(Class::Bytes(b)) => {
+            b.ranges().len() == 1 && b.ranges()[0].start() == 0 && b.ranges()[0].end() == 255
+        }
+        _ => false,
+    }
 }
 
 /// The mask bit of the collection at `index` in [`Prefilter::collections`]; past 64
@@ -270,7 +295,15 @@ impl Prefilter {
                 pf.plans[plan].has_literals = true;
                 members[plan].push(e);
             } else if let Some(re) = &e.regex {
-                regexes[plan].push((re.as_str(), e.slot));
+                if e.transforms.is_empty() && matches_any_byte(re) {
+                    // `.`: matches every non-empty value; no DFA needed (it would be in a
+                    // match state at every byte)
+                    pf.nonempty_slots.push(e.slot);
+                    pf.covered[e.slot as usize] = true;
+                    members[plan].push(e);
+                } else {
+                    regexes[plan].push((re.as_str(), e.slot));
+                }
             }
         }
         // a slot with several entries (one per pipeline) is decided only if all of them are
@@ -667,6 +700,25 @@ mod tests {
         pf.scan(&hay, &mut cand);
         pf.scan_dfa(pf.raw_dfa.as_ref().unwrap(), &hay, &mut cand);
         assert_eq!(cand, [false, true, false]);
+    }
+
+    /// A `.` rule is a candidate exactly when a value of its collections is not empty.
+    #[test]
+    fn any_byte_regexes_need_a_non_empty_value() {
+        assert!(matches_any_byte("."));
+        assert!(matches_any_byte("(?s:.)"));
+        assert!(!matches_any_byte(".."));
+        assert!(!matches_any_byte("[^a]"));
+        assert!(!matches_any_byte("a|."));
+        let entries = [
+            entry(0, None, Some("."), "ARGS_NAMES"),
+            entry(1, Some(&["xyz"]), None, "ARGS"),
+        ];
+        let refs: Vec<&Entry> = entries.iter().collect();
+        let pf = Prefilter::build(&refs, 2);
+        assert_eq!(pf.nonempty_slots, [0]);
+        assert!(pf.covered[0] && pf.raw_dfa.is_none());
+        assert_ne!(mask(&pf, "ARGS_NAMES"), 0);
     }
 
     #[test]

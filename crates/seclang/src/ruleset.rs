@@ -108,6 +108,9 @@ pub struct RuleSet {
     /// single step): a value transformed by a pipeline is its parent's result, transformed
     /// by the last step, so pipelines sharing a prefix share that work.
     pub pipeline_parents: Vec<Option<u32>>,
+    /// For each pipeline, whether every step leaves a plain value (see
+    /// [`palisade_http::transform::is_plain`]) unchanged, so the pipeline does too.
+    pub pipeline_plain_identity: Vec<bool>,
     /// Prefilters for paranoia levels 1–4 (index 0 = level 1).
     pub prefilters: Vec<crate::prefilter::Prefilter>,
     /// Number of prefilter slots.
@@ -549,6 +552,10 @@ impl Builder {
                     .position(|q| q[..] == p[..n - 1])
                     .map(|i| i as u32),
             })
+            .collect();
+        self.set.pipeline_plain_identity = pipelines
+            .iter()
+            .map(|p| p.iter().all(|t| t.identity_on_plain()))
             .collect();
     }
 

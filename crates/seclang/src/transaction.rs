@@ -98,9 +98,22 @@ struct Selected<'s> {
     /// Borrowed from storage that does not change during the transaction (the request,
     /// the parsed body, the response), so its transformations may be cached by address.
     stable: bool,
+    /// Whether `value` is plain (see [`palisade_http::transform::is_plain`]), once asked.
+    plain: std::cell::Cell<Option<bool>>,
 }
 
 impl Selected<'_> {
+    fn is_plain(&self) -> bool {
+        match self.plain.get() {
+            Some(p) => p,
+            None => {
+                let p = palisade_http::transform::is_plain(&self.value);
+                self.plain.set(Some(p));
+                p
+            }
+        }
+    }
+
     fn name(&self, current_matched_name: &str) -> String {
         if self.collection == "MATCHED_VAR" {
             // a chained check of the previous match keeps reporting its origin
@@ -400,6 +413,21 @@ impl<'a> Transaction<'a> {
                 }
             }
         }
+        for &slot in &pf.nonempty_slots {
+            let wanted = pf
+                .slot_masks
+                .get(slot as usize)
+                .copied()
+                .unwrap_or(u64::MAX);
+            if values
+                .iter()
+                .any(|(v, mask, _)| !v.is_empty() && mask & wanted != 0)
+            {
+                if let Some(c) = candidates.get_mut(slot as usize) {
+                    *c = true;
+                }
+            }
+        }
         // ...then per pipeline, the values it changes. A pipeline whose every step leaves a
         // value as it is leaves it as it is (each step sees the value itself), and which
         // steps do is worked out once per (value, step), not once per pipeline.
@@ -547,6 +575,7 @@ impl<'a> Transaction<'a> {
                     whole_name: false,
                     value: Cow::Borrowed(&[][..]),
                     stable: false,
+                    plain: Default::default(),
                 }]
             } else {
                 this.select(r, head_id, head_tags)
@@ -645,6 +674,17 @@ impl<'a> Transaction<'a> {
     /// pipeline's result is computed from its parent's (the pipeline without its last step,
     /// itself cached), so pipelines that share a prefix share its work.
     fn transformed<'v>(&self, sel: &'v Selected<'_>, pipeline: u32) -> Transformed<'v> {
+        // most values are plain words that most pipelines leave as they are: no lookup
+        if self
+            .rules
+            .pipeline_plain_identity
+            .get(pipeline as usize)
+            .copied()
+            .unwrap_or(false)
+            && sel.is_plain()
+        {
+            return Transformed::Same(&sel.value);
+        }
         self.transformed_value(&sel.value, sel.stable, pipeline)
     }
 
@@ -967,6 +1007,7 @@ impl<'a> Transaction<'a> {
                     whole_name: true,
                     value: Cow::Owned(n.to_string().into_bytes()),
                     stable: false,
+                    plain: Default::default(),
                 });
                 continue;
             }
@@ -982,6 +1023,7 @@ impl<'a> Transaction<'a> {
                     stable: stable && matches!(v, Cow::Borrowed(_)),
                     key: k,
                     value: v,
+                    plain: Default::default(),
                 });
             }
         }
