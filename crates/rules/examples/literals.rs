@@ -1,4 +1,5 @@
-//! Prints each regex of a signature directory with its required literals (or ALWAYS).
+//! Prints each regex of a signature directory with its required literals (or ALWAYS), as
+//! the matcher extracts them for the file's pipeline.
 //! `cargo run -p palisade-rules --example literals -- signatures/default`
 fn main() {
     let dir = std::env::args()
@@ -15,12 +16,25 @@ fn main() {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap_or_default();
+            // whether the file's pipeline ends with compressWhitespace (`default` does)
+            let mut compressed = false;
             for (i, line) in text.lines().enumerate() {
                 let l = line.trim();
+                if let Some(spec) = l.strip_prefix("#@ transforms:") {
+                    let steps: Vec<String> = spec
+                        .split_whitespace()
+                        .map(str::to_ascii_lowercase)
+                        .filter(|t| t != "lowercase" && t != "uppercase")
+                        .collect();
+                    compressed = matches!(
+                        steps.last().map(String::as_str),
+                        Some("compresswhitespace" | "default")
+                    );
+                }
                 if l.is_empty() || l.starts_with('#') {
                     continue;
                 }
-                match palisade_rules::prefilter::required_literals(l) {
+                match palisade_rules::prefilter::required_literals_with(l, compressed) {
                     Some(set) => {
                         with += 1;
                         let shown: Vec<String> = set

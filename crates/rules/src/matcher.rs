@@ -899,7 +899,10 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                 Some(build(true)?),
                 None,
             ));
-            match crate::prefilter::required_literals(&spec.regex) {
+            // After `compressWhitespace` (nothing after it can make a run of whitespace
+            // again: case steps are not kept), `\s+` can only be one space.
+            let compressed = spec.pipeline.last() == Some(&Transform::CompressWhitespace);
+            match crate::prefilter::required_literals_with(&spec.regex, compressed) {
                 Some(set) => {
                     stats.prefiltered += 1;
                     for lit in set {

@@ -6,15 +6,30 @@
 //! no usable literal go into a multi-pattern DFA that always runs. This is the decomposition
 //! Hyperscan uses, kept simple: literals are compared ASCII case-insensitively, as patterns are.
 
-use regex_syntax::hir::{Hir, HirKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
 
-/// Literals shorter than this are too common to filter anything.
+/// Literals shorter than this are too common to filter anything, unless they are made of
+/// rare bytes (see [`usable`]).
 const MIN_LITERAL: usize = 3;
 /// An alternation of more literals than this is not worth a prefilter.
 const MAX_LITERALS: usize = 64;
+/// A byte class of at most this many bytes (`[$*#]`) is expanded into literals.
+const MAX_CLASS_BYTES: usize = 4;
+/// A set whose estimated hit rate is at most this is usable whatever its lengths: `${`,
+/// `#{`, `<?` are as selective as a long word.
+const RARE_ENOUGH: f64 = 1e-4;
+/// Above this estimated hit rate a set is too common to be worth a prefilter.
+const COMMON: f64 = 1e-3;
 
 /// The required literals of `pattern` (lowercased), or None when no useful set exists.
 pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    required_literals_with(pattern, false)
+}
+
+/// [`required_literals`] for a pattern matched only on values whose whitespace runs were
+/// compressed to one space (a pipeline ending with `compressWhitespace`): there `\s+` can
+/// only match `" "`, so `order\s+by` requires `"order by"`, far rarer than `order`.
+pub fn required_literals_with(pattern: &str, whitespace_compressed: bool) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -22,62 +37,246 @@ pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
         .build()
         .parse(pattern)
         .ok()?;
-    let set = required(&hir)?;
-    if set.iter().all(|l| l.len() >= MIN_LITERAL) && set.len() <= MAX_LITERALS {
-        let mut set: Vec<Vec<u8>> = set.into_iter().map(|l| l.to_ascii_lowercase()).collect();
-        set.sort();
-        set.dedup();
-        Some(set)
-    } else {
-        None
-    }
+    let set = required(&hir, whitespace_compressed)?;
+    usable(&set).then_some(set)
 }
 
-/// Quality of a literal set: the shortest member's length (longer is more selective).
-fn score(set: &[Vec<u8>]) -> usize {
-    set.iter().map(Vec::len).min().unwrap_or(0)
+/// Bytes that `compressWhitespace` turns into one space.
+fn is_compressed_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xa0)
 }
 
-fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+/// Whether `class` only matches whitespace that compression turned into `" "` (and does
+/// match the space itself).
+fn is_space_class(class: &Class) -> bool {
+    let mut has_space = false;
+    let all_space = match class {
+        Class::Bytes(c) => c.iter().all(|r| {
+            has_space |= (r.start()..=r.end()).contains(&b' ');
+            (r.start()..=r.end()).all(is_compressed_space)
+        }),
+        Class::Unicode(c) => c.iter().all(|r| {
+            has_space |= (r.start()..=r.end()).contains(&' ');
+            (r.start()..=r.end())
+                .all(|ch| u8::try_from(u32::from(ch)).is_ok_and(is_compressed_space))
+        }),
+    };
+    all_space && has_space
+}
+
+/// The whole (small) language of `hir`: every string it can match, when there are at most
+/// [`MAX_LITERALS`] (the empty string included, for optional parts and assertions).
+fn exact(hir: &Hir, ws: bool) -> Option<Vec<Vec<u8>>> {
     match hir.kind() {
-        HirKind::Literal(lit) => Some(vec![lit.0.to_vec()]),
-        HirKind::Capture(cap) => required(&cap.sub),
-        HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub),
+        HirKind::Empty | HirKind::Look(_) => Some(vec![Vec::new()]),
+        HirKind::Literal(lit) => Some(normalized(vec![lit.0.to_vec()])),
+        HirKind::Class(class) if ws && is_space_class(class) => Some(vec![b" ".to_vec()]),
+        HirKind::Class(class) => class_literals(class),
+        HirKind::Capture(cap) => exact(&cap.sub, ws),
+        HirKind::Repetition(rep) => {
+            let space = ws && matches!(rep.sub.kind(), HirKind::Class(c) if is_space_class(c));
+            match (rep.min, rep.max) {
+                // no two spaces follow each other in a compressed value
+                (min, _) if space && min >= 1 => Some(vec![b" ".to_vec()]),
+                (0, _) if space => Some(vec![Vec::new(), b" ".to_vec()]),
+                (0, Some(1)) => {
+                    let mut set = exact(&rep.sub, ws)?;
+                    set.push(Vec::new());
+                    Some(normalized(set))
+                }
+                (1, Some(1)) => exact(&rep.sub, ws),
+                _ => None,
+            }
+        }
         HirKind::Alternation(alts) => {
             let mut out = Vec::new();
             for alt in alts {
-                out.extend(required(alt)?);
+                out.extend(exact(alt, ws)?);
                 if out.len() > MAX_LITERALS {
                     return None;
                 }
             }
-            Some(out)
+            Some(normalized(out))
         }
         HirKind::Concat(parts) => {
-            // Candidates: each run of adjacent literals joined, and each part's own set.
-            let mut best: Option<Vec<Vec<u8>>> = None;
+            let mut out = vec![Vec::new()];
+            for part in parts {
+                out = cross(&out, &exact(part, ws)?)?;
+            }
+            Some(out)
+        }
+    }
+}
+
+/// Lowercased, sorted, without duplicates: literals are matched ASCII case-insensitively.
+fn normalized(set: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut set: Vec<Vec<u8>> = set.into_iter().map(|l| l.to_ascii_lowercase()).collect();
+    set.sort();
+    set.dedup();
+    set
+}
+
+/// Without members that contain another member: any occurrence of those contains an
+/// occurrence of the shorter one, so a requirement set loses nothing.
+fn minimized(set: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let keep: Vec<bool> = set
+        .iter()
+        .map(|l| {
+            !set.iter().any(|m| {
+                m.len() < l.len() && !m.is_empty() && l.windows(m.len()).any(|w| w == &m[..])
+            })
+        })
+        .collect();
+    set.into_iter()
+        .zip(keep)
+        .filter_map(|(l, k)| k.then_some(l))
+        .collect()
+}
+
+/// Rough chance that a byte of ordinary request text is `b` (lowercased): letters and
+/// spaces are everywhere, the punctuation attacks need is rare.
+fn byte_rate(b: u8) -> f64 {
+    match b {
+        b'j' | b'q' | b'x' | b'z' => 0.01,
+        b'a'..=b'z' => 0.1,
+        b'0'..=b'9' => 0.05,
+        b' ' => 0.15,
+        b'.' | b',' | b'-' | b'_' | b'/' | b':' | b'@' => 0.02,
+        b'\'' | b'"' => 0.005,
+        0x21..=0x7e => 0.002,
+        0x80..=0xff => 0.001,
+        _ => 0.0005,
+    }
+}
+
+/// Estimated hit rate of a set of literals: the lower, the fewer values it sends to the
+/// regexes behind it.
+fn rate(set: &[Vec<u8>]) -> f64 {
+    set.iter()
+        .map(|l| l.iter().map(|&b| byte_rate(b)).product::<f64>())
+        .sum()
+}
+
+/// Whether a set filters anything: not empty, not too many members, and either rare as a
+/// whole, or not common and made of members with [`MIN_LITERAL`] bytes besides spaces.
+/// A set that fails goes to the always-run DFA, which costs nothing per hit; a common
+/// needle (`or `, `and `) would send most prose to the regexes behind it.
+fn usable(set: &[Vec<u8>]) -> bool {
+    let words = || {
+        set.iter()
+            .all(|l| l.iter().filter(|&&b| b != b' ').count() >= MIN_LITERAL)
+    };
+    !set.is_empty()
+        && set.len() <= MAX_LITERALS
+        && !set.iter().any(Vec::is_empty)
+        && (rate(set) <= RARE_ENOUGH || (rate(set) <= COMMON && words()))
+}
+
+/// The bytes of a small class, as one-byte literals.
+fn class_literals(class: &Class) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    match class {
+        Class::Bytes(c) => {
+            for r in c.iter() {
+                for b in r.start()..=r.end() {
+                    out.push(vec![b]);
+                    if out.len() > MAX_CLASS_BYTES {
+                        return None;
+                    }
+                }
+            }
+        }
+        Class::Unicode(c) => {
+            for r in c.iter() {
+                for ch in r.start()..=r.end() {
+                    let b = u8::try_from(u32::from(ch)).ok().filter(u8::is_ascii)?;
+                    out.push(vec![b]);
+                    if out.len() > MAX_CLASS_BYTES {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    Some(normalized(out))
+}
+
+/// Every string of `a` followed by every string of `b`, when there are few enough.
+fn cross(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if a.len() * b.len() > MAX_LITERALS {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            let mut l = x.clone();
+            l.extend_from_slice(y);
+            out.push(l);
+        }
+    }
+    Some(normalized(out))
+}
+
+fn required(hir: &Hir, ws: bool) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(normalized(vec![lit.0.to_vec()])),
+        HirKind::Class(class) if ws && is_space_class(class) => Some(vec![b" ".to_vec()]),
+        HirKind::Class(class) => class_literals(class),
+        HirKind::Capture(cap) => required(&cap.sub, ws),
+        HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub, ws),
+        HirKind::Alternation(alts) => {
+            let mut out = Vec::new();
+            for alt in alts {
+                out.extend(required(alt, ws)?);
+                if out.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            Some(normalized(out))
+        }
+        HirKind::Concat(parts) => {
+            // Candidates: each run of adjacent parts with a small exact language joined
+            // (`[$#]\{` gives `${` and `#{`; `(?:order|group)\s+by` on compressed values
+            // gives `order by` and `group by`), and each other part's own set. The usable
+            // candidate with the lowest estimated hit rate wins; when none is usable, the
+            // rarest.
+            let mut best: Option<(bool, f64, Vec<Vec<u8>>)> = None;
             let mut consider = |set: Vec<Vec<u8>>| {
-                if best.as_ref().is_none_or(|b| score(&set) > score(b)) {
-                    best = Some(set);
+                let set = minimized(set);
+                let key = (usable(&set), rate(&set));
+                let better = match &best {
+                    None => true,
+                    Some((ok, r, _)) => (key.0 && !ok) || (key.0 == *ok && key.1 < *r),
+                };
+                if better {
+                    best = Some((key.0, key.1, set));
                 }
             };
-            let mut run: Vec<u8> = Vec::new();
+            // The run so far: every string the parts since its start can match.
+            let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+            let is_empty_run = |run: &[Vec<u8>]| run.iter().all(Vec::is_empty);
             for part in parts {
-                if let HirKind::Literal(lit) = part.kind() {
-                    run.extend_from_slice(&lit.0);
+                if let Some(piece) = exact(part, ws) {
+                    run = match cross(&run, &piece) {
+                        Some(joined) => joined,
+                        None => {
+                            consider(std::mem::replace(&mut run, vec![Vec::new()]));
+                            piece
+                        }
+                    };
                     continue;
                 }
-                if !run.is_empty() {
-                    consider(vec![std::mem::take(&mut run)]);
+                if !is_empty_run(&run) {
+                    consider(std::mem::replace(&mut run, vec![Vec::new()]));
                 }
-                if let Some(set) = required(part) {
+                if let Some(set) = required(part, ws) {
                     consider(set);
                 }
             }
-            if !run.is_empty() {
-                consider(vec![run]);
+            if !is_empty_run(&run) {
+                consider(run);
             }
-            best
+            best.map(|(_, _, set)| set)
         }
         _ => None,
     }
@@ -108,6 +307,51 @@ mod tests {
         );
         assert_eq!(lits(r"\$\{jndi:"), Some(vec!["${jndi:".into()]));
         assert_eq!(lits(r"WAITFOR\s+DELAY"), Some(vec!["waitfor".into()]));
+    }
+
+    #[test]
+    fn small_classes_and_rare_short_literals_are_used() {
+        // a small class joins the literal after it
+        assert_eq!(lits(r"[$#]\{\s*t\("), Some(vec!["#{".into(), "${".into()]));
+        // two rare bytes where there was no literal at all
+        assert_eq!(
+            lits(r"\$\{[^}]{0,30}j[^}]{0,30}n[^}]{0,30}d"),
+            Some(vec!["${".into()])
+        );
+        // and over common words
+        assert_eq!(
+            lits(r"\b(?:user|email|code)\s*(?:\[\s*|\.)\$ne\b"),
+            Some(vec!["$ne".into()])
+        );
+        // but a short common word or a single punctuation byte alone is not usable
+        assert_eq!(lits(r"\b(?:or|and)\s+\d"), None);
+        assert_eq!(lits(r"'\s*--"), None);
+    }
+
+    #[test]
+    fn compressed_whitespace_joins_words_around_it() {
+        let with = |p: &str| {
+            required_literals_with(p, true).map(|v| {
+                v.into_iter()
+                    .map(|l| String::from_utf8_lossy(&l).into_owned())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            with(r"^\s*(?:order|group)\s+by\s+\d+"),
+            Some(vec!["group by ".into(), "order by ".into()])
+        );
+        assert_eq!(
+            with(r"\bunion\s*select\b"),
+            Some(vec!["union select".into(), "unionselect".into()])
+        );
+        // without compression, only the words
+        assert_eq!(
+            lits(r"^\s*(?:order|group)\s+by\s+\d+"),
+            Some(vec!["group".into(), "order".into()])
+        );
+        // a class that excludes the space matches nothing after compression: no literal
+        assert_eq!(with(r"a[\r\n]+b"), None);
     }
 
     #[test]
