@@ -602,7 +602,7 @@ fn trim_right(input: &[u8]) -> &[u8] {
 // ---------------------------------------------------------------------------------------
 
 fn url_decode(input: &[u8], uni: bool) -> Cow<'_, [u8]> {
-    if !input.iter().any(|&b| b == b'%' || b == b'+') {
+    if memchr::memchr2(b'%', b'+', input).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(input.len());
@@ -1049,9 +1049,10 @@ fn url_encode(input: &[u8]) -> Cow<'_, [u8]> {
 // ---------------------------------------------------------------------------------------
 
 fn compress_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
-    let needs = input.iter().enumerate().any(|(i, &b)| {
-        is_ws_nbsp(b) && (b != b' ' || input.get(i + 1).copied().is_some_and(is_ws_nbsp))
-    });
+    // Vectorized searches first: most values have no whitespace but single spaces.
+    let needs = memchr::memchr3(b'\t', b'\n', b'\r', input).is_some()
+        || memchr::memchr3(0x0b, 0x0c, 0xa0, input).is_some()
+        || memchr::memmem::find(input, b"  ").is_some();
     if !needs {
         return Cow::Borrowed(input);
     }
