@@ -237,7 +237,9 @@ impl Transform {
                     Cow::Borrowed(input)
                 }
             }
+            Transform::NormalizePath if path_is_normal(input, false) => Cow::Borrowed(input),
             Transform::NormalizePath => owned_if_changed(input, normalize_path(input, false)),
+            Transform::NormalizePathWin if path_is_normal(input, true) => Cow::Borrowed(input),
             Transform::NormalizePathWin => owned_if_changed(input, normalize_path(input, true)),
             Transform::RemoveNulls => {
                 if input.contains(&0) {
@@ -365,6 +367,24 @@ impl Transform {
                 | Utf8ToUnicode
         )
     }
+}
+
+/// Whether [`normalize_path`] would return `input` unchanged because there is nothing to
+/// normalize: no `\\` (with `windows`), no empty segment but a leading or trailing one, no
+/// `.` or `..` segment. (False does not mean it changes: `../a` stays.)
+fn path_is_normal(input: &[u8], windows: bool) -> bool {
+    if windows && memchr::memchr(b'\\', input).is_some() {
+        return false;
+    }
+    let last = input.split(|&b| b == b'/').count().saturating_sub(1);
+    input
+        .split(|&b| b == b'/')
+        .enumerate()
+        .all(|(i, seg)| match seg {
+            b"" => i == 0 || i == last,
+            b"." | b".." => false,
+            _ => true,
+        })
 }
 
 /// Normalizes a path: collapses repeated `/`, drops `.` segments and resolves `..` against
@@ -694,66 +714,90 @@ fn named_entity(name: &[u8]) -> Option<u8> {
 }
 
 fn html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.contains(&b'&') {
-        return Cow::Borrowed(input);
-    }
-    let n = input.len();
-    let mut out = Vec::with_capacity(n);
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        if b != b'&' || i + 1 >= n {
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        let mut j = i + 1;
-        let decoded = if input[j] == b'#' {
-            j += 1;
-            let hex = matches!(input.get(j), Some(b'x' | b'X'));
-            if hex {
-                j += 1;
-            }
-            let start = j;
-            let mut value: u64 = 0;
-            while let Some(&d) = input.get(j) {
-                let digit = if hex {
-                    hex_digit(d)
-                } else if d.is_ascii_digit() {
-                    Some(d - b'0')
-                } else {
-                    None
-                };
-                let Some(digit) = digit else { break };
-                let radix = if hex { 16 } else { 10 };
-                value = value.saturating_mul(radix).saturating_add(u64::from(digit));
-                j += 1;
-            }
-            // Like strtol + (unsigned char): the low byte (0xFF once saturated).
-            (j > start).then_some((value & 0xff) as u8)
-        } else {
-            let start = j;
-            while input.get(j).is_some_and(u8::is_ascii_alphanumeric) {
-                j += 1;
-            }
-            if j > start {
-                named_entity(&input[start..j])
-            } else {
-                None
-            }
+    // Most `&` in values separate query-string pairs (`&page=2`) and decode to nothing:
+    // only a reference that decodes makes a copy.
+    let mut from = 0;
+    let first = loop {
+        let Some(off) = memchr::memchr(b'&', &input[from..]) else {
+            return Cow::Borrowed(input);
         };
-        match decoded {
-            Some(v) => {
-                out.push(v);
-                if input.get(j) == Some(&b';') {
-                    j += 1;
-                }
-            }
-            // Not a reference we decode: copy what was looked at and go on after it.
-            None => out.extend_from_slice(&input[i..j]),
+        let i = from + off;
+        if let Some(found) = entity_at(input, i) {
+            break (i, found);
         }
-        i = j;
+        from = i + 1;
+    };
+    let mut out = Vec::with_capacity(input.len());
+    out.extend_from_slice(&input[..first.0]);
+    let mut i = first.0;
+    let mut pending = Some(first.1);
+    while i < input.len() {
+        let found = match pending.take() {
+            Some(f) => Some(f),
+            None if input[i] == b'&' => entity_at(input, i),
+            None => None,
+        };
+        match found {
+            Some((v, j)) => {
+                out.push(v);
+                i = j;
+            }
+            None => {
+                // Not a reference we decode: copy the byte and go on after it.
+                out.push(input[i]);
+                i += 1;
+            }
+        }
     }
     Cow::Owned(out)
+}
+
+/// The byte a character reference at `input[i] == b'&'` decodes to, and the index after it
+/// (its `;` included when present); None when it is not one we decode.
+fn entity_at(input: &[u8], i: usize) -> Option<(u8, usize)> {
+    let n = input.len();
+    if i + 1 >= n {
+        return None;
+    }
+    let mut j = i + 1;
+    let decoded = if input[j] == b'#' {
+        j += 1;
+        let hex = matches!(input.get(j), Some(b'x' | b'X'));
+        if hex {
+            j += 1;
+        }
+        let start = j;
+        let mut value: u64 = 0;
+        while let Some(&d) = input.get(j) {
+            let digit = if hex {
+                hex_digit(d)
+            } else if d.is_ascii_digit() {
+                Some(d - b'0')
+            } else {
+                None
+            };
+            let Some(digit) = digit else { break };
+            let radix = if hex { 16 } else { 10 };
+            value = value.saturating_mul(radix).saturating_add(u64::from(digit));
+            j += 1;
+        }
+        // Like strtol + (unsigned char): the low byte (0xFF once saturated).
+        (j > start).then_some((value & 0xff) as u8)
+    } else {
+        let start = j;
+        while input.get(j).is_some_and(u8::is_ascii_alphanumeric) {
+            j += 1;
+        }
+        if j > start {
+            named_entity(&input[start..j])
+        } else {
+            None
+        }
+    }?;
+    if input.get(j) == Some(&b';') {
+        j += 1;
+    }
+    Some((decoded, j))
 }
 
 fn js_decode(input: &[u8]) -> Cow<'_, [u8]> {
@@ -1302,6 +1346,139 @@ fn unicode_normalize(input: &[u8]) -> Cow<'_, [u8]> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn paths_called_normal_are_left_unchanged_by_normalization() {
+        // every string of up to 7 bytes over the bytes that matter
+        let alphabet = [b'a', b'/', b'.', b'\\'];
+        let mut normal = 0;
+        for len in 0..=7u32 {
+            for code in 0..4usize.pow(len) {
+                let mut c = code;
+                let input: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let b = alphabet[c % 4];
+                        c /= 4;
+                        b
+                    })
+                    .collect();
+                for windows in [false, true] {
+                    if super::path_is_normal(&input, windows) {
+                        normal += 1;
+                        assert_eq!(
+                            super::normalize_path(&input, windows),
+                            input,
+                            "{:?} windows={windows}",
+                            String::from_utf8_lossy(&input)
+                        );
+                    }
+                }
+            }
+        }
+        assert!(normal > 1000);
+    }
+
+    /// The decoder before its copy-free fast path, to compare against.
+    use super::{hex_digit, named_entity};
+    use std::borrow::Cow;
+    fn reference_html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {
+        if !input.contains(&b'&') {
+            return Cow::Borrowed(input);
+        }
+        let n = input.len();
+        let mut out = Vec::with_capacity(n);
+        let mut i = 0;
+        while let Some(&b) = input.get(i) {
+            if b != b'&' || i + 1 >= n {
+                out.push(b);
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            let decoded = if input[j] == b'#' {
+                j += 1;
+                let hex = matches!(input.get(j), Some(b'x' | b'X'));
+                if hex {
+                    j += 1;
+                }
+                let start = j;
+                let mut value: u64 = 0;
+                while let Some(&d) = input.get(j) {
+                    let digit = if hex {
+                        hex_digit(d)
+                    } else if d.is_ascii_digit() {
+                        Some(d - b'0')
+                    } else {
+                        None
+                    };
+                    let Some(digit) = digit else { break };
+                    let radix = if hex { 16 } else { 10 };
+                    value = value.saturating_mul(radix).saturating_add(u64::from(digit));
+                    j += 1;
+                }
+                // Like strtol + (unsigned char): the low byte (0xFF once saturated).
+                (j > start).then_some((value & 0xff) as u8)
+            } else {
+                let start = j;
+                while input.get(j).is_some_and(u8::is_ascii_alphanumeric) {
+                    j += 1;
+                }
+                if j > start {
+                    named_entity(&input[start..j])
+                } else {
+                    None
+                }
+            };
+            match decoded {
+                Some(v) => {
+                    out.push(v);
+                    if input.get(j) == Some(&b';') {
+                        j += 1;
+                    }
+                }
+                // Not a reference we decode: copy what was looked at and go on after it.
+                None => out.extend_from_slice(&input[i..j]),
+            }
+            i = j;
+        }
+        Cow::Owned(out)
+    }
+
+    #[test]
+    fn html_entity_decoding_matches_the_straightforward_decoder() {
+        let alphabet = b"&#xX4a1mpltq;Z";
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (seed >> 60) as usize;
+            let mut x = seed;
+            let input: Vec<u8> = (0..len)
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    alphabet[(x >> 33) as usize % alphabet.len()]
+                })
+                .collect();
+            assert_eq!(
+                super::html_entity_decode(&input).as_ref(),
+                reference_html_entity_decode(&input).as_ref(),
+                "{:?}",
+                String::from_utf8_lossy(&input)
+            );
+        }
+    }
+
+    #[test]
+    fn html_entities_decode_only_where_a_reference_is() {
+        let d = |s: &str| super::html_entity_decode(s.as_bytes()).into_owned();
+        assert!(matches!(
+            super::html_entity_decode(b"/search?q=a&category=x&page=2&"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(d("a&category=x&lt;b&#x41;&#65&amp"), b"a&category=x<bAA&");
+        assert_eq!(d("&#;&#x;&lt;"), b"&#;&#x;<");
+        assert_eq!(d("x&&lt;"), b"x&<");
+    }
     use super::*;
 
     fn t(tr: Transform, input: &[u8]) -> Vec<u8> {
