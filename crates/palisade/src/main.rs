@@ -20,6 +20,12 @@ use palisade_proxy::Server;
 use palisade::config::{self, Config};
 use palisade::{corpus, detectors};
 
+/// jemalloc instead of the system allocator: a request allocates and frees many small
+/// buffers (header copies, one name and one value per JSON leaf) on several worker threads,
+/// where glibc's malloc spent ~15% of the proxy's instructions.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "palisade",
