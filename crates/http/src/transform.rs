@@ -328,17 +328,39 @@ pub fn is_plain(input: &[u8]) -> bool {
         (Some(b' ' | b'.' | b'-'), _) | (_, Some(b' ')) => return false,
         _ => {}
     }
+    // One table lookup per byte (this runs on every value, several times per request).
     let mut prev = 0u8;
     for &b in input {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'@' | b':' | b',' => {}
-            b' ' | b'.' | b'-' if prev != b => {}
+        match PLAIN_BYTE[b as usize] {
+            PLAIN_ANY => {}
+            PLAIN_SINGLE if prev != b => {}
             _ => return false,
         }
         prev = b;
     }
     true
 }
+
+const PLAIN_NO: u8 = 0;
+/// Allowed anywhere.
+const PLAIN_ANY: u8 = 1;
+/// Allowed, but not twice in a row (` `, `.`, `-`).
+const PLAIN_SINGLE: u8 = 2;
+/// [`is_plain`]'s byte classes.
+static PLAIN_BYTE: [u8; 256] = {
+    let mut t = [PLAIN_NO; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'@' | b':' | b',' => PLAIN_ANY,
+            b' ' | b'.' | b'-' => PLAIN_SINGLE,
+            _ => PLAIN_NO,
+        };
+        b += 1;
+    }
+    t
+};
 
 impl Transform {
     /// Whether this transformation never changes a value for which [`is_plain`] holds.
@@ -1346,6 +1368,48 @@ fn unicode_normalize(input: &[u8]) -> Cow<'_, [u8]> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plainness_by_table_matches_the_definition() {
+        let reference = |input: &[u8]| -> bool {
+            if matches!(input.first(), Some(b' ' | b'.' | b'-')) || input.last() == Some(&b' ') {
+                return false;
+            }
+            input.iter().enumerate().all(|(i, &b)| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'@' | b':' | b',' => true,
+                b' ' | b'.' | b'-' => i == 0 || input[i - 1] != b,
+                _ => false,
+            })
+        };
+        // every byte alone and after each of the special ones, and all short strings over
+        // the bytes that matter
+        for a in 0..=255u8 {
+            for b in [b' ', b'.', b'-', b'a', a] {
+                for v in [
+                    vec![a],
+                    vec![b, a],
+                    vec![b'x', a, b],
+                    vec![b'x', b, a, b'y'],
+                ] {
+                    assert_eq!(super::is_plain(&v), reference(&v), "{v:?}");
+                }
+            }
+        }
+        let alphabet = [b'a', b' ', b'.', b'-', b'_', b'%'];
+        for len in 0..=6u32 {
+            for code in 0..6usize.pow(len) {
+                let mut c = code;
+                let v: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let b = alphabet[c % 6];
+                        c /= 6;
+                        b
+                    })
+                    .collect();
+                assert_eq!(super::is_plain(&v), reference(&v), "{v:?}");
+            }
+        }
+    }
+
     #[test]
     fn paths_called_normal_are_left_unchanged_by_normalization() {
         // every string of up to 7 bytes over the bytes that matter
