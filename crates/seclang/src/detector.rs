@@ -26,6 +26,9 @@ impl CrsDetector {
         detection_paranoia: u8,
         inspect_responses: bool,
     ) -> CrsDetector {
+        // Build the prefilter that requests at the default blocking level (1) use now,
+        // not in the first request; other levels are built when a route first needs one.
+        let _ = rules.prefilter(usize::from(detection_paranoia.clamp(1, 4)));
         CrsDetector {
             rules,
             detection_paranoia,

@@ -111,10 +111,31 @@ pub struct RuleSet {
     /// For each pipeline, whether every step leaves a plain value (see
     /// [`palisade_http::transform::is_plain`]) unchanged, so the pipeline does too.
     pub pipeline_plain_identity: Vec<bool>,
-    /// Prefilters for paranoia levels 1–4 (index 0 = level 1).
-    pub prefilters: Vec<crate::prefilter::Prefilter>,
+    /// Prefilters for paranoia levels 1–4 (index 0 = level 1), each built on first use from
+    /// `prefilter_entries`: a deployment runs at one or two levels, and each prefilter holds
+    /// multi-pattern automata over hundreds of rules (~90 MB for CRS).
+    pub(crate) prefilters: [std::sync::OnceLock<crate::prefilter::Prefilter>; 4],
+    /// Every prefilter entry with its rule's paranoia level.
+    prefilter_entries: Vec<(u8, crate::prefilter::Entry)>,
     /// Number of prefilter slots.
     pub prefilter_slots: usize,
+}
+
+impl RuleSet {
+    /// The prefilter of paranoia `level` (1–4: rules of that level and below), built the
+    /// first time it is asked for; None for a level outside 1–4.
+    pub fn prefilter(&self, level: usize) -> Option<&crate::prefilter::Prefilter> {
+        let cell = self.prefilters.get(level.checked_sub(1)?)?;
+        Some(cell.get_or_init(|| {
+            let subset: Vec<&crate::prefilter::Entry> = self
+                .prefilter_entries
+                .iter()
+                .filter(|(pl, _)| usize::from(*pl) <= level)
+                .map(|(_, e)| e)
+                .collect();
+            crate::prefilter::Prefilter::build(&subset, self.prefilter_slots)
+        }))
+    }
 }
 
 #[derive(Clone)]
@@ -563,8 +584,8 @@ impl Builder {
     /// required literals or a plain regex, only scanned collections, no counting. A
     /// multiMatch rule also tests every intermediate value of its pipeline, so it gets one
     /// prefilter entry per pipeline prefix (the untransformed value included). One
-    /// prefilter is built per paranoia level, holding the rules of that level and below
-    /// (CRS skips the others).
+    /// prefilter per paranoia level, holding the rules of that level and below (CRS skips
+    /// the others), is built when a transaction first needs it.
     fn build_prefilter(&mut self) {
         let mut entries: Vec<(u8, crate::prefilter::Entry)> = Vec::new();
         let mut slots = 0u32;
@@ -624,18 +645,10 @@ impl Builder {
                 ));
             }
         }
-        let entries_len = slots as usize;
-        self.set.prefilter_slots = entries_len;
-        self.set.prefilters = (1..=4u8)
-            .map(|level| {
-                let subset: Vec<&crate::prefilter::Entry> = entries
-                    .iter()
-                    .filter(|(pl, _)| *pl <= level)
-                    .map(|(_, e)| e)
-                    .collect();
-                crate::prefilter::Prefilter::build(&subset, entries_len)
-            })
-            .collect();
+        self.set.prefilter_slots = slots as usize;
+        self.set.prefilter_entries = entries;
+        // built per level on first use (see `RuleSet::prefilter`)
+        self.set.prefilters = Default::default();
     }
 
     fn apply(&mut self, update: Update) {

@@ -370,7 +370,7 @@ impl<'a> Transaction<'a> {
             .map(atoi)
             .unwrap_or(4)
             .clamp(1, 4) as usize;
-        let Some(pf) = self.rules.prefilters.get(level - 1) else {
+        let Some(pf) = self.rules.prefilter(level) else {
             return vec![true; self.rules.prefilter_slots];
         };
         let mut candidates: Vec<bool> = pf.covered.iter().map(|c| !c).collect();
@@ -1480,6 +1480,37 @@ mod tests {
         assert_eq!(tx.tx("plain"), None);
     }
 
+    /// Each paranoia level's prefilter is built when first asked for, holds the rules of
+    /// its level and below, and is the same object afterwards.
+    #[test]
+    fn prefilters_are_built_per_level_on_first_use() {
+        let set = rules(
+            "SecRule ARGS \"@rx evil1\" \"id:1,phase:1,pass,t:none\"\n\
+             SecRule ARGS \"@rx evil3\" \"id:3,phase:1,pass,t:none,tag:'paranoia-level/3'\"\n",
+        );
+        assert!(
+            set.prefilters.iter().all(|p| p.get().is_none()),
+            "nothing built at load"
+        );
+        let covered = |level: usize| {
+            set.prefilter(level)
+                .expect("levels 1-4")
+                .covered
+                .iter()
+                .filter(|c| **c)
+                .count()
+        };
+        let level3 = covered(3);
+        assert!(
+            set.prefilters[0].get().is_none(),
+            "only the level asked for"
+        );
+        assert!(level3 > covered(1), "level 3 holds more rules than level 1");
+        let first = set.prefilter(3).map(|p| p as *const _);
+        assert_eq!(first, set.prefilter(3).map(|p| p as *const _));
+        assert!(set.prefilter(0).is_none() && set.prefilter(5).is_none());
+    }
+
     /// A pipeline whose result the prefilter computes from its parent plan's (the pipeline
     /// one step shorter) keeps its rule a candidate, whether the parent changed the value
     /// or not, and whether the last step changes it or not.
@@ -1493,7 +1524,7 @@ mod tests {
              SecRule ARGS \"@rx onerror\" \"id:5,phase:1,pass,t:none,t:base64Decode,t:urlDecodeUni,setvar:tx.chain=+1\"\n",
         );
         assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
-        let pf = &set.prefilters[0];
+        let pf = set.prefilter(1).expect("level 1 prefilter");
         assert!(pf.plans.iter().filter(|p| p.parent.is_some()).count() >= 3);
         // b64: "<script>" (unchanged by urlDecodeUni, then decoded); tag: "%3Cb%3E" (decoded,
         // then unchanged by lowercase) and "%3CI%3E" (decoded, then lowercased); chain:
