@@ -398,15 +398,16 @@ fn path_is_normal(input: &[u8], windows: bool) -> bool {
     if windows && memchr::memchr(b'\\', input).is_some() {
         return false;
     }
-    let last = input.split(|&b| b == b'/').count().saturating_sub(1);
-    input
-        .split(|&b| b == b'/')
-        .enumerate()
-        .all(|(i, seg)| match seg {
-            b"" => i == 0 || i == last,
-            b"." | b".." => false,
-            _ => true,
-        })
+    let mut segments = input.split(|&b| b == b'/').enumerate().peekable();
+    while let Some((i, seg)) = segments.next() {
+        let last = segments.peek().is_none();
+        match seg {
+            b"" if i == 0 || last => {}
+            b"" | b"." | b".." => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 /// Normalizes a path: collapses repeated `/`, drops `.` segments and resolves `..` against
@@ -738,28 +739,15 @@ fn named_entity(name: &[u8]) -> Option<u8> {
 fn html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {
     // Most `&` in values separate query-string pairs (`&page=2`) and decode to nothing:
     // only a reference that decodes makes a copy.
-    let mut from = 0;
-    let first = loop {
-        let Some(off) = memchr::memchr(b'&', &input[from..]) else {
-            return Cow::Borrowed(input);
-        };
-        let i = from + off;
-        if let Some(found) = entity_at(input, i) {
-            break (i, found);
-        }
-        from = i + 1;
+    let decoded_at = |i: usize| (input[i] == b'&').then(|| entity_at(input, i)).flatten();
+    let Some(first) = memchr::memchr_iter(b'&', input).find(|&i| decoded_at(i).is_some()) else {
+        return Cow::Borrowed(input);
     };
     let mut out = Vec::with_capacity(input.len());
-    out.extend_from_slice(&input[..first.0]);
-    let mut i = first.0;
-    let mut pending = Some(first.1);
+    out.extend_from_slice(&input[..first]);
+    let mut i = first;
     while i < input.len() {
-        let found = match pending.take() {
-            Some(f) => Some(f),
-            None if input[i] == b'&' => entity_at(input, i),
-            None => None,
-        };
-        match found {
+        match decoded_at(i) {
             Some((v, j)) => {
                 out.push(v);
                 i = j;
