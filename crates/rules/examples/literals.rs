@@ -16,20 +16,13 @@ fn main() {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap_or_default();
-            // whether the file's pipeline ends with compressWhitespace (`default` does)
+            // whether the file's pipeline compresses whitespace last (`default` does)
             let mut compressed = false;
             for (i, line) in text.lines().enumerate() {
                 let l = line.trim();
                 if let Some(spec) = l.strip_prefix("#@ transforms:") {
-                    let steps: Vec<String> = spec
-                        .split_whitespace()
-                        .map(str::to_ascii_lowercase)
-                        .filter(|t| t != "lowercase" && t != "uppercase")
-                        .collect();
-                    compressed = matches!(
-                        steps.last().map(String::as_str),
-                        Some("compresswhitespace" | "default")
-                    );
+                    compressed = palisade_rules::parse_pipeline(spec)
+                        .is_ok_and(|p| palisade_rules::prefilter::compresses_whitespace(&p));
                 }
                 if l.is_empty() || l.starts_with('#') {
                     continue;

@@ -138,7 +138,9 @@ pub(crate) const DEFAULT_PIPELINE: &[&str] = &[
     "compressWhitespace",
 ];
 
-pub(crate) fn parse_pipeline(spec: &str) -> Result<Vec<Transform>, String> {
+/// The transformations of a `#@ transforms:` list (`default` expanded, `none` clears, case
+/// steps dropped: matching ignores ASCII case).
+pub fn parse_pipeline(spec: &str) -> Result<Vec<Transform>, String> {
     let mut out = Vec::new();
     for name in spec.split(|c: char| c.is_whitespace() || c == ',') {
         let name = name.trim().trim_start_matches("t:");

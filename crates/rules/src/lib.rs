@@ -12,7 +12,7 @@ mod format;
 mod matcher;
 pub mod prefilter;
 
-pub use format::{FileKind, LoadError, SignatureSource, Target};
+pub use format::{parse_pipeline, FileKind, LoadError, SignatureSource, Target};
 pub use matcher::{agent_list, builtin, from_dir, SignatureDetector, SignatureSet, SignatureStats};
 
 include!(concat!(env!("OUT_DIR"), "/builtin.rs"));

@@ -899,9 +899,8 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                 Some(build(true)?),
                 None,
             ));
-            // After `compressWhitespace` (nothing after it can make a run of whitespace
-            // again: case steps are not kept), `\s+` can only be one space.
-            let compressed = spec.pipeline.last() == Some(&Transform::CompressWhitespace);
+            // after `compressWhitespace`, `\s+` can only be one space
+            let compressed = crate::prefilter::compresses_whitespace(&spec.pipeline);
             match crate::prefilter::required_literals_with(&spec.regex, compressed) {
                 Some(set) => {
                     stats.prefiltered += 1;

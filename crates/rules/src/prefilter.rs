@@ -6,6 +6,7 @@
 //! no usable literal go into a multi-pattern DFA that always runs. This is the decomposition
 //! Hyperscan uses, kept simple: literals are compared ASCII case-insensitively, as patterns are.
 
+use palisade_http::Transform;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// Literals shorter than this are too common to filter anything, unless they are made of
@@ -39,6 +40,13 @@ pub fn required_literals_with(pattern: &str, whitespace_compressed: bool) -> Opt
         .ok()?;
     let set = required(&hir, whitespace_compressed)?;
     usable(&set).then_some(set)
+}
+
+/// Whether values matched after `pipeline` have no whitespace runs: it ends with
+/// `compressWhitespace` (case steps are not kept in pipelines, and no other step may follow,
+/// since it could make a run again).
+pub fn compresses_whitespace(pipeline: &[Transform]) -> bool {
+    pipeline.last() == Some(&Transform::CompressWhitespace)
 }
 
 /// Bytes that `compressWhitespace` turns into one space.
@@ -162,43 +170,39 @@ fn rate(set: &[Vec<u8>]) -> f64 {
 /// A set that fails goes to the always-run DFA, which costs nothing per hit; a common
 /// needle (`or `, `and `) would send most prose to the regexes behind it.
 fn usable(set: &[Vec<u8>]) -> bool {
+    if set.is_empty() || set.len() > MAX_LITERALS || set.iter().any(Vec::is_empty) {
+        return false;
+    }
+    let rate = rate(set);
     let words = || {
         set.iter()
             .all(|l| l.iter().filter(|&&b| b != b' ').count() >= MIN_LITERAL)
     };
-    !set.is_empty()
-        && set.len() <= MAX_LITERALS
-        && !set.iter().any(Vec::is_empty)
-        && (rate(set) <= RARE_ENOUGH || (rate(set) <= COMMON && words()))
+    rate <= RARE_ENOUGH || (rate <= COMMON && words())
 }
 
 /// The bytes of a small class, as one-byte literals.
 fn class_literals(class: &Class) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    match class {
-        Class::Bytes(c) => {
-            for r in c.iter() {
-                for b in r.start()..=r.end() {
-                    out.push(vec![b]);
-                    if out.len() > MAX_CLASS_BYTES {
-                        return None;
-                    }
-                }
-            }
-        }
-        Class::Unicode(c) => {
-            for r in c.iter() {
-                for ch in r.start()..=r.end() {
-                    let b = u8::try_from(u32::from(ch)).ok().filter(u8::is_ascii)?;
-                    out.push(vec![b]);
-                    if out.len() > MAX_CLASS_BYTES {
-                        return None;
-                    }
-                }
-            }
-        }
+    // at most one more than allowed, so a huge range is not walked
+    let bytes: Vec<Option<u8>> = match class {
+        Class::Bytes(c) => c
+            .iter()
+            .flat_map(|r| r.start()..=r.end())
+            .map(Some)
+            .take(MAX_CLASS_BYTES + 1)
+            .collect(),
+        Class::Unicode(c) => c
+            .iter()
+            .flat_map(|r| r.start()..=r.end())
+            .map(|ch| u8::try_from(u32::from(ch)).ok().filter(u8::is_ascii))
+            .take(MAX_CLASS_BYTES + 1)
+            .collect(),
+    };
+    if bytes.len() > MAX_CLASS_BYTES {
+        return None;
     }
-    Some(normalized(out))
+    let literals: Option<Vec<Vec<u8>>> = bytes.into_iter().map(|b| b.map(|b| vec![b])).collect();
+    literals.map(normalized)
 }
 
 /// Every string of `a` followed by every string of `b`, when there are few enough.

@@ -8,25 +8,11 @@ use std::path::{Path, PathBuf};
 
 use palisade_http::transform::apply_all;
 use palisade_http::Transform;
-use palisade_rules::prefilter::required_literals_with;
+use palisade_rules::parse_pipeline;
+use palisade_rules::prefilter::{compresses_whitespace, required_literals_with};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Whether a `#@ transforms:` list ends with `compressWhitespace` (case steps aside;
-/// `default` ends with it).
-fn ends_compressed(spec: &str) -> bool {
-    let mut last = None;
-    for t in spec.split_whitespace() {
-        match t.to_ascii_lowercase().as_str() {
-            "lowercase" | "uppercase" => {}
-            "none" => last = None,
-            "default" => last = Some("compresswhitespace".to_string()),
-            other => last = Some(other.to_string()),
-        }
-    }
-    last.as_deref() == Some("compresswhitespace")
 }
 
 /// Every regex line of the built-in signature files, with whether its pipeline compresses
@@ -46,7 +32,8 @@ fn regexes() -> Vec<(String, String, bool)> {
             for (i, line) in text.lines().enumerate() {
                 let l = line.trim();
                 if let Some(spec) = l.strip_prefix("#@ transforms:") {
-                    compressed = ends_compressed(spec);
+                    let pipeline = parse_pipeline(spec).expect("valid pipeline");
+                    compressed = compresses_whitespace(&pipeline);
                 }
                 if l.is_empty() || l.starts_with('#') {
                     continue;
