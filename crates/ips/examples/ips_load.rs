@@ -90,13 +90,17 @@ fn udp(srcs: &str, dst: &str, secs: &str, rate: f64) {
 fn send_for(src: IpAddr, dst: SocketAddr, d: Duration, per_thread: f64) -> u64 {
     let sock = UdpSocket::bind(SocketAddr::new(src, 0)).expect("bind source");
     sock.connect(dst).expect("connect");
-    let fd = sock.as_raw_fd();
+    send_batches(sock.as_raw_fd(), &[0x5au8; 64], d, per_thread)
+}
+
+/// Sends `datagram` on the connected or bound `fd` in batches of 64 (`sendmmsg`) for `d`,
+/// paced to `per_thread` per second; returns how many were sent.
+fn send_batches(fd: libc::c_int, datagram: &[u8], d: Duration, per_thread: f64) -> u64 {
     const N: usize = 64;
-    let payload = [0x5au8; 64];
     let mut iov: Vec<libc::iovec> = (0..N)
         .map(|_| libc::iovec {
-            iov_base: payload.as_ptr() as *mut libc::c_void,
-            iov_len: payload.len(),
+            iov_base: datagram.as_ptr() as *mut libc::c_void,
+            iov_len: datagram.len(),
         })
         .collect();
     let mut msgs: Vec<libc::mmsghdr> = iov
@@ -114,7 +118,7 @@ fn send_for(src: IpAddr, dst: SocketAddr, d: Duration, per_thread: f64) -> u64 {
     let mut sent = 0u64;
     while start.elapsed() < d {
         pacer.wait(sent);
-        // SAFETY: msgs/iov/payload outlive the call.
+        // SAFETY: msgs/iov/datagram outlive the call.
         let n = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), N as libc::c_uint, 0) };
         if n > 0 {
             sent += n as u64;
@@ -212,34 +216,7 @@ fn send_raw_for(ifindex: libc::c_uint, frame: Vec<u8>, d: Duration, per_thread: 
         )
     };
     assert!(r == 0, "bind: {}", std::io::Error::last_os_error());
-    const N: usize = 64;
-    let mut iov: Vec<libc::iovec> = (0..N)
-        .map(|_| libc::iovec {
-            iov_base: frame.as_ptr() as *mut libc::c_void,
-            iov_len: frame.len(),
-        })
-        .collect();
-    let mut msgs: Vec<libc::mmsghdr> = iov
-        .iter_mut()
-        .map(|v| {
-            // SAFETY: plain data, then pointed at a live iovec.
-            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            m.msg_hdr.msg_iov = v as *mut libc::iovec;
-            m.msg_hdr.msg_iovlen = 1;
-            m
-        })
-        .collect();
-    let start = Instant::now();
-    let pacer = Pacer { start, per_thread };
-    let mut sent = 0u64;
-    while start.elapsed() < d {
-        pacer.wait(sent);
-        // SAFETY: msgs/iov/frame outlive the call.
-        let n = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), N as libc::c_uint, 0) };
-        if n > 0 {
-            sent += n as u64;
-        }
-    }
+    let sent = send_batches(fd, &frame, d, per_thread);
     // SAFETY: fd is ours and not used afterwards.
     unsafe { libc::close(fd) };
     sent
