@@ -9,12 +9,10 @@
 //! truncation itself causes. XML entities and DTDs are never resolved (XXE safety).
 
 use std::borrow::Cow;
-use std::fmt;
 
 use memchr::memmem;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use crate::model::Arg;
 
@@ -431,153 +429,16 @@ fn decode_ext_value(v: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------
 
 fn parse_json(raw: &[u8], truncated: bool, out: &mut ParsedBody) {
-    let mut sink = JsonSink {
-        args: Vec::new(),
-        limit_hit: false,
-    };
-    let mut path = String::new();
-    let mut de = serde_json::Deserializer::from_slice(raw);
-    let result = JsonNode {
-        sink: &mut sink,
-        path: &mut path,
-    }
-    .deserialize(&mut de)
-    .and_then(|()| de.end());
-    match result {
-        Ok(()) => out.args = sink.args,
-        Err(_) if sink.limit_hit => {
-            out.args = sink.args;
-            out.errors
-                .push(format!("json: too many arguments (limit {MAX_BODY_ARGS})"));
-        }
+    match crate::json::flatten(raw, MAX_BODY_ARGS, &mut out.args) {
+        Ok(()) => {}
+        Err(crate::json::JsonError::TooManyLeaves) => out
+            .errors
+            .push(format!("json: too many arguments (limit {MAX_BODY_ARGS})")),
         Err(_) if truncated => out.args = lenient_json_strings(raw),
-        Err(e) => {
-            // Keep the leaves read before the error.
-            out.args = sink.args;
-            out.errors.push(format!("json: {e}"));
+        // The leaves read before the error are kept.
+        Err(crate::json::JsonError::Syntax { message, at }) => {
+            out.errors.push(format!("json: {message} at byte {at}"))
         }
-    }
-}
-
-struct JsonSink {
-    args: Vec<Arg>,
-    limit_hit: bool,
-}
-
-impl JsonSink {
-    fn leaf<E: de::Error>(&mut self, path: &str, value: Vec<u8>) -> Result<(), E> {
-        if self.args.len() >= MAX_BODY_ARGS {
-            self.limit_hit = true;
-            return Err(E::custom("too many arguments"));
-        }
-        let name = if path.is_empty() { "json" } else { path };
-        self.args.push(Arg {
-            name: name.to_string(),
-            value,
-        });
-        Ok(())
-    }
-}
-
-/// Streams one JSON value, appending its leaves to the sink under `path` (so duplicate keys
-/// are all kept, in document order).
-struct JsonNode<'s> {
-    sink: &'s mut JsonSink,
-    path: &'s mut String,
-}
-
-impl JsonNode<'_> {
-    fn push_segment(path: &mut String, segment: &str) -> usize {
-        let len = path.len();
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(segment);
-        len
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for JsonNode<'_> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for JsonNode<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        let text: &[u8] = if v { b"true" } else { b"false" };
-        self.sink.leaf(self.path, text.to_vec())
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.sink.leaf(self.path, v.to_string().into_bytes())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.sink.leaf(self.path, v.to_string().into_bytes())
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        let text = serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string());
-        self.sink.leaf(self.path, text.into_bytes())
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.sink.leaf(self.path, v.as_bytes().to_vec())
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
-        self.sink.leaf(self.path, v.into_bytes())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.sink.leaf(self.path, Vec::new())
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        self.sink.leaf(self.path, Vec::new())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut index: usize = 0;
-        loop {
-            let len = self.path.len();
-            if !self.path.is_empty() {
-                self.path.push('.');
-            }
-            // no allocation per element, unlike `index.to_string()`
-            let _ = fmt::Write::write_fmt(self.path, format_args!("{index}"));
-            let item = seq.next_element_seed(JsonNode {
-                sink: &mut *self.sink,
-                path: &mut *self.path,
-            });
-            self.path.truncate(len);
-            match item? {
-                Some(()) => index += 1,
-                None => return Ok(()),
-            }
-        }
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let len = Self::push_segment(self.path, &key);
-            let value = map.next_value_seed(JsonNode {
-                sink: &mut *self.sink,
-                path: &mut *self.path,
-            });
-            self.path.truncate(len);
-            value?;
-        }
-        Ok(())
     }
 }
 
@@ -999,7 +860,7 @@ Content-Disposition: form-data; name=a; name=b\r\nbroken header\r\n\r\nv2\r\n--B
         assert_eq!(p.errors.len(), 1);
         let p = parse_body(Some("application/json"), b"\xff\xfe\x00garbage", false);
         assert_eq!(p.errors.len(), 1);
-        // Depth beyond serde_json's limit (128) is an error, not a stack overflow.
+        // Depth beyond the limit (128) is an error, not a stack overflow.
         let deep = "[".repeat(5000);
         let p = parse_body(Some("application/json"), deep.as_bytes(), false);
         assert_eq!(p.errors.len(), 1);

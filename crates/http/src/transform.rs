@@ -324,21 +324,28 @@ pub fn apply_all<'a>(pipeline: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
 /// single `.` or `-` (not leading, not doubled): every transformation with
 /// [`Transform::identity_on_plain`] leaves such a value unchanged.
 pub fn is_plain(input: &[u8]) -> bool {
+    plain_kind(input).is_some()
+}
+
+/// [`is_plain`], and for plain values whether they hold a `,` (the one plain byte that
+/// `cmdLine` changes): `None` = not plain, `Some(has_comma)`. One pass.
+pub fn plain_kind(input: &[u8]) -> Option<bool> {
     match (input.first(), input.last()) {
-        (Some(b' ' | b'.' | b'-'), _) | (_, Some(b' ')) => return false,
+        (Some(b' ' | b'.' | b'-'), _) | (_, Some(b' ')) => return None,
         _ => {}
     }
     // One table lookup per byte (this runs on every value, several times per request).
     let mut prev = 0u8;
+    let mut comma = false;
     for &b in input {
         match PLAIN_BYTE[b as usize] {
-            PLAIN_ANY => {}
+            PLAIN_ANY => comma |= b == b',',
             PLAIN_SINGLE if prev != b => {}
-            _ => return false,
+            _ => return None,
         }
         prev = b;
     }
-    true
+    Some(comma)
 }
 
 const PLAIN_NO: u8 = 0;
@@ -1394,6 +1401,20 @@ mod tests {
                     })
                     .collect();
                 assert_eq!(super::is_plain(&v), reference(&v), "{v:?}");
+            }
+        }
+        // longer values: a doubled byte, a bad byte or a comma at every offset, across the
+        // 16-byte blocks the fast path checks
+        for at in 0..40 {
+            for insert in [&b".."[..], b"--", b"  ", b"%", b",", b"a.b", b"x-y z"] {
+                let mut v = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH".to_vec();
+                v.splice(at..at, insert.iter().copied());
+                assert_eq!(super::is_plain(&v), reference(&v), "{v:?}");
+                assert_eq!(
+                    super::plain_kind(&v),
+                    reference(&v).then(|| v.contains(&b',')),
+                    "{v:?}"
+                );
             }
         }
     }

@@ -363,12 +363,10 @@ impl SignatureSet {
                     (needed, computed)
                 }
             };
-            let plain_level: u8 = if !palisade_http::transform::is_plain(loc.value) {
-                0
-            } else if loc.value.contains(&b',') {
-                1
-            } else {
-                2
+            let plain_level: u8 = match palisade_http::transform::plain_kind(loc.value) {
+                None => 0,
+                Some(true) => 1,
+                Some(false) => 2,
             };
             if computed & !identity[usize::from(plain_level)] == 0 {
                 rows.push(None);
@@ -458,9 +456,8 @@ impl SignatureSet {
                 }
                 segments.extend(distinct.iter().map(|&v| (v, i)));
             }
-            segment_by_bytes.reserve(segments.len());
             for &(v, i) in &segments {
-                if v.len() <= MAX_DEDUP_LEN {
+                if (MIN_DEDUP_LEN..=MAX_DEDUP_LEN).contains(&v.len()) {
                     match segment_by_bytes.entry(v) {
                         Entry::Occupied(e) => {
                             let k = *e.get();
@@ -687,6 +684,9 @@ fn clean_key(key: &mut Vec<u8>, targets: u8, paranoia: u8, value: &[u8]) -> bool
 /// Values longer than this are not looked up for duplicates: hashing them costs more than
 /// the rare repeat would save.
 const MAX_DEDUP_LEN: usize = 1024;
+/// Shorter values are scanned again rather than looked up: hashing and probing cost more
+/// than scanning a few dozen bytes (JSON bodies have hundreds of short unique leaves).
+const MIN_DEDUP_LEN: usize = 32;
 const NO_DUP: usize = usize::MAX;
 
 /// A fast non-cryptographic hash for looking up values of one request (FxHash's mixing,

@@ -1,0 +1,782 @@
+//! The JSON body flattener: one pass over the bytes, straight to named leaves.
+//!
+//! Every scalar becomes an argument named by its path (`user.address.city`, `items.0.sku`;
+//! a scalar document is named `json`), in document order, duplicate keys kept. Strings are
+//! unescaped; numbers keep their text as sent (`1e2` stays `1e2`, as ModSecurity reports
+//! them); `true`/`false` are their words and `null` is empty. The grammar is strict RFC 8259
+//! (a WAF must not see a different document than the application), with two allowances: a
+//! leading UTF-8 byte order mark is skipped, and nesting deeper than [`MAX_DEPTH`] is an
+//! error rather than a stack overflow (containers are tracked on an explicit stack).
+//!
+//! Written by hand rather than through a generic deserializer because it runs over every
+//! JSON request body: no intermediate values, unescaped strings borrowed when they hold no
+//! escape, array indices written without formatting machinery.
+
+use std::borrow::Cow;
+
+use crate::model::Arg;
+
+/// Deepest nesting of arrays and objects accepted (serde_json's default limit).
+pub const MAX_DEPTH: usize = 128;
+
+/// Why flattening stopped. Leaves read before the error are kept by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonError {
+    /// More than the caller's leaf limit.
+    TooManyLeaves,
+    /// Not JSON: what was wrong and the byte offset where it was noticed.
+    Syntax { message: &'static str, at: usize },
+}
+
+/// Appends the leaves of the JSON document `raw` to `args`, stopping with an error once
+/// `args` would exceed `max_leaves`.
+pub fn flatten(raw: &[u8], max_leaves: usize, args: &mut Vec<Arg>) -> Result<(), JsonError> {
+    let mut f = Flattener {
+        raw,
+        pos: 0,
+        path: String::new(),
+        args,
+        max_leaves,
+    };
+    if f.raw.starts_with(b"\xef\xbb\xbf") {
+        f.pos = 3;
+    }
+    f.document()
+}
+
+enum Frame {
+    /// Inside an object; the path length before this object's key segment.
+    Object { base: usize },
+    /// Inside an array; the path length before the index segment, and the current index.
+    Array { base: usize, index: usize },
+}
+
+struct Flattener<'r, 'a> {
+    raw: &'r [u8],
+    pos: usize,
+    path: String,
+    args: &'a mut Vec<Arg>,
+    max_leaves: usize,
+}
+
+impl<'r> Flattener<'r, '_> {
+    fn error<T>(&self, message: &'static str) -> Result<T, JsonError> {
+        Err(JsonError::Syntax {
+            message,
+            at: self.pos,
+        })
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.raw.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.raw.get(self.pos).copied()
+    }
+
+    fn document(&mut self) -> Result<(), JsonError> {
+        let mut stack: Vec<Frame> = Vec::new();
+        'value: loop {
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b'{') => {
+                    self.pos += 1;
+                    self.skip_whitespace();
+                    if self.peek() == Some(b'}') {
+                        self.pos += 1;
+                    } else {
+                        if stack.len() >= MAX_DEPTH {
+                            return self.error("nesting too deep");
+                        }
+                        stack.push(Frame::Object {
+                            base: self.path.len(),
+                        });
+                        self.key()?;
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    self.pos += 1;
+                    self.skip_whitespace();
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                    } else {
+                        if stack.len() >= MAX_DEPTH {
+                            return self.error("nesting too deep");
+                        }
+                        stack.push(Frame::Array {
+                            base: self.path.len(),
+                            index: 0,
+                        });
+                        push_index(&mut self.path, 0);
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => {
+                    let value = self.string()?.into_owned();
+                    self.leaf(value)?;
+                }
+                Some(b't') => self.word(b"true", b"true")?,
+                Some(b'f') => self.word(b"false", b"false")?,
+                Some(b'n') => self.word(b"null", b"")?,
+                Some(b'-' | b'0'..=b'9') => {
+                    let start = self.pos;
+                    self.number()?;
+                    self.leaf(self.raw[start..self.pos].to_vec())?;
+                }
+                Some(_) => return self.error("expected a value"),
+                None => return self.error("end of input while expecting a value"),
+            }
+            // A value ended: close every container it completes, or move to the next slot.
+            loop {
+                self.skip_whitespace();
+                match stack.last_mut() {
+                    None => {
+                        return if self.pos == self.raw.len() {
+                            Ok(())
+                        } else {
+                            self.error("trailing characters after the document")
+                        };
+                    }
+                    Some(Frame::Object { base }) => {
+                        self.path.truncate(*base);
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                self.skip_whitespace();
+                                self.key()?;
+                                continue 'value;
+                            }
+                            Some(b'}') => {
+                                self.pos += 1;
+                                stack.pop();
+                            }
+                            Some(_) => return self.error("expected `,` or `}` in an object"),
+                            None => return self.error("end of input inside an object"),
+                        }
+                    }
+                    Some(Frame::Array { base, index }) => {
+                        self.path.truncate(*base);
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                *index += 1;
+                                push_index(&mut self.path, *index);
+                                continue 'value;
+                            }
+                            Some(b']') => {
+                                self.pos += 1;
+                                stack.pop();
+                            }
+                            Some(_) => return self.error("expected `,` or `]` in an array"),
+                            None => return self.error("end of input inside an array"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An object key and its `:`; the key is appended to the path as a segment.
+    fn key(&mut self) -> Result<(), JsonError> {
+        if self.peek() != Some(b'"') {
+            return self.error("expected a string key");
+        }
+        let key = self.string()?;
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        if key.is_ascii() {
+            // no second UTF-8 check for the common case
+            self.path.extend(key.iter().map(|&b| char::from(b)));
+        } else {
+            // `string` returns valid UTF-8 only
+            self.path
+                .push_str(std::str::from_utf8(&key).unwrap_or_default());
+        }
+        self.skip_whitespace();
+        if self.peek() != Some(b':') {
+            return self.error("expected `:` after a key");
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn leaf(&mut self, value: Vec<u8>) -> Result<(), JsonError> {
+        if self.args.len() >= self.max_leaves {
+            return Err(JsonError::TooManyLeaves);
+        }
+        let name = if self.path.is_empty() {
+            "json".to_string()
+        } else {
+            self.path.clone()
+        };
+        self.args.push(Arg { name, value });
+        Ok(())
+    }
+
+    fn word(&mut self, word: &[u8], value: &[u8]) -> Result<(), JsonError> {
+        if !self.raw[self.pos..].starts_with(word) {
+            return self.error("invalid literal");
+        }
+        self.pos += word.len();
+        self.leaf(value.to_vec())
+    }
+
+    /// Checks the number grammar from `pos` (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`).
+    fn number(&mut self) -> Result<(), JsonError> {
+        let digits = |f: &mut Self| {
+            let start = f.pos;
+            while f.peek().is_some_and(|b| b.is_ascii_digit()) {
+                f.pos += 1;
+            }
+            f.pos > start
+        };
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                digits(self);
+            }
+            _ => return self.error("invalid number"),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !digits(self) {
+                return self.error("invalid number: no digit after `.`");
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !digits(self) {
+                return self.error("invalid number: no digit in the exponent");
+            }
+        }
+        Ok(())
+    }
+
+    /// The string starting at `pos` (a `"`), unescaped; always valid UTF-8.
+    fn string(&mut self) -> Result<Cow<'r, [u8]>, JsonError> {
+        let raw = self.raw;
+        self.pos += 1;
+        let start = self.pos;
+        // Fast path for what most strings are: short, ASCII, no escape. A byte loop beats
+        // memchr and a separate UTF-8 check on strings of a few bytes.
+        let mut i = start;
+        while let Some(&b) = raw.get(i) {
+            match STRING_BYTE[b as usize] {
+                PLAIN => i += 1,
+                QUOTE => {
+                    self.pos = i + 1;
+                    // printable ASCII only: valid UTF-8
+                    return Ok(Cow::Borrowed(&raw[start..i]));
+                }
+                _ => break,
+            }
+        }
+        // Something else first (an escape, a non-ASCII byte, a control character): the
+        // general path from the start of the string.
+        let mut out: Vec<u8> = Vec::with_capacity(i - start + 16);
+        loop {
+            let Some(off) = memchr::memchr2(b'"', b'\\', &raw[self.pos..]) else {
+                self.pos = raw.len();
+                return self.error("end of input inside a string");
+            };
+            let chunk = &raw[self.pos..self.pos + off];
+            if chunk.iter().any(|&b| b < 0x20) {
+                return self.error("control character inside a string");
+            }
+            out.extend_from_slice(chunk);
+            self.pos += off;
+            if raw[self.pos] == b'"' {
+                self.pos += 1;
+                // Escapes only add valid UTF-8, so checking the whole result checks the
+                // raw chunks.
+                if std::str::from_utf8(&out).is_err() {
+                    return self.error("invalid UTF-8 inside a string");
+                }
+                return Ok(Cow::Owned(out));
+            }
+            self.pos += 1;
+            self.escape(&mut out)?;
+        }
+    }
+
+    /// The escape whose letter is at `pos` (after `\`).
+    fn escape(&mut self, out: &mut Vec<u8>) -> Result<(), JsonError> {
+        let Some(c) = self.peek() else {
+            return self.error("end of input inside an escape");
+        };
+        self.pos += 1;
+        let simple = match c {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let hi = self.hex4()?;
+                let code = match hi {
+                    0xd800..=0xdbff => {
+                        if self.raw.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                            return self.error("lone leading surrogate in a \\u escape");
+                        }
+                        self.pos += 2;
+                        let lo = self.hex4()?;
+                        if !(0xdc00..=0xdfff).contains(&lo) {
+                            return self.error("invalid trailing surrogate in a \\u escape");
+                        }
+                        0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
+                    }
+                    0xdc00..=0xdfff => {
+                        return self.error("lone trailing surrogate in a \\u escape")
+                    }
+                    other => other,
+                };
+                let Some(ch) = char::from_u32(code) else {
+                    return self.error("invalid \\u escape");
+                };
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                return Ok(());
+            }
+            _ => return self.error("invalid escape"),
+        };
+        out.push(simple);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let Some(digits) = self.raw.get(self.pos..self.pos + 4) else {
+            return self.error("end of input inside a \\u escape");
+        };
+        let mut code = 0u32;
+        for &d in digits {
+            let v = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => return self.error("invalid hex digit in a \\u escape"),
+            };
+            code = code * 16 + u32::from(v);
+        }
+        self.pos += 4;
+        Ok(code)
+    }
+}
+
+/// [`Flattener::string`]'s fast-path byte classes.
+const PLAIN: u8 = 0;
+const QUOTE: u8 = 1;
+/// `\`, control characters, non-ASCII: left to the general path.
+const OTHER: u8 = 2;
+static STRING_BYTE: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0x20;
+    while b < 0x80 {
+        t[b] = PLAIN;
+        b += 1;
+    }
+    t[b'"' as usize] = QUOTE;
+    t[b'\\' as usize] = OTHER;
+    t
+};
+
+/// Appends the array index segment `index` to `path`.
+fn push_index(path: &mut String, index: usize) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    let mut digits = [0u8; 20];
+    let mut n = index;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits only.
+    path.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaves(raw: &[u8]) -> (Vec<(String, Vec<u8>)>, Result<(), JsonError>) {
+        let mut args = Vec::new();
+        let r = flatten(raw, 10_000, &mut args);
+        (args.into_iter().map(|a| (a.name, a.value)).collect(), r)
+    }
+
+    fn ok(raw: &str) -> Vec<(String, String)> {
+        let (args, r) = leaves(raw.as_bytes());
+        assert_eq!(r, Ok(()), "{raw}");
+        args.into_iter()
+            .map(|(n, v)| (n, String::from_utf8(v).unwrap()))
+            .collect()
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn numbers_keep_their_text() {
+        assert_eq!(
+            ok(r#"[1e2, -0, 0.50, 12345678901234567890123, -1.5E-3]"#),
+            pairs(&[
+                ("0", "1e2"),
+                ("1", "-0"),
+                ("2", "0.50"),
+                ("3", "12345678901234567890123"),
+                ("4", "-1.5E-3")
+            ])
+        );
+    }
+
+    #[test]
+    fn escapes_are_decoded() {
+        assert_eq!(
+            ok(r#"{"k\u00e9y":"a\"b\\c\/d\b\f\n\r\t\u0041\ud83d\ude00"}"#),
+            pairs(&[("kéy", "a\"b\\c/d\u{8}\u{c}\n\r\tA\u{1f600}")])
+        );
+        assert_eq!(ok("\u{feff}[1]"), pairs(&[("0", "1")]));
+        // an empty key is an empty segment (named `json` when the whole path is empty)
+        assert_eq!(ok(r#"{"":{"":1}}"#), pairs(&[("json", "1")]));
+        assert_eq!(ok(r#"{"a":{"":1}}"#), pairs(&[("a.", "1")]));
+    }
+
+    #[test]
+    fn malformed_documents_are_errors_with_earlier_leaves_kept() {
+        for bad in [
+            "",
+            " ",
+            "{",
+            "[",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{a:1}",
+            "[01]",
+            "[1.]",
+            "[.5]",
+            "[1e]",
+            "[-]",
+            "[+1]",
+            "[tru]",
+            "[nul]",
+            "[\"a\nb\"]",
+            "[\"\\x\"]",
+            "[\"\\u12\"]",
+            "[\"\\ud83d\"]",
+            "[\"\\ude00\"]",
+            "[\"\\ud83d\\u0041\"]",
+            "\"abc",
+            "[1] [2]",
+            "{} x",
+            "[1}",
+            "{\"a\":1]",
+            "'a'",
+            "NaN",
+            "[Infinity]",
+        ] {
+            let (_, r) = leaves(bad.as_bytes());
+            assert!(matches!(r, Err(JsonError::Syntax { .. })), "{bad:?}: {r:?}");
+        }
+        let (args, r) = leaves(br#"{"a":"x","b":[1,2,oops]}"#);
+        assert!(r.is_err());
+        assert_eq!(
+            args,
+            vec![
+                ("a".to_string(), b"x".to_vec()),
+                ("b.0".to_string(), b"1".to_vec()),
+                ("b.1".to_string(), b"2".to_vec())
+            ]
+        );
+        let (_, r) = leaves(b"[\"\xff\"]");
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn depth_is_limited_without_recursion() {
+        let ok_depth = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let (args, r) = leaves(ok_depth.as_bytes());
+        assert_eq!(r, Ok(()));
+        assert_eq!(args.len(), 1);
+        let too_deep = format!(
+            "{}1{}",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        assert!(leaves(too_deep.as_bytes()).1.is_err());
+        assert!(leaves("{\"a\":".repeat(100_000).as_bytes()).1.is_err());
+    }
+
+    #[test]
+    fn leaf_limit() {
+        let mut args = Vec::new();
+        assert_eq!(
+            flatten(b"[1,2,3,4]", 3, &mut args),
+            Err(JsonError::TooManyLeaves)
+        );
+        assert_eq!(args.len(), 3);
+    }
+
+    /// The flattening as first written, through serde_json's deserializer: the oracle for
+    /// generated documents (numbers are generated in forms both print the same way).
+    mod oracle {
+        use std::borrow::Cow;
+        use std::fmt;
+
+        use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+        pub fn flatten(raw: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+            let mut out = Vec::new();
+            let mut path = String::new();
+            let mut de = serde_json::Deserializer::from_slice(raw);
+            Node {
+                out: &mut out,
+                path: &mut path,
+            }
+            .deserialize(&mut de)
+            .and_then(|()| de.end())
+            .map_err(|e| e.to_string())?;
+            Ok(out)
+        }
+
+        struct Node<'s> {
+            out: &'s mut Vec<(String, Vec<u8>)>,
+            path: &'s mut String,
+        }
+
+        impl Node<'_> {
+            fn leaf<E>(self, v: Vec<u8>) -> Result<(), E> {
+                let name = if self.path.is_empty() {
+                    "json".to_string()
+                } else {
+                    self.path.clone()
+                };
+                self.out.push((name, v));
+                Ok(())
+            }
+        }
+
+        impl<'de> DeserializeSeed<'de> for Node<'_> {
+            type Value = ();
+            fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+
+        impl<'de> Visitor<'de> for Node<'_> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+                self.leaf(if v {
+                    b"true".to_vec()
+                } else {
+                    b"false".to_vec()
+                })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+                self.leaf(v.to_string().into_bytes())
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+                self.leaf(v.to_string().into_bytes())
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+                self.leaf(v.to_string().into_bytes())
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+                self.leaf(v.as_bytes().to_vec())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+                self.leaf(Vec::new())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+                let mut index = 0usize;
+                loop {
+                    let len = self.path.len();
+                    if !self.path.is_empty() {
+                        self.path.push('.');
+                    }
+                    self.path.push_str(&index.to_string());
+                    let item = seq.next_element_seed(Node {
+                        out: &mut *self.out,
+                        path: &mut *self.path,
+                    });
+                    self.path.truncate(len);
+                    match item? {
+                        Some(()) => index += 1,
+                        None => return Ok(()),
+                    }
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let len = self.path.len();
+                    if !self.path.is_empty() {
+                        self.path.push('.');
+                    }
+                    self.path.push_str(&key);
+                    let value = map.next_value_seed(Node {
+                        out: &mut *self.out,
+                        path: &mut *self.path,
+                    });
+                    self.path.truncate(len);
+                    value?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A small deterministic generator of JSON documents (and of their corruptions).
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn string(&mut self, out: &mut String) {
+            const PIECES: &[&str] = &[
+                "a",
+                "Z",
+                "9",
+                " ",
+                "'",
+                "<",
+                ">",
+                "é",
+                "日本",
+                "😀",
+                "\\\"",
+                "\\\\",
+                "\\/",
+                "\\n",
+                "\\t",
+                "\\u0041",
+                "\\u00e9",
+                "\\ud83d\\ude00",
+                ".",
+                "-",
+                "_",
+                "%27",
+                "\\u0000",
+            ];
+            out.push('"');
+            for _ in 0..self.below(6) {
+                out.push_str(PIECES[self.below(PIECES.len() as u64) as usize]);
+            }
+            out.push('"');
+        }
+        fn value(&mut self, depth: u32, out: &mut String) {
+            let ws = |g: &mut Gen, out: &mut String| {
+                for _ in 0..g.below(3) {
+                    out.push([' ', '\n', '\t', '\r'][g.below(4) as usize]);
+                }
+            };
+            ws(self, out);
+            match self.below(if depth > 4 { 5 } else { 8 }) {
+                0 => self.string(out),
+                1 => out.push_str(&(self.next() as i64 >> self.below(60)).to_string()),
+                2 => out.push_str(["true", "false", "null"][self.below(3) as usize]),
+                3 => out.push_str(["0.5", "-2.25", "1.5", "100.125"][self.below(4) as usize]),
+                4 => self.string(out),
+                5 | 6 => {
+                    out.push('{');
+                    for i in 0..self.below(4) {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        ws(self, out);
+                        self.string(out);
+                        ws(self, out);
+                        out.push(':');
+                        self.value(depth + 1, out);
+                    }
+                    out.push('}');
+                }
+                _ => {
+                    out.push('[');
+                    for i in 0..self.below(4) {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        self.value(depth + 1, out);
+                    }
+                    out.push(']');
+                }
+            }
+            ws(self, out);
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_generated_documents() {
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        let (mut valid, mut invalid) = (0, 0);
+        for _ in 0..4000 {
+            let mut doc = String::new();
+            g.value(0, &mut doc);
+            let mut bytes = doc.into_bytes();
+            // Half of them corrupted: a byte replaced, removed or the tail cut.
+            if g.below(2) == 0 && !bytes.is_empty() {
+                let at = g.below(bytes.len() as u64) as usize;
+                match g.below(3) {
+                    0 => bytes[at] = b"{}[],:\"\\x1 "[g.below(11) as usize],
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.truncate(at),
+                }
+            }
+            let (ours, result) = leaves(&bytes);
+            match oracle::flatten(&bytes) {
+                Ok(expected) => {
+                    valid += 1;
+                    assert_eq!(result, Ok(()), "{}", String::from_utf8_lossy(&bytes));
+                    assert_eq!(ours, expected, "{}", String::from_utf8_lossy(&bytes));
+                }
+                Err(e) => {
+                    invalid += 1;
+                    assert!(
+                        result.is_err(),
+                        "serde_json rejects ({e}) but we accept: {}",
+                        String::from_utf8_lossy(&bytes)
+                    );
+                }
+            }
+        }
+        // both kinds were exercised in quantity
+        assert!(
+            valid > 1000 && invalid > 500,
+            "{valid} valid, {invalid} invalid"
+        );
+    }
+}
