@@ -192,13 +192,93 @@ pub fn without_case_changes(pipeline: &[Transform]) -> Vec<Transform> {
         .collect()
 }
 
-/// Values joined by `\n` for one scan, with where each starts and the collections (mask)
-/// that hold it.
+/// Values joined by `\n` for one scan, with where each starts, the collections (mask)
+/// that hold it and the distinct request value it is (or is a transformation of).
 #[derive(Debug, Default)]
 pub struct Hay {
     pub bytes: Vec<u8>,
     starts: Vec<usize>,
     masks: Vec<u64>,
+    ids: Vec<u32>,
+}
+
+/// What a scan found: which slots may match, and in which values.
+///
+/// A rule whose literal (or literal-less regex) occurs only in some values can match only
+/// in those values, so it is evaluated on them alone (CRS 941130 or 942151 became
+/// candidates through one value of a 1,400-value JSON body and then ran on all of them).
+#[derive(Debug, Default)]
+pub struct Candidates {
+    /// Slots that may match somewhere.
+    pub hit: Vec<bool>,
+    /// Slots that may match in any value (not decided by a scan, or a scan that gave up).
+    pub everywhere: Vec<bool>,
+    /// Per slot, the ids of the values a scan credited it for, ascending after
+    /// [`Candidates::finish`].
+    pub values: Vec<Vec<u32>>,
+}
+
+impl Candidates {
+    /// Nothing found yet: the slots `covered` leaves undecided may match anywhere.
+    pub fn new(covered: &[bool]) -> Candidates {
+        Candidates {
+            hit: covered.iter().map(|c| !c).collect(),
+            everywhere: covered.iter().map(|c| !c).collect(),
+            values: vec![Vec::new(); covered.len()],
+        }
+    }
+
+    /// Every slot may match anywhere (no prefilter).
+    pub fn all(slots: usize) -> Candidates {
+        Candidates::new(&vec![false; slots])
+    }
+
+    /// Slot `slot` may match in value `id`.
+    #[inline]
+    pub fn credit(&mut self, slot: usize, id: u32) {
+        let Some(hit) = self.hit.get_mut(slot) else {
+            return;
+        };
+        *hit = true;
+        if self.everywhere[slot] {
+            return;
+        }
+        let v = &mut self.values[slot];
+        if v.last() != Some(&id) {
+            v.push(id);
+        }
+    }
+
+    /// Slot `slot` may match in any value.
+    pub fn credit_everywhere(&mut self, slot: usize) {
+        if let Some(hit) = self.hit.get_mut(slot) {
+            *hit = true;
+            self.everywhere[slot] = true;
+            self.values[slot] = Vec::new();
+        }
+    }
+
+    /// Sorts each slot's value ids (scans of several hays append out of order).
+    pub fn finish(&mut self) {
+        for v in &mut self.values {
+            if !v.is_sorted() {
+                v.sort_unstable();
+                v.dedup();
+            }
+        }
+    }
+
+    pub fn may_match(&self, slot: usize) -> bool {
+        self.hit.get(slot).copied().unwrap_or(true)
+    }
+
+    /// The values slot `slot` may match in (ascending ids), or None for any value.
+    pub fn values_of(&self, slot: usize) -> Option<&[u32]> {
+        match self.everywhere.get(slot) {
+            Some(false) => Some(&self.values[slot]),
+            _ => None,
+        }
+    }
 }
 
 impl Hay {
@@ -206,6 +286,17 @@ impl Hay {
         self.bytes.clear();
         self.starts.clear();
         self.masks.clear();
+        self.ids.clear();
+    }
+
+    /// The distinct request value that entry `k` is (or was transformed from).
+    pub fn id(&self, k: usize) -> u32 {
+        self.ids[k]
+    }
+
+    /// The collections (mask) holding entry `k`.
+    pub fn mask(&self, k: usize) -> u64 {
+        self.masks[k]
     }
 
     pub fn is_empty(&self) -> bool {
@@ -222,13 +313,16 @@ impl Hay {
         &self.bytes[self.starts[k]..self.end_of(k)]
     }
 
-    pub fn push(&mut self, value: &[u8], mask: u64) {
+    /// Appends `value`, held by the collections of `mask`; `id` names the distinct request
+    /// value it is or was transformed from.
+    pub fn push(&mut self, value: &[u8], mask: u64, id: u32) {
         if !self.starts.is_empty() {
             self.bytes.push(b'\n');
         }
         self.starts.push(self.bytes.len());
         self.bytes.extend_from_slice(value);
         self.masks.push(mask);
+        self.ids.push(id);
     }
 
     /// Index of the value that position `at` belongs to (a value's end position, where its
@@ -462,7 +556,7 @@ impl Prefilter {
     /// began in an earlier value is only imprecise. Each (state, value) pair is read once (a
     /// pattern such as `a.*` puts every later position in a match state); if the lazy DFA
     /// gives up, every pattern counts as matching.
-    pub fn scan_dfa(&self, multi: &MultiDfa, hay: &Hay, candidates: &mut [bool]) {
+    pub fn scan_dfa(&self, multi: &MultiDfa, hay: &Hay, candidates: &mut Candidates) {
         if hay.is_empty() {
             return;
         }
@@ -472,7 +566,7 @@ impl Prefilter {
             .is_none()
         {
             for &slot in &multi.slots {
-                candidates[slot as usize] = true;
+                candidates.credit_everywhere(slot as usize);
             }
         }
     }
@@ -482,7 +576,7 @@ impl Prefilter {
         multi: &MultiDfa,
         cache: &mut Cache,
         hay: &Hay,
-        candidates: &mut [bool],
+        candidates: &mut Candidates,
     ) -> Option<()> {
         let dfa = &*multi.dfa;
         // (state, value) pairs already read, direct-mapped by hash: a collision only means
@@ -510,11 +604,12 @@ impl Prefilter {
             }
             seen[h] = Some((sid, k));
             let mask = hay.masks[k];
+            let id = hay.ids[k];
             for i in 0..dfa.match_len(cache, sid) {
                 let pid = dfa.match_pattern(cache, sid, i);
                 let slot = multi.slots[pid.as_usize()] as usize;
                 if slot_masks.get(slot).is_none_or(|m| m & mask != 0) {
-                    candidates[slot] = true;
+                    candidates.credit(slot, id);
                 }
             }
         };
@@ -549,7 +644,7 @@ impl Prefilter {
 
     /// Marks in `candidates` the slots whose literals occur inside a value of `hay` held by
     /// a collection their rule reads.
-    pub fn scan(&self, hay: &Hay, candidates: &mut [bool]) {
+    pub fn scan(&self, hay: &Hay, candidates: &mut Candidates) {
         let Some(ac) = &self.ac else { return };
         if hay.is_empty() {
             return;
@@ -561,10 +656,11 @@ impl Prefilter {
                 continue;
             }
             let mask = hay.masks[k];
+            let id = hay.ids[k];
             for &slot in &self.literal_slots[m.pattern().as_usize()] {
                 let slot = slot as usize;
                 if self.slot_masks.get(slot).is_none_or(|m| m & mask != 0) {
-                    candidates[slot] = true;
+                    candidates.credit(slot, id);
                 }
             }
         }
@@ -645,22 +741,35 @@ mod tests {
         for _ in 0..3000 {
             hay.clear();
             let mut values = Vec::new();
-            for _ in 0..1 + next() % 4 {
+            for id in 0..1 + next() % 4 {
                 let len = (next() % 7) as usize;
                 let v: Vec<u8> = (0..len)
                     .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                     .collect();
                 let m = mask(&pf, colls[(next() % 3) as usize]);
-                hay.push(&v, m);
+                hay.push(&v, m, id as u32);
                 values.push((v, m));
             }
-            let mut cand = vec![false; entries.len()];
+            let mut cand = Candidates::new(&vec![true; entries.len()]);
             pf.scan(&hay, &mut cand);
             pf.scan_dfa(dfa, &hay, &mut cand);
-            for (v, m) in &values {
+            cand.finish();
+            // a rule is a candidate, and credited for the very value it matches in
+            let credited = |slot: usize, id: usize| {
+                cand.may_match(slot)
+                    && cand
+                        .values_of(slot)
+                        .is_none_or(|ids| ids.binary_search(&(id as u32)).is_ok())
+            };
+            for (id, (v, m)) in values.iter().enumerate() {
                 for (i, re) in compiled.iter().enumerate() {
                     if re.is_match(v) && pf.slot_masks[i] & m != 0 {
-                        assert!(cand[i], "{:?} missed in {:?}", regexes[i], hay.bytes);
+                        assert!(
+                            credited(i, id),
+                            "{:?} missed in {:?}",
+                            regexes[i],
+                            hay.bytes
+                        );
                     }
                 }
                 for (j, l) in lits.iter().enumerate() {
@@ -668,7 +777,7 @@ mod tests {
                     let lower = v.to_ascii_lowercase();
                     let found = memchr::memmem::find(&lower, l[0].as_bytes()).is_some();
                     if found && pf.slot_masks[slot] & m != 0 {
-                        assert!(cand[slot], "{:?} missed in {:?}", l, hay.bytes);
+                        assert!(credited(slot, id), "{:?} missed in {:?}", l, hay.bytes);
                     }
                 }
             }
@@ -688,18 +797,25 @@ mod tests {
         let pf = Prefilter::build(&refs, 3);
         let (args, headers) = (mask(&pf, "ARGS"), mask(&pf, "REQUEST_HEADERS"));
         let mut hay = Hay::default();
-        hay.push(b"https://example.com/x:y", headers);
-        hay.push(b"a:", args);
-        hay.push(b"/z", args);
-        hay.push(b"z", args);
-        let mut cand = vec![false; 3];
+        hay.push(b"https://example.com/x:y", headers, 0);
+        hay.push(b"a:", args, 1);
+        hay.push(b"/z", args, 2);
+        hay.push(b"z", args, 3);
+        let mut cand = Candidates::new(&[true; 3]);
         pf.scan(&hay, &mut cand);
         pf.scan_dfa(pf.raw_dfa.as_ref().unwrap(), &hay, &mut cand);
-        assert_eq!(cand, [false, false, false]);
-        hay.push(b"x:y", args | headers);
+        assert_eq!(cand.hit, [false, false, false]);
+        hay.push(b"x:y", args | headers, 4);
+        hay.push(b"x:y and more", args, 5);
         pf.scan(&hay, &mut cand);
         pf.scan_dfa(pf.raw_dfa.as_ref().unwrap(), &hay, &mut cand);
-        assert_eq!(cand, [false, true, false]);
+        cand.finish();
+        assert_eq!(cand.hit, [false, true, false]);
+        assert_eq!(
+            cand.values_of(1),
+            Some(&[4, 5][..]),
+            "only the values it is in"
+        );
     }
 
     /// A `.` rule is a candidate exactly when a value of its collections is not empty.

@@ -16,6 +16,7 @@ use crate::actions::{Ctl, Disruptive, EngineMode, IdRange, SetVarOp};
 use crate::fxhash::FxHashMap;
 use crate::macros::Resolve;
 use crate::operators::{atoi, Captures, Op};
+use crate::prefilter::Candidates;
 use crate::ruleset::{Entry, Rule, RuleSet};
 use crate::variables::{Selector, Target};
 
@@ -147,6 +148,74 @@ type Verdicts = [FxHashMap<Box<[u8]>, Option<Captures>>; 4];
 
 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
+/// A prefilter run over one phase's data.
+struct Scan<'a> {
+    candidates: Candidates,
+    /// The prefilter that ran (None: none for this level, every rule may match anywhere).
+    prefilter: Option<&'a crate::prefilter::Prefilter>,
+    values: ScannedValues,
+}
+
+/// The distinct values a scan saw (value id `k` is entry `k` of `raw`), to find a
+/// value's id again when a rule is evaluated.
+#[derive(Default)]
+struct ScannedValues {
+    raw: crate::prefilter::Hay,
+    index: ValueIndex,
+}
+
+impl ScannedValues {
+    /// The id of `value` and the collections (mask) the scan saw it in.
+    fn find(&self, value: &[u8]) -> Option<(u32, u64)> {
+        let id = self
+            .index
+            .find_hashed(ValueIndex::hash(value), value, |id| {
+                self.raw.get(id as usize)
+            })?;
+        Some((id, self.raw.mask(id as usize)))
+    }
+}
+
+/// Value ids by content: a hash table of first ids with a chain of ids per hash, so that
+/// the contents can live elsewhere (borrowed while scanning, in the raw hay afterwards).
+#[derive(Default)]
+struct ValueIndex {
+    first: FxHashMap<u64, u32>,
+    next: Vec<u32>,
+}
+
+impl ValueIndex {
+    const NONE: u32 = u32::MAX;
+
+    fn hash(value: &[u8]) -> u64 {
+        std::hash::BuildHasher::hash_one(&crate::fxhash::FxBuild::default(), value)
+    }
+
+    /// The id of the value equal to `value` among those inserted (`content` gives an id's
+    /// bytes), given `value`'s hash.
+    fn find_hashed<'c>(
+        &self,
+        h: u64,
+        value: &[u8],
+        content: impl Fn(u32) -> &'c [u8],
+    ) -> Option<u32> {
+        let mut id = *self.first.get(&h)?;
+        while id != Self::NONE {
+            if content(id) == value {
+                return Some(id);
+            }
+            id = self.next[id as usize];
+        }
+        None
+    }
+
+    /// Adds id `id` (the next one: ids are 0, 1, 2, ...) with hash `h`.
+    fn insert(&mut self, h: u64, id: u32) {
+        let prev = self.first.insert(h, id).unwrap_or(Self::NONE);
+        self.next.push(prev);
+    }
+}
+
 /// A transformed value: the input itself, or a shared transformed copy.
 enum Transformed<'v> {
     Same(&'v [u8]),
@@ -196,9 +265,12 @@ pub struct Transaction<'a> {
     force_body_variable: bool,
     body_processor: Option<String>,
     body: BodyView<'a>,
-    /// Prefilter result: which skippable rules may match the current data (None: not
-    /// computed for the current phase's data yet).
-    candidates: Option<Vec<bool>>,
+    /// Prefilter result: which skippable rules may match the current data, and in which
+    /// values (None: not computed for the current phase's data yet).
+    candidates: Option<Scan<'a>>,
+    /// Evaluate every rule on every value, without the prefilter (the slow path that
+    /// differential tests compare the shortcuts against).
+    exhaustive: bool,
     /// REQUEST_FILENAME: the path, percent-decoded.
     filename: Vec<u8>,
     transform_cache: std::cell::RefCell<TransformCache>,
@@ -240,6 +312,7 @@ impl<'a> Transaction<'a> {
             body_processor: None,
             body: BodyView::default(),
             candidates: None,
+            exhaustive: false,
             filename: request_filename(req),
             transform_cache: Default::default(),
             overrides: Overrides::default(),
@@ -267,6 +340,24 @@ impl<'a> Transaction<'a> {
 
     pub fn tx(&self, key: &str) -> Option<&[u8]> {
         self.tx.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+    }
+
+    /// Turns the prefilter off: every rule is evaluated, on every value it selects. Results
+    /// are the same (which the differential tests check); only slower.
+    pub fn set_exhaustive(&mut self, on: bool) {
+        self.exhaustive = on;
+        self.candidates = None;
+    }
+
+    /// Every TX variable, sorted by name (for comparing transactions).
+    pub fn tx_vars(&self) -> Vec<(&str, &[u8])> {
+        let mut v: Vec<(&str, &[u8])> = self
+            .tx
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .collect();
+        v.sort();
+        v
     }
 
     pub fn set_response(&mut self, response: &'a Response) {
@@ -353,17 +444,21 @@ impl<'a> Transaction<'a> {
     }
 
     fn may_match(&mut self, slot: u32) -> bool {
+        if self.exhaustive {
+            return true;
+        }
         if self.candidates.is_none() {
             self.candidates = Some(self.compute_candidates());
         }
         self.candidates
             .as_ref()
-            .is_some_and(|c| c.get(slot as usize).copied().unwrap_or(true))
+            .is_some_and(|c| c.candidates.may_match(slot as usize))
     }
 
     /// Runs the prefilter of the transaction's paranoia level over the current data (see
     /// `prefilter`): which rules may match.
-    fn compute_candidates(&self) -> Vec<bool> {
+    #[inline(never)]
+    fn compute_candidates(&self) -> Scan<'a> {
         let level = self
             .tx("detection_paranoia_level")
             .or_else(|| self.tx("blocking_paranoia_level"))
@@ -371,45 +466,50 @@ impl<'a> Transaction<'a> {
             .unwrap_or(4)
             .clamp(1, 4) as usize;
         let Some(pf) = self.rules.prefilter(level) else {
-            return vec![true; self.rules.prefilter_slots];
+            return Scan {
+                candidates: Candidates::all(self.rules.prefilter_slots),
+                prefilter: None,
+                values: Default::default(),
+            };
         };
-        let mut candidates: Vec<bool> = pf.covered.iter().map(|c| !c).collect();
-        // every value of the scanned collections once, with the collections that hold it
+        let mut candidates = Candidates::new(&pf.covered);
+        // every value of the scanned collections once, with the collections that hold it;
+        // a value's id is its index here
         let lists: Vec<Vec<Val<'_>>> = pf
             .collections
             .iter()
             .map(|c| self.collection(c, &Selector::All))
             .collect();
-        let mut index: FxHashMap<&[u8], usize> = Default::default();
+        let mut index = ValueIndex::default();
         // (value, collections, plain)
         let mut values: Vec<(&[u8], u64, bool)> = Vec::new();
         for (i, list) in lists.iter().enumerate() {
             let bit = crate::prefilter::collection_bit(i);
             for (_, v) in list {
                 let v: &[u8] = v;
-                match index.entry(v) {
-                    std::collections::hash_map::Entry::Occupied(e) => values[*e.get()].1 |= bit,
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(values.len());
+                let h = ValueIndex::hash(v);
+                match index.find_hashed(h, v, |id| values[id as usize].0) {
+                    Some(id) => values[id as usize].1 |= bit,
+                    None => {
+                        index.insert(h, values.len() as u32);
                         let plain = palisade_http::transform::is_plain(v);
                         values.push((v, bit, plain));
                     }
                 }
             }
         }
-        drop(index);
         // as they are, for every pipeline's literals and regexes...
-        let mut hay = crate::prefilter::Hay::default();
-        for (v, mask, _) in &values {
-            hay.push(v, *mask);
+        let mut raw = crate::prefilter::Hay::default();
+        for (id, (v, mask, _)) in values.iter().enumerate() {
+            raw.push(v, *mask, id as u32);
         }
-        pf.scan(&hay, &mut candidates);
+        pf.scan(&raw, &mut candidates);
         if let Some(dfa) = &pf.raw_dfa {
-            pf.scan_dfa(dfa, &hay, &mut candidates);
+            pf.scan_dfa(dfa, &raw, &mut candidates);
         } else {
             for plan in &pf.plans {
                 if let Some(dfa) = &plan.dfa {
-                    pf.scan_dfa(dfa, &hay, &mut candidates);
+                    pf.scan_dfa(dfa, &raw, &mut candidates);
                 }
             }
         }
@@ -419,15 +519,13 @@ impl<'a> Transaction<'a> {
                 .get(slot as usize)
                 .copied()
                 .unwrap_or(u64::MAX);
-            if values
-                .iter()
-                .any(|(v, mask, _)| !v.is_empty() && mask & wanted != 0)
-            {
-                if let Some(c) = candidates.get_mut(slot as usize) {
-                    *c = true;
+            for (id, (v, mask, _)) in values.iter().enumerate() {
+                if !v.is_empty() && mask & wanted != 0 {
+                    candidates.credit(slot as usize, id as u32);
                 }
             }
         }
+        let mut hay = crate::prefilter::Hay::default();
         // ...then per pipeline, the values it changes. A pipeline whose every step leaves a
         // value as it is leaves it as it is (each step sees the value itself), and which
         // steps do is worked out once per (value, step), not once per pipeline.
@@ -496,12 +594,12 @@ impl<'a> Transaction<'a> {
                                     if r == SAME {
                                         SAME
                                     } else {
-                                        hay.push(base, *mask);
+                                        hay.push(base, *mask, i as u32);
                                         (hay.len() - 1) as u32
                                     }
                                 }
                                 t => {
-                                    hay.push(&t, *mask);
+                                    hay.push(&t, *mask, i as u32);
                                     (hay.len() - 1) as u32
                                 }
                             }
@@ -509,7 +607,7 @@ impl<'a> Transaction<'a> {
                         _ => match apply_all(&plan.transforms, v) {
                             Cow::Borrowed(b) if b.len() == v.len() => SAME,
                             t => {
-                                hay.push(&t, *mask);
+                                hay.push(&t, *mask, i as u32);
                                 (hay.len() - 1) as u32
                             }
                         },
@@ -530,7 +628,26 @@ impl<'a> Transaction<'a> {
                 results[p] = res;
             }
         }
-        candidates
+        candidates.finish();
+        Scan {
+            candidates,
+            prefilter: Some(pf),
+            values: ScannedValues { raw, index },
+        }
+    }
+
+    /// For a candidate rule with prefilter slot `slot`: the scan and the ids of the values
+    /// it credited the slot for (None: evaluate the rule on every value it selects).
+    fn credited(
+        &self,
+        slot: Option<u32>,
+    ) -> Option<(&Scan<'a>, &crate::prefilter::Prefilter, &[u32])> {
+        if self.exhaustive {
+            return None;
+        }
+        let scan = self.candidates.as_ref()?;
+        let ids = scan.candidates.values_of(slot? as usize)?;
+        Some((scan, scan.prefilter?, ids))
     }
 
     fn stop_phase(&self, phase: u8) -> bool {
@@ -546,6 +663,7 @@ impl<'a> Transaction<'a> {
     }
 
     /// Evaluates a rule and its chain; true when every link matched.
+    #[inline(never)]
     fn eval_chain(&mut self, rule: &'a Rule) -> bool {
         // MATCHED_VARS holds what this rule (and its chain so far) matched, nothing older.
         self.matched_vars.clear();
@@ -553,8 +671,10 @@ impl<'a> Transaction<'a> {
         let head_id = rule.id;
         let head_tags = &rule.actions.tags;
         self.current_rule = Some(rule);
+        // the head alone has a prefilter slot (its operator's literals)
+        let mut slot = rule.slot;
         while let Some(r) = link {
-            if !self.eval_link(r, head_id, head_tags) {
+            if !self.eval_link(r, head_id, head_tags, slot.take()) {
                 return false;
             }
             link = r.chained.as_deref();
@@ -565,7 +685,13 @@ impl<'a> Transaction<'a> {
     /// One link: every selected value, transformed, through the operator. Per-match actions
     /// (`capture`, `setvar`, `setenv`) run for each matching value, in order, as in
     /// ModSecurity (they are applied after the scan, which only reads the transaction).
-    fn eval_link(&mut self, r: &'a Rule, head_id: u64, head_tags: &[String]) -> bool {
+    fn eval_link(
+        &mut self,
+        r: &'a Rule,
+        head_id: u64,
+        head_tags: &[String],
+        slot: Option<u32>,
+    ) -> bool {
         let hits: Vec<Hit> = {
             let this = &*self;
             let values: Vec<Selected<'_>> = if r.unconditional {
@@ -578,7 +704,7 @@ impl<'a> Transaction<'a> {
                     plain: Default::default(),
                 }]
             } else {
-                this.select(r, head_id, head_tags)
+                this.select(r, head_id, head_tags, slot)
             };
             let mut hits = Vec::new();
             let mut caps: Captures = Vec::new();
@@ -952,8 +1078,18 @@ impl<'a> Transaction<'a> {
 
     /// The values a rule link inspects, with exclusions applied: `(name, value)` pairs
     /// borrowed from the request where possible (names are built only for matches).
-    fn select(&self, r: &'a Rule, head_id: u64, head_tags: &[String]) -> Vec<Selected<'_>> {
+    #[inline(never)]
+    /// `slot`: the rule's prefilter slot when this is its head, which limits the values
+    /// to those the prefilter credited it for (see [`Transaction::credited`]).
+    fn select(
+        &self,
+        r: &'a Rule,
+        head_id: u64,
+        head_tags: &[String],
+        slot: Option<u32>,
+    ) -> Vec<Selected<'_>> {
         let mut out = Vec::new();
+        let credited = self.credited(slot);
         let has_overrides = !self.overrides.removed_targets_by_id.is_empty()
             || !self.overrides.removed_targets_by_tag.is_empty();
         let removed: Vec<&Target> = if has_overrides {
@@ -1013,9 +1149,24 @@ impl<'a> Transaction<'a> {
             }
             let whole_name = target.collection == "MATCHED_VARS";
             out.reserve(items.len());
+            // a value the scan saw in this collection and did not credit the rule for cannot
+            // match; one it did not see there (data changed since) is evaluated
+            let bit = credited.map(|(_, pf, _)| {
+                pf.collections
+                    .iter()
+                    .position(|c| *c == target.collection)
+                    .map_or(0, crate::prefilter::collection_bit)
+            });
             for (k, v) in items.into_iter() {
                 if !keep(&k) {
                     continue;
+                }
+                if let (Some((scan, _, ids)), Some(bit)) = (credited, bit) {
+                    if let Some((id, mask)) = scan.values.find(&v) {
+                        if mask & bit != 0 && ids.binary_search(&id).is_err() {
+                            continue;
+                        }
+                    }
                 }
                 out.push(Selected {
                     collection: &target.collection,
@@ -1032,6 +1183,7 @@ impl<'a> Transaction<'a> {
 
     /// `(key, value)` pairs of a collection; scalars give one pair with an empty key.
     /// `selector` lets keyed lookups (TX, headers) avoid walking whole collections.
+    #[inline(never)]
     fn collection(&self, name: &str, selector: &Selector) -> Vec<Val<'_>> {
         let req: &'a RequestModel = self.req;
         let b = |v: &'a [u8]| Cow::Borrowed(v);
@@ -1179,11 +1331,17 @@ impl<'a> Transaction<'a> {
                     .get_key_value(k)
                     .map(|(k, v)| vec![(Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..]))])
                     .unwrap_or_default(),
-                _ => self
-                    .tx
-                    .iter()
-                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..])))
-                    .collect(),
+                _ => {
+                    // in name order: a hash map's order differs between transactions, and
+                    // the last of several matches is what MATCHED_VAR and the log show
+                    let mut all: Vec<Val<'_>> = self
+                        .tx
+                        .iter()
+                        .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..])))
+                        .collect();
+                    all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                    all
+                }
             },
             "ENV" => self
                 .env

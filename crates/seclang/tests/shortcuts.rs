@@ -1,0 +1,98 @@
+//! Differential test of the engine's shortcuts: the prefilter that skips rules, and the
+//! restriction of a candidate rule to the values that made it a candidate, must not change
+//! what a transaction does. Every request of CRS 4.28's regression suite (5,000 requests
+//! written to trigger rules, plus their near misses) goes through the CRS at paranoia
+//! levels 1 and 4, once with the shortcuts and once exhaustively (every rule on every
+//! value); matches (rule, target, value, message, data), TX and the interruption must agree.
+
+use std::path::PathBuf;
+
+use palisade_seclang::{ftw, CrsLoad, RuleMatch, RuleSet, Transaction};
+
+fn crs() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/crs")
+}
+
+type Outcome = (Vec<String>, Vec<(String, Vec<u8>)>, String);
+
+fn run(rules: &RuleSet, parsed: &ftw::Parsed, level: &str, exhaustive: bool) -> Outcome {
+    let mut tx = Transaction::new(rules, &parsed.model, &parsed.body);
+    tx.set_exhaustive(exhaustive);
+    tx.set_tx("blocking_paranoia_level", level);
+    tx.set_tx("detection_paranoia_level", level);
+    tx.process_request();
+    let resp = ftw::albedo_response(&parsed.model, &parsed.body);
+    tx.set_response(&resp);
+    tx.process_response();
+    let describe = |m: &RuleMatch| {
+        format!(
+            "{} {} {:?} {} | {}",
+            m.id,
+            m.target,
+            String::from_utf8_lossy(&m.value),
+            m.msg,
+            m.logdata
+        )
+    };
+    let matches = tx.matches.iter().map(describe).collect();
+    let vars = tx
+        .tx_vars()
+        .into_iter()
+        // time and the per-transaction id differ between any two runs
+        .filter(|(k, _)| !matches!(*k, "duration" | "unique_id"))
+        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .collect();
+    (matches, vars, format!("{:?}", tx.interruption))
+}
+
+#[test]
+fn shortcuts_agree_with_exhaustive_evaluation_on_the_crs_suite() {
+    let crs = crs();
+    assert!(
+        crs.join("rules").is_dir(),
+        "CRS not found at {}",
+        crs.display()
+    );
+    let rules = CrsLoad {
+        dir: crs.clone(),
+        preamble:
+            "SecRuleEngine DetectionOnly\nSecRequestBodyAccess On\nSecResponseBodyAccess On\n"
+                .into(),
+        ..Default::default()
+    }
+    .load()
+    .expect("CRS loads");
+    let tests = ftw::load_dir(&crs.join("tests/regression/tests")).expect("suite loads");
+    let mut requests = 0;
+    let mut disagreements = Vec::new();
+    for test in &tests {
+        for stage in &test.stages {
+            let Ok(parsed) = ftw::parse_lenient(&stage.request) else {
+                continue;
+            };
+            requests += 1;
+            for level in ["1", "4"] {
+                let fast = run(&rules, &parsed, level, false);
+                let slow = run(&rules, &parsed, level, true);
+                if fast != slow {
+                    disagreements.push(format!(
+                        "{} at PL{level}:\n  shortcuts:  {:?}\n  exhaustive: {:?}",
+                        test.name, fast, slow
+                    ));
+                }
+            }
+        }
+    }
+    assert!(requests > 4000, "only {requests} requests");
+    assert!(
+        disagreements.is_empty(),
+        "{} of {requests} requests differ; first:\n{}",
+        disagreements.len(),
+        disagreements
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
