@@ -342,7 +342,7 @@ impl SignatureSet {
         // common case); otherwise an offset into `variants`, where variants[row + p] is the
         // value after pipeline p, computed once from its longest prefix pipeline's result.
         let mut rows: Vec<Option<usize>> = Vec::with_capacity(locations.len());
-        let mut variants: Vec<Variant> = Vec::new();
+        let mut variants: Vec<Variant> = Vec::with_capacity(4 * np);
         // For each set of targets seen (a handful per request): the pipelines needed, and
         // those whose results are needed.
         let mut needs: Vec<(u8, u64, u64)> = Vec::new();
@@ -408,19 +408,22 @@ impl SignatureSet {
             }
         };
 
-        let mut haystack: Vec<u8> = Vec::new();
+        // Sized up front: growing these by doubling cost more than the matching on small
+        // requests.
+        let total: usize = locations.iter().map(|l| l.value.len() + 1).sum();
+        let mut haystack: Vec<u8> = Vec::with_capacity(total + total / 4);
         // (offset, location) of each segment; one segment per distinct variant of a value
-        let mut starts: Vec<(usize, usize)> = Vec::new();
+        let mut starts: Vec<(usize, usize)> = Vec::with_capacity(locations.len() + 8);
         // Further locations whose variant has the same bytes as a segment: `dup_head[k]` is
         // the first entry of segment k's list in `dups` ((location, next entry) pairs).
         // Repeated values (array items, identical form fields) are scanned once.
-        let mut dup_head: Vec<usize> = Vec::new();
+        let mut dup_head: Vec<usize> = Vec::with_capacity(locations.len() + 8);
         let mut dups: Vec<(usize, usize)> = Vec::new();
         let mut segment_by_bytes: HashMap<&[u8], usize, BuildHasherDefault<SliceHasher>> =
             HashMap::default();
         // Scratch space reused by every group.
         let mut distinct: Vec<&[u8]> = Vec::new();
-        let mut segments: Vec<(&[u8], usize)> = Vec::new();
+        let mut segments: Vec<(&[u8], usize)> = Vec::with_capacity(locations.len() + 8);
         let mut hit_segments: Vec<usize> = Vec::new();
         let mut literal_hits: Vec<(usize, usize)> = Vec::new();
         let mut required_hits: Vec<(usize, usize)> = Vec::new();
