@@ -125,6 +125,7 @@ fn main() {
     .load()
     .unwrap_or_else(|e| panic!("{e}"));
     let det = CrsDetector::new(Arc::new(rules), 0, true);
+    println!("rss after load {} MB", rss_mb());
     for scenario in scenarios.split(',') {
         let model = build(scenario);
         let mut out = Vec::new();
@@ -140,4 +141,16 @@ fn main() {
             times[0]
         );
     }
+    println!("rss at the end {} MB", rss_mb());
+}
+
+/// Resident memory of this process (MB), from `/proc/self/status`.
+fn rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb / 1024)
 }

@@ -483,9 +483,14 @@ impl Prefilter {
         pf.ac = if literals.is_empty() {
             None
         } else {
+            // A contiguous NFA, not a DFA: for CRS's ~5,900 literals the DFA took 83 MB (two
+            // thirds of the process) against 5 MB, and scanned the same requests in about
+            // the same time (more instructions, fewer cache misses). Dense transitions for
+            // the first bytes of a literal, where scanning spends its time.
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                .dense_depth(6)
                 .build(&literals)
                 .or_else(|_| {
                     AhoCorasick::builder()

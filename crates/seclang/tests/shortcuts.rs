@@ -96,3 +96,24 @@ fn shortcuts_agree_with_exhaustive_evaluation_on_the_crs_suite() {
             .join("\n")
     );
 }
+
+/// The prefilter of every paranoia level stays small: its literal automaton was an 83 MB
+/// DFA (most of the resident memory of a CRS deployment) before it became an NFA.
+#[test]
+fn crs_prefilters_fit_the_memory_budget() {
+    let rules = CrsLoad {
+        dir: crs(),
+        ..Default::default()
+    }
+    .load()
+    .expect("CRS loads");
+    for level in 1..=4 {
+        let pf = rules.prefilter(level).expect("levels 1-4");
+        let ac = pf.ac.as_ref().expect("a literal automaton");
+        assert!(
+            ac.memory_usage() < 16 << 20,
+            "PL{level}: literal automaton of {} bytes",
+            ac.memory_usage()
+        );
+    }
+}
