@@ -51,6 +51,15 @@ impl Template {
         Template { parts }
     }
 
+    /// The text when the template is one literal with no macro (no allocation).
+    pub fn literal(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [] => Some(""),
+            [Part::Literal(s)] => Some(s),
+            _ => None,
+        }
+    }
+
     /// True when the template contains no macro (its expansion is constant).
     pub fn is_constant(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Literal(_)))

@@ -34,6 +34,7 @@ pub struct Response {
 pub struct RuleMatch {
     pub id: u64,
     pub phase: u8,
+    /// `msg`, `logdata` and `tags` are empty when the rule does not log (`logged` false).
     pub msg: String,
     pub logdata: String,
     pub tags: Vec<String>,
@@ -881,25 +882,52 @@ impl<'a> Transaction<'a> {
                 "ENV" => false,
                 _ => continue,
             };
-            let key = String::from_utf8_lossy(&sv.key.expand(self)).to_ascii_lowercase();
+            // CRS's keys are lower-case literals (`tx.inbound_anomaly_score_pl1`): used as they
+            // are, without building a string per setvar
+            let key: Cow<'_, str> = match sv.key.literal() {
+                Some(k) if !k.bytes().any(|b| b.is_ascii_uppercase()) => Cow::Borrowed(k),
+                _ => Cow::Owned(String::from_utf8_lossy(&sv.key.expand(self)).to_ascii_lowercase()),
+            };
             match &sv.op {
                 SetVarOp::Delete => {
-                    self.map_mut(is_tx).remove(&key);
+                    self.map_mut(is_tx).remove(&*key);
                 }
                 SetVarOp::Set(t) => {
-                    let v = t.expand(self);
-                    self.map_mut(is_tx).insert(key, v);
+                    let v = match t.literal() {
+                        Some(l) => l.as_bytes().to_vec(),
+                        None => t.expand(self),
+                    };
+                    let map = self.map_mut(is_tx);
+                    match map.get_mut(&*key) {
+                        Some(old) => *old = v,
+                        None => {
+                            map.insert(key.into_owned(), v);
+                        }
+                    }
                 }
                 SetVarOp::Add(t) | SetVarOp::Sub(t) => {
-                    let delta = atoi(&t.expand(self));
+                    let delta = match t.literal() {
+                        Some(l) => atoi(l.as_bytes()),
+                        None => atoi(&t.expand(self)),
+                    };
                     let map = self.map_mut(is_tx);
-                    let cur = map.get(&key).map(|v| atoi(v)).unwrap_or(0);
+                    let cur = map.get(&*key).map(|v| atoi(v)).unwrap_or(0);
                     let new = if matches!(sv.op, SetVarOp::Add(_)) {
                         cur.saturating_add(delta)
                     } else {
                         cur.saturating_sub(delta)
                     };
-                    map.insert(key, new.to_string().into_bytes());
+                    match map.get_mut(&*key) {
+                        Some(old) => {
+                            old.clear();
+                            // the number written in place, without a String
+                            use std::io::Write;
+                            let _ = write!(old, "{new}");
+                        }
+                        None => {
+                            map.insert(key.into_owned(), new.to_string().into_bytes());
+                        }
+                    }
                 }
             }
         }
@@ -929,24 +957,24 @@ impl<'a> Transaction<'a> {
         if let Some(s) = rule.actions.severity {
             self.highest_severity = Some(self.highest_severity.map_or(s, |h| h.min(s)));
         }
-        let msg = rule
-            .actions
-            .msg
-            .as_ref()
-            .map(|t| String::from_utf8_lossy(&t.expand(self)).into_owned())
-            .unwrap_or_default();
-        let logdata = rule
-            .actions
-            .logdata
-            .as_ref()
-            .map(|t| String::from_utf8_lossy(&t.expand(self)).into_owned())
-            .unwrap_or_default();
+        // a `nolog` match is never logged or reported (CRS's bookkeeping rules: ~60 of them
+        // match on every request), so its text is not built
+        let text = |t: &Option<crate::macros::Template>| match t {
+            Some(t) if rule.log => String::from_utf8_lossy(&t.expand(self)).into_owned(),
+            _ => String::new(),
+        };
+        let msg = text(&rule.actions.msg);
+        let logdata = text(&rule.actions.logdata);
         self.matches.push(RuleMatch {
             id: rule.id,
             phase: rule.phase,
             msg,
             logdata,
-            tags: rule.actions.tags.clone(),
+            tags: if rule.log {
+                rule.actions.tags.clone()
+            } else {
+                Vec::new()
+            },
             severity: rule.actions.severity,
             paranoia: rule.paranoia,
             target: self.matched_var_name.clone(),
