@@ -2,7 +2,7 @@
 //! location of typical requests (a browser GET with a query string, cookies and referer; a
 //! 2 KB form POST; a 4 KB JSON API POST; a search with an attack payload). The request
 //! model is built once outside the timed loop: this measures only what the detector adds.
-//! Run: `cargo bench -p palisade-ml` (goal: ≤ 20 µs for a typical request). Times are the
+//! Run: `cargo bench -p palisade-ml [-- NAME...]` (goal: ≤ 20 µs for a typical request). Times are the
 //! best batch of several, so other load on the machine inflates them less.
 
 use std::hint::black_box;
@@ -82,12 +82,21 @@ fn scenarios() -> Vec<(&'static str, RequestModel)> {
 }
 
 fn main() {
+    // `cargo bench -p palisade-ml -- form`: only the scenarios whose name contains an
+    // argument (to profile one under callgrind; flags such as `--bench` are ignored).
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let model = palisade_ml::default_model().expect("built-in model");
     println!(
         "built-in model: 2^{} weights, threshold {:.3}",
         model.bits, model.threshold
     );
     for (name, req) in scenarios() {
+        if !only.is_empty() && !only.iter().any(|o| name.contains(o.as_str())) {
+            continue;
+        }
         // Bytes and features of all locations (repeated values counted each time; the
         // detector scores a repeated value once).
         let (bytes, features) = {
