@@ -19,6 +19,15 @@ use crate::parse::{LoadError, Origin};
 /// Outcome of a match: the data the `capture` action stores in `TX:0`–`TX:9`.
 pub type Captures = Vec<Vec<u8>>;
 
+/// A numeric operator's operand: a literal read in place (CRS's paranoia-level checks
+/// run on every request), else the expansion.
+fn number(t: &Template, ctx: &dyn Resolve) -> i64 {
+    match t.literal() {
+        Some(l) => atoi(l.as_bytes()),
+        None => atoi(&t.expand(ctx)),
+    }
+}
+
 #[derive(Debug)]
 pub enum Op {
     Rx(Box<Rx>),
@@ -295,11 +304,11 @@ impl Operator {
                     true
                 }
             }
-            Op::Eq(t) => atoi(value) == atoi(&t.expand(ctx)),
-            Op::Ge(t) => atoi(value) >= atoi(&t.expand(ctx)),
-            Op::Gt(t) => atoi(value) > atoi(&t.expand(ctx)),
-            Op::Le(t) => atoi(value) <= atoi(&t.expand(ctx)),
-            Op::Lt(t) => atoi(value) < atoi(&t.expand(ctx)),
+            Op::Eq(t) => atoi(value) == number(t, ctx),
+            Op::Ge(t) => atoi(value) >= number(t, ctx),
+            Op::Gt(t) => atoi(value) > number(t, ctx),
+            Op::Le(t) => atoi(value) <= number(t, ctx),
+            Op::Lt(t) => atoi(value) < number(t, ctx),
             Op::ValidateByteRange(allowed) => match value.iter().find(|&&b| !allowed[b as usize]) {
                 Some(&b) => {
                     captures.push(vec![b]);

@@ -7,7 +7,6 @@
 //! that a phase-1 `ctl:requestBodyProcessor` takes effect, as in ModSecurity.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::time::Instant;
 
 use palisade_http::{parse_body, Arg, BodyKind, RequestModel, Transform};
@@ -127,7 +126,12 @@ impl Selected<'_> {
         if self.key.is_empty() {
             self.collection.to_string()
         } else {
-            format!("{}:{}", self.collection, self.key)
+            // (not format!: this runs for every match, CRS's bookkeeping included)
+            let mut name = String::with_capacity(self.collection.len() + 1 + self.key.len());
+            name.push_str(self.collection);
+            name.push(':');
+            name.push_str(&self.key);
+            name
         }
     }
 }
@@ -259,8 +263,10 @@ pub struct Transaction<'a> {
     req: &'a RequestModel,
     raw_body: &'a [u8],
     response: Option<&'a Response>,
-    tx: HashMap<String, Vec<u8>>,
-    env: HashMap<String, Vec<u8>>,
+    // Fx-hashed like the engine's other per-transaction tables (see `fxhash`): CRS reads
+    // and writes TX a few hundred times per request
+    tx: FxHashMap<String, Vec<u8>>,
+    env: FxHashMap<String, Vec<u8>>,
     engine: EngineMode,
     body_access: bool,
     force_body_variable: bool,
@@ -305,8 +311,8 @@ impl<'a> Transaction<'a> {
             req,
             raw_body,
             response: None,
-            tx: HashMap::new(),
-            env: HashMap::new(),
+            tx: Default::default(),
+            env: Default::default(),
             engine: rules.settings.engine,
             body_access: rules.settings.request_body_access,
             force_body_variable: false,
@@ -552,9 +558,19 @@ impl<'a> Transaction<'a> {
         let mut hays: Vec<crate::prefilter::Hay> = Vec::new();
         hays.resize_with(pf.plans.len(), Default::default);
         let mut results: Vec<Vec<u32>> = vec![Vec::new(); pf.plans.len()];
+        // Per kept plan hay entry: whether its bytes were scanned for literals already (in
+        // this plan or, for an entry its last step left as the parent's, an ancestor's).
+        // The literal automaton is the same for every plan and a copy carries the same
+        // value id and collections, so scanning the copy again credits nothing new: a
+        // chain such as 934100's urlDecodeUni,jsDecode,base64Decode,urlDecodeUni,jsDecode,
+        // replaceComments scans each decoded value once instead of four times.
+        let mut literal_scanned: Vec<Vec<bool>> = vec![Vec::new(); pf.plans.len()];
+        let mut scanned_here: Vec<bool> = Vec::new();
+        let mut fresh = crate::prefilter::Hay::default();
         for &p in &pf.order {
             let plan = &pf.plans[p];
             hay.clear();
+            scanned_here.clear();
             let mut res = if is_parent[p] {
                 vec![NOT_DONE; values.len()]
             } else {
@@ -596,11 +612,18 @@ impl<'a> Transaction<'a> {
                                         SAME
                                     } else {
                                         hay.push(base, *mask, i as u32);
+                                        scanned_here.push(
+                                            literal_scanned[q]
+                                                .get(r as usize)
+                                                .copied()
+                                                .unwrap_or(false),
+                                        );
                                         (hay.len() - 1) as u32
                                     }
                                 }
                                 t => {
                                     hay.push(&t, *mask, i as u32);
+                                    scanned_here.push(false);
                                     (hay.len() - 1) as u32
                                 }
                             }
@@ -609,6 +632,7 @@ impl<'a> Transaction<'a> {
                             Cow::Borrowed(b) if b.len() == v.len() => SAME,
                             t => {
                                 hay.push(&t, *mask, i as u32);
+                                scanned_here.push(false);
                                 (hay.len() - 1) as u32
                             }
                         },
@@ -619,13 +643,23 @@ impl<'a> Transaction<'a> {
                 }
             }
             if plan.has_literals {
-                pf.scan(&hay, &mut candidates);
+                if scanned_here.iter().any(|s| *s) {
+                    fresh.clear();
+                    for (k, _) in scanned_here.iter().enumerate().filter(|(_, s)| !**s) {
+                        fresh.push(hay.get(k), hay.mask(k), hay.id(k));
+                    }
+                    pf.scan(&fresh, &mut candidates);
+                } else {
+                    pf.scan(&hay, &mut candidates);
+                }
+                scanned_here.iter_mut().for_each(|s| *s = true);
             }
             if let Some(dfa) = &plan.dfa {
                 pf.scan_dfa(dfa, &hay, &mut candidates);
             }
             if is_parent[p] {
                 std::mem::swap(&mut hays[p], &mut hay);
+                std::mem::swap(&mut literal_scanned[p], &mut scanned_here);
                 results[p] = res;
             }
         }
@@ -937,7 +971,7 @@ impl<'a> Transaction<'a> {
         }
     }
 
-    fn map_mut(&mut self, tx: bool) -> &mut HashMap<String, Vec<u8>> {
+    fn map_mut(&mut self, tx: bool) -> &mut FxHashMap<String, Vec<u8>> {
         if tx {
             &mut self.tx
         } else {
@@ -1163,6 +1197,13 @@ impl<'a> Transaction<'a> {
                 let n = items.iter().filter(|(k, _)| keep(k)).count();
                 let name = match &target.selector {
                     Selector::All => target.collection.clone(),
+                    Selector::Key(k) => {
+                        let mut name = String::with_capacity(target.collection.len() + 1 + k.len());
+                        name.push_str(&target.collection);
+                        name.push(':');
+                        name.push_str(k);
+                        name
+                    }
                     s => format!("{}:{}", target.collection, s.text()),
                 };
                 out.push(Selected {
