@@ -45,6 +45,11 @@ struct Group {
     /// Same, as a bit mask.
     pipeline_mask: u64,
     ac: Option<AhoCorasick>,
+    /// Bytes (at most six) such that every match of every pattern found through the
+    /// Aho-Corasick scan holds one of them: when none occurs in the haystack, no such
+    /// pattern can match and the scan is skipped (a JSON body holds none of the `<`, `(`,
+    /// `=` of the upload and XXE patterns). None when some pattern has no rare byte.
+    ac_gate: Option<Vec<u8>>,
     /// What each Aho-Corasick pattern stands for.
     ac_entries: Vec<AcEntry>,
     literal_info: Vec<PatternInfo>,
@@ -504,7 +509,11 @@ impl SignatureSet {
             always_candidates.clear();
             // Segment bounds: its bytes and the separator after them.
             let segment_end = |k: usize| starts.get(k + 1).map_or(hay.len(), |&(s, _)| s);
-            if let Some(ac) = &group.ac {
+            let gate_open = group
+                .ac_gate
+                .as_deref()
+                .is_none_or(|bytes| any_byte_in(hay, bytes));
+            if let Some(ac) = group.ac.as_ref().filter(|_| gate_open) {
                 // Two passes: a plain search finds the segments with any needle (each search
                 // reports the match that ends first, so no segment before it holds one; the
                 // next search starts at the following segment), then only those segments
@@ -682,6 +691,35 @@ fn clean_key(key: &mut Vec<u8>, targets: u8, paranoia: u8, value: &[u8]) -> bool
     key.extend_from_slice(&[targets, paranoia]);
     key.extend_from_slice(value);
     key.len() <= MAX_KEY_LEN
+}
+
+/// Bytes seldom seen in ordinary request values, rarest first: the candidates for a
+/// group's [`Group::ac_gate`].
+const RARE_BYTES: &[u8] = b"<>()=%\\|`^~$!*;'&#+?/[]{}\"";
+
+/// The gate of a group from one byte string per pattern (a literal pattern's text, or a
+/// byte every match of a regex holds): each one's rarest byte from [`RARE_BYTES`]; None
+/// when one has none or more than six bytes would be needed (searching for more costs
+/// about as much as the scan it could save).
+fn gate_bytes(needles: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let mut gate: Vec<u8> = Vec::new();
+    for needle in needles {
+        let rarest = RARE_BYTES.iter().find(|r| needle.contains(r))?;
+        if !gate.contains(rarest) {
+            gate.push(*rarest);
+        }
+    }
+    (!gate.is_empty() && gate.len() <= 6).then_some(gate)
+}
+
+/// Whether any of `bytes` (at most six) occurs in `hay`, by vectorized searches.
+fn any_byte_in(hay: &[u8], bytes: &[u8]) -> bool {
+    bytes.chunks(3).any(|c| match *c {
+        [a] => memchr::memchr(a, hay).is_some(),
+        [a, b] => memchr::memchr2(a, b, hay).is_some(),
+        [a, b, c] => memchr::memchr3(a, b, c, hay).is_some(),
+        _ => true,
+    })
 }
 
 /// Values longer than this are not looked up for duplicates: hashing them costs more than
@@ -924,6 +962,19 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                 }
             }
         }
+        // the gate: a rare byte of each literal pattern and of each prefiltered regex
+        // (every match holds it, whatever literal the prefilter picked)
+        let mut gate_of_each: Vec<Vec<u8>> = lits
+            .iter()
+            .map(|spec| spec.literal.as_deref().unwrap_or("").as_bytes().to_vec())
+            .collect();
+        for (i, spec) in res.iter().enumerate() {
+            if always_ids.binary_search(&i).is_err() {
+                let byte = crate::prefilter::required_rare_byte(&spec.regex, RARE_BYTES);
+                gate_of_each.push(byte.map(|b| vec![b]).unwrap_or_default());
+            }
+        }
+        let ac_gate = gate_bytes(&gate_of_each);
         let ac = if ac_needles.is_empty() {
             None
         } else {
@@ -969,6 +1020,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             pipeline_mask: used.iter().fold(0u64, |m, &p| m | (1u64 << p)),
             pipelines: used,
             ac,
+            ac_gate,
             ac_entries,
             literal_info,
             always,
@@ -1122,6 +1174,58 @@ mod tests {
         assert_eq!(targets(&pre, &json_request(body)), want);
         let always = set(Target::Args, FileKind::Regex, "<[a-z]+>\n");
         assert_eq!(targets(&always, &json_request(body)), want);
+    }
+
+    #[test]
+    fn rare_byte_gate() {
+        let needles = |list: &[&str]| {
+            list.iter()
+                .map(|n| n.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        };
+        // each needle's rarest byte, once
+        assert_eq!(
+            gate_bytes(&needles(&["eval(", "<?php", "exec(", "filename=", "x/y"])),
+            Some(b"(<=/".to_vec())
+        );
+        // a needle of letters and spaces only can occur anywhere: no gate
+        assert_eq!(gate_bytes(&needles(&["eval(", "union select"])), None);
+        // too many distinct bytes to be worth searching for
+        assert_eq!(
+            gate_bytes(&needles(&["<", ">", "(", ")", "=", "%", "|"])),
+            None
+        );
+        for (hay, bytes, want) in [
+            (&b"abc"[..], &b"("[..], false),
+            (b"ab(c", b"<(", true),
+            (b"abc", b"<(=/>", false),
+            (b"abc>", b"<(=/>", true),
+            (b"", b"<", false),
+        ] {
+            assert_eq!(any_byte_in(hay, bytes), want, "{hay:?} {bytes:?}");
+        }
+    }
+
+    #[test]
+    fn gated_body_scan_finds_what_it_should() {
+        // body patterns whose needles all hold a rare byte: skipped on a body without one,
+        // found wherever one occurs (also case-insensitively)
+        let body_set = set(
+            Target::Body,
+            FileKind::Regex,
+            "\\beval\\s*\\(\\s*\\$_\n<!entity\\s+\\w+\\s+system\n",
+        );
+        assert!(targets(&body_set, &json_request(r#"{"a":"eval $_ here"}"#)).is_empty());
+        for body in [
+            r#"{"a":"EVAL($_GET[1])"}"#,
+            r#"{"x":"<!ENTITY xxe SYSTEM \"file:///etc/passwd\">"}"#,
+        ] {
+            assert_eq!(
+                targets(&body_set, &json_request(body)),
+                vec!["REQUEST_BODY"],
+                "{body}"
+            );
+        }
     }
 
     fn with_headers(headers: &[(&str, &str)]) -> RequestModel {

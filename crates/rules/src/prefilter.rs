@@ -42,6 +42,83 @@ pub fn required_literals_with(pattern: &str, whitespace_compressed: bool) -> Opt
     usable(&set).then_some(set)
 }
 
+/// The first byte of `candidates` that every match of `pattern` contains, or None. The
+/// matcher skips a group's literal scan when none of its patterns' such bytes occurs.
+pub fn required_rare_byte(pattern: &str, candidates: &[u8]) -> Option<u8> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .case_insensitive(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let bytes = required_bytes(&hir);
+    candidates.iter().copied().find(|&b| bytes.contains(b))
+}
+
+/// A set of bytes.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn insert(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+    fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+    fn union(self, other: ByteSet) -> ByteSet {
+        ByteSet(std::array::from_fn(|i| self.0[i] | other.0[i]))
+    }
+    fn intersection(self, other: ByteSet) -> ByteSet {
+        ByteSet(std::array::from_fn(|i| self.0[i] & other.0[i]))
+    }
+}
+
+/// Bytes that occur in every match of `hir` (a subset: classes of more than one byte and
+/// optional parts contribute nothing). Case is not folded: callers ask about punctuation.
+fn required_bytes(hir: &Hir) -> ByteSet {
+    match hir.kind() {
+        HirKind::Literal(lit) => {
+            let mut set = ByteSet::default();
+            for &b in lit.0.iter() {
+                set.insert(b);
+            }
+            set
+        }
+        HirKind::Class(class) => {
+            let mut set = ByteSet::default();
+            let single = match class {
+                Class::Bytes(c) => match c.ranges() {
+                    [r] if r.start() == r.end() => Some(r.start()),
+                    _ => None,
+                },
+                Class::Unicode(c) => match c.ranges() {
+                    [r] if r.start() == r.end() => {
+                        u8::try_from(u32::from(r.start())).ok().filter(u8::is_ascii)
+                    }
+                    _ => None,
+                },
+            };
+            if let Some(b) = single {
+                set.insert(b);
+            }
+            set
+        }
+        HirKind::Capture(cap) => required_bytes(&cap.sub),
+        HirKind::Repetition(rep) if rep.min >= 1 => required_bytes(&rep.sub),
+        HirKind::Concat(parts) => parts
+            .iter()
+            .fold(ByteSet::default(), |acc, p| acc.union(required_bytes(p))),
+        HirKind::Alternation(alts) => {
+            let mut iter = alts.iter().map(required_bytes);
+            let first = iter.next().unwrap_or_default();
+            iter.fold(first, ByteSet::intersection)
+        }
+        _ => ByteSet::default(),
+    }
+}
+
 /// Whether values matched after `pipeline` have no whitespace runs: it ends with
 /// `compressWhitespace` (case steps are not kept in pipelines, and no other step may follow,
 /// since it could make a run again).
@@ -289,6 +366,24 @@ fn required(hir: &Hir, ws: bool) -> Option<Vec<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn required_rare_bytes() {
+        let rare = b"<>(=%/";
+        for (pattern, want) in [
+            (r"<%@?\s*(?:page\s+x)?eval\s*\(?\s*request", Some(b'<')),
+            (r"\beval\s*\(", Some(b'(')),
+            (r"(?:a=b|c=d)", Some(b'=')),
+            (r"(?:a=b|c/d)", None),
+            (r"union\s+select", None),
+            (r"x(?:=)?y", None),
+            (r"x[=/]y", None),
+            (r"x[=]+y", Some(b'=')),
+            (r"(?:%|=)\s*(?:<|x)%", Some(b'%')),
+        ] {
+            assert_eq!(required_rare_byte(pattern, rare), want, "{pattern}");
+        }
+    }
 
     fn lits(p: &str) -> Option<Vec<String>> {
         required_literals(p).map(|v| {

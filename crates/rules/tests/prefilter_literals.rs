@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use palisade_http::transform::apply_all;
 use palisade_http::Transform;
 use palisade_rules::parse_pipeline;
-use palisade_rules::prefilter::{compresses_whitespace, required_literals_with};
+use palisade_rules::prefilter::{
+    compresses_whitespace, required_literals_with, required_rare_byte,
+};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -158,4 +160,37 @@ fn every_match_of_a_builtin_regex_contains_one_of_its_literals() {
     }
     assert!(checked > 500, "only {checked} regexes had literals");
     assert!(matched > 500, "only {matched} matches exercised");
+}
+
+/// The gate's promise on the same inputs: a byte that `required_rare_byte` names for a
+/// regex occurs in every input the regex matches (else a skipped scan would hide a match).
+#[test]
+fn every_match_of_a_builtin_regex_contains_its_required_rare_byte() {
+    let inputs = inputs();
+    let rare = b"<>()=%\\|`^~$!*;'&#+?/[]{}\"";
+    let (mut checked, mut matched) = (0, 0);
+    for (place, pattern, _) in regexes() {
+        let Some(byte) = required_rare_byte(&pattern, rare) else {
+            continue;
+        };
+        let re = regex::bytes::RegexBuilder::new(&pattern)
+            .case_insensitive(true)
+            .unicode(false)
+            .build()
+            .unwrap_or_else(|e| panic!("{place}: {e}"));
+        checked += 1;
+        for input in &inputs {
+            if let Some(m) = re.find(input) {
+                matched += 1;
+                assert!(
+                    m.as_bytes().contains(&byte),
+                    "{place}: match {:?} without {:?}",
+                    String::from_utf8_lossy(m.as_bytes()),
+                    char::from(byte)
+                );
+            }
+        }
+    }
+    assert!(checked > 300, "only {checked} regexes had a rare byte");
+    assert!(matched > 300, "only {matched} matches exercised");
 }
