@@ -571,6 +571,8 @@ impl<'a> Transaction<'a> {
             let plan = &pf.plans[p];
             hay.clear();
             scanned_here.clear();
+            // the plan's steps as a mask of `pf.steps` bits (none when there are too many)
+            let plan_steps = plan.steps.iter().fold(0u64, |m, &k| m | 1 << k);
             let mut res = if is_parent[p] {
                 vec![NOT_DONE; values.len()]
             } else {
@@ -580,8 +582,11 @@ impl<'a> Transaction<'a> {
                 if mask & plan.mask == 0 {
                     continue;
                 }
-                let unchanged = !plan.steps.is_empty()
-                    && plan.steps.iter().all(|&k| {
+                // whether each step leaves the value as it is, worked out for the steps not
+                // asked about yet, stopping at the first that changes it (as `all` did)
+                let mut unchanged = plan_steps != 0;
+                if unchanged && plan_steps & !same[i] != 0 {
+                    for &k in &plan.steps {
                         let bit = 1u64 << k;
                         if known[i] & bit == 0 {
                             known[i] |= bit;
@@ -590,8 +595,12 @@ impl<'a> Transaction<'a> {
                                 same[i] |= bit;
                             }
                         }
-                        same[i] & bit != 0
-                    });
+                        if same[i] & bit == 0 {
+                            unchanged = false;
+                            break;
+                        }
+                    }
+                }
                 let at = if unchanged {
                     SAME
                 } else {
