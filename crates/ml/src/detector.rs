@@ -78,10 +78,16 @@ pub fn is_secret_place(place: &Place<'_>) -> bool {
         Place::ArgValue(n) | Place::CookieValue(n) => n,
         _ => return false,
     };
+    // One pass, looking further only at a `p` or an `s` (this runs for most scored values).
     let name = name.as_bytes();
-    [&b"pass"[..], b"pwd", b"secret"].iter().any(|needle| {
-        name.windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
+    let at = |i: usize, word: &[u8]| {
+        name.get(i..i + word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    };
+    (0..name.len()).any(|i| match name[i] | 0x20 {
+        b'p' => at(i, b"pass") || at(i, b"pwd"),
+        b's' => at(i, b"secret"),
+        _ => false,
     })
 }
 
@@ -124,7 +130,7 @@ pub fn worst_locations_remembering(
         if all.is_none_or(|(m, _, _)| margin > m) {
             all = Some((margin, place, value));
         }
-        if !is_secret_place(&place) && open.is_none_or(|(m, _, _)| margin > m) {
+        if open.is_none_or(|(m, _, _)| margin > m) && !is_secret_place(&place) {
             open = Some((margin, place, value));
         }
     });
@@ -196,6 +202,11 @@ mod tests {
         assert!(is_secret_place(&Place::CookieValue("client_secret")));
         assert!(!is_secret_place(&Place::ArgValue("comment")));
         assert!(!is_secret_place(&Place::ArgValue("pas")));
+        assert!(is_secret_place(&Place::ArgValue("PASS")));
+        assert!(is_secret_place(&Place::ArgValue("x.sEcReT")));
+        assert!(is_secret_place(&Place::CookieValue("pwd")));
+        assert!(!is_secret_place(&Place::ArgValue("secre")));
+        assert!(!is_secret_place(&Place::ArgValue("spw.d")));
         assert!(!is_secret_place(&Place::ArgName("password")));
     }
 
