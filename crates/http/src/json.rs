@@ -38,6 +38,11 @@ pub fn flatten(raw: &[u8], max_leaves: usize, args: &mut Vec<Arg>) -> Result<(),
         args,
         max_leaves,
     };
+    // About one leaf per comma: reserving up front saves growing a large vector by
+    // copying it several times (memchr counts them with vector instructions).
+    let commas = memchr::memchr_iter(b',', raw).count();
+    f.args
+        .reserve((commas + 1).min(max_leaves.saturating_sub(f.args.len())));
     if f.raw.starts_with(b"\xef\xbb\xbf") {
         f.pos = 3;
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderValue, ACCEPT, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body::Body as _;
 use http_body_util::BodyExt;
@@ -43,22 +44,36 @@ pub fn new_request_id() -> String {
 /// Where a request goes after inspection.
 enum Destination {
     Demo,
-    Upstream { scheme: String, authority: String },
+    Upstream(Upstream),
 }
 
-fn destination(shared: &Shared, url: Option<&str>) -> Result<Destination, String> {
-    let Some(url) = url.or(shared.settings.upstream.as_deref()) else {
-        return Ok(Destination::Demo);
-    };
+/// Where requests go: an upstream URL's scheme and authority.
+#[derive(Clone, Debug)]
+pub(crate) struct Upstream {
+    scheme: Scheme,
+    authority: Authority,
+}
+
+pub(crate) fn parse_upstream(url: &str) -> Result<Upstream, String> {
     let uri: Uri = url
         .parse()
         .map_err(|e| format!("invalid upstream {url:?}: {e}"))?;
-    let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
-    let authority = uri
-        .authority()
-        .map(|a| a.to_string())
+    let parts = uri.into_parts();
+    let authority = parts
+        .authority
         .ok_or_else(|| format!("upstream {url:?} has no host"))?;
-    Ok(Destination::Upstream { scheme, authority })
+    Ok(Upstream {
+        scheme: parts.scheme.unwrap_or(Scheme::HTTP),
+        authority,
+    })
+}
+
+fn destination(shared: &Shared, url: Option<&str>) -> Result<Destination, String> {
+    match (url, &shared.default_upstream) {
+        (Some(url), _) => parse_upstream(url).map(Destination::Upstream),
+        (None, Some(parsed)) => parsed.clone().map(Destination::Upstream),
+        (None, None) => Ok(Destination::Demo),
+    }
 }
 
 /// Reads `body` until it ends or more than `limit` bytes were read. Returns the bytes (at
@@ -272,15 +287,27 @@ pub async fn handle(
         .policy()
         .matching_route(&model.host, &model.path)
         .and_then(|r| r.upstream.clone());
-    let (scheme, authority) = match destination(&shared, route_upstream.as_deref()) {
+    let Upstream { scheme, authority } = match destination(&shared, route_upstream.as_deref()) {
         Ok(Destination::Demo) => return crate::demo::respond(&model, body_len),
-        Ok(Destination::Upstream { scheme, authority }) => (scheme, authority),
+        Ok(Destination::Upstream(upstream)) => upstream,
         Err(e) => {
             tracing::error!(request_id, "{e}");
             return pages::error(StatusCode::BAD_GATEWAY, &request_id, json);
         }
     };
-    let uri = match format!("{scheme}://{authority}{target}").parse::<Uri>() {
+    // The request's own path and query (already parsed by hyper) under the upstream's
+    // scheme and authority: no formatting and re-parsing per request.
+    let mut uri_parts = http::uri::Parts::default();
+    uri_parts.scheme = Some(scheme);
+    uri_parts.authority = Some(authority.clone());
+    uri_parts.path_and_query = Some(
+        parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
+    );
+    let uri = match Uri::from_parts(uri_parts) {
         Ok(u) => u,
         Err(_) => return pages::error(StatusCode::BAD_REQUEST, &request_id, json),
     };

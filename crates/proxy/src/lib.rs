@@ -78,6 +78,8 @@ pub struct Shared {
     pub(crate) redactor: Redactor,
     pub(crate) stats: Arc<Stats>,
     pub(crate) observer: Option<Arc<dyn VerdictObserver>>,
+    /// `settings.upstream` parsed once (routes with their own upstream parse theirs).
+    pub(crate) default_upstream: Option<Result<handler::Upstream, String>>,
 }
 
 struct BoundListener {
@@ -126,6 +128,7 @@ impl Server {
             listeners.push(BoundListener { listener, tls });
         }
         let redactor = Redactor::new(&settings.redact_args);
+        let settings_upstream = settings.upstream.as_deref().map(handler::parse_upstream);
         Ok(Server {
             shared: Arc::new(Shared {
                 settings,
@@ -135,6 +138,7 @@ impl Server {
                 redactor,
                 stats: Arc::new(Stats::default()),
                 observer: None,
+                default_upstream: settings_upstream,
             }),
             listeners,
         })
@@ -329,6 +333,7 @@ impl Shared {
             redactor: self.redactor.clone(),
             stats: self.stats.clone(),
             observer: self.observer.clone(),
+            default_upstream: self.default_upstream.clone(),
         })
     }
 }
