@@ -422,7 +422,9 @@ fn push_index(path: &mut String, index: usize) {
 mod tests {
     use super::*;
 
-    fn leaves(raw: &[u8]) -> (Vec<(String, Vec<u8>)>, Result<(), JsonError>) {
+    type Leaves = Vec<(String, Vec<u8>)>;
+
+    fn leaves(raw: &[u8]) -> (Leaves, Result<(), JsonError>) {
         let mut args = Vec::new();
         let r = flatten(raw, 10_000, &mut args);
         (args.into_iter().map(|a| (a.name, a.value)).collect(), r)

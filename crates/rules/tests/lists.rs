@@ -217,7 +217,7 @@ fn load_errors_name_the_file_and_line() {
 
     let d2 = TempDir::new("errors2");
     d2.write("nonsense/x.txt", "a\n");
-    let err = from_dir(&d2.0).err().expect("unknown dir must fail");
+    let err = from_dir(&d2.0).expect_err("unknown dir must fail");
     assert!(err.message.contains("unknown target directory"), "{err}");
 }
 
