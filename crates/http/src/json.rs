@@ -87,36 +87,25 @@ impl<'r> Flattener<'r, '_> {
         'value: loop {
             self.skip_whitespace();
             match self.peek() {
-                Some(b'{') => {
+                Some(open @ (b'{' | b'[')) => {
                     self.pos += 1;
                     self.skip_whitespace();
-                    if self.peek() == Some(b'}') {
+                    let object = open == b'{';
+                    if self.peek() == Some(if object { b'}' } else { b']' }) {
+                        // empty: no leaf
                         self.pos += 1;
                     } else {
                         if stack.len() >= MAX_DEPTH {
                             return self.error("nesting too deep");
                         }
-                        stack.push(Frame::Object {
-                            base: self.path.len(),
-                        });
-                        self.key()?;
-                        continue 'value;
-                    }
-                }
-                Some(b'[') => {
-                    self.pos += 1;
-                    self.skip_whitespace();
-                    if self.peek() == Some(b']') {
-                        self.pos += 1;
-                    } else {
-                        if stack.len() >= MAX_DEPTH {
-                            return self.error("nesting too deep");
+                        let base = self.path.len();
+                        if object {
+                            stack.push(Frame::Object { base });
+                            self.key()?;
+                        } else {
+                            stack.push(Frame::Array { base, index: 0 });
+                            push_index(&mut self.path, 0);
                         }
-                        stack.push(Frame::Array {
-                            base: self.path.len(),
-                            index: 0,
-                        });
-                        push_index(&mut self.path, 0);
                         continue 'value;
                     }
                 }

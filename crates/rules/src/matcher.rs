@@ -16,6 +16,7 @@ use regex_automata::{meta, MatchKind, PatternSet};
 use crate::format::{
     parse_source, read_dir, FileKind, LoadError, PatternSpec, SignatureSource, Target,
 };
+use crate::prefilter::{required_rare_byte, RARE_BYTES};
 
 /// Per-pattern data needed to report (and, for regexes, confirm) a hit.
 struct PatternInfo {
@@ -693,10 +694,6 @@ fn clean_key(key: &mut Vec<u8>, targets: u8, paranoia: u8, value: &[u8]) -> bool
     key.len() <= MAX_KEY_LEN
 }
 
-/// Bytes seldom seen in ordinary request values, rarest first: the candidates for a
-/// group's [`Group::ac_gate`].
-const RARE_BYTES: &[u8] = b"<>()=%\\|`^~$!*;'&#+?/[]{}\"";
-
 /// The gate of a group from one byte string per pattern (a literal pattern's text, or a
 /// byte every match of a regex holds): each one's rarest byte from [`RARE_BYTES`]; None
 /// when one has none or more than six bytes would be needed (searching for more costs
@@ -970,7 +967,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             .collect();
         for (i, spec) in res.iter().enumerate() {
             if always_ids.binary_search(&i).is_err() {
-                let byte = crate::prefilter::required_rare_byte(&spec.regex, RARE_BYTES);
+                let byte = required_rare_byte(&spec.regex, RARE_BYTES);
                 gate_of_each.push(byte.map(|b| vec![b]).unwrap_or_default());
             }
         }

@@ -42,6 +42,10 @@ pub fn required_literals_with(pattern: &str, whitespace_compressed: bool) -> Opt
     usable(&set).then_some(set)
 }
 
+/// Bytes seldom seen in ordinary request values, rarest first: the candidates the
+/// matcher asks [`required_rare_byte`] about for a group's gate.
+pub const RARE_BYTES: &[u8] = b"<>()=%\\|`^~$!*;'&#+?/[]{}\"";
+
 /// The first byte of `candidates` that every match of `pattern` contains, or None. The
 /// matcher skips a group's literal scan when none of its patterns' such bytes occurs.
 pub fn required_rare_byte(pattern: &str, candidates: &[u8]) -> Option<u8> {
@@ -173,16 +177,7 @@ fn exact(hir: &Hir, ws: bool) -> Option<Vec<Vec<u8>>> {
                 _ => None,
             }
         }
-        HirKind::Alternation(alts) => {
-            let mut out = Vec::new();
-            for alt in alts {
-                out.extend(exact(alt, ws)?);
-                if out.len() > MAX_LITERALS {
-                    return None;
-                }
-            }
-            Some(normalized(out))
-        }
+        HirKind::Alternation(alts) => union(alts, |alt| exact(alt, ws)),
         HirKind::Concat(parts) => {
             let mut out = vec![Vec::new()];
             for part in parts {
@@ -282,6 +277,19 @@ fn class_literals(class: &Class) -> Option<Vec<Vec<u8>>> {
     literals.map(normalized)
 }
 
+/// Every string of each alternative's set, when every alternative has one and there are
+/// few enough.
+fn union(alts: &[Hir], set_of: impl Fn(&Hir) -> Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for alt in alts {
+        out.extend(set_of(alt)?);
+        if out.len() > MAX_LITERALS {
+            return None;
+        }
+    }
+    Some(normalized(out))
+}
+
 /// Every string of `a` followed by every string of `b`, when there are few enough.
 fn cross(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
     if a.len() * b.len() > MAX_LITERALS {
@@ -305,16 +313,7 @@ fn required(hir: &Hir, ws: bool) -> Option<Vec<Vec<u8>>> {
         HirKind::Class(class) => class_literals(class),
         HirKind::Capture(cap) => required(&cap.sub, ws),
         HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub, ws),
-        HirKind::Alternation(alts) => {
-            let mut out = Vec::new();
-            for alt in alts {
-                out.extend(required(alt, ws)?);
-                if out.len() > MAX_LITERALS {
-                    return None;
-                }
-            }
-            Some(normalized(out))
-        }
+        HirKind::Alternation(alts) => union(alts, |alt| required(alt, ws)),
         HirKind::Concat(parts) => {
             // Candidates: each run of adjacent parts with a small exact language joined
             // (`[$#]\{` gives `${` and `#{`; `(?:order|group)\s+by` on compressed values

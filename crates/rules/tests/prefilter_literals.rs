@@ -10,7 +10,7 @@ use palisade_http::transform::apply_all;
 use palisade_http::Transform;
 use palisade_rules::parse_pipeline;
 use palisade_rules::prefilter::{
-    compresses_whitespace, required_literals_with, required_rare_byte,
+    compresses_whitespace, required_literals_with, required_rare_byte, RARE_BYTES,
 };
 
 fn repo() -> PathBuf {
@@ -115,6 +115,15 @@ fn inputs() -> Vec<Vec<u8>> {
     out
 }
 
+/// A built-in regex as the matcher compiles it (case-insensitive, ASCII classes).
+fn compile(place: &str, pattern: &str) -> regex::bytes::Regex {
+    regex::bytes::RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .unicode(false)
+        .build()
+        .unwrap_or_else(|e| panic!("{place}: {e}"))
+}
+
 #[test]
 fn every_match_of_a_builtin_regex_contains_one_of_its_literals() {
     let inputs = inputs();
@@ -136,11 +145,7 @@ fn every_match_of_a_builtin_regex_contains_one_of_its_literals() {
         };
         let inputs = if ws { &compressed } else { &inputs };
         let lowered: Vec<Vec<u8>> = inputs.iter().map(|i| i.to_ascii_lowercase()).collect();
-        let re = regex::bytes::RegexBuilder::new(&pattern)
-            .case_insensitive(true)
-            .unicode(false)
-            .build()
-            .unwrap_or_else(|e| panic!("{place}: {e}"));
+        let re = compile(&place, &pattern);
         checked += 1;
         for (input, lower) in inputs.iter().zip(lowered.iter()) {
             if !re.is_match(input) {
@@ -167,17 +172,12 @@ fn every_match_of_a_builtin_regex_contains_one_of_its_literals() {
 #[test]
 fn every_match_of_a_builtin_regex_contains_its_required_rare_byte() {
     let inputs = inputs();
-    let rare = b"<>()=%\\|`^~$!*;'&#+?/[]{}\"";
     let (mut checked, mut matched) = (0, 0);
     for (place, pattern, _) in regexes() {
-        let Some(byte) = required_rare_byte(&pattern, rare) else {
+        let Some(byte) = required_rare_byte(&pattern, RARE_BYTES) else {
             continue;
         };
-        let re = regex::bytes::RegexBuilder::new(&pattern)
-            .case_insensitive(true)
-            .unicode(false)
-            .build()
-            .unwrap_or_else(|e| panic!("{place}: {e}"));
+        let re = compile(&place, &pattern);
         checked += 1;
         for input in &inputs {
             if let Some(m) = re.find(input) {
