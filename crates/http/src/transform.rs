@@ -696,54 +696,52 @@ fn url_decode(input: &[u8], uni: bool) -> Cow<'_, [u8]> {
 /// Named references decoded by `htmlEntityDecode` (matched ignoring ASCII case, like
 /// ModSecurity). Those that matter for evasion all map to ASCII, except `nbsp` (0xA0).
 fn named_entity(name: &[u8]) -> Option<u8> {
-    const TABLE: &[(&str, u8)] = &[
-        ("quot", b'"'),
-        ("amp", b'&'),
-        ("lt", b'<'),
-        ("gt", b'>'),
-        ("nbsp", 0xa0),
-        ("apos", b'\''),
-        ("colon", b':'),
-        ("semi", b';'),
-        ("sol", b'/'),
-        ("bsol", b'\\'),
-        ("lpar", b'('),
-        ("rpar", b')'),
-        ("tab", b'\t'),
-        ("newline", b'\n'),
-        ("excl", b'!'),
-        ("num", b'#'),
-        ("dollar", b'$'),
-        ("percnt", b'%'),
-        ("ast", b'*'),
-        ("midast", b'*'),
-        ("plus", b'+'),
-        ("comma", b','),
-        ("period", b'.'),
-        ("equals", b'='),
-        ("quest", b'?'),
-        ("commat", b'@'),
-        ("lsqb", b'['),
-        ("lbrack", b'['),
-        ("rsqb", b']'),
-        ("rbrack", b']'),
-        ("hat", b'^'),
-        ("lowbar", b'_'),
-        ("grave", b'`'),
-        ("lcub", b'{'),
-        ("lbrace", b'{'),
-        ("rcub", b'}'),
-        ("rbrace", b'}'),
-        ("verbar", b'|'),
-        ("vert", b'|'),
-    ];
-    if name.len() > 7 {
+    // Every `&name` in a value reaches here (most are query-string separators such as
+    // `&page=2`): a compiled `match` on the lowercased name, not a scan of a table.
+    const LONGEST: usize = 7;
+    if name.len() > LONGEST {
         return None;
     }
-    TABLE
-        .iter()
-        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
-        .map(|&(_, v)| v)
+    let mut buf = [0u8; LONGEST];
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    Some(match &*lower {
+        b"quot" => b'"',
+        b"amp" => b'&',
+        b"lt" => b'<',
+        b"gt" => b'>',
+        b"nbsp" => 0xa0,
+        b"apos" => b'\'',
+        b"colon" => b':',
+        b"semi" => b';',
+        b"sol" => b'/',
+        b"bsol" => b'\\',
+        b"lpar" => b'(',
+        b"rpar" => b')',
+        b"tab" => b'\t',
+        b"newline" => b'\n',
+        b"excl" => b'!',
+        b"num" => b'#',
+        b"dollar" => b'$',
+        b"percnt" => b'%',
+        b"ast" | b"midast" => b'*',
+        b"plus" => b'+',
+        b"comma" => b',',
+        b"period" => b'.',
+        b"equals" => b'=',
+        b"quest" => b'?',
+        b"commat" => b'@',
+        b"lsqb" | b"lbrack" => b'[',
+        b"rsqb" | b"rbrack" => b']',
+        b"hat" => b'^',
+        b"lowbar" => b'_',
+        b"grave" => b'`',
+        b"lcub" | b"lbrace" => b'{',
+        b"rcub" | b"rbrace" => b'}',
+        b"verbar" | b"vert" => b'|',
+        _ => return None,
+    })
 }
 
 fn html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {
@@ -1451,6 +1449,65 @@ mod tests {
             }
         }
         assert!(normal > 1000);
+    }
+
+    #[test]
+    fn every_named_entity_decodes_in_any_case_and_others_do_not() {
+        let table: &[(&str, u8)] = &[
+            ("quot", b'"'),
+            ("amp", b'&'),
+            ("lt", b'<'),
+            ("gt", b'>'),
+            ("nbsp", 0xa0),
+            ("apos", b'\''),
+            ("colon", b':'),
+            ("semi", b';'),
+            ("sol", b'/'),
+            ("bsol", b'\\'),
+            ("lpar", b'('),
+            ("rpar", b')'),
+            ("tab", b'\t'),
+            ("newline", b'\n'),
+            ("excl", b'!'),
+            ("num", b'#'),
+            ("dollar", b'$'),
+            ("percnt", b'%'),
+            ("ast", b'*'),
+            ("midast", b'*'),
+            ("plus", b'+'),
+            ("comma", b','),
+            ("period", b'.'),
+            ("equals", b'='),
+            ("quest", b'?'),
+            ("commat", b'@'),
+            ("lsqb", b'['),
+            ("lbrack", b'['),
+            ("rsqb", b']'),
+            ("rbrack", b']'),
+            ("hat", b'^'),
+            ("lowbar", b'_'),
+            ("grave", b'`'),
+            ("lcub", b'{'),
+            ("lbrace", b'{'),
+            ("rcub", b'}'),
+            ("rbrace", b'}'),
+            ("verbar", b'|'),
+            ("vert", b'|'),
+        ];
+        for &(name, byte) in table {
+            assert_eq!(named_entity(name.as_bytes()), Some(byte), "{name}");
+            let upper = name.to_ascii_uppercase();
+            assert_eq!(named_entity(upper.as_bytes()), Some(byte), "{upper}");
+            let text = format!("a&{name};b");
+            assert_eq!(
+                super::html_entity_decode(text.as_bytes()).as_ref(),
+                [b'a', byte, b'b'].as_slice(),
+                "{text}"
+            );
+        }
+        for name in ["", "page", "utm", "category", "ampx", "newlines", "q", "am"] {
+            assert_eq!(named_entity(name.as_bytes()), None, "{name}");
+        }
     }
 
     /// The decoder before its copy-free fast path, to compare against.
