@@ -38,11 +38,44 @@ impl Place<'_> {
 /// (numbers, ids, slugs, plain words). They are not scored at all, which is both the
 /// common case on the wire and a source of zero false positives.
 pub fn is_trivial(value: &[u8]) -> bool {
-    value.len() <= 128
-        && value
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b',' | b'@'))
-        && !value.windows(2).any(|w| w == b"..")
+    // Runs on every value of every request (~1,400 on a 20 KB JSON body): one pass, one
+    // table lookup per byte, the `..` check folded in.
+    if value.len() > 128 {
+        return false;
+    }
+    let mut after_dot = false;
+    for &b in value {
+        if !TRIVIAL_VALUE_BYTE[b as usize] {
+            return false;
+        }
+        let dot = b == b'.';
+        if dot && after_dot {
+            return false;
+        }
+        after_dot = dot;
+    }
+    true
+}
+
+/// Bytes of trivial values: ASCII letters, digits and `_ - . , @`.
+const TRIVIAL_VALUE_BYTE: [bool; 256] = byte_set(b"_-.,@");
+/// Bytes of trivial names: ASCII letters, digits and `_ - . [ ] $`.
+const TRIVIAL_NAME_BYTE: [bool; 256] = byte_set(b"_-.[]$");
+
+/// ASCII letters and digits, and `extra`.
+const fn byte_set(extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
 }
 
 /// Calls `visit` for every location the classifier scores, in a fixed order.
@@ -127,10 +160,7 @@ pub fn looks_like_text(v: &[u8]) -> bool {
 
 /// Argument names like `user[first_name]` or `items.0.sku` (form arrays, JSON leaf paths).
 pub fn is_trivial_name(name: &str) -> bool {
-    name.len() <= 128
-        && name.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'$')
-        })
+    name.len() <= 128 && name.bytes().all(|b| TRIVIAL_NAME_BYTE[b as usize])
 }
 
 /// Paths made of trivial segments separated by `/` (the vast majority) are not scored.
@@ -142,6 +172,52 @@ pub fn is_trivial_path(path: &[u8]) -> bool {
 mod tests {
     use super::*;
     use palisade_http::Headers;
+
+    #[test]
+    fn trivial_values_and_names_match_their_definitions() {
+        let value_def = |v: &[u8]| {
+            v.len() <= 128
+                && v.iter().all(|&b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b',' | b'@')
+                })
+                && !v.windows(2).any(|w| w == b"..")
+        };
+        let name_def = |v: &[u8]| {
+            v.len() <= 128
+                && v.iter().all(|&b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'$')
+                })
+        };
+        let alphabet = b"aZ09_-.,@[]$ '%\xc3";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..20_000 {
+            let len = (next() % if i % 50 == 0 { 200 } else { 12 }) as usize;
+            let v: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            assert_eq!(
+                is_trivial(&v),
+                value_def(&v),
+                "{:?}",
+                String::from_utf8_lossy(&v)
+            );
+            if let Ok(name) = std::str::from_utf8(&v) {
+                assert_eq!(is_trivial_name(name), name_def(&v), "{name:?}");
+            }
+        }
+        // every single byte
+        for b in 0..=255u8 {
+            assert_eq!(is_trivial(&[b]), value_def(&[b]), "{b}");
+        }
+        assert!(is_trivial(&[b'a'; 128]) && !is_trivial(&[b'a'; 129]));
+    }
 
     #[test]
     fn visits_decoded_arguments_cookies_and_free_headers_only() {
