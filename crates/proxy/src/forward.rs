@@ -6,50 +6,61 @@ use std::net::IpAddr;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use ipnet::IpNet;
 
-/// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [HeaderName; 8] = [
-    http::header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    http::header::PROXY_AUTHENTICATE,
-    http::header::PROXY_AUTHORIZATION,
-    http::header::TE,
-    http::header::TRANSFER_ENCODING,
-    http::header::UPGRADE,
-];
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1). Names are
+/// lowercase in a `HeaderName`, so one compiled `match` on the text decides.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Removes hop-by-hop headers, including those listed in `Connection`. When `keep_upgrade`
 /// is set (a WebSocket handshake), `Connection: upgrade` and `Upgrade` are kept.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    // Most messages carry none (HTTP/1.1 keep-alive is implicit): one pass over the names
-    // instead of a lookup per hop-by-hop name.
-    if !headers.keys().any(|k| HOP_BY_HOP.contains(k)) {
+    // One pass over the names, collecting the hop-by-hop ones present: most messages carry
+    // none or only `Connection`, and a removal hashes the name even when it is absent.
+    let mut doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| is_hop_by_hop(k))
+        .cloned()
+        .collect();
+    if doomed.is_empty() {
         return;
     }
-    let listed: Vec<HeaderName> = headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    let upgrade = headers.get(http::header::UPGRADE).cloned();
-    for name in listed {
+    // and every name `Connection` lists
+    doomed.extend(
+        headers
+            .get_all(http::header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .filter(|name| !is_hop_by_hop(name)),
+    );
+    let upgrade = if keep_upgrade {
+        headers.get(http::header::UPGRADE).cloned()
+    } else {
+        None
+    };
+    for name in doomed {
         headers.remove(name);
     }
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
-    }
-    if keep_upgrade {
-        if let Some(up) = upgrade {
-            headers.insert(
-                http::header::CONNECTION,
-                HeaderValue::from_static("upgrade"),
-            );
-            headers.insert(http::header::UPGRADE, up);
-        }
+    if let Some(up) = upgrade {
+        headers.insert(
+            http::header::CONNECTION,
+            HeaderValue::from_static("upgrade"),
+        );
+        headers.insert(http::header::UPGRADE, up);
     }
 }
 
@@ -224,6 +235,37 @@ mod tests {
             push_ip(&mut s, ip);
             assert_eq!(s, format!("x{ip}"));
         }
+    }
+
+    #[test]
+    fn strips_every_hop_by_hop_header_in_any_case_and_nothing_else() {
+        let names = [
+            "Connection",
+            "Keep-Alive",
+            "Proxy-Connection",
+            "Proxy-Authenticate",
+            "Proxy-Authorization",
+            "TE",
+            "Transfer-Encoding",
+            "Upgrade",
+        ];
+        let mut h = HeaderMap::new();
+        for n in names {
+            h.append(
+                HeaderName::from_bytes(n.as_bytes()).expect("valid name"),
+                HeaderValue::from_static("x"),
+            );
+        }
+        h.append("x-keep", HeaderValue::from_static("1"));
+        h.append("te-not", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h, false);
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["te-not", "x-keep"]);
+        // nothing hop-by-hop: untouched
+        let mut plain = map(&[("content-type", "text/plain"), ("x-a", "1")]);
+        strip_hop_by_hop(&mut plain, false);
+        assert_eq!(plain.len(), 2);
     }
 
     #[test]

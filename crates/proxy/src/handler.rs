@@ -134,7 +134,10 @@ pub async fn handle(
 ) -> Response<ProxyBody> {
     let request_id = new_request_id();
     shared.stats.requests.fetch_add(1, Ordering::Relaxed);
-    let json = pages::wants_json(req.headers().get(ACCEPT));
+    // Whether an error page should be JSON: only worked out when one is sent (parsing
+    // `Accept` on every request cost more than the rest of the request's bookkeeping).
+    let accept = req.headers().get(ACCEPT).cloned();
+    let json = || pages::wants_json(accept.as_ref());
     // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than one,
     // is answered 400. Two Hosts would also let the model inspect one while the upstream
     // routes on the other.
@@ -144,12 +147,12 @@ pub async fn handle(
             .stats
             .rejected_malformed
             .fetch_add(1, Ordering::Relaxed);
-        return pages::error(StatusCode::BAD_REQUEST, &request_id, json);
+        return pages::error(StatusCode::BAD_REQUEST, &request_id, json());
     }
     // CONNECT asks for a raw tunnel, which a reverse proxy in front of an application does
     // not offer (and which would bypass inspection).
     if req.method() == http::Method::CONNECT {
-        let mut resp = pages::error(StatusCode::METHOD_NOT_ALLOWED, &request_id, json);
+        let mut resp = pages::error(StatusCode::METHOD_NOT_ALLOWED, &request_id, json());
         resp.headers_mut().insert(
             http::header::ALLOW,
             HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
@@ -201,7 +204,7 @@ pub async fn handle(
             .stats
             .rejected_too_large
             .fetch_add(1, Ordering::Relaxed);
-        return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json);
+        return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json());
     }
     let mime = model.mime_type().unwrap_or_default();
     let mut body_len = 0usize;
@@ -218,11 +221,11 @@ pub async fn handle(
         let (prefix, trailers, rest) = match read {
             Err(_) => {
                 shared.stats.client_timeouts.fetch_add(1, Ordering::Relaxed);
-                return pages::error(StatusCode::REQUEST_TIMEOUT, &request_id, json);
+                return pages::error(StatusCode::REQUEST_TIMEOUT, &request_id, json());
             }
             Ok(Err(e)) => {
                 tracing::debug!(request_id, "client body read failed: {e}");
-                return pages::error(StatusCode::BAD_REQUEST, &request_id, json);
+                return pages::error(StatusCode::BAD_REQUEST, &request_id, json());
             }
             Ok(Ok(read)) => read,
         };
@@ -232,7 +235,7 @@ pub async fn handle(
                 .stats
                 .rejected_too_large
                 .fetch_add(1, Ordering::Relaxed);
-            return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json);
+            return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json());
         }
         body_len = prefix.len();
         let inspected = &prefix[..prefix.len().min(limits.inspect_body_bytes)];
@@ -257,7 +260,7 @@ pub async fn handle(
                 verdict
             }
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => return pages::error(StatusCode::SERVICE_UNAVAILABLE, &request_id, json),
+            Err(_) => return pages::error(StatusCode::SERVICE_UNAVAILABLE, &request_id, json()),
         }
     } else {
         engine.inspect_request(&model)
@@ -275,7 +278,7 @@ pub async fn handle(
     if verdict.is_block() {
         shared.stats.blocked.fetch_add(1, Ordering::Relaxed);
         tracing::info!(request_id, client = %real_ip, score = verdict.score, "request blocked");
-        return pages::blocked(&request_id, json);
+        return pages::blocked(&request_id, json());
     }
     match verdict.action {
         Action::Flag => shared.stats.flagged.fetch_add(1, Ordering::Relaxed),
@@ -292,7 +295,7 @@ pub async fn handle(
         Ok(Destination::Upstream(upstream)) => upstream,
         Err(e) => {
             tracing::error!(request_id, "{e}");
-            return pages::error(StatusCode::BAD_GATEWAY, &request_id, json);
+            return pages::error(StatusCode::BAD_GATEWAY, &request_id, json());
         }
     };
     // The request's own path and query (already parsed by hyper) under the upstream's
@@ -309,7 +312,7 @@ pub async fn handle(
     );
     let uri = match Uri::from_parts(uri_parts) {
         Ok(u) => u,
-        Err(_) => return pages::error(StatusCode::BAD_REQUEST, &request_id, json),
+        Err(_) => return pages::error(StatusCode::BAD_REQUEST, &request_id, json()),
     };
     strip_hop_by_hop(&mut parts.headers, upgrade_requested);
     if !parts.headers.contains_key(HOST) {
@@ -339,7 +342,7 @@ pub async fn handle(
                 .upstream_timeouts
                 .fetch_add(1, Ordering::Relaxed);
             tracing::warn!(request_id, upstream = %authority, "upstream timed out");
-            return pages::error(StatusCode::GATEWAY_TIMEOUT, &request_id, json);
+            return pages::error(StatusCode::GATEWAY_TIMEOUT, &request_id, json());
         }
         Ok(Err(e)) => {
             // The request body is streamed while the request is sent, so a failure here may
@@ -350,15 +353,15 @@ pub async fn handle(
                     .stats
                     .rejected_too_large
                     .fetch_add(1, Ordering::Relaxed);
-                return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json);
+                return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json());
             }
             if has_cause::<crate::body::ClientBodyError>(&e) {
                 tracing::debug!(request_id, "client body failed while forwarding: {e}");
-                return pages::error(StatusCode::BAD_REQUEST, &request_id, json);
+                return pages::error(StatusCode::BAD_REQUEST, &request_id, json());
             }
             shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(request_id, upstream = %authority, "upstream error: {e}");
-            return pages::error(StatusCode::BAD_GATEWAY, &request_id, json);
+            return pages::error(StatusCode::BAD_GATEWAY, &request_id, json());
         }
         Ok(Ok(resp)) => resp,
     };
@@ -422,12 +425,12 @@ pub async fn handle(
                 .stats
                 .upstream_timeouts
                 .fetch_add(1, Ordering::Relaxed);
-            return pages::error(StatusCode::GATEWAY_TIMEOUT, &request_id, json);
+            return pages::error(StatusCode::GATEWAY_TIMEOUT, &request_id, json());
         }
         Ok(Err(e)) => {
             shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(request_id, "upstream body error: {e}");
-            return pages::error(StatusCode::BAD_GATEWAY, &request_id, json);
+            return pages::error(StatusCode::BAD_GATEWAY, &request_id, json());
         }
         Ok(Ok(read)) => read,
     };
@@ -467,7 +470,7 @@ pub async fn handle(
                 "Response withheld",
                 "The application's response was withheld by the web application firewall.",
                 &request_id,
-                json,
+                json(),
             );
         }
         let body = match trailers {
