@@ -272,18 +272,13 @@ fn trim_ascii(mut s: &[u8]) -> &[u8] {
 pub fn is_structural_header(name: &str) -> bool {
     // Runs for every header of every request, by several detectors: one length check and a
     // compiled `match` over the lowercased name instead of a scan of a list.
-    const LONGEST: usize = "upgrade-insecure-requests".len();
-    let name = name.as_bytes();
-    if name.len() > LONGEST {
+    let mut buf = [0u8; "upgrade-insecure-requests".len()];
+    let Some(lower) = crate::transform::ascii_lowercase_in(name.as_bytes(), &mut buf) else {
         return false;
-    }
-    let mut buf = [0u8; LONGEST];
-    let lower = &mut buf[..name.len()];
-    lower.copy_from_slice(name);
-    lower.make_ascii_lowercase();
+    };
     lower.starts_with(b"sec-")
         || matches!(
-            &*lower,
+            lower,
             b"host"
                 | b"connection"
                 | b"content-length"

@@ -698,15 +698,8 @@ fn url_decode(input: &[u8], uni: bool) -> Cow<'_, [u8]> {
 fn named_entity(name: &[u8]) -> Option<u8> {
     // Every `&name` in a value reaches here (most are query-string separators such as
     // `&page=2`): a compiled `match` on the lowercased name, not a scan of a table.
-    const LONGEST: usize = 7;
-    if name.len() > LONGEST {
-        return None;
-    }
-    let mut buf = [0u8; LONGEST];
-    let lower = &mut buf[..name.len()];
-    lower.copy_from_slice(name);
-    lower.make_ascii_lowercase();
-    Some(match &*lower {
+    let mut buf = [0u8; 7];
+    Some(match ascii_lowercase_in(name, &mut buf)? {
         b"quot" => b'"',
         b"amp" => b'&',
         b"lt" => b'<',
@@ -742,6 +735,15 @@ fn named_entity(name: &[u8]) -> Option<u8> {
         b"verbar" | b"vert" => b'|',
         _ => return None,
     })
+}
+
+/// `name` lowercased into `buf`, for matching short names against a compiled `match`
+/// without allocating; None when it does not fit (longer than every name matched).
+pub(crate) fn ascii_lowercase_in<'b>(name: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    Some(lower)
 }
 
 fn html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {

@@ -21,17 +21,18 @@ pub fn percent_decode(input: &[u8], plus_as_space: bool) -> Vec<u8> {
             out.extend_from_slice(run);
         }
         // `after` is empty or starts with `%`.
-        match after {
-            [] => return out,
-            [_, h, l, tail @ ..] if hex_val(*h).is_some() && hex_val(*l).is_some() => {
-                out.push(hex_val(*h).unwrap_or(0) << 4 | hex_val(*l).unwrap_or(0));
+        let [_, escape @ ..] = after else {
+            return out;
+        };
+        if let [h, l, tail @ ..] = escape {
+            if let (Some(h), Some(l)) = (hex_val(*h), hex_val(*l)) {
+                out.push(h << 4 | l);
                 rest = tail;
-            }
-            [percent, tail @ ..] => {
-                out.push(*percent);
-                rest = tail;
+                continue;
             }
         }
+        out.push(b'%');
+        rest = escape;
     }
 }
 
