@@ -98,7 +98,8 @@ fn main() {
             continue;
         }
         // Bytes and features of all locations (repeated values counted each time; the
-        // detector scores a repeated value once).
+        // detector scores a repeated value once), features counted window by window as a
+        // fixed measure of work (the scorer extracts a long value's overlaps only once).
         let (bytes, features) = {
             let (mut n, mut f) = (0, 0);
             palisade_ml::locations::for_each_location(&req, |_, v| {

@@ -294,6 +294,156 @@ pub fn for_each_feature(window: &[u8], bits: u32, mut emit: impl FnMut(u32)) -> 
     count
 }
 
+/// The two statistics features of a window of `len` bytes holding `special` special bytes
+/// (the last two [`for_each_feature`] emits).
+#[inline]
+pub fn stat_slots(len: usize, special: usize, bits: u32) -> [u32; 2] {
+    let len_bucket = (len as u64 + 1).ilog2() as u64;
+    let share = (special * 8 / len.max(1)) as u64;
+    [
+        slot(mix(NS_STATS, len_bucket), bits),
+        slot(mix(mix(NS_STATS, 0x40), share), bits),
+    ]
+}
+
+/// Whether `b` counts as special for the statistics (neither alphanumeric nor a space).
+#[inline]
+pub fn is_special(b: u8) -> bool {
+    CLASS[b as usize] & SPECIAL != 0
+}
+
+/// The features of a whole normalized value, summed per byte: `acc[i]` and `cnt[i]` get the
+/// weight and the number of the features anchored at byte `i` (a byte n-gram at its last
+/// byte, a shape n-gram at the byte that starts its newest symbol, a word and its bigram at
+/// the word's first byte, the end-marker features at the last byte). The statistics, which
+/// belong to a window and not to a byte, are left out ([`stat_slots`]).
+///
+/// A long value's windows are then scored from prefix sums of these, each byte's features
+/// computed once instead of once per overlapping window, and a window sees the text around
+/// its edges as the text it is (a word cut by the window's start is still that word) rather
+/// than as the start or end of a value. The families and hashes are [`for_each_feature`]'s.
+pub fn anchored_features(
+    value: &[u8],
+    bits: u32,
+    weight: impl Fn(u32) -> f32,
+    acc: &mut Vec<f32>,
+    cnt: &mut Vec<u8>,
+) {
+    let len = value.len();
+    acc.clear();
+    cnt.clear();
+    if len == 0 {
+        return;
+    }
+    acc.resize(len, 0.0);
+    // four byte n-grams end at every byte but the first two
+    cnt.resize(len, 4);
+    let w = |h: u64| weight(slot(h, bits));
+
+    // Byte n-grams: the four ending at each byte (two at the first, three at the second).
+    let (mut a2, mut a3, mut a4) = (mix(C2, 2), mix(mix(C3, 2), 2), mix(mix(mix(C4, 2), 2), 2));
+    let (mut x3, mut x4, mut y4) = (mix(C3, 2), mix(mix(C4, 2), 2), mix(C4, 2));
+    let head = len.min(2);
+    for (i, &byte) in value[..head].iter().enumerate() {
+        let b = byte as u64;
+        acc[i] = w(mix(C1, b)) + w(mix(a2, b));
+        cnt[i] = 2;
+        if i == 1 {
+            acc[i] += w(mix(a3, b));
+            cnt[i] = 3;
+        }
+        a2 = mix(C2, b);
+        a3 = mix(x3, b);
+        a4 = mix(x4, b);
+        x3 = mix(C3, b);
+        x4 = mix(y4, b);
+        y4 = mix(C4, b);
+    }
+    for (out, &byte) in acc[head..].iter_mut().zip(&value[head..]) {
+        let b = byte as u64;
+        *out = w(mix(C1, b)) + w(mix(a2, b)) + w(mix(a3, b)) + w(mix(a4, b));
+        a2 = mix(C2, b);
+        a3 = mix(x3, b);
+        a4 = mix(x4, b);
+        x3 = mix(C3, b);
+        x4 = mix(y4, b);
+        y4 = mix(C4, b);
+    }
+    let last = len - 1;
+    acc[last] += w(mix(a2, 3));
+    cnt[last] += 1;
+    acc[last] += w(mix(a3, 3));
+    cnt[last] += 1;
+    if len >= 2 {
+        acc[last] += w(mix(a4, 3));
+        cnt[last] += 1;
+    }
+
+    // Shape n-grams, at the byte that starts each new symbol.
+    let mut shape: [u64; 5] = [2; 5];
+    let mut prev_class = 0u8;
+    let mut n_shape = 0usize;
+    for (i, &b) in value.iter().chain(std::iter::once(&3u8)).enumerate() {
+        let c = SHAPE[b as usize];
+        if (c == b'a' || c == b'0' || c == b' ') && c == prev_class {
+            continue;
+        }
+        prev_class = c;
+        shape = [c as u64, shape[0], shape[1], shape[2], shape[3]];
+        n_shape += 1;
+        let at = i.min(last);
+        let h1 = mix(mix(NS_SHAPE, shape[0]), shape[1]);
+        let mut sum = w(mix(h1, 1));
+        let mut n = 1;
+        if n_shape >= 2 {
+            let h2 = mix(h1, shape[2]);
+            sum += w(mix(h2, 2));
+            n += 1;
+            if n_shape >= 3 {
+                let h3 = mix(h2, shape[3]);
+                sum += w(mix(h3, 3));
+                n += 1;
+                if n_shape >= 4 {
+                    sum += w(mix(mix(h3, shape[4]), 4));
+                    n += 1;
+                }
+            }
+        }
+        acc[at] += sum;
+        cnt[at] += n;
+    }
+
+    // Words and word bigrams, at the word's first byte.
+    let mut prev_word: Option<u64> = None;
+    let mut i = 0;
+    while i < len {
+        if CLASS[value[i] as usize] & WORD == 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let run = value[i..]
+            .iter()
+            .position(|&b| CLASS[b as usize] & WORD == 0)
+            .unwrap_or(len - i);
+        i += run;
+        let h = if run > 24 {
+            mix(NS_WORD, 0x100 + (run as u64).ilog2() as u64)
+        } else {
+            value[start..i]
+                .iter()
+                .fold(NS_WORD, |h, &b| mix(h, b as u64))
+        };
+        acc[start] += w(h);
+        cnt[start] += 1;
+        if let Some(p) = prev_word {
+            acc[start] += w(mix(mix(NS_BIGRAM, p), h));
+            cnt[start] += 1;
+        }
+        prev_word = Some(h);
+    }
+}
+
 /// The feature extraction and scoring as first written (before the speed work), kept to
 /// check that the fast path emits the same features in the same order and so gives
 /// bit-identical margins.
@@ -442,10 +592,111 @@ pub(crate) mod reference {
         sum / (n.max(1) as f32).sqrt() + model.bias
     }
 
-    /// `Model::normalized_margin` as first written.
+    /// `Model::normalized_margin` as first written, for values of up to one window (a
+    /// longer value was scored window by window, each window as a value of its own).
     pub fn normalized_margin(model: &crate::model::Model, norm: &[u8]) -> f32 {
         super::windows(norm.len())
             .map(|(s, e)| window_margin(model, &norm[s..e]))
+            .fold(f32::NEG_INFINITY, f32::max)
+    }
+
+    /// The features of a whole value with the byte each is anchored at, written the plain
+    /// way: every n-gram of the value framed by its markers, every shape n-gram, every word.
+    pub fn anchored_features(value: &[u8], bits: u32) -> Vec<(usize, u32)> {
+        let mut out = Vec::new();
+        let last = value.len().saturating_sub(1);
+        // Byte n-grams over `2 value 3` (1-grams of the value's bytes only), each at the
+        // position of its last byte (the end marker counts as the last byte).
+        let mut framed = vec![2u8];
+        framed.extend_from_slice(value);
+        framed.push(3);
+        for end in 1..framed.len() {
+            let at = (end - 1).min(last);
+            if end < framed.len() - 1 {
+                let h = mix(mix(NS_BYTES, 1), framed[end] as u64);
+                out.push((at, slot(h, bits)));
+            }
+            for n in 2..=4usize {
+                if end + 1 >= n {
+                    let gram = &framed[end + 1 - n..=end];
+                    let h = gram
+                        .iter()
+                        .fold(mix(NS_BYTES, n as u64), |h, &b| mix(h, b as u64));
+                    out.push((at, slot(h, bits)));
+                }
+            }
+        }
+        // Shape n-grams: the collapsed symbols with the byte that started each.
+        let mut symbols: Vec<(usize, u64)> = Vec::new();
+        for (i, &b) in value.iter().chain(std::iter::once(&3u8)).enumerate() {
+            let c = if i == value.len() { 3 } else { shape_of(b) };
+            let continues = symbols.last().is_some_and(|&(_, p)| p == c as u64);
+            if continues && (c == b'a' || c == b'0' || c == b' ') {
+                continue;
+            }
+            symbols.push((i.min(last), c as u64));
+        }
+        for k in 0..symbols.len() {
+            // the newest symbol first, then the ones before it (start markers past the start)
+            let sym = |j: usize| if j <= k { symbols[k - j].1 } else { 2 };
+            let mut h = mix(NS_SHAPE, sym(0));
+            for n in 1..=4 {
+                h = mix(h, sym(n));
+                if n <= k + 1 {
+                    out.push((symbols[k].0, slot(mix(h, n as u64), bits)));
+                }
+            }
+        }
+        // Words and bigrams at the word's first byte.
+        let mut prev_word: Option<u64> = None;
+        let mut i = 0;
+        while i < value.len() {
+            if !is_word(value[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < value.len() && is_word(value[i]) {
+                i += 1;
+            }
+            let h = if i - start > 24 {
+                mix(NS_WORD, 0x100 + ((i - start) as u64).ilog2() as u64)
+            } else {
+                value[start..i]
+                    .iter()
+                    .fold(NS_WORD, |h, &b| mix(h, b as u64))
+            };
+            out.push((start, slot(h, bits)));
+            if let Some(p) = prev_word {
+                out.push((start, slot(mix(mix(NS_BIGRAM, p), h), bits)));
+            }
+            prev_word = Some(h);
+        }
+        out
+    }
+
+    /// A long value's margin in context: each window weighs the whole value's features
+    /// anchored inside it, plus its own statistics.
+    pub fn long_margin(model: &crate::model::Model, norm: &[u8]) -> f32 {
+        let features = anchored_features(norm, model.bits);
+        let weight = |slot: u32| model.weights.get(slot as usize).copied().unwrap_or(0.0);
+        super::windows(norm.len())
+            .map(|(s, e)| {
+                let inside = features.iter().filter(|(at, _)| (s..e).contains(at));
+                let mut sum: f64 = inside.clone().map(|&(_, f)| f64::from(weight(f))).sum();
+                let mut n = inside.count();
+                let window = &norm[s..e];
+                let len_bucket = (window.len() as u64 + 1).ilog2() as u64;
+                let special = window
+                    .iter()
+                    .filter(|b| !b.is_ascii_alphanumeric() && **b != b' ')
+                    .count();
+                let share = (special * 8 / window.len()) as u64;
+                sum += f64::from(weight(slot(mix(NS_STATS, len_bucket), model.bits)));
+                sum += f64::from(weight(slot(mix(mix(NS_STATS, 0x40), share), model.bits)));
+                n += 2;
+                sum as f32 / (n as f32).sqrt() + model.bias
+            })
             .fold(f32::NEG_INFINITY, f32::max)
     }
 }
@@ -588,6 +839,9 @@ mod tests {
         odd.weights.truncate(1000);
         for v in inputs() {
             let norm = normalize(&v);
+            if v.len() > WINDOW {
+                continue; // `long_values_are_scored_in_context`
+            }
             for m in [&model, &odd] {
                 let new = m.normalized_margin(&norm);
                 let old = reference::normalized_margin(m, &norm);
@@ -600,6 +854,60 @@ mod tests {
                 let raw = m.normalized_margin(&v);
                 assert_eq!(raw.to_bits(), reference::normalized_margin(m, &v).to_bits());
             }
+        }
+    }
+
+    #[test]
+    fn long_values_are_scored_in_context() {
+        let model = crate::default_model().expect("built-in model");
+        let mut odd = model.clone();
+        odd.weights.truncate(1000);
+        // Long values: the inputs joined into runs of 257 bytes to a few KB, so windows
+        // start and end inside words, shapes, escapes and n-grams of every kind.
+        let all = inputs();
+        let mut long = Vec::new();
+        let mut cur = Vec::new();
+        for (i, v) in all.iter().enumerate() {
+            cur.extend_from_slice(v);
+            cur.push(if i % 2 == 0 { b' ' } else { b'&' });
+            if cur.len() > WINDOW + (i * 97) % 3000 {
+                long.push(std::mem::take(&mut cur));
+            }
+        }
+        long.push(b"a".repeat(WINDOW + 1));
+        assert!(long.len() > 50, "{} long values", long.len());
+        for v in &long {
+            let norm = normalize(v);
+            assert!(norm.len() > WINDOW);
+            for m in [&model, &odd] {
+                let new = m.normalized_margin(&norm);
+                let old = reference::long_margin(m, &norm);
+                assert!(
+                    (new - old).abs() <= 1e-4 * old.abs().max(1.0),
+                    "margin {new} vs {old} for {:?}",
+                    String::from_utf8_lossy(&norm)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_payload_anywhere_in_a_long_text_raises_its_margin() {
+        // Every window is scored, the first and last included: a payload raises the worst
+        // window's margin wherever it sits, across window starts (0, 192, ...) and ends
+        // (256, 448, ...). (In 250 bytes of prose a 50-byte payload does not reach the
+        // threshold: the signatures are what find it there.)
+        let model = crate::default_model().expect("built-in model");
+        let prose = "Hello team, I would like to change the delivery address for my last \
+                     order. Thanks a lot and have a nice day! ";
+        let payload = "' union select username, password from users -- ";
+        let text = prose.repeat(30);
+        let benign = model.normalized_margin(&normalize(text.as_bytes()));
+        for at in (0..=text.len()).step_by(7).chain([text.len()]) {
+            let mut v = text.clone();
+            v.insert_str(at, payload);
+            let m = model.normalized_margin(&normalize(v.as_bytes()));
+            assert!(m > benign + 1.5, "payload at {at}: {m} vs {benign}");
         }
     }
 }
