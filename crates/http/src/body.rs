@@ -96,7 +96,11 @@ pub fn kind_of(media_type: &str) -> BodyKind {
 }
 
 fn push_arg(out: &mut ParsedBody, name: String, value: Vec<u8>) {
-    out.args.push(Arg { name, value });
+    out.args.push(Arg {
+        name,
+        value,
+        name_repeats: None,
+    });
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -465,6 +469,7 @@ fn lenient_json_strings(raw: &[u8]) -> Vec<Arg> {
             args.push(Arg {
                 name: "json".into(),
                 value,
+                name_repeats: None,
             });
         }
     }

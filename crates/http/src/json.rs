@@ -35,6 +35,7 @@ pub fn flatten(raw: &[u8], max_leaves: usize, args: &mut Vec<Arg>) -> Result<(),
         raw,
         pos: 0,
         path: String::new(),
+        arrays: Vec::new(),
         args,
         max_leaves,
     };
@@ -52,14 +53,29 @@ pub fn flatten(raw: &[u8], max_leaves: usize, args: &mut Vec<Arg>) -> Result<(),
 enum Frame {
     /// Inside an object; the path length before this object's key segment.
     Object { base: usize },
-    /// Inside an array; the path length before the index segment, and the current index.
-    Array { base: usize, index: usize },
+    /// Inside an array (its state is the last of `Flattener::arrays`).
+    Array,
+}
+
+/// An open array, for finding leaves whose names repeat an earlier element's.
+struct OpenArray {
+    /// The path length before the index segment.
+    base: usize,
+    index: usize,
+    /// Index in `args` of the first leaf of element 0, and how many leaves element 0 had
+    /// (known once element 1 starts).
+    first_leaf: usize,
+    width: usize,
+    /// Index in `args` of the first leaf of the current element.
+    element_start: usize,
 }
 
 struct Flattener<'r, 'a> {
     raw: &'r [u8],
     pos: usize,
     path: String,
+    /// Open arrays, innermost last.
+    arrays: Vec<OpenArray>,
     args: &'a mut Vec<Arg>,
     max_leaves: usize,
 }
@@ -103,7 +119,14 @@ impl<'r> Flattener<'r, '_> {
                             stack.push(Frame::Object { base });
                             self.key()?;
                         } else {
-                            stack.push(Frame::Array { base, index: 0 });
+                            stack.push(Frame::Array);
+                            self.arrays.push(OpenArray {
+                                base,
+                                index: 0,
+                                first_leaf: self.args.len(),
+                                width: 0,
+                                element_start: self.args.len(),
+                            });
                             push_index(&mut self.path, 0);
                         }
                         continue 'value;
@@ -152,18 +175,28 @@ impl<'r> Flattener<'r, '_> {
                             None => return self.error("end of input inside an object"),
                         }
                     }
-                    Some(Frame::Array { base, index }) => {
-                        self.path.truncate(*base);
-                        match self.peek() {
+                    Some(Frame::Array) => {
+                        let next = self.peek();
+                        let leaves = self.args.len();
+                        let Some(array) = self.arrays.last_mut() else {
+                            return self.error("internal: array state lost");
+                        };
+                        self.path.truncate(array.base);
+                        match next {
                             Some(b',') => {
                                 self.pos += 1;
-                                *index += 1;
-                                push_index(&mut self.path, *index);
+                                if array.index == 0 {
+                                    array.width = leaves - array.first_leaf;
+                                }
+                                array.index += 1;
+                                array.element_start = leaves;
+                                push_index(&mut self.path, array.index);
                                 continue 'value;
                             }
                             Some(b']') => {
                                 self.pos += 1;
                                 stack.pop();
+                                self.arrays.pop();
                             }
                             Some(_) => return self.error("expected `,` or `]` in an array"),
                             None => return self.error("end of input inside an array"),
@@ -208,8 +241,43 @@ impl<'r> Flattener<'r, '_> {
         } else {
             self.path.clone()
         };
-        self.args.push(Arg { name, value });
+        let name_repeats = self.earlier_leaf_named_alike();
+        self.args.push(Arg {
+            name,
+            value,
+            name_repeats,
+        });
         Ok(())
+    }
+
+    /// An earlier leaf whose name differs from the current path only in array indices:
+    /// the leaf at the same place in element 0 of an enclosing array, when the rest of its
+    /// name matches (elements of one shape, the common case; anything else gets None).
+    fn earlier_leaf_named_alike(&self) -> Option<u32> {
+        let here = self.args.len();
+        for array in self.arrays.iter().rev() {
+            if array.index == 0 {
+                continue;
+            }
+            let offset = here - array.element_start;
+            if offset >= array.width {
+                continue;
+            }
+            let candidate = array.first_leaf + offset;
+            let earlier = &self.args[candidate].name;
+            // both are `prefix.INDEX.rest` with the same prefix: compare the rests
+            let sep = usize::from(array.base > 0);
+            let digits = array.index.checked_ilog10().unwrap_or(0) as usize + 1;
+            let rest_here = self.path.get(array.base + sep + digits..);
+            let rest_earlier = earlier.get(array.base + sep + 1..);
+            if rest_here.is_some() && rest_here == rest_earlier {
+                let first = self.args[candidate]
+                    .name_repeats
+                    .unwrap_or(candidate as u32);
+                return Some(first);
+            }
+        }
+        None
     }
 
     fn word(&mut self, word: &[u8], value: &[u8]) -> Result<(), JsonError> {
@@ -544,22 +612,37 @@ mod tests {
         use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
         pub fn flatten(raw: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+            flatten_with_templates(raw).map(|(leaves, _)| leaves)
+        }
+
+        /// Also each leaf's template: its path with keys tagged and array indices left
+        /// out, so two leaves share one exactly when their names differ only in indices.
+        #[allow(clippy::type_complexity)]
+        pub fn flatten_with_templates(
+            raw: &[u8],
+        ) -> Result<(Vec<(String, Vec<u8>)>, Vec<String>), String> {
             let mut out = Vec::new();
+            let mut templates = Vec::new();
             let mut path = String::new();
+            let mut template = String::new();
             let mut de = serde_json::Deserializer::from_slice(raw);
             Node {
                 out: &mut out,
+                templates: &mut templates,
                 path: &mut path,
+                template: &mut template,
             }
             .deserialize(&mut de)
             .and_then(|()| de.end())
             .map_err(|e| e.to_string())?;
-            Ok(out)
+            Ok((out, templates))
         }
 
         struct Node<'s> {
             out: &'s mut Vec<(String, Vec<u8>)>,
+            templates: &'s mut Vec<String>,
             path: &'s mut String,
+            template: &'s mut String,
         }
 
         impl Node<'_> {
@@ -570,6 +653,7 @@ mod tests {
                     self.path.clone()
                 };
                 self.out.push((name, v));
+                self.templates.push(self.template.clone());
                 Ok(())
             }
         }
@@ -616,11 +700,16 @@ mod tests {
                         self.path.push('.');
                     }
                     self.path.push_str(&index.to_string());
+                    let template_len = self.template.len();
+                    self.template.push_str("/i");
                     let item = seq.next_element_seed(Node {
                         out: &mut *self.out,
+                        templates: &mut *self.templates,
                         path: &mut *self.path,
+                        template: &mut *self.template,
                     });
                     self.path.truncate(len);
+                    self.template.truncate(template_len);
                     match item? {
                         Some(()) => index += 1,
                         None => return Ok(()),
@@ -634,11 +723,16 @@ mod tests {
                         self.path.push('.');
                     }
                     self.path.push_str(&key);
+                    let template_len = self.template.len();
+                    self.template.push_str(&format!("/k{}:{key}", key.len()));
                     let value = map.next_value_seed(Node {
                         out: &mut *self.out,
+                        templates: &mut *self.templates,
                         path: &mut *self.path,
+                        template: &mut *self.template,
                     });
                     self.path.truncate(len);
+                    self.template.truncate(template_len);
                     value?;
                 }
                 Ok(())
@@ -774,5 +868,114 @@ mod tests {
             valid > 1000 && invalid > 500,
             "{valid} valid, {invalid} invalid"
         );
+    }
+
+    fn repeats(raw: &str) -> Vec<Option<u32>> {
+        let mut args = Vec::new();
+        assert_eq!(flatten(raw.as_bytes(), 10_000, &mut args), Ok(()), "{raw}");
+        args.into_iter().map(|a| a.name_repeats).collect()
+    }
+
+    #[test]
+    fn names_differing_only_in_array_indices_point_to_the_first() {
+        // items.0.a, items.0.b.c, items.1.a, items.1.b.c, items.2.a, items.2.b.c
+        assert_eq!(
+            repeats(r#"{"items":[{"a":1,"b":{"c":2}},{"a":3,"b":{"c":4}},{"a":5,"b":{"c":6}}]}"#),
+            [None, None, Some(0), Some(1), Some(0), Some(1)]
+        );
+        // nested arrays: 0.0 0.1 1.0 1.1 all one template
+        assert_eq!(repeats("[[1,2],[3,4]]"), [None, Some(0), Some(0), Some(0)]);
+        // elements of another shape, and object keys that are digits, never count
+        assert_eq!(repeats(r#"[{"a":1},{"b":2}]"#), [None, None]);
+        assert_eq!(repeats(r#"{"1":{"x":1},"2":{"x":2}}"#), [None, None]);
+        assert_eq!(
+            repeats(r#"{"a":[{"k":1}],"b":[{"k":1},{"k":2}]}"#),
+            [None, None, Some(1)]
+        );
+        // the earlier leaf is found in the previous elements' first one even when later
+        // elements differ in length
+        assert_eq!(
+            repeats(r#"[{"a":1,"b":2},{"a":3},{"x":4,"b":5}]"#),
+            [None, None, Some(0), None, Some(1)]
+        );
+    }
+
+    #[test]
+    fn name_repeats_agree_with_templates_on_generated_documents() {
+        // Sound: a leaf said to repeat another has the same template (its name differs only
+        // in array indices) and that one repeats nothing. Useful: in documents made of
+        // arrays of same-shaped objects, every element but the first repeats.
+        let mut g = Gen(0x2545_f491_4f6c_dd1d);
+        let (mut said, mut checked) = (0, 0);
+        for round in 0..3000 {
+            let mut doc = String::new();
+            if round % 3 == 0 {
+                // an array of objects of one shape, values random
+                let mut keys = Vec::new();
+                for _ in 0..1 + g.below(4) {
+                    let mut k = String::new();
+                    g.string(&mut k);
+                    keys.push(k);
+                }
+                doc.push('[');
+                for i in 0..2 + g.below(4) {
+                    if i > 0 {
+                        doc.push(',');
+                    }
+                    doc.push('{');
+                    for (j, k) in keys.iter().enumerate() {
+                        if j > 0 {
+                            doc.push(',');
+                        }
+                        doc.push_str(k);
+                        doc.push(':');
+                        g.value(3, &mut doc);
+                    }
+                    doc.push('}');
+                }
+                doc.push(']');
+            } else {
+                g.value(0, &mut doc);
+            }
+            let Ok((_, templates)) = oracle::flatten_with_templates(doc.as_bytes()) else {
+                continue;
+            };
+            let mut args = Vec::new();
+            assert_eq!(flatten(doc.as_bytes(), 10_000, &mut args), Ok(()), "{doc}");
+            for (i, a) in args.iter().enumerate() {
+                checked += 1;
+                let Some(k) = a.name_repeats else { continue };
+                said += 1;
+                let k = k as usize;
+                assert!(k < i, "{doc}");
+                assert_eq!(
+                    templates[k], templates[i],
+                    "{doc}: leaf {i} said to repeat {k}"
+                );
+                assert_eq!(args[k].name_repeats, None, "{doc}");
+            }
+        }
+        assert!(
+            said > 2000 && checked > 10_000,
+            "{said} repeats of {checked} leaves"
+        );
+    }
+
+    #[test]
+    fn uniform_arrays_repeat_every_later_element() {
+        let doc = format!(
+            "[{}]",
+            (0..12)
+                .map(|i| format!(r#"{{"sku":"S{i}","tags":["a","b"],"dim":{{"w":{i},"h":2}}}}"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let r = repeats(&doc);
+        // per element: sku, tags.0, tags.1, dim.w, dim.h
+        assert_eq!(&r[..5], [None, None, Some(1), None, None]);
+        for (i, x) in r.iter().enumerate().skip(5) {
+            let first = [0, 1, 1, 3, 4][i % 5];
+            assert_eq!(*x, Some(first), "leaf {i}");
+        }
     }
 }

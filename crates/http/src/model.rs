@@ -14,6 +14,11 @@ use crate::urlencoded::{parse_pairs, percent_decode};
 pub struct Arg {
     pub name: String,
     pub value: Vec<u8>,
+    /// For a JSON leaf whose name differs from an earlier leaf's only in array indices
+    /// (`items.7.sku` after `items.0.sku`): the earlier leaf's index in the same list.
+    /// Indices are written by the flattener, not by the client, so a detector may look at
+    /// such names once (object keys that are digits never count as indices).
+    pub name_repeats: Option<u32>,
 }
 
 /// Request headers in arrival order. Lookups ignore case; repeated headers are all kept.
@@ -243,6 +248,7 @@ pub fn parse_cookie_header(value: &[u8]) -> Vec<Arg> {
             Some(Arg {
                 name: String::from_utf8_lossy(name).into_owned(),
                 value: value.to_vec(),
+                name_repeats: None,
             })
         })
         .collect()

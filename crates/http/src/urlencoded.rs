@@ -70,6 +70,7 @@ pub fn parse_pairs(input: &[u8]) -> Vec<Arg> {
         args.push(Arg {
             name,
             value: percent_decode(value, true),
+            name_repeats: None,
         });
     }
     args

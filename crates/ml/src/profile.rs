@@ -538,6 +538,7 @@ pub fn measure(profile: &Profile, held: &[RequestModel], options: &ProfileOption
         extra.args_get.push(palisade_http::Arg {
             name: "debug_mode".into(),
             value: b"1".to_vec(),
+            name_repeats: None,
         });
         let (_, any) = score(&det, &extra);
         m.unknown_param.0 += 1;

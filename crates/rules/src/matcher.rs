@@ -160,6 +160,11 @@ struct Location<'r> {
     value: &'r [u8],
     /// Bit set of [`Target`]s this value is matched against.
     targets: u8,
+    /// An earlier location whose value is the same but for array indices the JSON
+    /// flattener wrote (`items.7.sku` after `items.0.sku`, [`palisade_http::Arg::name_repeats`]):
+    /// a candidate found in that one's value is confirmed in this one's too, and this one's
+    /// value is not scanned on its own (a 140-item order has 700 such names).
+    repeats: Option<usize>,
 }
 
 /// A pattern is reported for at most this many locations per request: enough to show where
@@ -230,6 +235,7 @@ impl SignatureSet {
             place: Place::Response,
             value: &response.body,
             targets: Target::Response.bit(),
+            repeats: None,
         }];
         let mut touched = [false];
         self.run(&locations, paranoia, out, &mut touched);
@@ -250,18 +256,47 @@ impl SignatureSet {
             place: Place::Uri,
             value: uri,
             targets: Target::Url.bit(),
+            repeats: None,
         });
-        for (_, arg) in request.args() {
+        let get_args = request.args_get.iter();
+        let body_args = request.body.iter().flat_map(|b| b.args.iter());
+        // location of each body argument's name, for `name_repeats`
+        let mut body_name_at: Vec<usize> = Vec::new();
+        for (i, arg) in get_args
+            .map(|a| (None, a))
+            .chain(body_args.enumerate().map(|(i, a)| (Some(i), a)))
+        {
             locs.push(Location {
                 place: Place::ArgValue(&arg.name),
                 value: &arg.value,
                 targets: args,
+                repeats: None,
             });
+            let Some(i) = i else {
+                if !arg.name.is_empty() {
+                    locs.push(Location {
+                        place: Place::ArgName(&arg.name),
+                        value: arg.name.as_bytes(),
+                        targets: args,
+                        repeats: None,
+                    });
+                }
+                continue;
+            };
+            body_name_at.push(usize::MAX);
             if !arg.name.is_empty() {
+                let repeats = arg
+                    .name_repeats
+                    .and_then(|first| body_name_at.get(first as usize).copied())
+                    .filter(|&at| at != usize::MAX)
+                    // the first location of the chain, which is scanned
+                    .map(|at| locs[at].repeats.unwrap_or(at));
+                body_name_at[i] = locs.len();
                 locs.push(Location {
                     place: Place::ArgName(&arg.name),
                     value: arg.name.as_bytes(),
                     targets: args,
+                    repeats,
                 });
             }
         }
@@ -270,11 +305,13 @@ impl SignatureSet {
                 place: Place::CookieValue(&cookie.name),
                 value: &cookie.value,
                 targets: args,
+                repeats: None,
             });
             locs.push(Location {
                 place: Place::CookieName(&cookie.name),
                 value: cookie.name.as_bytes(),
                 targets: args,
+                repeats: None,
             });
         }
         for (name, value) in request.headers.iter() {
@@ -292,6 +329,7 @@ impl SignatureSet {
                 place: Place::Header(name),
                 value,
                 targets,
+                repeats: None,
             });
         }
         if let Some(body) = &request.body {
@@ -300,6 +338,7 @@ impl SignatureSet {
                     place: Place::FileName(&file.field),
                     value: file.filename.as_bytes(),
                     targets: args,
+                    repeats: None,
                 });
                 let text_part = file
                     .content_type
@@ -310,6 +349,7 @@ impl SignatureSet {
                         place: Place::FileContent(&file.field),
                         value: &file.content,
                         targets: Target::Body.bit(),
+                        repeats: None,
                     });
                 }
             }
@@ -320,6 +360,7 @@ impl SignatureSet {
                     place: Place::Body,
                     value: &body.raw,
                     targets: Target::Body.bit(),
+                    repeats: None,
                 });
             }
         }
@@ -354,6 +395,12 @@ impl SignatureSet {
         let mut needs: Vec<(u8, u64, u64)> = Vec::new();
         let identity = &self.identity_masks;
         for loc in locations {
+            // A name repeating an earlier one but for array indices (digits, which no
+            // pipeline changes) is as plain as that one.
+            if loc.repeats.is_some_and(|first| rows[first].is_none()) {
+                rows.push(None);
+                continue;
+            }
             let known = needs.iter().find(|n| n.0 == loc.targets);
             let (needed, computed) = match known {
                 Some(&(_, needed, computed)) => (needed, computed),
@@ -436,6 +483,10 @@ impl SignatureSet {
         let mut always_candidates: Vec<usize> = Vec::new();
         let mut candidate_ids: Vec<usize> = Vec::new();
         let mut scanned: Vec<usize> = Vec::new();
+        // (first, repeat) location pairs of names differing only in array indices, when
+        // every pipeline leaves both as they are; and the segment of each location's value.
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
+        let mut segment_at: Vec<usize> = vec![NO_DUP; locations.len()];
         for group in groups {
             let bit = group.target.bit();
             haystack.clear();
@@ -444,12 +495,16 @@ impl SignatureSet {
             dups.clear();
             segment_by_bytes.clear();
             segments.clear();
+            repeats.clear();
             for (i, loc) in locations.iter().enumerate() {
                 if loc.targets & bit == 0 {
                     continue;
                 }
                 if rows[i].is_none() {
-                    segments.push((loc.value, i));
+                    match loc.repeats.filter(|&first| rows[first].is_none()) {
+                        Some(first) => repeats.push((first, i)),
+                        None => segments.push((loc.value, i)),
+                    }
                     continue;
                 }
                 distinct.clear();
@@ -470,6 +525,7 @@ impl SignatureSet {
                     match segment_by_bytes.entry(v) {
                         Entry::Occupied(e) => {
                             let k = *e.get();
+                            segment_at[i] = k;
                             if starts[k].1 != i {
                                 dups.push((i, dup_head[k]));
                                 dup_head[k] = dups.len() - 1;
@@ -481,10 +537,27 @@ impl SignatureSet {
                         }
                     }
                 }
+                segment_at[i] = starts.len();
                 starts.push((haystack.len(), i));
                 dup_head.push(NO_DUP);
                 haystack.extend_from_slice(v);
                 haystack.push(b'\n');
+            }
+            for &(first, i) in &repeats {
+                let k = segment_at[first];
+                if k < starts.len() {
+                    dups.push((i, dup_head[k]));
+                    dup_head[k] = dups.len() - 1;
+                } else {
+                    // not scanned in this group (cannot happen: same targets): scan it
+                    starts.push((haystack.len(), i));
+                    dup_head.push(NO_DUP);
+                    haystack.extend_from_slice(locations[i].value);
+                    haystack.push(b'\n');
+                }
+            }
+            for &(_, i) in &segments {
+                segment_at[i] = NO_DUP;
             }
             if starts.is_empty() {
                 continue;
@@ -1171,6 +1244,35 @@ mod tests {
         assert_eq!(targets(&pre, &json_request(body)), want);
         let always = set(Target::Args, FileKind::Regex, "<[a-z]+>\n");
         assert_eq!(targets(&always, &json_request(body)), want);
+    }
+
+    #[test]
+    fn names_repeated_across_array_elements_are_reported_at_each() {
+        // `items.N.union select x` is scanned once for all N, yet found at every element
+        // (literal, prefiltered regex, regex without a literal); a name that differs from
+        // element 0's is scanned on its own.
+        let body = r#"{"items":[{"union select x":1,"q":2},{"union select x":3,"q":4},
+            {"union select x":5,"q":6}],"more":[{"k":1},{"union select y":2}]}"#;
+        let want = vec![
+            "ARGS_NAMES:items.0.union select x",
+            "ARGS_NAMES:items.1.union select x",
+            "ARGS_NAMES:items.2.union select x",
+            "ARGS_NAMES:more.1.union select y",
+        ];
+        let m = json_request(body);
+        let repeats = m
+            .body
+            .as_ref()
+            .map(|b| b.args.iter().filter(|a| a.name_repeats.is_some()).count());
+        assert_eq!(repeats, Some(4), "the flattener marks the repeats");
+        for (kind, pattern) in [
+            (FileKind::Literal, "union select\n"),
+            (FileKind::Regex, "union\\s+select\n"),
+            (FileKind::Regex, "[a-z]{5} [a-z]{6}\n"),
+        ] {
+            let found = targets(&set(Target::Args, kind, pattern), &m);
+            assert_eq!(found, want, "{pattern}");
+        }
     }
 
     #[test]
