@@ -91,18 +91,10 @@ struct Lab {
     stop: Arc<AtomicBool>,
 }
 
+#[derive(Default)]
 struct LabOptions<'a> {
     deny_lists: &'a [&'a str],
     extra: &'a str,
-}
-
-impl Default for LabOptions<'_> {
-    fn default() -> Self {
-        LabOptions {
-            deny_lists: &[],
-            extra: "",
-        }
-    }
 }
 
 impl Lab {
