@@ -1226,7 +1226,11 @@ impl<'a> Transaction<'a> {
                 continue;
             }
             let whole_name = target.collection == "MATCHED_VARS";
-            out.reserve(items.len());
+            // Sized for every item only when every item is kept: a rule the scan credited
+            // for a few values of a 1,400-value body would reserve (and move) ~100 KB.
+            if credited.is_none() {
+                out.reserve(items.len());
+            }
             // a value the scan saw in this collection and did not credit the rule for cannot
             // match; one it did not see there (data changed since) is evaluated
             let bit = credited.map(|(_, pf, _)| {
