@@ -59,8 +59,9 @@ enum Frame {
 
 /// An open array, for finding leaves whose names repeat an earlier element's.
 struct OpenArray {
-    /// The path length before the index segment.
+    /// The path length before the index segment, and after it.
     base: usize,
+    index_end: usize,
     index: usize,
     /// Index in `args` of the first leaf of element 0, and how many leaves element 0 had
     /// (known once element 1 starts).
@@ -120,14 +121,15 @@ impl<'r> Flattener<'r, '_> {
                             self.key()?;
                         } else {
                             stack.push(Frame::Array);
+                            push_index(&mut self.path, 0);
                             self.arrays.push(OpenArray {
                                 base,
+                                index_end: self.path.len(),
                                 index: 0,
                                 first_leaf: self.args.len(),
                                 width: 0,
                                 element_start: self.args.len(),
                             });
-                            push_index(&mut self.path, 0);
                         }
                         continue 'value;
                     }
@@ -191,6 +193,7 @@ impl<'r> Flattener<'r, '_> {
                                 array.index += 1;
                                 array.element_start = leaves;
                                 push_index(&mut self.path, array.index);
+                                array.index_end = self.path.len();
                                 continue 'value;
                             }
                             Some(b']') => {
@@ -267,8 +270,7 @@ impl<'r> Flattener<'r, '_> {
             let earlier = &self.args[candidate].name;
             // both are `prefix.INDEX.rest` with the same prefix: compare the rests
             let sep = usize::from(array.base > 0);
-            let digits = array.index.checked_ilog10().unwrap_or(0) as usize + 1;
-            let rest_here = self.path.get(array.base + sep + digits..);
+            let rest_here = self.path.get(array.index_end..);
             let rest_earlier = earlier.get(array.base + sep + 1..);
             if rest_here.is_some() && rest_here == rest_earlier {
                 let first = self.args[candidate]
