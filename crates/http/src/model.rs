@@ -14,10 +14,11 @@ use crate::urlencoded::{parse_pairs, percent_decode};
 pub struct Arg {
     pub name: String,
     pub value: Vec<u8>,
-    /// For a JSON leaf whose name differs from an earlier leaf's only in array indices
-    /// (`items.7.sku` after `items.0.sku`): the earlier leaf's index in the same list.
-    /// Indices are written by the flattener, not by the client, so a detector may look at
-    /// such names once (object keys that are digits never count as indices).
+    /// For a JSON leaf whose name is an earlier leaf's but for the index of one enclosing
+    /// array (`items.7.sku` after `items.0.sku`): that leaf's index in the same list (the
+    /// first of the chain). A detector may scan such a name once: the index digits are no
+    /// text the client sent (it chose only how many elements the array has), and every other
+    /// byte of the two names is the same.
     pub name_repeats: Option<u32>,
 }
 

@@ -160,10 +160,11 @@ struct Location<'r> {
     value: &'r [u8],
     /// Bit set of [`Target`]s this value is matched against.
     targets: u8,
-    /// An earlier location whose value is the same but for array indices the JSON
-    /// flattener wrote (`items.7.sku` after `items.0.sku`, [`palisade_http::Arg::name_repeats`]):
-    /// a candidate found in that one's value is confirmed in this one's too, and this one's
-    /// value is not scanned on its own (a 140-item order has 700 such names).
+    /// An earlier location whose value is the same but for array index digits
+    /// (`items.7.sku` after `items.0.sku`, [`palisade_http::Arg::name_repeats`]): a
+    /// candidate found in that one's value is confirmed in this one's too, and this one's
+    /// value is not scanned on its own (a 140-item order has 700 such names). A pattern that
+    /// could match only through the digits would match text the client never sent.
     repeats: Option<usize>,
 }
 
