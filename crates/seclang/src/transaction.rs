@@ -482,11 +482,31 @@ impl<'a> Transaction<'a> {
         let mut candidates = Candidates::new(&pf.covered);
         // every value of the scanned collections once, with the collections that hold it;
         // a value's id is its index here
-        let lists: Vec<Vec<Val<'_>>> = pf
-            .collections
-            .iter()
-            .map(|c| self.collection(c, &Selector::All))
-            .collect();
+        // Argument names that repeat an earlier one but for array index digits are left out:
+        // `select` judges them by the first one's credit (a 140-item JSON order has 700).
+        let lists: Vec<Vec<Val<'_>>> =
+            pf.collections
+                .iter()
+                .map(|c| match c.as_str() {
+                    "ARGS_NAMES" | "ARGS_POST_NAMES" => {
+                        let first_names = self
+                            .body
+                            .args
+                            .iter()
+                            .filter(|a| a.name_repeats.is_none())
+                            .map(|a| (Cow::Borrowed(a.name.as_str()), Cow::Borrowed(&a.value[..])));
+                        if c == "ARGS_NAMES" {
+                            let get = self.req.args_get.iter().map(|a| {
+                                (Cow::Borrowed(a.name.as_str()), Cow::Borrowed(&a.value[..]))
+                            });
+                            names(get.chain(first_names).collect())
+                        } else {
+                            names(first_names.collect())
+                        }
+                    }
+                    _ => self.collection(c, &Selector::All),
+                })
+                .collect();
         let mut index = ValueIndex::default();
         // (value, collections, plain)
         let mut values: Vec<(&[u8], u64, bool)> = Vec::new();
@@ -1239,12 +1259,23 @@ impl<'a> Transaction<'a> {
                     .position(|c| *c == target.collection)
                     .map_or(0, crate::prefilter::collection_bit)
             });
-            for (k, v) in items.into_iter() {
+            // For argument names: the body arguments' offset in the collection, to find a
+            // repeated name's first (the scan saw only that one).
+            let body_names_from = match target.collection.as_str() {
+                "ARGS_NAMES" => Some(self.req.args_get.len()),
+                "ARGS_POST_NAMES" => Some(0),
+                _ => None,
+            };
+            for (j, (k, v)) in items.into_iter().enumerate() {
                 if !keep(&k) {
                     continue;
                 }
                 if let (Some((scan, _, ids)), Some(bit)) = (credited, bit) {
-                    if let Some((id, mask)) = scan.values.find(&v) {
+                    let first_name = body_names_from
+                        .and_then(|from| self.body.args.get(j.checked_sub(from)?))
+                        .and_then(|a| self.body.args.get(a.name_repeats? as usize))
+                        .map(|first| first.name.as_bytes());
+                    if let Some((id, mask)) = scan.values.find(first_name.unwrap_or(&v)) {
                         if mask & bit != 0 && ids.binary_search(&id).is_err() {
                             continue;
                         }
