@@ -351,12 +351,12 @@ pub fn plain_kind(input: &[u8]) -> Option<bool> {
     };
     let mut i = 0;
     while let Some(&[a, b, c, d]) = input.get(i..i + 4) {
-        if !(any(a) & any(b) & any(c) & any(d))
-            && !(byte_rule(i, a)
+        let plain = (any(a) & any(b) & any(c) & any(d))
+            || (byte_rule(i, a)
                 && byte_rule(i + 1, b)
                 && byte_rule(i + 2, c)
-                && byte_rule(i + 3, d))
-        {
+                && byte_rule(i + 3, d));
+        if !plain {
             return None;
         }
         i += 4;
