@@ -287,10 +287,10 @@ pub fn for_each_feature(window: &[u8], bits: u32, mut emit: impl FnMut(u32)) -> 
     }
 
     // Coarse statistics.
-    for s in stat_slots(len, special, bits) {
-        emit(s);
-        count += 1;
-    }
+    let len_bucket = (len as u64 + 1).ilog2() as u64;
+    put(mix(NS_STATS, len_bucket));
+    let share = (special * 8 / len.max(1)) as u64;
+    put(mix(mix(NS_STATS, 0x40), share));
     count
 }
 
