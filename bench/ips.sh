@@ -7,7 +7,7 @@
 #   NO_BUILD=1 PROFILE=release bench/ips.sh   # use binaries built before
 #   PERF=1 bench/ips.sh                # also `perf record -a -g` the queued run
 #   SENDER=udp bench/ips.sh            # flood through UDP sockets instead of AF_PACKET
-#   BATCH_WAIT_US=0 bench/ips.sh       # the daemon's [ips] batch_wait_us (default 100)
+#   BATCH_WAIT_US=0 bench/ips.sh       # the daemon's [ips] batch_wait_us (default 250)
 #   RATE=300000 bench/ips.sh           # offer 300k datagrams/s instead of flat out: does
 #                                      # everything get judged (verdicts/s = RATE, 0 unjudged)?
 #
