@@ -1,6 +1,7 @@
 //! The built-in classifier as an engine detector: scores every location, reports the worst
 //! one, and turns its calibrated probability into anomaly points by the configured policy.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use palisade_engine::value_cache::ValueCache;
 use palisade_engine::{Detector, Finding, Severity};
 use palisade_http::RequestModel;
 
-use crate::features::normalize;
+use crate::features::normalize_in;
 use crate::locations::{for_each_location, Place};
 use crate::model::Model;
 
@@ -108,23 +109,24 @@ pub fn worst_locations_remembering(
     // Repeated values (JSON arrays of similar items, repeated headers) are scored once; the
     // map hashes with a random key, so crafted values cannot collide into one bucket.
     let mut seen: HashMap<&[u8], f32, foldhash::fast::RandomState> = HashMap::default();
+    // the normalized value, when it differs from the value
+    let mut scratch = Vec::new();
     for_each_location(request, |place, value| {
-        let margin = match seen.get(value) {
-            Some(&m) => m,
-            None => {
+        let margin = match seen.entry(value) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
                 let cache = headers.filter(|_| matches!(place, Place::Header(_)));
                 let m = match cache.and_then(|c| c.get(value)) {
                     Some(m) => m,
                     None => {
-                        let m = model.normalized_margin(&normalize(value));
+                        let m = model.normalized_margin(normalize_in(value, &mut scratch));
                         if let Some(c) = cache {
                             c.insert(value, m);
                         }
                         m
                     }
                 };
-                seen.insert(value, m);
-                m
+                *e.insert(m)
             }
         };
         if all.is_none_or(|(m, _, _)| margin > m) {

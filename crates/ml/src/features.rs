@@ -58,6 +58,41 @@ const NORM_CLASS: [u8; 256] = {
 
 /// The normalized form of a value (borrowed when normalization changes nothing).
 pub fn normalize(value: &[u8]) -> Cow<'_, [u8]> {
+    match change_needed(value) {
+        Change::None => Cow::Borrowed(value),
+        Change::Lowercase => Cow::Owned(value.to_ascii_lowercase()),
+        Change::Decode => apply_all(NORMALIZE, value),
+    }
+}
+
+/// [`normalize`], writing a changed value into `scratch` (kept from value to value by a
+/// caller scoring many: most changed values only need lowercasing, and then no allocation).
+pub fn normalize_in<'a>(value: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    match change_needed(value) {
+        Change::None => value,
+        Change::Lowercase => {
+            scratch.clear();
+            scratch.extend_from_slice(value);
+            scratch.make_ascii_lowercase();
+            scratch
+        }
+        Change::Decode => {
+            *scratch = apply_all(NORMALIZE, value).into_owned();
+            scratch
+        }
+    }
+}
+
+/// What normalizing a value takes.
+enum Change {
+    None,
+    /// ASCII lowercasing alone.
+    Lowercase,
+    /// The decoding steps.
+    Decode,
+}
+
+fn change_needed(value: &[u8]) -> Change {
     // Most values (words, ids, prose with single spaces) hold nothing the decoding steps act
     // on: one pass over the bytes proves it, and lowercasing is then the whole result. Five
     // transformations each scanning the value cost ~1.5k instructions on a short one.
@@ -71,13 +106,13 @@ pub fn normalize(value: &[u8]) -> Cow<'_, [u8]> {
                 after_space = false;
             }
             NORM_SPACE if !after_space => after_space = true,
-            _ => return apply_all(NORMALIZE, value),
+            _ => return Change::Decode,
         }
     }
     if upper {
-        Cow::Owned(value.to_ascii_lowercase())
+        Change::Lowercase
     } else {
-        Cow::Borrowed(value)
+        Change::None
     }
 }
 
@@ -723,6 +758,8 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x6e6f726d);
         let alphabet: &[u8] = b"aZ09 ._-@%+&;#x\x00\t\n\x0b\x0c\r\xa0\xc3lt";
+        // one scratch buffer for all, as a caller scoring a request's values keeps it
+        let mut scratch = Vec::new();
         for i in 0..20_000 {
             let len = rng.gen_range(0..if i % 2 == 0 { 8 } else { 40 });
             let v: Vec<u8> = if i % 7 == 0 {
@@ -732,11 +769,13 @@ mod tests {
                     .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
                     .collect()
             };
+            let expected = apply_all(NORMALIZE, &v);
+            let shown = String::from_utf8_lossy(&v);
+            assert_eq!(normalize(&v).as_ref(), expected.as_ref(), "{shown:?}");
             assert_eq!(
-                normalize(&v).as_ref(),
-                apply_all(NORMALIZE, &v).as_ref(),
-                "{:?}",
-                String::from_utf8_lossy(&v)
+                normalize_in(&v, &mut scratch),
+                expected.as_ref(),
+                "{shown:?}"
             );
         }
         assert!(matches!(normalize(b"trail running shoe"), Cow::Borrowed(_)));
