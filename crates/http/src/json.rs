@@ -219,14 +219,9 @@ impl<'r> Flattener<'r, '_> {
         if !self.path.is_empty() {
             self.path.push('.');
         }
-        if key.is_ascii() {
-            // no second UTF-8 check for the common case
-            self.path.extend(key.iter().map(|&b| char::from(b)));
-        } else {
-            // `string` returns valid UTF-8 only
-            self.path
-                .push_str(std::str::from_utf8(&key).unwrap_or_default());
-        }
+        // `string` returns valid UTF-8 only
+        self.path
+            .push_str(std::str::from_utf8(&key).unwrap_or_default());
         self.skip_whitespace();
         if self.peek() != Some(b':') {
             return self.error("expected `:` after a key");
