@@ -429,8 +429,8 @@ impl<'r> Flattener<'r, '_> {
     }
 }
 
-/// [`Flattener::string`]'s fast-path byte classes.
-/// Bytes a string's fast path takes as they are: printable ASCII (and DEL) but `"` and `\\`.
+/// Bytes [`Flattener::string`]'s fast path takes as they are: printable ASCII (and DEL)
+/// but `"` and `\`.
 static STRING_PLAIN: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0x20;
@@ -444,13 +444,16 @@ static STRING_PLAIN: [bool; 256] = {
 };
 
 /// The offset of the first byte from `from` on that [`STRING_PLAIN`] does not take (`"`,
-/// `\\`, a control character, a non-ASCII byte), or `raw.len()`.
+/// `\`, a control character, a non-ASCII byte), or `raw.len()`.
 fn plain_run_end(raw: &[u8], from: usize) -> usize {
     let mut i = from;
     // Sixteen bytes at a time where SSE2 is there (every x86-64): names, prose and ids
     // pass in a few vector operations per block instead of a lookup and branch per byte.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    while let Some(block) = raw.get(i..i + 16) {
+    while let Some(block) = raw
+        .get(i..i + 16)
+        .and_then(|b| <&[u8; 16]>::try_from(b).ok())
+    {
         // SAFETY: the build targets SSE2 (checked by the cfg above).
         match unsafe { sse2::first_stop(block) } {
             Some(k) => return i + k,
@@ -470,12 +473,11 @@ mod sse2 {
         _mm_set1_epi8,
     };
 
-    /// The first of the sixteen bytes of `block` (None when it has another length) that a
-    /// string's fast path stops at: `"`, `\\`, below 0x20 or from 0x80 up.
+    /// The first of the sixteen bytes of `block` that a string's fast path stops at: `"`,
+    /// `\`, below 0x20 or from 0x80 up.
     #[inline]
     #[target_feature(enable = "sse2")]
-    pub(super) fn first_stop(block: &[u8]) -> Option<usize> {
-        let block: &[u8; 16] = block.try_into().ok()?;
+    pub(super) fn first_stop(block: &[u8; 16]) -> Option<usize> {
         // SAFETY: an unaligned load of exactly the 16 bytes of the array.
         let v = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
         // signed: bytes from 0x80 up are negative, so below 0x20 too
