@@ -332,7 +332,7 @@ impl<'r> Flattener<'r, '_> {
         let i = plain_run_end(raw, start);
         if raw.get(i) == Some(&b'"') {
             self.pos = i + 1;
-            // printable ASCII only: valid UTF-8
+            // ASCII only (printable and DEL): valid UTF-8
             return Ok(Cow::Borrowed(&raw[start..i]));
         }
         // Something else first (an escape, a non-ASCII byte, a control character): the

@@ -1546,6 +1546,26 @@ mod tests {
                 assert_eq!(kind(&v), reference(&v).then(|| v.contains(&b',')), "{v:?}");
             }
         }
+        // every length up to 50 (short values masked in one block, exact multiples of 16,
+        // an overlapping last block), with a byte at a range bound or a special one, once
+        // and doubled, at every offset
+        let bounds = [
+            0u8, b'/', b'0', b'9', b':', b';', b'@', b'A', b'Z', b'[', b'_', b'`', b'a', b'z',
+            b'{', 0x7f, 0x80, 0xff, b' ', b'.', b'-', b',', b'%',
+        ];
+        for len in 0..=50usize {
+            let plain: Vec<u8> = b"Ab3_c@d:e1".iter().copied().cycle().take(len).collect();
+            for &b in &bounds {
+                for at in 0..len {
+                    for run in [1, 2] {
+                        let mut v = plain.clone();
+                        let end = (at + run).min(len);
+                        v[at..end].fill(b);
+                        assert_eq!(kind(&v), reference(&v).then(|| v.contains(&b',')), "{v:?}");
+                    }
+                }
+            }
+        }
         // every byte at every offset of values long enough for the 16-byte blocks (the
         // range bounds of letters and digits, bytes from 0x80 up), alone and after a copy
         // of itself (a doubled single byte inside a block and across two)

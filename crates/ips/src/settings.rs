@@ -27,9 +27,10 @@ pub struct IpsSettings {
     /// (receives less than 1 ms apart) but the last receive took fewer than 32: more
     /// packets then come per system call and per wake-up, so less CPU per verdict under
     /// load, in the daemon and in the kernel's wake-ups (bench/ips.sh, 2026-12-01: daemon
-    /// 1.52 us per verdict at 100 us, 1.28 at 250 us; flat-out verdicts/s 287k -> 322k), for
-    /// at most this much added latency per packet. Occasional packets are never delayed.
-    /// 0: no wait.
+    /// 1.52 us per verdict at 100 us, 1.3 at 250 us; flat-out verdicts/s 287k at 100 us,
+    /// 312k-323k at 250 us), for about this much added latency per packet under load (a
+    /// sleep: at least this long, plus the scheduler's slack). Occasional packets are never
+    /// delayed. 0: no wait.
     pub batch_wait_us: u32,
     /// Drop queued traffic when no daemon is listening (default: let it through).
     pub fail_closed: bool,

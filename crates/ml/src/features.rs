@@ -76,10 +76,13 @@ pub fn normalize_in<'a>(value: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
             scratch.make_ascii_lowercase();
             scratch
         }
-        Change::Decode => {
-            *scratch = apply_all(NORMALIZE, value).into_owned();
-            scratch
-        }
+        Change::Decode => match apply_all(NORMALIZE, value) {
+            Cow::Borrowed(unchanged) => unchanged,
+            Cow::Owned(decoded) => {
+                *scratch = decoded;
+                scratch
+            }
+        },
     }
 }
 

@@ -113,6 +113,7 @@ pub fn for_each_location<'r>(
             } else {
                 is_trivial_name(&arg.name)
             };
+            debug_assert_eq!(trivial_name, is_trivial_name(&arg.name), "{}", arg.name);
             trivial_names.push(trivial_name);
             if !trivial_name {
                 visit(Place::ArgName(&arg.name), arg.name.as_bytes());
@@ -186,6 +187,8 @@ pub fn looks_like_text(v: &[u8]) -> bool {
 }
 
 /// Argument names like `user[first_name]` or `items.0.sku` (form arrays, JSON leaf paths).
+/// A per-byte test and a length bound: `for_each_location` relies on it to judge a name that
+/// differs from an earlier one only in digits by that one.
 pub fn is_trivial_name(name: &str) -> bool {
     name.len() <= MAX_TRIVIAL && name.bytes().all(|b| TRIVIAL_NAME_BYTE[b as usize])
 }

@@ -30,8 +30,11 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// overrides them). Bigger per-thread caches of small blocks: a 20 KB JSON body of 700
 /// leaves frees ~1,400 small buffers at the end of its request, and with the default caches
 /// (at most 200 blocks per size class) each thread kept flushing blocks to the shared arena
-/// and fetching them back (bench/instructions.sh, 20 KB JSON: 2.36M -> 2.27M instructions
-/// per request). Idle cached blocks are still given back by jemalloc's cache GC.
+/// and fetching them back (bench/instructions.sh, 20 KB JSON: 2.36M -> 2.25M instructions
+/// per request). The price is memory held per thread: up to ~8 slabs' worth of blocks per
+/// small size class instead of ~2 (a few MiB per worker thread at most; RSS after the proxy
+/// benchmark stayed at ~90 MB). jemalloc trims a thread's cache as that thread allocates,
+/// so an idle thread keeps what it cached.
 #[export_name = "_rjem_malloc_conf"]
 pub static JEMALLOC_OPTIONS: &[u8; 52] = b"tcache_nslots_small_max:2048,lg_tcache_nslots_mul:3\0";
 
