@@ -205,6 +205,23 @@ const C2: u64 = mix(NS_BYTES, 2);
 const C3: u64 = mix(NS_BYTES, 3);
 const C4: u64 = mix(NS_BYTES, 4);
 
+/// `mix(Cn, b)` for n = 1..4 and every byte `b`: the 1-gram's hash and the starts of the
+/// 2-, 3- and 4-gram hashes at that byte, looked up rather than multiplied out per byte.
+static BYTE_MIX: [[u64; 4]; 256] = {
+    let mut t = [[0u64; 4]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [
+            mix(C1, b as u64),
+            mix(C2, b as u64),
+            mix(C3, b as u64),
+            mix(C4, b as u64),
+        ];
+        b += 1;
+    }
+    t
+};
+
 /// Calls `emit(slot)` for every feature of one normalized window, and returns how many
 /// were emitted (the caller scales by `1/sqrt(count)`).
 ///
@@ -233,31 +250,33 @@ pub fn for_each_feature(window: &[u8], bits: u32, mut emit: impl FnMut(u32)) -> 
     for (i, &byte) in window[..head].iter().enumerate() {
         special += (CLASS[byte as usize] & SPECIAL != 0) as usize;
         let b = byte as u64;
-        put(mix(C1, b));
+        let [m1, m2, m3, m4] = BYTE_MIX[byte as usize];
+        put(m1);
         put(mix(a2, b));
         if i >= 1 {
             put(mix(a3, b));
         }
-        a2 = mix(C2, b);
+        a2 = m2;
         a3 = mix(x3, b);
         a4 = mix(x4, b);
-        x3 = mix(C3, b);
+        x3 = m3;
         x4 = mix(y4, b);
-        y4 = mix(C4, b);
+        y4 = m4;
     }
     for &byte in &window[head..] {
         special += (CLASS[byte as usize] & SPECIAL != 0) as usize;
         let b = byte as u64;
-        put(mix(C1, b));
+        let [m1, m2, m3, m4] = BYTE_MIX[byte as usize];
+        put(m1);
         put(mix(a2, b));
         put(mix(a3, b));
         put(mix(a4, b));
-        a2 = mix(C2, b);
+        a2 = m2;
         a3 = mix(x3, b);
         a4 = mix(x4, b);
-        x3 = mix(C3, b);
+        x3 = m3;
         x4 = mix(y4, b);
-        y4 = mix(C4, b);
+        y4 = m4;
     }
     // End marker.
     put(mix(a2, 3));
@@ -385,28 +404,30 @@ pub fn anchored_features(
     let head = len.min(2);
     for (i, &byte) in value[..head].iter().enumerate() {
         let b = byte as u64;
-        acc[i] = w(mix(C1, b)) + w(mix(a2, b));
+        let [m1, m2, m3, m4] = BYTE_MIX[byte as usize];
+        acc[i] = w(m1) + w(mix(a2, b));
         cnt[i] = 2;
         if i == 1 {
             acc[i] += w(mix(a3, b));
             cnt[i] = 3;
         }
-        a2 = mix(C2, b);
+        a2 = m2;
         a3 = mix(x3, b);
         a4 = mix(x4, b);
-        x3 = mix(C3, b);
+        x3 = m3;
         x4 = mix(y4, b);
-        y4 = mix(C4, b);
+        y4 = m4;
     }
     for (out, &byte) in acc[head..].iter_mut().zip(&value[head..]) {
         let b = byte as u64;
-        *out = w(mix(C1, b)) + w(mix(a2, b)) + w(mix(a3, b)) + w(mix(a4, b));
-        a2 = mix(C2, b);
+        let [m1, m2, m3, m4] = BYTE_MIX[byte as usize];
+        *out = w(m1) + w(mix(a2, b)) + w(mix(a3, b)) + w(mix(a4, b));
+        a2 = m2;
         a3 = mix(x3, b);
         a4 = mix(x4, b);
-        x3 = mix(C3, b);
+        x3 = m3;
         x4 = mix(y4, b);
-        y4 = mix(C4, b);
+        y4 = m4;
     }
     let last = len - 1;
     acc[last] += w(mix(a2, 3));
