@@ -29,11 +29,17 @@ impl CrsDetector {
         // Build the prefilter that requests at the default blocking level (1) use now,
         // not in the first request; other levels are built when a route first needs one.
         let _ = rules.prefilter(usize::from(detection_paranoia.clamp(1, 4)));
-        CrsDetector {
+        let detector = CrsDetector {
             rules,
             detection_paranoia,
             inspect_responses,
-        }
+        };
+        // likewise the folded request-independent rules (see `transaction::fold`)
+        let request = RequestModel::from_head("GET", "/", "HTTP/1.1", Default::default());
+        let mut tx = Transaction::new(&detector.rules, &request, &[]);
+        detector.prepare(&mut tx, 1);
+        tx.plan_folds();
+        detector
     }
 
     fn prepare<'a>(&self, tx: &mut Transaction<'a>, paranoia: u8) {

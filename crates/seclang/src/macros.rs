@@ -81,6 +81,22 @@ impl Template {
         )
     }
 
+    /// The `(collection, key)` of each macro, collection upper-case, key as written.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var { collection, key } => Some((collection.as_str(), key.as_str())),
+            Part::Literal(_) => None,
+        })
+    }
+
+    /// The literal text before the first macro (all of it when there is none).
+    pub fn literal_prefix(&self) -> &str {
+        match self.parts.first() {
+            Some(Part::Literal(s)) => s,
+            _ => "",
+        }
+    }
+
     pub fn expand(&self, ctx: &dyn Resolve) -> Vec<u8> {
         let mut out = Vec::new();
         for part in &self.parts {

@@ -198,6 +198,25 @@ impl Operator {
         }
     }
 
+    /// The argument when it may hold macros (`@eq %{tx.limit}`): what the operator reads
+    /// besides the value.
+    pub fn template(&self) -> Option<&Template> {
+        match &self.op {
+            Op::Contains(t)
+            | Op::ContainsWord(t)
+            | Op::BeginsWith(t)
+            | Op::EndsWith(t)
+            | Op::Streq(t)
+            | Op::Within(t)
+            | Op::Eq(t)
+            | Op::Ge(t)
+            | Op::Gt(t)
+            | Op::Le(t)
+            | Op::Lt(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// Evaluates the operator (negation included). On a match, `captures` receives what
     /// `capture` would store (the whole match first).
     pub fn eval(&self, value: &[u8], ctx: &dyn Resolve, captures: &mut Captures) -> bool {

@@ -119,6 +119,15 @@ pub struct RuleSet {
     prefilter_entries: Vec<(u8, crate::prefilter::Entry)>,
     /// Number of prefilter slots.
     pub prefilter_slots: usize,
+    /// Folded request-independent rules per starting TX state (see
+    /// `transaction::fold`), planned when a state is first seen.
+    #[allow(clippy::type_complexity)]
+    pub(crate) folds: std::sync::RwLock<
+        Vec<(
+            Vec<(String, Vec<u8>)>,
+            std::sync::Arc<crate::transaction::fold::Folds>,
+        )>,
+    >,
 }
 
 impl RuleSet {

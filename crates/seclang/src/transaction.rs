@@ -19,6 +19,8 @@ use crate::prefilter::Candidates;
 use crate::ruleset::{Entry, Rule, RuleSet};
 use crate::variables::{Selector, Target};
 
+pub(crate) mod fold;
+
 /// What a response phase sees.
 #[derive(Debug, Clone, Default)]
 pub struct Response {
@@ -278,6 +280,9 @@ pub struct Transaction<'a> {
     /// Evaluate every rule on every value, without the prefilter (the slow path that
     /// differential tests compare the shortcuts against).
     exhaustive: bool,
+    /// The rule set's folded request-independent rules for this transaction's starting TX
+    /// (see [`fold`]); None when not used, or no longer (a live rule changed the flow).
+    folds: Option<std::sync::Arc<fold::Folds>>,
     /// REQUEST_FILENAME: the path, percent-decoded.
     filename: Vec<u8>,
     transform_cache: std::cell::RefCell<TransformCache>,
@@ -320,6 +325,7 @@ impl<'a> Transaction<'a> {
             body: BodyView::default(),
             candidates: None,
             exhaustive: false,
+            folds: None,
             filename: request_filename(req),
             transform_cache: Default::default(),
             overrides: Overrides::default(),
@@ -354,6 +360,15 @@ impl<'a> Transaction<'a> {
     pub fn set_exhaustive(&mut self, on: bool) {
         self.exhaustive = on;
         self.candidates = None;
+        if on {
+            self.folds = None;
+        }
+    }
+
+    /// Plans the rule set's folded rules for this transaction's starting TX now (they are
+    /// otherwise planned when phase 1 first starts from it).
+    pub fn plan_folds(&self) {
+        let _ = fold::folds_for(self.rules, &self.tx);
     }
 
     /// Every TX variable, sorted by name (for comparing transactions).
@@ -402,6 +417,10 @@ impl<'a> Transaction<'a> {
         let rules = self.rules;
         let entries = &rules.phases[phase as usize];
         self.skip = 0;
+        if phase == 1 && !self.exhaustive {
+            self.folds = fold::folds_for(rules, &self.tx);
+        }
+        let mut folds = if phase <= 2 { self.folds.clone() } else { None };
         // the data rules see changes before phases 1 (headers), 2 (body) and 3 (response)
         if phase == 1 || phase == 3 || (phase == 2 && !self.raw_body.is_empty()) {
             self.candidates = None;
@@ -421,14 +440,31 @@ impl<'a> Transaction<'a> {
                 i += 1;
                 continue;
             }
-            if let Some(slot) = rule.slot {
-                if !self.may_match(slot) {
-                    i += 1;
-                    continue;
+            let matched = match folds.as_ref().and_then(|f| f.get(phase, i)) {
+                Some(fold::Folded::NoMatch) => false,
+                Some(fold::Folded::Match(m)) => {
+                    self.apply_folded(m);
+                    true
                 }
-            }
-            if self.eval_chain(rule) {
-                self.after_match(rule);
+                None => {
+                    if let Some(slot) = rule.slot {
+                        if !self.may_match(slot) {
+                            i += 1;
+                            continue;
+                        }
+                    }
+                    let matched = self.eval_chain(rule);
+                    if matched {
+                        if folds.as_ref().is_some_and(|f| f.broken_by(rule)) {
+                            folds = None;
+                            self.folds = None;
+                        }
+                        self.after_match(rule);
+                    }
+                    matched
+                }
+            };
+            if matched {
                 if let Some(marker) = &rule.actions.skip_after {
                     i = match rules.marker_index(phase, marker) {
                         Some(m) if m > i => m + 1,
@@ -448,6 +484,37 @@ impl<'a> Transaction<'a> {
             }
             i += 1;
         }
+    }
+
+    /// A folded rule's match: its TX writes and its record, as `after_match` would leave
+    /// them (folded rules have no `ctl` and pass/block only).
+    fn apply_folded(&mut self, m: &fold::FoldedMatch) {
+        for (k, v) in &m.writes {
+            match v {
+                Some(v) => match self.tx.get_mut(k) {
+                    Some(old) => {
+                        old.clear();
+                        old.extend_from_slice(v);
+                    }
+                    None => {
+                        self.tx.insert(k.clone(), v.clone());
+                    }
+                },
+                None => {
+                    self.tx.remove(k);
+                }
+            }
+        }
+        let r = &m.record;
+        if let Some(s) = r.severity {
+            self.highest_severity = Some(self.highest_severity.map_or(s, |h| h.min(s)));
+        }
+        self.matched_var.clear();
+        self.matched_var.extend_from_slice(&r.value);
+        self.matched_var_name.clear();
+        self.matched_var_name.push_str(&r.target);
+        self.matched_vars.clear();
+        self.matches.push(r.clone());
     }
 
     fn may_match(&mut self, slot: u32) -> bool {

@@ -1,0 +1,476 @@
+//! Folding of request-independent rules: the outcome of every rule of phases 1–2 whose
+//! result cannot depend on the request, worked out once per rule set and starting TX.
+//!
+//! About half the rules CRS evaluates on a request read nothing but settings in TX: the
+//! 901 initialization (`&TX:foo "@eq 0"` → a default), the paranoia-level gates of each
+//! file (`TX:DETECTION_PARANOIA_LEVEL "@lt 2"` → skipAfter). They cost as much as any rule
+//! (value selection, operator, setvar) and give the same answer on every request. A
+//! planning pass walks phases 1 and 2 in order with the starting TX, tracking which TX keys
+//! a request-dependent ("live") rule may have written by then (tainted). A rule is folded
+//! when everything it reads — targets, operator argument, setvar and message macros — is
+//! an untainted TX key or the rule's own match, and it has no `ctl`, `setenv` or disruptive
+//! action other than pass/block: the pass evaluates it for real and records whether it
+//! matched and which TX keys it set, so a request applies that record instead.
+//!
+//! The plan assumes live rules change TX only through their setvars (and captures): a live
+//! rule that matches with flow control (`skip`, `skipAfter`), a disruptive action, or a
+//! `ctl` that removes rules, TX targets or changes the engine mode ends the folding for the
+//! transaction,
+//! whose remaining rules are then all evaluated. `Transaction::set_exhaustive` turns it
+//! off, which is what `tests/shortcuts.rs` compares it against on the CRS suite.
+
+use std::collections::HashSet;
+
+use palisade_http::{Headers, RequestModel};
+
+use super::{Entry, RuleMatch, Transaction};
+use crate::actions::{Ctl, Disruptive, SetVarOp};
+use crate::fxhash::FxHashMap;
+use crate::macros::Template;
+use crate::ruleset::{Rule, RuleSet};
+use crate::variables::Selector;
+
+/// A rule's outcome on every request (for one starting TX).
+#[derive(Debug)]
+pub(crate) enum Folded {
+    NoMatch,
+    Match(Box<FoldedMatch>),
+}
+
+#[derive(Debug)]
+pub(crate) struct FoldedMatch {
+    /// TX keys the rule sets (Some) or deletes (None), with their resulting values.
+    pub(super) writes: Vec<(String, Option<Vec<u8>>)>,
+    /// What the match adds to the transaction's matches.
+    pub(super) record: RuleMatch,
+}
+
+/// The folded rules of phases 1 and 2 for one starting TX.
+#[derive(Debug, Default)]
+pub(crate) struct Folds {
+    /// Per phase (1 and 2), per entry index.
+    phases: [Vec<Option<Folded>>; 3],
+    /// Live rules whose `ctl:ruleRemoveById/ByTag` removes no folded rule (920539 removes
+    /// 920540 from JSON requests): their match leaves the plan valid.
+    harmless_removals: HashSet<u64>,
+}
+
+impl Folds {
+    pub(super) fn get(&self, phase: u8, index: usize) -> Option<&Folded> {
+        self.phases.get(usize::from(phase))?.get(index)?.as_ref()
+    }
+}
+
+/// Starting TX states a rule set keeps folds for: a deployment uses a few paranoia levels.
+const MAX_FOLDS: usize = 16;
+
+/// The folds for a transaction starting with `tx`, planned the first time that state is
+/// seen (None once `MAX_FOLDS` states are kept: such transactions evaluate every rule).
+pub(crate) fn folds_for(
+    rules: &RuleSet,
+    tx: &FxHashMap<String, Vec<u8>>,
+) -> Option<std::sync::Arc<Folds>> {
+    let same = |key: &[(String, Vec<u8>)]| {
+        key.len() == tx.len() && key.iter().all(|(k, v)| tx.get(k) == Some(v))
+    };
+    {
+        let list = rules.folds.read().ok()?;
+        if let Some((_, f)) = list.iter().find(|(k, _)| same(k)) {
+            return Some(f.clone());
+        }
+        if list.len() >= MAX_FOLDS {
+            return None;
+        }
+    }
+    let key: Vec<(String, Vec<u8>)> = tx.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let folds = std::sync::Arc::new(plan(rules, &key));
+    let mut list = rules.folds.write().ok()?;
+    if let Some((_, f)) = list.iter().find(|(k, _)| same(k)) {
+        return Some(f.clone());
+    }
+    if list.len() < MAX_FOLDS {
+        list.push((key, folds.clone()));
+    }
+    Some(folds)
+}
+
+impl Folds {
+    /// Whether a live rule that matched invalidates the plan for the rest of the transaction:
+    /// it changes the flow, stops it, or changes which folded rules or TX targets are evaluated.
+    pub(super) fn broken_by(&self, rule: &Rule) -> bool {
+        if rule.actions.skip.is_some()
+            || rule.actions.skip_after.is_some()
+            || !matches!(rule.disruptive, Disruptive::Pass | Disruptive::Block)
+        {
+            return true;
+        }
+        links(rule).any(|r| {
+            r.actions.ctls.iter().any(|c| match c {
+                // folded rules read TX alone: removing other targets leaves them as planned
+                Ctl::RuleRemoveTargetById(_, targets) | Ctl::RuleRemoveTargetByTag(_, targets) => {
+                    targets.iter().any(|t| t.collection == "TX")
+                }
+                Ctl::RuleRemoveById(_) | Ctl::RuleRemoveByTag(_) => {
+                    !self.harmless_removals.contains(&rule.id)
+                }
+                Ctl::RuleEngine(_) => true,
+                Ctl::RequestBodyProcessor(_)
+                | Ctl::RequestBodyAccess(_)
+                | Ctl::ResponseBodyAccess(_)
+                | Ctl::ForceRequestBodyVariable(_)
+                | Ctl::Ignored => false,
+            })
+        })
+    }
+}
+
+fn links(rule: &Rule) -> impl Iterator<Item = &Rule> {
+    std::iter::successors(Some(rule), |r| r.chained.as_deref())
+}
+
+/// TX keys that a live rule may have written at a point of the rule list.
+#[derive(Default)]
+struct Taint {
+    keys: HashSet<String>,
+    /// Keys built with a macro after a literal start (`tx.header_name_920450_%{tx.0}`).
+    prefixes: Vec<String>,
+    /// A key built from a macro alone: any key.
+    all: bool,
+}
+
+impl Taint {
+    fn has(&self, key: &str) -> bool {
+        let key = key.to_ascii_lowercase();
+        self.all || self.keys.contains(&key) || self.prefixes.iter().any(|p| key.starts_with(p))
+    }
+
+    fn add_writes_of(&mut self, rule: &Rule) {
+        for r in links(rule) {
+            for sv in r.actions.setvars.iter().filter(|sv| sv.collection == "TX") {
+                match sv.key.literal() {
+                    Some(k) => {
+                        self.keys.insert(k.to_ascii_lowercase());
+                    }
+                    None => match sv.key.literal_prefix() {
+                        "" => self.all = true,
+                        p => self.prefixes.push(p.to_ascii_lowercase()),
+                    },
+                }
+            }
+            if r.actions.capture {
+                self.keys.extend((0..10).map(|d| d.to_string()));
+            }
+        }
+    }
+
+    /// Whether a template reads only untainted TX keys, the rule itself, and (`own_match`)
+    /// the value the rule matched.
+    fn template_is_pure(&self, t: &Template, own_match: bool) -> bool {
+        t.vars().all(|(collection, key)| match collection {
+            "TX" => !self.has(key),
+            "RULE" => true,
+            "MATCHED_VAR" | "MATCHED_VAR_NAME" | "MATCHED_VARS" | "MATCHED_VARS_NAMES" => own_match,
+            _ => false,
+        })
+    }
+
+    /// Whether whether the rule matches depends on nothing but untainted TX keys.
+    fn condition_is_pure(&self, rule: &Rule) -> bool {
+        links(rule).all(|r| {
+            let targets = r.targets.iter().all(|t| {
+                t.collection == "TX"
+                    && !t.exclude
+                    && matches!(&t.selector, Selector::Key(k) if !self.has(k))
+            });
+            targets
+                && r.operator
+                    .template()
+                    .is_none_or(|t| self.template_is_pure(t, false))
+        })
+    }
+
+    /// Whether what the rule does when it matches depends on nothing but untainted TX keys
+    /// and the match itself, and changes nothing but TX.
+    fn effects_are_pure(&self, rule: &Rule) -> bool {
+        if !matches!(rule.disruptive, Disruptive::Pass | Disruptive::Block) {
+            return false;
+        }
+        links(rule).all(|r| {
+            let a = &r.actions;
+            let setvars = a.setvars.iter().all(|sv| match sv.collection.as_str() {
+                "TX" => {
+                    // a key named after the match differs per matched value
+                    self.template_is_pure(&sv.key, false)
+                        && match &sv.op {
+                            // `=+n` reads the key it writes
+                            SetVarOp::Add(v) | SetVarOp::Sub(v) => {
+                                sv.key.literal().is_some_and(|k| !self.has(k))
+                                    && self.template_is_pure(v, true)
+                            }
+                            SetVarOp::Set(v) => self.template_is_pure(v, true),
+                            SetVarOp::Delete => true,
+                        }
+                }
+                "ENV" => false,
+                // not persisted: no effect
+                _ => true,
+            });
+            let messages = [&a.msg, &a.logdata]
+                .into_iter()
+                .flatten()
+                .all(|t| self.template_is_pure(t, true));
+            setvars && messages && a.ctls.is_empty() && a.setenvs.is_empty()
+        })
+    }
+}
+
+/// The planning pass: phases 1 and 2 in order from the starting TX `initial`, live rules
+/// assumed not to match (a live match that would change the flow ends folding at run time).
+fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
+    let request = RequestModel::from_head("GET", "/", "HTTP/1.1", Headers::default());
+    let mut tx = Transaction::new(rules, &request, &[]);
+    tx.exhaustive = true;
+    for (k, v) in initial {
+        tx.tx.insert(k.clone(), v.clone());
+    }
+    let mut taint = Taint::default();
+    let mut folds = Folds::default();
+    for phase in 1..=2u8 {
+        let entries = &rules.phases[usize::from(phase)];
+        let mut out: Vec<Option<Folded>> = Vec::new();
+        out.resize_with(entries.len(), || None);
+        let mut skip = 0u32;
+        let mut i = 0;
+        while i < entries.len() {
+            let Entry::Rule(rule) = &entries[i] else {
+                i += 1;
+                continue;
+            };
+            if skip > 0 {
+                skip -= 1;
+                i += 1;
+                continue;
+            }
+            // A rule whose condition is pure but whose effects are not (949052: `@ge 1`,
+            // then `=+%{tx.inbound_anomaly_score_pl1}`) folds when it does not match;
+            // a chain's links may act before a later link fails, so only a lone rule.
+            let pure = taint.condition_is_pure(rule) && taint.effects_are_pure(rule);
+            if !taint.condition_is_pure(rule) || (!pure && rule.chained.is_some()) {
+                taint.add_writes_of(rule);
+                i += 1;
+                continue;
+            }
+            let before = tx.tx.clone();
+            let matched = tx.eval_chain(rule);
+            if !matched && tx.tx == before {
+                out[i] = Some(Folded::NoMatch);
+                i += 1;
+                continue;
+            }
+            if !matched || !pure {
+                // live: evaluated on every request (what it wrote here is tainted)
+                taint.add_writes_of(rule);
+                i += 1;
+                continue;
+            }
+            tx.after_match(rule);
+            let Some(record) = tx.matches.pop() else {
+                // after_match records every match; without one, leave the rule live
+                i += 1;
+                continue;
+            };
+            // Every key the rule writes, changed here or not: a tainted key may hold
+            // something else at run time (949059 resets a score that is 0 here).
+            let mut keys: HashSet<String> = HashSet::new();
+            for r in links(rule) {
+                for sv in r.actions.setvars.iter().filter(|sv| sv.collection == "TX") {
+                    keys.insert(String::from_utf8_lossy(&sv.key.expand(&tx)).to_ascii_lowercase());
+                }
+                if r.actions.capture {
+                    keys.extend((0..10).map(|d| d.to_string()));
+                }
+            }
+            keys.extend(
+                tx.tx
+                    .iter()
+                    .filter(|(k, v)| before.get(*k) != Some(*v))
+                    .map(|(k, _)| k.clone()),
+            );
+            keys.extend(before.keys().filter(|k| !tx.tx.contains_key(*k)).cloned());
+            let mut writes: Vec<(String, Option<Vec<u8>>)> = keys
+                .into_iter()
+                .map(|k| {
+                    let v = tx.tx.get(&k).cloned();
+                    (k, v)
+                })
+                .collect();
+            writes.sort();
+            out[i] = Some(Folded::Match(Box::new(FoldedMatch { writes, record })));
+            if let Some(marker) = &rule.actions.skip_after {
+                i = match rules.marker_index(phase, marker) {
+                    Some(m) if m > i => m + 1,
+                    _ => entries.len(),
+                };
+                continue;
+            }
+            if let Some(n) = rule.actions.skip {
+                skip = n;
+            }
+            i += 1;
+        }
+        folds.phases[usize::from(phase)] = out;
+    }
+    // live rules whose rule removals cannot touch a folded rule
+    let entries = |phase: usize| {
+        rules.phases[phase]
+            .iter()
+            .enumerate()
+            .map(move |(i, e)| (phase, i, e))
+    };
+    let mut folded: Vec<&Rule> = Vec::new();
+    let mut live: Vec<&Rule> = Vec::new();
+    for (phase, i, e) in entries(1).chain(entries(2)) {
+        if let Entry::Rule(r) = e {
+            if folds.get(phase as u8, i).is_some() {
+                folded.push(r);
+            } else {
+                live.push(r);
+            }
+        }
+    }
+    for rule in live {
+        let mut removals = links(rule)
+            .flat_map(|r| &r.actions.ctls)
+            .filter(|c| matches!(c, Ctl::RuleRemoveById(_) | Ctl::RuleRemoveByTag(_)))
+            .peekable();
+        if removals.peek().is_none() {
+            continue;
+        }
+        let touches_folded = removals.any(|c| match c {
+            Ctl::RuleRemoveById(ids) => folded.iter().any(|f| ids.iter().any(|r| r.contains(f.id))),
+            Ctl::RuleRemoveByTag(tag) => folded.iter().any(|f| f.has_tag(tag)),
+            _ => false,
+        });
+        if !touches_folded {
+            folds.harmless_removals.insert(rule.id);
+        }
+    }
+    folds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn rules(text: &str) -> RuleSet {
+        RuleSet::from_text(text, Path::new("fold-test.conf")).expect("rules load")
+    }
+
+    type Outcome = (Vec<u64>, Vec<(String, Vec<u8>)>);
+
+    /// The transaction with folding (the default) and without (exhaustive).
+    fn both(set: &RuleSet, target: &str) -> (Outcome, Outcome) {
+        let req = RequestModel::from_head("GET", target, "HTTP/1.1", Headers::default());
+        let run = |exhaustive: bool| {
+            let mut tx = Transaction::new(set, &req, &[]);
+            tx.set_exhaustive(exhaustive);
+            tx.set_tx("detection_paranoia_level", "1");
+            tx.process_request();
+            let ids = tx.matches.iter().map(|m| m.id).collect();
+            let vars = tx
+                .tx_vars()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_vec()))
+                .collect();
+            (ids, vars)
+        };
+        (run(false), run(true))
+    }
+
+    fn tx_value<'o>(o: &'o Outcome, key: &str) -> Option<&'o [u8]> {
+        o.1.iter().find(|(k, _)| k == key).map(|(_, v)| &v[..])
+    }
+
+    fn folded_ids(set: &RuleSet, folds: &Folds, phase: u8) -> Vec<u64> {
+        set.phases[usize::from(phase)]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match e {
+                Entry::Rule(r) if folds.get(phase, i).is_some() => Some(r.id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn folds_of(set: &RuleSet) -> std::sync::Arc<Folds> {
+        let mut tx = FxHashMap::default();
+        tx.insert("detection_paranoia_level".to_string(), b"1".to_vec());
+        folds_for(set, &tx).expect("folds planned")
+    }
+
+    /// Settings rules fold; rules reading the request, or TX keys such a rule may have
+    /// written, stay live; a rule whose condition reads settings alone folds when it does
+    /// not match; and a folded write applies even when planning saw no change (a reset of
+    /// a score that is 0 without an attack).
+    #[test]
+    fn folds_settings_rules_and_keeps_request_dependent_ones_live() {
+        let set = rules(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.limit=3,setvar:tx.score=0\"\n\
+             SecRule TX:LIMIT \"@lt 2\" \"id:2,phase:1,pass,nolog,skipAfter:END\"\n\
+             SecRule ARGS \"@rx attack\" \"id:3,phase:1,pass,setvar:tx.score=+%{tx.limit}\"\n\
+             SecRule TX:LIMIT \"@ge 1\" \"id:4,phase:1,pass,nolog,setvar:tx.total=+%{tx.score}\"\n\
+             SecRule TX:LIMIT \"@ge 5\" \"id:5,phase:1,pass,nolog,setvar:tx.total=+%{tx.score}\"\n\
+             SecRule TX:SCORE \"@gt 0\" \"id:6,phase:1,pass,nolog,setvar:tx.flagged=1\"\n\
+             SecMarker END\n\
+             SecAction \"id:7,phase:2,pass,nolog,setvar:tx.score=0\"\n\
+             SecRule TX:SCORE \"@eq 0\" \"id:8,phase:2,pass,nolog,setvar:tx.reset=1\"\n",
+        );
+        let folds = folds_of(&set);
+        assert_eq!(folded_ids(&set, &folds, 1), vec![1, 2, 5]);
+        assert_eq!(folded_ids(&set, &folds, 2), vec![7]);
+        for target in ["/?q=attack", "/?q=fine"] {
+            let (fast, slow) = both(&set, target);
+            assert_eq!(fast, slow, "{target}");
+        }
+        let (attack, _) = both(&set, "/?q=attack");
+        assert_eq!(tx_value(&attack, "total"), Some(&b"3"[..]));
+        assert_eq!(tx_value(&attack, "flagged"), Some(&b"1"[..]));
+        assert_eq!(tx_value(&attack, "score"), Some(&b"0"[..]));
+        assert_eq!(tx_value(&attack, "reset"), Some(&b"1"[..]));
+        assert_eq!(attack.0, vec![1, 3, 4, 6, 7, 8]);
+    }
+
+    /// A live rule that skips or removes rules ends folding for the transaction: the
+    /// folded rules after it were planned with the skipped or removed rule's writes.
+    #[test]
+    fn a_live_rule_that_skips_or_removes_rules_ends_folding() {
+        let set = rules(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\n\
+             SecRule ARGS:skip \"@streq yes\" \"id:2,phase:1,pass,nolog,skipAfter:M\"\n\
+             SecRule ARGS:remove \"@streq yes\" \"id:3,phase:1,pass,nolog,ctl:ruleRemoveById=4\"\n\
+             SecRule ARGS:other \"@streq yes\" \"id:9,phase:1,pass,nolog,ctl:ruleRemoveById=99\"\n\
+             SecRule TX:A \"@eq 1\" \"id:4,phase:1,pass,nolog,setvar:tx.b=1\"\n\
+             SecMarker M\n\
+             SecRule TX:B \"@eq 1\" \"id:5,phase:1,pass,nolog,setvar:tx.c=1\"\n\
+             SecRule ARGS:late \"@streq yes\" \"id:99,phase:2,pass,nolog,setvar:tx.late=1\"\n",
+        );
+        let folds = folds_of(&set);
+        assert_eq!(folded_ids(&set, &folds, 1), vec![1, 4, 5]);
+        // removing 99 (live) leaves the plan valid; removing 4 (folded) does not
+        assert!(folds.harmless_removals.contains(&9));
+        assert!(!folds.harmless_removals.contains(&3));
+        for (target, c) in [
+            ("/?x=1", Some(&b"1"[..])),
+            ("/?skip=yes", None),
+            ("/?remove=yes", None),
+            ("/?other=yes&late=yes", Some(&b"1"[..])),
+        ] {
+            let (fast, slow) = both(&set, target);
+            assert_eq!(fast, slow, "{target}");
+            assert_eq!(tx_value(&fast, "c"), c, "{target}");
+        }
+        let (other, _) = both(&set, "/?other=yes&late=yes");
+        assert_eq!(tx_value(&other, "late"), None, "99 removed");
+    }
+}
