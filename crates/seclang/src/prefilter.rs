@@ -282,6 +282,17 @@ impl Candidates {
 }
 
 impl Hay {
+    /// Room for `values` values of `bytes` bytes in all (separators included), so that
+    /// filling it does not regrow four vectors from nothing.
+    pub fn with_capacity(values: usize, bytes: usize) -> Hay {
+        Hay {
+            bytes: Vec::with_capacity(bytes + values),
+            starts: Vec::with_capacity(values),
+            masks: Vec::with_capacity(values),
+            ids: Vec::with_capacity(values),
+        }
+    }
+
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.starts.clear();

@@ -68,6 +68,18 @@ struct Overrides {
     removed_targets_by_tag: Vec<(regex::Regex, Vec<Target>)>,
 }
 
+/// What the response phases need of a request's transaction after its phases 1–2 (see
+/// [`Transaction::save_for_response`]): ModSecurity runs all phases in one transaction, so
+/// phases 3–4 see the request's TX and ENV, its `ctl` exclusions and an `allow`.
+pub struct SavedRequest {
+    tx: FxHashMap<String, Vec<u8>>,
+    env: FxHashMap<String, Vec<u8>>,
+    overrides: Overrides,
+    engine: EngineMode,
+    allowed_through: u8,
+    interrupted: bool,
+}
+
 /// The request body as the rules see it.
 struct BodyView<'a> {
     processed: bool,
@@ -339,7 +351,8 @@ impl<'a> Transaction<'a> {
             unique_id: format!("{:x}{n:08x}", std::process::id()),
             skip: 0,
             allowed_through: 0,
-            matches: Vec::new(),
+            // CRS records ~40 (mostly bookkeeping) matches per request
+            matches: Vec::with_capacity(64),
             interruption: None,
             phases_done: 0,
         }
@@ -363,6 +376,40 @@ impl<'a> Transaction<'a> {
         if on {
             self.folds = None;
         }
+    }
+
+    /// Ends the transaction after its request phases, keeping what its response phases
+    /// need (for a transaction resumed with [`Transaction::resume_for_response`]).
+    pub fn save_for_response(self) -> SavedRequest {
+        SavedRequest {
+            tx: self.tx,
+            env: self.env,
+            overrides: self.overrides,
+            engine: self.engine,
+            allowed_through: self.allowed_through,
+            interrupted: self.interruption.is_some(),
+        }
+    }
+
+    /// A transaction for the response of a request whose phases 1–2 ran in the transaction
+    /// `saved` came from (on the same rule set): its next phase is 3.
+    pub fn resume_for_response(
+        rules: &'a RuleSet,
+        req: &'a RequestModel,
+        saved: SavedRequest,
+    ) -> Transaction<'a> {
+        let mut tx = Transaction::new(rules, req, &[]);
+        tx.tx = saved.tx;
+        tx.env = saved.env;
+        tx.overrides = saved.overrides;
+        tx.engine = saved.engine;
+        tx.allowed_through = saved.allowed_through;
+        tx.phases_done = 2;
+        if saved.interrupted {
+            // an interrupted request has no response phases
+            tx.phases_done = 5;
+        }
+        tx
     }
 
     /// Plans the rule set's folded rules for this transaction's starting TX now (they are
@@ -593,7 +640,8 @@ impl<'a> Transaction<'a> {
             }
         }
         // as they are, for every pipeline's literals and regexes...
-        let mut raw = crate::prefilter::Hay::default();
+        let value_bytes: usize = values.iter().map(|(v, _, _)| v.len()).sum();
+        let mut raw = crate::prefilter::Hay::with_capacity(values.len(), value_bytes);
         for (id, (v, mask, _)) in values.iter().enumerate() {
             raw.push(v, *mask, id as u32);
         }
@@ -619,7 +667,7 @@ impl<'a> Transaction<'a> {
                 }
             }
         }
-        let mut hay = crate::prefilter::Hay::default();
+        let mut hay = crate::prefilter::Hay::with_capacity(values.len(), value_bytes);
         // ...then per pipeline, the values it changes. A pipeline whose every step leaves a
         // value as it is leaves it as it is (each step sees the value itself), and which
         // steps do is worked out once per (value, step), not once per pipeline.
@@ -754,7 +802,10 @@ impl<'a> Transaction<'a> {
                 pf.scan_dfa(dfa, &hay, &mut candidates);
             }
             if is_parent[p] {
-                std::mem::swap(&mut hays[p], &mut hay);
+                hays[p] = std::mem::replace(
+                    &mut hay,
+                    crate::prefilter::Hay::with_capacity(values.len(), value_bytes),
+                );
                 std::mem::swap(&mut literal_scanned[p], &mut scanned_here);
                 results[p] = res;
             }
