@@ -14,6 +14,6 @@ pub mod urlencoded;
 
 pub use body::{parse_body, BodyKind, FilePart, ParsedBody};
 pub use model::{
-    is_binary_media_type, is_structural_header, Arg, BodyModel, Headers, RequestModel,
+    is_binary_media_type, is_structural_header, Arg, BodyModel, Headers, RequestModel, Stash,
 };
 pub use transform::{Pipeline, Transform};

@@ -100,6 +100,45 @@ pub struct RequestModel {
     pub cookies: Vec<Arg>,
     pub body: Option<BodyModel>,
     pub client_ip: Option<IpAddr>,
+    /// What a detector leaves on the request for its response-phase call.
+    pub stash: Stash,
+}
+
+/// Per-request values a detector keeps between its request and response calls (the CRS
+/// engine keeps the request's transaction variables for its response phases, as
+/// ModSecurity runs all phases in one transaction). Keyed by the detector's name; a clone
+/// of the model starts empty.
+#[derive(Default)]
+pub struct Stash(std::sync::Mutex<Vec<(&'static str, Box<dyn std::any::Any + Send>)>>);
+
+impl Stash {
+    /// Keeps `value` under `key`, replacing an earlier one.
+    pub fn put(&self, key: &'static str, value: Box<dyn std::any::Any + Send>) {
+        if let Ok(mut items) = self.0.lock() {
+            items.retain(|(k, _)| *k != key);
+            items.push((key, value));
+        }
+    }
+
+    /// Takes the value kept under `key`, if any.
+    pub fn take(&self, key: &'static str) -> Option<Box<dyn std::any::Any + Send>> {
+        let mut items = self.0.lock().ok()?;
+        let at = items.iter().position(|(k, _)| *k == key)?;
+        Some(items.swap_remove(at).1)
+    }
+}
+
+impl Clone for Stash {
+    fn clone(&self) -> Self {
+        Stash::default()
+    }
+}
+
+impl std::fmt::Debug for Stash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |items| items.len());
+        write!(f, "Stash({n} values)")
+    }
 }
 
 impl RequestModel {
@@ -136,6 +175,7 @@ impl RequestModel {
             headers,
             body: None,
             client_ip: None,
+            stash: Stash::default(),
         }
     }
 

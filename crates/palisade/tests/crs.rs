@@ -155,6 +155,45 @@ fn response_rules_see_text_responses() {
     assert!(engine.inspect_response(&req, &fine).findings.is_empty());
 }
 
+/// The response phases continue the request's transaction, as in ModSecurity: an exclusion
+/// a request-body-phase rule makes for one request (`ctl:ruleRemoveById` in phase 2, which a
+/// fresh phase 1 for the response would not see) also holds for that request's response.
+#[test]
+fn response_phases_continue_the_request_transaction() {
+    let dir = std::env::temp_dir().join(format!("palisade-crs-resp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let before = dir.join("before.conf");
+    std::fs::write(
+        &before,
+        "SecRule ARGS:debug \"@streq 1\" \"id:1001,phase:2,pass,nolog,ctl:ruleRemoveById=951000-951999\"\n",
+    )
+    .unwrap();
+    let engine = crs_engine(1, |c| c.crs.before.push(before.clone()));
+    let mut headers = Headers::default();
+    headers.push("Content-Type", b"text/html".to_vec());
+    let leak = ResponseModel {
+        status: 500,
+        headers,
+        content_type: "text/html".into(),
+        body: b"<html><body>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near ''' at line 1</body></html>".to_vec(),
+    };
+    let sql_leak = |engine: &Engine, req: &RequestModel| {
+        engine
+            .inspect_response(req, &leak)
+            .findings
+            .iter()
+            .any(|f| f.id.starts_with("951"))
+    };
+    for (target, excluded) in [("/products?id=5&debug=1", true), ("/products?id=5", false)] {
+        let req = get(target);
+        assert!(!engine.inspect_request(&req).over_threshold, "{target}");
+        assert_eq!(sql_leak(&engine, &req), !excluded, "{target}");
+    }
+    // a response whose request this rule set did not inspect runs phase 1 for its settings
+    assert!(sql_leak(&engine, &get("/products?id=5&debug=1")));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Rates on the hand-written corpora, CRS alone at PL1 (printed; the assertion is only that
 /// CRS catches most attacks: its false positives on modern traffic are what it is).
 #[test]

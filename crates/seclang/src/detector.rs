@@ -9,7 +9,19 @@ use std::sync::Arc;
 use palisade_engine::{Detector, Finding, ResponseModel, Severity};
 use palisade_http::RequestModel;
 
-use crate::transaction::{Response, RuleMatch, Transaction};
+use crate::transaction::{Response, RuleMatch, SavedRequest, Transaction};
+
+/// A request's transaction after phases 1–2, kept on the request (its `stash`) for the
+/// response phases: they then start where the request left off instead of running
+/// phase 1 again.
+struct ForResponse {
+    /// The rule set it ran on: after a reload, the response runs phase 1 afresh.
+    rules: Arc<RuleSet>,
+    paranoia: u8,
+    saved: SavedRequest,
+}
+
+const STASH_KEY: &str = "crs";
 use crate::RuleSet;
 
 pub struct CrsDetector {
@@ -111,6 +123,17 @@ impl Detector for CrsDetector {
         self.prepare(&mut tx, paranoia);
         tx.process_request();
         self.report(&tx.matches, paranoia, out);
+        if self.inspect_responses {
+            let saved = tx.save_for_response();
+            request.stash.put(
+                STASH_KEY,
+                Box::new(ForResponse {
+                    rules: self.rules.clone(),
+                    paranoia,
+                    saved,
+                }),
+            );
+        }
     }
 
     fn inspect_response(
@@ -133,11 +156,22 @@ impl Detector for CrsDetector {
                 .collect(),
             body: response.body.clone(),
         };
-        let mut tx = Transaction::new(&self.rules, request, &[]);
-        self.prepare(&mut tx, paranoia);
-        // Phase 1 sets up CRS's TX settings; the request's own findings were reported
-        // already, so only phases 3-4 are reported here.
-        tx.run_phase(1);
+        let kept = request
+            .stash
+            .take(STASH_KEY)
+            .and_then(|b| b.downcast::<ForResponse>().ok())
+            .filter(|k| Arc::ptr_eq(&k.rules, &self.rules) && k.paranoia == paranoia);
+        let mut tx = match kept {
+            Some(k) => Transaction::resume_for_response(&self.rules, request, k.saved),
+            None => {
+                // A request not inspected by this rule set: phase 1 sets up CRS's TX
+                // settings (its findings are the request's, not reported here).
+                let mut tx = Transaction::new(&self.rules, request, &[]);
+                self.prepare(&mut tx, paranoia);
+                tx.run_phase(1);
+                tx
+            }
+        };
         let before = tx.matches.len();
         tx.set_response(&resp);
         tx.process_response();

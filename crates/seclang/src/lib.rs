@@ -25,4 +25,4 @@ pub use crs::CrsLoad;
 pub use detector::CrsDetector;
 pub use parse::LoadError;
 pub use ruleset::{Rule, RuleSet, Source};
-pub use transaction::{Interruption, Response, RuleMatch, Transaction};
+pub use transaction::{Interruption, Response, RuleMatch, SavedRequest, Transaction};
