@@ -40,7 +40,11 @@ impl CrsDetector {
     ) -> CrsDetector {
         // Build the prefilter that requests at the default blocking level (1) use now,
         // not in the first request; other levels are built when a route first needs one.
-        let _ = rules.prefilter(usize::from(detection_paranoia.clamp(1, 4)));
+        let level = usize::from(detection_paranoia.clamp(1, 4));
+        let _ = rules.prefilter(level);
+        if inspect_responses {
+            let _ = rules.phase_prefilter(level, true);
+        }
         let detector = CrsDetector {
             rules,
             detection_paranoia,

@@ -111,12 +111,15 @@ pub struct RuleSet {
     /// For each pipeline, whether every step leaves a plain value (see
     /// [`palisade_http::transform::is_plain`]) unchanged, so the pipeline does too.
     pub pipeline_plain_identity: Vec<bool>,
-    /// Prefilters for paranoia levels 1–4 (index 0 = level 1), each built on first use from
+    /// Prefilters for paranoia levels 1–4 (index 0 = level 1) of the request phases' rules,
+    /// then (index 4–7) of the response phases' rules, each built on first use from
     /// `prefilter_entries`: a deployment runs at one or two levels, and each prefilter holds
-    /// multi-pattern automata over hundreds of rules (~90 MB for CRS).
-    pub(crate) prefilters: [std::sync::OnceLock<crate::prefilter::Prefilter>; 4],
-    /// Every prefilter entry with its rule's paranoia level.
-    prefilter_entries: Vec<(u8, crate::prefilter::Entry)>,
+    /// multi-pattern automata over hundreds of rules. The response phases scan the
+    /// response with their own few rules instead of the request's values again.
+    pub(crate) prefilters: [std::sync::OnceLock<crate::prefilter::Prefilter>; 8],
+    /// Every prefilter entry with its rule's paranoia level and whether the rule runs in a
+    /// response phase (3 and later).
+    prefilter_entries: Vec<(u8, bool, crate::prefilter::Entry)>,
     /// Number of prefilter slots.
     pub prefilter_slots: usize,
     /// Folded request-independent rules per starting TX state (see
@@ -131,16 +134,27 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// The prefilter of paranoia `level` (1–4: rules of that level and below), built the
-    /// first time it is asked for; None for a level outside 1–4.
+    /// The prefilter of the request phases' rules at paranoia `level` (1–4: rules of that
+    /// level and below), built the first time it is asked for; None for a level outside 1–4.
     pub fn prefilter(&self, level: usize) -> Option<&crate::prefilter::Prefilter> {
-        let cell = self.prefilters.get(level.checked_sub(1)?)?;
+        self.phase_prefilter(level, false)
+    }
+
+    /// The prefilter of paranoia `level` for the rules of the response phases (`response`)
+    /// or of the request phases.
+    pub fn phase_prefilter(
+        &self,
+        level: usize,
+        response: bool,
+    ) -> Option<&crate::prefilter::Prefilter> {
+        let index = level.checked_sub(1).filter(|i| *i < 4)? + if response { 4 } else { 0 };
+        let cell = self.prefilters.get(index)?;
         Some(cell.get_or_init(|| {
             let subset: Vec<&crate::prefilter::Entry> = self
                 .prefilter_entries
                 .iter()
-                .filter(|(pl, _)| usize::from(*pl) <= level)
-                .map(|(_, e)| e)
+                .filter(|(pl, r, _)| usize::from(*pl) <= level && *r == response)
+                .map(|(_, _, e)| e)
                 .collect();
             crate::prefilter::Prefilter::build(&subset, self.prefilter_slots)
         }))
@@ -596,7 +610,7 @@ impl Builder {
     /// prefilter per paranoia level, holding the rules of that level and below (CRS skips
     /// the others), is built when a transaction first needs it.
     fn build_prefilter(&mut self) {
-        let mut entries: Vec<(u8, crate::prefilter::Entry)> = Vec::new();
+        let mut entries: Vec<(u8, bool, crate::prefilter::Entry)> = Vec::new();
         let mut slots = 0u32;
         for rule in rules_mut(&mut self.set.phases) {
             rule.slot = None;
@@ -639,6 +653,7 @@ impl Builder {
             for transforms in pipelines {
                 entries.push((
                     rule.paranoia.unwrap_or(1),
+                    rule.phase >= 3,
                     crate::prefilter::Entry {
                         slot,
                         literals: literals.clone(),

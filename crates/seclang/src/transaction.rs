@@ -586,7 +586,8 @@ impl<'a> Transaction<'a> {
             .map(atoi)
             .unwrap_or(4)
             .clamp(1, 4) as usize;
-        let Some(pf) = self.rules.prefilter(level) else {
+        // phases 3-5 scan for their own rules (the request's were scanned in phase 1-2)
+        let Some(pf) = self.rules.phase_prefilter(level, self.phases_done >= 3) else {
             return Scan {
                 candidates: Candidates::all(self.rules.prefilter_slots),
                 prefilter: None,
