@@ -1569,6 +1569,7 @@ impl<'a> Transaction<'a> {
                     let mut all: Vec<Val<'_>> = self
                         .tx
                         .iter()
+                        .filter(|(k, _)| selector.matches(k))
                         .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..])))
                         .collect();
                     all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
