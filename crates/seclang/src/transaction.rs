@@ -933,14 +933,20 @@ impl<'a> Transaction<'a> {
         let any = !hits.is_empty();
         for hit in hits {
             if r.actions.capture {
+                // TX:0-9, written in place (920450 captures every request header's name)
                 for (i, digit) in DIGITS.iter().enumerate() {
-                    let key = digit.to_string();
                     match hit.caps.get(i) {
-                        Some(c) => {
-                            self.tx.insert(key, c.clone());
-                        }
+                        Some(c) => match self.tx.get_mut(*digit) {
+                            Some(old) => {
+                                old.clear();
+                                old.extend_from_slice(c);
+                            }
+                            None => {
+                                self.tx.insert(digit.to_string(), c.clone());
+                            }
+                        },
                         None => {
-                            self.tx.remove(&key);
+                            self.tx.remove(*digit);
                         }
                     }
                 }
@@ -1780,6 +1786,10 @@ impl Resolve for Transaction<'_> {
                     "msg" => Some(rule.msg_text().into_bytes()),
                     _ => None,
                 };
+            }
+            // keys are stored lower-case, as CRS writes them in macros
+            "TX" if !key.bytes().any(|b| b.is_ascii_uppercase()) => {
+                return self.tx.get(key).cloned()
             }
             "TX" => return self.tx.get(&key.to_ascii_lowercase()).cloned(),
             _ => {}
