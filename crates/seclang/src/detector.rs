@@ -9,6 +9,7 @@ use std::sync::Arc;
 use palisade_engine::{Detector, Finding, ResponseModel, Severity};
 use palisade_http::RequestModel;
 
+use crate::ruleset::PhaseGroup;
 use crate::transaction::{Response, RuleMatch, SavedRequest, Transaction};
 
 /// A request's transaction after phases 1–2, kept on the request (its `stash`) for the
@@ -42,8 +43,9 @@ impl CrsDetector {
         // not in the first request; other levels are built when a route first needs one.
         let level = usize::from(detection_paranoia.clamp(1, 4));
         let _ = rules.prefilter(level);
+        let _ = rules.phase_prefilter(level, PhaseGroup::RequestHead);
         if inspect_responses {
-            let _ = rules.phase_prefilter(level, true);
+            let _ = rules.phase_prefilter(level, PhaseGroup::Response);
         }
         let detector = CrsDetector {
             rules,

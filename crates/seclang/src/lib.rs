@@ -24,5 +24,5 @@ pub mod variables;
 pub use crs::CrsLoad;
 pub use detector::CrsDetector;
 pub use parse::LoadError;
-pub use ruleset::{Rule, RuleSet, Source};
+pub use ruleset::{PhaseGroup, Rule, RuleSet, Source};
 pub use transaction::{Interruption, Response, RuleMatch, SavedRequest, Transaction};

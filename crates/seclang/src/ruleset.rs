@@ -111,15 +111,14 @@ pub struct RuleSet {
     /// For each pipeline, whether every step leaves a plain value (see
     /// [`palisade_http::transform::is_plain`]) unchanged, so the pipeline does too.
     pub pipeline_plain_identity: Vec<bool>,
-    /// Prefilters for paranoia levels 1–4 (index 0 = level 1) of the request phases' rules,
-    /// then (index 4–7) of the response phases' rules, each built on first use from
-    /// `prefilter_entries`: a deployment runs at one or two levels, and each prefilter holds
-    /// multi-pattern automata over hundreds of rules. The response phases scan the
-    /// response with their own few rules instead of the request's values again.
-    pub(crate) prefilters: [std::sync::OnceLock<crate::prefilter::Prefilter>; 8],
-    /// Every prefilter entry with its rule's paranoia level and whether the rule runs in a
-    /// response phase (3 and later).
-    prefilter_entries: Vec<(u8, bool, crate::prefilter::Entry)>,
+    /// Prefilters per [`PhaseGroup`] (4 each) and paranoia level 1–4 (index 0 = level 1
+    /// of the request phases), each built on first use from `prefilter_entries`: a
+    /// deployment runs at one or two levels, and each prefilter holds multi-pattern automata
+    /// over hundreds of rules. Phase 1 of a request with a body, and the response phases,
+    /// scan for their own rules only (the next phase scans again anyway).
+    pub(crate) prefilters: [std::sync::OnceLock<crate::prefilter::Prefilter>; 12],
+    /// Every prefilter entry with its rule's paranoia level and phase.
+    prefilter_entries: Vec<(u8, u8, crate::prefilter::Entry)>,
     /// Number of prefilter slots.
     pub prefilter_slots: usize,
     /// Folded request-independent rules per starting TX state (see
@@ -137,27 +136,47 @@ impl RuleSet {
     /// The prefilter of the request phases' rules at paranoia `level` (1–4: rules of that
     /// level and below), built the first time it is asked for; None for a level outside 1–4.
     pub fn prefilter(&self, level: usize) -> Option<&crate::prefilter::Prefilter> {
-        self.phase_prefilter(level, false)
+        self.phase_prefilter(level, PhaseGroup::Request)
     }
 
-    /// The prefilter of paranoia `level` for the rules of the response phases (`response`)
-    /// or of the request phases.
+    /// The prefilter of paranoia `level` for the rules of a group of phases.
     pub fn phase_prefilter(
         &self,
         level: usize,
-        response: bool,
+        group: PhaseGroup,
     ) -> Option<&crate::prefilter::Prefilter> {
-        let index = level.checked_sub(1).filter(|i| *i < 4)? + if response { 4 } else { 0 };
+        let index = level.checked_sub(1).filter(|i| *i < 4)? + 4 * group as usize;
         let cell = self.prefilters.get(index)?;
         Some(cell.get_or_init(|| {
             let subset: Vec<&crate::prefilter::Entry> = self
                 .prefilter_entries
                 .iter()
-                .filter(|(pl, r, _)| usize::from(*pl) <= level && *r == response)
+                .filter(|(pl, phase, _)| usize::from(*pl) <= level && group.has(*phase))
                 .map(|(_, _, e)| e)
                 .collect();
             crate::prefilter::Prefilter::build(&subset, self.prefilter_slots)
         }))
+    }
+}
+
+/// Which rules a prefilter decides about, by phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseGroup {
+    /// Phases 1 and 2 (a request without a body scans once, in phase 1, for both).
+    Request = 0,
+    /// Phase 1 alone: a request with a body scans again in phase 2, with the body.
+    RequestHead = 1,
+    /// Phases 3–5.
+    Response = 2,
+}
+
+impl PhaseGroup {
+    fn has(self, phase: u8) -> bool {
+        match self {
+            PhaseGroup::Request => phase <= 2,
+            PhaseGroup::RequestHead => phase <= 1,
+            PhaseGroup::Response => phase >= 3,
+        }
     }
 }
 
@@ -610,7 +629,7 @@ impl Builder {
     /// prefilter per paranoia level, holding the rules of that level and below (CRS skips
     /// the others), is built when a transaction first needs it.
     fn build_prefilter(&mut self) {
-        let mut entries: Vec<(u8, bool, crate::prefilter::Entry)> = Vec::new();
+        let mut entries: Vec<(u8, u8, crate::prefilter::Entry)> = Vec::new();
         let mut slots = 0u32;
         for rule in rules_mut(&mut self.set.phases) {
             rule.slot = None;
@@ -653,7 +672,7 @@ impl Builder {
             for transforms in pipelines {
                 entries.push((
                     rule.paranoia.unwrap_or(1),
-                    rule.phase >= 3,
+                    rule.phase,
                     crate::prefilter::Entry {
                         slot,
                         literals: literals.clone(),

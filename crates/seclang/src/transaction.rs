@@ -16,7 +16,7 @@ use crate::fxhash::FxHashMap;
 use crate::macros::Resolve;
 use crate::operators::{atoi, Captures, Op};
 use crate::prefilter::Candidates;
-use crate::ruleset::{Entry, Rule, RuleSet};
+use crate::ruleset::{Entry, PhaseGroup, Rule, RuleSet};
 use crate::variables::{Selector, Target};
 
 pub(crate) mod fold;
@@ -586,8 +586,15 @@ impl<'a> Transaction<'a> {
             .map(atoi)
             .unwrap_or(4)
             .clamp(1, 4) as usize;
-        // phases 3-5 scan for their own rules (the request's were scanned in phase 1-2)
-        let Some(pf) = self.rules.phase_prefilter(level, self.phases_done >= 3) else {
+        // Phases 3-5 scan for their own rules (the request's were scanned in phases 1-2);
+        // phase 1 of a request with a body for phase 1's, as phase 2 scans everything
+        // again with the body (see `run_phase`); otherwise phase 1 scans for both.
+        let group = match self.phases_done {
+            3.. => PhaseGroup::Response,
+            1 if !self.raw_body.is_empty() => PhaseGroup::RequestHead,
+            _ => PhaseGroup::Request,
+        };
+        let Some(pf) = self.rules.phase_prefilter(level, group) else {
             return Scan {
                 candidates: Candidates::all(self.rules.prefilter_slots),
                 prefilter: None,
