@@ -129,7 +129,10 @@ impl Detector for CrsDetector {
         self.prepare(&mut tx, paranoia);
         tx.process_request();
         self.report(&tx.matches, paranoia, out);
-        if self.inspect_responses {
+        // An interrupted transaction has no response phases; with the engine `On` in a
+        // user's file the proxy may still forward (detect mode), and the response is then
+        // inspected from a fresh phase 1 as before.
+        if self.inspect_responses && tx.interruption.is_none() {
             let saved = tx.save_for_response();
             request.stash.put(
                 STASH_KEY,

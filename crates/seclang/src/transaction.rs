@@ -360,6 +360,10 @@ impl<'a> Transaction<'a> {
 
     /// Sets a TX variable before the rules run (e.g. the paranoia level).
     pub fn set_tx(&mut self, key: &str, value: &str) {
+        if self.phases_done > 0 {
+            // the folds were planned for the TX phase 1 started with
+            self.folds = None;
+        }
         self.tx
             .insert(key.to_ascii_lowercase(), value.as_bytes().to_vec());
     }
@@ -810,9 +814,11 @@ impl<'a> Transaction<'a> {
                 pf.scan_dfa(dfa, &hay, &mut candidates);
             }
             if is_parent[p] {
+                // (most pipelines change few values: room for all of a large body each would
+                // reserve megabytes per request)
                 hays[p] = std::mem::replace(
                     &mut hay,
-                    crate::prefilter::Hay::with_capacity(values.len(), value_bytes),
+                    crate::prefilter::Hay::with_capacity(values.len(), value_bytes.min(8192)),
                 );
                 std::mem::swap(&mut literal_scanned[p], &mut scanned_here);
                 results[p] = res;

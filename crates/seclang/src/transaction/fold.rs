@@ -262,7 +262,10 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             }
             let before = tx.tx.clone();
             let matched = tx.eval_chain(rule);
-            if !matched && tx.tx == before {
+            // No link hit: nothing ran. A chain whose first link hit and a later one failed
+            // ran the first link's setvars, which may write a tainted key (a delete of a key
+            // absent here); it stays live.
+            if !matched && tx.matched_vars.is_empty() && tx.tx == before {
                 out[i] = Some(Folded::NoMatch);
                 i += 1;
                 continue;
@@ -439,6 +442,37 @@ mod tests {
         assert_eq!(tx_value(&attack, "score"), Some(&b"0"[..]));
         assert_eq!(tx_value(&attack, "reset"), Some(&b"1"[..]));
         assert_eq!(attack.0, vec![1, 3, 4, 6, 7, 8]);
+    }
+
+    /// A chain whose first link matches and acts (here deleting a key a live rule may have
+    /// set) while a later link fails is not a no-match: it stays live.
+    #[test]
+    fn a_chain_that_acts_before_failing_stays_live() {
+        let set = rules(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\n\
+             SecRule ARGS:x \"@streq y\" \"id:2,phase:1,pass,nolog,setvar:tx.flag=1\"\n\
+             SecRule TX:A \"@eq 1\" \"id:3,phase:1,pass,nolog,chain,setvar:!tx.flag\"\n\
+             SecRule TX:A \"@eq 2\" \"t:none\"\n",
+        );
+        assert_eq!(folded_ids(&set, &folds_of(&set), 1), vec![1]);
+        let (fast, slow) = both(&set, "/?x=y");
+        assert_eq!(fast, slow);
+        assert_eq!(tx_value(&fast, "flag"), None, "3's first link deleted it");
+    }
+
+    /// TX set by the caller between phases ends folding (the plan was for phase 1's TX).
+    #[test]
+    fn tx_set_between_phases_ends_folding() {
+        let set = rules(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.x=1\"\n\
+             SecRule TX:MODE \"@eq 1\" \"id:2,phase:2,pass,nolog,setvar:tx.y=1\"\n",
+        );
+        let req = RequestModel::from_head("GET", "/", "HTTP/1.1", Headers::default());
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.run_phase(1);
+        tx.set_tx("mode", "1");
+        tx.run_phase(2);
+        assert_eq!(tx.tx("y"), Some(&b"1"[..]));
     }
 
     /// A live rule that skips or removes rules ends folding for the transaction: the
