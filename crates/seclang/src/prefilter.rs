@@ -598,8 +598,9 @@ impl Prefilter {
         // (state, value) pairs already read, direct-mapped by hash: a collision only means
         // reading a pair twice (harmless), while a stale state id after a cache clear could
         // hide the state that now has that id, so the table is emptied on every clear.
+        // (allocated at the first match state: most passes over a request meet none)
         const SEEN: usize = 512;
-        let mut seen: Vec<Option<(LazyStateID, usize)>> = vec![None; SEEN];
+        let mut seen: Vec<Option<(LazyStateID, usize)>> = Vec::new();
         let mut clears = cache.clear_count();
         let hasher = crate::fxhash::FxBuild::default();
         let slot_masks = &self.slot_masks;
@@ -615,6 +616,9 @@ impl Prefilter {
             }
             last = Some((sid, k));
             let h = (std::hash::BuildHasher::hash_one(&hasher, (sid, k)) >> 40) as usize % SEEN;
+            if seen.is_empty() {
+                seen.resize(SEEN, None);
+            }
             if seen[h] == Some((sid, k)) {
                 return;
             }
