@@ -178,7 +178,7 @@ const FALLBACK: Fingerprint = Fingerprint {
 /// assert_eq!(fp.map(|f| f.to_string()).as_deref(), Some("1UEnk"));
 /// ```
 pub fn detect_sqli(input: &[u8]) -> Option<Fingerprint> {
-    if sqli_is_trivial(input) {
+    if sqli_is_trivial(input) || is_plain_phrase(input) {
         return None;
     }
     engine_sqli(input)
@@ -256,6 +256,73 @@ fn is_dotted_bareword(input: &[u8]) -> bool {
         .filter(|&(_, &b)| b == b'.')
         .all(|(i, _)| !keywords.contains(&input[..i]))
         && !keywords.contains(input)
+}
+
+/// True for phrases such as `Trail running shoe model 17`: words of ASCII letters, digits
+/// and `_` separated by spaces, where each word is digits alone (a number token) or starts
+/// with a byte the tokenizer sends to `parse_word` and is no keyword, and no two adjacent
+/// words joined by a space are a keyword either (the folder merges two barewords into a
+/// multi-word keyword such as `ORDER BY`). Every token is then a bareword or a number, so
+/// the fingerprint is made of `n` and `1` alone, and no such fingerprint is blacklisted
+/// (`tests::no_fingerprint_of_barewords_and_numbers_is_blacklisted`); no quote or comment
+/// re-parse applies. Product names, addresses and free-text fields of JSON bodies are
+/// mostly such phrases, each distinct one a full engine run (~4 µs) before.
+/// `tests::plain_phrases_are_never_sqli` checks the claim against the engine. Part of
+/// `detect_sqli`, not of `sqli_is_trivial`: with a lookup per word it costs more than the
+/// cached verdict a caller keeps per distinct value (a JSON array repeats the same note).
+fn is_plain_phrase(input: &[u8]) -> bool {
+    use libinjectionrs::sqli::sqli_data::{get_char_type, CharType};
+    if !input
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b' ')
+    {
+        return false;
+    }
+    let keywords = keywords();
+    let mut previous: Option<&[u8]> = None;
+    for word in input.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
+        if word[0].is_ascii_digit() {
+            // `1e5`, `0x1f`, `1union`: the number parser's business
+            if !word.iter().all(u8::is_ascii_digit) {
+                return false;
+            }
+            previous = None;
+            continue;
+        }
+        // long words: token values are truncated; leave them to the engine
+        if get_char_type(word[0]) != CharType::Word || word.len() > 24 || keywords.contains(word) {
+            return false;
+        }
+        if let Some(p) = previous {
+            let mut pair = [0u8; 64];
+            let n = p.len() + 1 + word.len();
+            pair[..p.len()].copy_from_slice(p);
+            pair[p.len()] = b' ';
+            pair[p.len() + 1..n].copy_from_slice(word);
+            pair[..n].make_ascii_uppercase();
+            if keywords.contains(&pair[..n]) || multi_word_entries().contains(&pair[..n]) {
+                return false;
+            }
+        }
+        previous = Some(word);
+    }
+    true
+}
+
+/// Every multi-word entry of the keyword table, whatever its type, upper case: the folder
+/// merges two words whenever their pair is an entry, a bareword one included (`AT TIME`,
+/// which then merges with `ZONE` into a keyword).
+fn multi_word_entries() -> &'static std::collections::HashSet<&'static [u8], KeywordHash> {
+    use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
+    static ENTRIES: std::sync::OnceLock<std::collections::HashSet<&'static [u8], KeywordHash>> =
+        std::sync::OnceLock::new();
+    ENTRIES.get_or_init(|| {
+        SQL_KEYWORDS
+            .iter()
+            .map(|k| k.word.as_bytes())
+            .filter(|w| w.contains(&b' '))
+            .collect()
+    })
 }
 
 /// The words the SQL tokenizer's keyword lookup (`lookup_word`: the word in upper case,
@@ -527,6 +594,248 @@ mod tests {
     /// (including the dotted ones, `dbms_lock.sleep`), every keyword of the engine's table
     /// with dots around it, and emails, UUIDs and ISO dates (which the shortcuts mostly
     /// leave to the engine).
+    /// The claim `is_plain_phrase` rests on: a fingerprint of bareword (`n`) and number
+    /// (`1`) tokens alone, of any length up to five, is never blacklisted.
+    #[test]
+    fn no_fingerprint_of_barewords_and_numbers_is_blacklisted() {
+        use libinjectionrs::sqli::sqli_data::lookup_word;
+        use libinjectionrs::sqli::TokenType;
+        let mut checked = 0;
+        for len in 1..=5u32 {
+            for bits in 0..(1u32 << len) {
+                let fp: String = (0..len)
+                    .map(|i| if bits >> i & 1 == 1 { '1' } else { 'N' })
+                    .collect();
+                assert_ne!(
+                    lookup_word(&format!("0{fp}")),
+                    TokenType::Fingerprint,
+                    "{fp}"
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 62);
+        // and the lookup does find blacklisted fingerprints
+        assert_eq!(lookup_word("0S&1"), TokenType::Fingerprint);
+    }
+
+    /// Phrases of SQL words, English words and numbers: whatever `is_plain_phrase` lets
+    /// through, the engine calls not SQLi; and it lets most benign phrases through.
+    #[test]
+    fn plain_phrases_are_never_sqli() {
+        let vocabulary = [
+            "trail",
+            "running",
+            "shoe",
+            "model",
+            "order",
+            "by",
+            "group",
+            "union",
+            "select",
+            "all",
+            "from",
+            "where",
+            "and",
+            "or",
+            "not",
+            "null",
+            "is",
+            "in",
+            "like",
+            "sounds",
+            "natural",
+            "join",
+            "cross",
+            "left",
+            "outer",
+            "inner",
+            "sleep",
+            "benchmark",
+            "waitfor",
+            "delay",
+            "true",
+            "false",
+            "xor",
+            "div",
+            "mod",
+            "between",
+            "case",
+            "when",
+            "then",
+            "else",
+            "end",
+            "1",
+            "17",
+            "0",
+            "42",
+            "007",
+            "admin",
+            "user",
+            "password",
+            "name",
+            "_id",
+            "id",
+            "table",
+            "drop",
+            "insert",
+            "into",
+            "values",
+            "set",
+            "update",
+            "delete",
+            "having",
+            "limit",
+            "offset",
+            "procedure",
+            "analyse",
+            "char",
+            "version",
+            "current_user",
+            "collate",
+            "binary",
+            "regexp",
+            "rlike",
+            "escape",
+            "exists",
+            "any",
+            "some",
+            "a",
+            "b",
+            "x",
+            "please",
+            "deliver",
+            "to",
+            "the",
+            "side",
+            "door",
+            "ring",
+            "bell",
+            "twice",
+            "boolean",
+            "mode",
+            "lock",
+            "tables",
+            "at",
+            "time",
+            "zone",
+            "double",
+            "precision",
+            "character",
+            "utf8",
+            "top",
+            "declare",
+            "exec",
+            "execute",
+            "go",
+            "load_file",
+            "outfile",
+            "with",
+            "rollup",
+            "distinct",
+            "asc",
+            "desc",
+            "Order",
+            "BY",
+            "Union",
+            "SELECT",
+            "Or",
+            "at",
+            "zone",
+            "current",
+            "date",
+            "create",
+            "replace",
+            "full",
+            "intersect",
+            "for",
+            "begin",
+            "try",
+            "varying",
+            "if",
+            "degree",
+            "schema",
+            "server",
+            "timezone",
+            "path",
+            "nowait",
+            "skip",
+            "locked",
+            "wait",
+            "dumpfile",
+            "delayed",
+            "ignore",
+            "login",
+        ];
+        let mut claimed = 0;
+        let mut engine_positive = 0;
+        let mut check = |v: &str| {
+            let trivial = is_plain_phrase(v.as_bytes());
+            let verdict = engine_sqli(v.as_bytes());
+            if trivial {
+                claimed += 1;
+                assert_eq!(verdict, None, "{v:?}");
+            } else if verdict.is_some() {
+                engine_positive += 1;
+            }
+        };
+        // every pair and every word alone
+        for a in vocabulary {
+            check(a);
+            for b in vocabulary {
+                check(&format!("{a} {b}"));
+            }
+        }
+        // random phrases of 3 to 7 words (fixed seed)
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let n = 3 + (seed % 5) as usize;
+            let mut words = Vec::new();
+            let mut s = seed;
+            for _ in 0..n {
+                s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                words.push(vocabulary[(s >> 33) as usize % vocabulary.len()]);
+            }
+            check(&words.join(if seed & 1 == 0 { " " } else { "  " }));
+        }
+        assert!(claimed > 1_000, "{claimed}");
+        assert!(engine_positive > 50, "{engine_positive}");
+        for v in [
+            "Trail running shoe model 17",
+            "Please deliver to the side door",
+            "Jane Doe",
+        ] {
+            assert!(is_plain_phrase(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "1 union select 2",
+            "admin or 1",
+            "a order by 1",
+            "1 group by x",
+            "x order by 1",
+            "x 1e5",
+            "a-b c",
+            "a\tb",
+        ] {
+            assert!(!is_plain_phrase(v.as_bytes()), "{v}");
+        }
+        // Words the folder merges (a multi-word table entry, `AT TIME` of `AT TIME ZONE`)
+        // are never claimed, even when each word alone would be: the argument needs every
+        // token to stay a bareword or a number.
+        let mut merges = 0;
+        for entry in multi_word_entries() {
+            let phrase = String::from_utf8_lossy(entry).to_ascii_lowercase();
+            if phrase.split(' ').all(|w| is_plain_phrase(w.as_bytes())) {
+                merges += 1;
+                assert!(!is_plain_phrase(phrase.as_bytes()), "{phrase}");
+            }
+        }
+        assert!(merges >= 10, "{merges}");
+    }
+
     #[test]
     fn sqli_shortcuts_agree_with_the_engine() {
         use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
