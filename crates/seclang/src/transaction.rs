@@ -542,30 +542,27 @@ impl<'a> Transaction<'a> {
     fn apply_folded(&mut self, m: &fold::FoldedMatch) {
         for (k, v) in &m.writes {
             match v {
-                Some(v) => match self.tx.get_mut(k) {
-                    Some(old) => {
-                        old.clear();
-                        old.extend_from_slice(v);
-                    }
-                    None => {
-                        self.tx.insert(k.clone(), v.clone());
-                    }
-                },
+                Some(v) => write_in_place(&mut self.tx, k, v),
                 None => {
                     self.tx.remove(k);
                 }
             }
         }
         let r = &m.record;
-        if let Some(s) = r.severity {
-            self.highest_severity = Some(self.highest_severity.map_or(s, |h| h.min(s)));
-        }
+        self.note_severity(r.severity);
         self.matched_var.clear();
         self.matched_var.extend_from_slice(&r.value);
         self.matched_var_name.clear();
         self.matched_var_name.push_str(&r.target);
         self.matched_vars.clear();
         self.matches.push(r.clone());
+    }
+
+    /// Keeps the most severe (lowest) severity of the matches so far.
+    fn note_severity(&mut self, severity: Option<u8>) {
+        if let Some(s) = severity {
+            self.highest_severity = Some(self.highest_severity.map_or(s, |h| h.min(s)));
+        }
     }
 
     fn may_match(&mut self, slot: u32) -> bool {
@@ -949,15 +946,7 @@ impl<'a> Transaction<'a> {
                 // TX:0-9, written in place (920450 captures every request header's name)
                 for (i, digit) in DIGITS.iter().enumerate() {
                     match hit.caps.get(i) {
-                        Some(c) => match self.tx.get_mut(*digit) {
-                            Some(old) => {
-                                old.clear();
-                                old.extend_from_slice(c);
-                            }
-                            None => {
-                                self.tx.insert(digit.to_string(), c.clone());
-                            }
-                        },
+                        Some(c) => write_in_place(&mut self.tx, digit, c),
                         None => {
                             self.tx.remove(*digit);
                         }
@@ -1155,9 +1144,7 @@ impl<'a> Transaction<'a> {
             }
             link = r.chained.as_deref();
         }
-        if let Some(s) = rule.actions.severity {
-            self.highest_severity = Some(self.highest_severity.map_or(s, |h| h.min(s)));
-        }
+        self.note_severity(rule.actions.severity);
         // a `nolog` match is never logged or reported (CRS's bookkeeping rules: ~60 of them
         // match on every request), so its text is not built
         let text = |t: &Option<crate::macros::Template>| match t {
@@ -1783,6 +1770,20 @@ fn part_name(line: &[u8]) -> Option<String> {
 
 fn request_filename(req: &RequestModel) -> Vec<u8> {
     palisade_http::urlencoded::percent_decode(req.path_raw.as_bytes(), false)
+}
+
+/// Sets `key` to `value`, reusing the old value's buffer when the key exists (no key
+/// string built then either).
+fn write_in_place(map: &mut FxHashMap<String, Vec<u8>>, key: &str, value: &[u8]) {
+    match map.get_mut(key) {
+        Some(old) => {
+            old.clear();
+            old.extend_from_slice(value);
+        }
+        None => {
+            map.insert(key.to_string(), value.to_vec());
+        }
+    }
 }
 
 fn apply_all<'v>(pipeline: &[Transform], value: &'v [u8]) -> Cow<'v, [u8]> {

@@ -254,8 +254,9 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             // A rule whose condition is pure but whose effects are not (949052: `@ge 1`,
             // then `=+%{tx.inbound_anomaly_score_pl1}`) folds when it does not match;
             // a chain's links may act before a later link fails, so only a lone rule.
-            let pure = taint.condition_is_pure(rule) && taint.effects_are_pure(rule);
-            if !taint.condition_is_pure(rule) || (!pure && rule.chained.is_some()) {
+            let condition_pure = taint.condition_is_pure(rule);
+            let pure = condition_pure && taint.effects_are_pure(rule);
+            if !condition_pure || (!pure && rule.chained.is_some()) {
                 taint.add_writes_of(rule);
                 i += 1;
                 continue;
