@@ -13,10 +13,11 @@
 //!
 //! Regexes without a useful literal are compiled together into multi-pattern lazy DFAs
 //! (`MatchKind::All`): one of every such regex for the untransformed values, one per
-//! pipeline for the values it changes. They run over the same joined values in multi-line
-//! mode (so `^` and `$` hold at every value boundary, and `\b` sees the separator as the
-//! value's edge); a match is credited to the value it ends in, and a rule whose pattern
-//! matched in no value of its collections is skipped too.
+//! pipeline for the values it changes. They run over each of the joined values on its own
+//! (text start and end at its edges), so a match is credited to the value it is in, and a
+//! rule whose pattern matched in no value of its collections is skipped too. For this
+//! question (a match or not) a repetition ending a pattern is cut to its minimum, which
+//! leaves fewer match ends to look up.
 
 use aho_corasick::AhoCorasick;
 use palisade_http::Transform;
@@ -134,18 +135,24 @@ pub struct Prefilter {
     pub nonempty_slots: Vec<u32>,
 }
 
-/// Whether `pattern` is a single any-byte class (`.`, as the prefilter compiles it), so it
-/// matches exactly the non-empty values.
-fn matches_any_byte(pattern: &str) -> bool {
-    use regex_syntax::hir::{Class, HirKind};
-    let Ok(hir) = regex_syntax::ParserBuilder::new()
+/// `pattern` as the prefilter compiles it: bytes (no Unicode), `^`/`$` at every line
+/// boundary, `.` matching any byte.
+fn parse_prefilter_regex(pattern: &str) -> Option<regex_syntax::hir::Hir> {
+    regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .multi_line(true)
         .dot_matches_new_line(true)
         .build()
         .parse(pattern)
-    else {
+        .ok()
+}
+
+/// Whether `pattern` is a single any-byte class (`.`, as the prefilter compiles it), so it
+/// matches exactly the non-empty values.
+fn matches_any_byte(pattern: &str) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    let Some(hir) = parse_prefilter_regex(pattern) else {
         return false;
     };
     match hir.kind() {
@@ -153,6 +160,46 @@ fn matches_any_byte(pattern: &str) -> bool {
             b.ranges().len() == 1 && b.ranges()[0].start() == 0 && b.ranges()[0].end() == 255
         }
         _ => false,
+    }
+}
+
+/// A regex that matches somewhere in a value exactly when `hir` does, with fewer places
+/// where a match ends: a repetition at the end is cut to its minimum (`^[^;\s]+` becomes
+/// `^[^;\s]`, `ab*` becomes `a`), since every match of the long form begins with a match
+/// of the short one and the short one extends to a match of the long one. The prefilter
+/// only asks whether a pattern matches in a value, and each end of a match costs it a
+/// lookup: CRS 920420's `^[^;\s]+` ended a match at every byte of a 2 KB form body.
+/// Captures are dropped (the DFA reports no groups).
+pub fn trim_trailing_repetition(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Hir, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Concat(subs) => {
+            let mut subs = subs.clone();
+            while let Some(last) = subs.pop() {
+                let trimmed = trim_trailing_repetition(&last);
+                // an empty end (`c*` cut to nothing) lets the part before it be cut too
+                if !matches!(trimmed.kind(), HirKind::Empty) {
+                    subs.push(trimmed);
+                    break;
+                }
+            }
+            Hir::concat(subs)
+        }
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(trim_trailing_repetition).collect())
+        }
+        HirKind::Capture(c) => trim_trailing_repetition(&c.sub),
+        HirKind::Repetition(r) => match r.min {
+            0 => Hir::empty(),
+            1 => trim_trailing_repetition(&r.sub),
+            min => Hir::repetition(Repetition {
+                min,
+                max: Some(min),
+                greedy: r.greedy,
+                sub: r.sub.clone(),
+            }),
+        },
+        _ => hir.clone(),
     }
 }
 
@@ -530,26 +577,26 @@ impl Prefilter {
         if patterns.is_empty() {
             return None;
         }
-        let sources: Vec<&str> = patterns.iter().map(|(p, _)| *p).collect();
-        let dfa = DFA::builder()
-            .syntax(
-                regex_automata::util::syntax::Config::new()
-                    .unicode(false)
-                    .utf8(false)
-                    .multi_line(true)
-                    .dot_matches_new_line(true),
-            )
-            .thompson(
+        let hirs: Vec<regex_syntax::hir::Hir> = patterns
+            .iter()
+            .map(|(p, _)| parse_prefilter_regex(p).map(|h| trim_trailing_repetition(&h)))
+            .collect::<Option<_>>()?;
+        let nfa = regex_automata::nfa::thompson::Compiler::new()
+            .configure(
                 regex_automata::nfa::thompson::Config::new()
                     .utf8(false)
+                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
                     .nfa_size_limit(Some(256 << 20)),
             )
+            .build_many_from_hir(&hirs)
+            .ok()?;
+        let dfa = DFA::builder()
             .configure(
                 DFA::config()
                     .match_kind(MatchKind::All)
                     .cache_capacity(16 << 20),
             )
-            .build_many(&sources)
+            .build_from_nfa(nfa)
             .ok()?;
         let dfa = std::sync::Arc::new(dfa);
         let for_pool = dfa.clone();
@@ -564,14 +611,12 @@ impl Prefilter {
     /// Marks the slots of the DFA's patterns that match inside a value of `hay` held by a
     /// collection their rule reads.
     ///
-    /// One pass of the lazy DFA: with `MatchKind::All` every state the unanchored search
-    /// reaches (the end-of-input transition included) holds exactly the patterns with a
-    /// match ending where it is reached (one byte later, as regex-automata reports), so the
-    /// union over the states visited is every (pattern, end) pair. A match is credited to the
-    /// value its end falls in: a match inside a value ends there, and crediting matches that
-    /// began in an earlier value is only imprecise. Each (state, value) pair is read once (a
-    /// pattern such as `a.*` puts every later position in a match state); if the lazy DFA
-    /// gives up, every pattern counts as matching.
+    /// One pass of the lazy DFA per value: with `MatchKind::All` every state the unanchored
+    /// search reaches (the end-of-input transition included) holds exactly the patterns with
+    /// a match ending where it is reached (one byte later, as regex-automata reports), so the
+    /// union over the states visited is every pattern matching in the value. Each (state,
+    /// value) pair is read once (a pattern such as `a.*` puts every later position in a match
+    /// state); if the lazy DFA gives up, every pattern counts as matching.
     pub fn scan_dfa(&self, multi: &MultiDfa, hay: &Hay, candidates: &mut Candidates) {
         if hay.is_empty() {
             return;
@@ -634,30 +679,37 @@ impl Prefilter {
             }
         };
         let bytes = &hay.bytes[..];
-        let mut sid = dfa.start_state_forward(cache, &Input::new(bytes)).ok()?;
-        // the value that position `at` belongs to
-        let mut k = 0;
-        let last = hay.starts.len() - 1;
-        for (at, &b) in bytes.iter().enumerate() {
-            sid = dfa.next_state(cache, sid, b).ok()?;
-            if sid.is_tagged() {
-                if sid.is_match() {
-                    while k < last && hay.starts[k + 1] <= at {
-                        k += 1;
+        for k in 0..hay.len() {
+            // Each value on its own, as its rule sees it: text start and end at its edges
+            // (`^`, `\A`, `$`, `\z`, `\b` hold there), nothing carried over from the value
+            // before. Scanning the joined bytes straight through credited every value after
+            // the first to `[\n\r]` (the separator matched) and carried partial matches
+            // across values.
+            let value = &bytes[hay.starts[k]..hay.end_of(k)];
+            let mut sid = dfa.start_state_forward(cache, &Input::new(value)).ok()?;
+            let mut dead = false;
+            for &b in value {
+                sid = dfa.next_state(cache, sid, b).ok()?;
+                if sid.is_tagged() {
+                    if sid.is_match() {
+                        record(cache, sid, k);
+                    } else if sid.is_dead() {
+                        dead = true;
+                        break;
+                    } else if sid.is_quit() || sid.is_unknown() {
+                        return None;
                     }
-                    record(cache, sid, k);
-                } else if sid.is_dead() {
-                    return Some(());
-                } else if sid.is_quit() || sid.is_unknown() {
-                    return None;
                 }
             }
-        }
-        sid = dfa.next_eoi_state(cache, sid).ok()?;
-        if sid.is_match() {
-            record(cache, sid, last);
-        } else if sid.is_quit() || sid.is_unknown() {
-            return None;
+            if dead {
+                continue;
+            }
+            sid = dfa.next_eoi_state(cache, sid).ok()?;
+            if sid.is_match() {
+                record(cache, sid, k);
+            } else if sid.is_quit() || sid.is_unknown() {
+                return None;
+            }
         }
         Some(())
     }
@@ -730,6 +782,15 @@ mod tests {
             r"c{2,}",
             r"\Bb\B",
             r"^a\s*:",
+            // text edges hold at every value's edges, not only at the ends of the joined bytes
+            r"\Aab",
+            r"cd\z",
+            r"(?-m)^b",
+            // trailing repetitions (cut for the scan)
+            r"ab+",
+            r"a(bc)*",
+            r"x|d+:",
+            r"[\n\r]",
         ];
         let colls = ["ARGS", "ARGS_NAMES", "REQUEST_HEADERS"];
         let mut entries = Vec::new();
@@ -802,6 +863,89 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A value is credited only for what matches inside it: the separator that joins values
+    /// for the scan is no `\n` of any value, and no match carries over from one value to the
+    /// next.
+    #[test]
+    fn scans_credit_a_regex_only_to_the_values_it_matches_in() {
+        let entries = [
+            entry(0, None, Some(r"[\n\r]"), "ARGS"),
+            entry(1, None, Some(r"ab.*cd"), "ARGS"),
+            entry(2, None, Some(r"^[^;\s]+"), "ARGS"),
+        ];
+        let refs: Vec<&Entry> = entries.iter().collect();
+        let pf = Prefilter::build(&refs, entries.len());
+        let m = mask(&pf, "ARGS");
+        let mut hay = Hay::default();
+        for (id, v) in [&b"ab"[..], b"x\ny", b"cd", b";", b"plain"]
+            .iter()
+            .enumerate()
+        {
+            hay.push(v, m, id as u32);
+        }
+        let mut cand = Candidates::new(&pf.covered);
+        pf.scan_dfa(pf.raw_dfa.as_ref().expect("DFA"), &hay, &mut cand);
+        cand.finish();
+        assert_eq!(
+            cand.values_of(0),
+            Some(&[1][..]),
+            "only the value holding a newline"
+        );
+        assert!(!cand.may_match(1), "`ab` and `cd` are in different values");
+        assert_eq!(cand.values_of(2), Some(&[0, 1, 2, 4][..]));
+    }
+
+    /// Cutting a trailing repetition keeps whether a pattern matches a value, for every
+    /// value; and it does cut (`+` to one, `*` to none, nested and in alternations).
+    #[test]
+    fn trimmed_patterns_match_the_same_values() {
+        let patterns = [
+            r"^[^;\s]+",
+            r"ab*",
+            r"a(bc)+",
+            r"(?:x|yz*)+",
+            r"a{2,5}",
+            r"ab{2,}c*",
+            r"(a|b+)$",
+            r"a+?",
+            r"[ab]*",
+            r"\ba\w*\b",
+        ];
+        let alphabet = b"abcxyz; \n";
+        let mut next = rng(0x7121_4D00);
+        for p in patterns {
+            let hir = parse_prefilter_regex(p).expect("parses");
+            let trimmed = trim_trailing_repetition(&hir);
+            let build = |re: &str| {
+                regex::bytes::RegexBuilder::new(re)
+                    .unicode(false)
+                    .multi_line(true)
+                    .dot_matches_new_line(true)
+                    .build()
+                    .expect("builds")
+            };
+            let (long, short) = (build(&hir.to_string()), build(&trimmed.to_string()));
+            for _ in 0..3000 {
+                let len = (next() % 9) as usize;
+                let v: Vec<u8> = (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect();
+                assert_eq!(long.is_match(&v), short.is_match(&v), "{p} on {v:?}");
+            }
+        }
+        let shown = |p: &str| {
+            trim_trailing_repetition(&parse_prefilter_regex(p).expect("parses")).to_string()
+        };
+        assert_eq!(shown(r"^[^;\s]+"), shown(r"^[^;\s]"));
+        assert_eq!(shown(r"ab*c*"), shown(r"a"));
+        assert_eq!(shown(r"a(b+|c{3,})"), shown(r"a(?:b|c{3})"));
+        assert_eq!(
+            shown(r"ab+$"),
+            shown(r"ab+$"),
+            "an assertion after it: nothing cut"
+        );
     }
 
     /// A match in a value of a collection the rule does not read, or across two values,
