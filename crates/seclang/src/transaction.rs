@@ -78,6 +78,8 @@ pub struct SavedRequest {
     engine: EngineMode,
     allowed_through: u8,
     interrupted: bool,
+    /// The folds phases 1–2 ran with (None once a live match ended folding).
+    folds: Option<std::sync::Arc<fold::Folds>>,
 }
 
 /// The request body as the rules see it.
@@ -392,6 +394,7 @@ impl<'a> Transaction<'a> {
             engine: self.engine,
             allowed_through: self.allowed_through,
             interrupted: self.interruption.is_some(),
+            folds: self.folds,
         }
     }
 
@@ -408,6 +411,7 @@ impl<'a> Transaction<'a> {
         tx.overrides = saved.overrides;
         tx.engine = saved.engine;
         tx.allowed_through = saved.allowed_through;
+        tx.folds = saved.folds;
         tx.phases_done = 2;
         if saved.interrupted {
             // an interrupted request has no response phases
@@ -458,6 +462,11 @@ impl<'a> Transaction<'a> {
         if self.engine == EngineMode::Off || self.phases_done >= phase {
             return;
         }
+        if self.phases_done + 1 != phase {
+            // the folds were planned for phases run in order (a response checked after
+            // phase 1 alone has not had phase 2's writes)
+            self.folds = None;
+        }
         self.phases_done = phase;
         if self.interruption.is_some() && phase < 5 {
             return;
@@ -471,7 +480,7 @@ impl<'a> Transaction<'a> {
         if phase == 1 && !self.exhaustive {
             self.folds = fold::folds_for(rules, &self.tx);
         }
-        let mut folds = if phase <= 2 { self.folds.clone() } else { None };
+        let mut folds = self.folds.clone();
         // the data rules see changes before phases 1 (headers), 2 (body) and 3 (response)
         if phase == 1 || phase == 3 || (phase == 2 && !self.raw_body.is_empty()) {
             self.candidates = None;
@@ -506,7 +515,7 @@ impl<'a> Transaction<'a> {
                     }
                     let matched = self.eval_chain(rule);
                     if matched {
-                        if folds.as_ref().is_some_and(|f| f.broken_by(rule)) {
+                        if folds.as_ref().is_some_and(|f| f.broken_by(rule, phase, i)) {
                             folds = None;
                             self.folds = None;
                         }

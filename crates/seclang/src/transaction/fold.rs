@@ -1,12 +1,14 @@
-//! Folding of request-independent rules: the outcome of every rule of phases 1–2 whose
-//! result cannot depend on the request, worked out once per rule set and starting TX.
+//! Folding of request-independent rules: the outcome of every rule whose result cannot
+//! depend on the request or its response, worked out once per rule set and starting TX.
 //!
 //! About half the rules CRS evaluates on a request read nothing but settings in TX: the
 //! 901 initialization (`&TX:foo "@eq 0"` → a default), the paranoia-level gates of each
 //! file (`TX:DETECTION_PARANOIA_LEVEL "@lt 2"` → skipAfter). They cost as much as any rule
-//! (value selection, operator, setvar) and give the same answer on every request. A
-//! planning pass walks phases 1 and 2 in order with the starting TX, tracking which TX keys
-//! a request-dependent ("live") rule may have written by then (tainted). A rule is folded
+//! (value selection, operator, setvar) and give the same answer on every request; the
+//! response phases open with such gates too (56 rules per response, most of them read
+//! TX alone). A planning pass walks phases 1 to 5 in order with the starting TX, tracking
+//! which TX keys a request-dependent ("live") rule may have written by then (tainted),
+//! responses being request data here like any other. A rule is folded
 //! when everything it reads — targets, operator argument, setvar and message macros — is
 //! an untainted TX key or the rule's own match, and it has no `ctl`, `setenv` or disruptive
 //! action other than pass/block: the pass evaluates it for real and records whether it
@@ -15,8 +17,7 @@
 //! The plan assumes live rules change TX only through their setvars (and captures): a live
 //! rule that matches with flow control (`skip`, `skipAfter`), a disruptive action, or a
 //! `ctl` that removes rules, TX targets or changes the engine mode ends the folding for the
-//! transaction,
-//! whose remaining rules are then all evaluated. `Transaction::set_exhaustive` turns it
+//! transaction, whose remaining rules are then all evaluated. `Transaction::set_exhaustive` turns it
 //! off, which is what `tests/shortcuts.rs` compares it against on the CRS suite.
 
 use std::collections::HashSet;
@@ -45,14 +46,20 @@ pub(crate) struct FoldedMatch {
     pub(super) record: RuleMatch,
 }
 
-/// The folded rules of phases 1 and 2 for one starting TX.
+/// The folded rules of phases 1 to 5 for one starting TX. They hold for a transaction that
+/// runs its phases in order from phase 1 (`Transaction::run_phase` drops them otherwise).
 #[derive(Debug, Default)]
 pub(crate) struct Folds {
-    /// Per phase (1 and 2), per entry index.
-    phases: [Vec<Option<Folded>>; 3],
+    /// Per phase (1 to 5), per entry index.
+    phases: [Vec<Option<Folded>>; 6],
     /// Live rules whose `ctl:ruleRemoveById/ByTag` removes no folded rule (920539 removes
     /// 920540 from JSON requests): their match leaves the plan valid.
     harmless_removals: HashSet<u64>,
+    /// Live rules (phase, entry index) whose `skip`/`skipAfter` passes over no folded rule
+    /// that matches: skipping leaves the plan valid (the rules skipped are live ones, whose
+    /// writes the plan treats as unknown anyway, and folded no-matches, which do nothing).
+    /// CRS 951100 (no SQL error in the response: skip the SQL error rules) is one.
+    harmless_skips: HashSet<(u8, usize)>,
 }
 
 impl Folds {
@@ -97,9 +104,10 @@ pub(crate) fn folds_for(
 impl Folds {
     /// Whether a live rule that matched invalidates the plan for the rest of the transaction:
     /// it changes the flow, stops it, or changes which folded rules or TX targets are evaluated.
-    pub(super) fn broken_by(&self, rule: &Rule) -> bool {
-        if rule.actions.skip.is_some()
-            || rule.actions.skip_after.is_some()
+    /// `phase` and `index` say where the rule is (entry index in its phase).
+    pub(super) fn broken_by(&self, rule: &Rule, phase: u8, index: usize) -> bool {
+        let flow = rule.actions.skip.is_some() || rule.actions.skip_after.is_some();
+        if (flow && !self.harmless_skips.contains(&(phase, index)))
             || !matches!(rule.disruptive, Disruptive::Pass | Disruptive::Block)
         {
             return true;
@@ -224,7 +232,7 @@ impl Taint {
     }
 }
 
-/// The planning pass: phases 1 and 2 in order from the starting TX `initial`, live rules
+/// The planning pass: phases 1 to 5 in order from the starting TX `initial`, live rules
 /// assumed not to match (a live match that would change the flow ends folding at run time).
 fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
     let request = RequestModel::from_head("GET", "/", "HTTP/1.1", Headers::default());
@@ -235,7 +243,7 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
     }
     let mut taint = Taint::default();
     let mut folds = Folds::default();
-    for phase in 1..=2u8 {
+    for phase in 1..=5u8 {
         let entries = &rules.phases[usize::from(phase)];
         let mut out: Vec<Option<Folded>> = Vec::new();
         out.resize_with(entries.len(), || None);
@@ -333,7 +341,7 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
     };
     let mut folded: Vec<&Rule> = Vec::new();
     let mut live: Vec<&Rule> = Vec::new();
-    for (phase, i, e) in entries(1).chain(entries(2)) {
+    for (phase, i, e) in (1..=5).flat_map(entries) {
         if let Entry::Rule(r) = e {
             if folds.get(phase as u8, i).is_some() {
                 folded.push(r);
@@ -357,6 +365,36 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
         });
         if !touches_folded {
             folds.harmless_removals.insert(rule.id);
+        }
+    }
+    for phase in 1..=5u8 {
+        let entries = &rules.phases[usize::from(phase)];
+        for (i, e) in entries.iter().enumerate() {
+            let Entry::Rule(rule) = e else { continue };
+            if folds.get(phase, i).is_some() {
+                continue;
+            }
+            // the entries the rule's match passes over, as `Transaction::run_phase` skips
+            let skipped: Vec<usize> = if let Some(marker) = &rule.actions.skip_after {
+                let end = match rules.marker_index(phase, marker) {
+                    Some(m) if m > i => m,
+                    _ => entries.len(),
+                };
+                (i + 1..end).collect()
+            } else if let Some(n) = rule.actions.skip {
+                (i + 1..entries.len())
+                    .filter(|&j| matches!(entries[j], Entry::Rule(_)))
+                    .take(n as usize)
+                    .collect()
+            } else {
+                continue;
+            };
+            if !skipped
+                .iter()
+                .any(|&j| matches!(folds.get(phase, j), Some(Folded::Match(_))))
+            {
+                folds.harmless_skips.insert((phase, i));
+            }
         }
     }
     folds
@@ -507,5 +545,123 @@ mod tests {
         }
         let (other, _) = both(&set, "/?other=yes&late=yes");
         assert_eq!(tx_value(&other, "late"), None, "99 removed");
+    }
+
+    /// The response phases fold too, and the plan carries through a transaction saved after
+    /// phase 2 and resumed for the response; a transaction that comes to the response phases
+    /// without phase 2 (a response checked after phase 1 alone) evaluates them in full.
+    #[test]
+    fn response_phases_fold_in_a_transaction_that_ran_every_phase_before() {
+        let set = rules(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.level=1\"\n\
+             SecAction \"id:2,phase:2,pass,nolog,setvar:tx.body_seen=1\"\n\
+             SecRule TX:LEVEL \"@lt 2\" \"id:10,phase:3,pass,nolog,skipAfter:END-3\"\n\
+             SecRule RESPONSE_HEADERS:X-Leak \"@rx secret\" \"id:11,phase:3,pass,setvar:tx.out=+5\"\n\
+             SecMarker END-3\n\
+             SecRule TX:BODY_SEEN \"@eq 1\" \"id:12,phase:3,pass,nolog,setvar:tx.after_body=1\"\n\
+             SecRule RESPONSE_STATUS \"@streq 500\" \"id:13,phase:4,pass,setvar:tx.out=+1\"\n\
+             SecRule TX:LEVEL \"@eq 1\" \"id:14,phase:4,pass,nolog,setvar:tx.total=+%{tx.out}\"\n",
+        );
+        let folds = folds_of(&set);
+        assert_eq!(folded_ids(&set, &folds, 3), vec![10, 12]);
+        assert_eq!(
+            folded_ids(&set, &folds, 4),
+            Vec::<u64>::new(),
+            "14 reads a live score"
+        );
+        let req = RequestModel::from_head("GET", "/", "HTTP/1.1", Headers::default());
+        for status in [200u16, 500] {
+            let resp = crate::transaction::Response {
+                status,
+                protocol: "HTTP/1.1".into(),
+                headers: vec![("X-Leak".into(), b"secret".to_vec())],
+                body: Vec::new(),
+            };
+            let run = |exhaustive: bool, resume: bool, with_phase_2: bool| {
+                let mut tx = Transaction::new(&set, &req, &[]);
+                tx.set_exhaustive(exhaustive);
+                tx.set_tx("detection_paranoia_level", "1");
+                tx.run_phase(1);
+                if with_phase_2 {
+                    tx.run_phase(2);
+                }
+                if resume {
+                    tx = Transaction::resume_for_response(&set, &req, tx.save_for_response());
+                }
+                // the response's matches (a resumed transaction starts with none)
+                let before = tx.matches.len();
+                tx.set_response(&resp);
+                tx.process_response();
+                let ids: Vec<u64> = tx.matches[before..].iter().map(|m| m.id).collect();
+                (
+                    ids,
+                    tx.tx("after_body").map(<[u8]>::to_vec),
+                    tx.tx("total").map(<[u8]>::to_vec),
+                )
+            };
+            let slow = run(true, false, true);
+            assert_eq!(run(false, false, true), slow, "status {status}");
+            assert_eq!(run(false, true, true), slow, "status {status}, resumed");
+            assert_eq!(slow.1.as_deref(), Some(&b"1"[..]));
+            assert_eq!(
+                slow.2.as_deref(),
+                Some(if status == 500 { &b"1"[..] } else { b"0" })
+            );
+            // without phase 2, 12's folded match (planned after 2 set body_seen) must not apply
+            let skipped = run(false, false, false);
+            assert_eq!(
+                skipped,
+                run(true, false, false),
+                "status {status}, no phase 2"
+            );
+            assert_eq!(skipped.1, None);
+        }
+    }
+
+    /// A live rule that skips over live rules and folded no-matches alone leaves the plan
+    /// valid (CRS 951100 skips the SQL error rules when the response has none); one that
+    /// skips a folded match does not.
+    #[test]
+    fn a_skip_over_no_folded_match_keeps_folding() {
+        let set = rules(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\n\
+             SecRule ARGS:clean \"@streq yes\" \"id:2,phase:1,pass,nolog,skipAfter:M\"\n\
+             SecRule ARGS \"@rx bad\" \"id:3,phase:1,pass,setvar:tx.score=+5\"\n\
+             SecRule TX:A \"@eq 2\" \"id:4,phase:1,pass,nolog,setvar:tx.never=1\"\n\
+             SecMarker M\n\
+             SecRule ARGS:jump \"@streq yes\" \"id:5,phase:1,pass,nolog,skip:1\"\n\
+             SecRule TX:A \"@eq 1\" \"id:6,phase:1,pass,nolog,setvar:tx.b=1\"\n\
+             SecRule TX:A \"@eq 1\" \"id:7,phase:1,pass,nolog,setvar:tx.c=%{tx.score}\"\n\
+             SecRule TX:B \"@eq 1\" \"id:8,phase:1,pass,nolog,setvar:tx.d=1\"\n",
+        );
+        let folds = folds_of(&set);
+        assert_eq!(folded_ids(&set, &folds, 1), vec![1, 4, 6, 8]);
+        assert!(
+            folds.harmless_skips.contains(&(1, 1)),
+            "2 passes over 3 (live) and 4 (no match)"
+        );
+        assert!(
+            !folds.harmless_skips.contains(&(1, 5)),
+            "5 passes over 6 (folded match)"
+        );
+        for target in [
+            "/?clean=yes&x=bad",
+            "/?x=bad",
+            "/?jump=yes&x=bad",
+            "/?clean=yes&jump=yes",
+        ] {
+            let (fast, slow) = both(&set, target);
+            assert_eq!(fast, slow, "{target}");
+        }
+        let (clean, _) = both(&set, "/?clean=yes&x=bad");
+        assert_eq!(tx_value(&clean, "b"), Some(&b"1"[..]));
+        assert_eq!(tx_value(&clean, "score"), None, "3 skipped");
+        let (jump, _) = both(&set, "/?jump=yes");
+        assert_eq!(tx_value(&jump, "b"), None, "6 skipped");
+        assert_eq!(
+            tx_value(&jump, "d"),
+            None,
+            "8 planned after 6 set b: evaluated"
+        );
     }
 }
