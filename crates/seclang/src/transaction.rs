@@ -716,7 +716,10 @@ impl<'a> Transaction<'a> {
         // The literal automaton is the same for every plan and a copy carries the same
         // value id and collections, so scanning the copy again credits nothing new: a
         // chain such as 934100's urlDecodeUni,jsDecode,base64Decode,urlDecodeUni,jsDecode,
-        // replaceComments scans each decoded value once instead of four times.
+        // replaceComments scans each decoded value once instead of four times. The same
+        // holds for a result that differs from what it was computed from in ASCII case
+        // alone (the automaton ignores case): `cmdLine` lowercases every value with a
+        // capital letter, and most values are otherwise left as they are.
         let mut literal_scanned: Vec<Vec<bool>> = vec![Vec::new(); pf.plans.len()];
         let mut scanned_here: Vec<bool> = Vec::new();
         let mut fresh = crate::prefilter::Hay::default();
@@ -768,24 +771,22 @@ impl<'a> Transaction<'a> {
                             } else {
                                 hays[q].get(r as usize)
                             };
+                            // (the raw value was scanned for literals in the raw pass)
+                            let base_scanned = r == SAME
+                                || literal_scanned[q].get(r as usize).copied().unwrap_or(false);
                             match last.apply(base) {
                                 Cow::Borrowed(b) if b.len() == base.len() => {
                                     if r == SAME {
                                         SAME
                                     } else {
                                         hay.push(base, *mask, i as u32);
-                                        scanned_here.push(
-                                            literal_scanned[q]
-                                                .get(r as usize)
-                                                .copied()
-                                                .unwrap_or(false),
-                                        );
+                                        scanned_here.push(base_scanned);
                                         (hay.len() - 1) as u32
                                     }
                                 }
                                 t => {
                                     hay.push(&t, *mask, i as u32);
-                                    scanned_here.push(false);
+                                    scanned_here.push(base_scanned && t.eq_ignore_ascii_case(base));
                                     (hay.len() - 1) as u32
                                 }
                             }
@@ -794,7 +795,7 @@ impl<'a> Transaction<'a> {
                             Cow::Borrowed(b) if b.len() == v.len() => SAME,
                             t => {
                                 hay.push(&t, *mask, i as u32);
-                                scanned_here.push(false);
+                                scanned_here.push(t.eq_ignore_ascii_case(v));
                                 (hay.len() - 1) as u32
                             }
                         },
