@@ -741,14 +741,21 @@ impl<'a> Transaction<'a> {
                 // whether each step leaves the value as it is, worked out for the steps not
                 // asked about yet, stopping at the first that changes it (as `all` did)
                 let mut unchanged = plan_steps != 0;
+                // The step found changing the value here (its position in the plan) and its
+                // result, kept: the plan's result below would otherwise apply that step to
+                // the value a second time. The steps before it leave the value as it is, so
+                // the plan's result is the rest of the plan applied to this one.
+                let mut changed_by: Option<(usize, Cow<'_, [u8]>)> = None;
                 if unchanged && plan_steps & !same[i] != 0 {
-                    for &k in &plan.steps {
+                    for (j, &k) in plan.steps.iter().enumerate() {
                         let bit = 1u64 << k;
                         if known[i] & bit == 0 {
                             known[i] |= bit;
                             let t = pf.steps[k].apply(v);
                             if matches!(t, Cow::Borrowed(b) if b.len() == v.len()) {
                                 same[i] |= bit;
+                            } else {
+                                changed_by = Some((j, t));
                             }
                         }
                         if same[i] & bit == 0 {
@@ -774,7 +781,11 @@ impl<'a> Transaction<'a> {
                             // (the raw value was scanned for literals in the raw pass)
                             let base_scanned = r == SAME
                                 || literal_scanned[q].get(r as usize).copied().unwrap_or(false);
-                            match last.apply(base) {
+                            let applied = match changed_by {
+                                Some((j, t)) if r == SAME && j + 1 == plan.steps.len() => t,
+                                _ => last.apply(base),
+                            };
+                            match applied {
                                 Cow::Borrowed(b) if b.len() == base.len() => {
                                     if r == SAME {
                                         SAME
@@ -791,7 +802,21 @@ impl<'a> Transaction<'a> {
                                 }
                             }
                         }
-                        _ => match apply_all(&plan.transforms, v) {
+                        _ => match match changed_by {
+                            Some((j, first)) if plan.steps.len() == plan.transforms.len() => {
+                                let rest = apply_all(&plan.transforms[j + 1..], &first);
+                                let keep =
+                                    matches!(&rest, Cow::Borrowed(b) if b.len() == first.len());
+                                let out = if keep {
+                                    drop(rest);
+                                    first.into_owned()
+                                } else {
+                                    rest.into_owned()
+                                };
+                                Cow::Owned(out)
+                            }
+                            _ => apply_all(&plan.transforms, v),
+                        } {
                             Cow::Borrowed(b) if b.len() == v.len() => SAME,
                             t => {
                                 hay.push(&t, *mask, i as u32);

@@ -196,3 +196,45 @@ fn crs_prefilters_fit_the_memory_budget() {
         );
     }
 }
+
+/// The prefilter works out each pipeline's result once per value, reusing the result of the
+/// step it found changing the value: a decoder that is not idempotent (`%2541` decodes to
+/// `%41`, which decodes again to `A`) must run once, after the steps that left the value as
+/// it was, or a rule looking for what the single decoding leaves is skipped wrongly.
+#[test]
+fn shortcuts_agree_with_exhaustive_evaluation_on_pipelines_of_decoders() {
+    let rules = RuleSet::from_text(
+        // one rule per decoder: a literal found in any pipeline's result counts for every
+        // rule that has it, so a second pipeline decoding the same way would hide a mistake
+        "SecRule ARGS \"@rx %41\" \"id:1,phase:1,pass,t:none,t:lowercase,t:urlDecodeUni\"\n\
+         SecRule ARGS \"@rx &lt;\" \"id:2,phase:1,pass,t:none,t:removeNulls,t:htmlEntityDecode\"\n",
+        std::path::Path::new("pipelines.conf"),
+    )
+    .expect("rules load");
+    let mut matched = 0;
+    for query in [
+        "a=%252541",
+        "a=X%252541",
+        "a=%26amp;lt;",
+        "a=%26amp;amp;lt;",
+        "a=plain",
+    ] {
+        let target = format!("/?{query}");
+        let req = palisade_http::RequestModel::from_head(
+            "GET",
+            &target,
+            "HTTP/1.1",
+            palisade_http::Headers::default(),
+        );
+        let ids = |exhaustive: bool| {
+            let mut tx = Transaction::new(&rules, &req, &[]);
+            tx.set_exhaustive(exhaustive);
+            tx.process_request();
+            tx.matches.iter().map(|m| m.id).collect::<Vec<u64>>()
+        };
+        let slow = ids(true);
+        assert_eq!(ids(false), slow, "{query}");
+        matched += slow.len();
+    }
+    assert_eq!(matched, 3, "the requests exercise the rules");
+}
