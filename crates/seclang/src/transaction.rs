@@ -80,6 +80,8 @@ pub struct SavedRequest {
     interrupted: bool,
     /// The folds phases 1–2 ran with (None once a live match ended folding).
     folds: Option<std::sync::Arc<fold::Folds>>,
+    /// The last phase run before saving (folds hold for phase 3 only after phase 2).
+    phases_done: u8,
 }
 
 /// The request body as the rules see it.
@@ -395,6 +397,7 @@ impl<'a> Transaction<'a> {
             allowed_through: self.allowed_through,
             interrupted: self.interruption.is_some(),
             folds: self.folds,
+            phases_done: self.phases_done,
         }
     }
 
@@ -411,7 +414,8 @@ impl<'a> Transaction<'a> {
         tx.overrides = saved.overrides;
         tx.engine = saved.engine;
         tx.allowed_through = saved.allowed_through;
-        tx.folds = saved.folds;
+        // the folds were planned for phases run in order: phase 3 must follow phase 2
+        tx.folds = saved.folds.filter(|_| saved.phases_done == 2);
         tx.phases_done = 2;
         if saved.interrupted {
             // an interrupted request has no response phases

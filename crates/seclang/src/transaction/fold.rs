@@ -15,9 +15,11 @@
 //! matched and which TX keys it set, so a request applies that record instead.
 //!
 //! The plan assumes live rules change TX only through their setvars (and captures): a live
-//! rule that matches with flow control (`skip`, `skipAfter`), a disruptive action, or a
-//! `ctl` that removes rules, TX targets or changes the engine mode ends the folding for the
-//! transaction, whose remaining rules are then all evaluated. `Transaction::set_exhaustive` turns it
+//! rule that matches with a disruptive action, with flow control (`skip`, `skipAfter`) that
+//! passes over a folded match, or with a `ctl` that removes a folded rule, removes TX
+//! targets or changes the engine mode ends the folding for the transaction, whose remaining
+//! rules are then all evaluated (a skip over live rules and folded no-matches alone, and a
+//! removal of live rules alone, leave the plan valid). `Transaction::set_exhaustive` turns it
 //! off, which is what `tests/shortcuts.rs` compares it against on the CRS suite.
 
 use std::collections::HashSet;
@@ -615,6 +617,8 @@ mod tests {
                 "status {status}, no phase 2"
             );
             assert_eq!(skipped.1, None);
+            // nor in a transaction saved after phase 1 alone and resumed
+            assert_eq!(run(false, true, false), skipped, "status {status}, resumed");
         }
     }
 
