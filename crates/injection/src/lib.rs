@@ -250,12 +250,28 @@ fn is_dotted_bareword(input: &[u8]) -> bool {
         return false;
     }
     let keywords = keywords();
-    input
+    let mut dots = input
         .iter()
         .enumerate()
         .filter(|&(_, &b)| b == b'.')
-        .all(|(i, _)| !keywords.contains(&input[..i]))
-        && !keywords.contains(input)
+        .map(|(i, _)| i);
+    let Some(first) = dots.next() else {
+        return !keywords.contains(input);
+    };
+    let head = &input[..first];
+    if keywords.contains(head) {
+        return false;
+    }
+    // every longer prefix, and the input, holds a `.` after this same head: no keyword
+    // unless a dotted one starts so (one lookup for `items.12.sku` instead of three)
+    if !keywords
+        .dotted_heads
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(head))
+    {
+        return true;
+    }
+    dots.all(|i| !keywords.contains(&input[..i])) && !keywords.contains(input)
 }
 
 /// True for phrases such as `Trail running shoe model 17`: words of ASCII letters, digits
@@ -330,6 +346,9 @@ fn multi_word_entries() -> &'static std::collections::HashSet<&'static [u8], Key
 struct Keywords {
     words: std::collections::HashSet<&'static [u8], KeywordHash>,
     longest: usize,
+    /// What comes before the first `.` of the dotted words (`SYS` of `SYS.STRAGG`): a word
+    /// holding a `.` can only be a keyword if it starts with one of these.
+    dotted_heads: Vec<&'static [u8]>,
 }
 
 /// The keyword set's hasher: a multiply-rotate over 8-byte words (rustc's Fx scheme).
@@ -401,7 +420,17 @@ fn keywords() -> &'static Keywords {
             )
             .collect();
         let longest = words.iter().map(|w| w.len()).max().unwrap_or(0);
-        Keywords { words, longest }
+        let mut dotted_heads: Vec<&'static [u8]> = words
+            .iter()
+            .filter_map(|w| w.split(|&b| b == b'.').next().filter(|h| h.len() < w.len()))
+            .collect();
+        dotted_heads.sort_unstable();
+        dotted_heads.dedup();
+        Keywords {
+            words,
+            longest,
+            dotted_heads,
+        }
     })
 }
 
@@ -834,6 +863,42 @@ mod tests {
             }
         }
         assert!(merges >= 10, "{merges}");
+    }
+
+    /// A dotted keyword (`SYS.STRAGG`, `dbms_lock.sleep`), alone or as the prefix of a longer
+    /// dotted name, is never taken for a bareword by the shortcut, whatever its case, while
+    /// a name that only shares its first segment with no dotted keyword is (the shortcut
+    /// looks the longer prefixes up only after a head that starts a dotted keyword).
+    #[test]
+    fn dotted_keywords_are_not_dotted_barewords() {
+        let keywords = keywords();
+        let dotted: Vec<&[u8]> = keywords
+            .words
+            .iter()
+            .copied()
+            .filter(|w| {
+                w.contains(&b'.')
+                    && w.iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+            })
+            .collect();
+        assert!(dotted.len() >= 5, "{}", dotted.len());
+        for w in dotted {
+            let lower = w.to_ascii_lowercase();
+            let mut longer = lower.clone();
+            longer.extend_from_slice(b".x");
+            for v in [w, &lower[..], &longer[..]] {
+                assert!(!is_dotted_bareword(v), "{}", String::from_utf8_lossy(v));
+            }
+        }
+        for v in [
+            "items.12.sku",
+            "sys_x.stragg",
+            "system.stragg.x",
+            "customer.email",
+        ] {
+            assert!(is_dotted_bareword(v.as_bytes()), "{v}");
+        }
     }
 
     #[test]
