@@ -170,7 +170,7 @@ fn matches_any_byte(pattern: &str) -> bool {
 /// only asks whether a pattern matches in a value, and each end of a match costs it a
 /// lookup: CRS 920420's `^[^;\s]+` ended a match at every byte of a 2 KB form body.
 /// Captures are dropped (the DFA reports no groups).
-pub fn trim_trailing_repetition(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+fn trim_trailing_repetition(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
     use regex_syntax::hir::{Hir, HirKind, Repetition};
     match hir.kind() {
         HirKind::Concat(subs) => {
@@ -679,7 +679,7 @@ impl Prefilter {
             }
         };
         let bytes = &hay.bytes[..];
-        for k in 0..hay.len() {
+        'values: for k in 0..hay.len() {
             // Each value on its own, as its rule sees it: text start and end at its edges
             // (`^`, `\A`, `$`, `\z`, `\b` hold there), nothing carried over from the value
             // before. Scanning the joined bytes straight through credited every value after
@@ -687,22 +687,17 @@ impl Prefilter {
             // across values.
             let value = &bytes[hay.starts[k]..hay.end_of(k)];
             let mut sid = dfa.start_state_forward(cache, &Input::new(value)).ok()?;
-            let mut dead = false;
             for &b in value {
                 sid = dfa.next_state(cache, sid, b).ok()?;
                 if sid.is_tagged() {
                     if sid.is_match() {
                         record(cache, sid, k);
                     } else if sid.is_dead() {
-                        dead = true;
-                        break;
+                        continue 'values;
                     } else if sid.is_quit() || sid.is_unknown() {
                         return None;
                     }
                 }
-            }
-            if dead {
-                continue;
             }
             sid = dfa.next_eoi_state(cache, sid).ok()?;
             if sid.is_match() {

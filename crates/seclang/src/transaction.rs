@@ -806,28 +806,22 @@ impl<'a> Transaction<'a> {
                                 }
                             }
                         }
-                        _ => match match changed_by {
-                            Some((j, first)) if plan.steps.len() == plan.transforms.len() => {
-                                let rest = apply_all(&plan.transforms[j + 1..], &first);
-                                let keep =
-                                    matches!(&rest, Cow::Borrowed(b) if b.len() == first.len());
-                                let out = if keep {
-                                    drop(rest);
-                                    first.into_owned()
-                                } else {
-                                    rest.into_owned()
-                                };
-                                Cow::Owned(out)
+                        _ => {
+                            let result = match changed_by {
+                                Some((j, first)) if plan.steps.len() == plan.transforms.len() => {
+                                    Cow::Owned(apply_rest(&plan.transforms[j + 1..], first))
+                                }
+                                _ => apply_all(&plan.transforms, v),
+                            };
+                            match result {
+                                Cow::Borrowed(b) if b.len() == v.len() => SAME,
+                                t => {
+                                    hay.push(&t, *mask, i as u32);
+                                    scanned_here.push(t.eq_ignore_ascii_case(v));
+                                    (hay.len() - 1) as u32
+                                }
                             }
-                            _ => apply_all(&plan.transforms, v),
-                        } {
-                            Cow::Borrowed(b) if b.len() == v.len() => SAME,
-                            t => {
-                                hay.push(&t, *mask, i as u32);
-                                scanned_here.push(t.eq_ignore_ascii_case(v));
-                                (hay.len() - 1) as u32
-                            }
-                        },
+                        }
                     }
                 };
                 if let Some(r) = res.get_mut(i) {
@@ -1822,6 +1816,17 @@ fn write_in_place(map: &mut FxHashMap<String, Vec<u8>>, key: &str, value: &[u8])
         None => {
             map.insert(key.to_string(), value.to_vec());
         }
+    }
+}
+
+/// `pipeline` applied to `changed`, the result of the steps before it: the last result.
+fn apply_rest(pipeline: &[Transform], changed: Cow<'_, [u8]>) -> Vec<u8> {
+    let rest = apply_all(pipeline, &changed);
+    if matches!(&rest, Cow::Borrowed(b) if b.len() == changed.len()) {
+        drop(rest);
+        changed.into_owned()
+    } else {
+        rest.into_owned()
     }
 }
 
