@@ -190,6 +190,21 @@ impl Operator {
         }
     }
 
+    /// The test the prefilter can evaluate itself, when this operator's verdict depends on
+    /// the value alone and it has no literal to look for (not negated).
+    pub fn value_test(&self) -> Option<crate::prefilter::ValueTest> {
+        use crate::prefilter::ValueTest;
+        if self.negated {
+            return None;
+        }
+        match &self.op {
+            Op::DetectSqli => Some(ValueTest::Sqli),
+            Op::DetectXss => Some(ValueTest::Xss),
+            Op::ValidateByteRange(allowed) => Some(ValueTest::ByteRange(allowed.clone())),
+            _ => None,
+        }
+    }
+
     /// The regex source when this is a plain (not negated) `@rx`.
     pub fn regex_source(&self) -> Option<&str> {
         match &self.op {

@@ -11,7 +11,7 @@ use palisade_http::Transform;
 use crate::actions::{Actions, Disruptive, EngineMode, IdRange};
 use crate::operators::Operator;
 use crate::parse::{directives, Directive, LoadError, Origin};
-use crate::variables::{parse_targets, Target};
+use crate::variables::{parse_targets, Selector, Target};
 
 #[derive(Debug)]
 pub struct Rule {
@@ -623,11 +623,12 @@ impl Builder {
     }
 
     /// Gives a prefilter slot to every rule whose head can be skipped: an operator with
-    /// required literals or a plain regex, only scanned collections, no counting. A
-    /// multiMatch rule also tests every intermediate value of its pipeline, so it gets one
-    /// prefilter entry per pipeline prefix (the untransformed value included). One
-    /// prefilter per paranoia level, holding the rules of that level and below (CRS skips
-    /// the others), is built when a transaction first needs it.
+    /// required literals, a plain regex or a value test the scan evaluates itself
+    /// (`@detectSQLi`, `@detectXSS`, `@validateByteRange`), only scanned collections, no
+    /// counting. A multiMatch rule also tests every intermediate value of its pipeline, so
+    /// it gets one prefilter entry per pipeline prefix (the untransformed value included).
+    /// One prefilter per paranoia level, holding the rules of that level and below (CRS
+    /// skips the others), is built when a transaction first needs it.
     fn build_prefilter(&mut self) {
         let mut entries: Vec<(u8, u8, crate::prefilter::Entry)> = Vec::new();
         let mut slots = 0u32;
@@ -656,7 +657,11 @@ impl Builder {
                 }
                 _ => None,
             };
-            if literals.is_none() && regex.is_none() {
+            let test = match (&literals, &regex) {
+                (None, None) => rule.operator.value_test(),
+                _ => None,
+            };
+            if literals.is_none() && regex.is_none() && test.is_none() {
                 continue;
             }
             let slot = slots;
@@ -677,12 +682,21 @@ impl Builder {
                         slot,
                         literals: literals.clone(),
                         regex: regex.clone(),
+                        test: test.clone(),
                         transforms: transforms.to_vec(),
                         collections: rule
                             .targets
                             .iter()
                             .filter(|t| !t.exclude)
-                            .map(|t| t.collection.clone())
+                            .map(|t| match (&test, &t.selector) {
+                                // A test costs per value evaluated: one header is scanned
+                                // on its own (942100 reads User-Agent and Referer, not
+                                // every header), in a collection of its own.
+                                (Some(_), Selector::Key(key)) => {
+                                    crate::prefilter::keyed_collection(&t.collection, key)
+                                }
+                                _ => t.collection.clone(),
+                            })
                             .collect(),
                     },
                 ));

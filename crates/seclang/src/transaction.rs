@@ -15,7 +15,7 @@ use crate::actions::{Ctl, Disruptive, EngineMode, IdRange, SetVarOp};
 use crate::fxhash::FxHashMap;
 use crate::macros::Resolve;
 use crate::operators::{atoi, Captures, Op};
-use crate::prefilter::Candidates;
+use crate::prefilter::{Candidates, ValueTest};
 use crate::ruleset::{Entry, PhaseGroup, Rule, RuleSet};
 use crate::variables::{Selector, Target};
 
@@ -640,7 +640,11 @@ impl<'a> Transaction<'a> {
                             names(first_names.collect())
                         }
                     }
-                    _ => self.collection(c, &Selector::All),
+                    // one key of a collection, for value tests (`prefilter::keyed_collection`)
+                    _ => match c.split_once(':') {
+                        Some((coll, key)) => self.collection(coll, &Selector::Key(key.into())),
+                        None => self.collection(c, &Selector::All),
+                    },
                 })
                 .collect();
         let mut index = ValueIndex::default();
@@ -677,6 +681,8 @@ impl<'a> Transaction<'a> {
                 }
             }
         }
+        let mut holds = |test: &ValueTest, v: &[u8]| self.test_holds(test, v);
+        pf.scan_tests(&pf.raw_tests, &raw, &mut candidates, &mut holds);
         for &slot in &pf.nonempty_slots {
             let wanted = pf
                 .slot_masks
@@ -843,6 +849,7 @@ impl<'a> Transaction<'a> {
             if let Some(dfa) = &plan.dfa {
                 pf.scan_dfa(dfa, &hay, &mut candidates);
             }
+            pf.scan_tests(&plan.tests, &hay, &mut candidates, &mut holds);
             if is_parent[p] {
                 // (most pipelines change few values: room for all of a large body each would
                 // reserve megabytes per request)
@@ -993,6 +1000,29 @@ impl<'a> Transaction<'a> {
             self.run_setvars(r);
         }
         any
+    }
+
+    /// A prefilter value test on one (transformed) value. The injection detectors' verdicts
+    /// are remembered as `eval_operator` remembers them, so a rule the scan credited for a
+    /// value does not run the detector on it again.
+    fn test_holds(&self, test: &ValueTest, value: &[u8]) -> bool {
+        let memo = match test {
+            ValueTest::ByteRange(allowed) => return ValueTest::byte_outside(allowed, value),
+            ValueTest::Sqli if crate::injection::sqli_is_trivial(value) => return false,
+            ValueTest::Xss if crate::injection::xss_is_trivial(value) => return false,
+            ValueTest::Sqli => 0,
+            ValueTest::Xss => 2,
+        };
+        if let Some(known) = self.verdicts.borrow()[memo].get(value) {
+            return known.is_some();
+        }
+        let caps: Option<Captures> = match test {
+            ValueTest::Sqli => crate::injection::detect_sqli(value).map(|fp| vec![fp.into_bytes()]),
+            _ => crate::injection::detect_xss(value).then(|| vec![value.to_vec()]),
+        };
+        let holds = caps.is_some();
+        self.verdicts.borrow_mut()[memo].insert(value.into(), caps);
+        holds
     }
 
     /// The rule's operator on one transformed value. `@detectSQLi` and `@detectXSS` depend
@@ -1411,10 +1441,16 @@ impl<'a> Transaction<'a> {
             }
             // a value the scan saw in this collection and did not credit the rule for cannot
             // match; one it did not see there (data changed since) is evaluated
+            // (a keyed target of a value-tested rule was scanned on its own)
             let bit = credited.map(|(_, pf, _)| {
-                pf.collections
-                    .iter()
-                    .position(|c| *c == target.collection)
+                let keyed = match &target.selector {
+                    Selector::Key(key) => pf.collections.iter().position(|c| {
+                        crate::prefilter::is_keyed_collection(c, &target.collection, key)
+                    }),
+                    _ => None,
+                };
+                keyed
+                    .or_else(|| pf.collections.iter().position(|c| *c == target.collection))
                     .map_or(0, crate::prefilter::collection_bit)
             });
             // For argument names: the body arguments' offset in the collection, to find a
@@ -1919,6 +1955,69 @@ mod tests {
         assert_eq!(tx.tx("fp"), Some(&b"s&sos"[..]));
         assert_eq!(tx.tx("xss"), Some(&b"2"[..]));
         assert_eq!(tx.tx("clean"), Some(&b"4"[..]));
+    }
+
+    /// `@detectSQLi`, `@detectXSS` and `@validateByteRange` are decided by the scan: a rule
+    /// is a candidate only for the values its test holds for, after its own pipeline, and a
+    /// keyed header target is tested on that header alone.
+    #[test]
+    fn value_tests_are_decided_by_the_scan() {
+        let set = rules(
+            "SecRule ARGS \"@detectSQLi\" \"id:1,phase:1,pass,t:none,t:urlDecodeUni,capture,setvar:tx.fp=%{tx.0}\"\n\
+             SecRule REQUEST_HEADERS:User-Agent \"@validateByteRange 32-126\" \"id:2,phase:1,pass,t:none,setvar:tx.ua=+1\"\n\
+             SecRule ARGS_NAMES|ARGS \"@detectXSS\" \"id:3,phase:1,pass,t:none,t:urlDecodeUni,setvar:tx.xss=+1\"\n",
+        );
+        let slot = |id: u64| {
+            set.phases
+                .iter()
+                .flatten()
+                .find_map(|e| match e {
+                    Entry::Rule(r) if r.id == id => r.slot,
+                    _ => None,
+                })
+                .expect("every rule here has a prefilter slot")
+        };
+        let request = |query: &str, headers: &[(&str, &[u8])]| {
+            let mut h = Headers::default();
+            for (n, v) in headers {
+                h.push(*n, *v);
+            }
+            RequestModel::from_head("GET", &format!("/?{query}"), "HTTP/1.1", h)
+        };
+        // SQL injection only after the rule's own decoding (the query is decoded once by
+        // the parser, `%2527` twice by the rule); a tab in a header the rule does not read
+        let req = request(
+            "a=hello&b=1%2527%2520or%2520%25271%2527%253D%25271&c=plain+words",
+            &[("User-Agent", b"curl/8.0"), ("Accept", b"a\tb")],
+        );
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.process_request();
+        assert_eq!(tx.tx("fp"), Some(&b"s&sos"[..]));
+        assert_eq!(tx.tx("ua"), None);
+        assert_eq!(tx.tx("xss"), None);
+        let scan = tx.candidates.as_ref().expect("scanned");
+        assert_eq!(
+            scan.candidates
+                .values_of(slot(1) as usize)
+                .map(<[u32]>::len),
+            Some(1),
+            "credited for the injected value alone"
+        );
+        assert!(
+            !scan.candidates.may_match(slot(2) as usize),
+            "Accept is not read"
+        );
+        assert!(!scan.candidates.may_match(slot(3) as usize));
+
+        let req = request(
+            "q=%253Cscript%253Ealert(1)%253C/script%253E",
+            &[("user-agent", b"x\x01y")],
+        );
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.process_request();
+        assert_eq!(tx.tx("ua"), Some(&b"1"[..]));
+        assert_eq!(tx.tx("xss"), Some(&b"1"[..]));
+        assert_eq!(tx.tx("fp"), None);
     }
 
     /// A multiMatch rule tests the value and each intermediate result.
