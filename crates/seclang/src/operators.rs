@@ -201,6 +201,7 @@ impl Operator {
             Op::DetectSqli => Some(ValueTest::Sqli),
             Op::DetectXss => Some(ValueTest::Xss),
             Op::ValidateByteRange(allowed) => Some(ValueTest::ByteRange(allowed.clone())),
+            Op::ValidateUtf8Encoding => Some(ValueTest::Utf8),
             _ => None,
         }
     }

@@ -20,10 +20,11 @@
 //! leaves fewer match ends to look up.
 //!
 //! Operators whose verdict depends on the value alone and that have no literal to look for
-//! (`@detectSQLi`, `@detectXSS`, `@validateByteRange`: [`ValueTest`]) are answered by the
-//! scan itself, once per distinct value and pipeline result, so the rule runs only on the
-//! values where it holds (CRS 942100 read each of a 20 KB JSON body's 1,400 values and
-//! names through `select`, a pipeline lookup and a verdict lookup; most hold no test).
+//! (`@detectSQLi`, `@detectXSS`, `@validateByteRange`, `@validateUtf8Encoding`:
+//! [`ValueTest`]) are answered by the scan itself, once per distinct value and pipeline
+//! result, so the rule (or chain link) runs only on the values where it holds (CRS 942100
+//! read each of a 20 KB JSON body's 1,400 values and names through `select`, a pipeline
+//! lookup and a verdict lookup; most hold no test).
 
 use aho_corasick::AhoCorasick;
 use palisade_http::Transform;
@@ -132,6 +133,8 @@ pub enum ValueTest {
     Sqli,
     /// `@detectXSS`.
     Xss,
+    /// `@validateUtf8Encoding`: holds when the value is not valid UTF-8.
+    Utf8,
 }
 
 impl ValueTest {

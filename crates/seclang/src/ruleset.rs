@@ -624,7 +624,7 @@ impl Builder {
 
     /// Gives a prefilter slot to every rule whose head can be skipped: an operator with
     /// required literals, a plain regex or a value test the scan evaluates itself
-    /// (`@detectSQLi`, `@detectXSS`, `@validateByteRange`), only scanned collections, no
+    /// (`@detectSQLi`, `@detectXSS`, `@validateByteRange`, `@validateUtf8Encoding`), only scanned collections, no
     /// counting. A multiMatch rule also tests every intermediate value of its pipeline, so
     /// it gets one prefilter entry per pipeline prefix (the untransformed value included).
     /// One prefilter per paranoia level, holding the rules of that level and below (CRS
@@ -633,73 +633,16 @@ impl Builder {
         let mut entries: Vec<(u8, u8, crate::prefilter::Entry)> = Vec::new();
         let mut slots = 0u32;
         for rule in rules_mut(&mut self.set.phases) {
-            rule.slot = None;
-            if rule.unconditional {
-                continue;
-            }
-            let eligible = rule.targets.iter().all(|t| {
-                t.exclude
-                    || (!t.count && crate::prefilter::SCANNED.contains(&t.collection.as_str()))
-            });
-            if !eligible {
-                continue;
-            }
-            let literals = rule
-                .operator
-                .required_literals()
-                .filter(|l| !l.is_empty())
-                .map(<[Vec<u8>]>::to_vec);
-            let regex = match (&literals, rule.operator.regex_source()) {
-                (None, Some(src))
-                    if !src.contains("\\z") && !src.contains("\\Z") && !src.contains("\\A") =>
-                {
-                    Some(src.to_string())
-                }
-                _ => None,
-            };
-            let test = match (&literals, &regex) {
-                (None, None) => rule.operator.value_test(),
-                _ => None,
-            };
-            if literals.is_none() && regex.is_none() && test.is_none() {
-                continue;
-            }
-            let slot = slots;
-            slots += 1;
-            rule.slot = Some(slot);
-            let pipelines: Vec<&[palisade_http::Transform]> = if rule.actions.multi_match {
-                (0..=rule.transforms.len())
-                    .map(|k| &rule.transforms[..k])
-                    .collect()
-            } else {
-                vec![&rule.transforms[..]]
-            };
-            for transforms in pipelines {
-                entries.push((
-                    rule.paranoia.unwrap_or(1),
-                    rule.phase,
-                    crate::prefilter::Entry {
-                        slot,
-                        literals: literals.clone(),
-                        regex: regex.clone(),
-                        test: test.clone(),
-                        transforms: transforms.to_vec(),
-                        collections: rule
-                            .targets
-                            .iter()
-                            .filter(|t| !t.exclude)
-                            .map(|t| match (&test, &t.selector) {
-                                // A test costs per value evaluated: one header is scanned
-                                // on its own (942100 reads User-Agent and Referer, not
-                                // every header), in a collection of its own.
-                                (Some(_), Selector::Key(key)) => {
-                                    crate::prefilter::keyed_collection(&t.collection, key)
-                                }
-                                _ => t.collection.clone(),
-                            })
-                            .collect(),
-                    },
-                ));
+            let (paranoia, phase) = (rule.paranoia.unwrap_or(1), rule.phase);
+            rule.slot = prefilter_entries(rule, paranoia, phase, true, &mut slots, &mut entries);
+            // The links of a chain with a value test too: one whose test holds for no value
+            // fails the chain without being evaluated (920250's `@validateUtf8Encoding` on
+            // every argument, after a TX head that holds whenever the check is enabled).
+            // Literals and regexes of later links would only add to every request's scan.
+            let mut link = rule.chained.as_deref_mut();
+            while let Some(r) = link {
+                r.slot = prefilter_entries(r, paranoia, phase, false, &mut slots, &mut entries);
+                link = r.chained.as_deref_mut();
             }
         }
         self.set.prefilter_slots = slots as usize;
@@ -791,6 +734,85 @@ fn rules_mut(phases: &mut [Vec<Entry>; 6]) -> impl Iterator<Item = &mut Rule> {
             Entry::Rule(r) => Some(r),
             Entry::Marker(_) => None,
         })
+}
+
+/// The prefilter entries of one rule or chain link (tagged with the chain's paranoia level
+/// and phase) and the slot they decide, when its operator and targets allow one (a link
+/// after the head: a value test only).
+fn prefilter_entries(
+    rule: &Rule,
+    paranoia: u8,
+    phase: u8,
+    head: bool,
+    slots: &mut u32,
+    entries: &mut Vec<(u8, u8, crate::prefilter::Entry)>,
+) -> Option<u32> {
+    if rule.unconditional {
+        return None;
+    }
+    let eligible = rule.targets.iter().all(|t| {
+        t.exclude || (!t.count && crate::prefilter::SCANNED.contains(&t.collection.as_str()))
+    });
+    if !eligible {
+        return None;
+    }
+    let literals = rule
+        .operator
+        .required_literals()
+        .filter(|l| !l.is_empty() && head)
+        .map(<[Vec<u8>]>::to_vec);
+    let regex = match (&literals, rule.operator.regex_source().filter(|_| head)) {
+        (None, Some(src))
+            if !src.contains("\\z") && !src.contains("\\Z") && !src.contains("\\A") =>
+        {
+            Some(src.to_string())
+        }
+        _ => None,
+    };
+    let test = match (&literals, &regex) {
+        (None, None) => rule.operator.value_test(),
+        _ => None,
+    };
+    if literals.is_none() && regex.is_none() && test.is_none() {
+        return None;
+    }
+    let slot = *slots;
+    *slots += 1;
+    let pipelines: Vec<&[palisade_http::Transform]> = if rule.actions.multi_match {
+        (0..=rule.transforms.len())
+            .map(|k| &rule.transforms[..k])
+            .collect()
+    } else {
+        vec![&rule.transforms[..]]
+    };
+    for transforms in pipelines {
+        entries.push((
+            paranoia,
+            phase,
+            crate::prefilter::Entry {
+                slot,
+                literals: literals.clone(),
+                regex: regex.clone(),
+                test: test.clone(),
+                transforms: transforms.to_vec(),
+                collections: rule
+                    .targets
+                    .iter()
+                    .filter(|t| !t.exclude)
+                    .map(|t| match (&test, &t.selector) {
+                        // A test costs per value evaluated: one header is scanned on its
+                        // own (942100 reads User-Agent and Referer, not every header), in
+                        // a collection of its own.
+                        (Some(_), Selector::Key(key)) => {
+                            crate::prefilter::keyed_collection(&t.collection, key)
+                        }
+                        _ => t.collection.clone(),
+                    })
+                    .collect(),
+            },
+        ));
+    }
+    Some(slot)
 }
 
 fn update_targets(rule: &mut Rule, targets: &[Target], replaced: Option<&[Target]>) {

@@ -960,10 +960,15 @@ impl<'a> Transaction<'a> {
         let head_id = rule.id;
         let head_tags = &rule.actions.tags;
         self.current_rule = Some(rule);
-        // the head alone has a prefilter slot (its operator's literals)
-        let mut slot = rule.slot;
+        // Each link may have a prefilter slot (the head's was asked by `run_phase`): a link
+        // the scan found no value for fails the chain unevaluated.
         while let Some(r) = link {
-            if !self.eval_link(r, head_id, head_tags, slot.take()) {
+            if let Some(slot) = r.slot.filter(|_| !std::ptr::eq(r, rule)) {
+                if !self.may_match(slot) {
+                    return false;
+                }
+            }
+            if !self.eval_link(r, head_id, head_tags, r.slot) {
                 return false;
             }
             link = r.chained.as_deref();
@@ -1064,6 +1069,7 @@ impl<'a> Transaction<'a> {
     fn test_holds(&self, test: &ValueTest, value: &[u8]) -> bool {
         let memo = match test {
             ValueTest::ByteRange(allowed) => return ValueTest::byte_outside(allowed, value),
+            ValueTest::Utf8 => return std::str::from_utf8(value).is_err(),
             ValueTest::Sqli if crate::injection::sqli_is_trivial(value) => return false,
             ValueTest::Xss if crate::injection::xss_is_trivial(value) => return false,
             ValueTest::Sqli => 0,
@@ -2048,8 +2054,20 @@ mod tests {
         let set = rules(
             "SecRule ARGS \"@detectSQLi\" \"id:1,phase:1,pass,t:none,t:urlDecodeUni,capture,setvar:tx.fp=%{tx.0}\"\n\
              SecRule REQUEST_HEADERS:User-Agent \"@validateByteRange 32-126\" \"id:2,phase:1,pass,t:none,setvar:tx.ua=+1\"\n\
-             SecRule ARGS_NAMES|ARGS \"@detectXSS\" \"id:3,phase:1,pass,t:none,t:urlDecodeUni,setvar:tx.xss=+1\"\n",
+             SecRule ARGS_NAMES|ARGS \"@detectXSS\" \"id:3,phase:1,pass,t:none,t:urlDecodeUni,setvar:tx.xss=+1\"\n\
+             SecAction \"id:4,phase:1,pass,nolog,setvar:tx.check=1\"\n\
+             SecRule TX:check \"@eq 1\" \"id:5,phase:1,pass,chain\"\n\
+             SecRule ARGS \"@validateUtf8Encoding\" \"setvar:tx.utf8=+1\"\n",
         );
+        let utf8_link = set
+            .phases
+            .iter()
+            .flatten()
+            .find_map(|e| match e {
+                Entry::Rule(r) if r.id == 5 => r.chained.as_ref()?.slot,
+                _ => None,
+            })
+            .expect("the chained value test has a slot");
         let slot = |id: u64| {
             set.phases
                 .iter()
@@ -2091,13 +2109,16 @@ mod tests {
             "Accept is not read"
         );
         assert!(!scan.candidates.may_match(slot(3) as usize));
+        assert!(!scan.candidates.may_match(utf8_link as usize));
+        assert_eq!(tx.tx("utf8"), None);
 
         let req = request(
-            "q=%253Cscript%253Ealert(1)%253C/script%253E",
+            "q=%253Cscript%253Ealert(1)%253C/script%253E&r=%FFx",
             &[("user-agent", b"x\x01y")],
         );
         let mut tx = Transaction::new(&set, &req, &[]);
         tx.process_request();
+        assert_eq!(tx.tx("utf8"), Some(&b"1"[..]));
         assert_eq!(tx.tx("ua"), Some(&b"1"[..]));
         assert_eq!(tx.tx("xss"), Some(&b"1"[..]));
         assert_eq!(tx.tx("fp"), None);
