@@ -1002,7 +1002,17 @@ impl<'a> Transaction<'a> {
             };
             let mut hits = Vec::new();
             let mut caps: Captures = Vec::new();
+            // Within one link the operator's verdict is a function of the value (its operand
+            // macros read TX, which the link's setvars change only after the loop), so a
+            // value repeated in a long selection (a JSON array's 140 identical notes) that
+            // did not match once is not transformed and tested again. Only misses are
+            // remembered: every match is a hit of its own, with its own variable name.
+            let mut misses: FxHashMap<&[u8], ()> = FxHashMap::default();
+            let remember = values.len() > 8 && !r.actions.multi_match;
             for sel in &values {
+                if remember && misses.contains_key(&sel.value[..]) {
+                    continue;
+                }
                 if r.actions.multi_match {
                     // the value, then each intermediate result that differs from the one
                     // before it; the first that matches is the hit
@@ -1036,6 +1046,8 @@ impl<'a> Transaction<'a> {
                             value: transformed.to_vec(),
                             caps: std::mem::take(&mut caps),
                         });
+                    } else if remember {
+                        misses.insert(&sel.value[..], ());
                     }
                 }
             }
@@ -2122,6 +2134,22 @@ mod tests {
         assert_eq!(tx.tx("ua"), Some(&b"1"[..]));
         assert_eq!(tx.tx("xss"), Some(&b"1"[..]));
         assert_eq!(tx.tx("fp"), None);
+    }
+
+    /// A long selection with repeated values counts every matching copy (only misses are
+    /// remembered within a link).
+    #[test]
+    fn repeated_values_match_at_every_copy() {
+        let set = rules(
+            "SecRule ARGS \"@rx ^x\" \"id:1,phase:1,pass,t:none,t:lowercase,setvar:tx.n=+1\"\n",
+        );
+        let q: Vec<String> = (0..30)
+            .map(|i| format!("a{i}={}", ["X", "y", "x"][i % 3]))
+            .collect();
+        let req = get(&format!("/?{}", q.join("&")));
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.process_request();
+        assert_eq!(tx.tx("n"), Some(&b"20"[..]));
     }
 
     /// A multiMatch rule tests the value and each intermediate result.
