@@ -200,7 +200,16 @@ impl Operator {
         match &self.op {
             Op::DetectSqli => Some(ValueTest::Sqli),
             Op::DetectXss => Some(ValueTest::Xss),
-            Op::ValidateByteRange(allowed) => Some(ValueTest::ByteRange(allowed.clone())),
+            // The scan judges an argument name that repeats an earlier one but for array
+            // index digits by that one (`Arg::name_repeats`): sound for a range that allows
+            // all digits or none (CRS's), not for one that tells digits apart.
+            Op::ValidateByteRange(allowed)
+                if allowed[usize::from(b'0')..=usize::from(b'9')]
+                    .iter()
+                    .all(|&a| a == allowed[usize::from(b'0')]) =>
+            {
+                Some(ValueTest::ByteRange(allowed.clone()))
+            }
             Op::ValidateUtf8Encoding => Some(ValueTest::Utf8),
             _ => None,
         }

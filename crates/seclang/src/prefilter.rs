@@ -260,8 +260,9 @@ fn trim_trailing_repetition(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::
     }
 }
 
-/// The name under which a prefilter holds the values of `collection:key` alone (for value
-/// tests, see [`ValueTest`]); collection names hold no `:` otherwise.
+/// The name under which a prefilter holds the values `collection:key` selects (for value
+/// tests, see [`ValueTest`]: one header of `REQUEST_HEADERS`; collections without keyed
+/// lookups give all their values); collection names hold no `:` otherwise.
 pub fn keyed_collection(collection: &str, key: &str) -> String {
     format!("{collection}:{key}")
 }
@@ -865,8 +866,6 @@ impl Prefilter {
         Some(())
     }
 
-    /// Marks in `candidates` the slots whose literals occur inside a value of `hay` held by
-    /// a collection their rule reads.
     /// Credits the slots of `tests` ((test, slot) pairs) for the values of `hay` their test
     /// holds for, in the slot's collections. `holds` answers a test on a value; it is
     /// asked at most once per (test, value) here.
@@ -903,6 +902,8 @@ impl Prefilter {
         }
     }
 
+    /// Marks in `candidates` the slots whose literals occur inside a value of `hay` held by
+    /// a collection their rule reads.
     pub fn scan(&self, hay: &Hay, candidates: &mut Candidates) {
         let Some(ac) = &self.ac else { return };
         if hay.is_empty() {

@@ -168,6 +168,10 @@ type TransformCache = FxHashMap<(usize, usize, u32), Option<std::rc::Rc<[u8]>>>;
 
 /// Operator verdicts by value (the captures of a match), one table per operator kind.
 type Verdicts = [FxHashMap<Box<[u8]>, Option<Captures>>; 4];
+/// The `Verdicts` table of `@detectSQLi` and of `@detectXSS` (the next one holds each's
+/// negated form).
+const SQLI_MEMO: usize = 0;
+const XSS_MEMO: usize = 2;
 
 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
@@ -198,7 +202,7 @@ impl ScannedValues {
     fn find_at(&self, collection: usize, position: usize, value: &[u8]) -> Option<(u32, u64)> {
         let guess = self.positions.get(collection).and_then(|p| p.get(position));
         match guess.copied() {
-            Some(id) if self.raw.get(id as usize) == value => {
+            Some(id) if (id as usize) < self.raw.len() && self.raw.get(id as usize) == value => {
                 Some((id, self.raw.mask(id as usize)))
             }
             _ => self.find(value),
@@ -1007,10 +1011,11 @@ impl<'a> Transaction<'a> {
             // value repeated in a long selection (a JSON array's 140 identical notes) that
             // did not match once is not transformed and tested again. Only misses are
             // remembered: every match is a hit of its own, with its own variable name.
-            let mut misses: FxHashMap<&[u8], ()> = FxHashMap::default();
+            let mut misses: std::collections::HashSet<&[u8], crate::fxhash::FxBuild> =
+                Default::default();
             let remember = values.len() > 8 && !r.actions.multi_match;
             for sel in &values {
-                if remember && misses.contains_key(&sel.value[..]) {
+                if remember && misses.contains(&sel.value[..]) {
                     continue;
                 }
                 if r.actions.multi_match {
@@ -1047,7 +1052,7 @@ impl<'a> Transaction<'a> {
                             caps: std::mem::take(&mut caps),
                         });
                     } else if remember {
-                        misses.insert(&sel.value[..], ());
+                        misses.insert(&sel.value[..]);
                     }
                 }
             }
@@ -1084,8 +1089,8 @@ impl<'a> Transaction<'a> {
             ValueTest::Utf8 => return std::str::from_utf8(value).is_err(),
             ValueTest::Sqli if crate::injection::sqli_is_trivial(value) => return false,
             ValueTest::Xss if crate::injection::xss_is_trivial(value) => return false,
-            ValueTest::Sqli => 0,
-            ValueTest::Xss => 2,
+            ValueTest::Sqli => SQLI_MEMO,
+            ValueTest::Xss => XSS_MEMO,
         };
         if let Some(known) = self.verdicts.borrow()[memo].get(value) {
             return known.is_some();
@@ -1104,8 +1109,8 @@ impl<'a> Transaction<'a> {
     /// value for the transaction (a JSON array repeats the same values many times).
     fn eval_operator(&self, r: &Rule, value: &[u8], caps: &mut Captures) -> bool {
         let memo = match r.operator.op {
-            Op::DetectSqli if !crate::injection::sqli_is_trivial(value) => 0,
-            Op::DetectXss if !crate::injection::xss_is_trivial(value) => 2,
+            Op::DetectSqli if !crate::injection::sqli_is_trivial(value) => SQLI_MEMO,
+            Op::DetectXss if !crate::injection::xss_is_trivial(value) => XSS_MEMO,
             _ => return r.operator.eval(value, self, caps),
         } + usize::from(r.operator.negated);
         if let Some(known) = self.verdicts.borrow()[memo].get(value) {
@@ -1432,8 +1437,8 @@ impl<'a> Transaction<'a> {
     /// The values a rule link inspects, with exclusions applied: `(name, value)` pairs
     /// borrowed from the request where possible (names are built only for matches).
     #[inline(never)]
-    /// `slot`: the rule's prefilter slot when this is its head, which limits the values
-    /// to those the prefilter credited it for (see [`Transaction::credited`]).
+    /// `slot`: the link's prefilter slot, which limits the values to those the prefilter
+    /// credited it for (see [`Transaction::credited`]).
     fn select(
         &self,
         r: &'a Rule,
@@ -2058,9 +2063,10 @@ mod tests {
         assert_eq!(values.find_at(0, 0, b"gamma"), None);
     }
 
-    /// `@detectSQLi`, `@detectXSS` and `@validateByteRange` are decided by the scan: a rule
-    /// is a candidate only for the values its test holds for, after its own pipeline, and a
-    /// keyed header target is tested on that header alone.
+    /// `@detectSQLi`, `@detectXSS`, `@validateByteRange` and `@validateUtf8Encoding` (in a
+    /// chain link too) are decided by the scan: a rule is a candidate only for the values its
+    /// test holds for, after its own pipeline, and a keyed header target is tested on that
+    /// header alone.
     #[test]
     fn value_tests_are_decided_by_the_scan() {
         let set = rules(
@@ -2134,6 +2140,25 @@ mod tests {
         assert_eq!(tx.tx("ua"), Some(&b"1"[..]));
         assert_eq!(tx.tx("xss"), Some(&b"1"[..]));
         assert_eq!(tx.tx("fp"), None);
+    }
+
+    /// A byte range that tells digits apart is not a scan test: the scan judges a repeated
+    /// JSON name (`a.1.b` after `a.0.b`) by its first, which such a range would not allow.
+    #[test]
+    fn digit_sensitive_ranges_see_every_repeated_name() {
+        let set = rules(
+            "SecRule ARGS_NAMES \"@validateByteRange 46,48,97-122\" \"id:1,phase:2,pass,t:none,setvar:tx.bad=+1\"\n\
+             SecRule ARGS_NAMES \"@validateByteRange 46,48-57,97-122\" \"id:2,phase:2,pass,t:none,setvar:tx.any=+1\"\n",
+        );
+        let body = br#"{"a":[{"b":1},{"b":2}]}"#;
+        let mut h = Headers::default();
+        h.push("Content-Type", &b"application/json"[..]);
+        let mut req = RequestModel::from_head("POST", "/", "HTTP/1.1", h);
+        req.attach_body(body.to_vec(), false);
+        let mut tx = Transaction::new(&set, &req, body);
+        tx.process_request();
+        assert_eq!(tx.tx("bad"), Some(&b"1"[..]), "a.1.b holds a 1");
+        assert_eq!(tx.tx("any"), None);
     }
 
     /// A long selection with repeated values counts every matching copy (only misses are
