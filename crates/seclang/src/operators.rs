@@ -371,23 +371,30 @@ impl Operator {
             }
             Op::UnconditionalMatch => true,
             Op::NoMatch => false,
-            Op::DetectSqli => match crate::injection::detect_sqli(value) {
-                Some(fp) => {
-                    captures.push(fp.as_bytes().to_vec());
-                    true
-                }
-                None => false,
-            },
-            Op::DetectXss => {
-                if crate::injection::detect_xss(value) {
-                    captures.push(value.to_vec());
-                    true
-                } else {
-                    false
-                }
-            }
+            Op::DetectSqli => detect_sqli_capturing(value, captures),
+            Op::DetectXss => detect_xss_capturing(value, captures),
         }
     }
+}
+
+/// `@detectSQLi` on one value; a match captures the fingerprint.
+pub(crate) fn detect_sqli_capturing(value: &[u8], captures: &mut Captures) -> bool {
+    match crate::injection::detect_sqli(value) {
+        Some(fp) => {
+            captures.push(fp.into_bytes());
+            true
+        }
+        None => false,
+    }
+}
+
+/// `@detectXSS` on one value; a match captures the value.
+pub(crate) fn detect_xss_capturing(value: &[u8], captures: &mut Captures) -> bool {
+    let matched = crate::injection::detect_xss(value);
+    if matched {
+        captures.push(value.to_vec());
+    }
+    matched
 }
 
 fn found(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -643,8 +643,6 @@ impl Prefilter {
         all_regexes.dedup();
         pf.raw_dfa = Prefilter::compile_dfa(&all_regexes);
         let slot_masks = &pf.slot_masks;
-        let reads =
-            |slot: u32, bit: u64| slot_masks.get(slot as usize).is_none_or(|m| m & bit != 0);
         for multi in pf
             .plans
             .iter_mut()
@@ -660,7 +658,11 @@ impl Prefilter {
             for ci in 0..pf.collections.len().min(64) {
                 let bit = collection_bit(ci);
                 let mine: Vec<usize> = (0..literals.len())
-                    .filter(|&i| pf.literal_slots[i].iter().any(|&s| reads(s, bit)))
+                    .filter(|&i| {
+                        pf.literal_slots[i]
+                            .iter()
+                            .any(|&s| pf.reads(s as usize, bit))
+                    })
                     .collect();
                 // (a quarter: past that, the full automaton is about as fast)
                 if mine.len() * 4 > literals.len() {
@@ -697,6 +699,13 @@ impl Prefilter {
         pf
     }
 
+    /// Whether the rule of `slot` reads a collection of `mask` (a slot without a mask reads
+    /// them all).
+    #[inline]
+    fn reads(&self, slot: usize, mask: u64) -> bool {
+        self.slot_masks.get(slot).is_none_or(|m| m & mask != 0)
+    }
+
     /// Credits the slots of literal `literal` (an index into the full list) found at
     /// `start..end` of `hay`, when inside one value of their collections.
     #[inline]
@@ -717,7 +726,7 @@ impl Prefilter {
         let id = hay.ids[k];
         for &slot in &self.literal_slots[literal] {
             let slot = slot as usize;
-            if self.slot_masks.get(slot).is_none_or(|m| m & mask != 0) {
+            if self.reads(slot, mask) {
                 c.credit(slot, id);
             }
         }
@@ -801,7 +810,6 @@ impl Prefilter {
         let mut seen: Vec<Option<(LazyStateID, usize)>> = Vec::new();
         let mut clears = cache.clear_count();
         let hasher = crate::fxhash::FxBuild::default();
-        let slot_masks = &self.slot_masks;
         let mut last: Option<(LazyStateID, usize)> = None;
         let mut record = |cache: &mut Cache, sid: LazyStateID, k: usize| {
             if cache.clear_count() != clears {
@@ -826,7 +834,7 @@ impl Prefilter {
             for i in 0..dfa.match_len(cache, sid) {
                 let pid = dfa.match_pattern(cache, sid, i);
                 let slot = multi.slots[pid.as_usize()] as usize;
-                if slot_masks.get(slot).is_none_or(|m| m & mask != 0) {
+                if self.reads(slot, mask) {
                     candidates.credit(slot, id);
                 }
             }
@@ -885,11 +893,7 @@ impl Prefilter {
             let mask = hay.masks[k];
             verdicts.iter_mut().for_each(|v| *v = 0);
             for &(t, slot) in tests {
-                if self
-                    .slot_masks
-                    .get(slot as usize)
-                    .is_some_and(|m| m & mask == 0)
-                {
+                if !self.reads(slot as usize, mask) {
                     continue;
                 }
                 if verdicts[t] == 0 {

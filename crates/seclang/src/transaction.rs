@@ -1084,24 +1084,40 @@ impl<'a> Transaction<'a> {
     /// are remembered as `eval_operator` remembers them, so a rule the scan credited for a
     /// value does not run the detector on it again.
     fn test_holds(&self, test: &ValueTest, value: &[u8]) -> bool {
-        let memo = match test {
+        type Detect = fn(&[u8], &mut Captures) -> bool;
+        let (memo, detect): (usize, Detect) = match test {
             ValueTest::ByteRange(allowed) => return ValueTest::byte_outside(allowed, value),
             ValueTest::Utf8 => return std::str::from_utf8(value).is_err(),
             ValueTest::Sqli if crate::injection::sqli_is_trivial(value) => return false,
             ValueTest::Xss if crate::injection::xss_is_trivial(value) => return false,
-            ValueTest::Sqli => SQLI_MEMO,
-            ValueTest::Xss => XSS_MEMO,
+            ValueTest::Sqli => (SQLI_MEMO, crate::operators::detect_sqli_capturing),
+            ValueTest::Xss => (XSS_MEMO, crate::operators::detect_xss_capturing),
         };
+        self.remembered(memo, value, &mut Vec::new(), |caps| detect(value, caps))
+    }
+
+    /// `eval` on `value` (appending its captures to `caps`), or the verdict and captures
+    /// kept from the last time in verdict table `memo`.
+    fn remembered(
+        &self,
+        memo: usize,
+        value: &[u8],
+        caps: &mut Captures,
+        eval: impl FnOnce(&mut Captures) -> bool,
+    ) -> bool {
         if let Some(known) = self.verdicts.borrow()[memo].get(value) {
-            return known.is_some();
+            caps.clear();
+            return match known {
+                Some(c) => {
+                    caps.extend(c.iter().cloned());
+                    true
+                }
+                None => false,
+            };
         }
-        let caps: Option<Captures> = match test {
-            ValueTest::Sqli => crate::injection::detect_sqli(value).map(|fp| vec![fp.into_bytes()]),
-            _ => crate::injection::detect_xss(value).then(|| vec![value.to_vec()]),
-        };
-        let holds = caps.is_some();
-        self.verdicts.borrow_mut()[memo].insert(value.into(), caps);
-        holds
+        let matched = eval(caps);
+        self.verdicts.borrow_mut()[memo].insert(value.into(), matched.then(|| caps.clone()));
+        matched
     }
 
     /// The rule's operator on one transformed value. `@detectSQLi` and `@detectXSS` depend
@@ -1113,19 +1129,7 @@ impl<'a> Transaction<'a> {
             Op::DetectXss if !crate::injection::xss_is_trivial(value) => XSS_MEMO,
             _ => return r.operator.eval(value, self, caps),
         } + usize::from(r.operator.negated);
-        if let Some(known) = self.verdicts.borrow()[memo].get(value) {
-            caps.clear();
-            return match known {
-                Some(c) => {
-                    caps.extend(c.iter().cloned());
-                    true
-                }
-                None => false,
-            };
-        }
-        let matched = r.operator.eval(value, self, caps);
-        self.verdicts.borrow_mut()[memo].insert(value.into(), matched.then(|| caps.clone()));
-        matched
+        self.remembered(memo, value, caps, |caps| r.operator.eval(value, self, caps))
     }
 
     /// A selected value through a pipeline, cached per (value, pipeline) for the
