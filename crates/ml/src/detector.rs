@@ -109,6 +109,10 @@ pub fn worst_locations_remembering(
     // Repeated values (JSON arrays of similar items, repeated headers) are scored once; the
     // map hashes with a random key, so crafted values cannot collide into one bucket.
     let mut seen: HashMap<&[u8], f32, foldhash::fast::RandomState> = HashMap::default();
+    // Then by normalized value: values differing only in case or digits (`model 17`,
+    // `model 42`: digits are all `0` once normalized) are one normalized value.
+    let mut seen_normalized: HashMap<Box<[u8]>, f32, foldhash::fast::RandomState> =
+        HashMap::default();
     // the normalized value, when it differs from the value
     let mut scratch = Vec::new();
     for_each_location(request, |place, value| {
@@ -119,7 +123,15 @@ pub fn worst_locations_remembering(
                 let m = match cache.and_then(|c| c.get(value)) {
                     Some(m) => m,
                     None => {
-                        let m = model.normalized_margin(normalize_in(value, &mut scratch));
+                        let norm = normalize_in(value, &mut scratch);
+                        let m = match seen_normalized.get(norm) {
+                            Some(&m) => m,
+                            None => {
+                                let m = model.normalized_margin(norm);
+                                seen_normalized.insert(norm.into(), m);
+                                m
+                            }
+                        };
                         if let Some(c) = cache {
                             c.insert(value, m);
                         }

@@ -365,7 +365,7 @@ impl TrainReport {
             "Logistic regression over hashed features (2^{} = {} f32 weights): byte 1–4-grams, \
 collapsed character-shape 2–5-grams, word unigrams and bigrams, length and punctuation-share \
 buckets, of each decoded request location (double URL-decoding, HTML entities, lowercase, \
-whitespace runs), scored in windows of {} bytes (stride {}), worst window wins. \
+whitespace runs, every digit as 0), scored in windows of {} bytes (stride {}), worst window wins. \
 Platt-calibrated: p = sigmoid({:.5} × margin + {:.5}). Feature version {}.\n",
             m.bits,
             1u32 << m.bits,
