@@ -142,7 +142,9 @@ fn has_collapsible_digits(v: &[u8]) -> bool {
 enum Change {
     None,
     /// ASCII lowercasing and, when `digits`, digits as `0` alone.
-    Simple { digits: bool },
+    Simple {
+        digits: bool,
+    },
     /// The decoding steps.
     Decode,
 }
@@ -860,11 +862,7 @@ mod tests {
             }
             let shown = String::from_utf8_lossy(&v);
             assert_eq!(normalize(&v).as_ref(), &expected[..], "{shown:?}");
-            assert_eq!(
-                normalize_in(&v, &mut scratch),
-                &expected[..],
-                "{shown:?}"
-            );
+            assert_eq!(normalize_in(&v, &mut scratch), &expected[..], "{shown:?}");
         }
         assert!(matches!(normalize(b"trail running shoe"), Cow::Borrowed(_)));
         assert!(matches!(normalize(b"size 0 of 0"), Cow::Borrowed(_)));
