@@ -1973,7 +1973,7 @@ mod tests {
                 .map(|k| {
                     let r = state.rotate_left(k as u32 * 5);
                     // mostly valid symbols, so groups of four are common
-                    if n % 3 == 0 || r % 8 != 0 {
+                    if n % 3 == 0 || !r.is_multiple_of(8) {
                         b"ABCxyz0189+/"[(r % 12) as usize]
                     } else {
                         alphabet[(r % alphabet.len() as u64) as usize]
