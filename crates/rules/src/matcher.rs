@@ -58,6 +58,9 @@ struct Group {
     always: Option<meta::Regex>,
     always_ids: Vec<usize>,
     regex_info: Vec<PatternInfo>,
+    /// No pattern matches a value shorter than this (0 when one of the group's pipelines
+    /// may make a value longer, [`may_lengthen`]).
+    min_len: usize,
 }
 
 enum AcEntry {
@@ -98,6 +101,9 @@ pub struct SignatureSet {
     /// Header values known to match nothing: the same browser lines come with every request.
     /// Keyed by [`clean_key`]; findings depend only on those bytes within one set.
     clean_headers: ValueCache<()>,
+    /// Response bodies shorter than this match no `response` pattern (an API's `ok` or
+    /// `{}`, a 204's empty body): they are not transformed or scanned.
+    response_min_len: usize,
 }
 
 /// One value after one pipeline.
@@ -229,7 +235,9 @@ impl SignatureSet {
 
     /// Runs the `response` groups against a buffered response body.
     pub fn match_response(&self, response: &ResponseModel, paranoia: u8, out: &mut Vec<Finding>) {
-        if self.targets & Target::Response.bit() == 0 || response.body.is_empty() {
+        if self.targets & Target::Response.bit() == 0
+            || response.body.len() < self.response_min_len.max(1)
+        {
             return;
         }
         let locations = [Location {
@@ -900,6 +908,41 @@ pub fn agent_list(path: &Path) -> Result<SignatureSource, LoadError> {
     })
 }
 
+/// Whether `t` may make a value longer. The decoders, removals and normalizations only keep
+/// or shrink a value (an escape or entity is never shorter than what it decodes to, and
+/// `unicodeNormalize` maps multibyte forms to ASCII); encoders, digests, `length` (of an
+/// empty value) and the path normalizations (conservatively) may not.
+fn may_lengthen(t: &Transform) -> bool {
+    !matches!(
+        t,
+        Transform::None
+            | Transform::UrlDecode
+            | Transform::UrlDecodeUni
+            | Transform::HtmlEntityDecode
+            | Transform::JsDecode
+            | Transform::CssDecode
+            | Transform::Base64Decode
+            | Transform::Base64DecodeExt
+            | Transform::HexDecode
+            | Transform::SqlHexDecode
+            | Transform::Lowercase
+            | Transform::Uppercase
+            | Transform::RemoveNulls
+            | Transform::ReplaceNulls
+            | Transform::CompressWhitespace
+            | Transform::RemoveWhitespace
+            | Transform::ReplaceComments
+            | Transform::RemoveComments
+            | Transform::RemoveCommentsChar
+            | Transform::CmdLine
+            | Transform::Trim
+            | Transform::TrimLeft
+            | Transform::TrimRight
+            | Transform::EscapeSeqDecode
+            | Transform::UnicodeNormalize
+    )
+}
+
 fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
     // Distinct pipelines, shortest first, so a pipeline's prefix pipelines come before it.
     let mut pipelines: Vec<Vec<Transform>> = Vec::new();
@@ -1086,8 +1129,21 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                     .map_err(|e| spec_error(&res[0], &format!("group compile failed: {e}")))?,
             )
         };
+        let lengthens = used.iter().any(|&p| pipelines[p].iter().any(may_lengthen));
+        let min_len = if lengthens {
+            0
+        } else {
+            let literal_lens = lits
+                .iter()
+                .map(|spec| spec.literal.as_deref().unwrap_or("").len());
+            let regex_lens = res
+                .iter()
+                .map(|spec| crate::prefilter::minimum_len(&spec.regex).unwrap_or(usize::MAX));
+            literal_lens.chain(regex_lens).min().unwrap_or(0)
+        };
         groups.push(Group {
             target,
+            min_len,
             pipeline_mask: used.iter().fold(0u64, |m, &p| m | (1u64 << p)),
             pipelines: used,
             ac,
@@ -1119,6 +1175,12 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             .filter(|&p| level as u8 >= pipeline_plain_level[p])
             .fold(0u64, |m, p| m | (1u64 << p))
     });
+    let response_min_len = groups
+        .iter()
+        .filter(|g| g.target == Target::Response)
+        .map(|g| g.min_len)
+        .min()
+        .unwrap_or(0);
     Ok(SignatureSet {
         identity_masks,
         pipeline_plain_level,
@@ -1129,6 +1191,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
         targets,
         stats,
         clean_headers: ValueCache::default(),
+        response_min_len,
     })
 }
 

@@ -42,6 +42,21 @@ pub fn required_literals_with(pattern: &str, whitespace_compressed: bool) -> Opt
     usable(&set).then_some(set)
 }
 
+/// The fewest bytes a match of `pattern` spans (0 when it does not parse here: no bound).
+/// None: the pattern can never match.
+pub fn minimum_len(pattern: &str) -> Option<usize> {
+    match regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .case_insensitive(false)
+        .build()
+        .parse(pattern)
+    {
+        Ok(hir) => hir.properties().minimum_len(),
+        Err(_) => Some(0),
+    }
+}
+
 /// Bytes seldom seen in ordinary request values, rarest first: the candidates the
 /// matcher asks [`required_rare_byte`] about for a group's gate.
 pub const RARE_BYTES: &[u8] = b"<>()=%\\|`^~$!*;'&#+?/[]{}\"";

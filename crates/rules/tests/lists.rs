@@ -285,3 +285,40 @@ fn each_pattern_matches_only_its_own_pipeline_variant() {
     );
     assert!(f.iter().all(|f| f.id != "args/cmd.re:2"), "{f:?}");
 }
+
+/// Response bodies shorter than every response pattern are not scanned; the bound must
+/// not hide a match at exactly that length, nor one that a lengthening pipeline makes.
+#[test]
+fn short_response_bodies_skip_the_scan_only_when_nothing_can_match() {
+    let d = TempDir::new("short-response");
+    d.write("response/oracle.re", "ORA-\\d{5}\n");
+    let set = SignatureSet::from_sources(from_dir(&d.0).expect("read")).expect("load");
+    let found = |body: &[u8]| {
+        let resp = ResponseModel {
+            status: 500,
+            content_type: "text/plain".into(),
+            body: body.to_vec(),
+            ..ResponseModel::default()
+        };
+        let mut out = Vec::new();
+        set.match_response(&resp, 1, &mut out);
+        out.len()
+    };
+    assert_eq!(found(b"ORA-01756"), 1, "a body exactly the shortest match");
+    assert_eq!(found(b"ORA-0175"), 0);
+    assert_eq!(found(b"ok\n"), 0);
+    // hexEncode doubles a value: `AB` (2 bytes) becomes `4142`, which the 4-byte literal
+    // matches although the body is shorter than it
+    let d = TempDir::new("short-response-hex");
+    d.write("response/hex.txt", "#@ transforms: hexEncode\n4142\n");
+    let set = SignatureSet::from_sources(from_dir(&d.0).expect("read")).expect("load");
+    let resp = ResponseModel {
+        status: 200,
+        content_type: "text/plain".into(),
+        body: b"AB".to_vec(),
+        ..ResponseModel::default()
+    };
+    let mut out = Vec::new();
+    set.match_response(&resp, 1, &mut out);
+    assert_eq!(out.len(), 1, "{out:?}");
+}
