@@ -225,8 +225,9 @@ impl<'r> Flattener<'r, '_> {
         if !self.path.is_empty() {
             self.path.push('.');
         }
-        // `string` returns valid UTF-8 only; a key without escapes is the document's own
-        // bytes, so the text the document was checked as holds it
+        // `string` returns valid UTF-8 only; a key from its fast path (printable ASCII, no
+        // escape) is the document's own bytes, so the document's text holds it; others
+        // (escaped or non-ASCII: owned) are checked on their own
         let segment = match &key {
             Cow::Borrowed(k) => self.text.and_then(|t| t.get(from..from + k.len())),
             Cow::Owned(_) => None,

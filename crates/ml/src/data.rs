@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::features::{normalize, windows};
+use crate::features::{decode_keeping_digits, normalize, windows};
 use crate::locations::for_each_location;
 use crate::model::fnv64;
 
@@ -176,7 +176,7 @@ pub fn fwaf_good(
     let mut dropped = 0;
     let mut kept = Vec::new();
     for l in all {
-        let lower = String::from_utf8_lossy(&normalize(l)).into_owned();
+        let lower = String::from_utf8_lossy(&decode_keeping_digits(l)).into_owned();
         if FWAF_GOOD_DROP.iter().any(|m| lower.contains(m)) {
             dropped += 1;
             continue;

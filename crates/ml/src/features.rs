@@ -23,7 +23,7 @@ pub const STRIDE: usize = 192;
 /// Decoding applied before feature extraction: a second URL-decoding layer (the request
 /// model already decoded one), HTML entities, NULs, case and whitespace runs. Evasions that
 /// stack encodings land on the same features as the plain payload. After these, every
-/// ASCII digit becomes `0` ([`collapse_digits`]).
+/// ASCII digit becomes `0` ([`zero_digits`]).
 const NORMALIZE: &[Transform] = &[
     Transform::UrlDecodeUni,
     Transform::HtmlEntityDecode,
@@ -71,21 +71,26 @@ pub fn normalize(value: &[u8]) -> Cow<'_, [u8]> {
         Change::Simple { digits } => {
             let mut v = value.to_ascii_lowercase();
             if digits {
-                collapse_digits(&mut v);
+                zero_digits(&mut v);
             }
             Cow::Owned(v)
         }
         Change::Decode => match apply_all(NORMALIZE, value) {
-            Cow::Borrowed(unchanged) if !has_collapsible_digits(unchanged) => {
-                Cow::Borrowed(unchanged)
-            }
+            Cow::Borrowed(unchanged) if !has_nonzero_digits(unchanged) => Cow::Borrowed(unchanged),
             decoded => {
                 let mut v = decoded.into_owned();
-                collapse_digits(&mut v);
+                zero_digits(&mut v);
                 Cow::Owned(v)
             }
         },
     }
+}
+
+/// The decoding steps of [`normalize`] with digits kept, for checks on what a value says
+/// (the training data's noisy-label filter looks for `%00`, which zeroed digits would
+/// also make of `%27`).
+pub fn decode_keeping_digits(value: &[u8]) -> Cow<'_, [u8]> {
+    apply_all(NORMALIZE, value)
 }
 
 /// [`normalize`], writing a changed value into `scratch` (kept from value to value by a
@@ -98,34 +103,37 @@ pub fn normalize_in<'a>(value: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
             scratch.extend_from_slice(value);
             scratch.make_ascii_lowercase();
             if digits {
-                collapse_digits(scratch);
+                zero_digits(scratch);
             }
             scratch
         }
         Change::Decode => match apply_all(NORMALIZE, value) {
-            Cow::Borrowed(unchanged) if !has_collapsible_digits(unchanged) => unchanged,
+            Cow::Borrowed(unchanged) if !has_nonzero_digits(unchanged) => unchanged,
             Cow::Borrowed(unchanged) => {
                 scratch.clear();
                 scratch.extend_from_slice(unchanged);
-                collapse_digits(scratch);
+                zero_digits(scratch);
                 scratch
             }
             Cow::Owned(decoded) => {
                 *scratch = decoded;
-                collapse_digits(scratch);
+                zero_digits(scratch);
                 scratch
             }
         },
     }
 }
 
-/// Writes every ASCII digit as `0`, the last normalization step. Numbers (ids, counts, prices, versions, dates) change from request to
-/// request while the text around them does not, and their digits say little about whether
-/// that text is an attack: values differing only in digits (`Trail running shoe model 17`,
-/// `... model 18`) are then one normalized value, scored once per request and remembered
-/// across requests. Lengths are kept: collapsing each run of digits to one `0` made the
-/// benign corpus's false positives three times as many (numbers' lengths carry signal).
-fn collapse_digits(v: &mut [u8]) {
+/// Writes every ASCII digit as `0`, the last normalization step. Numbers (ids, counts,
+/// prices, versions, dates) change from request to request while the text around them does
+/// not, and their digits say little about whether that text is an attack: values differing
+/// only in digits (`Trail running shoe model 17`, `... model 42`) are one normalized value,
+/// scored once per request. Lengths are kept: collapsing each run of digits to one `0` made
+/// the benign corpus's false positives three times as many. The cost: escapes left after
+/// the second decoding layer lose what they encode (`%2527` ends as `%00`, `\u0027` as
+/// `\u0000`); the model alone caught 282 of 297 injection attacks against 291 before, the
+/// model with the signatures as many as before (601 of 602).
+fn zero_digits(v: &mut [u8]) {
     for b in v {
         if matches!(b, b'1'..=b'9') {
             *b = b'0';
@@ -133,8 +141,8 @@ fn collapse_digits(v: &mut [u8]) {
     }
 }
 
-/// Whether [`collapse_digits`] would change `v`: a digit other than `0`.
-fn has_collapsible_digits(v: &[u8]) -> bool {
+/// Whether [`zero_digits`] would change `v`: a digit other than `0`.
+fn has_nonzero_digits(v: &[u8]) -> bool {
     v.iter().any(|b| matches!(b, b'1'..=b'9'))
 }
 
@@ -884,7 +892,13 @@ mod tests {
 
     #[test]
     fn normalization_undoes_stacked_encodings() {
+        // two layers: the request model decodes the first; a third stays encoded (and its
+        // digits are zeroed like any others)
         assert_eq!(&*normalize(b"%253Cscript%253E"), b"%0cscript%0e");
+        assert_eq!(
+            &*decode_keeping_digits(b"%253Cscript%253E"),
+            b"%3cscript%3e"
+        );
         assert_eq!(&*normalize(b"%3CScRiPt%3E"), b"<script>");
         assert_eq!(&*normalize(b"&lt;svg&gt;"), b"<svg>");
     }
