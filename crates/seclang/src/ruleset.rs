@@ -99,8 +99,10 @@ pub struct RuleSet {
     /// Entries of phases 1–5 (index 0 unused).
     pub phases: [Vec<Entry>; 6],
     pub settings: Settings,
-    /// Index of each marker per phase, for skipAfter.
-    markers: [HashMap<String, usize>; 6],
+    /// Index of each marker per phase, for skipAfter. Looked up whenever a rule with
+    /// skipAfter matches (~50 times per CRS request), so hashed with the fast hasher: keys
+    /// come from the rule files, never from requests.
+    markers: [crate::fxhash::FxHashMap<String, usize>; 6],
     /// Every distinct transformation pipeline (rules refer to them by index), and every
     /// non-empty prefix of one.
     pub pipelines: Vec<Vec<Transform>>,
