@@ -191,6 +191,19 @@ pub fn sqli_is_trivial(input: &[u8]) -> bool {
     input.is_empty() || is_single_word(input) || is_decimal(input) || is_dotted_bareword(input)
 }
 
+/// True when [`detect_sqli`] runs the engine for `input`: neither trivial
+/// ([`sqli_is_trivial`]) nor a plain phrase. A caller keeping verdicts across requests
+/// checks this first and calls [`sqli_engine`] on a miss.
+pub fn sqli_runs_engine(input: &[u8]) -> bool {
+    !sqli_is_trivial(input) && !is_plain_phrase(input)
+}
+
+/// The engine's verdict alone, without [`detect_sqli`]'s shortcuts: for input
+/// [`sqli_runs_engine`] holds for, the same answer as [`detect_sqli`].
+pub fn sqli_engine(input: &[u8]) -> Option<Fingerprint> {
+    engine_sqli(input)
+}
+
 /// True when [`detect_xss`] answers `false` for `input` without running the engine (no
 /// `<` and no `=`, see `may_be_xss`).
 pub fn xss_is_trivial(input: &[u8]) -> bool {
