@@ -39,6 +39,17 @@ pub fn detect_xss(value: &[u8]) -> bool {
     })
 }
 
+
+/// Whether `detect_sqli` answers at once (no engine run) for `value`.
+pub fn sqli_is_trivial(value: &[u8]) -> bool {
+    palisade_injection::sqli_is_trivial(value)
+}
+
+/// Whether `detect_xss` answers at once (no engine run) for `value`.
+pub fn xss_is_trivial(value: &[u8]) -> bool {
+    palisade_injection::xss_is_trivial(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,14 +79,4 @@ mod tests {
         }
         assert!(detect_sqli(values[0]).is_some() && detect_xss(values[2]));
     }
-}
-
-/// Whether `detect_sqli` answers at once (no engine run) for `value`.
-pub fn sqli_is_trivial(value: &[u8]) -> bool {
-    palisade_injection::sqli_is_trivial(value)
-}
-
-/// Whether `detect_xss` answers at once (no engine run) for `value`.
-pub fn xss_is_trivial(value: &[u8]) -> bool {
-    palisade_injection::xss_is_trivial(value)
 }
