@@ -39,7 +39,6 @@ pub fn detect_xss(value: &[u8]) -> bool {
     })
 }
 
-
 /// Whether `detect_sqli` answers at once (no engine run) for `value`.
 pub fn sqli_is_trivial(value: &[u8]) -> bool {
     palisade_injection::sqli_is_trivial(value)
