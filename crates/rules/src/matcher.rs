@@ -58,9 +58,6 @@ struct Group {
     always: Option<meta::Regex>,
     always_ids: Vec<usize>,
     regex_info: Vec<PatternInfo>,
-    /// No pattern matches a value shorter than this (0 when one of the group's pipelines
-    /// may make a value longer, [`may_lengthen`]).
-    min_len: usize,
 }
 
 enum AcEntry {
@@ -1006,6 +1003,8 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
     targets_sorted.sort();
     let mut groups = Vec::new();
     let mut targets = 0u8;
+    // Response bodies shorter than this are not scanned (one group per target).
+    let mut response_min_len = 0;
     for target in targets_sorted {
         let Some((lits, res)) = by_target.remove(&target) else {
             continue;
@@ -1129,21 +1128,20 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                     .map_err(|e| spec_error(&res[0], &format!("group compile failed: {e}")))?,
             )
         };
+        // no pattern matches a body shorter than its shortest match, unless a pipeline
+        // lengthens values
         let lengthens = used.iter().any(|&p| pipelines[p].iter().any(may_lengthen));
-        let min_len = if lengthens {
-            0
-        } else {
+        if target == Target::Response && !lengthens {
             let literal_lens = lits
                 .iter()
                 .map(|spec| spec.literal.as_deref().unwrap_or("").len());
             let regex_lens = res
                 .iter()
                 .map(|spec| crate::prefilter::minimum_len(&spec.regex).unwrap_or(usize::MAX));
-            literal_lens.chain(regex_lens).min().unwrap_or(0)
-        };
+            response_min_len = literal_lens.chain(regex_lens).min().unwrap_or(0);
+        }
         groups.push(Group {
             target,
-            min_len,
             pipeline_mask: used.iter().fold(0u64, |m, &p| m | (1u64 << p)),
             pipelines: used,
             ac,
@@ -1175,12 +1173,6 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             .filter(|&p| level as u8 >= pipeline_plain_level[p])
             .fold(0u64, |m, p| m | (1u64 << p))
     });
-    let response_min_len = groups
-        .iter()
-        .filter(|g| g.target == Target::Response)
-        .map(|g| g.min_len)
-        .min()
-        .unwrap_or(0);
     Ok(SignatureSet {
         identity_masks,
         pipeline_plain_level,

@@ -52,6 +52,18 @@ fn run(set: &SignatureSet, req: &RequestModel, paranoia: u8) -> Vec<Finding> {
     out
 }
 
+fn run_response(set: &SignatureSet, status: u16, content_type: &str, body: &[u8]) -> Vec<Finding> {
+    let resp = ResponseModel {
+        status,
+        content_type: content_type.into(),
+        body: body.to_vec(),
+        ..ResponseModel::default()
+    };
+    let mut out = Vec::new();
+    set.match_response(&resp, 1, &mut out);
+    out
+}
+
 fn load(dir: &Path) -> SignatureSet {
     SignatureSet::from_sources(from_dir(dir).expect("read dir")).expect("compile")
 }
@@ -180,14 +192,12 @@ fn paranoia_levels_and_targets_are_respected() {
         Some(("application/octet-stream", "<!ENTITY x SYSTEM")),
     );
     assert!(run(&set, &bin, 1).is_empty());
-    let resp = ResponseModel {
-        status: 500,
-        content_type: "text/html".into(),
-        body: b"<b>You have an error in your SQL syntax; check the manual</b>".to_vec(),
-        ..ResponseModel::default()
-    };
-    let mut out = Vec::new();
-    set.match_response(&resp, 1, &mut out);
+    let out = run_response(
+        &set,
+        500,
+        "text/html",
+        b"<b>You have an error in your SQL syntax; check the manual</b>",
+    );
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].target, "RESPONSE_BODY");
     assert_eq!(out[0].severity, Severity::Error);
@@ -292,18 +302,8 @@ fn each_pattern_matches_only_its_own_pipeline_variant() {
 fn short_response_bodies_skip_the_scan_only_when_nothing_can_match() {
     let d = TempDir::new("short-response");
     d.write("response/oracle.re", "ORA-\\d{5}\n");
-    let set = SignatureSet::from_sources(from_dir(&d.0).expect("read")).expect("load");
-    let found = |body: &[u8]| {
-        let resp = ResponseModel {
-            status: 500,
-            content_type: "text/plain".into(),
-            body: body.to_vec(),
-            ..ResponseModel::default()
-        };
-        let mut out = Vec::new();
-        set.match_response(&resp, 1, &mut out);
-        out.len()
-    };
+    let set = load(&d.0);
+    let found = |body: &[u8]| run_response(&set, 500, "text/plain", body).len();
     assert_eq!(found(b"ORA-01756"), 1, "a body exactly the shortest match");
     assert_eq!(found(b"ORA-0175"), 0);
     assert_eq!(found(b"ok\n"), 0);
@@ -311,14 +311,6 @@ fn short_response_bodies_skip_the_scan_only_when_nothing_can_match() {
     // matches although the body is shorter than it
     let d = TempDir::new("short-response-hex");
     d.write("response/hex.txt", "#@ transforms: hexEncode\n4142\n");
-    let set = SignatureSet::from_sources(from_dir(&d.0).expect("read")).expect("load");
-    let resp = ResponseModel {
-        status: 200,
-        content_type: "text/plain".into(),
-        body: b"AB".to_vec(),
-        ..ResponseModel::default()
-    };
-    let mut out = Vec::new();
-    set.match_response(&resp, 1, &mut out);
+    let out = run_response(&load(&d.0), 200, "text/plain", b"AB");
     assert_eq!(out.len(), 1, "{out:?}");
 }
