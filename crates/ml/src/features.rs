@@ -66,23 +66,16 @@ const NORM_CLASS: [u8; 256] = {
 
 /// The normalized form of a value (borrowed when normalization changes nothing).
 pub fn normalize(value: &[u8]) -> Cow<'_, [u8]> {
-    match change_needed(value) {
-        Change::None => Cow::Borrowed(value),
-        Change::Simple { digits } => {
-            let mut v = value.to_ascii_lowercase();
-            if digits {
-                zero_digits(&mut v);
-            }
-            Cow::Owned(v)
-        }
-        Change::Decode => match apply_all(NORMALIZE, value) {
-            Cow::Borrowed(unchanged) if !has_nonzero_digits(unchanged) => Cow::Borrowed(unchanged),
-            decoded => {
-                let mut v = decoded.into_owned();
-                zero_digits(&mut v);
-                Cow::Owned(v)
-            }
-        },
+    let mut scratch = Vec::new();
+    // `normalize_in` answers with `value` itself when nothing changes, else with `scratch`
+    let unchanged = {
+        let n = normalize_in(value, &mut scratch);
+        n.as_ptr() == value.as_ptr() && n.len() == value.len()
+    };
+    if unchanged {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(scratch)
     }
 }
 
