@@ -12,6 +12,21 @@ pub mod raw;
 pub mod transform;
 pub mod urlencoded;
 
+/// A seeded xorshift64 generator for the crate's differential tests (same inputs on every
+/// run, no dependency).
+#[cfg(test)]
+pub(crate) struct TestRng(pub u64);
+
+#[cfg(test)]
+impl TestRng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
 pub use body::{parse_body, BodyKind, FilePart, ParsedBody};
 pub use model::{
     is_binary_media_type, is_structural_header, Arg, BodyModel, Headers, RequestModel, Stash,

@@ -111,13 +111,8 @@ mod tests {
     #[test]
     fn decoding_matches_the_byte_by_byte_reference_on_random_inputs() {
         const ALPHABET: &[u8] = b"%%%++aAfFgz09 &=\xff";
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::TestRng(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next();
         for _ in 0..20_000 {
             let len = (next() % 12) as usize;
             let input: Vec<u8> = (0..len)
