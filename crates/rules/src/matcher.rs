@@ -114,6 +114,16 @@ enum Variant {
     Owned(Vec<u8>),
 }
 
+/// How plain a value is for `identity_masks`: 0 = not plain, 1 = plain, 2 = plain but for
+/// `,` ([`palisade_http::transform::plain_kind`]).
+fn plain_level(value: &[u8]) -> u8 {
+    match palisade_http::transform::plain_kind(value) {
+        None => 0,
+        Some(true) => 1,
+        Some(false) => 2,
+    }
+}
+
 /// The bytes of `v` within one value's row of variants.
 fn resolve<'a>(row: &'a [Variant], v: &'a Variant, original: &'a [u8]) -> &'a [u8] {
     let mut v = v;
@@ -163,13 +173,36 @@ struct Location<'r> {
     value: &'r [u8],
     /// Bit set of [`Target`]s this value is matched against.
     targets: u8,
-    /// An earlier location whose value is the same but for array index digits
-    /// (`items.7.sku` after `items.0.sku`, [`palisade_http::Arg::name_repeats`]): a
-    /// candidate found in that one's value is confirmed in this one's too, and this one's
-    /// value is not scanned on its own (a 140-item order has 700 such names). A pattern that
-    /// could match only through the digits would match text the client never sent.
-    repeats: Option<usize>,
+    /// The first of this location's [`Repeat`]s (NO_REPEAT when it has none).
+    repeat_head: u32,
 }
+
+/// A body argument name that is the same as an earlier kept location's but for array index
+/// digits (`items.7.sku` after `items.0.sku`, [`palisade_http::Arg::name_repeats`]), when
+/// every pipeline leaves both as they are. It is not a location of its own (a 140-item
+/// order has 700 such names, each costing the whole per-location bookkeeping): a candidate
+/// found in the first name is confirmed in each repeat's own bytes too, and reported in
+/// request order. A pattern that could match only through the digits would match text the
+/// client never sent.
+struct Repeat<'r> {
+    /// The argument name, at `Place::ArgName`.
+    place: Place<'r>,
+    /// How many kept locations come before it in request order.
+    kept_before: u32,
+    /// The next repeat of the same location (NO_REPEAT after the last).
+    next: u32,
+}
+
+impl Repeat<'_> {
+    fn value(&self) -> &[u8] {
+        match self.place {
+            Place::ArgName(name) => name.as_bytes(),
+            _ => &[],
+        }
+    }
+}
+
+const NO_REPEAT: u32 = u32::MAX;
 
 /// A pattern is reported for at most this many locations per request: enough to show where
 /// an attack is and to score it, and it bounds the work a request full of matches can cause.
@@ -211,7 +244,7 @@ impl SignatureSet {
             u.extend_from_slice(request.query_raw.as_bytes());
             Cow::Owned(u)
         };
-        let mut locations = self.request_locations(request, &uri);
+        let (mut locations, repeats) = self.request_locations(request, &uri);
         // Header values seen clean before (the same browser lines on every request) are not
         // transformed or scanned again.
         let is_header = |l: &Location<'_>| matches!(l.place, Place::Header(_));
@@ -222,7 +255,7 @@ impl SignatureSet {
                 && self.clean_headers.get(&key).is_some())
         });
         let mut touched = vec![false; locations.len()];
-        self.run(&locations, paranoia, out, &mut touched);
+        self.run(&locations, &repeats, paranoia, out, &mut touched);
         for (loc, touched) in locations.iter().zip(&touched) {
             if is_header(loc) && !touched && clean_key(&mut key, loc.targets, paranoia, loc.value) {
                 self.clean_headers.insert(&key, ());
@@ -241,14 +274,23 @@ impl SignatureSet {
             place: Place::Response,
             value: &response.body,
             targets: Target::Response.bit(),
-            repeats: None,
+            repeat_head: NO_REPEAT,
         }];
         let mut touched = [false];
-        self.run(&locations, paranoia, out, &mut touched);
+        self.run(&locations, &[], paranoia, out, &mut touched);
     }
 
-    fn request_locations<'r>(&self, request: &'r RequestModel, uri: &'r [u8]) -> Vec<Location<'r>> {
+    /// The request's locations in request order, and the body argument names kept out of
+    /// them as [`Repeat`]s of an earlier one (in request order too).
+    fn request_locations<'r>(
+        &self,
+        request: &'r RequestModel,
+        uri: &'r [u8],
+    ) -> (Vec<Location<'r>>, Vec<Repeat<'r>>) {
         let args = Target::Args.bit();
+        let mut repeats: Vec<Repeat<'r>> = Vec::new();
+        // the pipelines computed for argument values, once needed
+        let mut args_computed: Option<u64> = None;
         let mut locs = Vec::with_capacity(
             8 + 2 * request.args_get.len()
                 + request.headers.len()
@@ -262,12 +304,17 @@ impl SignatureSet {
             place: Place::Uri,
             value: uri,
             targets: Target::Url.bit(),
-            repeats: None,
+            repeat_head: NO_REPEAT,
         });
         let get_args = request.args_get.iter();
         let body_args = request.body.iter().flat_map(|b| b.args.iter());
         // location of each body argument's name, for `name_repeats`
         let mut body_name_at: Vec<usize> = Vec::new();
+        let body_args_len = request.body.as_ref().map_or(0, |b| b.args.len());
+        let mut name_unchanged: Vec<u8> = Vec::new();
+        const UNKNOWN: u8 = 0;
+        const YES: u8 = 1;
+        const NO: u8 = 2;
         for (i, arg) in get_args
             .map(|a| (None, a))
             .chain(body_args.enumerate().map(|(i, a)| (Some(i), a)))
@@ -276,7 +323,7 @@ impl SignatureSet {
                 place: Place::ArgValue(&arg.name),
                 value: &arg.value,
                 targets: args,
-                repeats: None,
+                repeat_head: NO_REPEAT,
             });
             let Some(i) = i else {
                 if !arg.name.is_empty() {
@@ -284,40 +331,68 @@ impl SignatureSet {
                         place: Place::ArgName(&arg.name),
                         value: arg.name.as_bytes(),
                         targets: args,
-                        repeats: None,
+                        repeat_head: NO_REPEAT,
                     });
                 }
                 continue;
             };
             body_name_at.push(usize::MAX);
-            if !arg.name.is_empty() {
-                let repeats = arg
-                    .name_repeats
-                    .and_then(|first| body_name_at.get(first as usize).copied())
-                    .filter(|&at| at != usize::MAX)
-                    // the first location of the chain, which is scanned
-                    .map(|at| locs[at].repeats.unwrap_or(at));
-                body_name_at[i] = locs.len();
-                locs.push(Location {
-                    place: Place::ArgName(&arg.name),
-                    value: arg.name.as_bytes(),
-                    targets: args,
-                    repeats,
-                });
+            name_unchanged.push(UNKNOWN);
+            if arg.name.is_empty() {
+                continue;
             }
+            // the flattener names the first of the chain, a name that is a location itself
+            let first = arg
+                .name_repeats
+                .map(|first| first as usize)
+                .filter(|&first| body_name_at.get(first).is_some_and(|&at| at != usize::MAX));
+            if let Some(first) = first {
+                let at = body_name_at[first];
+                // whether every pipeline leaves the first name as it is (then so it does
+                // the repeat, which differs only in digits), once per first name
+                if name_unchanged[first] == UNKNOWN {
+                    let computed =
+                        *args_computed.get_or_insert_with(|| self.computed_pipelines(args).1);
+                    name_unchanged[first] = if self.leaves_unchanged(computed, locs[at].value) {
+                        YES
+                    } else {
+                        NO
+                    };
+                }
+                if name_unchanged[first] == YES {
+                    if repeats.capacity() == 0 {
+                        // sized once: a large order's hundreds would be copied as it grows
+                        repeats.reserve(body_args_len - i);
+                    }
+                    repeats.push(Repeat {
+                        place: Place::ArgName(&arg.name),
+                        kept_before: locs.len() as u32,
+                        next: locs[at].repeat_head,
+                    });
+                    locs[at].repeat_head = (repeats.len() - 1) as u32;
+                    continue;
+                }
+            }
+            body_name_at[i] = locs.len();
+            locs.push(Location {
+                place: Place::ArgName(&arg.name),
+                value: arg.name.as_bytes(),
+                targets: args,
+                repeat_head: NO_REPEAT,
+            });
         }
         for cookie in &request.cookies {
             locs.push(Location {
                 place: Place::CookieValue(&cookie.name),
                 value: &cookie.value,
                 targets: args,
-                repeats: None,
+                repeat_head: NO_REPEAT,
             });
             locs.push(Location {
                 place: Place::CookieName(&cookie.name),
                 value: cookie.name.as_bytes(),
                 targets: args,
-                repeats: None,
+                repeat_head: NO_REPEAT,
             });
         }
         for (name, value) in request.headers.iter() {
@@ -335,7 +410,7 @@ impl SignatureSet {
                 place: Place::Header(name),
                 value,
                 targets,
-                repeats: None,
+                repeat_head: NO_REPEAT,
             });
         }
         if let Some(body) = &request.body {
@@ -344,7 +419,7 @@ impl SignatureSet {
                     place: Place::FileName(&file.field),
                     value: file.filename.as_bytes(),
                     targets: args,
-                    repeats: None,
+                    repeat_head: NO_REPEAT,
                 });
                 let text_part = file
                     .content_type
@@ -355,7 +430,7 @@ impl SignatureSet {
                         place: Place::FileContent(&file.field),
                         value: &file.content,
                         targets: Target::Body.bit(),
-                        repeats: None,
+                        repeat_head: NO_REPEAT,
                     });
                 }
             }
@@ -366,19 +441,40 @@ impl SignatureSet {
                     place: Place::Body,
                     value: &body.raw,
                     targets: Target::Body.bit(),
-                    repeats: None,
+                    repeat_head: NO_REPEAT,
                 });
             }
         }
-        locs
+        (locs, repeats)
     }
 
-    /// Matches `locations` and appends findings. `touched[i]` is set for every location that
-    /// produced a finding or was left unconfirmed because a pattern had reached its cap of
-    /// reported locations: the others are known to match nothing.
+    /// Which pipelines a value matched against `targets` needs (its groups' own), and which
+    /// must be computed for them (those and the prefixes they start from).
+    fn computed_pipelines(&self, targets: u8) -> (u64, u64) {
+        let needed = self
+            .groups
+            .iter()
+            .filter(|g| targets & g.target.bit() != 0)
+            .fold(0u64, |acc, g| acc | g.pipeline_mask);
+        let computed = (0..self.pipelines.len())
+            .filter(|&p| needed & self.pipeline_closure[p] != 0)
+            .fold(0u64, |m, p| m | (1u64 << p));
+        (needed, computed)
+    }
+
+    /// Whether every pipeline in `computed` leaves `value` as it is (up to ASCII case).
+    fn leaves_unchanged(&self, computed: u64, value: &[u8]) -> bool {
+        computed & !self.identity_masks[usize::from(plain_level(value))] == 0
+    }
+
+    /// Matches `locations` (and the `repeats` of their names) and appends findings.
+    /// `touched[i]` is set for every location that produced a finding or was left
+    /// unconfirmed because a pattern had reached its cap of reported locations: the others
+    /// are known to match nothing.
     fn run(
         &self,
         locations: &[Location<'_>],
+        repeats: &[Repeat<'_>],
         paranoia: u8,
         out: &mut Vec<Finding>,
         touched: &mut [bool],
@@ -401,32 +497,16 @@ impl SignatureSet {
         let mut needs: Vec<(u8, u64, u64)> = Vec::new();
         let identity = &self.identity_masks;
         for loc in locations {
-            // A name repeating an earlier one but for array indices (digits, which no
-            // pipeline changes) is as plain as that one.
-            if loc.repeats.is_some_and(|first| rows[first].is_none()) {
-                rows.push(None);
-                continue;
-            }
             let known = needs.iter().find(|n| n.0 == loc.targets);
             let (needed, computed) = match known {
                 Some(&(_, needed, computed)) => (needed, computed),
                 None => {
-                    let needed = groups
-                        .clone()
-                        .filter(|g| loc.targets & g.target.bit() != 0)
-                        .fold(0u64, |acc, g| acc | g.pipeline_mask);
-                    let computed = (0..np)
-                        .filter(|&p| needed & self.pipeline_closure[p] != 0)
-                        .fold(0u64, |m, p| m | (1u64 << p));
+                    let (needed, computed) = self.computed_pipelines(loc.targets);
                     needs.push((loc.targets, needed, computed));
                     (needed, computed)
                 }
             };
-            let plain_level: u8 = match palisade_http::transform::plain_kind(loc.value) {
-                None => 0,
-                Some(true) => 1,
-                Some(false) => 2,
-            };
+            let plain_level = plain_level(loc.value);
             if computed & !identity[usize::from(plain_level)] == 0 {
                 rows.push(None);
                 continue;
@@ -457,13 +537,35 @@ impl SignatureSet {
                 variants[row + p] = result;
             }
         }
+        // Locations are numbered in `locations`, then repeats after them
+        // (`locations.len() + index`); a repeat's bytes are left as they are by every
+        // pipeline.
+        let kept = locations.len();
         let variant = |loc: usize, p: usize| -> &[u8] {
-            match rows[loc] {
-                None => locations[loc].value,
-                Some(row) => {
+            match rows.get(loc) {
+                None => repeats.get(loc - kept).map_or(&[][..], |r| r.value()),
+                Some(None) => locations[loc].value,
+                Some(&Some(row)) => {
                     let row = &variants[row..row + np];
                     resolve(row, &row[p], locations[loc].value)
                 }
+            }
+        };
+        let place = |loc: usize| -> &Place<'_> {
+            match locations.get(loc) {
+                Some(l) => &l.place,
+                None => repeats.get(loc - kept).map_or(&Place::Body, |r| &r.place),
+            }
+        };
+        // Position in request order, for reporting a pattern's locations in that order.
+        let order = |loc: usize| -> usize {
+            if loc < kept {
+                loc + repeats.partition_point(|r| r.kept_before as usize <= loc)
+            } else {
+                repeats
+                    .get(loc - kept)
+                    .map_or(usize::MAX, |r| r.kept_before as usize)
+                    + (loc - kept)
             }
         };
 
@@ -489,10 +591,6 @@ impl SignatureSet {
         let mut always_candidates: Vec<usize> = Vec::new();
         let mut candidate_ids: Vec<usize> = Vec::new();
         let mut scanned: Vec<usize> = Vec::new();
-        // (first, repeat) location pairs of names differing only in array indices, when
-        // every pipeline leaves both as they are; and the segment of each location's value.
-        let mut repeats: Vec<(usize, usize)> = Vec::new();
-        let mut segment_at: Vec<usize> = vec![NO_DUP; locations.len()];
         for group in groups {
             let bit = group.target.bit();
             haystack.clear();
@@ -501,16 +599,12 @@ impl SignatureSet {
             dups.clear();
             segment_by_bytes.clear();
             segments.clear();
-            repeats.clear();
             for (i, loc) in locations.iter().enumerate() {
                 if loc.targets & bit == 0 {
                     continue;
                 }
                 if rows[i].is_none() {
-                    match loc.repeats.filter(|&first| rows[first].is_none()) {
-                        Some(first) => repeats.push((first, i)),
-                        None => segments.push((loc.value, i)),
-                    }
+                    segments.push((loc.value, i));
                     continue;
                 }
                 distinct.clear();
@@ -531,7 +625,6 @@ impl SignatureSet {
                     match segment_by_bytes.entry(v) {
                         Entry::Occupied(e) => {
                             let k = *e.get();
-                            segment_at[i] = k;
                             if starts[k].1 != i {
                                 dups.push((i, dup_head[k]));
                                 dup_head[k] = dups.len() - 1;
@@ -543,39 +636,30 @@ impl SignatureSet {
                         }
                     }
                 }
-                segment_at[i] = starts.len();
                 starts.push((haystack.len(), i));
                 dup_head.push(NO_DUP);
                 haystack.extend_from_slice(v);
                 haystack.push(b'\n');
-            }
-            for &(first, i) in &repeats {
-                let k = segment_at[first];
-                if k < starts.len() {
-                    dups.push((i, dup_head[k]));
-                    dup_head[k] = dups.len() - 1;
-                } else {
-                    // not scanned in this group (cannot happen: same targets): scan it
-                    starts.push((haystack.len(), i));
-                    dup_head.push(NO_DUP);
-                    haystack.extend_from_slice(locations[i].value);
-                    haystack.push(b'\n');
-                }
-            }
-            for &(_, i) in &segments {
-                segment_at[i] = NO_DUP;
             }
             if starts.is_empty() {
                 continue;
             }
             let hay = &haystack[..];
             let segment_of = |pos: usize| starts.partition_point(|&(s, _)| s <= pos) - 1;
-            // Every location whose variants include segment `k`.
+            // Every location whose variants include segment `k`, and their repeats.
             let locations_of = |k: usize, f: &mut dyn FnMut(usize)| {
-                f(starts[k].1);
+                let mut with_repeats = |loc: usize| {
+                    f(loc);
+                    let mut r = locations[loc].repeat_head;
+                    while let Some(repeat) = repeats.get(r as usize) {
+                        f(kept + r as usize);
+                        r = repeat.next;
+                    }
+                };
+                with_repeats(starts[k].1);
                 let mut d = dup_head[k];
                 while d != NO_DUP {
-                    f(dups[d].0);
+                    with_repeats(dups[d].0);
                     d = dups[d].1;
                 }
             };
@@ -636,7 +720,7 @@ impl SignatureSet {
             }
             // Pattern order, then location order: the first locations of each pattern are
             // the ones reported.
-            literal_hits.sort_unstable();
+            sort_in_request_order(&mut literal_hits, repeats.is_empty(), order);
             literal_hits.dedup();
             let mut r = 0;
             while r < literal_hits.len() {
@@ -647,7 +731,7 @@ impl SignatureSet {
                     let loc = literal_hits[r].1;
                     r += 1;
                     // beyond the cap a location is not looked at: it may hold a match
-                    touched[loc] = true;
+                    mark(touched, loc);
                     if reported >= MAX_LOCATIONS_PER_PATTERN {
                         continue;
                     }
@@ -656,11 +740,7 @@ impl SignatureSet {
                     let own = variant(loc, info.pipeline);
                     if let Some(lit) = &info.literal {
                         if let Some(found) = lit.find(own) {
-                            out.push(finding(
-                                info,
-                                &locations[loc].place,
-                                &own[found.start()..found.end()],
-                            ));
+                            out.push(finding(info, place(loc), &own[found.start()..found.end()]));
                         }
                     }
                 }
@@ -688,7 +768,7 @@ impl SignatureSet {
                     }
                 }
             }
-            required_hits.sort_unstable();
+            sort_in_request_order(&mut required_hits, repeats.is_empty(), order);
             required_hits.dedup();
             always_candidates.sort_unstable();
             // Only the regexes with a candidate, in pattern order.
@@ -712,13 +792,13 @@ impl SignatureSet {
                         let loc = required_hits[r].1;
                         r += 1;
                         if reported >= MAX_LOCATIONS_PER_PATTERN {
-                            touched[loc] = true;
+                            mark(touched, loc);
                             continue;
                         }
                         let own = variant(loc, info.pipeline);
                         if let Some(found) = confirm.find(own) {
-                            touched[loc] = true;
-                            out.push(finding(info, &locations[loc].place, found.as_bytes()));
+                            mark(touched, loc);
+                            out.push(finding(info, place(loc), found.as_bytes()));
                             reported += 1;
                         }
                     }
@@ -744,23 +824,48 @@ impl SignatureSet {
                     locations_of(k, &mut |loc| scanned.push(loc));
                     pos = starts.get(k + 1).map_or(hay.len(), |&(s, _)| s);
                 }
-                scanned.sort_unstable();
+                if repeats.is_empty() {
+                    scanned.sort_unstable();
+                } else {
+                    scanned.sort_unstable_by_key(|&loc| order(loc));
+                }
                 scanned.dedup();
                 let mut reported = 0;
                 for &loc in &scanned {
                     if reported >= MAX_LOCATIONS_PER_PATTERN {
-                        touched[loc] = true;
+                        mark(touched, loc);
                         continue;
                     }
                     let own = variant(loc, info.pipeline);
                     if let Some(found) = confirm.find(own) {
-                        touched[loc] = true;
-                        out.push(finding(info, &locations[loc].place, found.as_bytes()));
+                        mark(touched, loc);
+                        out.push(finding(info, place(loc), found.as_bytes()));
                         reported += 1;
                     }
                 }
             }
         }
+    }
+}
+
+/// Sorts (pattern, location) pairs by pattern, then by the locations' request order
+/// (`order`; their numbers are that order when there are no repeats).
+fn sort_in_request_order(
+    hits: &mut [(usize, usize)],
+    no_repeats: bool,
+    order: impl Fn(usize) -> usize,
+) {
+    if no_repeats {
+        hits.sort_unstable();
+    } else {
+        hits.sort_unstable_by_key(|&(pattern, loc)| (pattern, order(loc)));
+    }
+}
+
+/// Notes that location `loc` (when not a repeat) produced a finding or was not looked at.
+fn mark(touched: &mut [bool], loc: usize) {
+    if let Some(t) = touched.get_mut(loc) {
+        *t = true;
     }
 }
 
@@ -1329,6 +1434,39 @@ mod tests {
             let found = targets(&set(Target::Args, kind, pattern), &m);
             assert_eq!(found, want, "{pattern}");
         }
+    }
+
+    #[test]
+    fn repeated_names_keep_request_order_the_cap_and_their_own_confirmation() {
+        // names of elements 1.. are repeats of element 0's: their findings interleave with
+        // the values' in request order, the cap counts them, and each is confirmed on its
+        // own bytes (the pattern below matches elements 0 to 2 only)
+        let items: Vec<String> = (0..6)
+            .map(|i| format!(r#"{{"union select a":{i},"v":"{i} union select 2"}}"#))
+            .collect();
+        let m = json_request(&format!(r#"{{"items":[{}]}}"#, items.join(",")));
+        let interleaved: Vec<String> = (0..4)
+            .flat_map(|i| {
+                [
+                    format!("ARGS_NAMES:items.{i}.union select a"),
+                    format!("ARGS:items.{i}.v"),
+                ]
+            })
+            .collect();
+        assert_eq!(interleaved.len(), MAX_LOCATIONS_PER_PATTERN);
+        for (kind, pattern) in [
+            (FileKind::Literal, "union select\n"),
+            (FileKind::Regex, "union\\s+select\n"),
+            (FileKind::Regex, "[a-z]{5} [a-z]{6}\n"),
+        ] {
+            let found = targets(&set(Target::Args, kind, pattern), &m);
+            assert_eq!(found, interleaved, "{pattern}");
+        }
+        let own: Vec<String> = (0..3)
+            .map(|i| format!("ARGS_NAMES:items.{i}.union select a"))
+            .collect();
+        let digits = set(Target::Args, FileKind::Regex, "s\\.[0-2]\\.union\n");
+        assert_eq!(targets(&digits, &m), own);
     }
 
     #[test]
