@@ -108,7 +108,10 @@ pub fn worst_locations_remembering(
     let mut open: Option<(f32, Place<'_>, &[u8])> = None;
     // Repeated values (JSON arrays of similar items, repeated headers) are scored once; the
     // map hashes with a random key, so crafted values cannot collide into one bucket.
-    let mut seen: HashMap<&[u8], f32, foldhash::fast::RandomState> = HashMap::default();
+    // Sized for every argument up front: growing it rehashes every value seen so far.
+    let values = request.args_get.len() + request.body.as_ref().map_or(0, |b| b.args.len());
+    let mut seen: HashMap<&[u8], f32, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(values.min(1024), Default::default());
     // Then by normalized value: values differing only in case or digits (`model 17`,
     // `model 42`: digits are all `0` once normalized) are one normalized value.
     let mut seen_normalized: HashMap<Box<[u8]>, f32, foldhash::fast::RandomState> =
