@@ -309,9 +309,9 @@ impl SignatureSet {
         let get_args = request.args_get.iter();
         let body_args = request.body.iter().flat_map(|b| b.args.iter());
         // location of each body argument's name, for `name_repeats`
-        let mut body_name_at: Vec<usize> = Vec::new();
         let body_args_len = request.body.as_ref().map_or(0, |b| b.args.len());
-        let mut name_unchanged: Vec<u8> = Vec::new();
+        let mut body_name_at: Vec<usize> = Vec::with_capacity(body_args_len);
+        let mut name_unchanged: Vec<u8> = Vec::with_capacity(body_args_len);
         const UNKNOWN: u8 = 0;
         const YES: u8 = 1;
         const NO: u8 = 2;
@@ -579,7 +579,7 @@ impl SignatureSet {
         // the first entry of segment k's list in `dups` ((location, next entry) pairs).
         // Repeated values (array items, identical form fields) are scanned once.
         let mut dup_head: Vec<usize> = Vec::with_capacity(locations.len() + 8);
-        let mut dups: Vec<(usize, usize)> = Vec::new();
+        let mut dups: Vec<(usize, usize)> = Vec::with_capacity(locations.len());
         let mut segment_by_bytes: HashMap<&[u8], usize, BuildHasherDefault<SliceHasher>> =
             HashMap::default();
         // Scratch space reused by every group.
