@@ -175,7 +175,8 @@ pub async fn handle(
     let peer_trusted = trusted.iter().any(|n| n.contains(&peer_ip));
     let real_ip = client_ip(peer_ip, &parts.headers, trusted);
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let mut headers = Headers::default();
+    // sized once (with room for a Host from the target): pushing one by one regrew it
+    let mut headers = Headers(Vec::with_capacity(parts.headers.len() + 1));
     for (name, value) in parts.headers.iter() {
         headers.push(name.as_str(), value.as_bytes().to_vec());
     }
@@ -435,7 +436,7 @@ pub async fn handle(
         Ok(Ok(read)) => read,
     };
     if rest.is_none() && prefix.len() <= rsettings.max_bytes {
-        let mut headers = Headers::default();
+        let mut headers = Headers(Vec::with_capacity(rparts.headers.len()));
         for (n, v) in rparts.headers.iter() {
             headers.push(n.as_str(), v.as_bytes().to_vec());
         }
