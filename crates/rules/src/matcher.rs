@@ -248,7 +248,8 @@ impl SignatureSet {
         // Header values seen clean before (the same browser lines on every request) are not
         // transformed or scanned again.
         let is_header = |l: &Location<'_>| matches!(l.place, Place::Header(_));
-        let mut key = Vec::new();
+        // the longest key, so that no header's key regrows it
+        let mut key = Vec::with_capacity(MAX_KEY_LEN);
         locations.retain(|l| {
             !(is_header(l)
                 && clean_key(&mut key, l.targets, paranoia, l.value)
@@ -873,9 +874,12 @@ fn mark(touched: &mut [bool], loc: usize) {
 /// false when the value is too long to be remembered.
 fn clean_key(key: &mut Vec<u8>, targets: u8, paranoia: u8, value: &[u8]) -> bool {
     key.clear();
+    if value.len() + 2 > MAX_KEY_LEN {
+        return false;
+    }
     key.extend_from_slice(&[targets, paranoia]);
     key.extend_from_slice(value);
-    key.len() <= MAX_KEY_LEN
+    true
 }
 
 /// The gate of a group from one byte string per pattern (a literal pattern's text, or a
