@@ -189,7 +189,9 @@ struct Repeat<'r> {
     place: Place<'r>,
     /// How many kept locations come before it in request order.
     kept_before: u32,
-    /// The next repeat of the same location (NO_REPEAT after the last).
+    /// Another repeat of the same location, the one added before this (NO_REPEAT after the
+    /// first added): the list runs newest first, and findings are sorted into request
+    /// order anyway.
     next: u32,
 }
 
@@ -365,6 +367,7 @@ impl SignatureSet {
                         // sized once: a large order's hundreds would be copied as it grows
                         repeats.reserve(body_args_len - i);
                     }
+                    // (a body has at most `max_leaves` arguments: these counts fit in u32)
                     repeats.push(Repeat {
                         place: Place::ArgName(&arg.name),
                         kept_before: locs.len() as u32,
@@ -555,6 +558,7 @@ impl SignatureSet {
         let place = |loc: usize| -> &Place<'_> {
             match locations.get(loc) {
                 Some(l) => &l.place,
+                // (every number past the locations is a repeat's: the fallback is unused)
                 None => repeats.get(loc - kept).map_or(&Place::Body, |r| &r.place),
             }
         };
@@ -565,8 +569,7 @@ impl SignatureSet {
             } else {
                 repeats
                     .get(loc - kept)
-                    .map_or(usize::MAX, |r| r.kept_before as usize)
-                    + (loc - kept)
+                    .map_or(usize::MAX, |r| r.kept_before as usize + (loc - kept))
             }
         };
 
@@ -719,7 +722,7 @@ impl SignatureSet {
                     }
                 }
             }
-            // Pattern order, then location order: the first locations of each pattern are
+            // Pattern order, then request order: the first locations of each pattern are
             // the ones reported.
             sort_in_request_order(&mut literal_hits, repeats.is_empty(), order);
             literal_hits.dedup();
@@ -814,7 +817,7 @@ impl SignatureSet {
                 // One linear scan of the joined values per candidate pattern; each value with
                 // a match starting in one of its segments is then confirmed on its own variant
                 // for this pattern's pipeline (so `^`, `$` and spans never cross values), in
-                // location order.
+                // request order.
                 scanned.clear();
                 let mut pos = 0;
                 while pos < hay.len() {
@@ -1471,6 +1474,96 @@ mod tests {
             .collect();
         let digits = set(Target::Args, FileKind::Regex, "s\\.[0-2]\\.union\n");
         assert_eq!(targets(&digits, &m), own);
+    }
+
+    #[test]
+    fn repeated_names_find_what_names_as_locations_of_their_own_find() {
+        // Differential: the built-in set's findings on generated JSON bodies, with the
+        // flattener's `name_repeats` as they are and with every name a location of its own
+        // (all cleared), at every paranoia level. The keys include ones a pipeline changes
+        // (`%27`, entities, double spaces), and a value may repeat the first element's whole
+        // name (the duplicate-segment path); headers may carry the same payloads.
+        let set = SignatureSet::builtin().expect("built-in set");
+        let keys = [
+            "sku",
+            "q",
+            "union select a",
+            "x' or '1'='1",
+            "a%27%20or%201=1",
+            "<script>alert(1)</script>",
+            "two  spaces",
+            "name,with,commas",
+            "&lt;img src=x onerror=alert(1)&gt;",
+            "../../etc/passwd",
+            "${jndi:ldap://x/a}",
+            "cat /etc/passwd",
+            "union select aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        ];
+        let values = [
+            "\"plain\"",
+            "1",
+            "\"1 union select 2\"",
+            "\"<b>bold</b>\"",
+            "\"; cat /etc/passwd\"",
+            "true",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut compared, mut repeats) = (0, 0);
+        for _ in 0..300 {
+            let width = 1 + next(3);
+            let shape: Vec<&str> = (0..width).map(|_| keys[next(keys.len())]).collect();
+            let mut elements = Vec::new();
+            for _ in 0..1 + next(12) {
+                let mut fields: Vec<String> = shape
+                    .iter()
+                    .map(|k| format!("\"{k}\":{}", values[next(values.len())]))
+                    .collect();
+                if next(6) == 0 {
+                    // an element of another shape
+                    fields.push(format!("\"{}\":1", keys[next(keys.len())]));
+                }
+                elements.push(format!("{{{}}}", fields.join(",")));
+            }
+            let mut body = String::from("{");
+            if next(3) == 0 {
+                body.push_str(&format!("\"z\":\"items.0.{}\",", shape[0]));
+            }
+            body.push_str(&format!("\"items\":[{}]", elements.join(",")));
+            if next(2) == 0 {
+                body.push_str(&format!(",\"nested\":[[{}]]", elements.join(",")));
+            }
+            body.push('}');
+            let mut m = json_request(&body);
+            m.headers
+                .push("X-Note", keys[next(keys.len())].as_bytes().to_vec());
+            repeats += m.body.as_ref().map_or(0, |b| {
+                b.args.iter().filter(|a| a.name_repeats.is_some()).count()
+            });
+            let mut every_name = m.clone();
+            if let Some(b) = every_name.body.as_mut() {
+                b.args.iter_mut().for_each(|a| a.name_repeats = None);
+            }
+            for paranoia in 1..=4 {
+                let find = |m: &RequestModel| {
+                    let mut out = Vec::new();
+                    set.match_request(m, paranoia, &mut out);
+                    out.into_iter()
+                        .map(|f| (f.id, f.target, f.excerpt))
+                        .collect::<Vec<_>>()
+                };
+                let (repeated, separate) = (find(&m), find(&every_name));
+                assert_eq!(repeated, separate, "paranoia {paranoia}: {body}");
+                compared += separate.len();
+            }
+        }
+        assert!(compared > 10_000, "too few findings compared: {compared}");
+        assert!(repeats > 1_000, "too few repeated names: {repeats}");
     }
 
     #[test]
