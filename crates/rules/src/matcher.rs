@@ -101,6 +101,10 @@ pub struct SignatureSet {
     /// Response bodies shorter than this match no `response` pattern (an API's `ok` or
     /// `{}`, a 204's empty body): they are not transformed or scanned.
     response_min_len: usize,
+    /// No `args` pattern can match a value made only of [`NUMBER_BYTES`] (proven when the
+    /// set is compiled): such argument values, left as they are by every pipeline, are
+    /// not locations (a JSON order's quantities and prices, a query's `page=2`).
+    args_skip_numbers: bool,
 }
 
 /// One value after one pipeline.
@@ -322,12 +326,19 @@ impl SignatureSet {
             .map(|a| (None, a))
             .chain(body_args.enumerate().map(|(i, a)| (Some(i), a)))
         {
-            locs.push(Location {
-                place: Place::ArgValue(&arg.name),
-                value: &arg.value,
-                targets: args,
-                repeat_head: NO_REPEAT,
-            });
+            let number = self.args_skip_numbers && is_number(&arg.value) && {
+                let computed =
+                    *args_computed.get_or_insert_with(|| self.computed_pipelines(args).1);
+                self.leaves_unchanged(computed, &arg.value)
+            };
+            if !number {
+                locs.push(Location {
+                    place: Place::ArgValue(&arg.name),
+                    value: &arg.value,
+                    targets: args,
+                    repeat_head: NO_REPEAT,
+                });
+            }
             let Some(i) = i else {
                 if !arg.name.is_empty() {
                     locs.push(Location {
@@ -873,6 +884,121 @@ fn mark(touched: &mut [bool], loc: usize) {
     }
 }
 
+/// The argument values a set may leave out when no `args` pattern can match them: decimal
+/// numbers as sent (`42`, `-3`, `83.99`; not `1.2.3` or `169.254.169.254`, which SSRF
+/// patterns look for), as a small automaton over bytes: the state after `-`, after integer
+/// digits, after `.`, after fraction digits. [`number_step`] gives the next state.
+const NUMBER_START: u8 = 0;
+const NUMBER_SIGN: u8 = 1;
+const NUMBER_INT: u8 = 2;
+const NUMBER_DOT: u8 = 3;
+const NUMBER_FRACTION: u8 = 4;
+/// The bytes a number holds.
+const NUMBER_BYTES: &[u8] = b"0123456789.-";
+
+/// The number automaton's next state, or None when `b` cannot come next.
+fn number_step(state: u8, b: u8) -> Option<u8> {
+    match (state, b) {
+        (NUMBER_START, b'-') => Some(NUMBER_SIGN),
+        (NUMBER_START | NUMBER_SIGN | NUMBER_INT, b'0'..=b'9') => Some(NUMBER_INT),
+        (NUMBER_INT, b'.') => Some(NUMBER_DOT),
+        (NUMBER_DOT | NUMBER_FRACTION, b'0'..=b'9') => Some(NUMBER_FRACTION),
+        _ => None,
+    }
+}
+
+/// Whether the number automaton may stop in `state` (a whole number was read).
+fn number_complete(state: u8) -> bool {
+    state == NUMBER_INT || state == NUMBER_FRACTION
+}
+
+/// Whether `value` is a decimal number (short ones only: a long run of digits is no
+/// quantity, and is left to be scanned).
+fn is_number(value: &[u8]) -> bool {
+    if value.len() > 32 {
+        return false;
+    }
+    let mut state = NUMBER_START;
+    for &b in value {
+        match number_step(state, b) {
+            Some(next) => state = next,
+            None => return false,
+        }
+    }
+    number_complete(state)
+}
+
+/// Whether `regex`, compiled as the matcher compiles it, can match in some value that
+/// [`is_number`]. True when unsure. A regex whose every match holds one of its required
+/// literals cannot when each of those has a byte no number has; the others are decided by
+/// walking a lazy DFA of the regex together with the number automaton from the start of a
+/// value, looking for a state where a match ends (before the next byte, or at the end of a
+/// whole number).
+fn regex_may_match_numbers(regex: &str, pipeline: &[Transform]) -> bool {
+    use regex_automata::hybrid::dfa::DFA;
+    use regex_automata::nfa::thompson;
+    use regex_automata::util::syntax;
+    let compressed = crate::prefilter::compresses_whitespace(pipeline);
+    if let Some(literals) = crate::prefilter::required_literals_with(regex, compressed) {
+        let has_other_byte = |lit: &Vec<u8>| lit.iter().any(|b| !NUMBER_BYTES.contains(b));
+        if !literals.is_empty() && literals.iter().all(has_other_byte) {
+            return false;
+        }
+    }
+    let built = DFA::builder()
+        .syntax(
+            syntax::Config::new()
+                .case_insensitive(true)
+                .unicode(false)
+                .utf8(false),
+        )
+        .thompson(thompson::Config::new().utf8(false))
+        // a full cache is an error rather than a silent clear (which would invalidate the
+        // state ids held below)
+        .configure(DFA::config().minimum_cache_clear_count(Some(0)))
+        .build(regex);
+    let Ok(dfa) = built else {
+        return true;
+    };
+    let mut cache = dfa.create_cache();
+    let start = dfa.start_state_forward(&mut cache, &regex_automata::Input::new(&b""[..]));
+    let Ok(start) = start else {
+        return true;
+    };
+    let mut seen = vec![(start, NUMBER_START)];
+    let mut queue = vec![(start, NUMBER_START)];
+    while let Some((sid, state)) = queue.pop() {
+        // a match ending at the end of a whole number
+        if number_complete(state) {
+            match dfa.next_eoi_state(&mut cache, sid) {
+                Ok(end) if !end.is_match() => {}
+                _ => return true,
+            }
+        }
+        for &b in NUMBER_BYTES {
+            let Some(next_state) = number_step(state, b) else {
+                continue;
+            };
+            let Ok(next) = dfa.next_state(&mut cache, sid, b) else {
+                return true;
+            };
+            // a match ending before this byte (every prefix of a number can be completed)
+            if next.is_match() || next.is_quit() || next.is_unknown() {
+                return true;
+            }
+            if next.is_dead() || seen.contains(&(next, next_state)) {
+                continue;
+            }
+            if seen.len() >= 4096 {
+                return true;
+            }
+            seen.push((next, next_state));
+            queue.push((next, next_state));
+        }
+    }
+    false
+}
+
 /// The clean-value cache key of a value matched against `targets` at `paranoia`, in `key`;
 /// false when the value is too long to be remembered.
 fn clean_key(key: &mut Vec<u8>, targets: u8, paranoia: u8, value: &[u8]) -> bool {
@@ -1114,6 +1240,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
     let mut targets_sorted: Vec<Target> = by_target.keys().copied().collect();
     targets_sorted.sort();
     let mut groups = Vec::new();
+    let mut args_never_match_numbers = true;
     let mut targets = 0u8;
     // Response bodies shorter than this are not scanned (one group per target).
     let mut response_min_len = 0;
@@ -1122,6 +1249,16 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             continue;
         };
         targets |= target.bit();
+        if target == Target::Args && args_never_match_numbers {
+            let literal_may = lits.iter().any(|spec| {
+                let text = spec.literal.as_deref().unwrap_or("");
+                text.bytes().all(|b| NUMBER_BYTES.contains(&b))
+            });
+            args_never_match_numbers = !literal_may
+                && !res
+                    .iter()
+                    .any(|spec| regex_may_match_numbers(&spec.regex, &spec.pipeline));
+        }
         let pipeline_of = |spec: &PatternSpec| {
             pipelines
                 .iter()
@@ -1280,6 +1417,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                 .unwrap_or(1)
         })
         .collect::<Vec<u8>>();
+    let args_skip_numbers = args_never_match_numbers;
     let identity_masks: [u64; 3] = std::array::from_fn(|level| {
         (0..pipelines.len())
             .filter(|&p| level as u8 >= pipeline_plain_level[p])
@@ -1296,6 +1434,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
         stats,
         clean_headers: ValueCache::default(),
         response_min_len,
+        args_skip_numbers,
     })
 }
 
@@ -1564,6 +1703,45 @@ mod tests {
         }
         assert!(compared > 10_000, "too few findings compared: {compared}");
         assert!(repeats > 1_000, "too few repeated names: {repeats}");
+    }
+
+    #[test]
+    fn numbers_are_left_out_only_when_no_args_pattern_can_match_them() {
+        // what the lazy-DFA walk decides, on regexes whose answer is known
+        for (regex, may) in [
+            (r"\d+", true),
+            (r"^$", false),
+            (r"\b169\.254\.169\.254\b", false),
+            (r"\d+\.\d+\.", false),
+            (r"^-?\d+$", true),
+            (r"-\d\.", true),
+            (r"^\d{3}$", true),
+            (r"[a-z]+", false),
+            (r"\b\d+\.?e\s*\(\s*[\w(]", false),
+            (r"^\s*-?\d+\s*\)*\s*(?:or|and)\s+\d", false),
+            (r"\d+\s+union", false),
+        ] {
+            assert_eq!(regex_may_match_numbers(regex, &[]), may, "{regex}");
+        }
+        // the built-in set leaves numbers out; a set with a pattern that matches them does
+        // not, and finds them
+        let builtin = SignatureSet::builtin().expect("built-in set");
+        assert!(builtin.args_skip_numbers);
+        // dotted quads are no numbers: the metadata address is still found
+        let ssrf = targets(&builtin, &json_request(r#"{"n":1,"url":"169.254.169.254"}"#));
+        assert_eq!(ssrf, vec!["ARGS:url"]);
+        let body = r#"{"qty":4242,"price":"-3.50","page":"666"}"#;
+        let numbers = set(Target::Args, FileKind::Regex, "^-?\\d+\\.\\d+$\n^666$\n");
+        assert!(!numbers.args_skip_numbers);
+        assert_eq!(
+            targets(&numbers, &json_request(body)),
+            vec!["ARGS:price", "ARGS:page"]
+        );
+        let literal = set(Target::Args, FileKind::Literal, "4242\n");
+        assert!(!literal.args_skip_numbers);
+        assert_eq!(targets(&literal, &json_request(body)), vec!["ARGS:qty"]);
+        let words = set(Target::Args, FileKind::Regex, "union\\s+select\n");
+        assert!(words.args_skip_numbers);
     }
 
     #[test]
