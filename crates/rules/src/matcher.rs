@@ -1728,7 +1728,10 @@ mod tests {
         let builtin = SignatureSet::builtin().expect("built-in set");
         assert!(builtin.args_skip_numbers);
         // dotted quads are no numbers: the metadata address is still found
-        let ssrf = targets(&builtin, &json_request(r#"{"n":1,"url":"169.254.169.254"}"#));
+        let ssrf = targets(
+            &builtin,
+            &json_request(r#"{"n":1,"url":"169.254.169.254"}"#),
+        );
         assert_eq!(ssrf, vec!["ARGS:url"]);
         let body = r#"{"qty":4242,"price":"-3.50","page":"666"}"#;
         let numbers = set(Target::Args, FileKind::Regex, "^-?\\d+\\.\\d+$\n^666$\n");
