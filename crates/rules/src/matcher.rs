@@ -101,9 +101,9 @@ pub struct SignatureSet {
     /// Response bodies shorter than this match no `response` pattern (an API's `ok` or
     /// `{}`, a 204's empty body): they are not transformed or scanned.
     response_min_len: usize,
-    /// No `args` pattern can match a value made only of [`NUMBER_BYTES`] (proven when the
-    /// set is compiled): such argument values, left as they are by every pipeline, are
-    /// not locations (a JSON order's quantities and prices, a query's `page=2`).
+    /// No `args` pattern can match in a decimal number ([`is_number`]; proven when the set
+    /// is compiled): such argument values, left as they are by every pipeline, are not
+    /// locations (a JSON order's quantities and prices, a query's `page=2`).
     args_skip_numbers: bool,
 }
 
@@ -1553,6 +1553,13 @@ mod tests {
         assert_eq!(targets(&always, &json_request(body)), want);
     }
 
+    /// `union select` as a literal, a prefiltered regex and a regex without a literal.
+    const UNION_SELECT_PATTERNS: [(FileKind, &str); 3] = [
+        (FileKind::Literal, "union select\n"),
+        (FileKind::Regex, "union\\s+select\n"),
+        (FileKind::Regex, "[a-z]{5} [a-z]{6}\n"),
+    ];
+
     #[test]
     fn names_repeated_across_array_elements_are_reported_at_each() {
         // `items.N.union select x` is scanned once for all N, yet found at every element
@@ -1572,11 +1579,7 @@ mod tests {
             .as_ref()
             .map(|b| b.args.iter().filter(|a| a.name_repeats.is_some()).count());
         assert_eq!(repeats, Some(4), "the flattener marks the repeats");
-        for (kind, pattern) in [
-            (FileKind::Literal, "union select\n"),
-            (FileKind::Regex, "union\\s+select\n"),
-            (FileKind::Regex, "[a-z]{5} [a-z]{6}\n"),
-        ] {
+        for (kind, pattern) in UNION_SELECT_PATTERNS {
             let found = targets(&set(Target::Args, kind, pattern), &m);
             assert_eq!(found, want, "{pattern}");
         }
@@ -1600,11 +1603,7 @@ mod tests {
             })
             .collect();
         assert_eq!(interleaved.len(), MAX_LOCATIONS_PER_PATTERN);
-        for (kind, pattern) in [
-            (FileKind::Literal, "union select\n"),
-            (FileKind::Regex, "union\\s+select\n"),
-            (FileKind::Regex, "[a-z]{5} [a-z]{6}\n"),
-        ] {
+        for (kind, pattern) in UNION_SELECT_PATTERNS {
             let found = targets(&set(Target::Args, kind, pattern), &m);
             assert_eq!(found, interleaved, "{pattern}");
         }
