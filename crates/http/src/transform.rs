@@ -719,14 +719,13 @@ fn hex_quad(input: &[u8], i: usize) -> Option<u16> {
 }
 
 /// ModSecurity's reduction of a 16-bit code to one byte: the low byte, with the full-width
-/// forms U+FF01–U+FF5E mapped to ASCII.
+/// forms U+FF01–U+FF5E mapped to ASCII. One departure: the other code points that stand in
+/// for ASCII syntax ([`confusable`]: `%u2215` DIVISION SLASH, `%u2216` SET MINUS, the small
+/// form variants) become that ASCII byte, as IIS's best-fit mapping makes them, rather than
+/// their low byte (0x15, 0x16: control characters no rule looks for), so that
+/// `%uff0e%uff0e%u2215etc%u2215passwd` reads `../etc/passwd`.
 fn unicode_low_byte(code: u32) -> u8 {
-    let low = (code & 0xff) as u8;
-    if (0xff01..=0xff5e).contains(&code) {
-        low + 0x20
-    } else {
-        low
-    }
+    confusable(code).unwrap_or((code & 0xff) as u8)
 }
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
@@ -1450,7 +1449,7 @@ fn is_cont(b: Option<&u8>) -> bool {
     b.is_some_and(|&b| b & 0xc0 == 0x80)
 }
 
-/// Decodes the (possibly overlong) sequence at `i` whose lead byte is 0xC0–0xF7, without
+/// Decodes the (possibly overlong) sequence at `i` whose lead byte is 0xC0–0xFD, without
 /// validating anything but the continuation bytes. Returns (code point, length).
 fn decode_loose(input: &[u8], i: usize) -> Option<(u32, usize)> {
     let lead = *input.get(i)?;
@@ -1458,6 +1457,10 @@ fn decode_loose(input: &[u8], i: usize) -> Option<(u32, usize)> {
         0xc0..=0xdf => 2,
         0xe0..=0xef => 3,
         0xf0..=0xf7 => 4,
+        // the five- and six-byte forms of the original UTF-8 (RFC 2279), which lenient
+        // decoders still accept: `%f8%80%80%80%ae` is an overlong `.`
+        0xf8..=0xfb => 5,
+        0xfc..=0xfd => 6,
         _ => return None,
     };
     let mut code = u32::from(lead) & (0x7f >> len);
@@ -1486,7 +1489,9 @@ fn unicode_normalize(input: &[u8]) -> Cow<'_, [u8]> {
                     0..=0x7f => 1,
                     0x80..=0x7ff => 2,
                     0x800..=0xffff => 3,
-                    _ => 4,
+                    0x10000..=0x1f_ffff => 4,
+                    0x20_0000..=0x3ff_ffff => 5,
+                    _ => 6,
                 };
                 let mapped = if code < 0x80 && len > 1 {
                     Some(code as u8) // overlong ASCII
@@ -1862,7 +1867,9 @@ mod tests {
         assert_eq!(t(u, b"%u12"), b"%u12");
         assert_eq!(t(u, b"%u"), b"%u");
         assert_eq!(t(u, b"%u12zz"), b"%u12zz");
-        assert_eq!(t(u, b"%u2215"), vec![0x15]);
+        // a code point standing in for ASCII syntax is that byte, others their low byte
+        assert_eq!(t(u, b"%u2215%u2216%ufe52"), b"/\\.");
+        assert_eq!(t(u, b"%u2217"), vec![0x17]);
         assert_eq!(t(u, b"%41+%4"), b"A %4");
         assert_eq!(t(u, b"%uff00"), vec![0x00]);
     }
@@ -2145,6 +2152,9 @@ mod tests {
         assert_eq!(t(n, "\u{ff1c}script\u{ff1e}".as_bytes()), b"<script>");
         assert_eq!(t(n, b"\xc0\xae\xc0\xae/"), b"../");
         assert_eq!(t(n, b"\xe0\x80\xae\xf0\x80\x80\xae"), b"..");
+        assert_eq!(t(n, b"\xf8\x80\x80\x80\xae\xfc\x80\x80\x80\x80\xaf"), b"./");
+        // a five-byte form of a code point that needs five is no overlong: left as it is
+        assert_eq!(t(n, b"\xf8\x88\x80\x80\x80"), b"\xf8\x88\x80\x80\x80");
         assert_eq!(t(n, "a\u{2215}b\u{2044}c".as_bytes()), b"a/b/c");
         assert_eq!(t(n, "\u{fe64}x\u{fe65}".as_bytes()), b"<x>");
         // Untouched: other characters, truncated sequences, overlongs of non-ASCII.

@@ -3,7 +3,7 @@
 # prose ("the /etc/passwd file", "tail -f /var/log/nginx/error.log") passes at PL1: the PL1
 # patterns anchor at the value start, after '=' or after a scheme, or follow a traversal.
 #@ category: lfi
-#@ transforms: urlDecodeUni htmlEntityDecode removeNulls unicodeNormalize compressWhitespace normalizePathWin lowercase
+#@ transforms: urlDecodeUni urlDecodeUni htmlEntityDecode removeNulls unicodeNormalize compressWhitespace normalizePathWin lowercase
 #@ severity: critical
 #@ paranoia: 1
 #@ message: LFI: value is a sensitive Unix file

@@ -1,8 +1,10 @@
 # Path traversal in a user value. No JS/CSS decoding here (they eat backslashes), so ..\ stays.
 # A single ../ is normal in code and markdown (imports, relative links) and is only flagged at
 # PL2; at PL1 the value must start with a traversal, go deep, or reach a sensitive location.
+# Decoded twice: JSON and XML values arrive undecoded, so `..%252f` (a double-encoded `../`
+# that an application decoding its input once more turns into a traversal) needs both.
 #@ category: traversal
-#@ transforms: urlDecodeUni htmlEntityDecode removeNulls unicodeNormalize compressWhitespace
+#@ transforms: urlDecodeUni urlDecodeUni htmlEntityDecode removeNulls unicodeNormalize compressWhitespace
 #@ severity: critical
 #@ paranoia: 1
 #@ message: Path traversal: value starts with a parent-directory sequence
