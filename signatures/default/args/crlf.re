@@ -1,8 +1,9 @@
 # CRLF injection / HTTP response splitting / mail header injection in values that may be
 # reflected into response or mail headers. Newlines are kept (no whitespace compression).
 # Multi-line form text ("Location: Remote") must pass, so header names need a value shape.
+# Decoded twice: a JSON value arrives undecoded, and `%250d%250a` is a double-encoded CRLF.
 #@ category: crlf
-#@ transforms: urlDecodeUni removeNulls
+#@ transforms: urlDecodeUni urlDecodeUni removeNulls
 #@ severity: critical
 #@ paranoia: 1
 #@ message: CRLF injection: injected response header

@@ -11,7 +11,7 @@
 <\?=?\s*`
 #@ message: PHP injection: dangerous function called with attacker input
 \b(?:system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|eval|assert|create_function|call_user_func(?:_array)?|array_map|usort|preg_replace|include|require|file_get_contents|file_put_contents|unserialize)\s*\(\s*['"]?\s*\$_(?:get|post|request|cookie|server|files)\b
-\b(?:system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|eval)\s*\(\s*['"]\s*(?:id|whoami|uname|ls|dir|cat|wget|curl|nc|bash|sh|ping|echo|type|net|ipconfig|ifconfig|pwd|sleep)\b
+\b(?:system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|eval)\s*\(\s*['"]\s*(?:/(?:usr/)?(?:local/)?s?bin/)?(?:id|whoami|uname|ls|dir|cat|wget|curl|nc|bash|sh|ping|echo|type|net|ipconfig|ifconfig|pwd|sleep)\b
 \b(?:eval|assert)\s*\(\s*(?:base64_decode|gzinflate|gzuncompress|gzdecode|str_rot13|hex2bin|urldecode|rawurldecode|stripslashes|\$_|file_get_contents|['"][^'"]*(?:system|exec|passthru|phpinfo)\s*\()
 \bpreg_replace\s*\(\s*['"]/.{0,100}/[a-z]*e[a-z]*['"]\s*,
 \bcreate_function\s*\(\s*['"][^'"]*['"]\s*,\s*['"][^'"]*(?:system|exec|eval|passthru|\$_)

@@ -17,7 +17,7 @@
 (?:[;|\r\n]|&&?)\s*(?:/(?:usr/)?s?bin/)?(?:id|whoami|uname|ifconfig|netstat|systeminfo)(?:\s*(?:$|[;|&`)#>\r\n]|-[a-z]{1,3}\b)|\s+-[a-z]{1,3}\b)
 (?:[;|`\r\n]|&&?|\$\()\s*(?:ipconfig|ipconfig\.exe)\s*(?:/all\b|$|[;|&])
 (?:[;|`\r\n]|&&?|\$\()\s*(?:cat|head|tail|more|less|nl|tac|strings|xxd|od|base64|sort|uniq|type)\s+(?:/etc/(?:passwd|shadow|group|sudoers|master\.passwd|hosts)|/proc/self/|c:\\|%\w+%)
-(?:^|[\w.:/=;|&'"])`\s*(?:id|whoami|uname|ifconfig|hostname|pwd|ls|cat|wget|curl|nc|ping|sleep|nslookup|dig|echo|bash|sh|python[23]?|perl|php)\b[^`]*`
+(?:^|[\w.:/=;|&'"])`\s*(?:/(?:usr/)?(?:local/)?s?bin/)?(?:id|whoami|uname|ifconfig|hostname|pwd|ls|cat|wget|curl|nc|ping|sleep|nslookup|dig|echo|bash|sh|python[23]?|perl|php)\b[^`]*`
 (?:^|[\w.])\$\(\s*(?:id|whoami|uname|hostname|pwd|ifconfig|ls|cat\s+/etc)\b[^)]*\)
 \$\(\s*(?:wget|nc|ncat|netcat|socat|telnet|nslookup|dig|ping|sleep\s+\d|bash\s+-[ci]|sh\s+-[ci]|python[23]?\s+-c|perl\s+-e|php\s+-r|ruby\s+-e|printf\s+['"]?\\x)\b
 \$\(\s*curl\s[^)]*(?:\|\s*(?:ba)?sh|\d{1,3}(?:\.\d{1,3}){3}|\$\(|`)

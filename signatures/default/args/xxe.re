@@ -9,6 +9,8 @@
 <!doctype\s+[\w:.-]+\s+system\s+["'](?:file|php|expect|jar|netdoc|gopher|ftp|data|https?)://
 \bxmlns:xi\s*=\s*["']http://www\.w3\.org/2001/xinclude
 <xi:include\b
+#@ message: XML entity expansion (billion laughs): an entity defined by repeating others
+<!entity\s+(?:%\s*)?[\w.:-]+\s+["'][^"']{0,400}?(?:&[\w.:-]+;[^"'&]{0,8}){3}
 #@ severity: error
 #@ message: XXE probe: DOCTYPE with an internal subset in a value
 <!doctype\s+[\w:.-]+\s*\[\s*<!(?:entity|element|attlist)\b
