@@ -144,6 +144,9 @@ fn resolve<'a>(row: &'a [Variant], v: &'a Variant, original: &'a [u8]) -> &'a [u
 #[derive(Clone, Copy)]
 enum Place<'r> {
     Uri,
+    /// One segment of the request path, percent-decoded once (REST parameters such as
+    /// `/products/{id}/reviews` carry user values there).
+    PathSegment,
     ArgValue(&'r str),
     ArgName(&'r str),
     CookieValue(&'r str),
@@ -159,6 +162,7 @@ impl Place<'_> {
     fn target_name(&self) -> String {
         match self {
             Place::Uri => "REQUEST_URI".to_string(),
+            Place::PathSegment => "REQUEST_FILENAME".to_string(),
             Place::ArgValue(n) => format!("ARGS:{n}"),
             Place::ArgName(n) => format!("ARGS_NAMES:{n}"),
             Place::CookieValue(n) => format!("REQUEST_COOKIES:{n}"),
@@ -250,7 +254,8 @@ impl SignatureSet {
             u.extend_from_slice(request.query_raw.as_bytes());
             Cow::Owned(u)
         };
-        let (mut locations, repeats) = self.request_locations(request, &uri);
+        let segments = path_segments(&request.path_raw);
+        let (mut locations, repeats) = self.request_locations(request, &uri, &segments);
         // Header values seen clean before (the same browser lines on every request) are not
         // transformed or scanned again.
         let is_header = |l: &Location<'_>| matches!(l.place, Place::Header(_));
@@ -293,13 +298,15 @@ impl SignatureSet {
         &self,
         request: &'r RequestModel,
         uri: &'r [u8],
+        segments: &'r [Cow<'r, [u8]>],
     ) -> (Vec<Location<'r>>, Vec<Repeat<'r>>) {
         let args = Target::Args.bit();
         let mut repeats: Vec<Repeat<'r>> = Vec::new();
         // the pipelines computed for argument values, once needed
         let mut args_computed: Option<u64> = None;
         let mut locs = Vec::with_capacity(
-            8 + 2 * request.args_get.len()
+            8 + segments.len()
+                + 2 * request.args_get.len()
                 + request.headers.len()
                 + 2 * request.cookies.len()
                 + request
@@ -313,6 +320,22 @@ impl SignatureSet {
             targets: Target::Url.bit(),
             repeat_head: NO_REPEAT,
         });
+        // Path segments are argument values: an injection in `/users/{id}` is one in `?id=`.
+        for segment in segments {
+            let number = self.args_skip_numbers && is_number(segment) && {
+                let computed =
+                    *args_computed.get_or_insert_with(|| self.computed_pipelines(args).1);
+                self.leaves_unchanged(computed, segment)
+            };
+            if !number {
+                locs.push(Location {
+                    place: Place::PathSegment,
+                    value: segment,
+                    targets: args,
+                    repeat_head: NO_REPEAT,
+                });
+            }
+        }
         let get_args = request.args_get.iter();
         let body_args = request.body.iter().flat_map(|b| b.args.iter());
         // location of each body argument's name, for `name_repeats`
@@ -914,6 +937,23 @@ fn number_complete(state: u8) -> bool {
 
 /// Whether `value` is a decimal number (short ones only: a long run of digits is no
 /// quantity, and is left to be scanned).
+/// The non-empty segments of a raw request path, each percent-decoded once as query values
+/// are (`+` stays: it is no space in a path).
+fn path_segments(path_raw: &str) -> Vec<Cow<'_, [u8]>> {
+    path_raw
+        .as_bytes()
+        .split(|&b| b == b'/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s.contains(&b'%') {
+                Cow::Owned(palisade_http::urlencoded::percent_decode(s, false))
+            } else {
+                Cow::Borrowed(s)
+            }
+        })
+        .collect()
+}
+
 fn is_number(value: &[u8]) -> bool {
     if value.len() > 32 {
         return false;

@@ -141,6 +141,38 @@ fn regex_lists_see_every_location_and_report_it() {
 }
 
 #[test]
+fn path_segments_are_argument_values() {
+    let d = TempDir::new("segments");
+    d.write("args/x.re", "^1' or '1'='1$\n<svg/onload\n");
+    let set = load(&d.0);
+    // a REST parameter: decoded once, anchored at the segment's own start and end
+    let f = run(
+        &set,
+        &request("/products/1%27%20or%20%271%27%3D%271/reviews", &[], None),
+        1,
+    );
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].target, "REQUEST_FILENAME");
+    assert_eq!(f[0].excerpt, "1' or '1'='1");
+    // an encoded slash stays inside its segment; a raw one separates segments
+    let f = run(
+        &set,
+        &request("/search/%3Csvg%2Fonload%3Dalert(1)%3E", &[], None),
+        1,
+    );
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].target, "REQUEST_FILENAME");
+    assert!(run(&set, &request("/search/%3Csvg/onload", &[], None), 1).is_empty());
+    // numbers and plain slugs are no findings; the URL target keeps its own locations
+    assert!(run(&set, &request("/products/42/o-neill-wetsuit", &[], None), 1).is_empty());
+    d.write("url/x.re", "svg\n");
+    let set = load(&d.0);
+    let f = run(&set, &request("/a/svg", &[], None), 1);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].target, "REQUEST_URI");
+}
+
+#[test]
 fn a_match_never_spans_two_values() {
     let d = TempDir::new("span");
     d.write("args/x.re", "foo.*bar\n^bar\n");

@@ -8,7 +8,10 @@
 #@ message: Command injection (normalized): read of a sensitive file
 \b(?:cat|head|tail|more|less|nl|tac|strings|xxd|base64|type)\s*/etc/(?:passwd|shadow|sudoers|group)\b
 #@ message: Command injection (normalized): recon command after a separator
-(?:^\s*|[|&]\s*|[\w.]\$\(\s*)(?:whoami|uname\s*-a|ifconfig|systeminfo)\b
+# (at the start of a value only as the whole command, with options or a separator after it:
+# a search for `ifconfig eth0 not working` or a page slug `ifconfig-ubuntu` is no injection)
+^\s*(?:whoami|uname\s*-a|ifconfig|systeminfo)(?:\s*$|\s*[|&]|\s+-[a-z]{1,3}\s*$)
+(?:[|&]\s*|[\w.]\$\(\s*)(?:whoami|uname\s*-a|ifconfig|systeminfo)\b
 [|&]\s*id(?:\s*$|\s*[|&])
 #@ message: Command injection (normalized): shell invocation
 (?:^|[|&`]\s*)(?:/bin/|/usr/bin/)(?:ba|z|k|da)?sh\b
