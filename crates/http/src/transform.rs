@@ -25,17 +25,20 @@ pub enum Transform {
     None,
     /// `urlDecode`: `%XX` and `+` → space; invalid or truncated escapes are kept literally.
     UrlDecode,
-    /// `urlDecodeUni`: like `urlDecode`, plus IIS `%uXXXX` (low byte of the code point; the
-    /// full-width forms `%uFF01`–`%uFF5E` become their ASCII counterparts).
+    /// `urlDecodeUni`: like `urlDecode`, plus IIS `%uXXXX`: the low byte of the code point,
+    /// as in ModSecurity, except for code points that stand in for ASCII syntax, which become
+    /// that ASCII byte (deviation, as IIS's best-fit mapping does: the full-width forms
+    /// `%uFF01`–`%uFF5E` as in ModSecurity, and also `%u2215`/`%u2044` → `/`, `%u2216` →
+    /// `\`, `%u3000` → space, the small form variants `%uFE50`–`%uFE6B`).
     UrlDecodeUni,
     /// `htmlEntityDecode`: numeric (`&#60;`, `&#x3c;`) and named (`&lt;`, `&quot;`,
     /// `&colon;`, ...) references, with or without the trailing `;`. Numeric references
     /// yield one byte (the low byte of the value), as in ModSecurity; `&nbsp;` yields 0xA0.
     HtmlEntityDecode,
-    /// `jsDecode`: `\xHH`, `\uHHHH` (low byte, full-width aware), octal `\OOO`, and the C
+    /// `jsDecode`: `\xHH`, `\uHHHH` (reduced to one byte as in `urlDecodeUni`), octal `\OOO`, and the C
     /// single-character escapes; any other `\c` becomes `c`.
     JsDecode,
-    /// `cssDecode`: CSS 2 escapes `\H` … `\HHHHHH` (low byte, full-width aware, one following
+    /// `cssDecode`: CSS 2 escapes `\H` … `\HHHHHH` (one byte as in `urlDecodeUni`, one following
     /// whitespace swallowed), `\` + newline removed, `\c` → `c`.
     CssDecode,
     /// `base64Decode`: decodes the leading run of valid Base64 (stops at the first character
@@ -101,7 +104,8 @@ pub enum Transform {
     /// `urlEncode`: letters, digits and `*` kept, space → `+`, the rest → `%xx`.
     UrlEncode,
     /// `unicodeNormalize` (Palisade): full-width ASCII U+FF01–U+FF5E and U+3000 → ASCII,
-    /// overlong UTF-8 encodings of ASCII (`C0 AE`, `E0 80 AE`, `F0 80 80 AE` → `.`), and a
+    /// overlong UTF-8 encodings of ASCII (`C0 AE`, `E0 80 AE`, `F0 80 80 AE`, and the RFC 2279
+    /// five- and six-byte forms `F8 80 80 80 AE`, `FC 80 80 80 80 AE` → `.`), and a
     /// few evasion confusables (division/fraction slash → `/`, small form variants such as
     /// U+FE64/U+FE65 → `<`/`>`). All other bytes are left untouched.
     UnicodeNormalize,

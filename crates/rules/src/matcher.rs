@@ -320,21 +320,15 @@ impl SignatureSet {
             targets: Target::Url.bit(),
             repeat_head: NO_REPEAT,
         });
-        // Path segments are argument values: an injection in `/users/{id}` is one in `?id=`.
+        // Path segments are argument values: an injection in `/users/{id}` is one in `?id=`
+        // (plain names and numbers are already left out by `path_segments`).
         for segment in segments {
-            let number = self.args_skip_numbers && is_number(segment) && {
-                let computed =
-                    *args_computed.get_or_insert_with(|| self.computed_pipelines(args).1);
-                self.leaves_unchanged(computed, segment)
-            };
-            if !number {
-                locs.push(Location {
-                    place: Place::PathSegment,
-                    value: segment,
-                    targets: args,
-                    repeat_head: NO_REPEAT,
-                });
-            }
+            locs.push(Location {
+                place: Place::PathSegment,
+                value: segment,
+                targets: args,
+                repeat_head: NO_REPEAT,
+            });
         }
         let get_args = request.args_get.iter();
         let body_args = request.body.iter().flat_map(|b| b.args.iter());
@@ -935,10 +929,13 @@ fn number_complete(state: u8) -> bool {
     state == NUMBER_INT || state == NUMBER_FRACTION
 }
 
-/// Whether `value` is a decimal number (short ones only: a long run of digits is no
-/// quantity, and is left to be scanned).
-/// The non-empty segments of a raw request path, each percent-decoded once as query values
-/// are (`+` stays: it is no space in a path).
+/// The segments of a raw request path that may carry a payload, each percent-decoded once
+/// as query values are (`+` stays: it is no space in a path). A segment that is a plain
+/// name after decoding (letters, digits, single dots, dashes and spaces:
+/// [`palisade_http::transform::is_plain`]) is left out: `/sessions/whoami`, `/wiki/Ifconfig`
+/// or `/d/boot.ini` are resource names, not injections, and the whole-value patterns of the
+/// args lists (a value that *is* `whoami`) would block them; the `url/` lists still see
+/// the path. Every injection needs some other byte (a quote, `(`, `<`, `;`, `|`, `=`...).
 fn path_segments(path_raw: &str) -> Vec<Cow<'_, [u8]>> {
     path_raw
         .as_bytes()
@@ -951,9 +948,12 @@ fn path_segments(path_raw: &str) -> Vec<Cow<'_, [u8]>> {
                 Cow::Borrowed(s)
             }
         })
+        .filter(|s| !palisade_http::transform::is_plain(s))
         .collect()
 }
 
+/// Whether `value` is a decimal number (short ones only: a long run of digits is no
+/// quantity, and is left to be scanned).
 fn is_number(value: &[u8]) -> bool {
     if value.len() > 32 {
         return false;

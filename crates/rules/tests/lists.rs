@@ -163,8 +163,14 @@ fn path_segments_are_argument_values() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].target, "REQUEST_FILENAME");
     assert!(run(&set, &request("/search/%3Csvg/onload", &[], None), 1).is_empty());
-    // numbers and plain slugs are no findings; the URL target keeps its own locations
-    assert!(run(&set, &request("/products/42/o-neill-wetsuit", &[], None), 1).is_empty());
+    // a segment that is a plain name is no argument value, even for a whole-value pattern
+    // that an argument holding the same word matches
+    d.write("args/x.re", "^whoami$\n");
+    let set = load(&d.0);
+    assert_eq!(run(&set, &request("/s?cmd=whoami", &[], None), 1).len(), 1);
+    assert!(run(&set, &request("/sessions/whoami", &[], None), 1).is_empty());
+    assert!(run(&set, &request("/sessions/who%61mi", &[], None), 1).is_empty());
+    // the URL target keeps its own location
     d.write("url/x.re", "svg\n");
     let set = load(&d.0);
     let f = run(&set, &request("/a/svg", &[], None), 1);

@@ -18,7 +18,7 @@ __(?:class|mro|subclasses|globals|builtins|base|bases|getattribute|init|import|l
 \{[{%][^}]{0,300}?__\w+__
 \{[{%][^}]{0,300}?\.(?:subclasses|mro)\s*\(
 \{%[^%]{0,200}?\bconfig\.(?:items|iteritems|values|keys)\s*\(
-\{\{\s*dump\s*\(\s*app\b
+\{\{\s*dump\s*\(\s*app\s*\)
 \{\{[^}]{0,200}?\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages|range|dict)\s*(?:\.|\[|\|attr)
 \{\{\s*(?:config|self|request|settings)(?:\.items\(\))?\s*\}\}
 \|\s*attr\s*\(\s*['"](?:\\x5f|_){2}
