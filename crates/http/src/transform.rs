@@ -35,11 +35,11 @@ pub enum Transform {
     /// `&colon;`, ...) references, with or without the trailing `;`. Numeric references
     /// yield one byte (the low byte of the value), as in ModSecurity; `&nbsp;` yields 0xA0.
     HtmlEntityDecode,
-    /// `jsDecode`: `\xHH`, `\uHHHH` (reduced to one byte as in `urlDecodeUni`), octal `\OOO`, and the C
-    /// single-character escapes; any other `\c` becomes `c`.
+    /// `jsDecode`: `\xHH`, `\uHHHH` (reduced to one byte as in `urlDecodeUni`), octal
+    /// `\OOO`, and the C single-character escapes; any other `\c` becomes `c`.
     JsDecode,
-    /// `cssDecode`: CSS 2 escapes `\H` … `\HHHHHH` (one byte as in `urlDecodeUni`, one following
-    /// whitespace swallowed), `\` + newline removed, `\c` → `c`.
+    /// `cssDecode`: CSS 2 escapes `\H` … `\HHHHHH` (one byte as in `urlDecodeUni`, one
+    /// following whitespace swallowed), `\` + newline removed, `\c` → `c`.
     CssDecode,
     /// `base64Decode`: decodes the leading run of valid Base64 (stops at the first character
     /// outside the alphabet, `=` included); a partial last quantum yields its whole bytes.

@@ -254,7 +254,12 @@ impl SignatureSet {
             u.extend_from_slice(request.query_raw.as_bytes());
             Cow::Owned(u)
         };
-        let segments = path_segments(&request.path_raw);
+        // (no args list: no segment is looked at, so none is decoded)
+        let segments = if self.targets & Target::Args.bit() != 0 {
+            path_segments(&request.path_raw)
+        } else {
+            Vec::new()
+        };
         let (mut locations, repeats) = self.request_locations(request, &uri, &segments);
         // Header values seen clean before (the same browser lines on every request) are not
         // transformed or scanned again.
@@ -1280,7 +1285,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
     let mut targets_sorted: Vec<Target> = by_target.keys().copied().collect();
     targets_sorted.sort();
     let mut groups = Vec::new();
-    let mut args_never_match_numbers = true;
+    let mut args_skip_numbers = true;
     let mut targets = 0u8;
     // Response bodies shorter than this are not scanned (one group per target).
     let mut response_min_len = 0;
@@ -1289,12 +1294,12 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             continue;
         };
         targets |= target.bit();
-        if target == Target::Args && args_never_match_numbers {
+        if target == Target::Args && args_skip_numbers {
             let literal_may = lits.iter().any(|spec| {
                 let text = spec.literal.as_deref().unwrap_or("");
                 text.bytes().all(|b| NUMBER_BYTES.contains(&b))
             });
-            args_never_match_numbers = !literal_may
+            args_skip_numbers = !literal_may
                 && !res
                     .iter()
                     .any(|spec| regex_may_match_numbers(&spec.regex, &spec.pipeline));
@@ -1457,7 +1462,6 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                 .unwrap_or(1)
         })
         .collect::<Vec<u8>>();
-    let args_skip_numbers = args_never_match_numbers;
     let identity_masks: [u64; 3] = std::array::from_fn(|level| {
         (0..pipelines.len())
             .filter(|&p| level as u8 >= pipeline_plain_level[p])
