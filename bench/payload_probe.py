@@ -15,12 +15,14 @@ Interface, Web Cache Deception, Upload Insecure Files) and are left out.
     palisade serve --listen 127.0.0.1:18102 --no-ml &
     bench/payload_probe.py 18102 query path json
 """
+import base64
 import collections
 import http.client
 import json
 import os
 import sys
 import urllib.parse
+import xml.sax.saxutils
 
 DATA = os.environ.get("DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
 SKIP = {"Insecure Management Interface", "Web Cache Deception", "Upload Insecure Files"}
@@ -80,6 +82,26 @@ def request(client, position, p):
         return client.send("GET", "/account", None, {"X-Client-Info": p if printable else q(p, safe="")})
     if position == "cookie":
         return client.send("GET", "/account", None, {"Cookie": "theme=dark; pref=" + q(p, safe="")})
+    if position == "form":
+        return client.send("POST", "/contact", "name=Jane&message=" + q(p, safe=""), {"Content-Type": "application/x-www-form-urlencoded"})
+    if position == "multipart":
+        b = "----palisadeprobe"
+        body = (f"--{b}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nJane\r\n"
+                f"--{b}\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n{p}\r\n--{b}--\r\n")
+        return client.send("POST", "/contact", body.encode("utf-8", "replace"), {"Content-Type": f"multipart/form-data; boundary={b}"})
+    if position == "xml":
+        body = f"<?xml version=\"1.0\"?><comment><author>Jane</author><text>{xml.sax.saxutils.escape(p)}</text></comment>"
+        return client.send("POST", "/api/comments", body.encode("utf-8", "replace"), {"Content-Type": "application/xml"})
+    if position == "base64":
+        return client.send("GET", "/search?q=" + q(base64.b64encode(p.encode("utf-8", "replace")).decode(), safe=""))
+    if position == "jsonu":
+        # every character a \\uXXXX escape (a JS-unicode encoder's output)
+        esc = "".join("\\u%04x" % ord(c) if ord(c) < 0x10000 else json.dumps(c)[1:-1] for c in p)
+        return client.send("POST", "/api/comments", '{"comment":"' + esc + '"}', {"Content-Type": "application/json"})
+    if position.startswith("raw"):
+        # the payload as the whole body, under a declared type it need not follow
+        ctype = {"rawjson": "application/json", "rawxml": "application/xml", "rawtext": "text/plain"}[position]
+        return client.send("POST", "/api/comments", p.encode("utf-8", "replace"), {"Content-Type": ctype})
     raise SystemExit(f"unknown position {position}")
 
 

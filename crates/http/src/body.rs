@@ -31,6 +31,14 @@ pub enum BodyKind {
     Xml,
     /// A body of any other (or no) content type: inspected only as raw bytes.
     Raw,
+    /// A body of another (or no) content type that is JSON nonetheless: one document, or
+    /// newline-delimited documents. `navigator.sendBeacon` sends strings as `text/plain`,
+    /// and error reporters send envelopes of JSON lines so; the leaves are arguments as a
+    /// declared JSON body's are. ModSecurity-compatible consumers treat it as [`Raw`]
+    /// (no body processor runs for such a type there).
+    ///
+    /// [`Raw`]: BodyKind::Raw
+    UndeclaredJson,
 }
 
 /// One uploaded file of a multipart body.
@@ -76,9 +84,38 @@ pub fn parse_body(content_type: Option<&str>, raw: &[u8], truncated: bool) -> Pa
         BodyKind::Multipart => parse_multipart(ct, raw, truncated, &mut out),
         BodyKind::Json => parse_json(raw, truncated, &mut out),
         BodyKind::Xml => parse_xml(raw, truncated, &mut out),
-        BodyKind::None | BodyKind::Raw => {}
+        BodyKind::Raw if !truncated => sniff_json(raw, &mut out),
+        BodyKind::None | BodyKind::Raw | BodyKind::UndeclaredJson => {}
     }
     out
+}
+
+/// Takes a body of no JSON type apart as JSON when it is exactly that: one document, or
+/// documents one per line. Anything else stays [`BodyKind::Raw`] with no arguments (the
+/// detectors see it whole), never with a syntax error: the client did not claim JSON.
+fn sniff_json(raw: &[u8], out: &mut ParsedBody) {
+    let starts_json = |b: &[u8]| matches!(trim_ws(b).first(), Some(b'{' | b'['));
+    if !starts_json(raw) {
+        return;
+    }
+    let mut args = Vec::new();
+    let parsed = match crate::json::flatten(raw, MAX_BODY_ARGS, &mut args) {
+        Ok(()) => true,
+        Err(crate::json::JsonError::TooManyLeaves) => false,
+        Err(crate::json::JsonError::Syntax { .. }) => {
+            args.clear();
+            raw.split(|&b| b == b'\n')
+                .filter(|line| !trim_ws(line).is_empty())
+                .all(|line| {
+                    starts_json(line)
+                        && crate::json::flatten(line, MAX_BODY_ARGS, &mut args).is_ok()
+                })
+        }
+    };
+    if parsed {
+        out.kind = BodyKind::UndeclaredJson;
+        out.args = args;
+    }
 }
 
 /// Maps a lowercased media type (no parameters) to the parser that handles it.
@@ -697,6 +734,39 @@ mod tests {
         assert_eq!(kind_of("text/xml"), BodyKind::Xml);
         assert_eq!(kind_of("multipart/mixed"), BodyKind::Raw);
         assert_eq!(kind_of("application/octet-stream"), BodyKind::Raw);
+    }
+
+    #[test]
+    fn json_under_another_type_is_taken_apart() {
+        // sendBeacon's text/plain, one document
+        let p = parse_body(
+            Some("text/plain;charset=UTF-8"),
+            br#" {"a": {"b": "x"}} "#,
+            false,
+        );
+        assert_eq!(p.kind, BodyKind::UndeclaredJson);
+        assert_eq!(p.args.len(), 1);
+        assert_eq!(p.args[0].name, "a.b");
+        // newline-delimited documents (error-reporter envelopes, bulk APIs), blank lines too
+        let p = parse_body(None, b"{\"a\": 1}\n\n[\"y\"]\r\n", false);
+        assert_eq!(p.kind, BodyKind::UndeclaredJson);
+        let names: Vec<_> = p.args.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["a", "0"]);
+        assert!(p.errors.is_empty());
+        // anything else stays raw, with no arguments and no error: JSON was not claimed
+        for body in [
+            &b"{\"a\": 1} and more"[..],
+            b"{\"a\": 1}\nq=1",
+            b"q=1&r=2",
+            b"[1, 2",
+        ] {
+            let p = parse_body(Some("text/plain"), body, false);
+            assert_eq!(p.kind, BodyKind::Raw, "{body:?}");
+            assert!(p.args.is_empty() && p.errors.is_empty(), "{body:?}");
+        }
+        // a truncated body is not guessed at
+        let p = parse_body(Some("text/plain"), br#"{"a": "x"}"#, true);
+        assert_eq!(p.kind, BodyKind::Raw);
     }
 
     #[test]

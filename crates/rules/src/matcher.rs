@@ -10,7 +10,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use palisade_engine::value_cache::{ValueCache, MAX_KEY_LEN};
 use palisade_engine::{Detector, Finding, ResponseModel};
 use palisade_http::transform::apply_all;
-use palisade_http::{RequestModel, Transform};
+use palisade_http::{BodyKind, RequestModel, Transform};
 use regex_automata::{meta, MatchKind, PatternSet};
 
 use crate::format::{
@@ -474,10 +474,15 @@ impl SignatureSet {
             let mime = request.mime_type().unwrap_or_default();
             let multipart = mime.starts_with("multipart/");
             if !body.raw.is_empty() && !multipart && !is_binary_type(&mime) {
+                // A body no parser took apart (text/plain, no or an unknown type) or one that
+                // is not what its type says (`{"q": ' OR 1=1 --` sent as JSON) is one value
+                // the application may read as it likes (PHP's php://input, lenient JSON
+                // parsers): the args lists see it whole, as they see a parsed body's fields.
+                let unparsed = body.kind == BodyKind::Raw || !body.errors.is_empty();
                 locs.push(Location {
                     place: Place::Body,
                     value: &body.raw,
-                    targets: Target::Body.bit(),
+                    targets: Target::Body.bit() | if unparsed { args } else { 0 },
                     repeat_head: NO_REPEAT,
                 });
             }

@@ -179,6 +179,49 @@ fn path_segments_are_argument_values() {
 }
 
 #[test]
+fn unparsed_bodies_are_argument_values() {
+    let d = TempDir::new("unparsed");
+    d.write("args/x.re", "union\\s+select\\W\n");
+    let set = load(&d.0);
+    let attack = "1 union select password from users";
+    // a body no parser takes apart, and one that is not what its type says
+    for (ct, body) in [
+        ("text/plain", attack.to_string()),
+        ("application/json", format!("{{\"q\": \"{attack}")),
+        ("application/xml", format!("<q>{attack}</r>")),
+    ] {
+        let f = run(&set, &request("/api", &[], Some((ct, &body))), 1);
+        // (the XML's text before the error is an argument too)
+        assert!(f.iter().any(|f| f.target == "REQUEST_BODY"), "{ct}: {f:?}");
+    }
+    // a well-formed body's fields are the values, never the text around them (the quote
+    // after a value is JSON's, not the client's)
+    let json = r#"{"q": "union select", "n": 1}"#;
+    assert!(run(
+        &set,
+        &request("/api", &[], Some(("application/json", json))),
+        1
+    )
+    .is_empty());
+    // so are those of JSON sent under another type (sendBeacon's text/plain), one document
+    // or one per line
+    assert!(run(&set, &request("/t", &[], Some(("text/plain", json))), 1).is_empty());
+    let lines = format!("{json}\n{json}\n");
+    assert!(run(&set, &request("/t", &[], Some(("text/plain", &lines))), 1).is_empty());
+    let f = run(
+        &set,
+        &request(
+            "/t",
+            &[],
+            Some(("text/plain", r#"{"q": "union select 1,2"}"#)),
+        ),
+        1,
+    );
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].target, "ARGS:q");
+}
+
+#[test]
 fn a_match_never_spans_two_values() {
     let d = TempDir::new("span");
     d.write("args/x.re", "foo.*bar\n^bar\n");

@@ -1408,7 +1408,9 @@ impl<'a> Transaction<'a> {
             BodyKind::Multipart => "MULTIPART",
             _ => "",
         };
-        if self.raw_body.is_empty() {
+        // No processor for this type (text/plain, none): no ARGS_POST, as in ModSecurity, even
+        // when the proxy's model took a JSON-looking body apart (BodyKind::UndeclaredJson).
+        if self.body.processor.is_empty() || self.raw_body.is_empty() {
             self.body.processed = true;
             return;
         }
@@ -2163,6 +2165,24 @@ mod tests {
         tx.process_request();
         assert_eq!(tx.tx("bad"), Some(&b"1"[..]), "a.1.b holds a 1");
         assert_eq!(tx.tx("any"), None);
+    }
+
+    /// A JSON document sent as text/plain has no ARGS_POST (no body processor runs for that
+    /// type in ModSecurity), although the proxy's own model takes it apart; as JSON, it has.
+    #[test]
+    fn undeclared_json_has_no_body_arguments() {
+        let set =
+            rules("SecRule ARGS_POST \"@rx x\" \"id:1,phase:2,pass,t:none,setvar:tx.n=+1\"\n");
+        let body = br#"{"a":"x"}"#;
+        for (ct, expected) in [("text/plain", None), ("application/json", Some(&b"1"[..]))] {
+            let mut h = Headers::default();
+            h.push("Content-Type", ct.as_bytes());
+            let mut req = RequestModel::from_head("POST", "/", "HTTP/1.1", h);
+            req.attach_body(body.to_vec(), false);
+            let mut tx = Transaction::new(&set, &req, body);
+            tx.process_request();
+            assert_eq!(tx.tx("n"), expected, "{ct}");
+        }
     }
 
     /// A long selection with repeated values counts every matching copy (only misses are
