@@ -1070,6 +1070,83 @@ static BASE64_VALUE: [u8; 256] = {
     t
 };
 
+/// Shortest value [`base64_text`] decodes: 12 symbols are 9 bytes, shorter than nearly any
+/// payload, and shorter values are mostly words and identifiers.
+pub const BASE64_TEXT_MIN_LEN: usize = 12;
+
+/// The text a value holds in base64 (standard or URL-safe alphabet, padded or not), when
+/// it is text: an attacker who knows the application decodes a parameter can hide any
+/// payload in it, and base64 of random bytes (tokens, hashes, ids that happen to use only
+/// base64 letters) almost never decodes to printable UTF-8. `None` for anything else:
+/// shorter than [`BASE64_TEXT_MIN_LEN`], a byte outside the alphabet, a length no encoder
+/// writes, both alphabets mixed, control bytes or invalid UTF-8 in the result.
+#[inline]
+pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
+    // Runs on every argument value: most are rejected by their first word (a space, a dot)
+    // without a call.
+    match value.get(..BASE64_TEXT_MIN_LEN) {
+        Some(head) if head.iter().all(|&b| BASE64_ANY_SYMBOL[usize::from(b)]) => {
+            base64_text_checked(value)
+        }
+        _ => None,
+    }
+}
+
+/// The symbols of both base64 alphabets (standard `+/`, URL-safe `-_`).
+static BASE64_ANY_SYMBOL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || matches!(b as u8, b'+' | b'/' | b'-' | b'_');
+        b += 1;
+    }
+    t
+};
+
+#[inline(never)]
+fn base64_text_checked(value: &[u8]) -> Option<Vec<u8>> {
+    if value.len() > 1 << 20 {
+        return None;
+    }
+    let symbols = value
+        .strip_suffix(b"==")
+        .or_else(|| value.strip_suffix(b"="))
+        .unwrap_or(value);
+    if (symbols.len() != value.len() && !value.len().is_multiple_of(4)) || symbols.len() % 4 == 1 {
+        return None;
+    }
+    let (mut standard, mut url_safe) = (false, false);
+    for &b in symbols {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => {}
+            b'+' | b'/' => standard = true,
+            b'-' | b'_' => url_safe = true,
+            _ => return None,
+        }
+    }
+    if standard && url_safe {
+        return None;
+    }
+    let decoded = if url_safe {
+        let mapped: Vec<u8> = symbols
+            .iter()
+            .map(|&b| match b {
+                b'-' => b'+',
+                b'_' => b'/',
+                b => b,
+            })
+            .collect();
+        base64_decode(&mapped, false)
+    } else {
+        base64_decode(symbols, false)
+    };
+    let text = std::str::from_utf8(&decoded).ok()?;
+    let printable = text
+        .chars()
+        .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'));
+    printable.then_some(decoded)
+}
+
 fn base64_decode(input: &[u8], forgiving: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
     let mut acc: u32 = 0;
@@ -2301,6 +2378,40 @@ mod tests {
             }
             let _ = normalize_path(&input, true);
             let _ = apply_all(&Transform::ALL, &input);
+        }
+    }
+
+    #[test]
+    fn base64_text_decodes_text_and_nothing_else() {
+        let text = |v: &str| base64_text(v.as_bytes()).map(|t| String::from_utf8(t).unwrap());
+        // padded, unpadded, URL-safe: the payload comes back
+        assert_eq!(text("JyBPUiAxPTEgLS0=").as_deref(), Some("' OR 1=1 --"));
+        assert_eq!(text("JyBPUiAxPTEgLS0").as_deref(), Some("' OR 1=1 --"));
+        assert_eq!(
+            text("PHN2Zy9vbmxvYWQ9YWxlcnQoMSk-").as_deref(),
+            Some("<svg/onload=alert(1)>")
+        );
+        assert_eq!(
+            text("PHN2Zy9vbmxvYWQ9YWxlcnQoMSk+").as_deref(),
+            Some("<svg/onload=alert(1)>")
+        );
+        assert_eq!(
+            text("MSB1bmlvbiBzZWxlY3QgMiwz").as_deref(),
+            Some("1 union select 2,3")
+        );
+        // not base64 text: too short, outside the alphabet, impossible length, mixed
+        // alphabets, random bytes (a hex session id, a token), a word of impossible length
+        for v in [
+            "JyBPUiA=",
+            "JyBPUiAxPTEg LS0=",
+            "JyBPUiAxPTEgLS0==",
+            "JyBPUiAxPTEgLS0a1",
+            "PHN2Zy9vbmxvYWQ9YWxlcnQoMSk+_",
+            "3f2a9c1e7b6d4a58e0c1",
+            "q83vEjRWeJq83vEjRWeJq83vEjRWeJ",
+            "correcthorsebatterystaple",
+        ] {
+            assert_eq!(text(v), None, "{v}");
         }
     }
 }

@@ -148,8 +148,12 @@ enum Place<'r> {
     /// `/products/{id}/reviews` carry user values there).
     PathSegment,
     ArgValue(&'r str),
+    /// The text an argument value holds in base64 (or one field of it, when that text is a
+    /// JSON document): reported as the argument, its message saying it was decoded.
+    ArgValueBase64(&'r str),
     ArgName(&'r str),
     CookieValue(&'r str),
+    CookieValueBase64(&'r str),
     CookieName(&'r str),
     Header(&'r str),
     FileName(&'r str),
@@ -163,9 +167,11 @@ impl Place<'_> {
         match self {
             Place::Uri => "REQUEST_URI".to_string(),
             Place::PathSegment => "REQUEST_FILENAME".to_string(),
-            Place::ArgValue(n) => format!("ARGS:{n}"),
+            Place::ArgValue(n) | Place::ArgValueBase64(n) => format!("ARGS:{n}"),
             Place::ArgName(n) => format!("ARGS_NAMES:{n}"),
-            Place::CookieValue(n) => format!("REQUEST_COOKIES:{n}"),
+            Place::CookieValue(n) | Place::CookieValueBase64(n) => {
+                format!("REQUEST_COOKIES:{n}")
+            }
             Place::CookieName(n) => format!("REQUEST_COOKIES_NAMES:{n}"),
             Place::Header(n) => format!("REQUEST_HEADERS:{n}"),
             Place::FileName(n) => format!("FILES:{n}"),
@@ -260,7 +266,12 @@ impl SignatureSet {
         } else {
             Vec::new()
         };
-        let (mut locations, repeats) = self.request_locations(request, &uri, &segments);
+        let decoded = if self.targets & Target::Args.bit() != 0 {
+            base64_values(request)
+        } else {
+            Vec::new()
+        };
+        let (mut locations, repeats) = self.request_locations(request, &uri, &segments, &decoded);
         // Header values seen clean before (the same browser lines on every request) are not
         // transformed or scanned again.
         let is_header = |l: &Location<'_>| matches!(l.place, Place::Header(_));
@@ -304,6 +315,7 @@ impl SignatureSet {
         request: &'r RequestModel,
         uri: &'r [u8],
         segments: &'r [Cow<'r, [u8]>],
+        decoded: &'r [(Place<'r>, Vec<u8>)],
     ) -> (Vec<Location<'r>>, Vec<Repeat<'r>>) {
         let args = Target::Args.bit();
         let mut repeats: Vec<Repeat<'r>> = Vec::new();
@@ -311,6 +323,7 @@ impl SignatureSet {
         let mut args_computed: Option<u64> = None;
         let mut locs = Vec::with_capacity(
             8 + segments.len()
+                + decoded.len()
                 + 2 * request.args_get.len()
                 + request.headers.len()
                 + 2 * request.cookies.len()
@@ -428,6 +441,14 @@ impl SignatureSet {
             locs.push(Location {
                 place: Place::CookieName(&cookie.name),
                 value: cookie.name.as_bytes(),
+                targets: args,
+                repeat_head: NO_REPEAT,
+            });
+        }
+        for (place, value) in decoded {
+            locs.push(Location {
+                place: *place,
+                value,
                 targets: args,
                 repeat_head: NO_REPEAT,
             });
@@ -962,6 +983,43 @@ fn path_segments(path_raw: &str) -> Vec<Cow<'_, [u8]>> {
         .collect()
 }
 
+/// Argument and cookie values that hold text in base64 ([`palisade_http::transform::base64_text`]),
+/// decoded: an application that decodes a parameter runs whatever it holds. A decoded JSON
+/// document gives its fields, each a value of its own (the quotes and colons around them
+/// are the encoder's, not a payload's). Header values are left alone: `Authorization:
+/// Basic` holds a password, and findings show what matched.
+fn base64_values(request: &RequestModel) -> Vec<(Place<'_>, Vec<u8>)> {
+    use palisade_http::transform::base64_text;
+    fn add<'r>(place: Place<'r>, text: Vec<u8>, out: &mut Vec<(Place<'r>, Vec<u8>)>) {
+        if matches!(text.first(), Some(b'{' | b'[')) {
+            let mut fields = Vec::new();
+            if palisade_http::json::flatten(&text, 1000, &mut fields).is_ok() {
+                out.extend(
+                    fields
+                        .into_iter()
+                        .filter(|f| !f.value.is_empty())
+                        .map(|f| (place, f.value)),
+                );
+                return;
+            }
+        }
+        out.push((place, text));
+    }
+    let mut out = Vec::new();
+    let body_args = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
+    for arg in request.args_get.iter().chain(body_args) {
+        if let Some(text) = base64_text(&arg.value) {
+            add(Place::ArgValueBase64(&arg.name), text, &mut out);
+        }
+    }
+    for cookie in &request.cookies {
+        if let Some(text) = base64_text(&cookie.value) {
+            add(Place::CookieValueBase64(&cookie.name), text, &mut out);
+        }
+    }
+    out
+}
+
 /// Whether `value` is a decimal number (short ones only: a long run of digits is no
 /// quantity, and is left to be scanned).
 fn is_number(value: &[u8]) -> bool {
@@ -1128,10 +1186,16 @@ impl Hasher for SliceHasher {
 }
 
 fn finding(info: &PatternInfo, place: &Place<'_>, matched: &[u8]) -> Finding {
+    let message = match place {
+        Place::ArgValueBase64(_) | Place::CookieValueBase64(_) => {
+            Cow::Owned(format!("{} (in the base64-decoded value)", info.message))
+        }
+        _ => Cow::Borrowed(info.message.as_str()),
+    };
     Finding::new(
         &info.id,
         "signatures",
-        &info.message,
+        &message,
         &info.category,
         info.severity,
         &place.target_name(),

@@ -222,6 +222,34 @@ fn unparsed_bodies_are_argument_values() {
 }
 
 #[test]
+fn base64_text_in_arguments_and_cookies_is_matched_decoded() {
+    let d = TempDir::new("base64");
+    d.write("args/x.re", "union\\s+select\\W\n");
+    let set = load(&d.0);
+    // "1 union select 2,3" in a query argument; unpadded in a cookie
+    let f = run(
+        &set,
+        &request("/s?data=MSB1bmlvbiBzZWxlY3QgMiwz", &[], None),
+        1,
+    );
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].target, "ARGS:data");
+    assert!(f[0].message.contains("base64"), "{}", f[0].message);
+    let cookie = "pref=eCcgdW5pb24gc2VsZWN0IHBhc3MgZnJvbSB1c2Vycy0t";
+    let f = run(&set, &request("/", &[("Cookie", cookie)], None), 1);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].target, "REQUEST_COOKIES:pref");
+    // a JSON document's fields are the values ("union select" then the encoder's quote)
+    let state = "/cb?state=eyJxIjoidW5pb24gc2VsZWN0IiwibmV4dCI6Ii8ifQ";
+    assert!(run(&set, &request(state, &[], None), 1).is_empty());
+    let state = "/cb?state=eyJxIjoidW5pb24gc2VsZWN0IDEsMiJ9";
+    assert_eq!(run(&set, &request(state, &[], None), 1).len(), 1);
+    // header values are not decoded (Basic credentials are one)
+    let header = "MSB1bmlvbiBzZWxlY3QgMiwz";
+    assert!(run(&set, &request("/", &[("X-Data", header)], None), 1).is_empty());
+}
+
+#[test]
 fn a_match_never_spans_two_values() {
     let d = TempDir::new("span");
     d.write("args/x.re", "foo.*bar\n^bar\n");

@@ -16,7 +16,9 @@
 #@ message: Command injection: separator then a recon command
 (?:[;|\r\n]|&&?)\s*(?:/(?:usr/)?s?bin/)?(?:id|whoami|uname|ifconfig|netstat|systeminfo)(?:\s*(?:$|[;|&`)#>\r\n]|-[a-z]{1,3}\b)|\s+-[a-z]{1,3}\b)
 (?:[;|`\r\n]|&&?|\$\()\s*(?:ipconfig|ipconfig\.exe)\s*(?:/all\b|$|[;|&])
-(?:[;|`\r\n]|&&?|\$\()\s*(?:cat|head|tail|more|less|nl|tac|strings|xxd|od|base64|sort|uniq|type)\s+(?:/etc/(?:passwd|shadow|group|sudoers|master\.passwd|hosts)|/proc/self/|c:\\|%\w+%)
+(?:[;|`]|&&?|\$\()\s*(?:cat|head|tail|more|less|nl|tac|strings|xxd|od|base64|sort|uniq|type)\s+(?:/etc/(?:passwd|shadow|group|sudoers|master\.passwd|hosts)|/proc/self/|c:\\|%\w+%)
+# (after a line break, only the secret files: `cat /etc/hosts` or `type C:\...` opening a line is how docs show a command)
+[\r\n]\s*(?:cat|head|tail|more|less|nl|tac|strings|xxd|od|base64|sort|uniq|type)\s+(?:/etc/(?:passwd|shadow|group|sudoers|master\.passwd)|/proc/self/)
 (?:^|[\w.:/=;|&'"])`\s*(?:/(?:usr/)?(?:local/)?s?bin/)?(?:id|whoami|uname|ifconfig|hostname|pwd|ls|cat|wget|curl|nc|ping|sleep|nslookup|dig|echo|bash|sh|python[23]?|perl|php)\b[^`]*`
 (?:^|[\w.])\$\(\s*(?:id|whoami|uname|hostname|pwd|ifconfig|ls|cat\s+/etc)\b[^)]*\)
 \$\(\s*(?:wget|nc|ncat|netcat|socat|telnet|nslookup|dig|ping|sleep\s+\d|bash\s+-[ci]|sh\s+-[ci]|python[23]?\s+-c|perl\s+-e|php\s+-r|ruby\s+-e|printf\s+['"]?\\x)\b
