@@ -248,7 +248,7 @@ mod tests {
     fn reports_the_worst_location_and_never_blocks_alone_on_a_password() {
         let model = Arc::new(crate::default_model().expect("built-in model"));
         let d = MlDetector::new(model.clone(), MlOptions::for_model(&model));
-        let payload = "1%27+UNION+SELECT+username%2C+password+FROM+users--";
+        let payload = "1%27+AND+1%3D0+UNION+SELECT+username%2C+password+FROM+users--";
         let f = findings(&d, &form(&format!("user=anna&q={payload}")));
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].target, "ARGS:q");

@@ -1040,6 +1040,94 @@ impl G {
         }
     }
 
+    /// A security policy as browsers echo it in CSP violation reports
+    /// (`original-policy`) and sites post it to their admin APIs: quoted keywords and
+    /// semicolons, which the injection classes are made of too.
+    fn policy(&mut self) -> String {
+        if self.chance(0.2) {
+            let features = [
+                "camera",
+                "microphone",
+                "geolocation",
+                "payment",
+                "usb",
+                "fullscreen",
+                "interest-cohort",
+            ];
+            let n = self.n(2, 6);
+            return (0..n)
+                .map(|_| {
+                    let f = self.pick(&features);
+                    match self.n(0, 2) {
+                        0 => format!("{f}=()"),
+                        1 => format!("{f}=(self)"),
+                        _ => format!(
+                            "{f}=(self \"https://{}.example.com\")",
+                            self.pick(&["maps", "pay", "app"])
+                        ),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+        }
+        let directives = [
+            "default-src",
+            "script-src",
+            "style-src",
+            "img-src",
+            "connect-src",
+            "font-src",
+            "frame-src",
+            "object-src",
+            "base-uri",
+            "form-action",
+            "frame-ancestors",
+            "worker-src",
+            "media-src",
+            "script-src-elem",
+            "style-src-attr",
+            "manifest-src",
+        ];
+        let sources = [
+            "'self'",
+            "'none'",
+            "'unsafe-inline'",
+            "'unsafe-eval'",
+            "'strict-dynamic'",
+            "'report-sample'",
+            "https:",
+            "data:",
+            "blob:",
+            "https://js.stripe.com",
+            "https://*.googleapis.com",
+            "https://www.google-analytics.com",
+            "*.example.com",
+            "wss://ws.example.com",
+            "https://cdn.example.net",
+            "https://fonts.gstatic.com",
+        ];
+        let mut parts = Vec::new();
+        for _ in 0..self.n(1, 7) {
+            let mut d = self.pick(&directives).to_string();
+            for _ in 0..self.n(1, 4) {
+                d.push(' ');
+                match self.n(0, 9) {
+                    0 => d.push_str(&format!("'nonce-{}'", self.b64(16, false))),
+                    1 => d.push_str(&format!("'sha256-{}'", self.b64(32, false))),
+                    _ => d.push_str(self.pick(&sources)),
+                }
+            }
+            parts.push(d);
+        }
+        match self.n(0, 4) {
+            0 => parts.push("report-uri /csp-report".to_string()),
+            1 => parts.push("report-to csp-endpoint".to_string()),
+            2 => parts.push("upgrade-insecure-requests".to_string()),
+            _ => {}
+        }
+        parts.join("; ")
+    }
+
     fn value(&mut self) -> String {
         if self.chance(0.04) {
             return self.document();
@@ -1052,6 +1140,9 @@ impl G {
         }
         if self.chance(0.05) {
             return self.password();
+        }
+        if self.chance(0.01) {
+            return self.policy();
         }
         match self.n(0, 15) {
             0 | 1 => self.sentence(),

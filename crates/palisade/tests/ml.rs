@@ -134,7 +134,7 @@ fn model_alone_blocks_held_out_injection_attacks_at_high_confidence() {
 fn ml_settings_choose_how_the_probability_scores() {
     let sqli = palisade_http::RequestModel::from_head(
         "GET",
-        "/search?q=1%27+UNION+SELECT+username%2C+password+FROM+users--",
+        "/search?q=1%27+AND+1%3D0+UNION+SELECT+username%2C+password+FROM+users--",
         "HTTP/1.1",
         Default::default(),
     );
