@@ -5,7 +5,10 @@ Sends every line of each PayloadsAllTheThings category (../shared/data) once per
 position and prints the share answered 403. Positions: query (the payload as sent by an
 Intruder-style tool: only bytes invalid in a request line are escaped), path (a middle path
 segment, percent-encoded), json (a JSON string value), header (a custom header value) and
-cookie (a cookie value, percent-encoded).
+cookie (a cookie value, percent-encoded) by default; also form (a urlencoded field),
+multipart (a form-data field), xml (an element's text), base64 (a query argument holding
+the payload in base64), jsonu (a JSON value written as \\u escapes), and rawjson / rawxml /
+rawtext (the payload as the whole body under that declared type).
 
 The classifier is trained on these lists, so rates with it on overstate what it does on
 unseen payloads; the signatures' own rates (run Palisade with --no-ml) are the honest
