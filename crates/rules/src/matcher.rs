@@ -1021,7 +1021,7 @@ fn base64_values(request: &RequestModel) -> Vec<(Place<'_>, Vec<u8>)> {
                 out.extend(
                     fields
                         .into_iter()
-                        .filter(|f| !f.value.is_empty() && !names_a_secret(f.name.as_bytes()))
+                        .filter(|f| !f.value.is_empty() && !names_a_secret(&f.name))
                         .map(|f| (place, f.value)),
                 );
                 return;
@@ -1073,10 +1073,12 @@ const BASE64_MAX_DECODED: usize = 4096;
 /// Most base64-decoded values (or decoded documents' fields) matched per request.
 const BASE64_MAX_LOCATIONS: usize = 256;
 
-/// Whether `name` marks a secret (the audit log's default redaction list, less its short
-/// parts): `password`, `secret`, `token`, ... ASCII case ignored.
-fn names_a_secret(name: &[u8]) -> bool {
-    secret_name_ends(name).next().is_some()
+/// Whether a field name marks a secret: the audit log's own default test, so that what it
+/// would redact under that name is never reported under another.
+fn names_a_secret(name: &str) -> bool {
+    static REDACTOR: std::sync::LazyLock<palisade_engine::audit::Redactor> =
+        std::sync::LazyLock::new(palisade_engine::audit::Redactor::default);
+    REDACTOR.is_secret_arg(name)
 }
 
 /// Whether `text` assigns a field whose name marks a secret (`password=`, `"api_token":`):
