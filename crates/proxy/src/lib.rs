@@ -268,6 +268,7 @@ impl Worker {
             .name(format!("palisade-worker-{index}"))
             .spawn(move || {
                 runtime.block_on(async move {
+                    let ticker = tokio::spawn(keep_timer_wheel_due());
                     let mut live = tokio::task::JoinSet::new();
                     while let Some(job) = rx.recv().await {
                         live.spawn(serve_connection(job, shared.clone(), builder.clone()));
@@ -275,10 +276,34 @@ impl Worker {
                         while live.try_join_next().is_some() {}
                     }
                     while live.join_next().await.is_some() {}
+                    ticker.abort();
                 })
             })
             .context("starting a worker thread")?;
         Ok(Worker { jobs, thread })
+    }
+}
+
+/// How often a worker's timer wheel is made to come due (see [`keep_timer_wheel_due`]).
+const TIMER_WHEEL_TICK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Keeps a timer due within [`TIMER_WHEEL_TICK`] on the worker's event loop, for as long
+/// as the worker runs.
+///
+/// Every request on a kept-alive connection arms timers (hyper's header-read timeout
+/// while it waits for the next request head, the upstream response timeout), and tokio's
+/// time driver writes to its eventfd to wake the event loop whenever a timer is armed
+/// earlier than the earliest one it last went to sleep with — even when, as here, the
+/// timer is armed on the event loop's own thread, which is awake. With a tick always due
+/// sooner than those timeouts (seconds), arming them never wakes anything: measured with
+/// `strace -c` on kept-alive GETs, 0.54 `write(eventfd)` calls per request before, none
+/// after (about one syscall in seven of a proxied request). The cost is one timer
+/// expiry per tick per worker.
+async fn keep_timer_wheel_due() {
+    let mut tick = tokio::time::interval(TIMER_WHEEL_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
     }
 }
 
