@@ -207,11 +207,15 @@ pub async fn handle(
             .fetch_add(1, Ordering::Relaxed);
         return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json());
     }
+    // The engine as it is now serves the whole request (a reload meanwhile applies to the
+    // next one). A route in mode `off` inspects nothing: its body streams through unread.
+    let engine = shared.engine.load_full();
+    let inspected_at_all = engine.policy().route_for(&model.host, &model.path).mode != Mode::Off;
     let mime = model.mime_type().unwrap_or_default();
     let mut body_len = 0usize;
     let forward_body: ProxyBody = if body.is_end_stream() {
         empty()
-    } else if is_binary_media_type(&mime) || limits.inspect_body_bytes == 0 {
+    } else if !inspected_at_all || is_binary_media_type(&mime) || limits.inspect_body_bytes == 0 {
         PrefixedBody::new(Bytes::new(), None, Some(body), limits.max_body_bytes).boxed()
     } else {
         let read = tokio::time::timeout(
@@ -245,7 +249,6 @@ pub async fn handle(
     };
 
     // 3. Verdict.
-    let engine = shared.engine.load_full();
     let verdict = if engine.has_blocking_detectors() {
         // A detector waits for an inference worker: inspect on a blocking thread, not on
         // the async executor.

@@ -301,3 +301,37 @@ async fn response_inspection_withholds_leaks_but_not_binary_bodies() {
     assert!(r.text().contains(LEAK_TEXT));
     assert_eq!(proxy.stat(|s| &s.responses_blocked), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_in_off_mode_streams_its_bodies_unread() {
+    let up = start_upstream().await;
+    let mut settings = settings_for(&up.url());
+    // Bodies over 1 KB are refused where they would be inspected...
+    settings.limits.inspect_body_bytes = 1024;
+    settings.limits.oversize_body = palisade_proxy::settings::OversizeBody::Reject;
+    let mut policy = Policy::default();
+    policy.routes.push(
+        palisade_engine::RoutePolicy::builder()
+            .path_prefix("/raw/")
+            .mode(Mode::Off)
+            .build()
+            .expect("route"),
+    );
+    let proxy = start_proxy(settings, policy).await;
+    let mut body = b"<script>alert(document.cookie)</script>\n".to_vec();
+    body.extend((0..4096u32).map(|i| (i % 251) as u8));
+    let post = |path: &str| {
+        req("POST", path, "app.example.test")
+            .header("content-type", "text/plain")
+            .body(full_body(body.clone()))
+            .expect("request")
+    };
+    // ...but a route in mode `off` neither reads nor inspects them: forwarded byte-exact.
+    let r = send_one(proxy.addr, post("/raw/upload")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.body.as_ref(), &body[..]);
+    assert_eq!(proxy.stat(|s| &s.blocked), 0);
+    assert_eq!(proxy.stat(|s| &s.rejected_too_large), 0);
+    let r = send_one(proxy.addr, post("/other")).await;
+    assert_eq!(r.status, 413);
+}
