@@ -1077,19 +1077,106 @@ pub const BASE64_TEXT_MIN_LEN: usize = 12;
 /// The text a value holds in base64 (standard or URL-safe alphabet, padded or not), when
 /// it is text: an attacker who knows the application decodes a parameter can hide any
 /// payload in it, and base64 of random bytes (tokens, hashes, ids that happen to use only
-/// base64 letters) almost never decodes to printable UTF-8. `None` for anything else:
-/// shorter than [`BASE64_TEXT_MIN_LEN`], a byte outside the alphabet, a length no encoder
-/// writes, both alphabets mixed, control bytes or invalid UTF-8 in the result.
+/// base64 letters) almost never decodes to printable UTF-8. ASCII whitespace between the
+/// symbols is skipped, as the decoders applications call skip it (PHP's `base64_decode`,
+/// Python's `b64decode`, MIME decoders: line-wrapped base64, or a space slipped in to get
+/// past a strict decoder). `None` for anything else: fewer than [`BASE64_TEXT_MIN_LEN`]
+/// symbols, a byte outside the alphabet, a length no encoder writes, both alphabets mixed,
+/// control bytes or invalid UTF-8 in the result.
 #[inline]
 pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
-    // Runs on every argument value: most are rejected by their first word (a space, a dot)
-    // without a call.
-    match value.get(..BASE64_TEXT_MIN_LEN) {
-        Some(head) if head.iter().all(|&b| BASE64_ANY_SYMBOL[usize::from(b)]) => {
-            base64_text_checked(value)
-        }
-        _ => None,
+    // Runs on every argument value: most are rejected by their first word (a dot, a
+    // quote) without a call.
+    let head = value.get(..BASE64_TEXT_MIN_LEN)?;
+    if head.iter().all(|&b| BASE64_ANY_SYMBOL[usize::from(b)]) {
+        base64_text_checked(value).or_else(|| {
+            // whitespace further on (line-wrapped base64)
+            if value.iter().any(u8::is_ascii_whitespace) {
+                base64_text_spaced(value)
+            } else {
+                None
+            }
+        })
+    } else if head
+        .iter()
+        .all(|&b| BASE64_ANY_SYMBOL[usize::from(b)] || b.is_ascii_whitespace())
+    {
+        base64_text_spaced(value)
+    } else {
+        None
     }
+}
+
+/// [`base64_text`] of a value with whitespace among its symbols. Prose made of letters,
+/// digits and spaces gets here too (`Trail running shoe model 17`): it is turned away by
+/// its first twelve symbols, whose nine decoded bytes are seldom printable UTF-8 for
+/// letters that were not encoded from text, before anything is copied.
+#[inline(never)]
+fn base64_text_spaced(value: &[u8]) -> Option<Vec<u8>> {
+    // The first twelve symbols, decoded a group of four (three bytes) at a time and
+    // checked as they come: letters of prose mostly fail at the first or second byte.
+    let mut prefix = [0u8; BASE64_TEXT_MIN_LEN / 4 * 3];
+    let mut group = 0u32;
+    let mut n = 0;
+    for &b in value {
+        if b.is_ascii_whitespace() {
+            continue;
+        }
+        let v = match b {
+            b'-' => 62,
+            b'_' => 63,
+            b => BASE64_VALUE[usize::from(b)],
+        };
+        if v == BASE64_INVALID {
+            return None;
+        }
+        group = group << 6 | u32::from(v);
+        n += 1;
+        if n % 4 == 0 {
+            let at = n / 4 * 3 - 3;
+            prefix[at..at + 3].copy_from_slice(&[
+                (group >> 16) as u8,
+                (group >> 8) as u8,
+                group as u8,
+            ]);
+            if !starts_like_text(&prefix[..at + 3]) {
+                return None;
+            }
+            if n == BASE64_TEXT_MIN_LEN {
+                break;
+            }
+        }
+    }
+    if n < BASE64_TEXT_MIN_LEN {
+        return None;
+    }
+    let mut joined = Vec::with_capacity(value.len());
+    joined.extend(value.iter().filter(|b| !b.is_ascii_whitespace()));
+    base64_text_checked(&joined)
+}
+
+/// Whether `bytes` may begin a text [`base64_text`] accepts: UTF-8 up to a character cut
+/// off at the end, and no control character but tab, line feed and carriage return.
+fn starts_like_text(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let len = match b {
+            b'\t' | b'\n' | b'\r' | 0x20..=0x7e => 1,
+            0xc2..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf4 => 4,
+            _ => return false,
+        };
+        let end = (i + len).min(bytes.len());
+        if !bytes[i + 1..end]
+            .iter()
+            .all(|&c| (0x80..=0xbf).contains(&c))
+        {
+            return false;
+        }
+        i += len;
+    }
+    true
 }
 
 /// The symbols of both base64 alphabets (standard `+/`, URL-safe `-_`).
@@ -2399,19 +2486,55 @@ mod tests {
             text("MSB1bmlvbiBzZWxlY3QgMiwz").as_deref(),
             Some("1 union select 2,3")
         );
+        // whitespace between symbols is skipped, as lenient decoders skip it
+        assert_eq!(text("JyBPUiAxPTEg LS0=").as_deref(), Some("' OR 1=1 --"));
+        assert_eq!(
+            text("PHN2 Zy9v bmxv YWQ9 YWxl cnQo MSk+").as_deref(),
+            Some("<svg/onload=alert(1)>")
+        );
+        assert_eq!(
+            text("MSB1bmlvbiBz\r\nZWxlY3QgMiwz\n").as_deref(),
+            Some("1 union select 2,3")
+        );
         // not base64 text: too short, outside the alphabet, impossible length, mixed
-        // alphabets, random bytes (a hex session id, a token), a word of impossible length
+        // alphabets, random bytes (a hex session id, a token), a word of impossible
+        // length, prose
         for v in [
             "JyBPUiA=",
-            "JyBPUiAxPTEg LS0=",
+            "JyBP UiA=",
+            "JyBPUiAxPTEg LS0==",
             "JyBPUiAxPTEgLS0==",
             "JyBPUiAxPTEgLS0a1",
             "PHN2Zy9vbmxvYWQ9YWxlcnQoMSk+_",
             "3f2a9c1e7b6d4a58e0c1",
             "q83vEjRWeJq83vEjRWeJq83vEjRWeJ",
             "correcthorsebatterystaple",
+            "correct horse battery staple",
+            "Trail running shoe model 17",
+            "Please deliver to the side door and ring the bell twice",
+            "Hello team I would like to change the delivery address for my last order",
         ] {
             assert_eq!(text(v), None, "{v}");
         }
+        // random prose of letters and spaces: nearly always turned away by its first
+        // twelve symbols (a value that got further would still need all of it to decode
+        // to printable text)
+        let words = [
+            "delivery", "Order", "team", "the", "42", "blue", "x", "Shoe", "AND",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut decoded = 0;
+        for _ in 0..5_000 {
+            let mut v = String::new();
+            for _ in 0..8 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                v.push_str(words[(state % words.len() as u64) as usize]);
+                v.push(' ');
+            }
+            decoded += usize::from(text(v.trim_end()).is_some());
+        }
+        assert_eq!(decoded, 0);
     }
 }
