@@ -20,6 +20,7 @@ pub fn build_engine(config: &Config) -> Result<Engine> {
         sources.push(agent_list(list).map_err(|e| anyhow!("{e}"))?);
     }
     let set = SignatureSet::from_sources(sources).map_err(|e| anyhow!("{e}"))?;
+    warn_of_unknown_signature_ids(config, &set);
     let stats = set.stats().clone();
     tracing::info!(
         files = stats.files,
@@ -35,4 +36,27 @@ pub fn build_engine(config: &Config) -> Result<Engine> {
     detectors.extend(crate::crs_cmd::detectors(config)?);
     detectors.extend(crate::ml_cmd::detectors(config)?);
     Ok(Engine::new(detectors, config.policy.clone()))
+}
+
+/// `disabled_rules` entries that look like signature ids (`FILE` or `FILE:LINE`, with a
+/// `/`) but name no loaded pattern disable nothing: a typo, a file removed, or lines
+/// added above the pattern in its file (ids are file and line). Said at every load, so
+/// that an exclusion that silently stopped working is seen.
+fn warn_of_unknown_signature_ids(config: &Config, set: &SignatureSet) {
+    let policy = &config.policy;
+    let lists = std::iter::once(("global", &policy.disabled_rules))
+        .chain(policy.routes.iter().map(|r| ("route", &r.disabled_rules)));
+    for (scope, list) in lists {
+        for id in list.iter().filter(|id| id.contains('/')) {
+            if !set.has_rule(id) {
+                tracing::warn!(
+                    rule = %id,
+                    scope,
+                    "disabled_rules names no loaded signature: nothing is disabled by it \
+                     (signature ids are SOURCE:FILE:LINE, and lines added above a pattern move it; \
+                     `palisade check --show fp,fn` lists the ids that matched)"
+                );
+            }
+        }
+    }
 }

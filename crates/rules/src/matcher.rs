@@ -245,6 +245,20 @@ impl SignatureSet {
         Ok(set)
     }
 
+    /// Whether `id` names a loaded pattern (`args/sqli.re:12`) or a file of them
+    /// (`args/sqli.re`): what a policy's `disabled_rules` entry matches.
+    pub fn has_rule(&self, id: &str) -> bool {
+        self.groups
+            .iter()
+            .flat_map(|g| g.literal_info.iter().chain(&g.regex_info))
+            .any(|p| {
+                p.id == id
+                    || p.id.len() > id.len()
+                        && p.id.starts_with(id)
+                        && p.id.as_bytes()[id.len()] == b':'
+            })
+    }
+
     pub fn stats(&self) -> &SignatureStats {
         &self.stats
     }
@@ -2088,6 +2102,25 @@ mod tests {
         );
         let last = many[many.len() - 1];
         assert_eq!(targets(&re, &with_headers(&[last])).len(), 1);
+    }
+
+    #[test]
+    fn rule_ids_are_known_by_pattern_and_by_file() {
+        let set = SignatureSet::builtin().expect("built-in signatures");
+        let first = "builtin:args/sqli.re:15";
+        assert!(
+            set.has_rule(first),
+            "{first}: a pattern the corpus sees matching"
+        );
+        assert!(set.has_rule("builtin:args/sqli.re"));
+        assert!(set.has_rule("builtin"));
+        // a comment line, past the end, half a name, a file not there, a CRS id
+        assert!(!set.has_rule("builtin:args/sqli.re:1"));
+        assert!(!set.has_rule("builtin:args/sqli.re:100000"));
+        assert!(!set.has_rule("builtin:args/sqli"));
+        assert!(!set.has_rule("args/sqli.re"));
+        assert!(!set.has_rule("builtin:args/nosuch.re"));
+        assert!(!set.has_rule("942100"));
     }
 
     #[test]
