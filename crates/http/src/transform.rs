@@ -1091,7 +1091,7 @@ pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
     if head.iter().all(|&b| BASE64_ANY_SYMBOL[usize::from(b)]) {
         base64_text_checked(value).or_else(|| {
             // whitespace further on (line-wrapped base64)
-            if value.iter().any(u8::is_ascii_whitespace) {
+            if value.iter().any(|&b| is_base64_gap(b)) {
                 base64_text_spaced(value)
             } else {
                 None
@@ -1099,7 +1099,7 @@ pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
         })
     } else if head
         .iter()
-        .all(|&b| BASE64_ANY_SYMBOL[usize::from(b)] || b.is_ascii_whitespace())
+        .all(|&b| BASE64_ANY_SYMBOL[usize::from(b)] || is_base64_gap(b))
     {
         base64_text_spaced(value)
     } else {
@@ -1119,7 +1119,7 @@ fn base64_text_spaced(value: &[u8]) -> Option<Vec<u8>> {
     let mut group = 0u32;
     let mut n = 0;
     for &b in value {
-        if b.is_ascii_whitespace() {
+        if is_base64_gap(b) {
             continue;
         }
         let v = match b {
@@ -1151,8 +1151,13 @@ fn base64_text_spaced(value: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let mut joined = Vec::with_capacity(value.len());
-    joined.extend(value.iter().filter(|b| !b.is_ascii_whitespace()));
+    joined.extend(value.iter().filter(|&&b| !is_base64_gap(b)));
     base64_text_checked(&joined)
+}
+
+/// ASCII whitespace, vertical tab included: what [`base64_text`] skips between symbols.
+fn is_base64_gap(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
 /// Whether `bytes` may begin a text [`base64_text`] accepts: UTF-8 up to a character cut
@@ -2493,7 +2498,7 @@ mod tests {
             Some("<svg/onload=alert(1)>")
         );
         assert_eq!(
-            text("MSB1bmlvbiBz\r\nZWxlY3QgMiwz\n").as_deref(),
+            text("MSB1bmlvbiBz\r\nZWxl\x0bY3QgMiwz\n").as_deref(),
             Some("1 union select 2,3")
         );
         // not base64 text: too short, outside the alphabet, impossible length, mixed
