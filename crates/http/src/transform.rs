@@ -1077,40 +1077,45 @@ pub const BASE64_TEXT_MIN_LEN: usize = 12;
 /// The text a value holds in base64 (standard or URL-safe alphabet, padded or not), when
 /// it is text: an attacker who knows the application decodes a parameter can hide any
 /// payload in it, and base64 of random bytes (tokens, hashes, ids that happen to use only
-/// base64 letters) almost never decodes to printable UTF-8. ASCII whitespace between the
-/// symbols is skipped, as the decoders applications call skip it (PHP's `base64_decode`,
-/// Python's `b64decode`, MIME decoders: line-wrapped base64, or a space slipped in to get
-/// past a strict decoder). `None` for anything else: fewer than [`BASE64_TEXT_MIN_LEN`]
-/// symbols, a byte outside the alphabet, a length no encoder writes, both alphabets mixed,
-/// control bytes or invalid UTF-8 in the result.
+/// base64 letters) almost never decodes to printable UTF-8. Bytes outside the alphabet
+/// between the symbols (whitespace, dots, `=` before the end, a no-break space) are
+/// skipped, as the decoders applications call skip them (PHP's non-strict
+/// `base64_decode`, Python's `b64decode`, MIME decoders): line-wrapped base64, or a
+/// separator slipped in to get past a strict decoder. `None` for anything else: fewer than
+/// [`BASE64_TEXT_MIN_LEN`] symbols, fewer symbols than other bytes among the first twelve,
+/// a length no encoder writes, both alphabets mixed, control bytes or invalid UTF-8 in the
+/// result.
 #[inline]
 pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
-    // Runs on every argument value: most are rejected by their first word (a dot, a
-    // quote) without a call.
+    // Runs on every argument value: short ones and those whose first bytes are mostly
+    // not symbols (`/`-less punctuation, non-ASCII text) are rejected without a call.
     let head = value.get(..BASE64_TEXT_MIN_LEN)?;
-    if head.iter().all(|&b| BASE64_ANY_SYMBOL[usize::from(b)]) {
-        base64_text_checked(value).or_else(|| {
-            // whitespace further on (line-wrapped base64)
-            if value.iter().any(|&b| is_base64_gap(b)) {
-                base64_text_spaced(value)
-            } else {
-                None
+    let mut others = 0;
+    for &b in head {
+        if !BASE64_ANY_SYMBOL[usize::from(b)] {
+            others += 1;
+            if others > BASE64_TEXT_MIN_LEN / 2 {
+                return None;
             }
-        })
-    } else if head
-        .iter()
-        .all(|&b| BASE64_ANY_SYMBOL[usize::from(b)] || is_base64_gap(b))
-    {
-        base64_text_spaced(value)
-    } else {
-        None
+        }
     }
+    if others > 0 {
+        return base64_text_spaced(value);
+    }
+    base64_text_checked(value).or_else(|| {
+        // a separator further on (line-wrapped base64, padding in the middle)
+        if value.iter().any(|&b| !BASE64_ANY_SYMBOL[usize::from(b)]) {
+            base64_text_spaced(value)
+        } else {
+            None
+        }
+    })
 }
 
-/// [`base64_text`] of a value with whitespace among its symbols. Prose made of letters,
-/// digits and spaces gets here too (`Trail running shoe model 17`): it is turned away by
-/// its first twelve symbols, whose nine decoded bytes are seldom printable UTF-8 for
-/// letters that were not encoded from text, before anything is copied.
+/// [`base64_text`] of a value with other bytes among its symbols, which are skipped.
+/// Prose gets here too (`Trail running shoe model 17`, `jane.doe@example.com`): it is
+/// turned away by its first twelve symbols, whose nine decoded bytes are seldom printable
+/// UTF-8 for letters that were not encoded from text, before anything is copied.
 #[inline(never)]
 fn base64_text_spaced(value: &[u8]) -> Option<Vec<u8>> {
     // The first twelve symbols, decoded a group of four (three bytes) at a time and
@@ -1119,7 +1124,7 @@ fn base64_text_spaced(value: &[u8]) -> Option<Vec<u8>> {
     let mut group = 0u32;
     let mut n = 0;
     for &b in value {
-        if is_base64_gap(b) {
+        if !BASE64_ANY_SYMBOL[usize::from(b)] {
             continue;
         }
         let v = match b {
@@ -1151,13 +1156,8 @@ fn base64_text_spaced(value: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let mut joined = Vec::with_capacity(value.len());
-    joined.extend(value.iter().filter(|&&b| !is_base64_gap(b)));
+    joined.extend(value.iter().filter(|&&b| BASE64_ANY_SYMBOL[usize::from(b)]));
     base64_text_checked(&joined)
-}
-
-/// ASCII whitespace, vertical tab included: what [`base64_text`] skips between symbols.
-fn is_base64_gap(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
 /// Whether `bytes` may begin a text [`base64_text`] accepts: UTF-8 up to a character cut
@@ -2504,11 +2504,19 @@ mod tests {
         // not base64 text: too short, outside the alphabet, impossible length, mixed
         // alphabets, random bytes (a hex session id, a token), a word of impossible
         // length, prose
+        // other separators lenient decoders skip: a dot, `=` in the middle, extra
+        // padding, a no-break space
+        for v in [
+            "JyBPUiAx.PTEgLS0=",
+            "JyBP=UiAxPTEgLS0=",
+            "JyBPUiAxPTEgLS0==",
+            "JyBPUiAx\u{a0}PTEgLS0=",
+        ] {
+            assert_eq!(text(v).as_deref(), Some("' OR 1=1 --"), "{v:?}");
+        }
         for v in [
             "JyBPUiA=",
             "JyBP UiA=",
-            "JyBPUiAxPTEg LS0==",
-            "JyBPUiAxPTEgLS0==",
             "JyBPUiAxPTEgLS0a1",
             "PHN2Zy9vbmxvYWQ9YWxlcnQoMSk+_",
             "3f2a9c1e7b6d4a58e0c1",
@@ -2518,6 +2526,11 @@ mod tests {
             "Trail running shoe model 17",
             "Please deliver to the side door and ring the bell twice",
             "Hello team I would like to change the delivery address for my last order",
+            "Hello, I'd like to change the delivery address of order A10293.",
+            "jane.doe@example.com",
+            "https://www.example.com/products/trail-shoes?size=42",
+            "2026-12-02T03:45:00.000Z",
+            "Müller-Lüdenscheidt",
         ] {
             assert_eq!(text(v), None, "{v}");
         }
@@ -2525,7 +2538,8 @@ mod tests {
         // twelve symbols (a value that got further would still need all of it to decode
         // to printable text)
         let words = [
-            "delivery", "Order", "team", "the", "42", "blue", "x", "Shoe", "AND",
+            "delivery", "Order", "team", "the", "42", "blue", "x", "Shoe", "AND", "order.", "I'd",
+            "a@b.io", "-", "e.g.",
         ];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut decoded = 0;
