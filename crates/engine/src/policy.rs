@@ -269,10 +269,14 @@ fn compile_targets(targets: &[String]) -> Result<Vec<TargetPattern>, PolicyError
 }
 
 fn rule_disabled(list: &[String], id: &str) -> bool {
-    list.iter().any(|d| {
-        id == d
-            || (id.len() > d.len() && id.starts_with(d.as_str()) && id.as_bytes()[d.len()] == b':')
-    })
+    list.iter().any(|entry| rule_id_covers(entry, id))
+}
+
+/// Whether a `disabled_rules` entry covers the rule `id`: the id itself, or a prefix of
+/// it ending where a `:` follows (`builtin:args/sqli.re` covers `builtin:args/sqli.re:12`).
+pub fn rule_id_covers(entry: &str, id: &str) -> bool {
+    id == entry
+        || (id.len() > entry.len() && id.starts_with(entry) && id.as_bytes()[entry.len()] == b':')
 }
 
 /// The settings in force for one request: the global policy with its route's overrides.

@@ -47,7 +47,6 @@ fn main() {
     }
 }
 
-#[allow(dead_code)]
 fn reference(body: &[u8], iterations: usize) {
     let start = Instant::now();
     for _ in 0..iterations {

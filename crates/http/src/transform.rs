@@ -1127,14 +1127,12 @@ fn base64_text_spaced(value: &[u8]) -> Option<Vec<u8>> {
         if !BASE64_ANY_SYMBOL[usize::from(b)] {
             continue;
         }
+        // a symbol of either alphabet (checked above): always a valid value
         let v = match b {
             b'-' => 62,
             b'_' => 63,
             b => BASE64_VALUE[usize::from(b)],
         };
-        if v == BASE64_INVALID {
-            return None;
-        }
         group = group << 6 | u32::from(v);
         n += 1;
         if n % 4 == 0 {

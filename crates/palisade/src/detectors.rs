@@ -39,17 +39,16 @@ pub fn build_engine(config: &Config) -> Result<Engine> {
 }
 
 /// `disabled_rules` entries that look like signature ids (`FILE` or `FILE:LINE`, with a
-/// `/`, or anything under `builtin`) but name no loaded pattern disable nothing: a typo, a file removed, or lines
-/// added above the pattern in its file (ids are file and line). Said at every load, so
-/// that an exclusion that silently stopped working is seen.
+/// `/`, or anything under `builtin`) but name no loaded pattern disable nothing: a typo,
+/// a file removed, or lines added above the pattern in its file (ids are file and line).
+/// Said at every load, so that an exclusion that silently stopped working is seen.
 fn warn_of_unknown_signature_ids(config: &Config, set: &SignatureSet) {
     let policy = &config.policy;
     let lists = std::iter::once(("global", &policy.disabled_rules))
         .chain(policy.routes.iter().map(|r| ("route", &r.disabled_rules)));
+    let signature_like =
+        |id: &&String| id.contains('/') || id.as_str() == "builtin" || id.starts_with("builtin:");
     for (scope, list) in lists {
-        let signature_like = |id: &&String| {
-            id.contains('/') || id.as_str() == "builtin" || id.starts_with("builtin:")
-        };
         for id in list.iter().filter(signature_like) {
             if !set.has_rule(id) {
                 tracing::warn!(

@@ -245,18 +245,13 @@ impl SignatureSet {
         Ok(set)
     }
 
-    /// Whether `id` names a loaded pattern (`args/sqli.re:12`) or a file of them
-    /// (`args/sqli.re`): what a policy's `disabled_rules` entry matches.
+    /// Whether `id` names a loaded pattern (`builtin:args/sqli.re:12`) or a file or source
+    /// of them (`builtin:args/sqli.re`, `builtin`), as a policy's `disabled_rules` entry does.
     pub fn has_rule(&self, id: &str) -> bool {
         self.groups
             .iter()
             .flat_map(|g| g.literal_info.iter().chain(&g.regex_info))
-            .any(|p| {
-                p.id == id
-                    || p.id.len() > id.len()
-                        && p.id.starts_with(id)
-                        && p.id.as_bytes()[id.len()] == b':'
-            })
+            .any(|p| palisade_engine::policy::rule_id_covers(id, &p.id))
     }
 
     pub fn stats(&self) -> &SignatureStats {
