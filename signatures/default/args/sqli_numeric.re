@@ -1,0 +1,25 @@
+# SQL injection into a numeric parameter (`WHERE id = <value>`): no quote to break out of, so
+# the value itself starts with a number and goes on with a boolean operator. sqli.re covers
+# number-operator-number comparisons (1 or 1=1); these are the other shapes of the same
+# tautology: a literal (1 or true), a quoted comparison (1 or 'a'='a'), an SQL predicate
+# (1 or 1 in (1,2), 1 and 1 between 0 and 2), xor and the C-style operators. Every pattern is
+# anchored at the start of the value: prose that merely contains "1 or true" passes.
+#@ category: sqli
+#@ transforms: default replaceComments compressWhitespace
+#@ severity: critical
+#@ paranoia: 1
+
+#@ message: SQL injection: numeric value then a boolean literal
+^\s*-?\d+(?:\.\d+)?\s*\)*(?:\s+(?:or|xor|and)\s+|\s*(?:\|\||&&)\s*)\(*\s*(?:true|false|null|not\s+(?:-?\d+|true|false|null))\s*\)*\s*(?:--|#|/\*|;|$)
+#@ message: SQL injection: numeric value then a quoted comparison
+^\s*-?\d+(?:\.\d+)?\s*\)*(?:\s+(?:or|xor|and)\s+|\s*(?:\|\||&&)\s*)\(*\s*(?:'[^']*'|"[^"]*")\s*(?:=|<>|!=|<=?|>=?|\blike\b|\brlike\b|\bregexp\b)\s*\(*\s*['"\w]
+#@ message: SQL injection: numeric value then an SQL predicate
+^\s*-?\d+(?:\.\d+)?\s*\)*(?:\s+(?:or|xor|and)\s+|\s*(?:\|\||&&)\s*)\(*\s*(?:-?\d+|'[^']*'|"[^"]*"|true|false|null)\s*(?:(?:not\s+)?in\s*\(\s*['"\d-]|(?:not\s+)?between\s+\S+\s+and\s|is\s+(?:not\s+)?(?:null|true|false)\b|(?:not\s+)?(?:rlike|regexp)\s|sounds\s+like\s)
+#@ message: SQL injection: numeric value xor / || / && a number
+^\s*-?\d+\s*\)*(?:\s+xor\s+|\s*(?:\|\||&&)\s*)\(*\s*-?\d+\s*\)*\s*(?:--|#|/\*|;|$)
+^\s*-?\d+\s*\)*\s+(?:or|and)\s+\(*\s*-?\d+\s*\)*\s*(?:--|#|/\*)
+^\s*-?\d+\s*\)+(?:\s+(?:or|xor)\s+|\s*\|\|\s*)\(+\s*-?\d+\s*$
+#@ message: SQL injection: numeric value and a server function compared (error-based)
+^\s*-?\d+['"]?\s*\)*\s+(?:and|or)\s+\(*\s*(?:user|system_user|current_user|session_user|@@\w+|(?:db_name|user_name|suser_name|suser_sname|host_name|version|database|schema)\s*\(\s*\))\s*(?:=|<>|!=|<=?|>=?)\s*['"\d(]
+#@ message: SQL injection: quote, comparison and comment
+^\s*['"]\s*(?:=|<>|!=|<=?|>=?)\s*-?\d+\s*(?:--|#|/\*|;)
