@@ -282,8 +282,10 @@ impl SignatureSet {
         };
         let (mut locations, repeats) = self.request_locations(request, &uri, &segments, &decoded);
         // Header values seen clean before (the same browser lines on every request) are not
-        // transformed or scanned again.
-        let is_header = |l: &Location<'_>| matches!(l.place, Place::Header(_));
+        // transformed or scanned again. The Cookie header is not remembered: its session
+        // ids make nearly every line new (they would only churn the cache), and they are
+        // secrets that have no business staying in memory past the request.
+        let is_header = |l: &Location<'_>| matches!(l.place, Place::Header(name) if !name.eq_ignore_ascii_case("cookie"));
         // the longest key, so that no header's key regrows it
         let mut key = Vec::with_capacity(MAX_KEY_LEN);
         locations.retain(|l| {
@@ -463,9 +465,10 @@ impl SignatureSet {
             });
         }
         for (name, value) in request.headers.iter() {
-            if name.eq_ignore_ascii_case("cookie") {
-                continue;
-            }
+            // Structural headers, Cookie among them (its cookies are args one by one), get
+            // only the header lists. Those see the Cookie header whole: a CGI program reads
+            // it whole from HTTP_COOKIE, where Shellshock's `() { :; };` survives though no
+            // single cookie holds it. (Excerpts of it are redacted like any cookie's.)
             let mut targets = Target::Headers.bit();
             if !palisade_http::is_structural_header(name) {
                 targets |= args;
@@ -2064,6 +2067,29 @@ mod tests {
             h.push(*n, v.as_bytes().to_vec());
         }
         RequestModel::from_head("GET", "/", "HTTP/1.1", h)
+    }
+
+    #[test]
+    fn the_cookie_header_is_seen_whole_by_header_lists_only() {
+        // Shellshock split by the cookie parser: no single cookie holds `() { :; };`
+        let shellshock = ("Cookie", "sid=abc; x=() { :; }; /usr/bin/id");
+        let headers = set(
+            Target::Headers,
+            FileKind::Regex,
+            "\\(\\s*\\)\\s*\\{\\s*:\\s*;\n",
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                targets(&headers, &with_headers(&[shellshock])),
+                vec!["REQUEST_HEADERS:Cookie"]
+            );
+        }
+        // never remembered as clean: session ids would churn the cache and stay in memory
+        assert!(targets(&headers, &with_headers(&[("Cookie", "sid=abc")])).is_empty());
+        assert!(headers.clean_headers.is_empty());
+        // args lists see each cookie, not the header line as well
+        let args = set(Target::Args, FileKind::Literal, "sid=\n");
+        assert!(targets(&args, &with_headers(&[("Cookie", "sid=abc; b=1")])).is_empty());
     }
 
     #[test]
