@@ -228,6 +228,28 @@ fn is_binary_type(mime: &str) -> bool {
     palisade_http::is_binary_media_type(&mime.trim().to_ascii_lowercase())
 }
 
+/// Whether an upload declared binary holds a server-side script opening tag (`<?php`, `<?=`,
+/// `<? `, `<%@`, `<%=`, `<% `): the part's type is the client's word, and a web shell sent
+/// as `image/jpeg` behind a `GIF89a` header (a polyglot the server runs by its file name)
+/// is an upload attack. Such parts are read by the body lists as a text part is. Random
+/// bytes hold a two-byte opener every 64 KB or so, but rarely one followed by what a
+/// script tag needs, so real images and archives cost only this SIMD search.
+fn holds_server_script_tag(content: &[u8]) -> bool {
+    let php = memchr::memmem::find_iter(content, b"<?").any(|at| {
+        let rest = &content[at + 2..];
+        rest.first()
+            .is_some_and(|&b| b == b'=' || b.is_ascii_whitespace())
+            || rest
+                .get(..3)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"php"))
+    });
+    php || memchr::memmem::find_iter(content, b"<%").any(|at| {
+        content
+            .get(at + 2)
+            .is_some_and(|&b| matches!(b, b'@' | b'=' | b'!') || b.is_ascii_whitespace())
+    })
+}
+
 impl SignatureSet {
     /// The built-in default set compiled into the binary.
     pub fn builtin() -> Result<SignatureSet, LoadError> {
@@ -494,7 +516,8 @@ impl SignatureSet {
                 let text_part = file
                     .content_type
                     .as_deref()
-                    .is_none_or(|ct| !is_binary_type(ct));
+                    .is_none_or(|ct| !is_binary_type(ct))
+                    || holds_server_script_tag(&file.content);
                 if text_part && !file.content.is_empty() {
                     locs.push(Location {
                         place: Place::FileContent(&file.field),
@@ -2067,6 +2090,44 @@ mod tests {
             h.push(*n, v.as_bytes().to_vec());
         }
         RequestModel::from_head("GET", "/", "HTTP/1.1", h)
+    }
+
+    fn upload(part_type: &str, content: &[u8]) -> RequestModel {
+        let mut h = Headers::default();
+        h.push("Content-Type", b"multipart/form-data; boundary=b0".to_vec());
+        let mut body =
+            b"--b0\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.jpg\"\r\n".to_vec();
+        body.extend_from_slice(format!("Content-Type: {part_type}\r\n\r\n").as_bytes());
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n--b0--\r\n");
+        let mut m = RequestModel::from_head("POST", "/upload", "HTTP/1.1", h);
+        m.attach_body(body, false);
+        m
+    }
+
+    #[test]
+    fn binary_declared_uploads_are_read_when_they_hold_a_script_tag() {
+        let shell = set(Target::Body, FileKind::Literal, "gif89a\n");
+        let polyglots: [&[u8]; 4] = [
+            b"GIF89a;<?php @eval($_POST['p']);?>",
+            b"GIF89a\x00<?= `id` ?>",
+            b"GIF89a\x00<%@ page import=\"java.io.*\" %>",
+            b"GIF89a\x00<% Response.Write(1) %>",
+        ];
+        for content in polyglots {
+            assert_eq!(
+                targets(&shell, &upload("image/gif", content)),
+                vec!["FILES_CONTENT:f"]
+            );
+        }
+        // a text part is read whatever it holds; a binary one without a tag is not
+        assert_eq!(
+            targets(&shell, &upload("text/plain", b"GIF89a")),
+            vec!["FILES_CONTENT:f"]
+        );
+        for content in [&b"GIF89a\x01<?\x9c<%\x07"[..], b"GIF89a<?xml", b"GIF89a<%%"] {
+            assert!(targets(&shell, &upload("image/gif", content)).is_empty());
+        }
     }
 
     #[test]
