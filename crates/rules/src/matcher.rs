@@ -228,6 +228,12 @@ fn is_binary_type(mime: &str) -> bool {
     palisade_http::is_binary_media_type(&mime.trim().to_ascii_lowercase())
 }
 
+/// Whether a Cookie header line has a non-blank `;`-separated part with no `=`.
+fn has_part_without_value(line: &[u8]) -> bool {
+    line.split(|&b| b == b';')
+        .any(|part| !part.contains(&b'=') && part.iter().any(|b| !b.is_ascii_whitespace()))
+}
+
 /// Whether an upload declared binary holds a server-side script opening tag (`<?php`, `<?=`,
 /// `<? `, `<%@`, `<%=`, `<% `): the part's type is the client's word, and a web shell sent
 /// as `image/jpeg` behind a `GIF89a` header (a polyglot the server runs by its file name)
@@ -488,9 +494,15 @@ impl SignatureSet {
         }
         for (name, value) in request.headers.iter() {
             // Structural headers, Cookie among them (its cookies are args one by one), get
-            // only the header lists. Those see the Cookie header whole: a CGI program reads
-            // it whole from HTTP_COOKIE, where Shellshock's `() { :; };` survives though no
-            // single cookie holds it. (Excerpts of it are redacted like any cookie's.)
+            // only the header lists. Those see the Cookie header whole when a part of it is
+            // no `name=value` pair: a CGI program reads it whole from HTTP_COOKIE, where
+            // Shellshock's `() { :; };` survives though no single cookie holds it, and its
+            // ` }` is such a part. Well-formed lines (nearly all) are left to the cookie
+            // values, which already cover them: scanning each session's line again would
+            // cost a tenth of a GET's inspection. (Excerpts are redacted like a cookie's.)
+            if name.eq_ignore_ascii_case("cookie") && !has_part_without_value(value) {
+                continue;
+            }
             let mut targets = Target::Headers.bit();
             if !palisade_http::is_structural_header(name) {
                 targets |= args;
@@ -2146,8 +2158,17 @@ mod tests {
             );
         }
         // never remembered as clean: session ids would churn the cache and stay in memory
-        assert!(targets(&headers, &with_headers(&[("Cookie", "sid=abc")])).is_empty());
+        assert!(targets(&headers, &with_headers(&[("Cookie", "sid=abc; flag")])).is_empty());
         assert!(headers.clean_headers.is_empty());
+        // a line of well-formed pairs is left to the cookie values (args lists)
+        let ssi = set(Target::Headers, FileKind::Literal, "=() {\n");
+        let pairs = ("Cookie", "a=() {; b=1;c= 2 ;");
+        assert!(targets(&ssi, &with_headers(&[pairs])).is_empty());
+        let odd = ("Cookie", "a=() {; b=1; c");
+        assert_eq!(
+            targets(&ssi, &with_headers(&[odd])),
+            vec!["REQUEST_HEADERS:Cookie"]
+        );
         // args lists see each cookie, not the header line as well
         let args = set(Target::Args, FileKind::Literal, "sid=\n");
         assert!(targets(&args, &with_headers(&[("Cookie", "sid=abc; b=1")])).is_empty());
