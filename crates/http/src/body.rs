@@ -31,6 +31,12 @@ pub enum BodyKind {
     Xml,
     /// A body of any other (or no) content type: inspected only as raw bytes.
     Raw,
+    /// `application/graphql`: a GraphQL document, whose string literals are the arguments
+    /// ([`crate::graphql`]). ModSecurity-compatible consumers treat it as [`Raw`] (no body
+    /// processor runs for it there).
+    ///
+    /// [`Raw`]: BodyKind::Raw
+    GraphQl,
     /// A body of another (or no) content type that is JSON nonetheless: one document, or
     /// newline-delimited documents. `navigator.sendBeacon` sends strings as `text/plain`,
     /// and error reporters send envelopes of JSON lines so; the leaves are arguments as a
@@ -84,6 +90,11 @@ pub fn parse_body(content_type: Option<&str>, raw: &[u8], truncated: bool) -> Pa
         BodyKind::Multipart => parse_multipart(ct, raw, truncated, &mut out),
         BodyKind::Json => parse_json(raw, truncated, &mut out),
         BodyKind::Xml => parse_xml(raw, truncated, &mut out),
+        BodyKind::GraphQl => {
+            if let Err(e) = crate::graphql::string_arguments(raw, MAX_BODY_ARGS, &mut out.args) {
+                out.errors.push(format!("graphql: {e}"));
+            }
+        }
         BodyKind::Raw if !truncated => sniff_json(raw, &mut out),
         BodyKind::None | BodyKind::Raw | BodyKind::UndeclaredJson => {}
     }
@@ -126,6 +137,7 @@ pub fn kind_of(media_type: &str) -> BodyKind {
         ("multipart", "form-data") => BodyKind::Multipart,
         ("application", "json") | ("text", "json") => BodyKind::Json,
         ("application", s) if s.ends_with("+json") => BodyKind::Json,
+        ("application", "graphql") => BodyKind::GraphQl,
         ("application", "xml") | ("text", "xml") => BodyKind::Xml,
         ("application", s) if s.ends_with("+xml") => BodyKind::Xml,
         _ => BodyKind::Raw,

@@ -167,9 +167,10 @@ pub fn for_each_location<'r>(
             .mime_type()
             .is_some_and(|m| palisade_http::is_binary_media_type(&m));
         // Parsed bodies are scored field by field (above); the raw bytes are scored when
-        // there are no fields, when parsing failed, or for XML (a DOCTYPE is no field).
-        let raw_needed =
-            matches!(body.kind, BodyKind::Raw | BodyKind::Xml) || !body.errors.is_empty();
+        // there are no fields, when parsing failed, for XML (a DOCTYPE is no field) and for
+        // GraphQL (the document around its string arguments is what the client wrote).
+        let raw_needed = matches!(body.kind, BodyKind::Raw | BodyKind::Xml | BodyKind::GraphQl)
+            || !body.errors.is_empty();
         if raw_needed && !binary && !body.raw.is_empty() && !is_trivial(&body.raw) {
             visit(Place::Body, &body.raw);
         }

@@ -137,8 +137,8 @@ pub fn texts(request: &RequestModel, max_texts: usize) -> Vec<Text> {
         let binary = request
             .mime_type()
             .is_some_and(|m| palisade_http::is_binary_media_type(&m));
-        let raw_needed =
-            matches!(body.kind, BodyKind::Raw | BodyKind::Xml) || !body.errors.is_empty();
+        let raw_needed = matches!(body.kind, BodyKind::Raw | BodyKind::Xml | BodyKind::GraphQl)
+            || !body.errors.is_empty();
         if raw_needed && !binary && !body.raw.is_empty() && !is_trivial(&body.raw) {
             push(Place::Body, &body.raw);
         }
