@@ -390,6 +390,55 @@ mod tests {
     }
 
     #[test]
+    fn random_documents_never_panic_and_values_come_from_the_input() {
+        // GraphQL's punctuation, quotes, escapes and multi-byte text in random order
+        let alphabet: &[&[u8]] = &[
+            b"{",
+            b"}",
+            b"(",
+            b")",
+            b"[",
+            b"]",
+            b":",
+            b",",
+            b" ",
+            b"\n",
+            b"#",
+            b"\"",
+            b"\"\"\"",
+            b"\\",
+            b"\\u",
+            b"\\u{",
+            b"d83d",
+            b"1F600",
+            b"a",
+            b"id",
+            b"$",
+            b"@",
+            b"...",
+            "é".as_bytes(),
+            b"\xff",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut doc = Vec::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for _ in 0..(seed % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                doc.extend_from_slice(alphabet[(seed >> 32) as usize % alphabet.len()]);
+            }
+            let mut out = Vec::new();
+            let _ = string_arguments(&doc, 1000, &mut out);
+            // escapes only shrink or keep a value: nothing longer than the document
+            assert!(out.iter().all(|a| a.value.len() <= doc.len()), "{doc:?}");
+        }
+    }
+
+    #[test]
     fn depth_and_count_are_bounded() {
         let deep = "{".repeat(MAX_DEPTH + 1);
         let mut out = Vec::new();
