@@ -11,7 +11,11 @@ use palisade_engine::{Detector, Finding, Severity};
 use palisade_http::RequestModel;
 use serde::{Deserialize, Serialize};
 
-pub const PROFILE_VERSION: u32 = 1;
+/// Bumped whenever the arguments a request gives change, since a profile lists them per
+/// endpoint: 2 = JSON bodies under other types (sendBeacon's text/plain) and
+/// `application/graphql` bodies give arguments (under version 1 they gave none, and their
+/// parameters would all be unknown).
+pub const PROFILE_VERSION: u32 = 2;
 
 /// What kind of value a parameter holds, from most to least specific.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
@@ -270,7 +274,9 @@ impl Profile {
             .map_err(|e| ProfileError(format!("{shown}: not a valid profile: {e}")))?;
         if p.version != PROFILE_VERSION {
             return Err(ProfileError(format!(
-                "{shown}: profile version {}, expected {PROFILE_VERSION}",
+                "{shown}: profile version {}, expected {PROFILE_VERSION}: it was learned by \
+                 another Palisade version, which read requests' arguments differently; learn \
+                 it again (palisade learn)",
                 p.version
             )));
         }
@@ -598,6 +604,24 @@ mod tests {
 
     fn req(target: &str) -> RequestModel {
         RequestModel::from_head("GET", target, "HTTP/1.1", Headers::default())
+    }
+
+    #[test]
+    fn a_profile_of_another_version_is_refused_with_what_to_do() {
+        let dir = std::env::temp_dir().join(format!("palisade-profile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("old.json");
+        let mut p = Profile::learn(&[req("/a?x=1")]);
+        p.save(&path).expect("save");
+        assert!(Profile::load(&path).is_ok());
+        p.version = PROFILE_VERSION - 1;
+        p.save(&path).expect("save");
+        let err = Profile::load(&path).expect_err("old version").to_string();
+        assert!(
+            err.contains("old.json") && err.contains("palisade learn"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
