@@ -68,6 +68,8 @@ pub struct ParsedBody {
     pub args: Vec<Arg>,
     pub files: Vec<FilePart>,
     pub errors: Vec<String>,
+    /// Where a JSON body stopped parsing (byte offset into the body), when it did.
+    pub json_stopped_at: Option<usize>,
 }
 
 /// Parses `raw` according to `content_type` (the full header value; parameters other than
@@ -490,7 +492,8 @@ fn parse_json(raw: &[u8], truncated: bool, out: &mut ParsedBody) {
         Err(_) if truncated => out.args = lenient_json_strings(raw),
         // The leaves read before the error are kept.
         Err(crate::json::JsonError::Syntax { message, at }) => {
-            out.errors.push(format!("json: {message} at byte {at}"))
+            out.errors.push(format!("json: {message} at byte {at}"));
+            out.json_stopped_at = Some(at);
         }
     }
 }

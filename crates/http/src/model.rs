@@ -77,6 +77,9 @@ pub struct BodyModel {
     pub files: Vec<FilePart>,
     /// Parse errors; the engine reports them as findings.
     pub errors: Vec<String>,
+    /// Where a JSON body stopped parsing (byte offset into `raw`), when it did: the text
+    /// from there on is what the parser did not take apart.
+    pub json_stopped_at: Option<usize>,
 }
 
 /// Everything a detector may look at in a request.
@@ -198,6 +201,7 @@ impl RequestModel {
             args,
             files,
             errors,
+            json_stopped_at,
         } = parse_body(content_type.as_deref(), &raw, truncated);
         self.body = Some(BodyModel {
             raw,
@@ -206,6 +210,7 @@ impl RequestModel {
             args,
             files,
             errors,
+            json_stopped_at,
         });
     }
 

@@ -1100,19 +1100,12 @@ fn base64_values(request: &RequestModel) -> Vec<(Place<'_>, Vec<u8>)> {
 }
 
 /// The bytes of a JSON body from where its parser stopped, when it stopped after reading
-/// fields (the error offset is in the parser's message: `json: ... at byte N`).
+/// fields.
 fn json_tail(body: &palisade_http::BodyModel) -> Option<&[u8]> {
     if body.kind != BodyKind::Json || body.args.is_empty() {
         return None;
     }
-    let at = body.errors.iter().find_map(|e| {
-        e.strip_prefix("json: ")?
-            .rsplit_once(" at byte ")?
-            .1
-            .parse::<usize>()
-            .ok()
-    })?;
-    body.raw.get(at..)
+    body.raw.get(body.json_stopped_at?..)
 }
 
 /// Longest base64-decoded text matched as an argument value.
@@ -2140,6 +2133,20 @@ mod tests {
         for content in [&b"GIF89a\x01<?\x9c<%\x07"[..], b"GIF89a<?xml", b"GIF89a<%%"] {
             assert!(targets(&shell, &upload("image/gif", content)).is_empty());
         }
+    }
+
+    #[test]
+    fn text_after_a_json_document_is_an_argument_value() {
+        // anchored at the value's start: only the tail, not the whole body, can match
+        let args = set(Target::Args, FileKind::Regex, "^\\s*<script\\b\n");
+        let m = json_request(r#"{"c": "hi"} <script>alert(1)</script>"#);
+        assert_eq!(m.body.as_ref().and_then(|b| b.json_stopped_at), Some(12));
+        assert_eq!(targets(&args, &m), vec!["REQUEST_BODY"]);
+        // a document that parses whole has no tail; one that fails before any field has
+        // none either (the whole body is the value then)
+        assert!(targets(&args, &json_request(r#"{"c": "x <script>"}"#)).is_empty());
+        let cut = json_request(r#"<script>alert(1)</script>"#);
+        assert_eq!(targets(&args, &cut), vec!["REQUEST_BODY"]);
     }
 
     #[test]
