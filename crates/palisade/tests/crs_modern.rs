@@ -114,10 +114,11 @@ fn modern_apps_profile_rates() {
 }
 
 /// Benign requests blocked with the profile, in per mille of the benign corpus.
-// 54/580 = 9.3% measured; 13 of them are corpus/benign/raw_bodies.jsonl bodies whose types
+// 52/602 = 8.6% measured; 11 of them are corpus/benign/raw_bodies.jsonl bodies whose types
 // the profile leaves to a per-route allowance on purpose (920420: text/plain off the beacon
-// paths, CSV, markdown, YAML, iCalendar, JOSE, SPARQL, Prometheus text, application/graphql)
-const MAX_BENIGN_FPR_PERMILLE: usize = 94;
+// paths, CSV, markdown, YAML, iCalendar, JOSE, SPARQL, Prometheus text); application/graphql
+// is accepted on /graphql endpoints
+const MAX_BENIGN_FPR_PERMILLE: usize = 87;
 
 fn json_post(path: &str, body: &str) -> RequestModel {
     let mut h = Headers::default();
