@@ -270,9 +270,11 @@ fn attack_rates(file: &str, sqli: bool) -> (usize, usize, usize) {
     (total, by_rule, by_detector)
 }
 
-/// Measured as of this commit: SQLi 74/90 (82.2%) through 942100's targets, 80/90 (88.9%)
-/// with the detector on every value; XSS 76/89 (85.4%) through 941100+941101, 78/89 (87.6%)
-/// on every value. Payloads in other headers than User-Agent/Referer (and, for SQLi, in the
+/// Measured as of this commit: SQLi 78/99 (78.8%) through 942100's targets, 86/99 (86.9%)
+/// with the detector on every value; XSS 80/96 (83.3%) through 941100+941101, 82/96 (85.4%)
+/// on every value. (The 2026-12-02 numeric-parameter additions lowered the SQLi rates:
+/// libinjection reads `1 or true` and `3||true` as no injection, and finds `1 xor 1` only
+/// outside 942100's targets and pipeline.) Payloads in other headers than User-Agent/Referer (and, for SQLi, in the
 /// path) are outside the rules' targets by CRS design; the rest of the misses are payloads
 /// libinjection does not recognise (bare `javascript:` URLs, `<scr<script>ipt>`, JS string
 /// break-outs, `UN/**/ION` keyword splitting). The bounds sit just under the measured rates
@@ -282,11 +284,11 @@ fn sqli_attack_detection_rate() {
     let (total, by_rule, by_detector) = attack_rates("sqli.jsonl", true);
     assert!(total >= 50);
     assert!(
-        by_rule * 100 >= total * 80,
+        by_rule * 100 >= total * 78,
         "942100 detected only {by_rule}/{total}"
     );
     assert!(
-        by_detector * 100 >= total * 87,
+        by_detector * 100 >= total * 86,
         "detect_sqli detected only {by_detector}/{total}"
     );
 }
