@@ -9,8 +9,9 @@
 //!
 //! It is a tokenizer, not a validator: a document that is no valid GraphQL (an attacker's
 //! text sent under this type) still gives every quoted string it holds, an unterminated
-//! string runs to the end, and bytes that start no token are skipped. Nesting deeper than
-//! [`MAX_DEPTH`] and more than `max` values stop the reading with an error.
+//! string ends with its line, and bytes that start no token are skipped. Nesting deeper
+//! than [`MAX_DEPTH`] is reported as an error but read on (strings inside it keep the
+//! deepest name); more than `max` values stop the reading with an error.
 
 use crate::model::Arg;
 
@@ -55,26 +56,36 @@ struct Frame {
     path: String,
 }
 
+/// `path.key`, cut to [`MAX_NAME_LEN`] bytes (both parts are already that short).
 fn joined(path: &str, key: &str) -> String {
-    let mut name = String::with_capacity(path.len() + 1 + key.len());
+    let mut name = String::with_capacity(MAX_NAME_LEN.min(path.len() + 1 + key.len()));
     name.push_str(path);
     if !path.is_empty() && !key.is_empty() {
         name.push('.');
     }
     name.push_str(key);
+    cut_to_limit(&mut name);
+    name
+}
+
+fn cut_to_limit(name: &mut String) {
     if name.len() > MAX_NAME_LEN {
         let mut cut = MAX_NAME_LEN;
         while !name.is_char_boundary(cut) {
             cut -= 1;
         }
         name.truncate(cut);
+        name.shrink_to_fit();
     }
-    name
 }
 
 /// Appends the string literals of `doc` to `out`, each named by where it stands.
 pub fn string_arguments(doc: &[u8], max: usize, out: &mut Vec<Arg>) -> Result<(), GraphqlError> {
     let mut stack: Vec<Frame> = Vec::new();
+    // openers past MAX_DEPTH are counted, not pushed: the strings inside them are still
+    // read (under the deepest frame's name), so nesting cannot hide what follows it
+    let mut overflow = 0usize;
+    let mut too_deep = false;
     // the last field (or operation) name read: what a `(` gives arguments to
     let mut field = String::new();
     // the last `key:` read inside arguments or an input object
@@ -117,7 +128,9 @@ pub fn string_arguments(doc: &[u8], max: usize, out: &mut Vec<Arg>) -> Result<()
                 {
                     i += 1;
                 }
-                let name = String::from_utf8_lossy(&doc[start..i]);
+                // names longer than any name reported are cut as they are read: a megabyte
+                // name copied per `(` or string would cost seconds
+                let name = String::from_utf8_lossy(&doc[start..i.min(start + MAX_NAME_LEN)]);
                 let in_value = stack.last().is_some_and(|f| f.kind != FrameKind::Selection);
                 if in_value && next_token(doc, i) == Some(b':') {
                     key = name.into_owned();
@@ -128,7 +141,10 @@ pub fn string_arguments(doc: &[u8], max: usize, out: &mut Vec<Arg>) -> Result<()
             }
             b'(' | b'{' | b'[' => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(GraphqlError::TooDeep);
+                    overflow += 1;
+                    too_deep = true;
+                    i += 1;
+                    continue;
                 }
                 let in_value = stack.last().is_some_and(|f| f.kind != FrameKind::Selection);
                 let frame = match b {
@@ -157,6 +173,7 @@ pub fn string_arguments(doc: &[u8], max: usize, out: &mut Vec<Arg>) -> Result<()
                 stack.push(frame);
                 key.clear();
             }
+            b')' | b'}' | b']' if overflow > 0 => overflow -= 1,
             b')' | b'}' | b']' => {
                 let want = match b {
                     b')' => FrameKind::Arguments,
@@ -176,6 +193,9 @@ pub fn string_arguments(doc: &[u8], max: usize, out: &mut Vec<Arg>) -> Result<()
             _ => {}
         }
         i += 1;
+    }
+    if too_deep {
+        return Err(GraphqlError::TooDeep);
     }
     Ok(())
 }
@@ -237,7 +257,8 @@ fn escape(rest: &[u8]) -> (Vec<u8>, usize) {
     if c == b'u' {
         // \uXXXX, a surrogate pair of two, or \u{X...}
         if rest.get(1) == Some(&b'{') {
-            if let Some(close) = rest.iter().take(10).position(|&b| b == b'}') {
+            // up to eight digits, leading zeros included (graphql-js takes `\u{00000027}`)
+            if let Some(close) = rest.iter().take(12).position(|&b| b == b'}') {
                 if let Some(ch) = hex_value(&rest[2..close]).and_then(char::from_u32) {
                     return (char_bytes(ch), close + 1);
                 }
@@ -263,7 +284,7 @@ fn escape(rest: &[u8]) -> (Vec<u8>, usize) {
 }
 
 fn hex_value(digits: &[u8]) -> Option<u32> {
-    if digits.is_empty() || digits.len() > 6 {
+    if digits.is_empty() || digits.len() > 8 {
         return None;
     }
     digits.iter().try_fold(0u32, |n, &d| {
@@ -350,8 +371,10 @@ mod tests {
     #[test]
     fn escapes_block_strings_and_comments() {
         assert_eq!(
-            args(r#"{ a(s: "\u003cscript\u003e \"q\" \\ \ud83d\ude00 \u{1F600} \x") }"#),
-            pairs(&[("a.s", "<script> \"q\" \\ \u{1F600} \u{1F600} \\x")])
+            args(
+                r#"{ a(s: "\u003cscript\u003e \"q\" \\ \ud83d\ude00 \u{1F600} \u{00000027} \x") }"#
+            ),
+            pairs(&[("a.s", "<script> \"q\" \\ \u{1F600} \u{1F600} ' \\x")])
         );
         assert_eq!(
             args("{ a(s: \"\"\"line one\n  \\\"\"\" \"two\" \"\"\") # b(s: \"commented\")\n }"),
@@ -440,12 +463,28 @@ mod tests {
 
     #[test]
     fn depth_and_count_are_bounded() {
-        let deep = "{".repeat(MAX_DEPTH + 1);
+        // too deep is reported, and what follows the nesting is still read
+        let deep = format!(
+            "{{ me(v: \"x\") {}{} user(id: \"1' OR '1'='1\") {{ id }} }}",
+            "{ f ".repeat(MAX_DEPTH + 5),
+            "} ".repeat(MAX_DEPTH + 5)
+        );
         let mut out = Vec::new();
         assert_eq!(
             string_arguments(deep.as_bytes(), 10, &mut out),
             Err(GraphqlError::TooDeep)
         );
+        let got: Vec<_> = out.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(got, ["me.v", "user.id"]);
+        // huge names are cut when read: no name past the limit, and quick
+        let huge = format!(
+            "{{ {}(k: \"v\") {} }}",
+            "f".repeat(1 << 20),
+            "(\"\")".repeat(2000)
+        );
+        let mut out = Vec::new();
+        assert!(string_arguments(huge.as_bytes(), 10_000, &mut out).is_ok());
+        assert!(out.iter().all(|a| a.name.len() <= MAX_NAME_LEN) && out.len() == 2001);
         let many = "{ a(s: \"1\") }".repeat(5);
         let mut out = Vec::new();
         assert_eq!(
