@@ -10,16 +10,24 @@
 #@ paranoia: 1
 
 #@ message: SQL injection: numeric value then a boolean literal
-^\s*-?\d+(?:\.\d+)?\s*\)*(?:\s+(?:or|xor|and)\s+|\s*(?:\|\||&&)\s*)\(*\s*(?:true|false|null|not\s+(?:-?\d+|true|false|null))\s*\)*\s*(?:--|#|/\*|;|$)
+^\s*-?\d+(?:\.\d+)?\s*\)*(?:\s+(?:or|xor|and)\s+|\s*(?:\|\||&&)\s*)\(*\s*(?:true|false|null|not\s+(?:true|false|null))\s*\)*\s*(?:--|#|/\*|;|$)
 #@ message: SQL injection: numeric value then a quoted comparison
 ^\s*-?\d+(?:\.\d+)?\s*\)*(?:\s+(?:or|xor|and)\s+|\s*(?:\|\||&&)\s*)\(*\s*(?:'[^']*'|"[^"]*")\s*(?:=|<>|!=|<=?|>=?|\blike\b|\brlike\b|\bregexp\b)\s*\(*\s*['"\w]
 #@ message: SQL injection: numeric value then an SQL predicate
-^\s*-?\d+(?:\.\d+)?\s*\)*(?:\s+(?:or|xor|and)\s+|\s*(?:\|\||&&)\s*)\(*\s*(?:-?\d+|'[^']*'|"[^"]*"|true|false|null)\s*(?:(?:not\s+)?in\s*\(\s*['"\d-]|(?:not\s+)?between\s+\S+\s+and\s|is\s+(?:not\s+)?(?:null|true|false)\b|(?:not\s+)?(?:rlike|regexp)\s|sounds\s+like\s)
-#@ message: SQL injection: numeric value xor / || / && a number
-^\s*-?\d+\s*\)*(?:\s+xor\s+|\s*(?:\|\||&&)\s*)\(*\s*-?\d+\s*\)*\s*(?:--|#|/\*|;|$)
-^\s*-?\d+\s*\)*\s+(?:or|and)\s+\(*\s*-?\d+\s*\)*\s*(?:--|#|/\*)
+^\s*-?\d+(?:\.\d+)?\s*\)*(?:\s+(?:or|xor|and)\s+|\s*(?:\|\||&&)\s*)\(*\s*(?:-?\d+|'[^']*'|"[^"]*"|true|false|null)\s*(?:(?:not\s+)?between\s+-?\d+\s+and\s+-?\d|is\s+(?:not\s+)?null\b|(?:not\s+)?(?:rlike|regexp)\s+['"\d(])
+^\s*-\d+\s*\)*\s+(?:or|xor)\s+\(*\s*-?\d+\s+(?:not\s+)?in\s*\(\s*-?\d
+#@ message: SQL injection: numeric value xor a number
+^\s*-?\d+\s*\)*\s+xor\s+\(*\s*-?\d+\s*\)*\s*(?:--|#|/\*|;|$)
+#@ message: SQL injection: numeric value and a number ended by a comment
+^\s*-?\d+\s*\)*\s+(?:or|and)\s+\(*\s*-?\d+\s*\)*\s*(?:--[\s-]*|#\s*|/\*.*)$
+#@ message: SQL injection: numeric value breaking out of parentheses
 ^\s*-?\d+\s*\)+(?:\s+(?:or|xor)\s+|\s*\|\|\s*)\(+\s*-?\d+\s*$
 #@ message: SQL injection: numeric value and a server function compared (error-based)
-^\s*-?\d+['"]?\s*\)*\s+(?:and|or)\s+\(*\s*(?:user|system_user|current_user|session_user|@@\w+|(?:db_name|user_name|suser_name|suser_sname|host_name|version|database|schema)\s*\(\s*\))\s*(?:=|<>|!=|<=?|>=?)\s*['"\d(]
+^\s*-?\d+['"]?\s*\)*\s+(?:and|or)\s+\(*\s*(?:user|system_user|current_user|session_user|@@\w+|(?:db_name|user_name|suser_name|suser_sname|host_name|version|database|schema)\s*\(\s*\))\s*(?:=|<>|!=|<=|>=?)\s*['"\d(]
 #@ message: SQL injection: quote, comparison and comment
-^\s*['"]\s*(?:=|<>|!=|<=?|>=?)\s*-?\d+\s*(?:--|#|/\*|;)
+^\s*['"]\s*(?:=|<>|!=)\s*-?\d+\s*(?:--|#|/\*)
+
+#@ paranoia: 2
+#@ severity: error
+#@ message: SQL injection (PL2): numeric value || / && a number (12||34 is also just text)
+^\s*-?\d+\s*\)*\s*(?:\|\||&&)\s*\(*\s*-?\d+\s*\)*\s*(?:--|#|/\*|;|$)
