@@ -235,25 +235,25 @@ fn has_part_without_value(line: &[u8]) -> bool {
 }
 
 /// Whether an upload declared binary holds a server-side script opening tag (`<?php`, `<?=`,
-/// `<? `, `<%@`, `<%=`, `<% `): the part's type is the client's word, and a web shell sent
-/// as `image/jpeg` behind a `GIF89a` header (a polyglot the server runs by its file name)
-/// is an upload attack. Such parts are read by the body lists as a text part is. Random
-/// bytes hold a two-byte opener every 64 KB or so, but rarely one followed by what a
-/// script tag needs, so real images and archives cost only this SIMD search.
+/// short tags, `<%@`, `<%=`, `<%!`, scriptlets, `runat=`, `<jsp:`): the part's type is the
+/// client's word, and a web shell sent as `image/jpeg` behind a `GIF89a` header (a
+/// polyglot the server runs by its file name) is an upload attack. Such parts are read by
+/// the body lists as a text part is. Random bytes hold a two-byte opener every 64 KB or
+/// so, often followed by a letter: about half of 1 MB random files qualify and are
+/// scanned (the review measured +40 ms over 200 of them), the price of not trusting the
+/// declared type.
 fn holds_server_script_tag(content: &[u8]) -> bool {
-    let php = memchr::memmem::find_iter(content, b"<?").any(|at| {
-        let rest = &content[at + 2..];
-        rest.first()
-            .is_some_and(|&b| b == b'=' || b.is_ascii_whitespace())
-            || rest
-                .get(..3)
-                .is_some_and(|w| w.eq_ignore_ascii_case(b"php"))
-    });
-    php || memchr::memmem::find_iter(content, b"<%").any(|at| {
-        content
-            .get(at + 2)
-            .is_some_and(|&b| matches!(b, b'@' | b'=' | b'!') || b.is_ascii_whitespace())
-    })
+    // `<?php`, `<?=`, short tags (`<?system(...)`, `<? `), `<%@`, `<%=`, `<%!`, `<%:`,
+    // scriptlets (`<%Runtime...`): the opener then a letter, `$`, space or one of those marks
+    let opens = |at: usize, marks: &[u8]| {
+        content.get(at + 2).is_some_and(|&b| {
+            b.is_ascii_alphabetic() || b.is_ascii_whitespace() || b == b'$' || marks.contains(&b)
+        })
+    };
+    memchr::memmem::find_iter(content, b"<?").any(|at| opens(at, b"="))
+        || memchr::memmem::find_iter(content, b"<%").any(|at| opens(at, b"@=!:#"))
+        || memchr::memmem::find(content, b"runat=").is_some()
+        || memchr::memmem::find(content, b"<jsp:").is_some()
 }
 
 impl SignatureSet {
@@ -499,8 +499,13 @@ impl SignatureSet {
             // Shellshock's `() { :; };` survives though no single cookie holds it, and its
             // ` }` is such a part. Well-formed lines (nearly all) are left to the cookie
             // values, which already cover them: scanning each session's line again would
-            // cost a tenth of a GET's inspection. (Excerpts are redacted like a cookie's.)
-            if name.eq_ignore_ascii_case("cookie") && !has_part_without_value(value) {
+            // cost a tenth of a GET's inspection. A line holding `(` is read whole too: bash
+            // takes `() { _=1 & } && cmd`, whose parts all have an `=`. (Excerpts are
+            // redacted like a cookie's.)
+            if name.eq_ignore_ascii_case("cookie")
+                && !has_part_without_value(value)
+                && memchr::memchr(b'(', value).is_none()
+            {
                 continue;
             }
             let mut targets = Target::Headers.bit();
@@ -2113,11 +2118,15 @@ mod tests {
     #[test]
     fn binary_declared_uploads_are_read_when_they_hold_a_script_tag() {
         let shell = set(Target::Body, FileKind::Literal, "gif89a\n");
-        let polyglots: [&[u8]; 4] = [
+        let polyglots: [&[u8]; 8] = [
             b"GIF89a;<?php @eval($_POST['p']);?>",
             b"GIF89a\x00<?= `id` ?>",
             b"GIF89a\x00<%@ page import=\"java.io.*\" %>",
             b"GIF89a\x00<% Response.Write(1) %>",
+            b"GIF89a\x00<?PHP system($_GET[c]);",
+            b"GIF89a\x00<%Runtime.getRuntime().exec(c)%>",
+            b"GIF89a\x00<%! int x; %>",
+            b"GIF89a\x00<script runat=\"server\">",
         ];
         for content in polyglots {
             assert_eq!(
@@ -2130,7 +2139,11 @@ mod tests {
             targets(&shell, &upload("text/plain", b"GIF89a")),
             vec!["FILES_CONTENT:f"]
         );
-        for content in [&b"GIF89a\x01<?\x9c<%\x07"[..], b"GIF89a<?xml", b"GIF89a<%%"] {
+        for content in [
+            &b"GIF89a\x01<?\x9c<%\x07"[..],
+            b"GIF89a<?\x00",
+            b"GIF89a<%%",
+        ] {
             assert!(targets(&shell, &upload("image/gif", content)).is_empty());
         }
     }
@@ -2168,12 +2181,18 @@ mod tests {
         assert!(targets(&headers, &with_headers(&[("Cookie", "sid=abc; flag")])).is_empty());
         assert!(headers.clean_headers.is_empty());
         // a line of well-formed pairs is left to the cookie values (args lists)
-        let ssi = set(Target::Headers, FileKind::Literal, "=() {\n");
-        let pairs = ("Cookie", "a=() {; b=1;c= 2 ;");
+        let ssi = set(Target::Headers, FileKind::Literal, "={\n");
+        let pairs = ("Cookie", "a={; b=1;c= 2 ;");
         assert!(targets(&ssi, &with_headers(&[pairs])).is_empty());
-        let odd = ("Cookie", "a=() {; b=1; c");
+        let odd = ("Cookie", "a={; b=1; c");
         assert_eq!(
             targets(&ssi, &with_headers(&[odd])),
+            vec!["REQUEST_HEADERS:Cookie"]
+        );
+        // every part has `=`, but a `(` makes the line worth reading whole
+        let paren = ("Cookie", "x={; _=1 & (id)");
+        assert_eq!(
+            targets(&ssi, &with_headers(&[paren])),
             vec!["REQUEST_HEADERS:Cookie"]
         );
         // args lists see each cookie, not the header line as well
