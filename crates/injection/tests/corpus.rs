@@ -157,12 +157,16 @@ fn show(kind: &str, file: &str, hits: &[Hit]) {
 /// design (any `style` attribute, `<iframe>`, `<meta>`, `<style>`, a quoted `<script ...>` in
 /// a code sample) and a search for the literal text `"onload="`.
 ///
-/// That is 15 and 17 false positives per 10 000 inspected values. The bounds are rates, so
+/// 2026-12-02 (stop 21): 14 SQLi values of 6,533 — the added numeric search near-misses
+/// (`2 or 3 -- whichever is cheaper`, `3 and not 4`, …) are SQL to libinjection, as to
+/// CRS; 12 XSS values. That is 21 and 18 per 10 000; the SQLi bound moved to 23.
+///
+/// Before, 15 and 17 false positives per 10 000 inspected values. The bounds are rates, so
 /// that benign requests added to the corpus by others do not break this test by their count
 /// alone, with little slack (20 per 10 000 each): a change in detector semantics that
 /// flags more ordinary text fails it. Update the numbers above, with the reason, when the
 /// measured counts change.
-const MAX_BENIGN_SQLI_PER_10K: usize = 20;
+const MAX_BENIGN_SQLI_PER_10K: usize = 23;
 const MAX_BENIGN_XSS_PER_10K: usize = 20;
 
 #[test]
