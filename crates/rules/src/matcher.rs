@@ -546,7 +546,10 @@ impl SignatureSet {
             }
             let mime = request.mime_type().unwrap_or_default();
             let multipart = mime.starts_with("multipart/");
-            if !body.raw.is_empty() && !multipart && !is_binary_type(&mime) {
+            // A body declared binary is read when it holds a server script opener, as an
+            // upload part is: `PUT /uploads/x.php` with `image/gif` and `GIF89a<?php ...`.
+            let text_body = !is_binary_type(&mime) || holds_server_script_tag(&body.raw);
+            if !body.raw.is_empty() && !multipart && text_body {
                 // A text/plain or untyped body no parser took apart, or one that is not what
                 // its type says and gave no fields (`{"q": ' OR 1=1 --` sent as JSON), is
                 // one value the application may read as it likes (PHP's php://input,
@@ -2146,6 +2149,31 @@ mod tests {
         ] {
             assert!(targets(&shell, &upload("image/gif", content)).is_empty());
         }
+    }
+
+    fn raw_body(content_type: &str, content: &[u8]) -> RequestModel {
+        let mut h = Headers::default();
+        h.push("Content-Type", content_type.as_bytes().to_vec());
+        let mut m = RequestModel::from_head("PUT", "/uploads/a.php", "HTTP/1.1", h);
+        m.attach_body(content.to_vec(), false);
+        m
+    }
+
+    #[test]
+    fn binary_declared_raw_bodies_are_read_when_they_hold_a_script_tag() {
+        let shell = set(Target::Body, FileKind::Literal, "gif89a\n");
+        for ct in ["image/gif", "application/octet-stream"] {
+            assert_eq!(
+                targets(&shell, &raw_body(ct, b"GIF89a;<?php system($_GET['c']);?>")),
+                vec!["REQUEST_BODY"]
+            );
+            assert!(targets(&shell, &raw_body(ct, b"GIF89a\x00\x01<?\x9c")).is_empty());
+        }
+        // a text body is read whatever it holds
+        assert_eq!(
+            targets(&shell, &raw_body("text/plain", b"GIF89a")),
+            vec!["REQUEST_BODY"]
+        );
     }
 
     #[test]
