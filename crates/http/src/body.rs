@@ -70,6 +70,9 @@ pub struct ParsedBody {
     pub errors: Vec<String>,
     /// Where a JSON body stopped parsing (byte offset into the body), when it did.
     pub json_stopped_at: Option<usize>,
+    /// String literals of GraphQL documents inside a JSON body (see
+    /// [`BodyModel::graphql_args`](crate::BodyModel::graphql_args)).
+    pub graphql_args: Vec<Arg>,
 }
 
 /// Parses `raw` according to `content_type` (the full header value; parameters other than
@@ -496,6 +499,46 @@ fn parse_json(raw: &[u8], truncated: bool, out: &mut ParsedBody) {
             out.json_stopped_at = Some(at);
         }
     }
+    graphql_in_json(&out.args, &mut out.graphql_args);
+}
+
+/// The string literals of GraphQL documents carried by JSON leaves named `query` (a
+/// GraphQL-over-HTTP POST, `{"query": "…", "variables": {…}}`, or a batch of them,
+/// `0.query`), as `application/graphql` bodies give theirs. The document is one JSON value,
+/// so without this a list anchored at a value's start (`^\s*\d+\s+or\s+true`) never saw
+/// `product(id: "1 or true")`; variables are JSON leaves already.
+fn graphql_in_json(args: &[Arg], out: &mut Vec<Arg>) {
+    for arg in args {
+        let named_query = arg.name == "query" || arg.name.ends_with(".query");
+        // only documents with a string literal have anything to give
+        if !named_query || !looks_like_graphql(&arg.value) || !arg.value.contains(&b'"') {
+            continue;
+        }
+        // the JSON leaves and these together stay within the body's argument limit
+        let cap = MAX_BODY_ARGS.saturating_sub(args.len());
+        if out.len() >= cap {
+            break;
+        }
+        // a too deep or too long document still gives the literals read before the stop
+        let _ = crate::graphql::string_arguments(&arg.value, cap, out);
+    }
+}
+
+/// Whether `value` starts as a GraphQL executable document does, after leading blanks: a
+/// selection set, or an operation or fragment keyword (a leading `#` comment is not
+/// skipped: clients send documents that start with the operation).
+fn looks_like_graphql(value: &[u8]) -> bool {
+    let v = trim_ws(value);
+    let keyword = |k: &[u8]| {
+        v.starts_with(k)
+            && v.get(k.len())
+                .is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+    };
+    v.first() == Some(&b'{')
+        || keyword(b"query")
+        || keyword(b"mutation")
+        || keyword(b"subscription")
+        || keyword(b"fragment")
 }
 
 /// Fallback for a truncated JSON body that does not parse: every string literal seen
@@ -749,6 +792,56 @@ mod tests {
         assert_eq!(kind_of("text/xml"), BodyKind::Xml);
         assert_eq!(kind_of("multipart/mixed"), BodyKind::Raw);
         assert_eq!(kind_of("application/octet-stream"), BodyKind::Raw);
+    }
+
+    #[test]
+    fn graphql_documents_inside_json_give_their_string_literals() {
+        let gql = |p: &ParsedBody| -> Vec<(String, Vec<u8>)> {
+            p.graphql_args
+                .iter()
+                .map(|a| (a.name.clone(), a.value.clone()))
+                .collect()
+        };
+        let one = br#"{"query": "query P { product(id: \"1 or true\") { name } }", "variables": {"x": 2}}"#;
+        let p = parse_body(Some("application/json"), one, false);
+        assert_eq!(
+            gql(&p),
+            vec![("product.id".to_string(), b"1 or true".to_vec())]
+        );
+        // the JSON leaves are as before: the document stays one value named `query`
+        assert_eq!(
+            args(&p),
+            vec![
+                (
+                    "query",
+                    &b"query P { product(id: \"1 or true\") { name } }"[..]
+                ),
+                ("variables.x", b"2")
+            ]
+        );
+        // batches; `{` and `mutation` documents
+        let batch = br#"[{"query": "{ a(q: \"x\") { id } }"}, {"query": "mutation { b(s: \"y\") { id } }"}]"#;
+        let p = parse_body(Some("application/json"), batch, false);
+        assert_eq!(
+            gql(&p),
+            vec![
+                ("a.q".to_string(), b"x".to_vec()),
+                ("b.s".to_string(), b"y".to_vec())
+            ]
+        );
+        // prose in a field named query, another name, a document without literals: nothing
+        for doc in [
+            &br#"{"query": "querying \"shoes\" is slow"}"#[..],
+            br#"{"search": {"q": "{ a(q: \"x\") { id } }"}}"#,
+            br#"{"query": "{ products { id } }"}"#,
+        ] {
+            let p = parse_body(Some("application/json"), doc, false);
+            assert!(gql(&p).is_empty(), "{}", String::from_utf8_lossy(doc));
+        }
+        // `search.query` is a query too
+        let nested = br#"{"search": {"query": "query { a(q: \"z\") { id } }"}}"#;
+        let p = parse_body(Some("application/json"), nested, false);
+        assert_eq!(gql(&p), vec![("a.q".to_string(), b"z".to_vec())]);
     }
 
     #[test]

@@ -80,6 +80,11 @@ pub struct BodyModel {
     /// Where a JSON body stopped parsing (byte offset into `raw`), when it did: the text
     /// from there on is what the parser did not take apart.
     pub json_stopped_at: Option<usize>,
+    /// The string literals of GraphQL documents sent inside a JSON body (`{"query": "…"}`,
+    /// batches too), named as an `application/graphql` body's arguments are
+    /// (`product.id`). Kept apart from `args`: they are not JSON leaves, and
+    /// ModSecurity-compatible consumers (CRS) see the document as the one value `query`.
+    pub graphql_args: Vec<Arg>,
 }
 
 /// Everything a detector may look at in a request.
@@ -202,6 +207,7 @@ impl RequestModel {
             files,
             errors,
             json_stopped_at,
+            graphql_args,
         } = parse_body(content_type.as_deref(), &raw, truncated);
         self.body = Some(BodyModel {
             raw,
@@ -211,6 +217,7 @@ impl RequestModel {
             files,
             errors,
             json_stopped_at,
+            graphql_args,
         });
     }
 

@@ -122,6 +122,15 @@ pub fn for_each_location<'r>(
                 visit(Place::ArgValue(&arg.name), &arg.value);
             }
         }
+        // string literals of a GraphQL document inside the JSON body
+        for arg in &body.graphql_args {
+            if !is_trivial_name(&arg.name) {
+                visit(Place::ArgName(&arg.name), arg.name.as_bytes());
+            }
+            if !is_trivial(&arg.value) {
+                visit(Place::ArgValue(&arg.name), &arg.value);
+            }
+        }
     }
     for c in &request.cookies {
         if !is_trivial_name(&c.name) {

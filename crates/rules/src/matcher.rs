@@ -470,6 +470,22 @@ impl SignatureSet {
                 repeat_head: NO_REPEAT,
             });
         }
+        // GraphQL documents inside a JSON body: their string literals are argument values,
+        // as an application/graphql body's are
+        for arg in request.body.iter().flat_map(|b| b.graphql_args.iter()) {
+            locs.push(Location {
+                place: Place::ArgValue(&arg.name),
+                value: &arg.value,
+                targets: args,
+                repeat_head: NO_REPEAT,
+            });
+            locs.push(Location {
+                place: Place::ArgName(&arg.name),
+                value: arg.name.as_bytes(),
+                targets: args,
+                repeat_head: NO_REPEAT,
+            });
+        }
         for cookie in &request.cookies {
             locs.push(Location {
                 place: Place::CookieValue(&cookie.name),
@@ -1086,10 +1102,15 @@ fn base64_values(request: &RequestModel) -> Vec<(Place<'_>, Vec<u8>)> {
     }
     let mut out = Vec::new();
     let body_args = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
+    let graphql_args = request
+        .body
+        .as_ref()
+        .map_or(&[][..], |b| &b.graphql_args[..]);
     let args = request
         .args_get
         .iter()
         .chain(body_args)
+        .chain(graphql_args)
         .map(|a| (Place::ArgValueBase64(&a.name), &a.value));
     let cookies = request
         .cookies
@@ -2174,6 +2195,16 @@ mod tests {
             targets(&shell, &raw_body("text/plain", b"GIF89a")),
             vec!["REQUEST_BODY"]
         );
+    }
+
+    #[test]
+    fn graphql_literals_inside_a_json_body_are_argument_values() {
+        // anchored at a value's start: the document as one JSON value cannot match
+        let args = set(Target::Args, FileKind::Regex, "^\\d+\\s+or\\s+true\\b\n");
+        let m = json_request(r#"{"query": "{ product(id: \"1 or true\") { name } }"}"#);
+        assert_eq!(targets(&args, &m), vec!["ARGS:product.id"]);
+        let plain = json_request(r#"{"query": "{ product(id: \"17\") { name } }"}"#);
+        assert!(targets(&args, &plain).is_empty());
     }
 
     #[test]

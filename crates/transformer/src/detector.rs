@@ -118,7 +118,7 @@ pub fn texts(request: &RequestModel, max_texts: usize) -> Vec<Text> {
 
     // 2. The body.
     if let Some(body) = &request.body {
-        for a in &body.args {
+        for a in body.args.iter().chain(&body.graphql_args) {
             if !is_trivial_name(&a.name) {
                 push(Place::ArgName(&a.name), a.name.as_bytes());
             }
