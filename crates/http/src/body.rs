@@ -71,7 +71,7 @@ pub struct ParsedBody {
     /// Where a JSON body stopped parsing (byte offset into the body), when it did.
     pub json_stopped_at: Option<usize>,
     /// String literals of GraphQL documents inside a JSON body (see
-    /// [`BodyModel::graphql_args`](crate::BodyModel::graphql_args)).
+    /// [`RequestModel::graphql_args`](crate::RequestModel::graphql_args)).
     pub graphql_args: Vec<Arg>,
 }
 
@@ -499,23 +499,23 @@ fn parse_json(raw: &[u8], truncated: bool, out: &mut ParsedBody) {
             out.json_stopped_at = Some(at);
         }
     }
-    graphql_in_json(&out.args, &mut out.graphql_args);
+    let cap = MAX_BODY_ARGS.saturating_sub(out.args.len());
+    graphql_in_args(&out.args, cap, &mut out.graphql_args);
 }
 
-/// The string literals of GraphQL documents carried by JSON leaves named `query` (a
-/// GraphQL-over-HTTP POST, `{"query": "…", "variables": {…}}`, or a batch of them,
-/// `0.query`), as `application/graphql` bodies give theirs. The document is one JSON value,
-/// so without this a list anchored at a value's start (`^\s*\d+\s+or\s+true`) never saw
-/// `product(id: "1 or true")`; variables are JSON leaves already.
-fn graphql_in_json(args: &[Arg], out: &mut Vec<Arg>) {
+/// Appends the string literals of GraphQL documents carried by arguments named `query`
+/// (or ending in `.query`: a batch's `0.query`, a nested one), as `application/graphql`
+/// bodies give theirs, while `out` holds fewer than `cap`. A GraphQL-over-HTTP request
+/// sends the document as one value (`?query={…}`, `{"query": "…", "variables": {…}}`), so
+/// without this a list anchored at a value's start (`^\s*\d+\s+or\s+true`) never saw
+/// `product(id: "1 or true")`; variables are arguments already.
+pub(crate) fn graphql_in_args(args: &[Arg], cap: usize, out: &mut Vec<Arg>) {
     for arg in args {
         let named_query = arg.name == "query" || arg.name.ends_with(".query");
         // only documents with a string literal have anything to give
         if !named_query || !looks_like_graphql(&arg.value) || !arg.value.contains(&b'"') {
             continue;
         }
-        // the JSON leaves and these together stay within the body's argument limit
-        let cap = MAX_BODY_ARGS.saturating_sub(args.len());
         if out.len() >= cap {
             break;
         }

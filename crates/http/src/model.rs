@@ -80,11 +80,8 @@ pub struct BodyModel {
     /// Where a JSON body stopped parsing (byte offset into `raw`), when it did: the text
     /// from there on is what the parser did not take apart.
     pub json_stopped_at: Option<usize>,
-    /// The string literals of GraphQL documents sent inside a JSON body (`{"query": "…"}`,
-    /// batches too), named as an `application/graphql` body's arguments are
-    /// (`product.id`). Kept apart from `args`: they are not JSON leaves, and
-    /// ModSecurity-compatible consumers (CRS) see the document as the one value `query`.
-    pub graphql_args: Vec<Arg>,
+    /// How many of [`RequestModel::graphql_args`] came from this body (the last ones).
+    pub graphql_count: usize,
 }
 
 /// Everything a detector may look at in a request.
@@ -106,6 +103,12 @@ pub struct RequestModel {
     /// Query arguments, percent-decoded once, repeated keys kept.
     pub args_get: Vec<Arg>,
     pub cookies: Vec<Arg>,
+    /// The string literals of GraphQL documents carried as an argument named `query`: in
+    /// the query string (`GET /graphql?query={…}`) or a JSON body (`{"query": "…"}`, batches
+    /// and nested `*.query` too). Named as an `application/graphql` body's arguments are
+    /// (`product.id`). Kept apart from the arguments they come from: ModSecurity-compatible
+    /// consumers (CRS) see the document as the one value `query`.
+    pub graphql_args: Vec<Arg>,
     pub body: Option<BodyModel>,
     pub client_ip: Option<IpAddr>,
     /// What a detector leaves on the request for its response-phase call.
@@ -170,6 +173,9 @@ impl RequestModel {
             .get_all("cookie")
             .flat_map(parse_cookie_header)
             .collect();
+        let args_get = parse_pairs(query_raw.as_bytes());
+        let mut graphql_args = Vec::new();
+        crate::body::graphql_in_args(&args_get, crate::body::MAX_BODY_ARGS, &mut graphql_args);
         RequestModel {
             method: method.to_string(),
             uri_raw: target.to_string(),
@@ -177,8 +183,9 @@ impl RequestModel {
             path: String::from_utf8_lossy(&path).into_owned(),
             query_raw: query_raw.to_string(),
             protocol: protocol.to_string(),
-            args_get: parse_pairs(query_raw.as_bytes()),
+            args_get,
             cookies,
+            graphql_args,
             host,
             headers,
             body: None,
@@ -209,6 +216,15 @@ impl RequestModel {
             json_stopped_at,
             graphql_args,
         } = parse_body(content_type.as_deref(), &raw, truncated);
+        // the query string's documents first, then the body's (a body attached again
+        // replaces the earlier body's)
+        let from_query = self
+            .graphql_args
+            .len()
+            .saturating_sub(self.body.as_ref().map_or(0, |b| b.graphql_count));
+        self.graphql_args.truncate(from_query);
+        let graphql_count = graphql_args.len();
+        self.graphql_args.extend(graphql_args);
         self.body = Some(BodyModel {
             raw,
             truncated,
@@ -217,7 +233,7 @@ impl RequestModel {
             files,
             errors,
             json_stopped_at,
-            graphql_args,
+            graphql_count,
         });
     }
 
@@ -428,6 +444,41 @@ mod tests {
         assert_eq!(m.host, "shop.example.com");
         // decoded then normalized: /a/c/../../etc → /etc
         assert_eq!(m.path, "/etc");
+    }
+
+    #[test]
+    fn graphql_documents_in_the_query_string_and_body_give_their_literals() {
+        let literals = |m: &RequestModel| -> Vec<(String, Vec<u8>)> {
+            m.graphql_args
+                .iter()
+                .map(|a| (a.name.clone(), a.value.clone()))
+                .collect()
+        };
+        let mut headers = Headers::default();
+        headers.push("Content-Type", b"application/json".to_vec());
+        let mut m = RequestModel::from_head(
+            "POST",
+            "/graphql?query=%7B%20a(q%3A%20%22x%22)%20%7B%20id%20%7D%20%7D&q=%7B%20b(q%3A%20%22y%22)%20%7D",
+            "HTTP/1.1",
+            headers,
+        );
+        // only the argument named query is a document
+        assert_eq!(literals(&m), vec![("a.q".to_string(), b"x".to_vec())]);
+        m.attach_body(br#"{"query": "{ c(q: \"z\") { id } }"}"#.to_vec(), false);
+        let both = vec![
+            ("a.q".to_string(), b"x".to_vec()),
+            ("c.q".to_string(), b"z".to_vec()),
+        ];
+        assert_eq!(literals(&m), both);
+        // a body attached again replaces the earlier body's, not the query string's
+        m.attach_body(br#"{"query": "{ d(q: \"w\") { id } }"}"#.to_vec(), false);
+        assert_eq!(
+            literals(&m),
+            vec![
+                ("a.q".to_string(), b"x".to_vec()),
+                ("d.q".to_string(), b"w".to_vec())
+            ]
+        );
     }
 
     #[test]

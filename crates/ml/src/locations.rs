@@ -122,14 +122,14 @@ pub fn for_each_location<'r>(
                 visit(Place::ArgValue(&arg.name), &arg.value);
             }
         }
-        // string literals of a GraphQL document inside the JSON body
-        for arg in &body.graphql_args {
-            if !is_trivial_name(&arg.name) {
-                visit(Place::ArgName(&arg.name), arg.name.as_bytes());
-            }
-            if !is_trivial(&arg.value) {
-                visit(Place::ArgValue(&arg.name), &arg.value);
-            }
+    }
+    // string literals of GraphQL documents sent as a `query` argument
+    for arg in &request.graphql_args {
+        if !is_trivial_name(&arg.name) {
+            visit(Place::ArgName(&arg.name), arg.name.as_bytes());
+        }
+        if !is_trivial(&arg.value) {
+            visit(Place::ArgValue(&arg.name), &arg.value);
         }
     }
     for c in &request.cookies {

@@ -470,9 +470,9 @@ impl SignatureSet {
                 repeat_head: NO_REPEAT,
             });
         }
-        // GraphQL documents inside a JSON body: their string literals are argument values,
-        // as an application/graphql body's are
-        for arg in request.body.iter().flat_map(|b| b.graphql_args.iter()) {
+        // GraphQL documents sent as a `query` argument (query string or JSON body): their
+        // string literals are argument values, as an application/graphql body's are
+        for arg in &request.graphql_args {
             locs.push(Location {
                 place: Place::ArgValue(&arg.name),
                 value: &arg.value,
@@ -1102,15 +1102,11 @@ fn base64_values(request: &RequestModel) -> Vec<(Place<'_>, Vec<u8>)> {
     }
     let mut out = Vec::new();
     let body_args = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
-    let graphql_args = request
-        .body
-        .as_ref()
-        .map_or(&[][..], |b| &b.graphql_args[..]);
     let args = request
         .args_get
         .iter()
         .chain(body_args)
-        .chain(graphql_args)
+        .chain(&request.graphql_args)
         .map(|a| (Place::ArgValueBase64(&a.name), &a.value));
     let cookies = request
         .cookies

@@ -116,9 +116,17 @@ pub fn texts(request: &RequestModel, max_texts: usize) -> Vec<Text> {
         });
     }
 
-    // 2. The body.
+    // 2. The body, and GraphQL documents' literals (query string or body).
+    for a in &request.graphql_args {
+        if !is_trivial_name(&a.name) {
+            push(Place::ArgName(&a.name), a.name.as_bytes());
+        }
+        if !is_trivial(&a.value) {
+            push(Place::ArgValue(&a.name), &a.value);
+        }
+    }
     if let Some(body) = &request.body {
-        for a in body.args.iter().chain(&body.graphql_args) {
+        for a in &body.args {
             if !is_trivial_name(&a.name) {
                 push(Place::ArgName(&a.name), a.name.as_bytes());
             }
