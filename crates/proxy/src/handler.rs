@@ -193,7 +193,7 @@ pub async fn handle(
     );
     model.client_ip = Some(real_ip);
 
-    // 2. Body: refuse what is too large, buffer the inspected prefix of text bodies.
+    // 2. Body: refuse what is too large, buffer the inspected prefix.
     let limits = &shared.settings.limits;
     let declared_len = parts
         .headers
@@ -215,7 +215,7 @@ pub async fn handle(
     let mut body_len = 0usize;
     let forward_body: ProxyBody = if body.is_end_stream() {
         empty()
-    } else if !inspected_at_all || is_binary_media_type(&mime) || limits.inspect_body_bytes == 0 {
+    } else if !inspected_at_all || limits.inspect_body_bytes == 0 {
         PrefixedBody::new(Bytes::new(), None, Some(body), limits.max_body_bytes).boxed()
     } else {
         let read = tokio::time::timeout(
@@ -235,7 +235,12 @@ pub async fn handle(
             Ok(Ok(read)) => read,
         };
         let truncated = rest.is_some() || prefix.len() > limits.inspect_body_bytes;
-        if truncated && limits.oversize_body == OversizeBody::Reject {
+        // Bodies declared binary are read too (their prefix): a web shell PUT as image/gif
+        // behind a GIF89a header is read by the body lists when it holds a script opener.
+        // An upload larger than the inspected prefix is not refused for it: a size limit
+        // for files is max_body_bytes'.
+        if truncated && limits.oversize_body == OversizeBody::Reject && !is_binary_media_type(&mime)
+        {
             shared
                 .stats
                 .rejected_too_large

@@ -125,7 +125,8 @@ pub enum OversizeBody {
     /// Inspect the first `inspect_body_bytes`, stream the rest uninspected.
     #[default]
     InspectPrefix,
-    /// Answer 413.
+    /// Answer 413 (not for bodies of a binary type, uploads, whose prefix is read for
+    /// server script openers only).
     Reject,
 }
 

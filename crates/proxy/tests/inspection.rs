@@ -335,3 +335,37 @@ async fn a_route_in_off_mode_streams_its_bodies_unread() {
     let r = send_one(proxy.addr, post("/other")).await;
     assert_eq!(r.status, 413);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_declared_binary_are_read_for_script_openers_and_forwarded_exact() {
+    let up = start_upstream().await;
+    let mut settings = settings_for(&up.url());
+    settings.limits.inspect_body_bytes = 4096;
+    settings.limits.oversize_body = palisade_proxy::settings::OversizeBody::Reject;
+    let proxy = start_proxy(settings, Policy::default()).await;
+    let put = |content_type: &str, body: Vec<u8>| {
+        req("PUT", "/uploads/avatar.php", "app.example.test")
+            .header("content-type", content_type)
+            .body(full_body(body))
+            .expect("request")
+    };
+    // a PHP shell behind a GIF header, declared an image: read and blocked (the test body
+    // list holds MARKER)
+    let shell = format!("GIF89a;<?php system($_GET['{MARKER}']); ?>").into_bytes();
+    for ct in ["image/gif", "application/octet-stream"] {
+        let r = send_one(proxy.addr, put(ct, shell.clone())).await;
+        assert_eq!(r.status, 403, "{ct}");
+    }
+    assert!(up.hits().is_empty(), "{:?}", up.hits());
+
+    // without a script opener a binary body is not matched by the body lists
+    let plain = format!("GIF89a\x00{MARKER}").into_bytes();
+    let r = send_one(proxy.addr, put("image/gif", plain)).await;
+    assert_eq!(r.status, 200);
+    // a real image larger than the inspected prefix: forwarded byte-exact, not refused
+    let mut image = b"GIF89a".to_vec();
+    image.extend(random_bytes(5, 20_000));
+    let r = send_one(proxy.addr, put("image/gif", image.clone())).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body == image);
+}
