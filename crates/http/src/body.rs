@@ -103,6 +103,11 @@ pub fn parse_body(content_type: Option<&str>, raw: &[u8], truncated: bool) -> Pa
         BodyKind::Raw if !truncated => sniff_json(raw, &mut out),
         BodyKind::None | BodyKind::Raw | BodyKind::UndeclaredJson => {}
     }
+    // a GraphQL document posted as a field `query` (JSON, or a form as express-graphql
+    // takes it); an application/graphql body's literals are its arguments already
+    if out.kind != BodyKind::GraphQl {
+        graphql_in_args(&out.args, MAX_BODY_ARGS, &mut out.graphql_args);
+    }
     out
 }
 
@@ -499,13 +504,12 @@ fn parse_json(raw: &[u8], truncated: bool, out: &mut ParsedBody) {
             out.json_stopped_at = Some(at);
         }
     }
-    let cap = MAX_BODY_ARGS.saturating_sub(out.args.len());
-    graphql_in_args(&out.args, cap, &mut out.graphql_args);
 }
 
 /// Appends the string literals of GraphQL documents carried by arguments named `query`
 /// (or ending in `.query`: a batch's `0.query`, a nested one), as `application/graphql`
-/// bodies give theirs, while `out` holds fewer than `cap`. A GraphQL-over-HTTP request
+/// bodies give theirs, while `out` holds fewer than `cap` (a budget of their own: padding
+/// the JSON with leaves must not crowd them out). A GraphQL-over-HTTP request
 /// sends the document as one value (`?query={…}`, `{"query": "…", "variables": {…}}`), so
 /// without this a list anchored at a value's start (`^\s*\d+\s+or\s+true`) never saw
 /// `product(id: "1 or true")`; variables are arguments already.
@@ -520,15 +524,36 @@ pub(crate) fn graphql_in_args(args: &[Arg], cap: usize, out: &mut Vec<Arg>) {
             break;
         }
         // a too deep or too long document still gives the literals read before the stop
+        let from = out.len();
         let _ = crate::graphql::string_arguments(&arg.value, cap, out);
+        // strings outside any arguments are not a document's values: `query "a b"` typed
+        // into a search box named query is prose
+        let mut kept = from;
+        for i in from..out.len() {
+            if out[i].name != crate::graphql::OUTSIDE_ARGUMENTS {
+                out.swap(kept, i);
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
     }
 }
 
-/// Whether `value` starts as a GraphQL executable document does, after leading blanks: a
-/// selection set, or an operation or fragment keyword (a leading `#` comment is not
-/// skipped: clients send documents that start with the operation).
+/// Whether `value` starts as a GraphQL executable document does, after what GraphQL
+/// ignores (blanks, commas, a byte order mark, `#` comments): a selection set, or an
+/// operation or fragment keyword.
 fn looks_like_graphql(value: &[u8]) -> bool {
-    let v = trim_ws(value);
+    let mut v = value;
+    loop {
+        match v.first() {
+            Some(b' ' | b'\t' | b'\n' | b'\r' | b',') => v = &v[1..],
+            Some(b'#') => {
+                v = memchr::memchr2(b'\n', b'\r', v).map_or(&[][..], |n| &v[n..]);
+            }
+            _ if v.starts_with("\u{feff}".as_bytes()) => v = &v[3..],
+            _ => break,
+        }
+    }
     let keyword = |k: &[u8]| {
         v.starts_with(k)
             && v.get(k.len())
@@ -842,6 +867,31 @@ mod tests {
         let nested = br#"{"search": {"query": "query { a(q: \"z\") { id } }"}}"#;
         let p = parse_body(Some("application/json"), nested, false);
         assert_eq!(gql(&p), vec![("a.q".to_string(), b"z".to_vec())]);
+        // what GraphQL ignores before the document: a comment, commas, a byte order mark
+        let z = vec![("a.q".to_string(), b"z".to_vec())];
+        for doc in [
+            &br##"{"query": "# cached\n{ a(q: \"z\") { id } }"}"##[..],
+            br#"{"query": "\ufeff , { a(q: \"z\") { id } }"}"#,
+        ] {
+            let p = parse_body(Some("application/json"), doc, false);
+            assert_eq!(gql(&p), z, "{}", String::from_utf8_lossy(doc));
+        }
+        // a form field, as express-graphql takes it
+        let form = b"query=%7B+a%28q%3A+%22z%22%29+%7B+id+%7D+%7D";
+        let p = parse_body(Some("application/x-www-form-urlencoded"), form, false);
+        assert_eq!(gql(&p), z);
+        // leaves padding the document to the body's argument limit do not crowd it out
+        let mut padded = br#"{"query": "{ a(q: \"z\") { id } }", "variables": ["#.to_vec();
+        for i in 0..MAX_BODY_ARGS {
+            padded.extend_from_slice(if i == 0 { b"0" } else { b",0" });
+        }
+        padded.extend_from_slice(b"]}");
+        let p = parse_body(Some("application/json"), &padded, false);
+        assert_eq!(p.args.len(), MAX_BODY_ARGS);
+        assert_eq!(gql(&p), z);
+        // strings outside any arguments are not taken: prose typed into a box named query
+        let prose = br#"{"query": "query \"1 or true\" docs"}"#;
+        assert!(gql(&parse_body(Some("application/json"), prose, false)).is_empty());
     }
 
     #[test]
