@@ -1128,9 +1128,149 @@ impl G {
         parts.join("; ")
     }
 
+    /// A filter or query expression in one of the syntaxes APIs take as a parameter:
+    /// OData `$filter` (Microsoft Graph, SharePoint, Dynamics), SCIM filters, Lucene /
+    /// Elasticsearch `query_string`, RSQL/FIQL. Quoted literals next to `or`/`and` and
+    /// function calls are what SQL and XPath injections look like too.
+    fn filter_expression(&mut self) -> String {
+        let field = |g: &mut G| {
+            g.pick(&[
+                "Name",
+                "displayName",
+                "mail",
+                "City",
+                "Status",
+                "Category",
+                "Title",
+                "Description",
+                "userName",
+                "emails.value",
+                "createdDateTime",
+                "Price",
+                "jobTitle",
+                "department",
+                "title",
+                "author",
+                "tags",
+                "year",
+                "state",
+            ])
+            .to_string()
+        };
+        let literal = |g: &mut G| match g.n(0, 4) {
+            0 => g.words(1, 2),
+            1 => g.pick(FIRST).to_string(),
+            2 => g
+                .pick(&[
+                    "A", "J", "Open", "Pending", "London", "Sales", "select", "union", "O''Brien",
+                ])
+                .to_string(),
+            3 => format!("{}", g.n(0, 5000)),
+            _ => g.pick(LAST).to_string(),
+        };
+        let clause = |g: &mut G| {
+            let (f, l) = (field(g), literal(g));
+            match g.n(0, 11) {
+                0 => format!("startswith({f},'{l}')"),
+                1 => format!("contains({f},'{l}')"),
+                2 => format!("endswith({f},'{l}')"),
+                3 => format!("{f} eq '{l}'"),
+                4 => format!("{f} ne '{l}'"),
+                5 => format!("{f} {} {}", g.pick(&["gt", "ge", "lt", "le"]), g.n(0, 999)),
+                6 => format!("not ({f} eq '{l}')"),
+                7 => format!("substringof('{l}',{f}) eq true"),
+                8 => format!("{f}/any(t:t eq '{l}')"),
+                9 => format!("tolower({f}) eq '{}'", l.to_lowercase()),
+                10 => format!("year({f}) eq {}", g.n(1990, 2026)),
+                _ => format!("{f} in ('{l}','{}')", literal(g)),
+            }
+        };
+        match self.n(0, 5) {
+            0..=2 => {
+                let n = self.n(1, 4);
+                let mut s = clause(self);
+                for _ in 1..n {
+                    let join = self.pick(&[" or ", " and ", " and not "]);
+                    let c = clause(self);
+                    if self.chance(0.3) {
+                        s = format!("({s}){join}{c}");
+                    } else {
+                        s = format!("{s}{join}{c}");
+                    }
+                }
+                s
+            }
+            3 => {
+                // SCIM (RFC 7644)
+                let (f, l) = (field(self), literal(self));
+                let op = self.pick(&["eq", "co", "sw", "ew", "ne"]);
+                match self.n(0, 2) {
+                    0 => format!("{f} {op} \"{l}\""),
+                    1 => format!(
+                        "{f} {op} \"{l}\" and ({} co \"{}\" or {} pr)",
+                        field(self),
+                        literal(self),
+                        field(self)
+                    ),
+                    _ => format!(
+                        "emails[type eq \"work\" and value co \"@{}\"]",
+                        self.pick(DOMAINS)
+                    ),
+                }
+            }
+            4 => {
+                // Lucene / Elasticsearch query_string
+                let (f, l) = (field(self).to_lowercase(), literal(self));
+                match self.n(0, 4) {
+                    0 => format!("{f}:({l} OR {}) AND NOT status:closed", literal(self)),
+                    1 => format!(
+                        "{f}:\"{l}\" AND year:[{} TO {}]",
+                        self.n(1990, 2010),
+                        self.n(2011, 2026)
+                    ),
+                    2 => format!(
+                        "({f}:{} OR {f}:{}) -{}:{}",
+                        self.pick(WORDS),
+                        self.pick(WORDS),
+                        field(self).to_lowercase(),
+                        self.pick(WORDS)
+                    ),
+                    3 => format!(
+                        "{f}:{}* AND _exists_:{}",
+                        self.pick(WORDS),
+                        field(self).to_lowercase()
+                    ),
+                    _ => format!("{} && {f}:>={}", self.words(1, 3), self.n(1, 500)),
+                }
+            }
+            _ => {
+                // RSQL / FIQL
+                let (f, l) = (field(self), literal(self).replace(' ', "*"));
+                format!(
+                    "{f}=={l};{}=gt={}{}",
+                    field(self),
+                    self.n(0, 999),
+                    if self.chance(0.5) {
+                        format!(
+                            ",{}=in=({},{})",
+                            field(self),
+                            self.pick(WORDS),
+                            self.pick(WORDS)
+                        )
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+        }
+    }
+
     fn value(&mut self) -> String {
         if self.chance(0.04) {
             return self.document();
+        }
+        if self.chance(0.015) {
+            return self.filter_expression();
         }
         if self.chance(0.25) {
             return self.tricky();
