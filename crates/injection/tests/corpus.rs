@@ -161,12 +161,16 @@ fn show(kind: &str, file: &str, hits: &[Hit]) {
 /// (`2 or 3 -- whichever is cheaper`, `3 and not 4`, …) are SQL to libinjection, as to
 /// CRS; 12 XSS values. That is 21 and 18 per 10 000; the SQLi bound moved to 23.
 ///
+/// 2026-12-02 (stop 23): 16 SQLi values of 6,772 (23.6 per 10 000) — the added OData
+/// `$filter` values (`Status eq 'Open' and contains(Title,'select')`) are SQL to
+/// libinjection, as to CRS 942100; the SQLi bound moved to 25.
+///
 /// Before, 15 and 17 false positives per 10 000 inspected values. The bounds are rates, so
 /// that benign requests added to the corpus by others do not break this test by their count
 /// alone, with little slack (20 per 10 000 each): a change in detector semantics that
 /// flags more ordinary text fails it. Update the numbers above, with the reason, when the
 /// measured counts change.
-const MAX_BENIGN_SQLI_PER_10K: usize = 23;
+const MAX_BENIGN_SQLI_PER_10K: usize = 25;
 const MAX_BENIGN_XSS_PER_10K: usize = 20;
 
 #[test]
@@ -302,14 +306,15 @@ fn xss_attack_detection_rate() {
     let (total, by_rule, by_detector) = attack_rates("xss.jsonl", false);
     assert!(total >= 50);
     assert!(
-        // 80/97: the misses are script without markup (`self[atob('YWxlcnQ=')](1)`,
-        // `top[8680439..toString(30)](1)`), which libinjection's XSS tokenizer leaves alone
-        by_rule * 100 >= total * 82,
+        // 80/98: the misses are script without markup (`self[atob('YWxlcnQ=')](1)`,
+        // `top[8680439..toString(30)](1)`, `Reflect.apply(self[…],null,[…])`), which
+        // libinjection's XSS tokenizer leaves alone
+        by_rule * 100 >= total * 81,
         "941100/941101 detected only {by_rule}/{total}"
     );
     assert!(
-        // 82/97, the same script-without-markup misses
-        by_detector * 100 >= total * 84,
+        // 82/98, the same script-without-markup misses
+        by_detector * 100 >= total * 83,
         "detect_xss detected only {by_detector}/{total}"
     );
 }

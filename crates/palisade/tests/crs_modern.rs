@@ -122,8 +122,11 @@ fn modern_apps_profile_rates() {
 // syntaxes of real APIs: Strapi `filters[x][$eq]`, Parse `where={"$gte":…}` and Mongo-style
 // JSON searches stay blocked by 942290 (their `$` operators are what it looks for: an
 // application decision), and two OData `$filter` values with SQL-like functions by
-// 942100/942151/942190; OData's `$top`-style names are excluded on OData roots (1010650)
-const MAX_BENIGN_FPR_PERMILLE: usize = 101;
+// 942100/942151/942190; OData's `$top`-style names are excluded on OData roots (1010650).
+// 68/649 = 10.5% after the review round: one more OData `$filter` (942100/942190), a
+// markdown post with bash `$(printf …)` snippets (932130/932235) and one whose links follow
+// the words top/parent/window (941370 reads `window [` as a JavaScript global), CRS's own calls
+const MAX_BENIGN_FPR_PERMILLE: usize = 105;
 
 fn json_post(path: &str, body: &str) -> RequestModel {
     let mut h = Headers::default();

@@ -17,7 +17,7 @@
 ['"]\s*(?:or|\|\|)\s*['"][^'"]*['"]\s*=\s*['"]
 ['"]\s*(?:or|and|xor)\s+[\d\s+*/-]{1,30}(?:=|<|>)\s*[\d(+-]
 #@ message: SQL/XPath injection: quote then boolean function
-['"]\s*(?:or|and)\s+(?:count|name|string-length|substring|contains|starts-with|not|local-name)\s*\(|['"]\s*\)+\s*(?:or|and)\s+(?:count|name|string-length|starts-with|local-name)\s*\(
+['"]\s*\)*\s*(?:or|and)\s+(?:count|name|string-length|starts-with|local-name)\s*\(|['"]\s*\)*\s*(?:or|and)\s+(?:contains|substring|not)\s*\(.{0,120}?\b(?:or|and)\s*\(*\s*['"]
 #@ message: SQL injection: numeric tautology
 ^\s*-?\d+\s*\)*\s*(?:or|and|xor|&&|\|\|)\s+\(*\s*-?\d+\s*(?:=|<>|!=|<=?|>=?|\blike\b)\s*\(*\s*-?\d+
 \b\d+\s*\)*\s+(?:or|and|xor)\s+\(*\s*\d+\s*(?:(?:=|<>|!=)\s*\(*\s*\d+\s*\)*\s*(?:--|#|/\*|;|$)|[<>]\s*\(*\s*\d+\s*\)*\s*(?:--|#|/\*|;))
