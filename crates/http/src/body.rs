@@ -524,18 +524,10 @@ pub(crate) fn graphql_in_args(args: &[Arg], cap: usize, out: &mut Vec<Arg>) {
             break;
         }
         // a too deep or too long document still gives the literals read before the stop
-        let from = out.len();
         let _ = crate::graphql::string_arguments(&arg.value, cap, out);
         // strings outside any arguments are not a document's values: `query "a b"` typed
-        // into a search box named query is prose
-        let mut kept = from;
-        for i in from..out.len() {
-            if out[i].name != crate::graphql::OUTSIDE_ARGUMENTS {
-                out.swap(kept, i);
-                kept += 1;
-            }
-        }
-        out.truncate(kept);
+        // into a search box named query is prose (earlier documents' are gone already)
+        out.retain(|a| a.name != crate::graphql::OUTSIDE_ARGUMENTS);
     }
 }
 

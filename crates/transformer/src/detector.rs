@@ -117,7 +117,8 @@ pub fn texts(request: &RequestModel, max_texts: usize) -> Vec<Text> {
     }
 
     // 2. The body, and GraphQL documents' literals (query string or body).
-    for a in &request.graphql_args {
+    let body_args = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
+    for a in body_args.iter().chain(&request.graphql_args) {
         if !is_trivial_name(&a.name) {
             push(Place::ArgName(&a.name), a.name.as_bytes());
         }
@@ -126,14 +127,6 @@ pub fn texts(request: &RequestModel, max_texts: usize) -> Vec<Text> {
         }
     }
     if let Some(body) = &request.body {
-        for a in &body.args {
-            if !is_trivial_name(&a.name) {
-                push(Place::ArgName(&a.name), a.name.as_bytes());
-            }
-            if !is_trivial(&a.value) {
-                push(Place::ArgValue(&a.name), &a.value);
-            }
-        }
         for f in &body.files {
             if !is_trivial(f.filename.as_bytes()) {
                 push(Place::FileName(&f.field), f.filename.as_bytes());
