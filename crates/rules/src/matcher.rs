@@ -242,6 +242,13 @@ fn has_part_without_value(line: &[u8]) -> bool {
 /// so, often followed by a letter: about half of 1 MB random files qualify and are
 /// scanned (the review measured +40 ms over 200 of them), the price of not trusting the
 /// declared type.
+/// A DjVu document, whatever the part declares (`image/jpeg`): ExifTool before 12.24 ran
+/// Perl from a DjVu annotation chunk (CVE-2021-22205), so its annotations are read as
+/// text. The magic is at the start: one comparison per part.
+fn is_djvu(content: &[u8]) -> bool {
+    content.starts_with(b"AT&TFORM")
+}
+
 fn holds_server_script_tag(content: &[u8]) -> bool {
     // `<?php`, `<?=`, short tags (`<?system(...)`, `<? `), `<%@`, `<%=`, `<%!`, `<%:`,
     // scriptlets (`<%Runtime...`): the opener then a letter, `$`, space or one of those marks
@@ -550,7 +557,8 @@ impl SignatureSet {
                     .content_type
                     .as_deref()
                     .is_none_or(|ct| !is_binary_type(ct))
-                    || holds_server_script_tag(&file.content);
+                    || holds_server_script_tag(&file.content)
+                    || is_djvu(&file.content);
                 if text_part && !file.content.is_empty() {
                     locs.push(Location {
                         place: Place::FileContent(&file.field),
@@ -2166,6 +2174,18 @@ mod tests {
         ] {
             assert!(targets(&shell, &upload("image/gif", content)).is_empty());
         }
+    }
+
+    #[test]
+    fn djvu_uploads_are_read_whatever_they_declare() {
+        let annotation = set(Target::Body, FileKind::Literal, "qx{\n");
+        let djvu = b"AT&TFORM\x00\x00\x00mDJVUANTa\x00\x00\x00Q(metadata (Copyright \"\\\n\" . qx{id} . \\\n\" b \") )";
+        assert_eq!(
+            targets(&annotation, &upload("image/jpeg", djvu)),
+            vec!["FILES_CONTENT:f"]
+        );
+        // the same bytes without the DjVu magic in front are an ordinary binary part
+        assert!(targets(&annotation, &upload("image/jpeg", &djvu[8..])).is_empty());
     }
 
     fn raw_body(content_type: &str, content: &[u8]) -> RequestModel {

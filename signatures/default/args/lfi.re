@@ -35,3 +35,11 @@
 /etc/+(?:passwd|shadow|sudoers|group)\b
 /proc/+self/
 (?:[a-z]:)?/+windows/+(?:win\.ini|system32/)
+#@ paranoia: 1
+#@ severity: critical
+#@ message: LFI: value is a Windows server log or configuration path
+(?:^\s*|=\s*|file:/*)[a-z]:/+(?:[\w.$ -]+/+){0,8}(?:access|error)[_.]log\s*$
+(?:^\s*|=\s*|file:/*)[a-z]:/+(?:opt/+)?(?:xampp|lampp|wamp\d*|apache\d?|appserv|inetpub|logs?|nginx[\w.-]*|tomcat[\w.-]*|php\d?|mysql|program files(?: \(x86\))?)/+(?:[\w.$ -]+/+)*(?:logs?|[\w. -]*\.(?:err|log|ini|conf|cnf|xml|myd|frm))\s*$
+(?:^\s*|=\s*|file:/*)[a-z]:/+(?:windows/+(?:panther/+|system32/+sysprep/+)?)?(?:sysprep\.(?:inf|xml)|unattend(?:ed)?\.(?:txt|xml))\s*$
+#@ message: LFI: value is a path into an ssh directory
+^\s*/+\.ssh/+(?:authorized_keys\d?|id_(?:rsa|dsa|ecdsa|ed25519)|known_hosts|config)\b

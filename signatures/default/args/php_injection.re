@@ -37,3 +37,9 @@
 #@ message: PHP injection (PL2): PHP open tag
 <\?php\b
 \b(?:system|exec|passthru|shell_exec|popen|proc_open|eval|assert)\s*\(\s*['"$]
+#@ transforms: urlDecodeUni urlDecodeUni removeNulls
+#@ severity: critical
+#@ paranoia: 1
+#@ message: PHP injection: ThinkPHP controller invocation (CVE-2018-20062 family)
+[\\/]think[\\/]+(?:app|container|request)[\\/]+(?:invokefunction|invokemethod|invokeclass|input|filter)\b
+[\\/]think[\\/]+template[\\/]+driver[\\/]+file[\\/]+write\b

@@ -21,3 +21,9 @@
 #@ category: xss
 #@ message: Upload: SVG with script or event handler
 <svg\b[^>]*>.{0,2000}?(?:<script\b|\son(?:load|error|click|mouseover|focus|begin|end|activate)\s*=|href\s*=\s*["']?\s*javascript:)
+#@ category: java-injection
+#@ message: Upload: JSP scriptlet running a command
+<%[=!]?[^%]{0,300}?\bruntime\s*\.\s*getruntime\s*\(\s*\)\s*\.\s*exec\s*\(
+#@ category: rce
+#@ message: Upload: DjVu annotation running a command (ExifTool, CVE-2021-22205)
+\(\s*metadata\b[\s\S]{0,300}?\.\s*qx\s*\{

@@ -56,3 +56,12 @@
 ^[^?#]*/(?:phpmyadmin|pma|myadmin|adminer(?:\.php)?|manager/html|console)(?:[/?#;]|$)
 ^[^?#]*/(?:composer\.(?:json|lock)|package(?:-lock)?\.json|yarn\.lock|gemfile(?:\.lock)?|dockerfile|docker-compose\.ya?ml|\.gitlab-ci\.yml|\.travis\.yml)(?:[?#;]|$)
 ^[^?#]*/\.(?:idea|vscode)/
+#@ severity: critical
+#@ paranoia: 1
+#@ message: Known exploit endpoint (appliance and middleware RCE)
+^[^?#]*/mgmt/tm/util/bash(?:[/?#;]|$)
+^[^?#]*/sdk/weblanguage(?:[/?#;]|$)
+^[^?#]*/bea_wls_internal/
+^[^?#]*/(?:wls-wsat/coordinatorporttype|_async/asyncresponseservice)\d*(?:[/?#;]|$)
+^[^?#]*\.jspx?(?:/|::\$data)(?:[?#;]|$)
+/autodiscover/autodiscover\.json\?\s*@
