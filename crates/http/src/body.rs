@@ -515,9 +515,8 @@ fn parse_json(raw: &[u8], truncated: bool, out: &mut ParsedBody) {
 /// `product(id: "1 or true")`; variables are arguments already.
 pub(crate) fn graphql_in_args(args: &[Arg], cap: usize, out: &mut Vec<Arg>) {
     for arg in args {
-        let named_query = arg.name == "query" || arg.name.ends_with(".query");
         // only documents with a string literal have anything to give
-        if !named_query || !looks_like_graphql(&arg.value) || !arg.value.contains(&b'"') {
+        if !is_graphql_document(&arg.name, &arg.value) || !arg.value.contains(&b'"') {
             continue;
         }
         if out.len() >= cap {
@@ -529,6 +528,13 @@ pub(crate) fn graphql_in_args(args: &[Arg], cap: usize, out: &mut Vec<Arg>) {
         // into a search box named query is prose (earlier documents' are gone already)
         out.retain(|a| a.name != crate::graphql::OUTSIDE_ARGUMENTS);
     }
+}
+
+/// Whether an argument is a GraphQL document sent over HTTP: named `query` (a query string
+/// parameter, or a JSON body field such as `query` or `0.query` in a batch) and starting as
+/// an executable document does.
+pub fn is_graphql_document(name: &str, value: &[u8]) -> bool {
+    (name == "query" || name.ends_with(".query")) && looks_like_graphql(value)
 }
 
 /// Whether `value` starts as a GraphQL executable document does, after what GraphQL

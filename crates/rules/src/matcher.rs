@@ -315,7 +315,13 @@ impl SignatureSet {
         } else {
             Vec::new()
         };
-        let (mut locations, repeats) = self.request_locations(request, &uri, &segments, &decoded);
+        let documents = if self.targets & Target::Args.bit() != 0 {
+            graphql_documents_on_one_line(request)
+        } else {
+            Vec::new()
+        };
+        let (mut locations, repeats) =
+            self.request_locations(request, &uri, &segments, &decoded, &documents);
         // Header values seen clean before (the same browser lines on every request) are not
         // transformed or scanned again. The Cookie header is not remembered: its session
         // ids make nearly every line new (they would only churn the cache), and they are
@@ -362,6 +368,7 @@ impl SignatureSet {
         uri: &'r [u8],
         segments: &'r [Cow<'r, [u8]>],
         decoded: &'r [(Place<'r>, Vec<u8>)],
+        documents: &'r [(*const u8, Vec<u8>)],
     ) -> (Vec<Location<'r>>, Vec<Repeat<'r>>) {
         let args = Target::Args.bit();
         let mut repeats: Vec<Repeat<'r>> = Vec::new();
@@ -413,9 +420,14 @@ impl SignatureSet {
                 self.leaves_unchanged(computed, &arg.value)
             };
             if !number {
+                // a GraphQL document is scanned as one line (see graphql_documents_on_one_line)
+                let value = documents
+                    .iter()
+                    .find(|(at, _)| std::ptr::eq(*at, arg.value.as_ptr()))
+                    .map_or(&arg.value[..], |(_, flat)| &flat[..]);
                 locs.push(Location {
                     place: Place::ArgValue(&arg.name),
-                    value: &arg.value,
+                    value,
                     targets: args,
                     repeat_head: NO_REPEAT,
                 });
@@ -1064,6 +1076,34 @@ fn number_complete(state: u8) -> bool {
 /// or `/d/boot.ini` are resource names, not injections, and the whole-value patterns of the
 /// args lists (a value that *is* `whoami`) would block them; the `url/` lists still see
 /// the path. Every injection needs some other byte (a quote, `(`, `<`, `;`, `|`, `=`...).
+/// GraphQL documents among the query string and body arguments (by the address of their
+/// value) with their line breaks read as spaces. A document's line breaks separate fields:
+/// `{\n  viewer {\n    id\n  }\n}` selects `id`, which the command injection lists would
+/// read as `id` run after a newline (`%0aid`); its string literals, where a client's input
+/// goes, are scanned as values of their own with their line breaks intact
+/// ([`RequestModel::graphql_args`]). Documents without a line break are left out: they are
+/// scanned as sent.
+fn graphql_documents_on_one_line(request: &RequestModel) -> Vec<(*const u8, Vec<u8>)> {
+    let body_args = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
+    request
+        .args_get
+        .iter()
+        .chain(body_args)
+        .filter(|a| {
+            memchr::memchr2(b'\n', b'\r', &a.value).is_some()
+                && palisade_http::body::is_graphql_document(&a.name, &a.value)
+        })
+        .map(|a| {
+            let flat = a
+                .value
+                .iter()
+                .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
+                .collect();
+            (a.value.as_ptr(), flat)
+        })
+        .collect()
+}
+
 fn path_segments(path_raw: &str) -> Vec<Cow<'_, [u8]>> {
     path_raw
         .as_bytes()
@@ -2311,7 +2351,7 @@ mod tests {
     #[test]
     fn rule_ids_are_known_by_pattern_and_by_file() {
         let set = SignatureSet::builtin().expect("built-in signatures");
-        let first = "builtin:args/sqli.re:15";
+        let first = "builtin:args/sqli.re:16";
         assert!(
             set.has_rule(first),
             "{first}: a pattern the corpus sees matching"

@@ -12,7 +12,7 @@
 \bunion(?:\s+(?:all|distinct))?\s*\(?\s*select\b.{0,200}?\bfrom\s+(?:information_schema|mysql\.|sys\.|pg_|all_|user_|dba_|dual\b|sqlite_|msysobjects|sysobjects|syscolumns)
 
 #@ message: SQL injection: quote followed by a boolean tautology
-['"`]\s*\)*\s*(?:or|xor|and|\|\||&&)\s+\(*\s*[\w'".]+(?:\s*[-+*/%]\s*[\w'".]+)*\s*\)*\s*(?:=(?:[^=]|$)|<>|!=|<=?|>=?|\blike\b|\brlike\b|\bregexp\b|\bbetween\b|\bsounds\s+like\b|\bin\s*\(|\bis\s+(?:not\s+)?null\b)
+# (line 15's quote-then-tautology pattern is at the end, without JS/CSS decoding: see there)
 ['"`]\s*\)*\s*(?:or|xor|\|\|)\s+\(*\s*(?:true|false|not\s+\w+|-?\d+|'[^']*'|"[^"]*")\s*\)*\s*(?:--|#|/\*|;|$)
 ['"]\s*(?:or|\|\|)\s*['"][^'"]*['"]\s*=\s*['"]
 ['"]\s*(?:or|and|xor)\s+[\d\s+*/-]{1,30}(?:=|<|>)\s*[\d(+-]
@@ -36,7 +36,7 @@
 ^\s*['"]\s*(?:[-&^*|+=]|\|\||or|and|xor|div)\s*['"]\s*$
 
 #@ message: SQL injection: quote then comment terminator
-(?:^\s*|[\w\])@.])['"]\s*\)*\s*(?:--(?:[\s\-+]*$|[\-+])|#\s*$|;\s*(?:--|#))
+(?:^\s*|[\w\])@.])['"]\s*\)*\s*(?:--(?:[\s\-+]*$|\+|-[^\s\-])|#\s*$|;\s*(?:--|#))
 ^[\w@.-]{1,64}['"`]\s*\)*\s*#
 
 #@ message: SQL injection: stacked query
@@ -133,3 +133,16 @@
 \bcase\s+when\b.{1,100}?\bthen\b.{1,60}?\belse\b
 ['"]\s*(?:or|and)\s+['"]?\w+['"]?\s*(?:=|<|>|like)
 \b(?:sysobjects|syscolumns|sysusers|pg_shadow|pg_catalog|sqlite_master|all_tab_columns|information_schema)\b
+
+# The quote-then-tautology pattern (it was line 15). A quote breaks out of the application's
+# string only after balanced pairs of its kind: quotes are counted from the value's start
+# (a backslash escapes the next byte), so query languages that quote whole literals pass:
+# JQL `status in ("In Progress", "To Do") AND assignee = x`, SOQL `IN ('a', 'b') AND
+# Amount > 5`, SQL console statements. A value that starts with a quoted literal is read both
+# ways (a numeric context: `"1" and force_error=error`). No JS/CSS decoding here: it would
+# turn SOQL's `'O\'Brien%'` into an unbalanced quote.
+#@ transforms: urlDecodeUni htmlEntityDecode removeNulls unicodeNormalize replaceComments compressWhitespace
+#@ paranoia: 1
+#@ severity: critical
+#@ message: SQL injection: quote followed by a boolean tautology
+^(?:(?:[^'\\\n]|\\[^\n]|'(?:[^'\\\n]|\\[^\n])*')*'|(?:[^"\\\n]|\\[^\n]|"(?:[^"\\\n]|\\[^\n])*")*"|(?:[^`\\\n]|\\[^\n]|`(?:[^`\\\n]|\\[^\n])*`)*`|\s*\(*\s*(?:'(?:[^'\\\n]|\\[^\n])*'|"(?:[^"\\\n]|\\[^\n])*"|`(?:[^`\\\n]|\\[^\n])*`))\s*\)*\s*(?:or|xor|and|\|\||&&)\s+\(*\s*[\w'".]+(?:\s*[-+*/%]\s*[\w'".]+)*\s*\)*\s*(?:=(?:[^=]|$)|<>|!=|<=?|>=?|\blike\b|\brlike\b|\bregexp\b|\bbetween\b|\bsounds\s+like\b|\bin\s*\(|\bis\s+(?:not\s+)?null\b)
