@@ -399,6 +399,157 @@ const TLDS_PATHS: &[&str] = &[
     "account", "settings", "help", "articles", "2024", "05", "assets", "img", "static", "js",
     "css", "en-us", "de", "issues", "pulls", "repos", "acme", "web", "checkout", "cart",
 ];
+/// Words of languages whose scripts are not Latin (and accented Latin ones), for
+/// [`G::i18n_text`]: product names, addresses, notes, metadata keys in the customer's language.
+const I18N_WORDS: &[&[&str]] = &[
+    // Chinese
+    &[
+        "订单",
+        "备注",
+        "加急",
+        "客户",
+        "地址",
+        "北京市",
+        "朝阳区",
+        "发货",
+        "退款",
+        "商品",
+        "数量",
+        "价格",
+        "支付",
+        "成功",
+        "微信",
+        "用户",
+        "手机号",
+        "优惠券",
+        "测试",
+        "谢谢",
+    ],
+    // Japanese
+    &[
+        "顧客",
+        "注文",
+        "番号",
+        "配送",
+        "東京都",
+        "渋谷区",
+        "お届け",
+        "ありがとうございます",
+        "商品名",
+        "備考",
+        "支払い",
+        "完了",
+        "カート",
+        "メール",
+        "確認",
+        "株式会社",
+        "様",
+        "予約",
+        "キャンセル",
+        "領収書",
+    ],
+    // Korean
+    &[
+        "주문",
+        "고객",
+        "배송",
+        "서울시",
+        "강남구",
+        "감사합니다",
+        "결제",
+        "완료",
+        "상품",
+        "수량",
+        "문의",
+        "답변",
+        "회원",
+        "비밀번호",
+        "변경",
+    ],
+    // Russian
+    &[
+        "заказ",
+        "доставка",
+        "Москва",
+        "улица",
+        "дом",
+        "квартира",
+        "спасибо",
+        "оплата",
+        "товар",
+        "количество",
+        "клиент",
+        "комментарий",
+        "срочно",
+        "возврат",
+    ],
+    // Arabic
+    &[
+        "طلب",
+        "العميل",
+        "عنوان",
+        "الرياض",
+        "شارع",
+        "شكرا",
+        "الدفع",
+        "المنتج",
+        "الكمية",
+        "توصيل",
+        "ملاحظة",
+        "مرحبا",
+    ],
+    // Hebrew
+    &[
+        "הזמנה",
+        "לקוח",
+        "כתובת",
+        "תל אביב",
+        "רחוב",
+        "תודה",
+        "תשלום",
+        "מוצר",
+        "משלוח",
+        "הערה",
+    ],
+    // Greek, Hindi, Thai
+    &[
+        "παραγγελία",
+        "διεύθυνση",
+        "Αθήνα",
+        "ευχαριστώ",
+        "ऑर्डर",
+        "पता",
+        "धन्यवाद",
+        "भुगतान",
+        "คำสั่งซื้อ",
+        "ที่อยู่",
+        "ขอบคุณ",
+        "กรุงเทพ",
+    ],
+    // accented Latin
+    &[
+        "commande",
+        "livraison",
+        "reçu",
+        "Straße",
+        "Bestellnummer",
+        "Größe",
+        "dirección",
+        "envío",
+        "año",
+        "pedido",
+        "endereço",
+        "ação",
+        "zamówienie",
+        "dostawa",
+        "ulica",
+        "sipariş",
+        "teşekkürler",
+        "đơn hàng",
+        "cảm ơn",
+    ],
+];
+
 const UNICODE_TEXT: &[&str] = &[
     "Grüße aus München",
     "¿Dónde está la estación?",
@@ -763,6 +914,170 @@ impl G {
         }
         s
     }
+    /// Text in the customer's language: words of one language, joined as that language
+    /// writes them, often with digits, ASCII words, its own punctuation or emoji; sometimes
+    /// a metadata key (`顧客ID`, `order_备注`), since keys are scored as names.
+    fn i18n_text(&mut self) -> String {
+        let words: &[&str] = I18N_WORDS[self.n(0, I18N_WORDS.len() as u64 - 1) as usize];
+        let cjk = matches!(words.first(), Some(w) if w.chars().all(|c| c as u32 >= 0x3000));
+        let n = self.n(1, 7);
+        let mut parts: Vec<String> = Vec::new();
+        for _ in 0..n {
+            let w = self.pick(words).to_string();
+            parts.push(match self.n(0, 10) {
+                0 => format!("{w}{}", self.n(1, 9999)),
+                1 => self.pick(WORDS).to_string(),
+                2 => format!(
+                    "{w}{}",
+                    self.pick(&[
+                        "：", "、", "。", "！", "？", "「", "」", "（", "）", "«", "»", "،", "…",
+                        ":", ",", "!", "?"
+                    ])
+                ),
+                3 => format!("{w} {}", self.pick(&["🎉", "🙏", "👍", "❤️", "✅", "📦"])),
+                _ => w,
+            });
+        }
+        let text = if cjk { parts.concat() } else { parts.join(" ") };
+        match self.n(0, 8) {
+            0 => format!("{}ID", self.pick(words)),
+            1 => format!(
+                "{}_{}",
+                self.pick(&["order", "customer", "meta", "note", "field"]),
+                self.pick(words)
+            ),
+            _ => text,
+        }
+    }
+
+    /// An application's own path as a redirect target or form referer (`destination`,
+    /// `next`, `return_to`, WordPress's `_wp_http_referer`): admin areas of the common
+    /// CMSs and frameworks included, which every admin form posts back, and native apps'
+    /// loopback OAuth redirects. The fwaf bad queries hold scanners' probes of such paths
+    /// (and the SSRF lists loopback URLs), so without these the model read
+    /// `destination=/admin/content` as an attack on its own.
+    fn return_path(&mut self) -> String {
+        let id = self.n(1, 99999);
+        let mut s = match self.n(0, 14) {
+            // a native app's OAuth redirect to itself (RFC 8252 loopback redirection):
+            // CLIs and desktop apps listen on an ephemeral loopback port
+            12 | 13 => format!(
+                "http://{}:{}/{}",
+                self.pick(&["127.0.0.1", "localhost", "[::1]"]),
+                self.pick(&[
+                    "53682", "8085", "8400", "3000", "5000", "8000", "8080", "9004", "41327",
+                    "60321"
+                ]),
+                self.pick(&[
+                    "",
+                    "callback",
+                    "oauth2callback",
+                    "auth/callback",
+                    "login/callback",
+                    "?client=cli"
+                ])
+            ),
+            0 => format!(
+                "/wp-admin/{}",
+                self.pick(&[
+                    "post.php?post={id}&action=edit",
+                    "edit.php?post_type=page",
+                    "edit.php?post_type=product&paged=2",
+                    "admin.php?page=wc-settings&tab=checkout",
+                    "admin.php?page=wpcf7",
+                    "options-general.php?settings-updated=true",
+                    "upload.php?mode=list",
+                    "nav-menus.php?action=edit&menu={id}",
+                    "plugins.php?plugin_status=active",
+                    "profile.php",
+                    "edit-comments.php?comment_status=moderated",
+                ])
+                .replace("{id}", &id.to_string())
+            ),
+            1 => format!(
+                "/admin/{}",
+                self.pick(&[
+                    "content",
+                    "content?type=article&status=1",
+                    "structure/types/manage/article/fields",
+                    "config/system/site-information",
+                    "people",
+                    "reports/dblog",
+                    "appearance",
+                    "modules",
+                ])
+            ),
+            2 => format!(
+                "/node/{id}/{}",
+                self.pick(&["edit", "revisions", "delete", "translations"])
+            ),
+            3 => format!(
+                "/administrator/index.php?option=com_{}&view={}",
+                self.pick(&["content", "users", "menus", "modules"]),
+                self.pick(&["articles", "users", "items", "modules"])
+            ),
+            4 => format!(
+                "/admin/{}/{}/{id}/change/",
+                self.pick(&["auth", "shop", "blog", "orders"]),
+                self.pick(&["user", "product", "post", "order"])
+            ),
+            5 => format!(
+                "/admin/{}/edit/id/{id}/",
+                self.pick(&["catalog/product", "sales/order", "customer/index"])
+            ),
+            6 => format!(
+                "/{}/{}",
+                self.pick(&[
+                    "admin",
+                    "dashboard",
+                    "manage",
+                    "settings",
+                    "account",
+                    "console"
+                ]),
+                self.pick(&[
+                    "users",
+                    "orders",
+                    "billing",
+                    "security",
+                    "team",
+                    "api-keys",
+                    "integrations",
+                    "reports"
+                ])
+            ),
+            7 => format!(
+                "/{}/{id}/{}",
+                self.pick(&["projects", "orders", "tickets", "customers", "invoices"]),
+                self.pick(&["edit", "settings", "activity", "files"])
+            ),
+            8 => format!(
+                "/user/login?destination=/{}/{id}",
+                self.pick(&["node", "admin/content", "dashboard"])
+            ),
+            9 => format!(
+                "/admin/login?next={}",
+                self.pick(&["/admin/", "%2Fadmin%2F", "/admin/orders/"])
+            ),
+            10 => self.path(),
+            _ => format!(
+                "/admin/{}?page={}",
+                self.pick(&["users", "orders", "products", "logs"]),
+                self.n(1, 40)
+            ),
+        };
+        if self.chance(0.2) {
+            s.push_str(self.pick(&[
+                "#top",
+                "#security",
+                "#comments",
+                "&tab=general",
+                "&updated=1",
+            ]));
+        }
+        s
+    }
+
     fn search(&mut self) -> String {
         match self.n(0, 9) {
             0 => format!(
@@ -1272,6 +1587,12 @@ impl G {
         if self.chance(0.015) {
             return self.filter_expression();
         }
+        if self.chance(0.01) {
+            return self.return_path();
+        }
+        if self.chance(0.02) {
+            return self.i18n_text();
+        }
         if self.chance(0.25) {
             return self.tricky();
         }
@@ -1404,6 +1725,7 @@ mod tests {
             "<p>",
             "```",
             "utm_source",
+            "/wp-admin/",
             "Mozilla/5.0",
             "@",
         ] {

@@ -57,6 +57,9 @@ pub fn is_trivial(value: &[u8]) -> bool {
     true
 }
 
+/// Longest value or name never scored, in bytes (see [`for_each_location`]).
+pub const MAX_UNSCORED_LEN: usize = 2;
+
 /// Longest trivial value or name, in bytes.
 const MAX_TRIVIAL: usize = 128;
 
@@ -84,8 +87,16 @@ const fn byte_set(extra: &[u8]) -> [bool; 256] {
 /// Calls `visit` for every location the classifier scores, in a fixed order.
 pub fn for_each_location<'r>(
     request: &'r RequestModel,
-    mut visit: impl FnMut(Place<'r>, &'r [u8]),
+    mut visit_any: impl FnMut(Place<'r>, &'r [u8]),
 ) {
+    // A value of one or two bytes carries no payload: `'`, `;`, `|` or `/` alone is a probe
+    // at most, and far more often a form's delimiter or separator choice (a CSV import's
+    // `delimiter=;`), which the model, trained on probes, scored as an attack on its own.
+    let mut visit = |place: Place<'r>, value: &'r [u8]| {
+        if value.len() > MAX_UNSCORED_LEN {
+            visit_any(place, value);
+        }
+    };
     let path = request.path_raw.as_bytes();
     if !is_trivial_path(path) {
         visit(Place::Path, path);
@@ -168,7 +179,10 @@ pub fn for_each_location<'r>(
                 .as_deref()
                 .is_some_and(|m| palisade_http::is_binary_media_type(&m.to_ascii_lowercase()))
                 && !looks_like_text(&f.content);
-            if !binary_part && looks_like_text(&f.content) && !is_trivial(&f.content) {
+            // a PDF is binary by format even when its bytes are ASCII (`<< /Type /Page >>`
+            // is no text a person wrote); the upload lists still read it
+            let pdf = f.content.starts_with(b"%PDF-");
+            if !binary_part && !pdf && looks_like_text(&f.content) && !is_trivial(&f.content) {
                 visit(Place::FileContent(&f.field), &f.content);
             }
         }
@@ -323,5 +337,22 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn values_of_one_or_two_bytes_are_not_scored() {
+        let mut h = Headers::default();
+        h.push(
+            "Content-Type",
+            b"application/x-www-form-urlencoded".to_vec(),
+        );
+        let mut r = RequestModel::from_head("POST", "/import?sep=%3B&q=%27", "HTTP/1.1", h);
+        r.attach_body(b"delimiter=%7C%7C&quote=%27--&%3C=x".to_vec(), false);
+        let mut seen = Vec::new();
+        for_each_location(&r, |p, v| {
+            seen.push((p.target_name(), String::from_utf8_lossy(v).into_owned()))
+        });
+        // `;`, `'`, `||` and the name `<` are left out; three bytes are scored
+        assert_eq!(seen, vec![("ARGS:quote".to_string(), "'--".to_string())]);
     }
 }
