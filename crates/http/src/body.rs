@@ -73,6 +73,8 @@ pub struct ParsedBody {
     /// String literals of GraphQL documents inside a JSON body (see
     /// [`RequestModel::graphql_args`](crate::RequestModel::graphql_args)).
     pub graphql_args: Vec<Arg>,
+    /// How many of `args` are GraphQL documents ([`is_graphql_document`]).
+    pub graphql_documents: usize,
 }
 
 /// Parses `raw` according to `content_type` (the full header value; parameters other than
@@ -106,7 +108,7 @@ pub fn parse_body(content_type: Option<&str>, raw: &[u8], truncated: bool) -> Pa
     // a GraphQL document posted as a field `query` (JSON, or a form as express-graphql
     // takes it); an application/graphql body's literals are its arguments already
     if out.kind != BodyKind::GraphQl {
-        graphql_in_args(&out.args, MAX_BODY_ARGS, &mut out.graphql_args);
+        out.graphql_documents = graphql_in_args(&out.args, MAX_BODY_ARGS, &mut out.graphql_args);
     }
     out
 }
@@ -513,10 +515,15 @@ fn parse_json(raw: &[u8], truncated: bool, out: &mut ParsedBody) {
 /// sends the document as one value (`?query={…}`, `{"query": "…", "variables": {…}}`), so
 /// without this a list anchored at a value's start (`^\s*\d+\s+or\s+true`) never saw
 /// `product(id: "1 or true")`; variables are arguments already.
-pub(crate) fn graphql_in_args(args: &[Arg], cap: usize, out: &mut Vec<Arg>) {
+pub(crate) fn graphql_in_args(args: &[Arg], cap: usize, out: &mut Vec<Arg>) -> usize {
+    let mut documents = 0;
     for arg in args {
+        if !is_graphql_document(&arg.name, &arg.value) {
+            continue;
+        }
+        documents += 1;
         // only documents with a string literal have anything to give
-        if !is_graphql_document(&arg.name, &arg.value) || !arg.value.contains(&b'"') {
+        if !arg.value.contains(&b'"') {
             continue;
         }
         if out.len() >= cap {
@@ -528,6 +535,7 @@ pub(crate) fn graphql_in_args(args: &[Arg], cap: usize, out: &mut Vec<Arg>) {
         // into a search box named query is prose (earlier documents' are gone already)
         out.retain(|a| a.name != crate::graphql::OUTSIDE_ARGUMENTS);
     }
+    documents
 }
 
 /// Whether an argument is a GraphQL document sent over HTTP: named `query` (a query string

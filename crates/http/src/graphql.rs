@@ -79,6 +79,50 @@ fn cut_to_limit(name: &mut String) {
     }
 }
 
+/// Whether `doc` is lexically a GraphQL document with balanced selection sets: outside
+/// strings and `#` comments only GraphQL's name, number, punctuator and blank bytes
+/// (no `<`, `/`, `;`, `'`, `%`, `*`…), braces that never close more than opened and end
+/// balanced, and at least one. Not a full parse: enough to tell a document from text that
+/// only starts like one (`{` then a line break and a command or header).
+pub fn is_well_formed(doc: &[u8]) -> bool {
+    let doc = doc.strip_prefix(b"\xef\xbb\xbf").unwrap_or(doc);
+    let (mut depth, mut opened) = (0usize, false);
+    let mut i = 0;
+    while let Some(&b) = doc.get(i) {
+        match b {
+            b'#' => {
+                i = memchr::memchr2(b'\n', b'\r', &doc[i..]).map_or(doc.len(), |n| i + n);
+                continue;
+            }
+            b'"' => {
+                let end = if doc[i..].starts_with(b"\"\"\"") {
+                    block_string(doc, i + 3).1
+                } else {
+                    quoted_string(doc, i + 1).1
+                };
+                // (an unterminated string runs to the end: the braces decide then)
+                i = end.max(i + 1);
+                continue;
+            }
+            b'{' => {
+                depth += 1;
+                opened = true;
+            }
+            b'}' => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => {}
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => {}
+            b'!' | b'$' | b'&' | b'(' | b')' | b'.' | b':' | b'=' | b'@' | b'[' | b']' | b'|' => {}
+            b'-' | b'+' => {}
+            _ => return false,
+        }
+        i += 1;
+    }
+    opened && depth == 0
+}
+
 /// Appends the string literals of `doc` to `out`, each named by where it stands.
 pub fn string_arguments(doc: &[u8], max: usize, out: &mut Vec<Arg>) -> Result<(), GraphqlError> {
     let mut stack: Vec<Frame> = Vec::new();
@@ -492,5 +536,30 @@ mod tests {
             Err(GraphqlError::TooManyValues)
         );
         assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn well_formed_documents_are_told_from_text_that_starts_like_one() {
+        for doc in [
+            "{\n  viewer {\n    id\n    login\n  }\n}",
+            "query Q($id: ID!, $n: Int = -1) {\n  node(id: $id) { ... on User { name } }\n}",
+            "mutation {\n  add(input: {title: \"a } b { ' < ;\", tags: [\"x\"]}) { id }\n}",
+            "# comment with ; and <\n{ a @include(if: true) }",
+            "\u{feff}{ a(s: \"\"\"block } \"\"\") }",
+        ] {
+            assert!(is_well_formed(doc.as_bytes()), "{doc:?}");
+        }
+        for text in [
+            "{\nid",
+            "query\nwhoami",
+            "query\r\nSet-Cookie: sid=attacker",
+            "{\r\nLocation: https://evil.example/",
+            "{\r\nRCPT TO:<v@x>",
+            "{ a }\n}",
+            "{ a; }",
+            "{ a \"unterminated }",
+        ] {
+            assert!(!is_well_formed(text.as_bytes()), "{text:?}");
+        }
     }
 }

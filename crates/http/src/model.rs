@@ -82,6 +82,8 @@ pub struct BodyModel {
     pub json_stopped_at: Option<usize>,
     /// How many of [`RequestModel::graphql_args`] came from this body (the last ones).
     pub graphql_count: usize,
+    /// How many of `args` are GraphQL documents ([`crate::body::is_graphql_document`]).
+    pub graphql_documents: usize,
 }
 
 /// Everything a detector may look at in a request.
@@ -109,6 +111,8 @@ pub struct RequestModel {
     /// (`product.id`). Kept apart from the arguments they come from: ModSecurity-compatible
     /// consumers (CRS) see the document as the one value `query`.
     pub graphql_args: Vec<Arg>,
+    /// How many of `args_get` are GraphQL documents ([`crate::body::is_graphql_document`]).
+    pub graphql_documents_get: usize,
     pub body: Option<BodyModel>,
     pub client_ip: Option<IpAddr>,
     /// What a detector leaves on the request for its response-phase call.
@@ -175,7 +179,8 @@ impl RequestModel {
             .collect();
         let args_get = parse_pairs(query_raw.as_bytes());
         let mut graphql_args = Vec::new();
-        crate::body::graphql_in_args(&args_get, crate::body::MAX_BODY_ARGS, &mut graphql_args);
+        let graphql_documents_get =
+            crate::body::graphql_in_args(&args_get, crate::body::MAX_BODY_ARGS, &mut graphql_args);
         RequestModel {
             method: method.to_string(),
             uri_raw: target.to_string(),
@@ -186,6 +191,7 @@ impl RequestModel {
             args_get,
             cookies,
             graphql_args,
+            graphql_documents_get,
             host,
             headers,
             body: None,
@@ -215,6 +221,7 @@ impl RequestModel {
             errors,
             json_stopped_at,
             graphql_args,
+            graphql_documents,
         } = parse_body(content_type.as_deref(), &raw, truncated);
         // the query string's documents first, then the body's (a body attached again
         // replaces the earlier body's)
@@ -234,6 +241,7 @@ impl RequestModel {
             errors,
             json_stopped_at,
             graphql_count,
+            graphql_documents,
         });
     }
 

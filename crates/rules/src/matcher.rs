@@ -407,6 +407,7 @@ impl SignatureSet {
         let body_args_len = request.body.as_ref().map_or(0, |b| b.args.len());
         let mut body_name_at: Vec<usize> = Vec::with_capacity(body_args_len);
         let mut name_unchanged: Vec<u8> = Vec::with_capacity(body_args_len);
+        let mut next_document = 0;
         const UNKNOWN: u8 = 0;
         const YES: u8 = 1;
         const NO: u8 = 2;
@@ -420,11 +421,16 @@ impl SignatureSet {
                 self.leaves_unchanged(computed, &arg.value)
             };
             if !number {
-                // a GraphQL document is scanned as one line (see graphql_documents_on_one_line)
-                let value = documents
-                    .iter()
-                    .find(|(at, _)| std::ptr::eq(*at, arg.value.as_ptr()))
-                    .map_or(&arg.value[..], |(_, flat)| &flat[..]);
+                // a GraphQL document is scanned as one line (see graphql_documents_on_one_line;
+                // its documents come in this loop's order, so the next one is the only one
+                // this argument can be)
+                let value = match documents.get(next_document) {
+                    Some((at, flat)) if std::ptr::eq(*at, arg.value.as_ptr()) => {
+                        next_document += 1;
+                        &flat[..]
+                    }
+                    _ => &arg.value[..],
+                };
                 locs.push(Location {
                     place: Place::ArgValue(&arg.name),
                     value,
@@ -584,7 +590,8 @@ impl SignatureSet {
             let multipart = mime.starts_with("multipart/");
             // A body declared binary is read when it holds a server script opener, as an
             // upload part is: `PUT /uploads/x.php` with `image/gif` and `GIF89a<?php ...`.
-            let text_body = !is_binary_type(&mime) || holds_server_script_tag(&body.raw);
+            let text_body =
+                !is_binary_type(&mime) || holds_server_script_tag(&body.raw) || is_djvu(&body.raw);
             if !body.raw.is_empty() && !multipart && text_body {
                 // A text/plain or untyped body no parser took apart, or one that is not what
                 // its type says and gave no fields (`{"q": ' OR 1=1 --` sent as JSON), is
@@ -1082,16 +1089,26 @@ fn number_complete(state: u8) -> bool {
 /// read as `id` run after a newline (`%0aid`); its string literals, where a client's input
 /// goes, are scanned as values of their own with their line breaks intact
 /// ([`RequestModel::graphql_args`]). Documents without a line break are left out: they are
-/// scanned as sent.
+/// scanned as sent, as is a value that only starts like a document (`{` or `query`, then
+/// a line break and a command or a header: `palisade_http::graphql::is_well_formed`).
+/// In argument order (query string, then body), as [`SignatureSet::request_locations`]
+/// reads them.
 fn graphql_documents_on_one_line(request: &RequestModel) -> Vec<(*const u8, Vec<u8>)> {
+    // counted while parsing: most requests have none, and a pass over a JSON order's 700
+    // leaves to find out cost ~20k instructions
+    let in_body = request.body.as_ref().map_or(0, |b| b.graphql_documents);
+    if request.graphql_documents_get + in_body == 0 {
+        return Vec::new();
+    }
     let body_args = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
     request
         .args_get
         .iter()
         .chain(body_args)
         .filter(|a| {
-            memchr::memchr2(b'\n', b'\r', &a.value).is_some()
-                && palisade_http::body::is_graphql_document(&a.name, &a.value)
+            palisade_http::body::is_graphql_document(&a.name, &a.value)
+                && memchr::memchr2(b'\n', b'\r', &a.value).is_some()
+                && palisade_http::graphql::is_well_formed(&a.value)
         })
         .map(|a| {
             let flat = a
@@ -2214,6 +2231,52 @@ mod tests {
         ] {
             assert!(targets(&shell, &upload("image/gif", content)).is_empty());
         }
+    }
+
+    #[test]
+    fn graphql_documents_are_scanned_as_one_line_and_only_well_formed_ones() {
+        // a command after a line break, the shape of `%0aid`
+        let newline_id = set(
+            Target::Args,
+            FileKind::Regex,
+            "#@ transforms: removeNulls\n\\nid\\b\n",
+        );
+        let json = |doc: &str| {
+            let mut h = Headers::default();
+            h.push("Content-Type", b"application/json".to_vec());
+            let mut m = RequestModel::from_head("POST", "/graphql?x=1", "HTTP/1.1", h);
+            let body = format!(
+                "{{\"q\": \"a\\nid\", \"query\": {}}}",
+                serde_json_string(doc)
+            );
+            m.attach_body(body.into_bytes(), false);
+            m
+        };
+        // a pretty-printed document selecting `id`: not a command; the other argument,
+        // no document, is still read as sent
+        assert_eq!(
+            targets(&newline_id, &json("query V {\n  viewer {\n    id\n  }\n}")),
+            vec!["ARGS:q"]
+        );
+        // text that only starts like a document is read as sent
+        assert_eq!(
+            targets(&newline_id, &json("{\nid")),
+            vec!["ARGS:q", "ARGS:query"]
+        );
+    }
+
+    fn serde_json_string(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
     }
 
     #[test]

@@ -48,7 +48,7 @@ _\$\$nd_func\$\$_
 #@ severity: critical
 #@ paranoia: 1
 #@ message: Groovy injection: a shell command string executed
-(?:"|')\s*(?:/(?:usr/)?bin/)?(?:sh|bash|zsh|dash|id|whoami|uname|cat|ls|nc|ncat|netcat|curl|wget|ping|nslookup|dig|cmd(?:\.exe)?|powershell(?:\.exe)?|hostname|ifconfig|ipconfig|echo|touch|rm|chmod|python[23]?|perl|ruby|php)\b[^"'\r\n]{0,256}(?:"|')\s*\.\s*execute\s*\(\s*\)
+(?:"|')\s*(?:/(?:usr/)?bin/)?(?:sh|bash|zsh|dash|id|whoami|uname|cat\s+/|nc|ncat|netcat|curl|wget|ping|nslookup|cmd(?:\.exe)?|powershell(?:\.exe)?|python[23]?|perl|ruby|php)\b[^"'\r\n]{0,256}(?:"|')\s*\.\s*execute\s*\(\s*\)
 \[\s*(?:"|')\s*(?:/(?:usr/)?bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)(?:"|')\s*,[^\]\r\n]{0,512}\]\s*\.\s*execute\s*\(\s*\)
-#@ message: .NET deserialization: a gadget type in base64 (ViewState, ysoserial.net)
-(?:9iamvjderhdgfqcm92awrl|n5c3rlbs5eawfnbm9zdgljcy5qcm9jzxnz|n5c3rlbs5eyxrhllnlcnzpy2vzlkludgvybmfs|n5c3rlbs5xaw5kb3dzlkrh|pymply3reyxrhuhjvdmlk|r5cgvdb25mdxnlrgvszwdh|t2jqzwn0rgf0yvbyb3zpzgvy|texn0zw0urgf0ys5tzxj2awnlcy5jbnrlcm5h|texn0zw0urglhz25vc3rpy3muuhjvy2vz|texn0zw0uv2luzg93cy5eyxrh|u3lzdgvtlkrhdgeuu2vydmljzxmusw50zxju|u3lzdgvtlkrpywdub3n0awnzllbyb2nl|u3lzdgvtlldpbmrvd3murgf0|uexblq29uznvzzurlbgvnyxrl|vhlwzunvbmz1c2vezwxlz2f0)
+#@ message: .NET deserialization: a gadget type in a serialized stream in base64 (ViewState /wEy, BinaryFormatter AAEAAAD/////; ysoserial.net)
+^\s*(?:/wey|aaeaaad/////)[a-z0-9+/=\s]*?(?:9iamvjderhdgfqcm92awrl|n5c3rlbs5eawfnbm9zdgljcy5qcm9jzxnz|n5c3rlbs5eyxrhllnlcnzpy2vzlkludgvybmfs|n5c3rlbs5xaw5kb3dzlkrh|pymply3reyxrhuhjvdmlk|r5cgvdb25mdxnlrgvszwdh|t2jqzwn0rgf0yvbyb3zpzgvy|texn0zw0urgf0ys5tzxj2awnlcy5jbnrlcm5h|texn0zw0urglhz25vc3rpy3muuhjvy2vz|texn0zw0uv2luzg93cy5eyxrh|u3lzdgvtlkrhdgeuu2vydmljzxmusw50zxju|u3lzdgvtlkrpywdub3n0awnzllbyb2nl|u3lzdgvtlldpbmrvd3murgf0|uexblq29uznvzzurlbgvnyxrl|vhlwzunvbmz1c2vezwxlz2f0)

@@ -38,8 +38,8 @@
 #@ paranoia: 1
 #@ severity: critical
 #@ message: LFI: value is a Windows server log or configuration path
-(?:^\s*|=\s*|file:/*)[a-z]:/+(?:[\w.$ -]+/+){0,8}(?:access|error)[_.]log\s*$
-(?:^\s*|=\s*|file:/*)[a-z]:/+(?:opt/+)?(?:xampp|lampp|wamp\d*|apache\d?|appserv|inetpub|logs?|nginx[\w.-]*|tomcat[\w.-]*|php\d?|mysql|program files(?: \(x86\))?)/+(?:[\w.$ -]+/+)*(?:logs?|[\w. -]*\.(?:err|log|ini|conf|cnf|xml|myd|frm))\s*$
+# (a Windows access/error log under any directory: blocked admin panels' own log paths)
+# (Windows server directories with spaces in the path: blocked agents' and backup tools' own settings)
 (?:^\s*|=\s*|file:/*)[a-z]:/+(?:windows/+(?:panther/+|system32/+sysprep/+)?)?(?:sysprep\.(?:inf|xml)|unattend(?:ed)?\.(?:txt|xml))\s*$
 #@ message: LFI: value is a path into an ssh directory
 ^\s*/+\.ssh/+(?:authorized_keys\d?|id_(?:rsa|dsa|ecdsa|ed25519)|known_hosts|config)\b

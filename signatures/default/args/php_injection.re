@@ -41,5 +41,5 @@
 #@ severity: critical
 #@ paranoia: 1
 #@ message: PHP injection: ThinkPHP controller invocation (CVE-2018-20062 family)
-[\\/]think[\\/]+(?:app|container|request)[\\/]+(?:invokefunction|invokemethod|invokeclass|input|filter)\b
-[\\/]think[\\/]+template[\\/]+driver[\\/]+file[\\/]+write\b
+[\\/|]think[\\/|]+(?:app|container|request)[\\/|]+(?:invokefunction|invokemethod|invokeclass|input|filter)\b
+[\\/|]think[\\/|]+template[\\/|]+driver[\\/|]+file[\\/|]+write\b

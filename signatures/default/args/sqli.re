@@ -136,13 +136,15 @@
 
 # The quote-then-tautology pattern (it was line 15). A quote breaks out of the application's
 # string only after balanced pairs of its kind: quotes are counted from the value's start
-# (a backslash escapes the next byte), so query languages that quote whole literals pass:
+# (a backslash is read both ways: MySQL escapes with it, PostgreSQL and MSSQL do not), so
+# query languages that quote whole literals pass:
 # JQL `status in ("In Progress", "To Do") AND assignee = x`, SOQL `IN ('a', 'b') AND
 # Amount > 5`, SQL console statements. A value that starts with a quoted literal is read both
-# ways (a numeric context: `"1" and force_error=error`). No JS/CSS decoding here: it would
-# turn SOQL's `'O\'Brien%'` into an unbalanced quote.
+# ways (a numeric context: `"1" and force_error=error`), and a line comment may come between
+# the quote and the condition (`x'-- '` then a line break: compressed to a space here). No
+# JS/CSS decoding: it would turn `\'` into a bare quote.
 #@ transforms: urlDecodeUni htmlEntityDecode removeNulls unicodeNormalize replaceComments compressWhitespace
 #@ paranoia: 1
 #@ severity: critical
 #@ message: SQL injection: quote followed by a boolean tautology
-^(?:(?:[^'\\\n]|\\[^\n]|'(?:[^'\\\n]|\\[^\n])*')*'|(?:[^"\\\n]|\\[^\n]|"(?:[^"\\\n]|\\[^\n])*")*"|(?:[^`\\\n]|\\[^\n]|`(?:[^`\\\n]|\\[^\n])*`)*`|\s*\(*\s*(?:'(?:[^'\\\n]|\\[^\n])*'|"(?:[^"\\\n]|\\[^\n])*"|`(?:[^`\\\n]|\\[^\n])*`))\s*\)*\s*(?:or|xor|and|\|\||&&)\s+\(*\s*[\w'".]+(?:\s*[-+*/%]\s*[\w'".]+)*\s*\)*\s*(?:=(?:[^=]|$)|<>|!=|<=?|>=?|\blike\b|\brlike\b|\bregexp\b|\bbetween\b|\bsounds\s+like\b|\bin\s*\(|\bis\s+(?:not\s+)?null\b)
+^(?:(?:[^'\n]|\\[^\n]|'(?:[^'\n]|\\[^\n])*')*'|(?:[^"\n]|\\[^\n]|"(?:[^"\n]|\\[^\n])*")*"|(?:[^`\n]|\\[^\n]|`(?:[^`\n]|\\[^\n])*`)*`|\s*\(*\s*(?:'(?:[^'\n]|\\[^\n])*'|"(?:[^"\n]|\\[^\n])*"|`(?:[^`\n]|\\[^\n])*`))(?:\s*(?:--|#)[^\n]{0,100}?)?\s*\)*\s*(?:or|xor|and|\|\||&&)\s+\(*\s*[\w'".]+(?:\s*[-+*/%]\s*[\w'".]+)*\s*\)*\s*(?:=(?:[^=]|$)|<>|!=|<=?|>=?|\blike\b|\brlike\b|\bregexp\b|\bbetween\b|\bsounds\s+like\b|\bin\s*\(|\bis\s+(?:not\s+)?null\b)

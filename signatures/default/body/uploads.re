@@ -26,4 +26,4 @@
 <%[=!]?[^%]{0,300}?\bruntime\s*\.\s*getruntime\s*\(\s*\)\s*\.\s*exec\s*\(
 #@ category: rce
 #@ message: Upload: DjVu annotation running a command (ExifTool, CVE-2021-22205)
-\(\s*metadata\b[\s\S]{0,300}?\.\s*qx\s*\{
+\(\s*metadata\b[\s\S]{0,300}?\.\s*(?:qx\s*[{(\[<|/!]|`|(?:system|exec|readpipe|open)\s*\()
