@@ -38,7 +38,7 @@
 #@ paranoia: 1
 #@ severity: critical
 #@ message: LFI: value is a Windows server log or configuration path
-# (a Windows access/error log under any directory: blocked admin panels' own log paths)
+(?:^\s*|=\s*|file:/*)[a-z]:/+(?:opt/+)?(?:xampp|lampp|wamp\d*|apache\d?|appserv|inetpub)/+(?:[\w.-]+/+)*(?:access|error)_log\s*$
 # (Windows server directories with spaces in the path: blocked agents' and backup tools' own settings)
 (?:^\s*|=\s*|file:/*)[a-z]:/+(?:windows/+(?:panther/+|system32/+sysprep/+)?)?(?:sysprep\.(?:inf|xml)|unattend(?:ed)?\.(?:txt|xml))\s*$
 #@ message: LFI: value is a path into an ssh directory
