@@ -27,3 +27,10 @@
 #@ category: rce
 #@ message: Upload: DjVu annotation running a command (ExifTool, CVE-2021-22205)
 \(\s*metadata\b[\s\S]{0,300}?\.\s*(?:qx\s*[{(\[<|/!]|`|(?:system|exec|readpipe|open)\s*\()
+#@ category: php-injection
+#@ message: Upload: PHP web shell (backticks or a variable function on request input)
+<\?(?:php|=)?[^?]{0,300}?`[^`]{0,100}\$_(?:get|post|request|cookie|server)\b
+<\?(?:php|=)?[^?]{0,300}?\$\w+\s*\(\s*@?\$_(?:get|post|request|cookie)\s*\[
+#@ category: java-injection
+#@ message: Upload: JSP shell running a request parameter
+<%[^%]{0,300}?\.\s*exec\s*\(\s*request\.getparameter\s*\(

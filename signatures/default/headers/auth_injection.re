@@ -7,4 +7,4 @@
 #@ severity: critical
 #@ paranoia: 1
 #@ message: SQL injection in a bearer token
-^\s*bearer\s+[^\s'"]*['"]\s*\)*\s*(?:or\b|and\b|union\b|having\b|order\s+by\b|;|--|#|\|\||[-+*/%]\s*[\w(])
+^\s*bearer\s+[^\s'"]*['"]\s*\)*\s*(?:or\b|and\b|union\b|having\b|order\s+by\b|;|--|#|\|\||[-+*/%]\s*[\w(]|['"]?\w*['"]\s*=\s*['"])

@@ -65,3 +65,4 @@
 ^[^?#]*/(?:wls-wsat/coordinatorporttype|_async/asyncresponseservice)\d*(?:[/?#;]|$)
 ^[^?#]*\.jspx?(?:/|::\$data)(?:[?#;]|$)
 /autodiscover/autodiscover\.json\?\s*@
+^[^?#]*/think/+(?:app|container|request)/+(?:invokefunction|invokemethod|invokeclass|input|filter)(?:[/?#;]|$)
