@@ -16,3 +16,9 @@
 #@ message: Command injection (normalized): shell invocation
 (?:^|[|&`]\s*)(?:/bin/|/usr/bin/)(?:ba|z|k|da)?sh\b
 (?:^|[|&`]\s*)cmd(?:\.exe)?/c\b
+#@ severity: critical
+#@ paranoia: 1
+#@ message: Command injection (normalized): bash substring of a variable building a path
+\$\{[a-z_]+:\d+:\d+\}
+#@ message: Command injection (normalized): a system binary named by a wildcard
+/(?:usr/)?s?bin/\w*[?*][\w?*]*\s*(?:$|[|&`])

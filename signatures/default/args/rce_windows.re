@@ -31,3 +31,7 @@
 (?:[;|`]|&&?)\s*(?:whoami|hostname|systeminfo|tasklist|ver|set|ipconfig)(?:\.exe)?\s*(?:$|[;|&]|/\w+)
 (?:[;|`]|&&?)\s*ping(?:\.exe)?\s+-n\s+\d+
 (?:^|[;|&`])\s*[a-z]:\\windows\\system32\\(?:cmd|powershell|wscript|cscript|mshta)\.exe
+#@ severity: critical
+#@ paranoia: 1
+#@ message: Windows command injection: the command interpreter by its variable
+(?:^|[|&;]\s*)%comspec%

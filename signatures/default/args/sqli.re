@@ -148,3 +148,5 @@
 #@ severity: critical
 #@ message: SQL injection: quote followed by a boolean tautology
 ^(?:(?:[^'\n]|\\[^\n]|'(?:[^'\n]|\\[^\n])*')*'|(?:[^"\n]|\\[^\n]|"(?:[^"\n]|\\[^\n])*")*"|(?:[^`\n]|\\[^\n]|`(?:[^`\n]|\\[^\n])*`)*`|\s*\(*\s*(?:'(?:[^'\n]|\\[^\n])*'|"(?:[^"\n]|\\[^\n])*"|`(?:[^`\n]|\\[^\n])*`))(?:\s*(?:--|#)[^\n]{0,100}?)?\s*\)*\s*(?:or|xor|and|\|\||&&)\s+\(*\s*[\w'".]+(?:\s*[-+*/%]\s*[\w'".]+)*\s*\)*\s*(?:=(?:[^=]|$)|<>|!=|<=?|>=?|\blike\b|\brlike\b|\bregexp\b|\bbetween\b|\bsounds\s+like\b|\bin\s*\(|\bis\s+(?:not\s+)?null\b)
+#@ message: SQL injection: quote then a PostgreSQL JSON condition
+['"]\s*\)*\s*(?:or|and)\s+\(*\s*(?:'[^'\n]{0,200}'|"[^"\n]{0,200}")\s*::\s*jsonb?\s*(?:@>|<@|\?[|&]?|->>?|=)
