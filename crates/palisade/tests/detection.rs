@@ -106,7 +106,7 @@ fn benign_modern_traffic_passes() {
 }
 
 /// Most blocked requests allowed in `corpus/benign_wild/`, per mille (18 of 258 on
-/// 2026-12-02: code and SQL posted to code hosts, Q&A sites, SQL consoles and CMS editors —
+/// 2026-12-02, 18 of 327 with apps.jsonl: code and SQL posted to code hosts, Q&A sites, SQL consoles and CMS editors —
 /// `<script>` in a tutorial, `; DROP TABLE` in a migration, `UNION ALL SELECT` in an answer —
 /// which content alone cannot tell from an attack and a route exclusion is for; a Kubernetes
 /// manifest's `mountPath: /etc/ledger`; a SendGrid inbound-parse `headers` field, which
