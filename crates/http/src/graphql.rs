@@ -79,6 +79,20 @@ fn cut_to_limit(name: &mut String) {
     }
 }
 
+/// Where the `#` comment at `at` ends: at the line break after it, or the end of `doc`.
+fn comment_end(doc: &[u8], at: usize) -> usize {
+    memchr::memchr2(b'\n', b'\r', &doc[at..]).map_or(doc.len(), |n| at + n)
+}
+
+/// The string (plain or block) whose opening quote is at `at`: its value and where it ends.
+fn string_at(doc: &[u8], at: usize) -> (Vec<u8>, usize) {
+    if doc[at..].starts_with(b"\"\"\"") {
+        block_string(doc, at + 3)
+    } else {
+        quoted_string(doc, at + 1)
+    }
+}
+
 /// Whether `doc` is lexically a GraphQL document with balanced selection sets: outside
 /// strings and `#` comments only GraphQL's name, number, punctuator and blank bytes
 /// (no `<`, `/`, `;`, `'`, `%`, `*`…), braces that never close more than opened and end
@@ -91,17 +105,12 @@ pub fn is_well_formed(doc: &[u8]) -> bool {
     while let Some(&b) = doc.get(i) {
         match b {
             b'#' => {
-                i = memchr::memchr2(b'\n', b'\r', &doc[i..]).map_or(doc.len(), |n| i + n);
+                i = comment_end(doc, i);
                 continue;
             }
             b'"' => {
-                let end = if doc[i..].starts_with(b"\"\"\"") {
-                    block_string(doc, i + 3).1
-                } else {
-                    quoted_string(doc, i + 1).1
-                };
                 // (an unterminated string runs to the end: the braces decide then)
-                i = end.max(i + 1);
+                i = string_at(doc, i).1.max(i + 1);
                 continue;
             }
             b'{' => {
@@ -138,15 +147,11 @@ pub fn string_arguments(doc: &[u8], max: usize, out: &mut Vec<Arg>) -> Result<()
     while let Some(&b) = doc.get(i) {
         match b {
             b'#' => {
-                i = memchr::memchr2(b'\n', b'\r', &doc[i..]).map_or(doc.len(), |n| i + n);
+                i = comment_end(doc, i);
                 continue;
             }
             b'"' => {
-                let (value, end) = if doc[i..].starts_with(b"\"\"\"") {
-                    block_string(doc, i + 3)
-                } else {
-                    quoted_string(doc, i + 1)
-                };
+                let (value, end) = string_at(doc, i);
                 i = end;
                 if out.len() >= max {
                     return Err(GraphqlError::TooManyValues);
@@ -249,7 +254,7 @@ fn next_token(doc: &[u8], mut i: usize) -> Option<u8> {
     while let Some(&b) = doc.get(i) {
         match b {
             b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
-            b'#' => i = memchr::memchr2(b'\n', b'\r', &doc[i..]).map_or(doc.len(), |n| i + n),
+            b'#' => i = comment_end(doc, i),
             _ => return Some(b),
         }
     }

@@ -72,19 +72,21 @@ fn run(engine: &Engine, entries: &[CorpusEntry], file: &Path) -> Tally {
     t
 }
 
-#[test]
-fn benign_modern_traffic_passes() {
-    let engine = engine();
-    let (mut total, mut blocked) = (0, 0);
-    let mut misses = Vec::new();
-    for file in files("benign") {
+/// Every file of `corpus/<sub>` (benign entries only), with a line per file printed.
+fn run_benign(engine: &Engine, sub: &str) -> Tally {
+    let mut all = Tally {
+        total: 0,
+        blocked: 0,
+        misses: Vec::new(),
+    };
+    for file in files(sub) {
         let entries = load(&file).expect("load corpus");
         assert!(
             entries.iter().all(|e| !e.is_attack()),
             "{}: attack in benign corpus",
             file.display()
         );
-        let t = run(&engine, &entries, &file);
+        let t = run(engine, &entries, &file);
         println!(
             "{:<28} {:>4} requests, {:>3} blocked (FPR {:.3})",
             file.file_name().unwrap_or_default().to_string_lossy(),
@@ -92,10 +94,20 @@ fn benign_modern_traffic_passes() {
             t.blocked,
             t.blocked as f64 / t.total.max(1) as f64
         );
-        total += t.total;
-        blocked += t.blocked;
-        misses.extend(t.misses);
+        all.total += t.total;
+        all.blocked += t.blocked;
+        all.misses.extend(t.misses);
     }
+    all
+}
+
+#[test]
+fn benign_modern_traffic_passes() {
+    let Tally {
+        total,
+        blocked,
+        misses,
+    } = run_benign(&engine(), "benign");
     let fpr = blocked as f64 / total.max(1) as f64;
     println!("benign total: {total} requests, {blocked} blocked, FPR {fpr:.4}");
     for m in &misses {
@@ -119,29 +131,15 @@ const MAX_WILD_FPR_PERMILLE: usize = 70;
 /// with every false positive printed.
 #[test]
 fn benign_traffic_written_elsewhere_mostly_passes() {
-    let engine = engine();
-    let (mut total, mut blocked) = (0, 0);
-    for file in files("benign_wild") {
-        let entries = load(&file).expect("load corpus");
-        assert!(
-            entries.iter().all(|e| !e.is_attack()),
-            "{}: attack in benign corpus",
-            file.display()
-        );
-        let t = run(&engine, &entries, &file);
-        println!(
-            "{:<28} {:>4} requests, {:>3} blocked",
-            file.file_name().unwrap_or_default().to_string_lossy(),
-            t.total,
-            t.blocked
-        );
-        for m in &t.misses {
-            println!("  FP {m}");
-        }
-        total += t.total;
-        blocked += t.blocked;
-    }
+    let Tally {
+        total,
+        blocked,
+        misses,
+    } = run_benign(&engine(), "benign_wild");
     println!("benign_wild total: {total} requests, {blocked} blocked");
+    for m in &misses {
+        println!("  FP {m}");
+    }
     assert!(total >= 250, "corpus/benign_wild too small: {total}");
     assert!(
         blocked * 1000 <= total * MAX_WILD_FPR_PERMILLE,
