@@ -128,7 +128,10 @@ fn modern_apps_profile_rates() {
 // the words top/parent/window (941370 reads `window [` as a JavaScript global), CRS's own calls
 // 69/651 = 10.6% on 12-02 (stop 24): a support ticket naming `~/.ssh/authorized_keys` and
 // Windows paths in prose, which 930120 reads as an OS file access.
-const MAX_BENIGN_FPR_PERMILLE: usize = 106;
+// 72/665 = 10.8% on 12-02 (stop 25) with corpus/benign/lookalikes.jsonl: CRS blocks a
+// CloudFormation template's `${AWS::StackName}` (932130), a spreadsheet `=IF(B2>100,…)`
+// formula (942230) and a how-to comment with `dir | findstr` (932235 and friends).
+const MAX_BENIGN_FPR_PERMILLE: usize = 109;
 
 fn json_post(path: &str, body: &str) -> RequestModel {
     let mut h = Headers::default();

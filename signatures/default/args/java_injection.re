@@ -52,3 +52,12 @@ _\$\$nd_func\$\$_
 \[\s*(?:"|')\s*(?:/(?:usr/)?bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)(?:"|')\s*,[^\]\r\n]{0,512}\]\s*\.\s*execute\s*\(\s*\)
 #@ message: .NET deserialization: a gadget type in a serialized stream in base64 (ViewState /wEy, BinaryFormatter AAEAAAD/////; ysoserial.net)
 ^\s*(?:/wey|aaeaaad/////)[a-z0-9+/=\s]*?(?:9iamvjderhdgfqcm92awrl|n5c3rlbs5eawfnbm9zdgljcy5qcm9jzxnz|n5c3rlbs5eyxrhllnlcnzpy2vzlkludgvybmfs|n5c3rlbs5xaw5kb3dzlkrh|pymply3reyxrhuhjvdmlk|r5cgvdb25mdxnlrgvszwdh|t2jqzwn0rgf0yvbyb3zpzgvy|texn0zw0urgf0ys5tzxj2awnlcy5jbnrlcm5h|texn0zw0urglhz25vc3rpy3muuhjvy2vz|texn0zw0uv2luzg93cy5eyxrh|u3lzdgvtlkrhdgeuu2vydmljzxmusw50zxju|u3lzdgvtlkrpywdub3n0awnzllbyb2nl|u3lzdgvtlldpbmrvd3murgf0|uexblq29uznvzzurlbgvnyxrl|vhlwzunvbmz1c2vezwxlz2f0)
+#@ message: Python deserialization: a pickle that imports a command-running module (raw protocol 0, or base64 of protocols 0-5)
+(?:^|\s)c(?:os|posix|nt|subprocess|__builtin__|builtins|commands|pty|socket)\s+(?:system|popen[0-9]?|exec[a-z]*|eval|check_output|check_call|call|run|getoutput|spawn[a-z]*)\s+(?:[pq][0-9]+\s+)?\(
+^\s*ga[jn]j(?:cg9zaxgk|b3mk|bnqk|c3vichjvy2vzcw|x19idwlsdgluxw|ynvpbhrpbnmk|y29tbwfuzhmk|chr5cg|c29ja2v0cg)
+^\s*ga[sw]v[a-z0-9+/]{4}aaaaaacm(?:bxbvc2l4|am50|am9z|cnn1ynbyb2nlc3|cgj1awx0aw5z|cgnvbw1hbmrz|bnnvy2tl|a3b0e)
+^\s*y(?:3bvc2l4c|29zc|250c|3n1ynbyb2nlc3mk|19fynvpbhrpbl9fc|2j1awx0aw5zc|2nvbw1hbmrzc|3b0eq)[a-z0-9+/]{2}
+#@ message: YAML deserialization: a tag that instantiates a language object (PyYAML python/object, Ruby Psych, SnakeYAML Java classes)
+!!python/(?:object(?:/(?:apply|new))?|name|module)\s*:
+!ruby/(?:object|hash|struct|marshal|class)\s*:
+!!(?:javax?|sun|com\.sun|org\.(?:apache|springframework|hibernate|codehaus|yaml)|com\.(?:mchange|zaxxer|alibaba|fasterxml))\.[a-z0-9_$]+(?:\.[a-z0-9_$]+)*\s*[\[{(]

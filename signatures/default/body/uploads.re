@@ -34,3 +34,6 @@
 #@ category: java-injection
 #@ message: Upload: JSP shell running a request parameter
 <%[^%]{0,300}?\.\s*exec\s*\(\s*request\.getparameter\s*\(
+#@ category: xss
+#@ message: Upload: SVG with an event handler on its root element
+<svg\b[^>]{0,2000}?\son(?:load|error|click|mouseover|focus|begin|end|activate)\s*=
