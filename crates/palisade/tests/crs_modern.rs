@@ -130,8 +130,10 @@ fn modern_apps_profile_rates() {
 // Windows paths in prose, which 930120 reads as an OS file access.
 // 72/665 = 10.8% on 12-02 (stop 25) with corpus/benign/lookalikes.jsonl: CRS blocks a
 // CloudFormation template's `${AWS::StackName}` (932130), a spreadsheet `=IF(B2>100,…)`
-// formula (942230) and a how-to comment with `dir | findstr` (932235 and friends).
-const MAX_BENIGN_FPR_PERMILLE: usize = 109;
+// formula (942230) and a how-to comment with `dir | findstr` (932235 and friends); 74/671
+// = 11.0% with six generated passwords in auth.jsonl (CRS blocks `<%`…` as XSS by
+// libinjection, 941100, and `/\a…` as a command, 932340).
+const MAX_BENIGN_FPR_PERMILLE: usize = 111;
 
 fn json_post(path: &str, body: &str) -> RequestModel {
     let mut h = Headers::default();

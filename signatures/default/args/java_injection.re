@@ -13,7 +13,7 @@
 \bjavax\.script\.scriptenginemanager\b
 \bjava\.beans\.xmldecoder\b
 #@ message: Java injection: OGNL expression
-%\{\s*\(?\s*#
+%\{\s*\(?\s*#[a-z_][\w.]*\s*[=\[.(}]
 #_memberaccess
 @ognl\.ognlcontext@
 \bognl\.(?:ognlcontext|ognlruntime|memberaccess)\b

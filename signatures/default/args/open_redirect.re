@@ -9,8 +9,8 @@
 #@ severity: critical
 #@ paranoia: 1
 #@ message: Open redirect: a path-like value that browsers read as a foreign host
-^\s*/[/\\]*\\[/\\;@]*[a-z0-9%.-]
-^\s*\\/[/\\]+[a-z0-9%.-]
+^\s*/[/\\]*\\[/\\;@]*[a-z0-9%-]*\.[a-z0-9%-]
+^\s*\\/[/\\]+[a-z0-9%-]*\.[a-z0-9%-]
 ^\s*/{3,}[a-z0-9%-]+\.[a-z]
 ^\s*/+[\t\r\n\x0b\x0c]+[/\\]*[a-z0-9%.-]
 ^\s*/+(?:https?|javascript|data|vbscript)\s*:
