@@ -206,6 +206,43 @@ impl Detector for BodyParseErrors {
     }
 }
 
+/// Refuses the request methods a policy lists (see [`Policy::blocked_methods`]) with a
+/// critical finding, so detect mode logs them and a route can allow one by disabling
+/// `builtin:method`.
+pub struct BlockedMethods {
+    methods: Vec<String>,
+}
+
+impl BlockedMethods {
+    pub fn new(methods: &[String]) -> BlockedMethods {
+        BlockedMethods {
+            methods: methods.to_vec(),
+        }
+    }
+}
+
+impl Detector for BlockedMethods {
+    fn name(&self) -> &str {
+        "method"
+    }
+
+    fn inspect_request(&self, request: &RequestModel, _paranoia: u8, out: &mut Vec<Finding>) {
+        let method = &request.method;
+        if self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
+            out.push(Finding::new(
+                "builtin:method",
+                "method",
+                "request method refused by policy (blocked_methods)",
+                "protocol",
+                Severity::Critical,
+                "REQUEST_METHOD",
+                method.as_bytes(),
+                1,
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +287,32 @@ mod tests {
             Policy::default(),
         );
         assert!(e.has_blocking_detectors());
+    }
+
+    #[test]
+    fn listed_methods_are_refused_whatever_their_case() {
+        let detector = BlockedMethods::new(&Policy::default().blocked_methods);
+        let found = |method: &str| {
+            let mut out = Vec::new();
+            let r = RequestModel::from_head(method, "/", "HTTP/1.1", Headers::default());
+            detector.inspect_request(&r, 1, &mut out);
+            out
+        };
+        for m in ["TRACE", "track", "Debug"] {
+            let f = found(m);
+            assert_eq!(f.len(), 1, "{m}");
+            assert_eq!(f[0].id, "builtin:method");
+            assert_eq!(f[0].score, Severity::Critical.score());
+            assert_eq!(f[0].target, "REQUEST_METHOD");
+        }
+        for m in ["GET", "POST", "PROPFIND", "PURGE", "X-CUSTOM", "TRACES"] {
+            assert!(found(m).is_empty(), "{m}");
+        }
+        let none = BlockedMethods::new(&[]);
+        let mut out = Vec::new();
+        let r = RequestModel::from_head("TRACE", "/", "HTTP/1.1", Headers::default());
+        none.inspect_request(&r, 1, &mut out);
+        assert!(out.is_empty());
     }
 
     #[test]

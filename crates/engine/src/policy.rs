@@ -236,10 +236,19 @@ pub struct Policy {
     pub paranoia: u8,
     pub disabled_rules: Vec<String>,
     pub excluded_targets: Vec<String>,
+    /// Request methods refused with a critical finding (`builtin:method`), compared without
+    /// regard to case. TRACE and TRACK echo the request back (cross-site tracing reads
+    /// HttpOnly cookies and Authorization that way) and DEBUG starts IIS/ASP.NET debugging;
+    /// no application behind a WAF needs them. Every other method, custom ones included,
+    /// is forwarded.
+    pub blocked_methods: Vec<String>,
     pub routes: Vec<RoutePolicy>,
     #[serde(skip)]
     compiled_targets: Vec<TargetPattern>,
 }
+
+/// [`Policy::blocked_methods`] when the config names none.
+pub const DEFAULT_BLOCKED_METHODS: &[&str] = &["TRACE", "TRACK", "DEBUG"];
 
 impl Default for Policy {
     fn default() -> Self {
@@ -250,6 +259,10 @@ impl Default for Policy {
             paranoia: 1,
             disabled_rules: Vec::new(),
             excluded_targets: Vec::new(),
+            blocked_methods: DEFAULT_BLOCKED_METHODS
+                .iter()
+                .map(|m| m.to_string())
+                .collect(),
             routes: Vec::new(),
             compiled_targets: Vec::new(),
         }

@@ -88,6 +88,10 @@ mod tests {
         );
         assert_eq!(from_file.policy.paranoia, code.policy.paranoia);
         assert_eq!(from_file.policy.mode, code.policy.mode);
+        assert_eq!(
+            from_file.policy.blocked_methods,
+            code.policy.blocked_methods
+        );
         assert_eq!(from_file.signatures.builtin, code.signatures.builtin);
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use palisade_engine::{BodyParseErrors, Detector, Engine};
+use palisade_engine::{BlockedMethods, BodyParseErrors, Detector, Engine};
 use palisade_rules::{agent_list, builtin, from_dir, SignatureDetector, SignatureSet};
 
 use crate::config::Config;
@@ -32,6 +32,7 @@ pub fn build_engine(config: &Config) -> Result<Engine> {
     let mut detectors: Vec<Arc<dyn Detector>> = vec![
         Arc::new(SignatureDetector::new(set)),
         Arc::new(BodyParseErrors),
+        Arc::new(BlockedMethods::new(&config.policy.blocked_methods)),
     ];
     detectors.extend(crate::crs_cmd::detectors(config)?);
     detectors.extend(crate::ml_cmd::detectors(config)?);

@@ -129,6 +129,44 @@ const MAX_WILD_FPR_PERMILLE: usize = 70;
 /// Benign traffic written by reviewers who did not run Palisade (developer platforms,
 /// SaaS integrations and webhooks, CMS and telemetry, many languages): a regression bound,
 /// with every false positive printed.
+/// TRACE, TRACK and DEBUG are refused by the default policy (their findings name the
+/// method); an empty `blocked_methods` forwards them like any other method.
+#[test]
+fn tracing_and_debugging_methods_are_refused_by_default() {
+    let request = |method: &str| {
+        CorpusEntry {
+            method: method.to_string(),
+            path: "/".to_string(),
+            headers: [("Host".to_string(), "shop.example.com".to_string())]
+                .into_iter()
+                .collect(),
+            body: String::new(),
+            body_base64: false,
+            label: "benign".to_string(),
+            category: "method".to_string(),
+            evasion: None,
+        }
+        .to_model()
+        .expect("model")
+    };
+    let default = engine();
+    for method in ["TRACE", "TRACK", "DEBUG"] {
+        let v = default.inspect_request(&request(method));
+        assert!(v.over_threshold, "{method} passed: {:?}", v.findings);
+        assert!(v.findings.iter().any(|f| f.id == "builtin:method"));
+    }
+    for method in ["GET", "OPTIONS", "PROPFIND", "PURGE"] {
+        assert!(
+            !default.inspect_request(&request(method)).over_threshold,
+            "{method}"
+        );
+    }
+    let mut config = Config::load(None).expect("default config");
+    config.policy.blocked_methods.clear();
+    let open = build_engine(&config).expect("engine");
+    assert!(!open.inspect_request(&request("TRACE")).over_threshold);
+}
+
 /// Passwords as password managers generate them (letters, digits and the symbols of their
 /// character sets, seeded so the run is the same every time), posted to a login form and
 /// to a JSON login. A random password can spell an attack by chance only at its start or
