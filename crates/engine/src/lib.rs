@@ -208,7 +208,7 @@ impl Detector for BodyParseErrors {
 
 /// Refuses the request methods a policy lists (see [`Policy::blocked_methods`]) with a
 /// critical finding, so detect mode logs them and a route can allow one by disabling
-/// `builtin:method`.
+/// `policy:method` (not a signature: `disabled_rules = ["builtin"]` leaves it on).
 pub struct BlockedMethods {
     methods: Vec<String>,
 }
@@ -230,7 +230,7 @@ impl Detector for BlockedMethods {
         let method = &request.method;
         if self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
             out.push(Finding::new(
-                "builtin:method",
+                "policy:method",
                 "method",
                 "request method refused by policy (blocked_methods)",
                 "protocol",
@@ -301,7 +301,7 @@ mod tests {
         for m in ["TRACE", "track", "Debug"] {
             let f = found(m);
             assert_eq!(f.len(), 1, "{m}");
-            assert_eq!(f[0].id, "builtin:method");
+            assert_eq!(f[0].id, "policy:method");
             assert_eq!(f[0].score, Severity::Critical.score());
             assert_eq!(f[0].target, "REQUEST_METHOD");
         }

@@ -26,6 +26,7 @@ pub enum PolicyError {
     InvalidRegex { route: usize, error: String },
     InvalidTarget { target: String, why: String },
     InvalidParanoia(u8),
+    InvalidMethod(String),
 }
 
 impl std::fmt::Display for PolicyError {
@@ -39,6 +40,9 @@ impl std::fmt::Display for PolicyError {
             }
             PolicyError::InvalidParanoia(p) => {
                 write!(f, "paranoia level must be 1 to 4, got {p}")
+            }
+            PolicyError::InvalidMethod(m) => {
+                write!(f, "blocked_methods: {m:?} is not an HTTP method name")
             }
         }
     }
@@ -236,7 +240,7 @@ pub struct Policy {
     pub paranoia: u8,
     pub disabled_rules: Vec<String>,
     pub excluded_targets: Vec<String>,
-    /// Request methods refused with a critical finding (`builtin:method`), compared without
+    /// Request methods refused with a critical finding (`policy:method`), compared without
     /// regard to case. TRACE and TRACK echo the request back (cross-site tracing reads
     /// HttpOnly cookies and Authorization that way) and DEBUG starts IIS/ASP.NET debugging;
     /// no application behind a WAF needs them. Every other method, custom ones included,
@@ -327,6 +331,15 @@ impl Policy {
     /// Validates and compiles regexes and target patterns. Call once after loading.
     pub fn compile(&mut self) -> Result<(), PolicyError> {
         check_paranoia(self.paranoia)?;
+        // A method is an RFC 9110 token: `" TRACE"` or `""` would silently match nothing.
+        if let Some(bad) = self.blocked_methods.iter().find(|m| {
+            m.is_empty()
+                || !m
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        }) {
+            return Err(PolicyError::InvalidMethod(bad.clone()));
+        }
         self.compiled_targets = compile_targets(&self.excluded_targets)?;
         for (i, route) in self.routes.iter_mut().enumerate() {
             route.compile(i)?;
@@ -359,6 +372,23 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocked_methods_must_be_method_names() {
+        for bad in [" TRACE", "", "TRA CE", "TRACE\r"] {
+            let mut p = Policy {
+                blocked_methods: vec!["TRACK".to_string(), bad.to_string()],
+                ..Policy::default()
+            };
+            let err = p.compile().expect_err(bad);
+            assert!(err.to_string().contains("blocked_methods"), "{err}");
+        }
+        let mut p = Policy {
+            blocked_methods: vec!["TRACE".into(), "X-DEBUG".into(), "M-SEARCH".into()],
+            ..Policy::default()
+        };
+        p.compile().expect("tokens are accepted");
+    }
 
     #[test]
     fn target_patterns() {

@@ -132,7 +132,8 @@ fn modern_apps_profile_rates() {
 // CloudFormation template's `${AWS::StackName}` (932130), a spreadsheet `=IF(B2>100,…)`
 // formula (942230) and a how-to comment with `dir | findstr` (932235 and friends); 74/671
 // = 11.0% with six generated passwords in auth.jsonl (CRS blocks three of them: 942100
-// and 941100, libinjection's SQLi and XSS verdicts, and 932340, a command).
+// and 941100, libinjection's SQLi and XSS verdicts, and 932340, a command); 77/696 =
+// 11.1% with the review's 25 look-alikes (YAML tags, printf templates, regex literals, …).
 const MAX_BENIGN_FPR_PERMILLE: usize = 111;
 
 fn json_post(path: &str, body: &str) -> RequestModel {

@@ -6,7 +6,7 @@
 #@ severity: critical
 #@ paranoia: 1
 #@ message: CSV injection: a DDE formula that runs a program
-^\s*[=+\-@].{0,128}?\b(?:cmd|msexcel|excel|powershell|pwsh|mshta|rundll32|regsvr32|certutil|wscript|cscript|msiexec|bitsadmin|calc|notepad|winword)(?:\.exe)?\s*\|\s*['"]
-^\s*[=+\-@]\s*dde\s*\(\s*["'][^"']{1,64}["']\s*[;,]
+# (line 9 removed: a program name then a pipe and a quote also reads markdown tables; line 12 needs DDE's 'topic'!item)
+^\s*[=+\-@]?\s*dde\s*\(\s*["'][^"']{1,64}["']\s*[;,]\s*["']
 \bddeauto\b\s+["']?[a-z]:\\
-\b(?:cmd|msexcel|powershell|pwsh|mshta|rundll32|regsvr32|certutil|wscript|cscript|msiexec)(?:\.exe)?\s*\|\s*'[^']{0,200}'\s*!\s*[a-z_$]{0,3}[0-9'"]
+\b[a-z][a-z0-9_.]{0,30}\s*\|\s*'[^']{0,200}'\s*!\s*[\w$.]{0,16}[0-9'"]

@@ -9,13 +9,13 @@
 #@ severity: critical
 #@ paranoia: 1
 #@ message: Open redirect: a path-like value that browsers read as a foreign host
-^\s*/[/\\]*\\[/\\;@]*[a-z0-9%-]*\.[a-z0-9%-]
-^\s*\\/[/\\]+[a-z0-9%-]*\.[a-z0-9%-]
+^\s*/[/\\]*\\[/\\;@\t\x0b\x0c]*[a-z0-9%-]+\.[a-z0-9%-]
+^\s*\\/[/\\]+[a-z0-9%-]+\.[a-z0-9%-]
 ^\s*/{3,}[a-z0-9%-]+\.[a-z]
-^\s*/+[\t\r\n\x0b\x0c]+[/\\]*[a-z0-9%.-]
+^\s*/+[\t\x0b\x0c]+[/\\]+[a-z0-9%-]+\.[a-z]
 ^\s*/+(?:https?|javascript|data|vbscript)\s*:
 #@ message: Open redirect: a malformed absolute URL that browsers repair into a foreign host
 ^\s*https?:[/\\]*\\[/\\]*[a-z0-9%.-]
-^\s*https?:/?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:[:/?#]|$)
+# (a scheme with one slash or none, https:host, is also a typo in website fields: left to the classifier)
 ^\s*https?:/{3,}[a-z0-9%-]+\.[a-z]
-^\s*(?:https?:)?//[^/?#\s]*(?:。|．|｡)
+^\s*(?:https?:)?//[a-z0-9-]+(?:。|．|｡)[a-z0-9-]

@@ -37,7 +37,7 @@
 
 #@ message: SQL injection: quote then comment terminator
 (?:^\s*|[\w\])@.])['"]\s*\)*\s*(?:--(?:[\s\-+]*$|\+|-[^\s\-])|#\s*$|;\s*(?:--|#))
-^[\w@.-]{1,64}['"`]\s*\)*\s*#(?:\s|$)
+^[\w@.-]{1,64}['"]\s*\)*\s*#|^[\w@.-]{1,64}`\s*\)*\s*#(?:\s|$)
 
 #@ message: SQL injection: stacked query
 ;\s*(?:drop|truncate|alter)\s+(?:table|database|schema|user|view|index|procedure|function|trigger)\s+[\w.`"\[]+
@@ -102,7 +102,7 @@
 #@ message: SQL injection: subquery or boolean function in injected condition
 \bexecute\s+immediate\s+['"]
 \bselect\s+(?:\d+\s*,\s*){2,}\d+\s*(?:--|#|;|$|\bfrom\b)
-\b\d+\.e\s*\(\s*[\w(]|\b\d+e\s*\(\s*(?:ascii|ord|hex|substr(?:ing)?|mid|char|concat(?:_ws)?|select|database|user|version|if|sleep|benchmark|0x)\b
+\b\d+\.e\s*\(\s*[\w(]|\b\d+e\s*\(\s*(?:(?:ascii|ord|hex|substr(?:ing)?|mid|char|concat(?:_ws)?|select|database|user|version|if|sleep|benchmark)\b|0x[0-9a-f])
 \(\s*select\s+(?:\*|\d|'|"|null\b|@@|count\s*\(|case\b|if\s*\(|sleep\s*\(|pg_sleep|benchmark|char\s*\(|concat|substr|ascii|[\w.]+\s*(?:,|\(|\bfrom\b))
 \b(?:and|or|xor|&&|\|\|)\s*\(?\s*(?:ascii|ord|substr(?:ing)?|mid|length|char_length|bit_length|hex|unhex|bin|conv|instr|locate|strcmp|elt|make_set|extractvalue|updatexml|sleep|benchmark|pg_sleep|unicode|nchar|exists|select)\s*\(
 \bif\s*\(\s*\(?\s*(?:ascii|ord|substr(?:ing)?|mid|length|select|user|version|database|@@|\d+\s*=\s*\d+|now\s*\(\s*\)\s*=\s*sysdate)

@@ -41,7 +41,7 @@ _self\.env\.(?:registerundefinedfiltercallback|getfilter|setcache)
 \{\s*(?:system|exec|passthru|shell_exec|php|fetch|eval)\s*\(
 \{/?php\}
 \{\$smarty\.(?:version|template_object|server|env|const)
-<%=?\s*(?:system|exec|spawn|`[^`]{1,200}`\s*-?%>|%x|io\.popen|file\.(?:open|read)|kernel\.(?:exec|system)|open\s*\(\s*['"]\|)
+<%=?\s*(?:system|exec|spawn|[^%`]{0,100}`[^`]{1,200}`[^%]{0,100}%>|open3\s*\.\s*(?:capture[23]e?|popen[23]e?|pipeline)|%x|io\.popen|file\.(?:open|read)|kernel\.(?:exec|system)|open\s*\(\s*['"]\|)
 \{\{#with\s+"[^"]*"\s+as\s+\|\w+\|\}\}
 lookup\s+\w+\.sub\s+"constructor"
 \$\{\s*self\.module\.

@@ -36,4 +36,4 @@
 <%[^%]{0,300}?\.\s*exec\s*\(\s*request\.getparameter\s*\(
 #@ category: xss
 #@ message: Upload: SVG with an event handler on its root element
-<svg\b[^>]{0,2000}?\son(?:load|error|click|mouseover|focus|begin|end|activate)\s*=
+<(?:[a-z0-9_-]+:)?svg\b[^>]{0,2000}?\son(?:load|error|click|mouseover|focus|begin|end|activate)\s*=
