@@ -9,6 +9,7 @@ use palisade::config::Config;
 use palisade::corpus::{load, CorpusEntry};
 use palisade::detectors::build_engine;
 use palisade_engine::Engine;
+use palisade_http::{RequestModel, Transform};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus")
@@ -126,26 +127,36 @@ fn benign_modern_traffic_passes() {
 /// the SQL lists must also read as PostgreSQL does, as no escape).
 const MAX_WILD_FPR_PERMILLE: usize = 70;
 
+/// A benign request to shop.example.com built the way corpus entries are.
+fn shop_request(
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: String,
+) -> RequestModel {
+    let mut headers = BTreeMap::from([("Host".to_string(), "shop.example.com".to_string())]);
+    if let Some(ct) = content_type {
+        headers.insert("Content-Type".to_string(), ct.to_string());
+    }
+    CorpusEntry {
+        method: method.to_string(),
+        path: path.to_string(),
+        headers,
+        body,
+        body_base64: false,
+        label: "benign".to_string(),
+        category: String::new(),
+        evasion: None,
+    }
+    .to_model()
+    .expect("model")
+}
+
 /// TRACE, TRACK and DEBUG are refused by the default policy (their findings name the
 /// method); an empty `blocked_methods` forwards them like any other method.
 #[test]
 fn tracing_and_debugging_methods_are_refused_by_default() {
-    let request = |method: &str| {
-        CorpusEntry {
-            method: method.to_string(),
-            path: "/".to_string(),
-            headers: [("Host".to_string(), "shop.example.com".to_string())]
-                .into_iter()
-                .collect(),
-            body: String::new(),
-            body_base64: false,
-            label: "benign".to_string(),
-            category: "method".to_string(),
-            evasion: None,
-        }
-        .to_model()
-        .expect("model")
-    };
+    let request = |method: &str| shop_request(method, "/", None, String::new());
     let default = engine();
     for method in ["TRACE", "TRACK", "DEBUG"] {
         let v = default.inspect_request(&request(method));
@@ -200,36 +211,14 @@ fn generated_passwords_pass() {
             .collect();
         let form = format!(
             "email=jane.doe%40example.com&password={}&remember=1",
-            password
-                .bytes()
-                .map(|b| if b.is_ascii_alphanumeric() {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                })
-                .collect::<String>()
+            String::from_utf8_lossy(&Transform::UrlEncode.apply(password.as_bytes()))
         );
         let json = serde_json::json!({ "username": "jane", "password": password }).to_string();
         for (path, content_type, body) in [
             ("/account/login", "application/x-www-form-urlencoded", form),
             ("/api/session", "application/json", json),
         ] {
-            let entry = CorpusEntry {
-                method: "POST".to_string(),
-                path: path.to_string(),
-                headers: [
-                    ("Host".to_string(), "shop.example.com".to_string()),
-                    ("Content-Type".to_string(), content_type.to_string()),
-                ]
-                .into_iter()
-                .collect(),
-                body,
-                body_base64: false,
-                label: "benign".to_string(),
-                category: "auth".to_string(),
-                evasion: None,
-            };
-            let v = engine.inspect_request(&entry.to_model().expect("model"));
+            let v = engine.inspect_request(&shop_request("POST", path, Some(content_type), body));
             total += 1;
             if v.over_threshold {
                 blocked += 1;
