@@ -64,3 +64,8 @@ data\s*:\s*(?:text/html|text/javascript|application/(?:x-)?(?:javascript|ecmascr
 #@ severity: error
 #@ message: XSS: iframe (embeds are allowed alone; with anything else this blocks)
 <iframe\b
+#@ paranoia: 1
+#@ severity: critical
+#@ message: XSS: markup in UTF-7 (+ADw- is <) or a page charset switched to UTF-7
+(?:^|[\s+])ADw-(?:[a-z!?/]|\+AC8-)
+<meta[\s/][^>]*charset\s*=\s*["']?\s*(?:x-imap4-modified-)?utf-?7

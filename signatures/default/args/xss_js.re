@@ -22,4 +22,9 @@
 \bnew\s+image\s*\(\s*\)\s*\.\s*src\s*=
 \bdocument\.write\s*\(\s*['"`]?\s*<
 \bfetch\s*\([^)]{0,200}document\.cookie
-
+#@ paranoia: 1
+#@ severity: critical
+#@ message: XSS: dialog function passed as a callback ([1].find(alert))
+\.\s*(?:find|findindex|findlast|map|flatmap|filter|foreach|some|every|reduce|then|catch|sort)\s*\(\s*(?:alert|prompt|confirm)\s*\)
+#@ message: XSS: data URL of a document type whose base64 content starts with markup (<)
+data\s*:\s*(?:application|text)/[^,"'<>]*base64[^,"'<>]*,\s*P[CDGH]
