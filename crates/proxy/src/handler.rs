@@ -113,6 +113,24 @@ fn version_str(v: Version) -> &'static str {
     }
 }
 
+/// Whether the request's one `Upgrade` header names only protocols in `allowed` (its
+/// `name/version` tokens compared by name, without case). Several `Upgrade` headers, an
+/// empty token or a value that is not text are refused: the upstream picks the protocol,
+/// so every offered one must be acceptable.
+fn upgrade_allowed(headers: &http::HeaderMap, allowed: &[String]) -> bool {
+    let mut values = headers.get_all(http::header::UPGRADE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    value.split(',').all(|token| {
+        let name = token.split('/').next().unwrap_or("").trim();
+        !name.is_empty() && allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
 fn is_text_type(content_type: &str) -> bool {
     let ct = content_type
         .split(';')
@@ -165,7 +183,18 @@ pub async fn handle(
             .headers()
             .get(http::header::CONNECTION)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().contains("upgrade"));
+            .is_some_and(|v| v.to_ascii_lowercase().contains("upgrade"))
+        && {
+            let allowed = upgrade_allowed(req.headers(), &shared.settings.upgrade_protocols);
+            if !allowed {
+                // forwarded as a plain request: `strip_hop_by_hop` drops `Upgrade`
+                tracing::debug!(
+                    request_id,
+                    "upgrade to a protocol not in upgrade_protocols: not tunnelled"
+                );
+            }
+            allowed
+        };
     let client_upgrade = upgrade_requested.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
 
@@ -533,5 +562,41 @@ mod tests {
             .bytes()
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn only_listed_upgrade_protocols_are_allowed() {
+        let allowed = ["websocket".to_string()];
+        let with = |values: &[&str]| {
+            let mut h = http::HeaderMap::new();
+            for v in values {
+                h.append(
+                    http::header::UPGRADE,
+                    http::HeaderValue::from_str(v).expect("header value"),
+                );
+            }
+            super::upgrade_allowed(&h, &allowed)
+        };
+        assert!(with(&["websocket"]));
+        assert!(with(&["WebSocket"]));
+        assert!(with(&[" websocket/13 "]));
+        assert!(!with(&["h2c"]));
+        assert!(!with(&["websocket, h2c"]));
+        assert!(!with(&["h2c, websocket"]));
+        assert!(!with(&["websocket", "h2c"]));
+        assert!(!with(&["websocket,"]));
+        assert!(!with(&["HTTP/2.0"]));
+        assert!(!with(&[]));
+        assert!(super::upgrade_allowed(
+            &{
+                let mut h = http::HeaderMap::new();
+                h.insert(
+                    http::header::UPGRADE,
+                    http::HeaderValue::from_static("TLS/1.2"),
+                );
+                h
+            },
+            &["tls".to_string()]
+        ));
     }
 }

@@ -23,6 +23,12 @@ pub struct ProxySettings {
     pub upstream_ca: Option<PathBuf>,
     /// Peers whose `X-Forwarded-For` is believed (load balancers, CDNs).
     pub trusted_proxies: Vec<IpNet>,
+    /// Protocols a client may switch to with `Upgrade` (compared without case). The tunnel
+    /// after a `101` is not inspected, so only protocols meant to be tunnelled belong here:
+    /// an `h2c` upgrade would hand the client an HTTP/2 connection to the upstream that
+    /// every later request travels uninspected (h2c smuggling). A request asking for any
+    /// other protocol is forwarded as an ordinary request, without its `Upgrade` header.
+    pub upgrade_protocols: Vec<String>,
     pub timeouts: Timeouts,
     pub limits: Limits,
     pub response: ResponseInspection,
@@ -44,6 +50,7 @@ impl Default for ProxySettings {
             upstream_insecure: false,
             upstream_ca: None,
             trusted_proxies: Vec::new(),
+            upgrade_protocols: vec!["websocket".to_string()],
             timeouts: Timeouts::default(),
             limits: Limits::default(),
             response: ResponseInspection::default(),

@@ -120,3 +120,53 @@ async fn attack_in_upgrade_handshake_is_blocked_before_upgrade() {
     }
     assert!(up.hits().is_empty(), "{:?}", up.hits());
 }
+
+/// An upstream that would switch to anything (as the test upstream does) must never get
+/// the chance for protocols outside `upgrade_protocols`: a tunnelled `h2c` connection would
+/// carry every later request to the upstream uninspected (h2c smuggling). Such a request
+/// is forwarded as an ordinary one, without `Upgrade`, and the connection stays HTTP/1.1
+/// under inspection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2c_and_unlisted_upgrades_are_forwarded_without_switching() {
+    let up = start_upstream().await;
+    let proxy = start_proxy(settings_for(&up.url()), Policy::default()).await;
+    let host = proxy.addr.to_string();
+    for (n, (connection, upgrade)) in [
+        ("Upgrade, HTTP2-Settings", "h2c"),
+        ("Upgrade", "h2c"),
+        ("keep-alive, Upgrade", "websocket, h2c"),
+        ("Upgrade", "TLS/1.2"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut s = TcpStream::connect(proxy.addr).await.expect("connect");
+        let first = format!(
+            "GET /smuggle/{n} HTTP/1.1\r\nHost: {host}\r\nConnection: {connection}\r\nUpgrade: {upgrade}\r\n\
+             HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+        );
+        // then, on the same connection, a request that inspection must see and block
+        let second =
+            format!("GET /after?q={MARKER} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        s.write_all(first.as_bytes()).await.expect("write");
+        s.write_all(second.as_bytes()).await.expect("write");
+        let mut all = Vec::new();
+        tokio::time::timeout(WAIT, s.read_to_end(&mut all))
+            .await
+            .expect("responses timed out")
+            .expect("read");
+        let text = String::from_utf8_lossy(&all).to_ascii_lowercase();
+        assert!(text.starts_with("http/1.1 200"), "{upgrade}: {text}");
+        assert!(!text.contains(" 101 "), "{upgrade}: switched: {text}");
+        let second_at = text[1..]
+            .find("http/1.1 ")
+            .map(|i| i + 1)
+            .expect("second response");
+        assert!(
+            text[second_at..].starts_with("http/1.1 403"),
+            "{upgrade}: the next request on the connection was not inspected: {text}"
+        );
+        assert_eq!(up.hit_count(&format!("GET /smuggle/{n}")), 1);
+    }
+    assert_eq!(up.hit_count("GET /after"), 0, "{:?}", up.hits());
+}
