@@ -180,7 +180,8 @@ impl Engine {
 ///
 /// A body that does not parse is not inspected field by field, which is what evasions
 /// exploit; so a parse error scores on its own (a warning: it blocks together with any
-/// other finding, not alone).
+/// other finding, not alone). A body whose `Content-Encoding` does not decode (unknown
+/// coding, corrupt data) is a critical finding `body-encoding`.
 pub struct BodyParseErrors;
 
 impl Detector for BodyParseErrors {
@@ -190,6 +191,22 @@ impl Detector for BodyParseErrors {
 
     fn inspect_request(&self, request: &RequestModel, _paranoia: u8, out: &mut Vec<Finding>) {
         let Some(body) = &request.body else { return };
+        // A body in a coding that does not decode is not inspected at all, while the
+        // application may read it (a client that lies about the coding gets an error from
+        // the application anyway): critical, it blocks alone.
+        if let Some(error) = &body.encoding_error {
+            out.push(Finding {
+                id: "body-encoding".to_string(),
+                source: "body-parser".to_string(),
+                message: format!("request body not inspectable: {error}"),
+                category: "protocol".to_string(),
+                severity: Severity::Critical,
+                score: Severity::Critical.score(),
+                target: "REQUEST_HEADERS:Content-Encoding".to_string(),
+                excerpt: String::new(),
+                paranoia: 1,
+            });
+        }
         for error in &body.errors {
             out.push(Finding {
                 id: "body-parse-error".to_string(),

@@ -9,6 +9,10 @@ use crate::body::{parse_body, BodyKind, FilePart, ParsedBody};
 use crate::transform::{normalize_path, Transform};
 use crate::urlencoded::{parse_pairs, percent_decode};
 
+/// Decoded size kept of a body sent with a `Content-Encoding` by
+/// [`RequestModel::attach_body`] (the proxy passes its `inspect_body_bytes` instead).
+pub const DECODED_BODY_LIMIT: usize = 1 << 20;
+
 /// One named value: a query or body argument, a cookie, a JSON leaf, a multipart field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arg {
@@ -71,6 +75,9 @@ pub struct BodyModel {
     pub raw: Vec<u8>,
     /// True when `raw` is only a prefix of the body.
     pub truncated: bool,
+    /// Why a body sent with a `Content-Encoding` could not be decoded (then `raw` is the
+    /// encoded bytes, parsed for what they are worth). Decoded bodies are in `raw`.
+    pub encoding_error: Option<crate::encoding::EncodingError>,
     pub kind: BodyKind,
     /// Form fields, JSON leaves (`items.0.sku`), XML values, multipart text fields.
     pub args: Vec<Arg>,
@@ -211,8 +218,32 @@ impl RequestModel {
         })
     }
 
-    /// Parses `raw` by the request's content type and attaches it as the body.
+    /// Parses `raw` by the request's content type and attaches it as the body. A body with
+    /// a `Content-Encoding` is decoded first (at most [`DECODED_BODY_LIMIT`] bytes, or
+    /// `raw`'s length when larger; see [`RequestModel::attach_body_limited`]).
     pub fn attach_body(&mut self, raw: Vec<u8>, truncated: bool) {
+        let limit = raw.len().max(DECODED_BODY_LIMIT);
+        self.attach_body_limited(raw, truncated, limit);
+    }
+
+    /// [`RequestModel::attach_body`], keeping at most `decoded_limit` bytes of a body
+    /// decoded from its `Content-Encoding` (a small compressed body can expand a
+    /// thousandfold): past it the body counts as truncated. A body that does not decode
+    /// is attached as it came, with the error in `encoding_error`.
+    pub fn attach_body_limited(&mut self, raw: Vec<u8>, truncated: bool, decoded_limit: usize) {
+        let codings = self
+            .headers
+            .get_str("content-encoding")
+            .map(|h| crate::encoding::codings(&h))
+            .unwrap_or_default();
+        let (raw, truncated, encoding_error) = if codings.is_empty() {
+            (raw, truncated, None)
+        } else {
+            match crate::encoding::decode(&codings, &raw, decoded_limit, truncated) {
+                Ok(d) => (d.bytes, d.truncated, None),
+                Err(e) => (raw, truncated, Some(e)),
+            }
+        };
         let content_type = self.headers.get_str("content-type");
         let ParsedBody {
             kind,
@@ -235,6 +266,7 @@ impl RequestModel {
         self.body = Some(BodyModel {
             raw,
             truncated,
+            encoding_error,
             kind,
             args,
             files,

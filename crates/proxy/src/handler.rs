@@ -278,7 +278,19 @@ pub async fn handle(
         }
         body_len = prefix.len();
         let inspected = &prefix[..prefix.len().min(limits.inspect_body_bytes)];
-        model.attach_body(inspected.to_vec(), truncated);
+        // a Content-Encoding is decoded for inspection (the client's bytes are forwarded)
+        model.attach_body_limited(inspected.to_vec(), truncated, limits.inspect_body_bytes);
+        let decoded_past_limit = !truncated && model.body.as_ref().is_some_and(|b| b.truncated);
+        if decoded_past_limit
+            && limits.oversize_body == OversizeBody::Reject
+            && !is_binary_media_type(&mime)
+        {
+            shared
+                .stats
+                .rejected_too_large
+                .fetch_add(1, Ordering::Relaxed);
+            return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json());
+        }
         PrefixedBody::new(prefix, trailers, rest, limits.max_body_bytes).boxed()
     };
 

@@ -369,3 +369,119 @@ async fn uploads_declared_binary_are_read_for_script_openers_and_forwarded_exact
     assert_eq!(r.status, 200);
     assert!(r.body == image);
 }
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).expect("zlib");
+    e.finish().expect("zlib")
+}
+
+/// Applications often inflate compressed request bodies before parsing them (Express's
+/// body-parser does by default), so the WAF must read what they will read: the decoded
+/// body is inspected, the client's bytes are forwarded unchanged, and a body that cannot
+/// be decoded is refused rather than passed unread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_request_bodies_are_inspected_decoded_and_forwarded_as_sent() {
+    let up = start_upstream().await;
+    let proxy = start_proxy(settings_for(&up.url()), Policy::default()).await;
+    let post = |path: &str, ct: &str, coding: &str, body: Vec<u8>| {
+        req("POST", path, "app.example.test")
+            .header("content-type", ct)
+            .header("content-encoding", coding)
+            .body(full_body(body))
+            .expect("request")
+    };
+    let attack_json = format!("{{\"comment\":\"{MARKER}\"}}").into_bytes();
+    let attack_form = format!("a=1&comment={MARKER}").into_bytes();
+    for (coding, body) in [
+        ("gzip", gzip(&attack_json)),
+        ("x-gzip", gzip(&attack_json)),
+        ("deflate", zlib(&attack_json)),
+        ("deflate, gzip", gzip(&zlib(&attack_json))),
+    ] {
+        let r = send_one(proxy.addr, post("/api/c", "application/json", coding, body)).await;
+        assert_eq!(r.status, 403, "{coding}");
+    }
+    let r = send_one(
+        proxy.addr,
+        post(
+            "/form",
+            "application/x-www-form-urlencoded",
+            "gzip",
+            gzip(&attack_form),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    // not decodable: unknown coding, corrupt data, plain text claimed to be gzip
+    for (coding, body) in [
+        ("zstd", b"(\xb5/\xfd\x00Xa\x00\x00".to_vec()),
+        ("gzip", gzip(&attack_json)[..10].to_vec()),
+        ("gzip", b"{\"comment\":\"hello\"}".to_vec()),
+    ] {
+        let r = send_one(proxy.addr, post("/api/c", "application/json", coding, body)).await;
+        assert_eq!(r.status, 403, "{coding}");
+    }
+    assert!(up.hits().is_empty(), "{:?}", up.hits());
+
+    // benign: forwarded byte-exact, still compressed
+    let benign = gzip(br#"{"comment":"see you at 5, bring the gzip'd logs"}"#);
+    let r = send_one(
+        proxy.addr,
+        post("/api/c", "application/json", "gzip", benign.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body == benign,
+        "forwarded body differs from what the client sent"
+    );
+    assert_eq!(r.header("x-echo-content-encoding"), "gzip");
+}
+
+/// A few KB of gzip can decode to gigabytes: decoding stops at `inspect_body_bytes`, and
+/// the oversize policy then applies to the decoded size as to a plain body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decompression_is_bounded_by_the_inspection_limit() {
+    let up = start_upstream().await;
+    let mut bomb_text = format!("{{\"comment\":\"{MARKER}\",\"pad\":\"").into_bytes();
+    bomb_text.resize(8 << 20, b'a');
+    let bomb = gzip(&bomb_text);
+    assert!(bomb.len() < 64 << 10, "{}", bomb.len());
+    let mut late = b"{\"pad\":\"".to_vec();
+    late.resize(100_000, b'a');
+    late.extend_from_slice(format!("\",\"comment\":\"{MARKER}\"}}").as_bytes());
+    let late = gzip(&late);
+    let post = |body: Vec<u8>| {
+        req("POST", "/api/c", "app.example.test")
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(full_body(body))
+            .expect("request")
+    };
+    for (policy, bomb_status) in [
+        (palisade_proxy::settings::OversizeBody::InspectPrefix, 403),
+        (palisade_proxy::settings::OversizeBody::Reject, 413),
+    ] {
+        let mut settings = settings_for(&up.url());
+        settings.limits.inspect_body_bytes = 4096;
+        settings.limits.oversize_body = policy;
+        let proxy = start_proxy(settings, Policy::default()).await;
+        // the marker is in the first decoded bytes: found without decoding the rest
+        let r = send_one(proxy.addr, post(bomb.clone())).await;
+        assert_eq!(r.status, bomb_status, "{policy:?}");
+        // past the inspected prefix of the decoded body: as for an uncompressed body, a
+        // prefix is what inspect_prefix reads, and reject refuses the request
+        let r = send_one(proxy.addr, post(late.clone())).await;
+        let late_status = if bomb_status == 413 { 413 } else { 200 };
+        assert_eq!(r.status, late_status, "{policy:?}");
+    }
+}

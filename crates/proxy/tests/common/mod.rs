@@ -502,6 +502,7 @@ async fn echo(req: Request<Incoming>) -> Response<UpBody> {
     h.insert("x-echo-xfp", get("x-forwarded-proto"));
     h.insert("x-echo-forwarded", get("forwarded"));
     h.insert("x-echo-content-length", get("content-length"));
+    h.insert("x-echo-content-encoding", get("content-encoding"));
     h.insert("x-echo-te", get("transfer-encoding"));
     h.insert("x-echo-body-len", hv(&len.to_string()));
     // `x-t-NAME` request headers come back as `x-echo-t-NAME`, byte for byte.
