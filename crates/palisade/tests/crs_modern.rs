@@ -137,7 +137,8 @@ fn modern_apps_profile_rates() {
 // 79/700 = 11.3% on 12-02 (stop 26) with four look-alikes of data: URLs, array callbacks and
 // page charsets (plain PL1 blocks three; with the profile, the JSON API carrying
 // data:application/pdf (932235, 934170, 941130) and the comment quoting <meta charset>
-// (941100, 941160) stay blocked).
+// (941100, 941160) stay blocked); 79/702 with two compressed telemetry beacons (920450
+// blocked them until the profile's 1010250 lifted the Content-Encoding restriction).
 const MAX_BENIGN_FPR_PERMILLE: usize = 113;
 
 fn json_post(path: &str, body: &str) -> RequestModel {
