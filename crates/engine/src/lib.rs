@@ -223,6 +223,58 @@ impl Detector for BodyParseErrors {
     }
 }
 
+/// Refuses request bodies declared in a charset that byte matching cannot read (see
+/// [`palisade_http::charset`]) unless the policy accepts it (`allowed_charsets`): a
+/// critical finding `policy:charset` on `REQUEST_HEADERS:Content-Type`.
+pub struct BodyCharsets {
+    /// Canonical names ([`palisade_http::charset::canonical`]) accepted anyway.
+    allowed: Vec<String>,
+}
+
+impl BodyCharsets {
+    pub fn new(allowed: &[String]) -> BodyCharsets {
+        BodyCharsets {
+            allowed: allowed
+                .iter()
+                .map(|c| palisade_http::charset::canonical(c))
+                .collect(),
+        }
+    }
+}
+
+impl Detector for BodyCharsets {
+    fn name(&self) -> &str {
+        "charset"
+    }
+
+    fn inspect_request(&self, request: &RequestModel, _paranoia: u8, out: &mut Vec<Finding>) {
+        use palisade_http::charset::{canonical, charset_param, kind, CharsetKind};
+        if request.body.as_ref().is_none_or(|b| b.raw.is_empty()) {
+            return;
+        }
+        let Some(charset) = request
+            .headers
+            .get_str("content-type")
+            .and_then(|ct| charset_param(&ct))
+        else {
+            return;
+        };
+        if kind(&charset) == CharsetKind::Unreadable && !self.allowed.contains(&canonical(&charset))
+        {
+            out.push(Finding::new(
+                "policy:charset",
+                "charset",
+                "request body in a charset the WAF cannot read (allowed_charsets)",
+                "protocol",
+                Severity::Critical,
+                "REQUEST_HEADERS:Content-Type",
+                charset.as_bytes(),
+                1,
+            ));
+        }
+    }
+}
+
 /// Refuses the request methods a policy lists (see [`Policy::blocked_methods`]) with a
 /// critical finding, so detect mode logs them and a route can allow one by disabling
 /// `policy:method` (not a signature: `disabled_rules = ["builtin"]` leaves it on).
@@ -399,5 +451,46 @@ mod tests {
         let v = e.inspect_request(&request("/"));
         assert_eq!(v.findings.len(), 1);
         assert_eq!(v.findings[0].id, "url/x.txt:30");
+    }
+
+    #[test]
+    fn bodies_in_charsets_read_wrongly_as_bytes_are_refused_unless_allowed() {
+        let post = |content_type: &str, body: &[u8]| {
+            let mut h = Headers::default();
+            h.push("Host", b"a".to_vec());
+            h.push("Content-Type", content_type.as_bytes().to_vec());
+            let mut m = RequestModel::from_head("POST", "/login", "HTTP/1.1", h);
+            m.attach_body(body.to_vec(), false);
+            m
+        };
+        let ids = |d: &BodyCharsets, m: &RequestModel| {
+            let mut out = Vec::new();
+            d.inspect_request(m, 1, &mut out);
+            out.into_iter()
+                .map(|f| (f.id, f.excerpt))
+                .collect::<Vec<_>>()
+        };
+        let strict = BodyCharsets::new(&[]);
+        let form = "application/x-www-form-urlencoded";
+        for cs in ["ibm037", "IBM500", "utf-7", "cp875", "x-made-up"] {
+            let m = post(&format!("{form}; charset={cs}"), b"%94%81%94%85=%7D");
+            assert_eq!(
+                ids(&strict, &m),
+                vec![("policy:charset".to_string(), cs.to_ascii_lowercase())],
+                "{cs}"
+            );
+        }
+        for ct in [
+            form.to_string(),
+            format!("{form}; charset=UTF-8"),
+            format!("{form}; charset=Shift_JIS"),
+            "application/json; charset=utf-16le".to_string(),
+        ] {
+            assert!(ids(&strict, &post(&ct, b"a=b")).is_empty(), "{ct}");
+        }
+        // no body, nothing to misread
+        assert!(ids(&strict, &post(&format!("{form}; charset=ibm037"), b"")).is_empty());
+        let lenient = BodyCharsets::new(&["IBM-037".to_string()]);
+        assert!(ids(&lenient, &post(&format!("{form}; charset=ibm037"), b"a=b")).is_empty());
     }
 }

@@ -246,6 +246,11 @@ pub struct Policy {
     /// no application behind a WAF needs them. Every other method, custom ones included,
     /// is forwarded.
     pub blocked_methods: Vec<String>,
+    /// Request body charsets accepted besides those Palisade reads correctly (the
+    /// ASCII-compatible ones, read as bytes, and UTF-16/32, decoded): a body declared in
+    /// any other charset (EBCDIC `ibm037`, `utf-7`, …), which byte signatures cannot read
+    /// while IIS/ASP.NET decodes it, is refused with a critical finding (`policy:charset`).
+    pub allowed_charsets: Vec<String>,
     pub routes: Vec<RoutePolicy>,
     #[serde(skip)]
     compiled_targets: Vec<TargetPattern>,
@@ -267,6 +272,7 @@ impl Default for Policy {
                 .iter()
                 .map(|m| m.to_string())
                 .collect(),
+            allowed_charsets: Vec::new(),
             routes: Vec::new(),
             compiled_targets: Vec::new(),
         }

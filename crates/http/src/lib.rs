@@ -6,6 +6,7 @@
 //! matching. It knows nothing about rules, decisions or the network.
 
 pub mod body;
+pub mod charset;
 pub mod encoding;
 pub mod graphql;
 pub mod json;

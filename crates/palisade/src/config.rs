@@ -92,6 +92,10 @@ mod tests {
             from_file.policy.blocked_methods,
             code.policy.blocked_methods
         );
+        assert_eq!(
+            from_file.policy.allowed_charsets,
+            code.policy.allowed_charsets
+        );
         assert_eq!(from_file.signatures.builtin, code.signatures.builtin);
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use palisade_engine::{BlockedMethods, BodyParseErrors, Detector, Engine};
+use palisade_engine::{BlockedMethods, BodyCharsets, BodyParseErrors, Detector, Engine};
 use palisade_rules::{agent_list, builtin, from_dir, SignatureDetector, SignatureSet};
 
 use crate::config::Config;
@@ -33,6 +33,7 @@ pub fn build_engine(config: &Config) -> Result<Engine> {
         Arc::new(SignatureDetector::new(set)),
         Arc::new(BodyParseErrors),
         Arc::new(BlockedMethods::new(&config.policy.blocked_methods)),
+        Arc::new(BodyCharsets::new(&config.policy.allowed_charsets)),
     ];
     detectors.extend(crate::crs_cmd::detectors(config)?);
     detectors.extend(crate::ml_cmd::detectors(config)?);

@@ -138,8 +138,11 @@ fn modern_apps_profile_rates() {
 // page charsets (plain PL1 blocks three; with the profile, the JSON API carrying
 // data:application/pdf (932235, 934170, 941130) and the comment quoting <meta charset>
 // (941100, 941160) stay blocked); 79/702 with two compressed telemetry beacons (920450
-// blocked them until the profile's 1010250 lifted the Content-Encoding restriction).
-const MAX_BENIGN_FPR_PERMILLE: usize = 113;
+// blocked them until the profile's 1010250 lifted the Content-Encoding restriction);
+// 80/704 = 11.4% with a Shift_JIS form (CRS: 920480, charset not allowed, and 920250,
+// invalid UTF-8) and UTF-16 JSON (passes since the profile's 1010280 allows the UTF-16/32
+// charsets Palisade decodes).
+const MAX_BENIGN_FPR_PERMILLE: usize = 114;
 
 fn json_post(path: &str, body: &str) -> RequestModel {
     let mut h = Headers::default();

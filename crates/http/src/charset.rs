@@ -1,0 +1,328 @@
+//! The `charset` of a request body: which ones Palisade reads as they are, which it decodes,
+//! and which it cannot read.
+//!
+//! Signatures and parsers look at bytes. For an ASCII-compatible charset (UTF-8, the ISO
+//! 8859 and Windows code pages, the CJK multi-byte sets) every ASCII character — all the
+//! syntax an attack needs — is the same byte the application decodes, so reading the bytes
+//! is reading what the application reads. Others are not: IIS/ASP.NET decodes a form body
+//! declared `charset=ibm037` (EBCDIC) where `'` is 0x7D and `<` is 0x4C, and UTF-7 spells
+//! `<` as `+ADw-` — a known way past WAFs that read bytes. UTF-16 and UTF-32 are decoded
+//! here; any other charset is one the caller refuses (see the engine's `policy:charset`).
+
+/// How a body in a given charset is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharsetKind {
+    /// ASCII bytes mean ASCII characters: read as they are.
+    AsciiCompatible,
+    /// Decoded to UTF-8 before parsing.
+    Utf16(Option<Endian>),
+    Utf32(Option<Endian>),
+    /// Not read correctly by byte matching (EBCDIC, UTF-7, unknown names).
+    Unreadable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endian {
+    Little,
+    Big,
+}
+
+/// `Content-Type`'s `charset` parameter, lowercased and unquoted (None when absent or
+/// empty).
+pub fn charset_param(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("charset") {
+            return None;
+        }
+        let v = value.trim().trim_matches('"').trim().to_ascii_lowercase();
+        (!v.is_empty()).then_some(v)
+    })
+}
+
+/// Canonical form for comparing names: lowercase without `-`, `_`, `.`, spaces
+/// (`Shift_JIS`, `shift-jis` and `SJIS`-style aliases then compare by their letters).
+pub fn canonical(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Charsets (canonical names) that keep ASCII as ASCII, beyond the prefixed families in
+/// [`kind`].
+const ASCII_COMPATIBLE: &[&str] = &[
+    "utf8",
+    "ascii",
+    "usascii",
+    "ansix341968",
+    "us",
+    "latin1",
+    "latin2",
+    "latin3",
+    "latin4",
+    "latin5",
+    "latin6",
+    "latin7",
+    "latin8",
+    "latin9",
+    "latin10",
+    "l1",
+    "shiftjis",
+    "sjis",
+    "xsjis",
+    "mskanji",
+    "cp932",
+    "windows31j",
+    "eucjp",
+    "euckr",
+    "euccn",
+    "euctw",
+    "gb2312",
+    "gbk",
+    "gb18030",
+    "cp936",
+    "big5",
+    "big5hkscs",
+    "cp950",
+    "cp949",
+    "uhc",
+    "ksc56011987",
+    "tis620",
+    "cp874",
+    "windows874",
+    "koi8r",
+    "koi8u",
+    "macintosh",
+    "macroman",
+    "xmacroman",
+    "cp437",
+    "cp850",
+    "cp852",
+    "cp855",
+    "cp857",
+    "cp858",
+    "cp860",
+    "cp861",
+    "cp862",
+    "cp863",
+    "cp865",
+    "cp866",
+    "cp869",
+    "ibm437",
+    "ibm850",
+    "ibm852",
+    "ibm855",
+    "ibm857",
+    "ibm860",
+    "ibm861",
+    "ibm862",
+    "ibm863",
+    "ibm865",
+    "ibm866",
+    "ibm869",
+    "iso2022jp",
+    "iso2022kr",
+    "iso2022cn",
+    "viscii",
+    "armscii8",
+    "georgianps",
+    "ptcp154",
+    "cp1125",
+];
+
+/// How a body declared in `charset` (any spelling) is read.
+pub fn kind(charset: &str) -> CharsetKind {
+    let c = canonical(charset);
+    let endian = |rest: &str| match rest {
+        "le" => Some(Some(Endian::Little)),
+        "be" => Some(Some(Endian::Big)),
+        "" => Some(None),
+        _ => None,
+    };
+    if let Some(e) = c.strip_prefix("utf16").and_then(endian) {
+        return CharsetKind::Utf16(e);
+    }
+    if let Some(e) = c.strip_prefix("utf32").and_then(endian) {
+        return CharsetKind::Utf32(e);
+    }
+    match c.as_str() {
+        // .NET's names for UTF-16 LE and BE
+        "unicode" | "ucs2" => return CharsetKind::Utf16(None),
+        "unicodefffe" => return CharsetKind::Utf16(Some(Endian::Big)),
+        _ => {}
+    }
+    let families = ["iso8859", "windows125", "cp125", "xcp125", "ibm125"];
+    if ASCII_COMPATIBLE.contains(&c.as_str()) || families.iter().any(|f| c.starts_with(f)) {
+        return CharsetKind::AsciiCompatible;
+    }
+    CharsetKind::Unreadable
+}
+
+/// `raw` in UTF-16 or UTF-32 as UTF-8 (invalid units become U+FFFD). Without a byte order
+/// from the name or a BOM, the order whose odd (UTF-16) or trailing bytes hold more zeros
+/// wins: markup, JSON and form syntax are ASCII, whose high bytes are zero.
+pub fn to_utf8(kind: CharsetKind, raw: &[u8]) -> Option<Vec<u8>> {
+    match kind {
+        CharsetKind::Utf16(order) => {
+            let (order, body) = match (order, raw) {
+                (None, [0xff, 0xfe, rest @ ..]) => (Endian::Little, rest),
+                (None, [0xfe, 0xff, rest @ ..]) => (Endian::Big, rest),
+                (Some(o), _) => (o, raw),
+                (None, _) => (guess_order(raw, 2), raw),
+            };
+            let units = body.chunks(2).map(|p| {
+                let pair = [p[0], p.get(1).copied().unwrap_or(0)];
+                match order {
+                    Endian::Little => u16::from_le_bytes(pair),
+                    Endian::Big => u16::from_be_bytes(pair),
+                }
+            });
+            let text: String = char::decode_utf16(units)
+                .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect();
+            Some(text.into_bytes())
+        }
+        CharsetKind::Utf32(order) => {
+            let (order, body) = match (order, raw) {
+                (None, [0xff, 0xfe, 0, 0, rest @ ..]) => (Endian::Little, rest),
+                (None, [0, 0, 0xfe, 0xff, rest @ ..]) => (Endian::Big, rest),
+                (Some(o), _) => (o, raw),
+                (None, _) => (guess_order(raw, 4), raw),
+            };
+            let text: String = body
+                .chunks(4)
+                .map(|q| {
+                    let mut b = [0u8; 4];
+                    b[..q.len()].copy_from_slice(q);
+                    let n = match order {
+                        Endian::Little => u32::from_le_bytes(b),
+                        Endian::Big => u32::from_be_bytes(b),
+                    };
+                    char::from_u32(n).unwrap_or(char::REPLACEMENT_CHARACTER)
+                })
+                .collect();
+            Some(text.into_bytes())
+        }
+        CharsetKind::AsciiCompatible | CharsetKind::Unreadable => None,
+    }
+}
+
+/// Little endian when the last byte of each unit is zero at least as often as the first.
+fn guess_order(raw: &[u8], width: usize) -> Endian {
+    let (mut first, mut last) = (0usize, 0usize);
+    for unit in raw.chunks_exact(width) {
+        first += usize::from(unit[0] == 0);
+        last += usize::from(unit[width - 1] == 0);
+    }
+    if last >= first {
+        Endian::Little
+    } else {
+        Endian::Big
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charset_parameters_are_found_in_any_spelling() {
+        assert_eq!(
+            charset_param("application/json; charset=UTF-8").as_deref(),
+            Some("utf-8")
+        );
+        assert_eq!(
+            charset_param("text/plain;foo=1; Charset=\"ibm037\"").as_deref(),
+            Some("ibm037")
+        );
+        assert_eq!(charset_param("application/json"), None);
+        assert_eq!(charset_param("application/json; charset="), None);
+    }
+
+    #[test]
+    fn ascii_compatible_charsets_are_read_as_they_are_others_are_not() {
+        for c in [
+            "utf-8",
+            "UTF8",
+            "us-ascii",
+            "ISO-8859-1",
+            "iso8859-15",
+            "windows-1252",
+            "cp1251",
+            "Shift_JIS",
+            "euc-jp",
+            "GB18030",
+            "big5",
+            "koi8-r",
+            "iso-2022-jp",
+            "latin1",
+        ] {
+            assert_eq!(kind(c), CharsetKind::AsciiCompatible, "{c}");
+        }
+        for c in [
+            "ibm037",
+            "IBM500",
+            "cp875",
+            "ibm1026",
+            "cp1140",
+            "utf-7",
+            "x-imap4-modified-utf7",
+            "hz-gb-2312",
+            "utf-ebcdic",
+            "made-up",
+            "utf-8x",
+        ] {
+            assert_eq!(kind(c), CharsetKind::Unreadable, "{c}");
+        }
+        assert_eq!(kind("UTF-16LE"), CharsetKind::Utf16(Some(Endian::Little)));
+        assert_eq!(kind("utf-16"), CharsetKind::Utf16(None));
+        assert_eq!(kind("unicode"), CharsetKind::Utf16(None));
+        assert_eq!(kind("utf-32be"), CharsetKind::Utf32(Some(Endian::Big)));
+    }
+
+    fn utf16(text: &str, order: Endian, bom: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        if bom {
+            out.extend(match order {
+                Endian::Little => [0xff, 0xfe],
+                Endian::Big => [0xfe, 0xff],
+            });
+        }
+        for u in text.encode_utf16() {
+            out.extend(match order {
+                Endian::Little => u.to_le_bytes(),
+                Endian::Big => u.to_be_bytes(),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn utf16_and_utf32_decode_with_or_without_a_byte_order() {
+        let text = "{\"q\":\"1' union select 'é' --\"}";
+        for order in [Endian::Little, Endian::Big] {
+            for bom in [true, false] {
+                let raw = utf16(text, order, bom);
+                let got = to_utf8(CharsetKind::Utf16(None), &raw).expect("utf-16");
+                assert_eq!(
+                    String::from_utf8(got).as_deref(),
+                    Ok(text),
+                    "{order:?} {bom}"
+                );
+            }
+        }
+        let raw = utf16(text, Endian::Big, false);
+        let got = to_utf8(CharsetKind::Utf16(Some(Endian::Big)), &raw).expect("be");
+        assert_eq!(got, text.as_bytes());
+        let be32: Vec<u8> = text
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .collect();
+        let got = to_utf8(CharsetKind::Utf32(None), &be32).expect("utf-32");
+        assert_eq!(got, text.as_bytes());
+        // odd lengths and lone surrogates do not fail
+        assert!(to_utf8(CharsetKind::Utf16(None), &[0x00, 0xd8, 0x41]).is_some());
+        assert_eq!(to_utf8(CharsetKind::AsciiCompatible, b"x"), None);
+    }
+}
