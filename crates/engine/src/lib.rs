@@ -249,25 +249,30 @@ impl Detector for BodyCharsets {
 
     fn inspect_request(&self, request: &RequestModel, _paranoia: u8, out: &mut Vec<Finding>) {
         use palisade_http::charset::{canonical, charset_param, kind, CharsetKind};
-        if request.body.as_ref().is_none_or(|b| b.raw.is_empty()) {
+        let Some(body) = request.body.as_ref().filter(|b| !b.raw.is_empty()) else {
             return;
-        }
-        let Some(charset) = request
+        };
+        let declared = request
             .headers
             .get_str("content-type")
             .and_then(|ct| charset_param(&ct))
-        else {
-            return;
-        };
-        if kind(&charset) == CharsetKind::Unreadable && !self.allowed.contains(&canonical(&charset))
-        {
+            .filter(|c| kind(c) == CharsetKind::Unreadable)
+            .map(|c| (c, "REQUEST_HEADERS:Content-Type"));
+        let parts = body
+            .part_charsets
+            .iter()
+            .map(|c| (c.clone(), "MULTIPART_PART_HEADERS"));
+        for (charset, target) in declared.into_iter().chain(parts) {
+            if self.allowed.contains(&canonical(&charset)) {
+                continue;
+            }
             out.push(Finding::new(
                 "policy:charset",
                 "charset",
                 "request body in a charset the WAF cannot read (allowed_charsets)",
                 "protocol",
                 Severity::Critical,
-                "REQUEST_HEADERS:Content-Type",
+                target,
                 charset.as_bytes(),
                 1,
             ));
@@ -492,5 +497,14 @@ mod tests {
         assert!(ids(&strict, &post(&format!("{form}; charset=ibm037"), b"")).is_empty());
         let lenient = BodyCharsets::new(&["IBM-037".to_string()]);
         assert!(ids(&lenient, &post(&format!("{form}; charset=ibm037"), b"a=b")).is_empty());
+        // a multipart text field declaring its own charset
+        let part = b"--b\r\nContent-Disposition: form-data; name=\"q\"\r\n\
+Content-Type: text/plain; charset=ibm500\r\n\r\n\x7d\r\n--b--\r\n";
+        let m = post("multipart/form-data; boundary=b", part);
+        assert_eq!(
+            ids(&strict, &m),
+            vec![("policy:charset".to_string(), "ibm500".to_string())]
+        );
+        assert!(ids(&BodyCharsets::new(&["ibm500".to_string()]), &m).is_empty());
     }
 }

@@ -75,6 +75,10 @@ pub struct ParsedBody {
     pub graphql_args: Vec<Arg>,
     /// How many of `args` are GraphQL documents ([`is_graphql_document`]).
     pub graphql_documents: usize,
+    /// Charsets of multipart text fields that byte matching cannot read
+    /// ([`crate::charset::CharsetKind::Unreadable`]; ASP.NET decodes a part declared
+    /// `text/plain; charset=ibm037`). UTF-16/32 fields are decoded to UTF-8 instead.
+    pub part_charsets: Vec<String>,
 }
 
 /// Parses `raw` according to `content_type` (the full header value; parameters other than
@@ -474,7 +478,19 @@ fn emit_part(headers: &[(Vec<u8>, Vec<u8>)], content: &[u8], out: &mut ParsedBod
             size: content.len(),
             content: content.to_vec(),
         }),
-        None => push_arg(out, field, content.to_vec()),
+        None => {
+            let charset = header("content-type")
+                .next()
+                .and_then(|ct| crate::charset::charset_param(&lossy(ct)));
+            let kind = charset.as_deref().map(crate::charset::kind);
+            if kind == Some(crate::charset::CharsetKind::Unreadable) {
+                out.part_charsets.extend(charset);
+            }
+            let value = kind
+                .and_then(|k| crate::charset::to_utf8(k, content))
+                .unwrap_or_else(|| content.to_vec());
+            push_arg(out, field, value)
+        }
     }
 }
 
@@ -976,6 +992,31 @@ Content-Disposition: form-data; name=empty\r\n\
         assert_eq!(f.content_type.as_deref(), Some("application/x-php"));
         assert_eq!(f.content, b"<?php system($_GET[1]); ?>");
         assert_eq!(f.size, f.content.len());
+    }
+
+    #[test]
+    fn multipart_field_charsets_are_decoded_or_reported() {
+        let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\
+Content-Type: text/plain; charset=utf-16le\r\n\r\n"
+            .to_vec();
+        body.extend("o'brien".encode_utf16().flat_map(u16::to_le_bytes));
+        body.extend_from_slice(
+            b"\r\n--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n\
+Content-Type: text/plain; charset=IBM037\r\n\r\n\x96}\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"c\"\r\n\
+Content-Type: text/plain; charset=Shift_JIS\r\n\r\nplain\r\n--XyZ--\r\n",
+        );
+        let p = parse_body(Some(MP), &body, false);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(
+            args(&p),
+            vec![
+                ("a", &b"o'brien"[..]),
+                ("b", &b"\x96}"[..]),
+                ("c", &b"plain"[..])
+            ]
+        );
+        assert_eq!(p.part_charsets, vec!["ibm037".to_string()]);
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct BodyModel {
     pub graphql_count: usize,
     /// How many of `args` are GraphQL documents ([`crate::body::is_graphql_document`]).
     pub graphql_documents: usize,
+    /// Unreadable charsets declared by multipart text fields (see
+    /// [`crate::body::ParsedBody::part_charsets`]).
+    pub part_charsets: Vec<String>,
 }
 
 /// Everything a detector may look at in a request.
@@ -264,6 +267,7 @@ impl RequestModel {
             json_stopped_at,
             graphql_args,
             graphql_documents,
+            part_charsets,
         } = parse_body(content_type.as_deref(), &raw, truncated);
         // the query string's documents first, then the body's (a body attached again
         // replaces the earlier body's)
@@ -285,6 +289,7 @@ impl RequestModel {
             json_stopped_at,
             graphql_count,
             graphql_documents,
+            part_charsets,
         });
     }
 
