@@ -27,7 +27,13 @@ pub enum EncodingError {
     Unsupported(String),
     /// The bytes are not valid in the coding the request declares.
     Corrupt { coding: String, detail: String },
+    /// More codings stacked than [`MAX_CODINGS`].
+    TooManyCodings(usize),
 }
+
+/// Codings undone at most: clients send one. Each inner layer may expand to several times
+/// the limit, so a long stack of small bombs would cost CPU for nothing.
+pub const MAX_CODINGS: usize = 3;
 
 impl std::fmt::Display for EncodingError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42,6 +48,12 @@ impl std::fmt::Display for EncodingError {
                 write!(
                     f,
                     "content-encoding {coding}: body does not decode ({detail})"
+                )
+            }
+            EncodingError::TooManyCodings(n) => {
+                write!(
+                    f,
+                    "{n} content codings stacked (at most {MAX_CODINGS} are decoded)"
                 )
             }
         }
@@ -69,6 +81,9 @@ pub fn decode(
     limit: usize,
     input_truncated: bool,
 ) -> Result<Decoded, EncodingError> {
+    if codings.len() > MAX_CODINGS {
+        return Err(EncodingError::TooManyCodings(codings.len()));
+    }
     let mut current = Decoded {
         bytes: raw.to_vec(),
         truncated: input_truncated,
@@ -235,6 +250,11 @@ mod tests {
         assert_eq!(d.bytes, TEXT);
         assert!(decode(&one("gzip, deflate"), &enc, 1 << 20, false).is_err());
         assert!(codings("identity").is_empty());
+        let deep = "gzip, ".repeat(MAX_CODINGS) + "gzip";
+        assert_eq!(
+            decode(&codings(&deep), &enc, 1 << 20, false),
+            Err(EncodingError::TooManyCodings(MAX_CODINGS + 1))
+        );
         assert_eq!(codings(" gzip , identity,"), vec!["gzip"]);
     }
 
