@@ -248,14 +248,16 @@ impl Detector for BodyCharsets {
     }
 
     fn inspect_request(&self, request: &RequestModel, _paranoia: u8, out: &mut Vec<Finding>) {
-        use palisade_http::charset::{canonical, charset_param, kind, CharsetKind};
+        use palisade_http::charset::{canonical, charset_params, kind, CharsetKind};
         let Some(body) = request.body.as_ref().filter(|b| !b.raw.is_empty()) else {
             return;
         };
         let declared = request
             .headers
             .get_str("content-type")
-            .and_then(|ct| charset_param(&ct))
+            .map(|ct| charset_params(&ct))
+            .unwrap_or_default()
+            .into_iter()
             .filter(|c| kind(c) == CharsetKind::Unreadable)
             .map(|c| (c, "REQUEST_HEADERS:Content-Type"));
         let parts = body

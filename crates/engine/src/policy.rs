@@ -247,7 +247,7 @@ pub struct Policy {
     /// is forwarded.
     pub blocked_methods: Vec<String>,
     /// Request body charsets accepted besides those Palisade reads correctly (the
-    /// ASCII-compatible ones, read as bytes, and UTF-16/32, decoded): a body declared in
+    /// ASCII-compatible ones and UTF-16/32, read as bytes): a body declared in
     /// any other charset (EBCDIC `ibm037`, `utf-7`, …), which byte signatures cannot read
     /// while IIS/ASP.NET decodes it, is refused with a critical finding (`policy:charset`).
     pub allowed_charsets: Vec<String>,

@@ -77,7 +77,7 @@ pub struct ParsedBody {
     pub graphql_documents: usize,
     /// Charsets of multipart text fields that byte matching cannot read
     /// ([`crate::charset::CharsetKind::Unreadable`]; ASP.NET decodes a part declared
-    /// `text/plain; charset=ibm037`). UTF-16/32 fields are decoded to UTF-8 instead.
+    /// `text/plain; charset=ibm037`).
     pub part_charsets: Vec<String>,
 }
 
@@ -479,17 +479,14 @@ fn emit_part(headers: &[(Vec<u8>, Vec<u8>)], content: &[u8], out: &mut ParsedBod
             content: content.to_vec(),
         }),
         None => {
-            let charset = header("content-type")
-                .next()
-                .and_then(|ct| crate::charset::charset_param(&lossy(ct)));
-            let kind = charset.as_deref().map(crate::charset::kind);
-            if kind == Some(crate::charset::CharsetKind::Unreadable) {
-                out.part_charsets.extend(charset);
-            }
-            let value = kind
-                .and_then(|k| crate::charset::to_utf8(k, content))
-                .unwrap_or_else(|| content.to_vec());
-            push_arg(out, field, value)
+            let unreadable = header("content-type")
+                .flat_map(|ct| crate::charset::charset_params(&lossy(ct)))
+                .filter(|c| crate::charset::kind(c) == crate::charset::CharsetKind::Unreadable);
+            out.part_charsets.extend(unreadable);
+            // UTF-16/32 values stay as sent: decoding bytes that are not UTF-16 would hide
+            // them from inspection while an application ignoring the charset reads them
+            // (signature pipelines remove the NULs of UTF-16 ASCII)
+            push_arg(out, field, content.to_vec())
         }
     }
 }
@@ -1011,7 +1008,13 @@ Content-Type: text/plain; charset=Shift_JIS\r\n\r\nplain\r\n--XyZ--\r\n",
         assert_eq!(
             args(&p),
             vec![
-                ("a", &b"o'brien"[..]),
+                (
+                    "a",
+                    &"o'brien"
+                        .encode_utf16()
+                        .flat_map(u16::to_le_bytes)
+                        .collect::<Vec<u8>>()[..]
+                ),
                 ("b", &b"\x96}"[..]),
                 ("c", &b"plain"[..])
             ]

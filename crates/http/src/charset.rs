@@ -6,8 +6,10 @@
 //! syntax an attack needs — is the same byte the application decodes, so reading the bytes
 //! is reading what the application reads. Others are not: IIS/ASP.NET decodes a form body
 //! declared `charset=ibm037` (EBCDIC) where `'` is 0x7D and `<` is 0x4C, and UTF-7 spells
-//! `<` as `+ADw-` — a known way past WAFs that read bytes. UTF-16 and UTF-32 are decoded
-//! here; any other charset is one the caller refuses (see the engine's `policy:charset`).
+//! `<` as `+ADw-` — a known way past WAFs that read bytes. UTF-16 and UTF-32 are read as
+//! bytes too (signature pipelines remove their NULs; [`to_utf8`] is for callers that know
+//! the bytes are UTF-16); any other charset is one the caller refuses (see the engine's
+//! `policy:charset`).
 
 /// How a body in a given charset is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,17 +29,32 @@ pub enum Endian {
     Big,
 }
 
-/// `Content-Type`'s `charset` parameter, lowercased and unquoted (None when absent or
-/// empty).
+/// `Content-Type`'s `charset` parameters, lowercased and unquoted (empty values left out).
+/// Parameters are split on `;`, `,` and whitespace, and every `charset=` counts:
+/// ASP.NET also takes `charset` after a comma or a space, and servers differ on which of
+/// two wins, so the caller judges each.
+pub fn charset_params(content_type: &str) -> Vec<String> {
+    content_type
+        .split([';', ',', ' ', '\t'])
+        .skip(1)
+        .filter_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            if !name.trim().eq_ignore_ascii_case("charset") {
+                return None;
+            }
+            let v = value
+                .trim()
+                .trim_matches(['"', '\''])
+                .trim()
+                .to_ascii_lowercase();
+            (!v.is_empty()).then_some(v)
+        })
+        .collect()
+}
+
+/// The first of [`charset_params`].
 pub fn charset_param(content_type: &str) -> Option<String> {
-    content_type.split(';').skip(1).find_map(|p| {
-        let (name, value) = p.split_once('=')?;
-        if !name.trim().eq_ignore_ascii_case("charset") {
-            return None;
-        }
-        let v = value.trim().trim_matches('"').trim().to_ascii_lowercase();
-        (!v.is_empty()).then_some(v)
-    })
+    charset_params(content_type).into_iter().next()
 }
 
 /// Canonical form for comparing names: lowercase without `-`, `_`, `.`, spaces
@@ -237,6 +254,15 @@ mod tests {
             Some("ibm037")
         );
         assert_eq!(charset_param("application/json"), None);
+        assert_eq!(
+            charset_params("application/x-www-form-urlencoded,charset=ibm037"),
+            vec!["ibm037"]
+        );
+        assert_eq!(charset_params("a/b; x=y charset=ibm037"), vec!["ibm037"]);
+        assert_eq!(
+            charset_params("a/b, charset=ibm037 ; charset='utf-8'"),
+            vec!["ibm037", "utf-8"]
+        );
         assert_eq!(charset_param("application/json; charset="), None);
     }
 

@@ -111,19 +111,45 @@ fn decode_one(
         coding: coding.to_string(),
         detail,
     };
+    // Bytes the decoder skips (gzip's file name and comment, data after the end of a
+    // deflate stream) would be inspected by nobody, while an application that does not
+    // inflate request bodies reads them: such bodies are refused as corrupt.
+    let whole = |d: &Decoded| !d.truncated && !input_truncated;
     match coding {
-        "gzip" | "x-gzip" => read_bounded(MultiGzDecoder::new(input), limit, input_truncated)
-            .map_err(|e| corrupt(e.to_string())),
+        "gzip" | "x-gzip" => {
+            let mut r = MultiGzDecoder::new(input);
+            let d =
+                read_bounded(&mut r, limit, input_truncated).map_err(|e| corrupt(e.to_string()))?;
+            let hidden = r.header().is_some_and(|h| {
+                h.filename().is_some() || h.comment().is_some() || h.extra().is_some()
+            });
+            if hidden {
+                return Err(corrupt(
+                    "gzip header carries a file name, comment or extra field".into(),
+                ));
+            }
+            Ok(d)
+        }
         // RFC 9110's "deflate" is the zlib format; some clients send raw deflate data
         // (as browsers accept in responses): a zlib header decides
-        "deflate" => if has_zlib_header(input) {
-            read_bounded(ZlibDecoder::new(input), limit, input_truncated)
-        } else {
-            read_bounded(DeflateDecoder::new(input), limit, input_truncated)
+        "deflate" => {
+            let (d, used) = if has_zlib_header(input) {
+                let mut r = ZlibDecoder::new(input);
+                let d = read_bounded(&mut r, limit, input_truncated);
+                (d, r.total_in())
+            } else {
+                let mut r = DeflateDecoder::new(input);
+                let d = read_bounded(&mut r, limit, input_truncated);
+                (d, r.total_in())
+            };
+            let d = d.map_err(|e| corrupt(e.to_string()))?;
+            if whole(&d) && (used as usize) < input.len() {
+                return Err(corrupt("bytes after the end of the deflate stream".into()));
+            }
+            Ok(d)
         }
-        .map_err(|e| corrupt(e.to_string())),
         "br" => read_bounded(
-            brotli_decompressor::Decompressor::new(input, 4096),
+            &mut brotli_decompressor::Decompressor::new(input, 4096),
             limit,
             input_truncated,
         )
@@ -145,14 +171,14 @@ fn has_zlib_header(input: &[u8]) -> bool {
 
 /// Reads at most `limit` bytes from `reader`; an unexpected end of input is an error only
 /// when the input was whole.
-fn read_bounded(
-    reader: impl Read,
+fn read_bounded<R: Read>(
+    reader: &mut R,
     limit: usize,
     input_truncated: bool,
 ) -> std::io::Result<Decoded> {
     let mut bytes = Vec::new();
     // one byte past the limit tells "exactly at the limit" from "more to come"
-    let mut bounded = reader.take(limit as u64 + 1);
+    let mut bounded = reader.by_ref().take(limit as u64 + 1);
     match bounded.read_to_end(&mut bytes) {
         Ok(_) => {}
         Err(e) if input_truncated && is_end_of_input(&e) => {
@@ -284,6 +310,27 @@ mod tests {
             decode(&one("gzip"), prefix, 10 << 20, false),
             Err(EncodingError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn bytes_the_decoder_would_skip_make_a_body_corrupt() {
+        let mut trailing = zlib(TEXT);
+        trailing.extend_from_slice(b"&q=1' union select 1--");
+        assert!(decode(&one("deflate"), &trailing, 1 << 20, false).is_err());
+        let mut raw_trailing = raw_deflate(TEXT);
+        raw_trailing.extend_from_slice(b"<script>");
+        assert!(decode(&one("deflate"), &raw_trailing, 1 << 20, false).is_err());
+        let mut e = flate2::GzBuilder::new()
+            .comment("' union select password from users--")
+            .write(Vec::new(), flate2::Compression::default());
+        e.write_all(TEXT).expect("gzip");
+        let commented = e.finish().expect("gzip");
+        assert!(decode(&one("gzip"), &commented, 1 << 20, false).is_err());
+        let mut e = flate2::GzBuilder::new()
+            .filename("<script>")
+            .write(Vec::new(), flate2::Compression::default());
+        e.write_all(TEXT).expect("gzip");
+        assert!(decode(&one("gzip"), &e.finish().expect("gzip"), 1 << 20, false).is_err());
     }
 
     #[test]

@@ -232,8 +232,7 @@ impl RequestModel {
     /// [`RequestModel::attach_body`], keeping at most `decoded_limit` bytes of a body
     /// decoded from its `Content-Encoding` (a small compressed body can expand a
     /// thousandfold): past it the body counts as truncated. A body that does not decode
-    /// is attached as it came, with the error in `encoding_error`. A body declared UTF-16
-    /// or UTF-32 (`charset`) is then attached as UTF-8.
+    /// is attached as it came, with the error in `encoding_error`.
     pub fn attach_body_limited(&mut self, raw: Vec<u8>, truncated: bool, decoded_limit: usize) {
         let codings = self
             .headers
@@ -249,16 +248,6 @@ impl RequestModel {
             }
         };
         let content_type = self.headers.get_str("content-type");
-        // UTF-16/32 bodies are parsed as the UTF-8 they decode to (the charset's other
-        // cases are the engine's: `policy:charset`)
-        let charset = content_type
-            .as_deref()
-            .and_then(crate::charset::charset_param)
-            .map(|c| crate::charset::kind(&c));
-        let raw = match charset.and_then(|k| crate::charset::to_utf8(k, &raw)) {
-            Some(utf8) if encoding_error.is_none() => utf8,
-            _ => raw,
-        };
         let ParsedBody {
             kind,
             args,
