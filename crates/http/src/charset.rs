@@ -1,5 +1,5 @@
-//! The `charset` of a request body: which ones Palisade reads as they are, which it decodes,
-//! and which it cannot read.
+//! The `charset` of a request body: which ones Palisade reads as they are, and which it
+//! cannot read.
 //!
 //! Signatures and parsers look at bytes. For an ASCII-compatible charset (UTF-8, the ISO
 //! 8859 and Windows code pages, the CJK multi-byte sets) every ASCII character — all the
@@ -7,8 +7,7 @@
 //! is reading what the application reads. Others are not: IIS/ASP.NET decodes a form body
 //! declared `charset=ibm037` (EBCDIC) where `'` is 0x7D and `<` is 0x4C, and UTF-7 spells
 //! `<` as `+ADw-` — a known way past WAFs that read bytes. UTF-16 and UTF-32 are read as
-//! bytes too (signature pipelines remove their NULs; [`to_utf8`] is for callers that know
-//! the bytes are UTF-16); any other charset is one the caller refuses (see the engine's
+//! bytes too (signature pipelines remove their NULs); any other charset is one the caller refuses (see the engine's
 //! `policy:charset`).
 
 /// How a body in a given charset is read.
@@ -16,7 +15,7 @@
 pub enum CharsetKind {
     /// ASCII bytes mean ASCII characters: read as they are.
     AsciiCompatible,
-    /// Decoded to UTF-8 before parsing.
+    /// Read as bytes too: its ASCII is ASCII with NULs, which signature pipelines remove.
     Utf16(Option<Endian>),
     Utf32(Option<Endian>),
     /// Not read correctly by byte matching (EBCDIC, UTF-7, unknown names).
@@ -176,69 +175,6 @@ pub fn kind(charset: &str) -> CharsetKind {
     CharsetKind::Unreadable
 }
 
-/// `raw` in UTF-16 or UTF-32 as UTF-8 (invalid units become U+FFFD). Without a byte order
-/// from the name or a BOM, the order whose odd (UTF-16) or trailing bytes hold more zeros
-/// wins: markup, JSON and form syntax are ASCII, whose high bytes are zero.
-pub fn to_utf8(kind: CharsetKind, raw: &[u8]) -> Option<Vec<u8>> {
-    match kind {
-        CharsetKind::Utf16(order) => {
-            let (order, body) = match (order, raw) {
-                (None, [0xff, 0xfe, rest @ ..]) => (Endian::Little, rest),
-                (None, [0xfe, 0xff, rest @ ..]) => (Endian::Big, rest),
-                (Some(o), _) => (o, raw),
-                (None, _) => (guess_order(raw, 2), raw),
-            };
-            let units = body.chunks(2).map(|p| {
-                let pair = [p[0], p.get(1).copied().unwrap_or(0)];
-                match order {
-                    Endian::Little => u16::from_le_bytes(pair),
-                    Endian::Big => u16::from_be_bytes(pair),
-                }
-            });
-            let text: String = char::decode_utf16(units)
-                .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-                .collect();
-            Some(text.into_bytes())
-        }
-        CharsetKind::Utf32(order) => {
-            let (order, body) = match (order, raw) {
-                (None, [0xff, 0xfe, 0, 0, rest @ ..]) => (Endian::Little, rest),
-                (None, [0, 0, 0xfe, 0xff, rest @ ..]) => (Endian::Big, rest),
-                (Some(o), _) => (o, raw),
-                (None, _) => (guess_order(raw, 4), raw),
-            };
-            let text: String = body
-                .chunks(4)
-                .map(|q| {
-                    let mut b = [0u8; 4];
-                    b[..q.len()].copy_from_slice(q);
-                    let n = match order {
-                        Endian::Little => u32::from_le_bytes(b),
-                        Endian::Big => u32::from_be_bytes(b),
-                    };
-                    char::from_u32(n).unwrap_or(char::REPLACEMENT_CHARACTER)
-                })
-                .collect();
-            Some(text.into_bytes())
-        }
-        CharsetKind::AsciiCompatible | CharsetKind::Unreadable => None,
-    }
-}
-
-/// Little endian when the last byte of each unit is zero at least as often as the first.
-fn guess_order(raw: &[u8], width: usize) -> Endian {
-    let (mut first, mut last) = (0usize, 0usize);
-    for unit in raw.chunks_exact(width) {
-        first += usize::from(unit[0] == 0);
-        last += usize::from(unit[width - 1] == 0);
-    }
-    if last >= first {
-        Endian::Little
-    } else {
-        Endian::Big
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,50 +241,5 @@ mod tests {
         assert_eq!(kind("utf-16"), CharsetKind::Utf16(None));
         assert_eq!(kind("unicode"), CharsetKind::Utf16(None));
         assert_eq!(kind("utf-32be"), CharsetKind::Utf32(Some(Endian::Big)));
-    }
-
-    fn utf16(text: &str, order: Endian, bom: bool) -> Vec<u8> {
-        let mut out = Vec::new();
-        if bom {
-            out.extend(match order {
-                Endian::Little => [0xff, 0xfe],
-                Endian::Big => [0xfe, 0xff],
-            });
-        }
-        for u in text.encode_utf16() {
-            out.extend(match order {
-                Endian::Little => u.to_le_bytes(),
-                Endian::Big => u.to_be_bytes(),
-            });
-        }
-        out
-    }
-
-    #[test]
-    fn utf16_and_utf32_decode_with_or_without_a_byte_order() {
-        let text = "{\"q\":\"1' union select 'é' --\"}";
-        for order in [Endian::Little, Endian::Big] {
-            for bom in [true, false] {
-                let raw = utf16(text, order, bom);
-                let got = to_utf8(CharsetKind::Utf16(None), &raw).expect("utf-16");
-                assert_eq!(
-                    String::from_utf8(got).as_deref(),
-                    Ok(text),
-                    "{order:?} {bom}"
-                );
-            }
-        }
-        let raw = utf16(text, Endian::Big, false);
-        let got = to_utf8(CharsetKind::Utf16(Some(Endian::Big)), &raw).expect("be");
-        assert_eq!(got, text.as_bytes());
-        let be32: Vec<u8> = text
-            .chars()
-            .flat_map(|c| (c as u32).to_be_bytes())
-            .collect();
-        let got = to_utf8(CharsetKind::Utf32(None), &be32).expect("utf-32");
-        assert_eq!(got, text.as_bytes());
-        // odd lengths and lone surrogates do not fail
-        assert!(to_utf8(CharsetKind::Utf16(None), &[0x00, 0xd8, 0x41]).is_some());
-        assert_eq!(to_utf8(CharsetKind::AsciiCompatible, b"x"), None);
     }
 }

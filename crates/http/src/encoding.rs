@@ -84,10 +84,8 @@ pub fn decode(
     if codings.len() > MAX_CODINGS {
         return Err(EncodingError::TooManyCodings(codings.len()));
     }
-    let mut current = Decoded {
-        bytes: raw.to_vec(),
-        truncated: input_truncated,
-    };
+    // the client's bytes are read in place: only decoded layers are owned
+    let mut current: Option<Decoded> = None;
     for (i, coding) in codings.iter().enumerate().rev() {
         // inner layers are decoded whole (up to a bound) so the outer ones see their input;
         // only the last step is held to `limit`
@@ -96,9 +94,16 @@ pub fn decode(
         } else {
             limit.saturating_mul(4).max(limit)
         };
-        current = decode_one(coding, &current.bytes, step_limit, current.truncated)?;
+        let (input, truncated) = match &current {
+            Some(d) => (&d.bytes[..], d.truncated),
+            None => (raw, input_truncated),
+        };
+        current = Some(decode_one(coding, input, step_limit, truncated)?);
     }
-    Ok(current)
+    Ok(current.unwrap_or_else(|| Decoded {
+        bytes: raw.to_vec(),
+        truncated: input_truncated,
+    }))
 }
 
 fn decode_one(
@@ -197,8 +202,8 @@ fn read_bounded<R: Read>(
 }
 
 fn is_end_of_input(e: &std::io::Error) -> bool {
-    // flate2 says UnexpectedEof; brotli reports a truncated stream as InvalidData
-    // ("Invalid Data") only when the data is bad, and UnexpectedEof when it ends early
+    // flate2 says UnexpectedEof for a stream that ends early (brotli-decompressor says
+    // InvalidData, so a cut brotli body reads as corrupt: noted, not handled)
     e.kind() == std::io::ErrorKind::UnexpectedEof
 }
 

@@ -264,24 +264,17 @@ pub async fn handle(
             Ok(Ok(read)) => read,
         };
         let truncated = rest.is_some() || prefix.len() > limits.inspect_body_bytes;
+        body_len = prefix.len();
+        let inspected = &prefix[..prefix.len().min(limits.inspect_body_bytes)];
+        // a Content-Encoding is decoded for inspection (the client's bytes are forwarded);
+        // the body counts as truncated when the received or the decoded bytes exceed the
+        // inspected size
+        model.attach_body_limited(inspected.to_vec(), truncated, limits.inspect_body_bytes);
         // Bodies declared binary are read too (their prefix): a web shell PUT as image/gif
         // behind a GIF89a header is read by the body lists when it holds a script opener.
         // An upload larger than the inspected prefix is not refused for it: a size limit
         // for files is max_body_bytes'.
-        if truncated && limits.oversize_body == OversizeBody::Reject && !is_binary_media_type(&mime)
-        {
-            shared
-                .stats
-                .rejected_too_large
-                .fetch_add(1, Ordering::Relaxed);
-            return pages::error(StatusCode::PAYLOAD_TOO_LARGE, &request_id, json());
-        }
-        body_len = prefix.len();
-        let inspected = &prefix[..prefix.len().min(limits.inspect_body_bytes)];
-        // a Content-Encoding is decoded for inspection (the client's bytes are forwarded)
-        model.attach_body_limited(inspected.to_vec(), truncated, limits.inspect_body_bytes);
-        let decoded_past_limit = !truncated && model.body.as_ref().is_some_and(|b| b.truncated);
-        if decoded_past_limit
+        if model.body.as_ref().is_some_and(|b| b.truncated)
             && limits.oversize_body == OversizeBody::Reject
             && !is_binary_media_type(&mime)
         {
