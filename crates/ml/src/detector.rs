@@ -10,7 +10,7 @@ use palisade_engine::{Detector, Finding, Severity};
 use palisade_http::RequestModel;
 
 use crate::features::normalize_in;
-use crate::locations::{for_each_location, Place};
+use crate::locations::{for_each_location, is_long_prose, Place};
 use crate::model::Model;
 
 /// How the classifier's probability becomes a finding.
@@ -92,6 +92,10 @@ pub fn is_secret_place(place: &Place<'_>) -> bool {
     })
 }
 
+/// Margin recorded for a value that is not scored ([`is_long_prose`]): such a value is
+/// no location's worst.
+const NOT_SCORED: f32 = f32::NEG_INFINITY;
+
 /// The worst location among all, and among those that may block alone (not secrets).
 pub fn worst_locations(model: &Model, request: &RequestModel) -> (Option<Worst>, Option<Worst>) {
     worst_locations_remembering(model, request, None)
@@ -120,6 +124,7 @@ pub fn worst_locations_remembering(
     let mut scratch = Vec::new();
     for_each_location(request, |place, value| {
         let margin = match seen.entry(value) {
+            Entry::Occupied(e) if *e.get() == NOT_SCORED => return,
             Entry::Occupied(e) => *e.get(),
             Entry::Vacant(e) => {
                 let cache = headers.filter(|_| matches!(place, Place::Header(_)));
@@ -129,6 +134,7 @@ pub fn worst_locations_remembering(
                         let norm = normalize_in(value, &mut scratch);
                         let m = match seen_normalized.get(norm) {
                             Some(&m) => m,
+                            None if is_long_prose(norm) => NOT_SCORED,
                             None => {
                                 let m = model.normalized_margin(norm);
                                 seen_normalized.insert(norm.into(), m);
@@ -141,6 +147,10 @@ pub fn worst_locations_remembering(
                         m
                     }
                 };
+                if m == NOT_SCORED {
+                    e.insert(m);
+                    return;
+                }
                 *e.insert(m)
             }
         };
@@ -258,6 +268,53 @@ mod tests {
         assert_eq!(f[0].target, "ARGS:password");
         assert_eq!(f[0].score, 3);
         assert!(findings(&d, &form("user=anna&q=trail+running+shoes")).is_empty());
+    }
+
+    #[test]
+    fn long_plain_prose_is_not_scored_and_anything_more_is() {
+        let model = crate::default_model().expect("built-in model");
+        let sentence =
+            "Hello+team%2C+I+would+like+to+change+the+delivery+address+for+my+last+order.+";
+        let prose = sentence.repeat(20);
+        assert!(worst_location(&model, &form(&format!("message={prose}"))).is_none());
+        // the same paragraph with a short value beside it: that value is the worst
+        let w = worst_location(
+            &model,
+            &form(&format!("message={prose}&subject=New+address")),
+        );
+        assert_eq!(w.map(|w| w.target).as_deref(), Some("ARGS:subject"));
+        // any byte outside plain prose (an apostrophe, markup, a quote) makes it scored
+        for extra in ["I%27d", "%3Cb%3E", "%22"] {
+            let body = format!("message={prose}{extra}");
+            let w = worst_location(&model, &form(&body));
+            assert_eq!(
+                w.map(|w| w.target).as_deref(),
+                Some("ARGS:message"),
+                "{extra}"
+            );
+        }
+        // and so is a long token of prose bytes (an encrypted cookie, unpadded base64;
+        // shorter ones are trivial values, never scored)
+        let token = "jx4i".repeat(40);
+        let w = worst_location(
+            &model,
+            &form(&format!("message={prose}&rememberMe={token}")),
+        );
+        assert_eq!(w.map(|w| w.target).as_deref(), Some("ARGS:rememberMe"));
+        // and so is short prose: keyword-only SQL is short
+        let w = worst_location(&model, &form("q=1+union+all+select+1%2C2%2C3"));
+        assert_eq!(w.map(|w| w.target).as_deref(), Some("ARGS:q"));
+        // the same value in a header is skipped too, also when remembered
+        let d = MlDetector::new(Arc::new(model.clone()), MlOptions::for_model(&model));
+        let mut h = Headers::default();
+        let note = sentence.repeat(3).replace('+', " ").replace("%2C", ",");
+        h.push("X-Note", note.into_bytes());
+        let req = RequestModel::from_head("GET", "/", "HTTP/1.1", h);
+        for _ in 0..2 {
+            let (all, _) = worst_locations_remembering(&model, &req, Some(&d.header_margins));
+            assert!(all.is_none());
+        }
+        assert_eq!(d.header_margins.len(), 1);
     }
 
     #[test]
