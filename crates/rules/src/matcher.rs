@@ -191,31 +191,32 @@ struct Location<'r> {
     repeat_head: u32,
 }
 
-/// A body argument name that is the same as an earlier kept location's but for array index
-/// digits (`items.7.sku` after `items.0.sku`, [`palisade_http::Arg::name_repeats`]), when
-/// every pipeline leaves both as they are. It is not a location of its own (a 140-item
-/// order has 700 such names, each costing the whole per-location bookkeeping): a candidate
-/// found in the first name is confirmed in each repeat's own bytes too, and reported in
-/// request order. A pattern that could match only through the digits would match text the
-/// client never sent.
+/// A location that is not one of its own but hangs off an earlier kept location (its
+/// *head*), because scanning it would find what scanning the head finds (a 140-item order
+/// has 700 repeated names and 140 copies of each repeated note, each costing the whole
+/// per-location bookkeeping): a candidate found in the head is confirmed in each repeat too,
+/// and reported in request order. Two kinds:
+/// - a body argument name that is the head's but for array index digits (`items.7.sku`
+///   after `items.0.sku`, [`palisade_http::Arg::name_repeats`]), when every pipeline leaves
+///   both as they are: confirmed on its own bytes. A pattern that could match only through
+///   the digits would match text the client never sent.
+/// - an argument value with the same bytes as the head's (`same_bytes`): every pipeline
+///   gives it the head's results, which it is confirmed on.
 struct Repeat<'r> {
-    /// The argument name, at `Place::ArgName`.
+    /// `Place::ArgName` (a name repeat) or `Place::ArgValue` (a value repeat).
     place: Place<'r>,
+    /// Its bytes as sent.
+    value: &'r [u8],
+    /// Index of the head in the kept locations.
+    head: u32,
+    /// A value repeat: the head's bytes exactly.
+    same_bytes: bool,
     /// How many kept locations come before it in request order.
     kept_before: u32,
     /// Another repeat of the same location, the one added before this (NO_REPEAT after the
     /// first added): the list runs newest first, and findings are sorted into request
     /// order anyway.
     next: u32,
-}
-
-impl Repeat<'_> {
-    fn value(&self) -> &[u8] {
-        match self.place {
-            Place::ArgName(name) => name.as_bytes(),
-            _ => &[],
-        }
-    }
 }
 
 const NO_REPEAT: u32 = u32::MAX;
@@ -408,6 +409,10 @@ impl SignatureSet {
         let mut body_name_at: Vec<usize> = Vec::with_capacity(body_args_len);
         let mut name_unchanged: Vec<u8> = Vec::with_capacity(body_args_len);
         let mut next_document = 0;
+        // The first kept location of each argument value long enough to be looked up
+        // (see MIN_DEDUP_LEN), for value repeats. Keyed: a request cannot choose values
+        // that collide.
+        let mut value_at: HashMap<&[u8], u32, foldhash::fast::RandomState> = HashMap::default();
         const UNKNOWN: u8 = 0;
         const YES: u8 = 1;
         const NO: u8 = 2;
@@ -424,19 +429,41 @@ impl SignatureSet {
                 // a GraphQL document is scanned as one line (see graphql_documents_on_one_line;
                 // its documents come in this loop's order, so the next one is the only one
                 // this argument can be)
-                let value = match documents.get(next_document) {
+                let (value, document) = match documents.get(next_document) {
                     Some((at, flat)) if std::ptr::eq(*at, arg.value.as_ptr()) => {
                         next_document += 1;
-                        &flat[..]
+                        (&flat[..], true)
                     }
-                    _ => &arg.value[..],
+                    _ => (&arg.value[..], false),
                 };
-                locs.push(Location {
-                    place: Place::ArgValue(&arg.name),
-                    value,
-                    targets: args,
-                    repeat_head: NO_REPEAT,
-                });
+                let mut head = None;
+                if !document && (MIN_DEDUP_LEN..=MAX_DEDUP_LEN).contains(&value.len()) {
+                    // (a request has fewer locations than u32::MAX: its size is bounded)
+                    match value_at.entry(value) {
+                        Entry::Occupied(e) => head = Some(*e.get()),
+                        Entry::Vacant(e) => {
+                            e.insert(locs.len() as u32);
+                        }
+                    }
+                }
+                if let Some(at) = head {
+                    repeats.push(Repeat {
+                        place: Place::ArgValue(&arg.name),
+                        value,
+                        head: at,
+                        same_bytes: true,
+                        kept_before: locs.len() as u32,
+                        next: locs[at as usize].repeat_head,
+                    });
+                    locs[at as usize].repeat_head = (repeats.len() - 1) as u32;
+                } else {
+                    locs.push(Location {
+                        place: Place::ArgValue(&arg.name),
+                        value,
+                        targets: args,
+                        repeat_head: NO_REPEAT,
+                    });
+                }
             }
             let Some(i) = i else {
                 if !arg.name.is_empty() {
@@ -480,6 +507,9 @@ impl SignatureSet {
                     // (a body has at most `max_leaves` arguments: these counts fit in u32)
                     repeats.push(Repeat {
                         place: Place::ArgName(&arg.name),
+                        value: arg.name.as_bytes(),
+                        head: at as u32,
+                        same_bytes: false,
                         kept_before: locs.len() as u32,
                         next: locs[at].repeat_head,
                     });
@@ -717,12 +747,17 @@ impl SignatureSet {
             }
         }
         // Locations are numbered in `locations`, then repeats after them
-        // (`locations.len() + index`); a repeat's bytes are left as they are by every
-        // pipeline.
+        // (`locations.len() + index`); a name repeat's bytes are left as they are by every
+        // pipeline, a value repeat's variants are its head's.
         let kept = locations.len();
         let variant = |loc: usize, p: usize| -> &[u8] {
+            let loc = match repeats.get(loc.wrapping_sub(kept)) {
+                Some(r) if r.same_bytes => r.head as usize,
+                Some(r) => return r.value,
+                None => loc,
+            };
             match rows.get(loc) {
-                None => repeats.get(loc - kept).map_or(&[][..], |r| r.value()),
+                None => &[],
                 Some(None) => locations[loc].value,
                 Some(&Some(row)) => {
                     let row = &variants[row..row + np];
@@ -1895,6 +1930,39 @@ mod tests {
         assert_eq!(targets(&pre, &json_request(body)), want);
         let always = set(Target::Args, FileKind::Regex, "<[a-z]+>\n");
         assert_eq!(targets(&always, &json_request(body)), want);
+    }
+
+    #[test]
+    fn long_repeated_values_are_confirmed_on_the_first_ones_variants_in_order() {
+        // Values long enough to be looked up that repeat an earlier value are no locations
+        // of their own: each is confirmed on its first's pipeline results (here decoded
+        // from percent and entity escapes) and reported where it is, in request order.
+        let a = "see %3Cscript%3E in the attached file for all the details";
+        let b = "see &lt;script&gt; in the attached file for all the details";
+        let calm = "please deliver to the side door and ring the bell twice";
+        assert!([a, b, calm].iter().all(|v| v.len() >= MIN_DEDUP_LEN));
+        let body = format!(
+            r#"{{"items":[{{"n":"{a}"}},{{"n":"{calm}"}},{{"n":"{b}"}},{{"n":"{a}"}},{{"n":"{calm}"}},{{"n":"{b}"}}],"x":"{a}"}}"#
+        );
+        let want = vec![
+            "ARGS:items.0.n",
+            "ARGS:items.2.n",
+            "ARGS:items.3.n",
+            "ARGS:items.5.n",
+            "ARGS:x",
+        ];
+        let lit = set(Target::Args, FileKind::Literal, "<script>\n");
+        assert_eq!(targets(&lit, &json_request(&body)), want);
+        let pre = set(Target::Args, FileKind::Regex, "<script[\\s>]\n");
+        assert_eq!(targets(&pre, &json_request(&body)), want);
+        let always = set(Target::Args, FileKind::Regex, "<[a-z]+>\n");
+        assert_eq!(targets(&always, &json_request(&body)), want);
+        // twelve copies: the first eight are reported (the per-pattern cap)
+        let copies = vec![format!("\"{a}\""); 12].join(",");
+        let body = format!(r#"{{"v":[{copies}]}}"#);
+        let want: Vec<String> = (0..8).map(|i| format!("ARGS:v.{i}")).collect();
+        assert_eq!(targets(&lit, &json_request(&body)), want);
+        assert_eq!(targets(&always, &json_request(&body)), want);
     }
 
     /// `union select` as a literal, a prefiltered regex and a regex without a literal.
