@@ -136,8 +136,23 @@ struct CheckArgs {
     show: String,
 }
 
+/// A one-shot command whose reader went away (`palisade check --corpus F | head`) ends as
+/// other Unix tools do, killed by SIGPIPE, instead of panicking in `println!`: Rust ignores
+/// the signal, which only servers want (their socket writes then fail with EPIPE, which
+/// they handle), so `serve` and the packet engine keep it ignored.
+fn stop_quietly_on_a_closed_stdout() {
+    // SAFETY: setting a signal's disposition to the default touches no Rust state, and no
+    // other thread exists yet.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_) | Command::Ips(_)) {
+        stop_quietly_on_a_closed_stdout();
+    }
     let default_level = match &cli.command {
         Command::Serve(_) => "info",
         _ => "warn",

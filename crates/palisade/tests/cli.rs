@@ -74,6 +74,32 @@ fn check_blocks_an_attack_and_passes_a_benign_request() {
 }
 
 #[test]
+fn a_closed_stdout_ends_a_one_shot_command_without_a_panic() {
+    // `palisade check --corpus F | head -1`: the reader is gone before the summary is
+    // written. The command ends as Unix tools do (SIGPIPE), not with a panic and status 101.
+    use std::os::unix::process::ExitStatusExt;
+    let dir = Temp::new("pipe");
+    let corpus = dir.write(
+        "corpus.jsonl",
+        br#"{"method": "GET", "path": "/?q=1%27%20or%201=1--", "label": "attack"}
+"#,
+    );
+    let mut child = Command::new(bin())
+        .args(["check", "--corpus"])
+        .arg(&corpus)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn palisade check");
+    // the command loads its detectors first (most of a second): the reader closes long before
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(13), "{:?}", out.status);
+}
+
+#[test]
 fn check_reports_bad_input_and_bad_rule_files_clearly() {
     let (code, _, err) = check(&[], b"GET / HTTP/1.1\r\nHost: x\r\n");
     assert_eq!(code, 2);
