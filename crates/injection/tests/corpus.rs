@@ -315,13 +315,16 @@ fn xss_attack_detection_rate() {
         // `top[8680439..toString(30)](1)`, `Reflect.apply(self[…],null,[…])`), which
         // libinjection's XSS tokenizer leaves alone; 83/103 since stop 26 added UTF-7
         // markup (`+ADw-script+AD4-`), `[1].find(alert)` and a base64 data: URL in an
-        // entity-spaced href, none of them markup to the tokenizer
-        by_rule * 100 >= total * 80,
+        // entity-spaced href, none of them markup to the tokenizer; 85/110 since stop 27
+        // added seven more of those kinds (callbacks through `top.`, `print`, a one-run
+        // UTF-7 tag, base64 data: URLs)
+        by_rule * 100 >= total * 77,
         "941100/941101 detected only {by_rule}/{total}"
     );
     assert!(
-        // 82/98, the same script-without-markup misses; 85/103 with stop 26's three
-        by_detector * 100 >= total * 82,
+        // 82/98, the same script-without-markup misses; 85/103 with stop 26's three; 87/110
+        // with stop 27's seven
+        by_detector * 100 >= total * 79,
         "detect_xss detected only {by_detector}/{total}"
     );
 }

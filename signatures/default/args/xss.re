@@ -67,5 +67,8 @@ data\s*:\s*(?:text/html|text/javascript|application/(?:x-)?(?:javascript|ecmascr
 #@ paranoia: 1
 #@ severity: critical
 #@ message: XSS: markup in UTF-7 (+ADw- is <) or a page charset switched to UTF-7
-(?:^|[\s+])ADw-(?:[a-z!?/]|\+AC8-)
-<meta[\s/][^>]*charset\s*=\s*["']?\s*(?:x-imap4-modified-)?utf-?7
+# UTF-7's base64 is case-sensitive (ADW or Adw is no <: `ADW-Series`, `Adwaita`); after
+# +ADw- comes a letter, ! ? / or +AC8- (/); in one run, +ADwA then a letter, ! ? or / as
+# the next sixteen bits' first six (+ADwAcw- is <s)
+(?:^|[\s+])(?-i:ADw)(?:-(?:[a-z!?/]|\+AC8-)|(?-i:A[Q-WYZa-eIPL]))
+<meta[\s/][^>]*charset\s*=\s*["']?\s*(?:x-imap4-modified-|unicode-1-1-|csunicode11)?utf-?7

@@ -24,7 +24,11 @@
 \bfetch\s*\([^)]{0,200}document\.cookie
 #@ paranoia: 1
 #@ severity: critical
-#@ message: XSS: dialog function passed as a callback ([1].find(alert))
-\.\s*(?:find|findindex|findlast|map|flatmap|filter|foreach|some|every|reduce|then|catch|sort)\s*\(\s*(?:alert|prompt|confirm)\s*\)
-#@ message: XSS: data URL of a document type whose base64 content starts with markup (<)
-data\s*:\s*(?:application|text)/[^,"'<>]*base64[^,"'<>]*,\s*P[CDGH]
+#@ message: XSS: dialog function passed as a callback ([1].find(alert), .find(top.alert))
+\.\s*(?:find|findindex|findlast|findlastindex|map|flatmap|filter|foreach|some|every|reduce|reduceright|sort)\s*\(\s*(?:[a-z_$][\w$]*\s*\.\s*){0,3}(?:alert|prompt|confirm)\s*\)
+#@ message: XSS: print dialog passed as a callback to an array search ([1].find(print))
+\.\s*(?:find|findindex|findlast|findlastindex|some|every|filter|sort)\s*\(\s*(?:[a-z_$][\w$]*\s*\.\s*){0,3}print\s*\)
+#@ message: XSS: data URL of a document type whose base64 content starts with markup (< then a letter, ! or ?)
+# document types, made-up ones (`data:q;base64,`) and none; not image/ (an <img> never runs
+# one; SVG documents are xss.re's)
+data\s*:\s*(?:(?:application|text|message|multipart)/[\w.+-]*|[\w.+-]*)(?:;[^,"'<>;\s]*)*;\s*base64\s*,\s*P[C-H]
