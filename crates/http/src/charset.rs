@@ -145,6 +145,90 @@ const ASCII_COMPATIBLE: &[&str] = &[
     "georgianps",
     "ptcp154",
     "cp1125",
+    // WHATWG Encoding Standard labels and common aliases of the sets above
+    "csutf8",
+    "unicode11utf8",
+    "unicode20utf8",
+    "xunicode20utf8",
+    "utf8mb3",
+    "utf8mb4",
+    "utf8sig",
+    "csascii",
+    "cp367",
+    "ibm367",
+    "isoir6",
+    "cp819",
+    "ibm819",
+    "csisolatin1",
+    "csisolatin2",
+    "csisolatin3",
+    "csisolatin4",
+    "csisolatin5",
+    "csisolatin6",
+    "csisolatin9",
+    "csisolatincyrillic",
+    "csisolatinarabic",
+    "csisolatingreek",
+    "csisolatinhebrew",
+    "cyrillic",
+    "arabic",
+    "greek",
+    "greek8",
+    "hebrew",
+    "isoir100",
+    "isoir101",
+    "isoir109",
+    "isoir110",
+    "isoir126",
+    "isoir127",
+    "isoir138",
+    "isoir144",
+    "isoir148",
+    "isoir149",
+    "isoir157",
+    "isoir58",
+    "l2",
+    "l3",
+    "l4",
+    "l5",
+    "l6",
+    "l9",
+    "csshiftjis",
+    "ms932",
+    "mskanji",
+    "cseucpkdfmtjapanese",
+    "xeucjp",
+    "csiso2022jp",
+    "cseuckr",
+    "csksc56011987",
+    "korean",
+    "ksc5601",
+    "ksc56011989",
+    "windows949",
+    "ms949",
+    "chinese",
+    "csgb2312",
+    "csiso58gb231280",
+    "gb231280",
+    "xgbk",
+    "ms936",
+    "cnbig5",
+    "csbig5",
+    "xxbig5",
+    "ms950",
+    "cskoi8r",
+    "koi",
+    "koi8",
+    "koi8ru",
+    "xmaccyrillic",
+    "xmacukrainian",
+    "mac",
+    "csmacintosh",
+    "dos874",
+    "iso885911",
+    "xusersdefined",
+    // libmagic's name for content that is not text (`file -i`): its bytes, as they are
+    "binary",
 ];
 
 /// How a body declared in `charset` (any spelling) is read.
@@ -163,9 +247,12 @@ pub fn kind(charset: &str) -> CharsetKind {
         return CharsetKind::Utf32(e);
     }
     match c.as_str() {
-        // .NET's names for UTF-16 LE and BE
-        "unicode" | "ucs2" => return CharsetKind::Utf16(None),
+        // .NET's and WHATWG's names for UTF-16 LE and BE, and UCS-4
+        "unicode" | "ucs2" | "csunicode" | "iso10646ucs2" | "unicodefeff" => {
+            return CharsetKind::Utf16(None)
+        }
         "unicodefffe" => return CharsetKind::Utf16(Some(Endian::Big)),
+        "ucs4" | "iso10646ucs4" | "csucs4" => return CharsetKind::Utf32(None),
         _ => {}
     }
     let families = ["iso8859", "windows125", "cp125", "xcp125", "ibm125"];
@@ -219,6 +306,17 @@ mod tests {
             "koi8-r",
             "iso-2022-jp",
             "latin1",
+            "binary",
+            "iso-ir-100",
+            "cp819",
+            "MS932",
+            "csShiftJIS",
+            "x-euc-jp",
+            "utf8mb4",
+            "utf-8-sig",
+            "unicode-1-1-utf-8",
+            "ks_c_5601-1987",
+            "x-mac-cyrillic",
         ] {
             assert_eq!(kind(c), CharsetKind::AsciiCompatible, "{c}");
         }
@@ -241,5 +339,7 @@ mod tests {
         assert_eq!(kind("utf-16"), CharsetKind::Utf16(None));
         assert_eq!(kind("unicode"), CharsetKind::Utf16(None));
         assert_eq!(kind("utf-32be"), CharsetKind::Utf32(Some(Endian::Big)));
+        assert_eq!(kind("ucs-4"), CharsetKind::Utf32(None));
+        assert_eq!(kind("iso-10646-ucs-2"), CharsetKind::Utf16(None));
     }
 }

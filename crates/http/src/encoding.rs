@@ -63,12 +63,15 @@ impl std::fmt::Display for EncodingError {
 impl std::error::Error for EncodingError {}
 
 /// The codings of a `Content-Encoding` value that change the bytes, in the order they were
-/// applied (`identity` and empty list members left out), lowercased.
+/// applied (`identity`, empty list members and `utf-8` left out), lowercased. `utf-8` is a
+/// charset sent in the wrong header by some clients, no coding: a server that honours
+/// codings refuses it (Express answers 415), the others read the bytes as they are, which
+/// is what is then inspected.
 pub fn codings(header: &str) -> Vec<String> {
     header
         .split(',')
         .map(|c| c.trim().to_ascii_lowercase())
-        .filter(|c| !c.is_empty() && c != "identity")
+        .filter(|c| !c.is_empty() && !matches!(c.as_str(), "identity" | "utf-8" | "utf8"))
         .collect()
 }
 
@@ -287,6 +290,8 @@ mod tests {
             Err(EncodingError::TooManyCodings(MAX_CODINGS + 1))
         );
         assert_eq!(codings(" gzip , identity,"), vec!["gzip"]);
+        assert!(codings("UTF-8").is_empty());
+        assert_eq!(codings("utf-8, br"), vec!["br"]);
     }
 
     #[test]

@@ -142,8 +142,10 @@ fn modern_apps_profile_rates() {
 // 80/704 = 11.4% with a Shift_JIS form (CRS: 920480, charset not allowed, and 920250,
 // invalid UTF-8) and UTF-16 JSON (passes since the profile's 1010280 allows the UTF-16/32
 // charsets Palisade decodes); 81/708 = 11.4% with a post quoting JavaScript that passes
-// `alert` to a promise's `catch` (941390, 942151).
-const MAX_BENIGN_FPR_PERMILLE: usize = 115;
+// `alert` to a promise's `catch` (941390, 942151); 83/711 = 11.7% with an upload typed
+// `charset=binary` (920420, 920480) and a JSON body declaring `utf8mb4` (920480): CRS's
+// charset allow-list, which the profile widens only by UTF-16/32.
+const MAX_BENIGN_FPR_PERMILLE: usize = 117;
 
 fn json_post(path: &str, body: &str) -> RequestModel {
     let mut h = Headers::default();
