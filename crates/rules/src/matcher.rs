@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
@@ -794,7 +793,8 @@ impl SignatureSet {
         // Repeated values (array items, identical form fields) are scanned once.
         let mut dup_head: Vec<usize> = Vec::with_capacity(locations.len() + 8);
         let mut dups: Vec<(usize, usize)> = Vec::with_capacity(locations.len());
-        let mut segment_by_bytes: HashMap<&[u8], usize, BuildHasherDefault<SliceHasher>> =
+        // keyed: a request cannot choose values that collide into one bucket
+        let mut segment_by_bytes: HashMap<&[u8], usize, foldhash::fast::RandomState> =
             HashMap::default();
         // Scratch space reused by every group.
         let mut distinct: Vec<&[u8]> = Vec::new();
@@ -1417,39 +1417,6 @@ const MAX_DEDUP_LEN: usize = 1024;
 /// than scanning a few dozen bytes (JSON bodies have hundreds of short unique leaves).
 const MIN_DEDUP_LEN: usize = 32;
 const NO_DUP: usize = usize::MAX;
-
-/// A fast non-cryptographic hash for looking up values of one request (FxHash's mixing,
-/// eight bytes at a time); request contents cannot grow a bucket beyond the values it sent.
-#[derive(Default)]
-struct SliceHasher(u64);
-
-impl Hasher for SliceHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        self.0 = h;
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
 
 fn finding(info: &PatternInfo, place: &Place<'_>, matched: &[u8]) -> Finding {
     let message = match place {
