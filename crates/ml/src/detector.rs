@@ -124,7 +124,6 @@ pub fn worst_locations_remembering(
     let mut scratch = Vec::new();
     for_each_location(request, |place, value| {
         let margin = match seen.entry(value) {
-            Entry::Occupied(e) if *e.get() == NOT_SCORED => return,
             Entry::Occupied(e) => *e.get(),
             Entry::Vacant(e) => {
                 let cache = headers.filter(|_| matches!(place, Place::Header(_)));
@@ -147,13 +146,12 @@ pub fn worst_locations_remembering(
                         m
                     }
                 };
-                if m == NOT_SCORED {
-                    e.insert(m);
-                    return;
-                }
                 *e.insert(m)
             }
         };
+        if margin == NOT_SCORED {
+            return;
+        }
         if all.is_none_or(|(m, _, _)| margin > m) {
             all = Some((margin, place, value));
         }

@@ -62,13 +62,13 @@ pub const MIN_PROSE_LEN: usize = 64;
 
 /// True for a normalized value of at least [`MIN_PROSE_LEN`] bytes made only of ASCII
 /// letters, digits, spaces and `. , ! ? -`, in words no longer than [`MAX_PROSE_WORD`]:
-/// a paragraph of plain words (a message, a product note, a review). A long token
-/// (base64 or hex without padding, an encrypted cookie) is no paragraph and is scored. No injection grammar but SQL's keyword-only forms (`order by
-/// 1`, `or true`, `union all select 1,2,3`) can be written in those bytes, and those are
-/// short or carry keywords the signatures match; the classifier, which reads a payload
-/// inside a paragraph as mostly paragraph, adds nothing there. Scoring such a value cost
-/// ~140 instructions per byte (a 2 KB message: more than the rest of the request's
-/// inspection), so it is not scored.
+/// a paragraph of plain words (a message, a product note, a review); a long token (base64
+/// or hex without padding, an encrypted cookie) is no paragraph and is scored. No
+/// injection grammar but SQL's keyword-only forms (`order by 1`, `or true`, `union all
+/// select 1,2,3`) can be written in those bytes, and those are short or carry keywords the
+/// signatures match; the classifier, which reads a payload inside a paragraph as mostly
+/// paragraph, adds nothing there. Scoring such a value cost ~140 instructions per byte (a
+/// 2 KB message: more than the rest of the request's inspection), so it is not scored.
 pub fn is_long_prose(norm: &[u8]) -> bool {
     if norm.len() < MIN_PROSE_LEN {
         return false;

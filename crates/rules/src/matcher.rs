@@ -199,17 +199,15 @@ struct Location<'r> {
 ///   after `items.0.sku`, [`palisade_http::Arg::name_repeats`]), when every pipeline leaves
 ///   both as they are: confirmed on its own bytes. A pattern that could match only through
 ///   the digits would match text the client never sent.
-/// - an argument value with the same bytes as the head's (`same_bytes`): every pipeline
+/// - an argument value with the same bytes as the head's (`same_as`): every pipeline
 ///   gives it the head's results, which it is confirmed on.
 struct Repeat<'r> {
     /// `Place::ArgName` (a name repeat) or `Place::ArgValue` (a value repeat).
     place: Place<'r>,
     /// Its bytes as sent.
     value: &'r [u8],
-    /// Index of the head in the kept locations.
-    head: u32,
-    /// A value repeat: the head's bytes exactly.
-    same_bytes: bool,
+    /// A value repeat: the index of its head in the kept locations, whose bytes these are.
+    same_as: Option<u32>,
     /// How many kept locations come before it in request order.
     kept_before: u32,
     /// Another repeat of the same location, the one added before this (NO_REPEAT after the
@@ -449,8 +447,7 @@ impl SignatureSet {
                     repeats.push(Repeat {
                         place: Place::ArgValue(&arg.name),
                         value,
-                        head: at,
-                        same_bytes: true,
+                        same_as: Some(at),
                         kept_before: locs.len() as u32,
                         next: locs[at as usize].repeat_head,
                     });
@@ -507,8 +504,7 @@ impl SignatureSet {
                     repeats.push(Repeat {
                         place: Place::ArgName(&arg.name),
                         value: arg.name.as_bytes(),
-                        head: at as u32,
-                        same_bytes: false,
+                        same_as: None,
                         kept_before: locs.len() as u32,
                         next: locs[at].repeat_head,
                     });
@@ -751,7 +747,10 @@ impl SignatureSet {
         let kept = locations.len();
         let variant = |loc: usize, p: usize| -> &[u8] {
             let loc = match repeats.get(loc.wrapping_sub(kept)) {
-                Some(r) if r.same_bytes => r.head as usize,
+                Some(Repeat {
+                    same_as: Some(head),
+                    ..
+                }) => *head as usize,
                 Some(r) => return r.value,
                 None => loc,
             };
