@@ -15,7 +15,7 @@ use regex_automata::{meta, MatchKind, PatternSet};
 use crate::format::{
     parse_source, read_dir, FileKind, LoadError, PatternSpec, SignatureSource, Target,
 };
-use crate::prefilter::{required_rare_byte, RARE_BYTES};
+use crate::prefilter::{required_rare_byte, RARE_BYTES, STRONG_RARE_BYTES};
 
 /// Per-pattern data needed to report (and, for regexes, confirm) a hit.
 struct PatternInfo {
@@ -45,11 +45,10 @@ struct Group {
     /// Same, as a bit mask.
     pipeline_mask: u64,
     ac: Option<AhoCorasick>,
-    /// Bytes (at most six) such that every match of every pattern found through the
-    /// Aho-Corasick scan holds one of them: when none occurs in the haystack, no such
-    /// pattern can match and the scan is skipped (a JSON body holds none of the `<`, `(`,
-    /// `=` of the upload and XXE patterns). None when some pattern has no rare byte.
-    ac_gate: Option<Vec<u8>>,
+    /// When none of its bytes or words occurs in the haystack, no pattern found through the
+    /// Aho-Corasick scan can match, and the scan is skipped. None when some pattern offers
+    /// neither.
+    ac_gate: Option<Gate>,
     /// What each Aho-Corasick pattern stands for.
     ac_entries: Vec<AcEntry>,
     literal_info: Vec<PatternInfo>,
@@ -57,6 +56,164 @@ struct Group {
     always: Option<meta::Regex>,
     always_ids: Vec<usize>,
     regex_info: Vec<PatternInfo>,
+}
+
+/// Bytes (at most six) and words such that every match of every pattern of a group's
+/// Aho-Corasick scan holds one of them: a JSON document or a form body holds none of the
+/// `<`, `(`, `>` and the `filename`, `xmlns:` of the upload and XXE patterns.
+struct Gate {
+    bytes: Vec<u8>,
+    /// Matched ignoring ASCII case, as the patterns are; grouped by the byte searched for
+    /// (see [`GateWord`]), one search per group.
+    words: Vec<Vec<GateWord>>,
+}
+
+impl Gate {
+    fn open(&self, hay: &[u8]) -> bool {
+        any_byte_in(hay, &self.bytes) || self.words.iter().any(|group| occurs_in(group, hay))
+    }
+}
+
+/// Whether one of `words`, which share their anchor letter, occurs in `hay`.
+fn occurs_in(words: &[GateWord], hay: &[u8]) -> bool {
+    let Some(first) = words.first() else {
+        return false;
+    };
+    let anchor = first.word[first.anchor_at];
+    let (lower, upper) = (anchor.to_ascii_lowercase(), anchor.to_ascii_uppercase());
+    memchr::memchr2_iter(lower, upper, hay).any(|at| words.iter().any(|w| w.occurs_at(hay, at)))
+}
+
+/// A word of a [`Gate`], found by a vectorized search for its rarest letter (either case)
+/// and a comparison around each occurrence. An automaton over the words would be no
+/// faster on long bodies, and its own prefilter, free to pick a byte such as the `:` of
+/// `xmlns:`, would stop at every key of a JSON document.
+struct GateWord {
+    /// Not empty.
+    word: Vec<u8>,
+    /// Where in the word the searched byte is.
+    anchor_at: usize,
+}
+
+/// ASCII letters, rarest in ordinary text first.
+const LETTERS_RAREST_FIRST: &[u8] = b"zqxjkvbpygfwmucldrhsnioate";
+
+impl GateWord {
+    fn new(word: Vec<u8>) -> GateWord {
+        let anchor_at = LETTERS_RAREST_FIRST
+            .iter()
+            .find_map(|&l| word.iter().position(|b| b.eq_ignore_ascii_case(&l)))
+            .unwrap_or(0);
+        GateWord { word, anchor_at }
+    }
+
+    /// Whether the word occurs with its anchor at `at`.
+    fn occurs_at(&self, hay: &[u8], at: usize) -> bool {
+        at.checked_sub(self.anchor_at)
+            .and_then(|start| hay.get(start..start + self.word.len()))
+            .is_some_and(|w| w.eq_ignore_ascii_case(&self.word))
+    }
+}
+
+/// What one pattern offers its group's gate.
+#[derive(Debug, Default)]
+struct GateNeed {
+    /// A byte of [`STRONG_RARE_BYTES`] that every match holds.
+    strong: Option<u8>,
+    /// Strings one of which every match holds (the literal itself, or a regex's required
+    /// literals).
+    words: Option<Vec<Vec<u8>>>,
+    /// A byte of [`RARE_BYTES`] that every match holds.
+    rare: Option<u8>,
+}
+
+impl GateNeed {
+    fn of_literal(literal: &[u8]) -> GateNeed {
+        let first_in = |set: &[u8]| set.iter().copied().find(|b| literal.contains(b));
+        GateNeed {
+            strong: first_in(STRONG_RARE_BYTES),
+            words: Some(vec![literal.to_vec()]),
+            rare: first_in(RARE_BYTES),
+        }
+    }
+}
+
+/// Shortest word a gate searches for: shorter ones are in too many ordinary values.
+const MIN_GATE_WORD: usize = 4;
+/// Most words a gate searches for.
+const MAX_GATE_WORDS: usize = 8;
+
+/// The longest string of at least [`MIN_GATE_WORD`] bytes that every one of `words` holds
+/// (`filename` for `filename=`, `filename =`, `filename*=`...), or None.
+fn common_word(words: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let shortest = words.iter().min_by_key(|w| w.len())?;
+    (MIN_GATE_WORD..=shortest.len()).rev().find_map(|len| {
+        shortest.windows(len).find_map(|candidate| {
+            words
+                .iter()
+                .all(|w| w.windows(len).any(|x| x.eq_ignore_ascii_case(candidate)))
+                .then(|| candidate.to_vec())
+        })
+    })
+}
+
+/// A group's gate from what each of its patterns offers: its strong rare byte when it has
+/// one, else the word all its words share, else its rare byte. None when one pattern
+/// offers nothing, or more than six bytes or [`MAX_GATE_WORDS`] words would be needed
+/// (searching for more costs about as much as the scan it could save).
+fn gate_of(needs: &[GateNeed]) -> Option<Gate> {
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut words: Vec<Vec<u8>> = Vec::new();
+    for need in needs {
+        let word = || need.words.as_deref().and_then(common_word);
+        match need.strong.ok_or_else(word) {
+            Ok(b) => {
+                if !bytes.contains(&b) {
+                    bytes.push(b);
+                }
+            }
+            Err(Some(w)) => words.push(w),
+            Err(None) => match need.rare {
+                Some(b) => {
+                    if !bytes.contains(&b) {
+                        bytes.push(b);
+                    }
+                }
+                None => return None,
+            },
+        }
+    }
+    words.sort_unstable();
+    words.dedup();
+    if bytes.len() > 6 || words.len() > MAX_GATE_WORDS || (bytes.is_empty() && words.is_empty()) {
+        return None;
+    }
+    // a word holding another is found through it
+    let contains = |w: &[u8], other: &[u8]| {
+        w.len() > other.len()
+            && w.windows(other.len())
+                .any(|x| x.eq_ignore_ascii_case(other))
+    };
+    let kept: Vec<GateWord> = words
+        .iter()
+        .filter(|w| !words.iter().any(|other| contains(w, other)))
+        .map(|w| GateWord::new(w.clone()))
+        .collect();
+    let mut groups: Vec<Vec<GateWord>> = Vec::new();
+    for w in kept {
+        let anchor = w.word[w.anchor_at].to_ascii_lowercase();
+        match groups
+            .iter_mut()
+            .find(|g| g[0].word[g[0].anchor_at].to_ascii_lowercase() == anchor)
+        {
+            Some(group) => group.push(w),
+            None => groups.push(vec![w]),
+        }
+    }
+    Some(Gate {
+        bytes,
+        words: groups,
+    })
 }
 
 enum AcEntry {
@@ -886,10 +1043,7 @@ impl SignatureSet {
             always_candidates.clear();
             // Segment bounds: its bytes and the separator after them.
             let segment_end = |k: usize| starts.get(k + 1).map_or(hay.len(), |&(s, _)| s);
-            let gate_open = group
-                .ac_gate
-                .as_deref()
-                .is_none_or(|bytes| any_byte_in(hay, bytes));
+            let gate_open = group.ac_gate.as_ref().is_none_or(|gate| gate.open(hay));
             if let Some(ac) = group.ac.as_ref().filter(|_| gate_open) {
                 // Two passes: a plain search finds the segments with any needle (each search
                 // reports the match that ends first, so no segment before it holds one; the
@@ -1384,21 +1538,6 @@ fn clean_key(key: &mut Vec<u8>, targets: u8, paranoia: u8, value: &[u8]) -> bool
     true
 }
 
-/// The gate of a group from one byte string per pattern (a literal pattern's text, or a
-/// byte every match of a regex holds): each one's rarest byte from [`RARE_BYTES`]; None
-/// when one has none or more than six bytes would be needed (searching for more costs
-/// about as much as the scan it could save).
-fn gate_bytes(needles: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let mut gate: Vec<u8> = Vec::new();
-    for needle in needles {
-        let rarest = RARE_BYTES.iter().find(|r| needle.contains(r))?;
-        if !gate.contains(rarest) {
-            gate.push(*rarest);
-        }
-    }
-    (!gate.is_empty() && gate.len() <= 6).then_some(gate)
-}
-
 /// Whether any of `bytes` (at most six) occurs in `hay`, by vectorized searches.
 fn any_byte_in(hay: &[u8], bytes: &[u8]) -> bool {
     bytes.chunks(3).any(|c| match *c {
@@ -1631,6 +1770,8 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
         let mut required: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut always_patterns: Vec<&str> = Vec::new();
         let mut always_ids = Vec::new();
+        // each regex's required literals, for the gate
+        let mut required_sets: Vec<Option<Vec<Vec<u8>>>> = Vec::with_capacity(res.len());
         for (i, spec) in res.iter().enumerate() {
             let build = |multi_line: bool| {
                 regex::bytes::RegexBuilder::new(&spec.regex)
@@ -1653,6 +1794,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             match crate::prefilter::required_literals_with(&spec.regex, compressed) {
                 Some(set) => {
                     stats.prefiltered += 1;
+                    required_sets.push(Some(set.clone()));
                     for lit in set {
                         let slot = *required.entry(lit.clone()).or_insert_with(|| {
                             ac_needles.push(lit);
@@ -1665,24 +1807,28 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                     }
                 }
                 None => {
+                    required_sets.push(None);
                     always_patterns.push(spec.regex.as_str());
                     always_ids.push(i);
                 }
             }
         }
-        // the gate: a rare byte of each literal pattern and of each prefiltered regex
-        // (every match holds it, whatever literal the prefilter picked)
-        let mut gate_of_each: Vec<Vec<u8>> = lits
+        // the gate: what each literal pattern and each prefiltered regex offers (every
+        // match holds it, whatever literal the prefilter picked)
+        let mut needs: Vec<GateNeed> = lits
             .iter()
-            .map(|spec| spec.literal.as_deref().unwrap_or("").as_bytes().to_vec())
+            .map(|spec| GateNeed::of_literal(spec.literal.as_deref().unwrap_or("").as_bytes()))
             .collect();
-        for (i, spec) in res.iter().enumerate() {
-            if always_ids.binary_search(&i).is_err() {
-                let byte = required_rare_byte(&spec.regex, RARE_BYTES);
-                gate_of_each.push(byte.map(|b| vec![b]).unwrap_or_default());
+        for (spec, words) in res.iter().zip(required_sets) {
+            if let Some(words) = words {
+                needs.push(GateNeed {
+                    strong: required_rare_byte(&spec.regex, STRONG_RARE_BYTES),
+                    words: Some(words),
+                    rare: required_rare_byte(&spec.regex, RARE_BYTES),
+                });
             }
         }
-        let ac_gate = gate_bytes(&gate_of_each);
+        let ac_gate = gate_of(&needs);
         let ac = if ac_needles.is_empty() {
             None
         } else {
@@ -2163,23 +2309,73 @@ mod tests {
 
     #[test]
     fn rare_byte_gate() {
-        let needles = |list: &[&str]| {
+        let gate = |list: &[&str]| {
+            let needs: Vec<GateNeed> = list
+                .iter()
+                .map(|n| GateNeed::of_literal(n.as_bytes()))
+                .collect();
+            gate_of(&needs).map(|g| {
+                let words = ["filename=", "filename", "xmlns:", "union select", "x/y"]
+                    .into_iter()
+                    .filter(|w| g.words.iter().any(|group| occurs_in(group, w.as_bytes())))
+                    .collect::<Vec<_>>();
+                (String::from_utf8(g.bytes).unwrap_or_default(), words)
+            })
+        };
+        // each needle's strongest byte, once; a word when it has only form and JSON
+        // syntax bytes and is long enough; a weak byte when it is too short
+        assert_eq!(
+            gate(&["eval(", "<?php", "exec(", "filename=", "x/y"]),
+            Some(("(</".to_string(), vec!["filename="]))
+        );
+        // a short needle of letters only can occur anywhere: no gate
+        assert!(gate(&["eval(", "sel"]).is_none());
+        // nor can too many words be searched for cheaply
+        let many: Vec<String> = (0..=MAX_GATE_WORDS).map(|i| format!("word{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(gate(&many).is_none());
+        assert!(gate(&many[..MAX_GATE_WORDS]).is_some());
+        // too many distinct bytes to be worth searching for
+        assert!(gate(&["<", ">", "(", ")", "$", "!", "|"]).is_none());
+        // the word shared by a regex's required literals, found in any case
+        let words = |list: &[&str]| {
             list.iter()
-                .map(|n| n.as_bytes().to_vec())
+                .map(|w| w.as_bytes().to_vec())
                 .collect::<Vec<_>>()
         };
-        // each needle's rarest byte, once
         assert_eq!(
-            gate_bytes(&needles(&["eval(", "<?php", "exec(", "filename=", "x/y"])),
-            Some(b"(<=/".to_vec())
+            common_word(&words(&["filename =", "FileName*=", "x filename="])),
+            Some(b"filename".to_vec())
         );
-        // a needle of letters and spaces only can occur anywhere: no gate
-        assert_eq!(gate_bytes(&needles(&["eval(", "union select"])), None);
-        // too many distinct bytes to be worth searching for
-        assert_eq!(
-            gate_bytes(&needles(&["<", ">", "(", ")", "=", "%", "|"])),
-            None
-        );
+        assert_eq!(common_word(&words(&["abcd", "abce"])), None);
+        // a gate word is searched for by its rarest letter, and compared around it
+        let onload = GateWord::new(b"onload".to_vec());
+        assert_eq!(onload.anchor_at, 2);
+        for (hay, want) in [
+            (&b"ONLOAD"[..], true),
+            (b"x=1 onLoad=", true),
+            (b"nload onloa", false),
+            (b"on load", false),
+        ] {
+            let found = occurs_in(std::slice::from_ref(&onload), hay);
+            assert_eq!(found, want, "{}", String::from_utf8_lossy(hay));
+        }
+        // a word holding another is left to it; words sharing their rarest letter share
+        // one search
+        let needs = [
+            GateNeed::of_literal(b"xmlns:xi="),
+            GateNeed::of_literal(b"xmlns:"),
+            GateNeed::of_literal(b"xinclude"),
+        ];
+        let shared = gate_of(&needs).expect("a word gate");
+        assert_eq!(shared.words.len(), 1);
+        assert_eq!(shared.words[0].len(), 2);
+        assert!(shared.open(b"<x XInclude") && !shared.open(b"xmlns xi"));
+        // a word gate is found in any case
+        let needs = [GateNeed::of_literal(b"xmlns:xi=")];
+        let word_gate = gate_of(&needs).expect("a word gate");
+        assert!(word_gate.bytes.is_empty());
+        assert!(word_gate.open(b"a XMLNS:XI=b") && !word_gate.open(b"xmlns xi= <("));
         for (hay, bytes, want) in [
             (&b"abc"[..], &b"("[..], false),
             (b"ab(c", b"<(", true),
@@ -2232,6 +2428,55 @@ mod tests {
         let mut m = RequestModel::from_head("POST", "/upload", "HTTP/1.1", h);
         m.attach_body(body, false);
         m
+    }
+
+    #[test]
+    fn the_built_in_body_gate_stays_shut_for_ordinary_forms_and_json() {
+        let set = SignatureSet::builtin().expect("built-in signatures");
+        let body = set.groups.iter().find(|g| g.target == Target::Body);
+        let gate = body.and_then(|g| g.ac_gate.as_ref()).expect("a body gate");
+        for ordinary in [
+            &b"first_name=Jane&email=jane.doe%40example.com&message=Hello+team%21+50%25+off"[..],
+            br#"{"order_id":"A1","items":[{"sku":"SKU1","note":"ring twice","price":4.99}]}"#,
+        ] {
+            assert!(
+                !gate.open(ordinary),
+                "{}",
+                String::from_utf8_lossy(ordinary)
+            );
+        }
+        for attack in [
+            &b"<?php system($_GET[1]);"[..],
+            b"Content-Disposition: form-data; FILENAME=\"../x\"",
+        ] {
+            assert!(gate.open(attack), "{}", String::from_utf8_lossy(attack));
+        }
+    }
+
+    #[test]
+    fn word_gated_body_scan_finds_what_it_should() {
+        // one pattern with a strong rare byte, one whose only rare byte is form syntax (`=`):
+        // its required word gates it instead, so a form body without either is not scanned
+        let body_set = set(
+            Target::Body,
+            FileKind::Regex,
+            "<!entity\\s+\\w+\\s+system\n\\bfilename\\s*=\\s*[^&]*\\.\\.[/\\\\]\n",
+        );
+        let gate = body_set.groups[0].ac_gate.as_ref().expect("a gate");
+        assert_eq!(gate.bytes, b"<");
+        let form = "application/x-www-form-urlencoded";
+        assert!(targets(&body_set, &raw_body(form, b"a=1&b=../x&c=%3D")).is_empty());
+        for body in [
+            &b"name=x&FileName=../../etc/passwd"[..],
+            b"a=<!ENTITY x SYSTEM",
+        ] {
+            assert_eq!(
+                targets(&body_set, &raw_body(form, body)),
+                vec!["REQUEST_BODY"],
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]
