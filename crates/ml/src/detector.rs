@@ -10,7 +10,7 @@ use palisade_engine::{Detector, Finding, Severity};
 use palisade_http::RequestModel;
 
 use crate::features::normalize_in;
-use crate::locations::{for_each_location, is_long_prose, Place};
+use crate::locations::{for_each_location, is_long_prose, is_long_prose_as_sent, Place};
 use crate::model::Model;
 
 /// How the classifier's probability becomes a finding.
@@ -129,6 +129,13 @@ pub fn worst_locations_remembering(
                 let cache = headers.filter(|_| matches!(place, Place::Header(_)));
                 let m = match cache.and_then(|c| c.get(value)) {
                     Some(m) => m,
+                    // (prose is recognized without normalizing it when it can be)
+                    None if is_long_prose_as_sent(value) => {
+                        if let Some(c) = cache {
+                            c.insert(value, NOT_SCORED);
+                        }
+                        NOT_SCORED
+                    }
                     None => {
                         let norm = normalize_in(value, &mut scratch);
                         let m = match seen_normalized.get(norm) {
