@@ -563,6 +563,9 @@ impl SignatureSet {
         let mut body_name_at: Vec<usize> = Vec::with_capacity(body_args_len);
         let mut name_unchanged: Vec<u8> = Vec::with_capacity(body_args_len);
         let mut next_document = 0;
+        // Repeats are sized once, at the first: a large order's hundreds would be copied
+        // as they grow. Each argument is at most a name and a value repeat.
+        let most_repeats = 2 * (request.args_get.len() + body_args_len);
         // The first kept location of each argument value long enough to be looked up
         // (see MIN_DEDUP_LEN), for value repeats. Keyed: a request cannot choose values
         // that collide.
@@ -601,6 +604,9 @@ impl SignatureSet {
                     }
                 }
                 if let Some(at) = head {
+                    if repeats.capacity() == 0 {
+                        repeats.reserve(most_repeats);
+                    }
                     repeats.push(Repeat {
                         place: Place::ArgValue(&arg.name),
                         value,
@@ -654,8 +660,7 @@ impl SignatureSet {
                 }
                 if name_unchanged[first] == YES {
                     if repeats.capacity() == 0 {
-                        // sized once: a large order's hundreds would be copied as it grows
-                        repeats.reserve(body_args_len - i);
+                        repeats.reserve(most_repeats);
                     }
                     // (a body has at most `max_leaves` arguments: these counts fit in u32)
                     repeats.push(Repeat {
