@@ -10,7 +10,7 @@ use palisade_engine::{Detector, Finding, Severity};
 use palisade_http::RequestModel;
 
 use crate::features::normalize_in;
-use crate::locations::{for_each_location, is_long_prose, is_long_prose_as_sent, Place};
+use crate::locations::{for_each_location, is_long_prose, Place};
 use crate::model::Model;
 
 /// How the classifier's probability becomes a finding.
@@ -130,7 +130,7 @@ pub fn worst_locations_remembering(
                 let m = match cache.and_then(|c| c.get(value)) {
                     Some(m) => m,
                     // (prose is recognized without normalizing it when it can be)
-                    None if is_long_prose_as_sent(value) => {
+                    None if is_long_prose(value) => {
                         if let Some(c) = cache {
                             c.insert(value, NOT_SCORED);
                         }

@@ -69,42 +69,27 @@ pub const MIN_PROSE_LEN: usize = 64;
 /// signatures match; the classifier, which reads a payload inside a paragraph as mostly
 /// paragraph, adds nothing there. Scoring such a value cost ~140 instructions per byte (a
 /// 2 KB message: more than the rest of the request's inspection), so it is not scored.
-pub fn is_long_prose(norm: &[u8]) -> bool {
-    if norm.len() < MIN_PROSE_LEN {
-        return false;
-    }
-    let mut word = 0usize;
-    for &b in norm {
-        if !PROSE_BYTE[b as usize] {
-            return false;
-        }
-        word = if b == b' ' { 0 } else { word + 1 };
-        if word > MAX_PROSE_WORD {
-            return false;
-        }
-    }
-    true
-}
-
-/// [`is_long_prose`] of what `value` normalizes to, decided on the value as sent, without
-/// normalizing it (a copy and two passes over a 2 KB message): prose bytes with no two
-/// spaces in a row are only lowercased and their digits written as `0`, which keeps the
-/// length, the words and every byte's class. False for anything else, which the caller
-/// normalizes and asks [`is_long_prose`] about (`%20`, `&amp;`, double spaces).
-pub fn is_long_prose_as_sent(value: &[u8]) -> bool {
-    if value.len() < MIN_PROSE_LEN {
+///
+/// Two spaces in a row are refused too. A normalized value never has them (whitespace runs
+/// are compressed), and with that rule the answer for a value *as sent* is the one for its
+/// normalized form, so the classifier asks before normalizing (a copy and two passes over
+/// a 2 KB message): such a value is only lowercased and its digits written as `0`, which
+/// keeps its length, its words and every byte's class. Anything else is false here, and is
+/// asked about again once normalized (`%20`, `&amp;`, double spaces).
+pub fn is_long_prose(text: &[u8]) -> bool {
+    if text.len() < MIN_PROSE_LEN {
         return false;
     }
     // Sixteen bytes at a time where SSE2 is there (every x86-64): a 2 KB message is checked
     // in a few vector operations per block instead of a lookup and two branches per byte.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     // SAFETY: the build targets SSE2 (checked by the cfg above).
-    return unsafe { sse2::prose_as_sent(value) };
+    return unsafe { sse2::prose(text) };
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    prose_as_sent_from(value, ProseRun::default())
+    prose_from(text, ProseRun::default())
 }
 
-/// Where a scan of [`is_long_prose_as_sent`] stands: the length of the word being read,
+/// Where a scan of [`is_long_prose`] stands: the length of the word being read,
 /// and whether the last byte was a space.
 #[derive(Default, Clone, Copy)]
 struct ProseRun {
@@ -112,9 +97,9 @@ struct ProseRun {
     after_space: bool,
 }
 
-/// [`is_long_prose_as_sent`]'s byte rules over `bytes`, from `run` (the length was checked).
+/// [`is_long_prose`]'s byte rules over `bytes`, from `run` (the length was checked).
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-fn prose_as_sent_from(bytes: &[u8], mut run: ProseRun) -> bool {
+fn prose_from(bytes: &[u8], mut run: ProseRun) -> bool {
     for &b in bytes {
         if !PROSE_BYTE[b as usize] {
             return false;
@@ -145,15 +130,15 @@ mod sse2 {
         _mm_or_si128, _mm_set1_epi8,
     };
 
-    use super::{prose_as_sent_from, ProseRun, MAX_PROSE_WORD};
+    use super::{prose_from, ProseRun, MAX_PROSE_WORD};
 
-    /// [`super::is_long_prose_as_sent`] past its length check: whole blocks of sixteen
+    /// [`super::is_long_prose`] past its length check: whole blocks of sixteen
     /// bytes as vectors, the rest (under sixteen) by the byte rules, from where the blocks
     /// left off.
     #[target_feature(enable = "sse2")]
-    pub(super) fn prose_as_sent(value: &[u8]) -> bool {
+    pub(super) fn prose(text: &[u8]) -> bool {
         let mut run = ProseRun::default();
-        let mut blocks = value.chunks_exact(16);
+        let mut blocks = text.chunks_exact(16);
         for block in blocks.by_ref() {
             // SAFETY: an unaligned load of exactly the sixteen bytes of the chunk.
             let v = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
@@ -165,23 +150,20 @@ mod sse2 {
             {
                 return false;
             }
-            if spaces == 0 {
-                run.word += 16;
-            } else {
-                // the word before the first space ends the one running into the block; the
-                // words between spaces are shorter than a block
-                run.word += spaces.trailing_zeros() as usize;
-                if run.word > MAX_PROSE_WORD {
-                    return false;
-                }
-                run.word = 15 - (31 - spaces.leading_zeros()) as usize;
-            }
-            if run.word > MAX_PROSE_WORD {
+            // The word running into the block goes on up to its first space (through the
+            // whole block when there is none); the words between spaces are shorter than a
+            // block, and the last one runs on into the next.
+            let before_first_space = spaces.trailing_zeros().min(16) as usize;
+            if run.word + before_first_space > MAX_PROSE_WORD {
                 return false;
             }
+            run.word = match spaces {
+                0 => run.word + 16,
+                _ => 15 - (31 - spaces.leading_zeros()) as usize,
+            };
             run.after_space = spaces & 0x8000 != 0;
         }
-        prose_as_sent_from(blocks.remainder(), run)
+        prose_from(blocks.remainder(), run)
     }
 
     /// Bit masks over the sixteen bytes of `v`: prose bytes (ASCII letters, digits, space
@@ -415,13 +397,8 @@ mod tests {
         }
         let mut claimed = 0;
         for v in &cases {
-            let by_bytes = v.len() >= MIN_PROSE_LEN && prose_as_sent_from(v, ProseRun::default());
-            assert_eq!(
-                is_long_prose_as_sent(v),
-                by_bytes,
-                "{}",
-                String::from_utf8_lossy(v)
-            );
+            let by_bytes = v.len() >= MIN_PROSE_LEN && prose_from(v, ProseRun::default());
+            assert_eq!(is_long_prose(v), by_bytes, "{}", String::from_utf8_lossy(v));
             claimed += usize::from(by_bytes);
         }
         // both answers occur
@@ -447,12 +424,12 @@ mod tests {
             let v = value.as_bytes();
             let normalized = is_long_prose(&crate::features::normalize(v));
             // never claimed where normalizing would disagree
-            assert!(!is_long_prose_as_sent(v) || normalized, "{value}");
+            assert!(!is_long_prose(v) || normalized, "{value}");
             // and claimed for what needs no more than lowercasing and zeroing digits
             let simple = !value.contains("  ") && !value.contains(['%', '&']);
-            assert_eq!(is_long_prose_as_sent(v), normalized && simple, "{value}");
+            assert_eq!(is_long_prose(v), normalized && simple, "{value}");
         }
-        assert!(is_long_prose_as_sent(long.as_bytes()));
+        assert!(is_long_prose(long.as_bytes()));
     }
 
     #[test]

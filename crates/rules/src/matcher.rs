@@ -76,11 +76,10 @@ impl Gate {
 
 /// Whether one of `words`, which share their anchor letter, occurs in `hay`.
 fn occurs_in(words: &[GateWord], hay: &[u8]) -> bool {
-    let Some(first) = words.first() else {
+    let Some(anchor) = words.first().map(GateWord::anchor) else {
         return false;
     };
-    let anchor = first.word[first.anchor_at];
-    let (lower, upper) = (anchor.to_ascii_lowercase(), anchor.to_ascii_uppercase());
+    let (lower, upper) = (anchor, anchor.to_ascii_uppercase());
     memchr::memchr2_iter(lower, upper, hay).any(|at| words.iter().any(|w| w.occurs_at(hay, at)))
 }
 
@@ -107,6 +106,11 @@ impl GateWord {
         GateWord { word, anchor_at }
     }
 
+    /// The searched letter, lowercased.
+    fn anchor(&self) -> u8 {
+        self.word[self.anchor_at].to_ascii_lowercase()
+    }
+
     /// Whether the word occurs with its anchor at `at`.
     fn occurs_at(&self, hay: &[u8], at: usize) -> bool {
         at.checked_sub(self.anchor_at)
@@ -116,7 +120,6 @@ impl GateWord {
 }
 
 /// What one pattern offers its group's gate.
-#[derive(Debug, Default)]
 struct GateNeed {
     /// A byte of [`STRONG_RARE_BYTES`] that every match holds.
     strong: Option<u8>,
@@ -165,22 +168,16 @@ fn gate_of(needs: &[GateNeed]) -> Option<Gate> {
     let mut bytes: Vec<u8> = Vec::new();
     let mut words: Vec<Vec<u8>> = Vec::new();
     for need in needs {
-        let word = || need.words.as_deref().and_then(common_word);
-        match need.strong.ok_or_else(word) {
-            Ok(b) => {
-                if !bytes.contains(&b) {
-                    bytes.push(b);
-                }
-            }
-            Err(Some(w)) => words.push(w),
-            Err(None) => match need.rare {
-                Some(b) => {
-                    if !bytes.contains(&b) {
-                        bytes.push(b);
-                    }
-                }
-                None => return None,
-            },
+        let byte = if let Some(strong) = need.strong {
+            strong
+        } else if let Some(word) = need.words.as_deref().and_then(common_word) {
+            words.push(word);
+            continue;
+        } else {
+            need.rare?
+        };
+        if !bytes.contains(&byte) {
+            bytes.push(byte);
         }
     }
     words.sort_unstable();
@@ -201,11 +198,7 @@ fn gate_of(needs: &[GateNeed]) -> Option<Gate> {
         .collect();
     let mut groups: Vec<Vec<GateWord>> = Vec::new();
     for w in kept {
-        let anchor = w.word[w.anchor_at].to_ascii_lowercase();
-        match groups
-            .iter_mut()
-            .find(|g| g[0].word[g[0].anchor_at].to_ascii_lowercase() == anchor)
-        {
+        match groups.iter_mut().find(|g| g[0].anchor() == w.anchor()) {
             Some(group) => group.push(w),
             None => groups.push(vec![w]),
         }
