@@ -11,6 +11,7 @@
 mod format;
 mod matcher;
 pub mod prefilter;
+mod interleaved;
 
 pub use format::{parse_pipeline, FileKind, LoadError, SignatureSource, Target};
 pub use matcher::{agent_list, builtin, from_dir, SignatureDetector, SignatureSet, SignatureStats};

@@ -5,7 +5,8 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::automaton::Automaton as _;
+use aho_corasick::AhoCorasick;
 use palisade_engine::value_cache::{ValueCache, MAX_KEY_LEN};
 use palisade_engine::{Detector, Finding, ResponseModel};
 use palisade_http::transform::apply_all;
@@ -44,7 +45,7 @@ struct Group {
     pipelines: Vec<usize>,
     /// Same, as a bit mask.
     pipeline_mask: u64,
-    ac: Option<AhoCorasick>,
+    ac: Option<aho_corasick::dfa::DFA>,
     /// When none of its bytes or words occurs in the haystack, no pattern found through the
     /// Aho-Corasick scan can match, and the scan is skipped. None when some pattern offers
     /// neither.
@@ -1048,22 +1049,18 @@ impl SignatureSet {
                 // next search starts at the following segment), then only those segments
                 // are searched for every overlapping needle. Most values hold none, and the
                 // plain search is several times faster per byte than the overlapping one.
+                // The first pass walks two halves of the haystack at once
+                // ([`crate::twostream`]).
                 hit_segments.clear();
-                let mut pos = 0;
-                while pos < hay.len() {
-                    let Some(m) = ac.find(aho_corasick::Input::new(hay).range(pos..)) else {
-                        break;
-                    };
-                    let k = segment_of(m.start());
-                    hit_segments.push(k);
-                    pos = segment_end(k);
-                }
+                crate::interleaved::segments_with_needles(ac, hay, &starts, &mut hit_segments);
                 // A needle across a separator is in no value: only matches inside a segment
                 // count (the confirmations below run on single values anyway).
                 let matches = hit_segments.iter().flat_map(|&k| {
-                    ac.find_overlapping_iter(
+                    ac.try_find_overlapping_iter(
                         aho_corasick::Input::new(hay).range(starts[k].0..segment_end(k)),
                     )
+                    .into_iter()
+                    .flatten()
                     .map(move |m| (k, m))
                 });
                 for (k, m) in matches {
@@ -1831,12 +1828,9 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             None
         } else {
             Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    // Scanned over every request: a full DFA is the fastest per byte, and
-                    // the needle sets are small enough for its memory to stay modest.
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&ac_needles)
+                // Scanned over every request: a full DFA is the fastest per byte, and the
+                // needle sets are small enough for its memory to stay modest.
+                crate::interleaved::build_dfa(&ac_needles)
                     .map_err(|e| LoadError {
                         file: PathBuf::from(target.dir_name()),
                         line: 0,
