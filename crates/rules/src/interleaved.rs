@@ -26,7 +26,7 @@ struct Walk {
     sid: aho_corasick::automaton::StateID,
 }
 
-/// Appends to `out`, sorted and without repeats, the index of every segment in which a
+/// Fills `out`, sorted and without repeats, with the index of every segment in which a
 /// needle of `dfa` starts (a needle may run past its segment's end: the caller looks
 /// inside the segment again), and possibly segments in which none does. `starts[k]` is
 /// where segment k begins (`.0`; strictly increasing, `starts[0].0 == 0` when `hay` is not
@@ -41,7 +41,7 @@ pub(crate) fn segments_with_needles(
     starts: &[(usize, usize)],
     out: &mut Vec<usize>,
 ) {
-    let first = out.len();
+    out.clear();
     let Ok(start) = dfa.start_state(Anchored::No) else {
         // (an unanchored DFA always has an unanchored start state) every segment, to be safe
         out.extend(0..starts.len());
@@ -58,21 +58,16 @@ pub(crate) fn segments_with_needles(
     } else {
         WALKS
     };
-    let mut walks: [Walk; WALKS] = std::array::from_fn(|i| {
-        let begin = hay.len() * i / parts;
-        let end = if i + 1 < parts {
-            hay.len() * (i + 1) / parts + overlap
-        } else if i + 1 == parts {
-            hay.len()
+    // (walks past `parts` get the empty range at the end)
+    let part_start = |i: usize| hay.len() * i.min(parts) / parts;
+    let mut walks: [Walk; WALKS] = std::array::from_fn(|i| Walk {
+        at: part_start(i),
+        end: if i + 1 < parts {
+            part_start(i + 1) + overlap
         } else {
-            // unused
-            begin
-        };
-        Walk {
-            at: begin.min(end),
-            end,
-            sid: start,
-        }
+            part_start(i + 1)
+        },
+        sid: start,
     });
     // A step of one walk that entered a special state: a match (report its segment, go on
     // at the next segment) or the dead state (not reachable in an unanchored search; start
@@ -112,15 +107,8 @@ pub(crate) fn segments_with_needles(
             }
         }
     }
-    out[first..].sort_unstable();
-    let mut kept = first;
-    for i in first..out.len() {
-        if kept == first || out[kept - 1] != out[i] {
-            out[kept] = out[i];
-            kept += 1;
-        }
-    }
-    out.truncate(kept);
+    out.sort_unstable();
+    out.dedup();
 }
 
 /// Builds the literal DFA a group scans with: ASCII case ignored, and no prefilter (the

@@ -1049,9 +1049,8 @@ impl SignatureSet {
                 // next search starts at the following segment), then only those segments
                 // are searched for every overlapping needle. Most values hold none, and the
                 // plain search is several times faster per byte than the overlapping one.
-                // The first pass walks two halves of the haystack at once
-                // ([`crate::twostream`]).
-                hit_segments.clear();
+                // The first pass walks three parts of the haystack at once
+                // ([`crate::interleaved`]).
                 crate::interleaved::segments_with_needles(ac, hay, &starts, &mut hit_segments);
                 // A needle across a separator is in no value: only matches inside a segment
                 // count (the confirmations below run on single values anyway).
