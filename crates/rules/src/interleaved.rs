@@ -185,7 +185,9 @@ mod tests {
                     } else {
                         rng.below(30)
                     };
-                    (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect()
+                    (0..len)
+                        .map(|_| alphabet[rng.below(alphabet.len())])
+                        .collect()
                 })
                 .collect();
             let dfa = build_dfa(&needles).expect("small needle sets build");
@@ -222,7 +224,11 @@ mod tests {
                 let (hay, starts) = joined(std::slice::from_ref(&value));
                 let mut found = Vec::new();
                 segments_with_needles(&dfa, &hay, &starts, &mut found);
-                assert_eq!(found, vec![0], "needle at {start}, boundary at {at_boundary}");
+                assert_eq!(
+                    found,
+                    vec![0],
+                    "needle at {start}, boundary at {at_boundary}"
+                );
             }
         }
         // and nothing is reported without it

@@ -9,9 +9,9 @@
 //! happens only for patterns that matched (rare on benign traffic).
 
 mod format;
+mod interleaved;
 mod matcher;
 pub mod prefilter;
-mod interleaved;
 
 pub use format::{parse_pipeline, FileKind, LoadError, SignatureSource, Target};
 pub use matcher::{agent_list, builtin, from_dir, SignatureDetector, SignatureSet, SignatureStats};

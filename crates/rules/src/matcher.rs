@@ -1829,12 +1829,11 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             Some(
                 // Scanned over every request: a full DFA is the fastest per byte, and the
                 // needle sets are small enough for its memory to stay modest.
-                crate::interleaved::build_dfa(&ac_needles)
-                    .map_err(|e| LoadError {
-                        file: PathBuf::from(target.dir_name()),
-                        line: 0,
-                        message: e.to_string(),
-                    })?,
+                crate::interleaved::build_dfa(&ac_needles).map_err(|e| LoadError {
+                    file: PathBuf::from(target.dir_name()),
+                    line: 0,
+                    message: e.to_string(),
+                })?,
             )
         };
         let always = if always_patterns.is_empty() {
