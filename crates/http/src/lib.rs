@@ -6,6 +6,8 @@
 //! matching. It knows nothing about rules, decisions or the network.
 
 pub mod body;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub mod byte_classes;
 pub mod charset;
 pub mod encoding;
 pub mod graphql;

@@ -389,9 +389,11 @@ fn plain_kind_scalar(input: &[u8]) -> Option<bool> {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8, _mm_slli_si128,
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_slli_si128,
     };
+
+    use crate::byte_classes::{equal, letter, within};
 
     fn load(bytes: &[u8; 16]) -> __m128i {
         // SAFETY: an unaligned load of exactly the 16 bytes of the array.
@@ -439,19 +441,10 @@ mod sse2 {
     #[inline]
     #[target_feature(enable = "sse2")]
     fn masks(v: __m128i, prev: __m128i) -> [u32; 3] {
-        let splat = |b: u8| _mm_set1_epi8(b as i8);
-        let is = |b: u8| _mm_cmpeq_epi8(v, splat(b));
-        // Signed comparisons: bytes from 0x80 up are negative, below every bound here.
-        let within = |x: __m128i, lo: u8, hi: u8| {
-            _mm_and_si128(
-                _mm_cmpgt_epi8(x, splat(lo - 1)),
-                _mm_cmpgt_epi8(splat(hi + 1), x),
-            )
-        };
+        let is = |b: u8| equal(v, b);
         // ASCII letters of either case, then digits and `:` (0x30..=0x3a), `_`, `@`
-        let letter = within(_mm_or_si128(v, splat(0x20)), b'a', b'z');
         let any = _mm_or_si128(
-            _mm_or_si128(letter, within(v, b'0', b':')),
+            _mm_or_si128(letter(v), within(v, b'0', b':')),
             _mm_or_si128(is(b'_'), is(b'@')),
         );
         let comma = is(b',');

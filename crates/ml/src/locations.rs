@@ -125,10 +125,9 @@ fn prose_from(bytes: &[u8], mut run: ProseRun) -> bool {
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
-    use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
-    };
+    use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128};
+
+    use palisade_http::byte_classes::{equal, letter, within};
 
     use super::{prose_from, ProseRun, MAX_PROSE_WORD};
 
@@ -171,21 +170,12 @@ mod sse2 {
     #[inline]
     #[target_feature(enable = "sse2")]
     fn masks(v: __m128i) -> (u32, u32) {
-        let splat = |b: u8| _mm_set1_epi8(b as i8);
-        let is = |b: u8| _mm_cmpeq_epi8(v, splat(b));
-        // Signed comparisons: bytes from 0x80 up are negative, below every bound here.
-        let within = |x: __m128i, lo: u8, hi: u8| {
-            _mm_and_si128(
-                _mm_cmpgt_epi8(x, splat(lo - 1)),
-                _mm_cmpgt_epi8(splat(hi + 1), x),
-            )
-        };
-        let letter = within(_mm_or_si128(v, splat(0x20)), b'a', b'z');
+        let is = |b: u8| equal(v, b);
         let space = is(b' ');
         // `,` `-` `.` are 0x2c..=0x2e
         let punctuation = _mm_or_si128(within(v, b',', b'.'), _mm_or_si128(is(b'!'), is(b'?')));
         let allowed = _mm_or_si128(
-            _mm_or_si128(letter, within(v, b'0', b'9')),
+            _mm_or_si128(letter(v), within(v, b'0', b'9')),
             _mm_or_si128(space, punctuation),
         );
         (
