@@ -261,6 +261,7 @@ impl<'r> Flattener<'r, '_> {
         // leaf, ~6% of a 700-leaf order's time).
         self.args.reserve(1);
         let len = self.args.len();
+        // (`reserve(1)` leaves room for one: the slot is always there)
         if let Some(slot) = self.args.spare_capacity_mut().first_mut() {
             slot.write(Arg {
                 name,

@@ -30,6 +30,14 @@ impl TestRng {
         self.0 ^= self.0 << 17;
         self.0
     }
+
+    /// Fewer than `max_len` bytes drawn from `alphabet`.
+    pub(crate) fn bytes_from(&mut self, alphabet: &[u8], max_len: u64) -> Vec<u8> {
+        let len = self.next() % max_len;
+        (0..len)
+            .map(|_| alphabet[(self.next() % alphabet.len() as u64) as usize])
+            .collect()
+    }
 }
 
 pub use body::{parse_body, BodyKind, FilePart, ParsedBody};

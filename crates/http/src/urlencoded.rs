@@ -117,12 +117,8 @@ mod tests {
     fn pairs_match_a_split_reference_on_random_inputs() {
         const ALPHABET: &[u8] = b"&&==ab%2+";
         let mut rng = crate::TestRng(0x9e37_79b9_7f4a_7c15);
-        let mut next = || rng.next();
         for _ in 0..20_000 {
-            let len = (next() % 10) as usize;
-            let input: Vec<u8> = (0..len)
-                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
-                .collect();
+            let input = rng.bytes_from(ALPHABET, 10);
             let want: Vec<(Vec<u8>, Vec<u8>)> = input
                 .split(|&b| b == b'&')
                 .filter(|s| !s.is_empty())
@@ -148,12 +144,8 @@ mod tests {
     fn decoding_matches_the_byte_by_byte_reference_on_random_inputs() {
         const ALPHABET: &[u8] = b"%%%++aAfFgz09 &=\xff";
         let mut rng = crate::TestRng(0x2545_f491_4f6c_dd1d);
-        let mut next = || rng.next();
         for _ in 0..20_000 {
-            let len = (next() % 12) as usize;
-            let input: Vec<u8> = (0..len)
-                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
-                .collect();
+            let input = rng.bytes_from(ALPHABET, 12);
             for plus in [true, false] {
                 assert_eq!(
                     percent_decode(&input, plus),
