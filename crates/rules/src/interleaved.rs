@@ -28,13 +28,12 @@ struct Walk {
 
 /// Fills `out`, sorted and without repeats, with the index of every segment in which a
 /// needle of `dfa` starts (a needle may run past its segment's end: the caller looks
-/// inside the segment again), and possibly segments in which none does. `starts[k]` is
-/// where segment k begins (`.0`; strictly increasing, `starts[0].0 == 0` when `hay` is not
-/// empty);
-/// `segment_end(k)` is where it ends (the next one's start, or `hay.len()`). Once a needle
-/// is found in a segment, the walk goes on from the next segment: a segment is reported
-/// once, and finding all its needles is the caller's second pass. Every segment holding a
-/// needle entirely is reported: that is what the caller relies on.
+/// inside the segment again), and possibly segments in which none does. `starts[k].0` is
+/// where segment k begins (strictly increasing, 0 for the first); it ends where the next
+/// one begins, or at `hay.len()`. Once a needle is found in a segment, the walk goes on
+/// from the next segment: a segment is reported once, and finding all its needles is the
+/// caller's second pass. Every segment holding a needle entirely is reported: that is what
+/// the caller relies on.
 pub(crate) fn segments_with_needles(
     dfa: &DFA,
     hay: &[u8],
