@@ -162,8 +162,8 @@ pub fn kind_of(media_type: &str) -> BodyKind {
 
 fn push_arg(out: &mut ParsedBody, name: String, value: Vec<u8>) {
     out.args.push(Arg {
-        name,
-        value,
+        name: name.into(),
+        value: value.into(),
         name_repeats: None,
     });
 }
@@ -607,7 +607,7 @@ fn lenient_json_strings(raw: &[u8]) -> Vec<Arg> {
             }
             args.push(Arg {
                 name: "json".into(),
-                value,
+                value: value.into(),
                 name_repeats: None,
             });
         }
@@ -843,7 +843,7 @@ mod tests {
         let gql = |p: &ParsedBody| -> Vec<(String, Vec<u8>)> {
             p.graphql_args
                 .iter()
-                .map(|a| (a.name.clone(), a.value.clone()))
+                .map(|a| (a.name.to_string(), a.value.to_vec()))
                 .collect()
         };
         let one = br#"{"query": "query P { product(id: \"1 or true\") { name } }", "variables": {"x": 2}}"#;

@@ -163,8 +163,8 @@ pub fn string_arguments(doc: &[u8], max: usize, out: &mut Vec<Arg>) -> Result<()
                     _ => OUTSIDE_ARGUMENTS.to_string(),
                 };
                 out.push(Arg {
-                    name,
-                    value,
+                    name: name.into(),
+                    value: value.into(),
                     name_repeats: None,
                 });
                 continue;
@@ -375,7 +375,12 @@ mod tests {
         let mut out = Vec::new();
         string_arguments(doc.as_bytes(), 100, &mut out).expect("reads");
         out.into_iter()
-            .map(|a| (a.name, String::from_utf8_lossy(&a.value).into_owned()))
+            .map(|a| {
+                (
+                    a.name.into(),
+                    String::from_utf8_lossy(&a.value).into_owned(),
+                )
+            })
             .collect()
     }
 

@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 
 use crate::model::Arg;
+use crate::small::{ArgName, ArgValue};
 
 /// Deepest nesting of arrays and objects accepted (serde_json's default limit).
 pub const MAX_DEPTH: usize = 128;
@@ -140,7 +141,7 @@ impl<'r> Flattener<'r, '_> {
                     }
                 }
                 Some(b'"') => {
-                    let value = self.string()?.into_owned();
+                    let value = ArgValue::from(self.string()?);
                     self.leaf(value)?;
                 }
                 Some(b't') => self.word(b"true", b"true")?,
@@ -149,7 +150,7 @@ impl<'r> Flattener<'r, '_> {
                 Some(b'-' | b'0'..=b'9') => {
                     let start = self.pos;
                     self.number()?;
-                    self.leaf(self.raw[start..self.pos].to_vec())?;
+                    self.leaf(ArgValue::from_slice(&self.raw[start..self.pos]))?;
                 }
                 Some(_) => return self.error("expected a value"),
                 None => return self.error("end of input while expecting a value"),
@@ -245,16 +246,16 @@ impl<'r> Flattener<'r, '_> {
         Ok(())
     }
 
-    fn leaf(&mut self, value: Vec<u8>) -> Result<(), JsonError> {
+    fn leaf(&mut self, value: ArgValue) -> Result<(), JsonError> {
         if self.args.len() >= self.max_leaves {
             return Err(JsonError::TooManyLeaves);
         }
         let name_repeats = self.earlier_leaf_named_alike();
-        let name = if self.path.is_empty() {
-            "json".to_string()
+        let name = ArgName::from(if self.path.is_empty() {
+            "json"
         } else {
-            self.path.clone()
-        };
+            &self.path
+        });
         // Written into its slot rather than pushed: `push` builds the 56-byte argument on
         // the stack (its growing path is a call) and copies it in wider pieces than it was
         // written in, which the processor cannot forward from its store buffer (a stall per
@@ -309,7 +310,7 @@ impl<'r> Flattener<'r, '_> {
             return self.error("invalid literal");
         }
         self.pos += word.len();
-        self.leaf(value.to_vec())
+        self.leaf(ArgValue::from_slice(value))
     }
 
     /// Checks the number grammar from `pos` (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`).
@@ -547,7 +548,12 @@ mod tests {
     fn leaves(raw: &[u8]) -> (Leaves, Result<(), JsonError>) {
         let mut args = Vec::new();
         let r = flatten(raw, 10_000, &mut args);
-        (args.into_iter().map(|a| (a.name, a.value)).collect(), r)
+        (
+            args.into_iter()
+                .map(|a| (a.name.into(), a.value.into()))
+                .collect(),
+            r,
+        )
     }
 
     fn ok(raw: &str) -> Vec<(String, String)> {

@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod json;
 pub mod model;
 pub mod raw;
+pub mod small;
 pub mod transform;
 pub mod urlencoded;
 
@@ -44,4 +45,5 @@ pub use body::{parse_body, BodyKind, FilePart, ParsedBody};
 pub use model::{
     is_binary_media_type, is_structural_header, Arg, BodyModel, Headers, RequestModel, Stash,
 };
+pub use small::{ArgName, ArgValue, SmallBytes, SmallStr};
 pub use transform::{Pipeline, Transform};

@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use crate::body::{parse_body, BodyKind, FilePart, ParsedBody};
+use crate::small::{ArgName, ArgValue};
 use crate::transform::{normalize_path, Transform};
 use crate::urlencoded::{parse_pairs, percent_decode};
 
@@ -14,10 +15,12 @@ use crate::urlencoded::{parse_pairs, percent_decode};
 pub const DECODED_BODY_LIMIT: usize = 1 << 20;
 
 /// One named value: a query or body argument, a cookie, a JSON leaf, a multipart field.
+/// Name and value read as `&str` and `&[u8]`; short ones are held inline (see
+/// [`crate::small`]), so that a request's hundreds of arguments are not as many allocations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arg {
-    pub name: String,
-    pub value: Vec<u8>,
+    pub name: ArgName,
+    pub value: ArgValue,
     /// For a JSON leaf whose name is an earlier leaf's but for the index of one enclosing
     /// array (`items.7.sku` after `items.0.sku`): that leaf's index in the same list (the
     /// first of the chain). A detector may scan such a name once: the index digits are no
@@ -360,8 +363,8 @@ pub fn parse_cookie_header(value: &[u8]) -> Vec<Arg> {
                 None => (part, &b""[..]),
             };
             Some(Arg {
-                name: String::from_utf8_lossy(name).into_owned(),
-                value: value.to_vec(),
+                name: String::from_utf8_lossy(name).into(),
+                value: value.into(),
                 name_repeats: None,
             })
         })
@@ -496,7 +499,7 @@ mod tests {
         let literals = |m: &RequestModel| -> Vec<(String, Vec<u8>)> {
             m.graphql_args
                 .iter()
-                .map(|a| (a.name.clone(), a.value.clone()))
+                .map(|a| (a.name.to_string(), a.value.to_vec()))
                 .collect()
         };
         let mut headers = Headers::default();

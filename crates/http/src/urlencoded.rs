@@ -3,14 +3,22 @@
 //! Values stay bytes: `%ff` is not valid UTF-8 but is still something a detector must see.
 
 use crate::model::Arg;
+use crate::small::{ArgName, ArgValue, VALUE_INLINE};
 
 /// Decodes `%XX` escapes and `+` (as space). Invalid escapes are kept literally, as
 /// ModSecurity does, so `%zz` stays `%zz` rather than being dropped.
 pub fn percent_decode(input: &[u8], plus_as_space: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    percent_decode_into(input, plus_as_space, &mut out);
+    out
+}
+
+/// [`percent_decode`], appending to `out`.
+pub fn percent_decode_into(input: &[u8], plus_as_space: bool, out: &mut Vec<u8>) {
     // Every query and form value goes through here: the runs between `%`s are found with
     // memchr and copied whole (the `+` mapping over a run compiles to vector code), rather
     // than pushed byte by byte.
-    let mut out = Vec::with_capacity(input.len());
+    out.reserve(input.len());
     let mut rest = input;
     loop {
         let run_len = memchr::memchr(b'%', rest).unwrap_or(rest.len());
@@ -22,7 +30,7 @@ pub fn percent_decode(input: &[u8], plus_as_space: bool) -> Vec<u8> {
         }
         // `after` is empty or starts with `%`.
         let [_, escape @ ..] = after else {
-            return out;
+            return;
         };
         if let [h, l, tail @ ..] = escape {
             if let (Some(h), Some(l)) = (hex_val(*h), hex_val(*l)) {
@@ -58,6 +66,7 @@ pub fn parse_pairs(input: &[u8]) -> Vec<Arg> {
     let mut args = Vec::with_capacity(memchr::memchr_iter(b'&', input).count() + 1);
     // (the separators are found with memchr: a 2 KB message is one segment, which a
     // byte-by-byte split would walk twice)
+    let mut scratch = Vec::new();
     let mut start = 0;
     for end in memchr::memchr_iter(b'&', input).chain([input.len()]) {
         let segment = &input[start..end];
@@ -69,12 +78,25 @@ pub fn parse_pairs(input: &[u8]) -> Vec<Arg> {
             Some(eq) => (&segment[..eq], &segment[eq + 1..]),
             None => (segment, &b""[..]),
         };
-        // Names are nearly always valid UTF-8: keep the decoded buffer, no second copy.
-        let name = String::from_utf8(percent_decode(name, true))
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        // A short name or value (decoding never lengthens one) is decoded into one scratch
+        // buffer and copied inline into the argument, with no allocation of its own; a long
+        // one is decoded into the block it keeps.
+        scratch.clear();
+        percent_decode_into(name, true, &mut scratch);
+        let name = match std::str::from_utf8(&scratch) {
+            Ok(text) => ArgName::from(text),
+            Err(_) => ArgName::from(String::from_utf8_lossy(&scratch)),
+        };
+        let value = if value.len() <= VALUE_INLINE {
+            scratch.clear();
+            percent_decode_into(value, true, &mut scratch);
+            ArgValue::from_slice(&scratch)
+        } else {
+            ArgValue::from(percent_decode(value, true))
+        };
         args.push(Arg {
             name,
-            value: percent_decode(value, true),
+            value,
             name_repeats: None,
         });
     }
@@ -134,7 +156,7 @@ mod tests {
                 .collect();
             let got: Vec<(Vec<u8>, Vec<u8>)> = parse_pairs(&input)
                 .into_iter()
-                .map(|a| (a.name.into_bytes(), a.value))
+                .map(|a| (a.name.as_bytes().to_vec(), a.value.into_vec()))
                 .collect();
             assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&input));
         }

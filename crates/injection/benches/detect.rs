@@ -108,7 +108,7 @@ fn corpus_args() -> Vec<Vec<u8>> {
             if !body.is_empty() && v.get("body_base64").is_none() {
                 model.attach_body(body.into_bytes(), false);
             }
-            out.extend(model.args().map(|(_, a)| a.value.clone()));
+            out.extend(model.args().map(|(_, a)| a.value.to_vec()));
         }
     }
     out

@@ -101,11 +101,11 @@ fn anywhere(transforms: &[Transform], m: &RequestModel, op: common::Op) -> bool 
     values.extend(
         m.cookies
             .iter()
-            .flat_map(|c| [c.name.as_bytes().to_vec(), c.value.clone()]),
+            .flat_map(|c| [c.name.as_bytes().to_vec(), c.value.to_vec()]),
     );
     values.extend(
         m.args()
-            .flat_map(|(_, a)| [a.name.as_bytes().to_vec(), a.value.clone()]),
+            .flat_map(|(_, a)| [a.name.as_bytes().to_vec(), a.value.to_vec()]),
     );
     if let Some(b) = &m.body {
         values.push(b.raw.clone());

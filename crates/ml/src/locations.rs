@@ -494,7 +494,7 @@ mod tests {
                 let expected: Vec<String> = args
                     .iter()
                     .filter(|a| !is_trivial_name(&a.name))
-                    .map(|a| a.name.clone())
+                    .map(|a| a.name.to_string())
                     .collect();
                 assert_eq!(names, expected, "key {key:?}, {count} items");
             }

@@ -543,7 +543,7 @@ pub fn measure(profile: &Profile, held: &[RequestModel], options: &ProfileOption
         let mut extra = r.clone();
         extra.args_get.push(palisade_http::Arg {
             name: "debug_mode".into(),
-            value: b"1".to_vec(),
+            value: b"1".into(),
             name_repeats: None,
         });
         let (_, any) = score(&det, &extra);
@@ -557,10 +557,10 @@ pub fn measure(profile: &Profile, held: &[RequestModel], options: &ProfileOption
 fn set_param(r: &mut RequestModel, index: usize, value: &[u8]) {
     let nq = r.args_get.len();
     if index < nq {
-        r.args_get[index].value = value.to_vec();
+        r.args_get[index].value = value.into();
     } else if let Some(b) = &mut r.body {
         if let Some(a) = b.args.get_mut(index - nq) {
-            a.value = value.to_vec();
+            a.value = value.into();
         }
     }
 }

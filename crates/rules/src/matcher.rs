@@ -1340,7 +1340,7 @@ fn base64_values(request: &RequestModel) -> Vec<(Place<'_>, Vec<u8>)> {
                     fields
                         .into_iter()
                         .filter(|f| !f.value.is_empty() && !names_a_secret(&f.name))
-                        .map(|f| (place, f.value)),
+                        .map(|f| (place, f.value.into_vec())),
                 );
                 return;
             }
@@ -2135,7 +2135,7 @@ mod tests {
             let mut m = RequestModel::from_head("GET", "/", "HTTP/1.1", Default::default());
             m.args_get.push(palisade_http::Arg {
                 name: "comment".into(),
-                value: value.as_bytes().to_vec(),
+                value: value.into(),
                 name_repeats: None,
             });
             let mut out = Vec::new();

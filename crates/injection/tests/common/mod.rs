@@ -144,7 +144,7 @@ pub fn variable_values(var: &str, model: &RequestModel) -> Vec<Target> {
     match var {
         "ARGS" => out.extend(all_args.map(|a| Target {
             name: format!("ARGS:{}", a.name),
-            value: a.value.clone(),
+            value: a.value.to_vec(),
         })),
         "ARGS_NAMES" => out.extend(all_args.map(|a| Target {
             name: format!("ARGS_NAMES:{}", a.name),
@@ -152,7 +152,7 @@ pub fn variable_values(var: &str, model: &RequestModel) -> Vec<Target> {
         })),
         "REQUEST_COOKIES" => out.extend(model.cookies.iter().map(|a| Target {
             name: format!("REQUEST_COOKIES:{}", a.name),
-            value: a.value.clone(),
+            value: a.value.to_vec(),
         })),
         "REQUEST_COOKIES_NAMES" => out.extend(model.cookies.iter().map(|a| Target {
             name: format!("REQUEST_COOKIES_NAMES:{}", a.name),
@@ -168,7 +168,7 @@ pub fn variable_values(var: &str, model: &RequestModel) -> Vec<Target> {
                 if let Some(b) = &model.body {
                     out.extend(b.args.iter().map(|a| Target {
                         name: format!("XML:{}", a.name),
-                        value: a.value.clone(),
+                        value: a.value.to_vec(),
                     }));
                 }
             }

@@ -1,0 +1,465 @@
+//! Owned bytes and text that keep short contents inline: the types of an argument's name
+//! and value ([`crate::Arg`]).
+//!
+//! A request model holds hundreds of arguments (a 20 KB JSON order has ~700 leaves), and
+//! most of their names (`items.7.sku`) and many of their values (ids, numbers, flags) are
+//! a few bytes long. As `String`/`Vec<u8>` each was an allocation to make, copy into and
+//! free again: two per leaf, about half of what flattening such an order cost. Here a
+//! content of up to `N` bytes lives in the value itself; a longer one is one exactly sized
+//! heap block. Both read as a plain slice (`Deref`), so code that looks at arguments does
+//! not care which.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+
+/// Inline capacity of an argument name (the type is 24 bytes, as a `String` is).
+pub const NAME_INLINE: usize = 22;
+/// Inline capacity of an argument value (the type is 32 bytes).
+pub const VALUE_INLINE: usize = 30;
+
+/// An argument name.
+pub type ArgName = SmallStr<NAME_INLINE>;
+/// An argument value.
+pub type ArgValue = SmallBytes<VALUE_INLINE>;
+
+/// Owned bytes, inline up to `N` (at most 255) bytes.
+#[derive(Clone)]
+pub struct SmallBytes<const N: usize>(Repr<N>);
+
+#[derive(Clone)]
+enum Repr<const N: usize> {
+    Inline { len: u8, bytes: [u8; N] },
+    Heap(Box<[u8]>),
+}
+
+impl<const N: usize> SmallBytes<N> {
+    const FITS_U8: () = assert!(N <= u8::MAX as usize, "inline length is a u8");
+
+    /// Empty (inline).
+    pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::FITS_U8;
+        SmallBytes(Repr::Inline {
+            len: 0,
+            bytes: [0; N],
+        })
+    }
+
+    /// A copy of `bytes`: inline when it fits, else one heap block of its length.
+    #[inline]
+    pub fn from_slice(bytes: &[u8]) -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::FITS_U8;
+        if bytes.len() <= N {
+            SmallBytes(Repr::Inline {
+                len: bytes.len() as u8,
+                bytes: copy_short(bytes),
+            })
+        } else {
+            SmallBytes(Repr::Heap(bytes.into()))
+        }
+    }
+
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Heap(b) => b,
+        }
+    }
+
+    /// The contents as a vector (copied when inline).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self.0 {
+            Repr::Inline { len, bytes } => bytes[..usize::from(len)].to_vec(),
+            Repr::Heap(b) => b.into_vec(),
+        }
+    }
+
+    /// Whether the contents are on the heap (for tests of the representation).
+    pub fn is_heap(&self) -> bool {
+        matches!(self.0, Repr::Heap(_))
+    }
+}
+
+/// `bytes` (at most `N` long) at the start of an otherwise zeroed array. Up to 32 bytes as
+/// two overlapping fixed-size copies, which compile to a few moves: a general copy of a
+/// variable length is a call into `memcpy`, longer than the copy itself for an argument
+/// name.
+#[inline(always)]
+fn copy_short<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    fn overlapping<const W: usize, const N: usize>(out: &mut [u8; N], bytes: &[u8]) {
+        let len = bytes.len();
+        let (head, tail) = (&bytes[..W], &bytes[len - W..]);
+        out[..W].copy_from_slice(head);
+        out[len - W..len].copy_from_slice(tail);
+    }
+    let mut out = [0; N];
+    let len = bytes.len();
+    if N > 32 {
+        out[..len].copy_from_slice(bytes);
+    } else if len >= 16 {
+        overlapping::<16, N>(&mut out, bytes);
+    } else if len >= 8 {
+        overlapping::<8, N>(&mut out, bytes);
+    } else if len >= 4 {
+        overlapping::<4, N>(&mut out, bytes);
+    } else if len > 0 {
+        // 1 to 3 bytes: the first, the middle and the last cover them
+        out[0] = bytes[0];
+        out[len / 2] = bytes[len / 2];
+        out[len - 1] = bytes[len - 1];
+    }
+    out
+}
+
+impl<const N: usize> Default for SmallBytes<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Deref for SmallBytes<N> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl<const N: usize> AsRef<[u8]> for SmallBytes<N> {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl<const N: usize> Borrow<[u8]> for SmallBytes<N> {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl<const N: usize> From<&[u8]> for SmallBytes<N> {
+    fn from(bytes: &[u8]) -> Self {
+        Self::from_slice(bytes)
+    }
+}
+
+impl<const N: usize, const K: usize> From<&[u8; K]> for SmallBytes<N> {
+    fn from(bytes: &[u8; K]) -> Self {
+        Self::from_slice(bytes)
+    }
+}
+
+impl<const N: usize> From<&str> for SmallBytes<N> {
+    fn from(text: &str) -> Self {
+        Self::from_slice(text.as_bytes())
+    }
+}
+
+impl<const N: usize> From<Vec<u8>> for SmallBytes<N> {
+    /// Short contents move inline (the vector is freed); long ones keep the vector's
+    /// block, shrunk to fit.
+    fn from(bytes: Vec<u8>) -> Self {
+        if bytes.len() <= N {
+            Self::from_slice(&bytes)
+        } else {
+            SmallBytes(Repr::Heap(bytes.into_boxed_slice()))
+        }
+    }
+}
+
+impl<const N: usize> From<String> for SmallBytes<N> {
+    fn from(text: String) -> Self {
+        Self::from(text.into_bytes())
+    }
+}
+
+impl<const N: usize> From<std::borrow::Cow<'_, [u8]>> for SmallBytes<N> {
+    fn from(bytes: std::borrow::Cow<'_, [u8]>) -> Self {
+        match bytes {
+            std::borrow::Cow::Borrowed(b) => Self::from_slice(b),
+            std::borrow::Cow::Owned(v) => Self::from(v),
+        }
+    }
+}
+
+impl<const N: usize> From<SmallBytes<N>> for Vec<u8> {
+    fn from(bytes: SmallBytes<N>) -> Self {
+        bytes.into_vec()
+    }
+}
+
+impl<const N: usize> fmt::Debug for SmallBytes<N> {
+    /// As text where it is UTF-8 (what an argument value nearly always is), else as bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match std::str::from_utf8(self) {
+            Ok(text) => write!(f, "b{text:?}"),
+            Err(_) => fmt::Debug::fmt(self.as_slice(), f),
+        }
+    }
+}
+
+impl<const N: usize> PartialEq for SmallBytes<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl<const N: usize> Eq for SmallBytes<N> {}
+
+impl<const N: usize> Hash for SmallBytes<N> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
+}
+
+impl<const N: usize> PartialOrd for SmallBytes<N> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<const N: usize> Ord for SmallBytes<N> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+
+impl<const N: usize> PartialEq<[u8]> for SmallBytes<N> {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8]> for SmallBytes<N> {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.as_slice() == *other
+    }
+}
+
+impl<const N: usize, const K: usize> PartialEq<[u8; K]> for SmallBytes<N> {
+    fn eq(&self, other: &[u8; K]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl<const N: usize, const K: usize> PartialEq<&[u8; K]> for SmallBytes<N> {
+    fn eq(&self, other: &&[u8; K]) -> bool {
+        self.as_slice() == *other
+    }
+}
+
+impl<const N: usize> PartialEq<Vec<u8>> for SmallBytes<N> {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+/// Owned UTF-8 text, inline up to `N` (at most 255) bytes.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SmallStr<const N: usize>(SmallBytes<N>);
+
+impl<const N: usize> SmallStr<N> {
+    pub const fn new() -> Self {
+        SmallStr(SmallBytes::new())
+    }
+
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        // SAFETY: every constructor takes the bytes of a `str` or `String`, and nothing
+        // changes them afterwards.
+        unsafe { std::str::from_utf8_unchecked(self.0.as_slice()) }
+    }
+
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+
+    pub fn is_heap(&self) -> bool {
+        self.0.is_heap()
+    }
+}
+
+impl<const N: usize> Deref for SmallStr<N> {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl<const N: usize> AsRef<str> for SmallStr<N> {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl<const N: usize> AsRef<[u8]> for SmallStr<N> {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl<const N: usize> Borrow<str> for SmallStr<N> {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl<const N: usize> From<&str> for SmallStr<N> {
+    #[inline]
+    fn from(text: &str) -> Self {
+        SmallStr(SmallBytes::from_slice(text.as_bytes()))
+    }
+}
+
+impl<const N: usize> From<&String> for SmallStr<N> {
+    fn from(text: &String) -> Self {
+        Self::from(text.as_str())
+    }
+}
+
+impl<const N: usize> From<String> for SmallStr<N> {
+    fn from(text: String) -> Self {
+        SmallStr(SmallBytes::from(text.into_bytes()))
+    }
+}
+
+impl<const N: usize> From<std::borrow::Cow<'_, str>> for SmallStr<N> {
+    fn from(text: std::borrow::Cow<'_, str>) -> Self {
+        match text {
+            std::borrow::Cow::Borrowed(t) => Self::from(t),
+            std::borrow::Cow::Owned(t) => Self::from(t),
+        }
+    }
+}
+
+impl<const N: usize> From<SmallStr<N>> for String {
+    fn from(text: SmallStr<N>) -> Self {
+        // SAFETY: the bytes are UTF-8 (see `as_str`).
+        unsafe { String::from_utf8_unchecked(text.0.into_vec()) }
+    }
+}
+
+impl<const N: usize> fmt::Debug for SmallStr<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> fmt::Display for SmallStr<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> PartialEq<str> for SmallStr<N> {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl<const N: usize> PartialEq<&str> for SmallStr<N> {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl<const N: usize> PartialEq<String> for SmallStr<N> {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl<const N: usize> PartialEq<SmallStr<N>> for &str {
+    fn eq(&self, other: &SmallStr<N>) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl<const N: usize> PartialEq<SmallStr<N>> for str {
+    fn eq(&self, other: &SmallStr<N>) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl<const N: usize> PartialEq<SmallStr<N>> for String {
+    fn eq(&self, other: &SmallStr<N>) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contents_survive_either_representation() {
+        let mut rng = crate::TestRng(0x5eed_1234);
+        for _ in 0..2000 {
+            let bytes = rng.bytes_from(b"ab\x00\xff%", 70);
+            let small = SmallBytes::<VALUE_INLINE>::from_slice(&bytes);
+            assert_eq!(small.as_slice(), &bytes[..]);
+            assert_eq!(
+                small.is_heap(),
+                bytes.len() > VALUE_INLINE,
+                "{}",
+                bytes.len()
+            );
+            let moved = SmallBytes::<VALUE_INLINE>::from(bytes.clone());
+            assert_eq!(moved, small);
+            assert_eq!(moved.clone().into_vec(), bytes);
+        }
+    }
+
+    #[test]
+    fn every_short_length_is_copied_exactly() {
+        let source: Vec<u8> = (1..=40).collect();
+        for len in 0..=VALUE_INLINE {
+            let value = ArgValue::from_slice(&source[..len]);
+            assert_eq!(value.as_slice(), &source[..len], "length {len}");
+            assert!(!value.is_heap());
+        }
+        for len in 0..=NAME_INLINE {
+            let text: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+            assert_eq!(ArgName::from(text.as_str()).as_str(), text, "length {len}");
+        }
+    }
+
+    #[test]
+    fn boundary_lengths() {
+        for len in [0, 1, NAME_INLINE - 1, NAME_INLINE, NAME_INLINE + 1, 200] {
+            let text = "é".repeat(len / 2) + &"x".repeat(len % 2);
+            let name = ArgName::from(text.as_str());
+            assert_eq!(name.as_str(), text);
+            assert_eq!(name.is_heap(), text.len() > NAME_INLINE);
+            assert_eq!(String::from(name.clone()), text);
+            assert_eq!(ArgName::from(text.clone()), name);
+        }
+    }
+
+    #[test]
+    fn sizes_are_those_of_the_types_they_replace_or_one_word_more() {
+        assert_eq!(
+            std::mem::size_of::<ArgName>(),
+            std::mem::size_of::<String>()
+        );
+        assert_eq!(std::mem::size_of::<ArgValue>(), 32);
+    }
+
+    #[test]
+    fn equal_contents_hash_alike_whatever_the_source() {
+        use std::collections::HashSet;
+        let mut set = HashSet::new();
+        set.insert(ArgValue::from(b"x".repeat(40)));
+        assert!(set.contains(&ArgValue::from_slice(&b"x".repeat(40))));
+        // looked up by the slice it borrows as: `Hash` must agree with `[u8]`'s
+        let borrowed: &[u8] = &b"x".repeat(40);
+        assert!(set.contains(borrowed));
+        assert!(!set.contains(&b"x".repeat(39)[..]));
+    }
+}
