@@ -478,7 +478,7 @@ mod tests {
         let mut name = ArgName::new();
         for _ in 0..3000 {
             let bytes = rng.bytes_from(b"abcXYZ019", 45);
-            if rng.next() % 2 == 0 {
+            if rng.next().is_multiple_of(2) {
                 value.set(&bytes);
             } else {
                 value.set_vec(bytes.clone());
