@@ -12,8 +12,6 @@
 //! JSON request body: no intermediate values, unescaped strings borrowed when they hold no
 //! escape, array indices written without formatting machinery.
 
-use std::borrow::Cow;
-
 use crate::model::Arg;
 use crate::small::{ArgName, ArgValue};
 
@@ -140,17 +138,20 @@ impl<'r> Flattener<'r, '_> {
                         continue 'value;
                     }
                 }
-                Some(b'"') => {
-                    let value = self.string()?;
-                    self.leaf(value)?;
-                }
+                Some(b'"') => match self.plain_string() {
+                    Some(value) => self.leaf(value)?,
+                    None => {
+                        let value = self.string_general()?;
+                        self.leaf_owned(value)?;
+                    }
+                },
                 Some(b't') => self.word(b"true", b"true")?,
                 Some(b'f') => self.word(b"false", b"false")?,
                 Some(b'n') => self.word(b"null", b"")?,
                 Some(b'-' | b'0'..=b'9') => {
                     let start = self.pos;
                     self.number()?;
-                    self.leaf(Cow::Borrowed(&self.raw[start..self.pos]))?;
+                    self.leaf(&self.raw[start..self.pos])?;
                 }
                 Some(_) => return self.error("expected a value"),
                 None => return self.error("end of input while expecting a value"),
@@ -222,22 +223,23 @@ impl<'r> Flattener<'r, '_> {
             return self.error("expected a string key");
         }
         let from = self.pos + 1;
-        let key = self.string()?;
         if !self.path.is_empty() {
             self.path.push('.');
         }
-        // `string` returns valid UTF-8 only; a key from its fast path (printable ASCII, no
-        // escape) is the document's own bytes, so the document's text holds it; others
-        // (escaped or non-ASCII: owned) are checked on their own
-        let segment = match &key {
-            Cow::Borrowed(k) => self.text.and_then(|t| t.get(from..from + k.len())),
-            Cow::Owned(_) => None,
-        };
-        self.path.push_str(
-            segment
-                .or_else(|| std::str::from_utf8(&key).ok())
-                .unwrap_or_default(),
-        );
+        // A key from the fast path (printable ASCII, no escape) is the document's own
+        // bytes, so the document's text holds it; others (escaped or non-ASCII, always
+        // valid UTF-8) are checked on their own.
+        match self.plain_string() {
+            Some(key) => {
+                let segment = self.text.and_then(|t| t.get(from..from + key.len()));
+                self.path.push_str(segment.unwrap_or_default());
+            }
+            None => {
+                let key = self.string_general()?;
+                self.path
+                    .push_str(std::str::from_utf8(&key).unwrap_or_default());
+            }
+        }
         self.skip_whitespace();
         if self.peek() != Some(b':') {
             return self.error("expected `:` after a key");
@@ -246,7 +248,17 @@ impl<'r> Flattener<'r, '_> {
         Ok(())
     }
 
-    fn leaf(&mut self, value: Cow<'_, [u8]>) -> Result<(), JsonError> {
+    fn leaf(&mut self, value: &[u8]) -> Result<(), JsonError> {
+        self.leaf_with(|slot| slot.set(value))
+    }
+
+    fn leaf_owned(&mut self, value: Vec<u8>) -> Result<(), JsonError> {
+        self.leaf_with(|slot| slot.set_vec(value))
+    }
+
+    /// Appends a leaf named by the current path, its value written by `set_value`.
+    #[inline(always)]
+    fn leaf_with(&mut self, set_value: impl FnOnce(&mut ArgValue)) -> Result<(), JsonError> {
         if self.args.len() >= self.max_leaves {
             return Err(JsonError::TooManyLeaves);
         }
@@ -271,10 +283,7 @@ impl<'r> Flattener<'r, '_> {
                 name_repeats,
             });
             arg.name.set(name);
-            match value {
-                Cow::Borrowed(v) => arg.value.set(v),
-                Cow::Owned(v) => arg.value.set_vec(v),
-            }
+            set_value(&mut arg.value);
             // SAFETY: the element at `len` was just written, within the capacity.
             unsafe { self.args.set_len(len + 1) };
         }
@@ -299,9 +308,13 @@ impl<'r> Flattener<'r, '_> {
             let earlier = &self.args[candidate].name;
             // both are `prefix.INDEX.rest` with the same prefix: compare the rests
             let sep = usize::from(array.base > 0);
-            let rest_here = self.path.get(array.index_end..);
-            let rest_earlier = earlier.get(array.base + sep + 1..);
-            if rest_here.is_some() && rest_here == rest_earlier {
+            let rest_here = self.path.as_bytes().get(array.index_end..);
+            let rest_earlier = earlier.as_bytes().get(array.base + sep + 1..);
+            let same = match (rest_here, rest_earlier) {
+                (Some(here), Some(earlier)) => same_short_bytes(here, earlier),
+                _ => false,
+            };
+            if same {
                 let first = self.args[candidate]
                     .name_repeats
                     .unwrap_or(candidate as u32);
@@ -316,7 +329,7 @@ impl<'r> Flattener<'r, '_> {
             return self.error("invalid literal");
         }
         self.pos += word.len();
-        self.leaf(Cow::Borrowed(value))
+        self.leaf(value)
     }
 
     /// Checks the number grammar from `pos` (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`).
@@ -356,33 +369,33 @@ impl<'r> Flattener<'r, '_> {
         Ok(())
     }
 
-    /// The string starting at `pos` (a `"`), unescaped; always valid UTF-8.
+    /// The string starting at `pos` (a `"`) when it is what most strings are, printable
+    /// ASCII with no escape (then valid UTF-8 and its own unescaped value); else None
+    /// with `pos` unchanged, for [`Self::string_general`].
     ///
-    /// Inlined into its two callers: returned from a call, the result went through memory,
-    /// written in 8-byte pieces and read back in a 16-byte one that the processor cannot
-    /// forward from its store buffer (a stall per string, ~18% of the flattener's time).
+    /// Inlined, and a slice rather than a `Result<Cow>`: returned from a call, such a
+    /// result went through memory, written in 8-byte pieces and read back in a 16-byte one
+    /// that the processor cannot forward from its store buffer (a stall per string, ~18% of
+    /// the flattener's time).
     #[inline(always)]
-    fn string(&mut self) -> Result<Cow<'r, [u8]>, JsonError> {
+    fn plain_string(&mut self) -> Option<&'r [u8]> {
         let raw = self.raw;
-        self.pos += 1;
-        let start = self.pos;
-        // Fast path for what most strings are: ASCII with no escape, up to the closing quote.
+        let start = self.pos + 1;
         let i = plain_run_end(raw, start);
         if raw.get(i) == Some(&b'"') {
             self.pos = i + 1;
-            // ASCII only (printable and DEL): valid UTF-8
-            return Ok(Cow::Borrowed(&raw[start..i]));
+            Some(&raw[start..i])
+        } else {
+            None
         }
-        self.string_general(start, i)
     }
 
-    /// [`Self::string`] when something other than plain ASCII comes first (an escape, a
-    /// non-ASCII byte, a control character): from the start of the string, where the
-    /// first such byte is at `i`.
+    /// The string starting at `pos` (a `"`), unescaped; always valid UTF-8.
     #[inline(never)]
-    fn string_general(&mut self, start: usize, i: usize) -> Result<Cow<'r, [u8]>, JsonError> {
+    fn string_general(&mut self) -> Result<Vec<u8>, JsonError> {
         let raw = self.raw;
-        let mut out: Vec<u8> = Vec::with_capacity(i - start + 16);
+        self.pos += 1;
+        let mut out: Vec<u8> = Vec::with_capacity(32);
         loop {
             let Some(off) = memchr::memchr2(b'"', b'\\', &raw[self.pos..]) else {
                 self.pos = raw.len();
@@ -401,7 +414,7 @@ impl<'r> Flattener<'r, '_> {
                 if std::str::from_utf8(&out).is_err() {
                     return self.error("invalid UTF-8 inside a string");
                 }
-                return Ok(Cow::Owned(out));
+                return Ok(out);
             }
             self.pos += 1;
             self.escape(&mut out)?;
@@ -535,6 +548,13 @@ mod sse2 {
         ));
         (stops != 0).then(|| stops.trailing_zeros() as usize)
     }
+}
+
+/// `a == b` for the few bytes of a name's rest (`.sku`), compared in line: the general
+/// comparison is a call into `memcmp`, longer than such a comparison itself.
+#[inline]
+fn same_short_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Appends the array index segment `index` to `path`.
