@@ -153,7 +153,8 @@ pub fn worst_locations_remembering(
                         m
                     }
                 };
-                *e.insert(m)
+                e.insert(m);
+                m
             }
         };
         if margin == NOT_SCORED {

@@ -32,16 +32,17 @@ const NORMALIZE: &[Transform] = &[
     Transform::CompressWhitespace,
 ];
 
-/// How a byte matters to [`NORMALIZE`] when nothing else in the value does.
+/// How a byte matters to [`NORMALIZE`] when nothing else in the value does (one bit per
+/// kind, so that a value's bytes are summed up by OR-ing them).
 const NORM_PLAIN: u8 = 0;
 /// ASCII upper case: only `Lowercase` changes it.
 const NORM_UPPER: u8 = 1;
 /// A space: unchanged unless another follows it.
 const NORM_SPACE: u8 = 2;
 /// `%` `+` `&` NUL and whitespace other than a space: some decoding step may act on it.
-const NORM_OTHER: u8 = 3;
+const NORM_OTHER: u8 = 4;
 /// An ASCII digit other than `0`: written as `0`.
-const NORM_DIGIT: u8 = 4;
+const NORM_DIGIT: u8 = 8;
 const NORM_CLASS: [u8; 256] = {
     let mut t = [NORM_PLAIN; 256];
     let mut b = b'A';
@@ -155,25 +156,23 @@ fn change_needed(value: &[u8]) -> Change {
     // on: one pass over the bytes proves it, and lowercasing (with digits written as `0`)
     // is then the whole result. Five transformations each scanning the value cost ~1.5k
     // instructions on a short one.
-    let (mut upper, mut digits) = (false, false);
-    let mut after_space = false;
+    // Without a branch per byte: a `match` on the class compiled to a jump table whose
+    // target changes from byte to byte (mispredicted: a quarter of this function's time
+    // in the proxy's JSON profile). The classes are OR-ed together, and two spaces in a
+    // row show as the space bit in `pairs`.
+    let (mut seen, mut pairs, mut previous) = (NORM_PLAIN, NORM_PLAIN, NORM_PLAIN);
     for &b in value {
-        match NORM_CLASS[b as usize] {
-            NORM_PLAIN => after_space = false,
-            NORM_UPPER => {
-                upper = true;
-                after_space = false;
-            }
-            NORM_DIGIT => {
-                digits = true;
-                after_space = false;
-            }
-            NORM_SPACE if !after_space => after_space = true,
-            _ => return Change::Decode,
-        }
+        let class = NORM_CLASS[b as usize];
+        seen |= class;
+        pairs |= previous & class;
+        previous = class;
     }
-    if upper || digits {
-        Change::Simple { digits }
+    if seen & NORM_OTHER != 0 || pairs & NORM_SPACE != 0 {
+        Change::Decode
+    } else if seen & (NORM_UPPER | NORM_DIGIT) != 0 {
+        Change::Simple {
+            digits: seen & NORM_DIGIT != 0,
+        }
     } else {
         Change::None
     }
