@@ -84,23 +84,44 @@ async fn read_prefix(
     mut body: Incoming,
     limit: usize,
 ) -> Result<(Bytes, Option<http::HeaderMap>, Option<Incoming>), hyper::Error> {
+    // Sized once from the declared length (bounded by what is read at most): grown frame
+    // by frame, a 20 KB body was copied again at each regrowth. A body that arrives as one
+    // frame is kept as it came, without a copy.
+    let expected = body.size_hint().exact().map_or(0, |n| n as usize);
+    let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
-    while buf.len() <= limit {
+    let joined = |first: Option<Bytes>, buf: BytesMut| match first {
+        Some(only) if buf.is_empty() => only,
+        _ => buf.freeze(),
+    };
+    while first.as_ref().map_or(0, Bytes::len) + buf.len() <= limit {
         match body.frame().await {
-            None => return Ok((buf.freeze(), None, None)),
+            None => return Ok((joined(first, buf), None, None)),
             Some(Err(e)) => return Err(e),
             Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => buf.extend_from_slice(&data),
+                Ok(data) if first.is_none() && buf.is_empty() => first = Some(data),
+                Ok(data) => {
+                    if buf.is_empty() {
+                        let head = first.take().unwrap_or_default();
+                        buf.reserve(
+                            expected
+                                .max(head.len() + data.len())
+                                .min(limit.saturating_add(data.len())),
+                        );
+                        buf.extend_from_slice(&head);
+                    }
+                    buf.extend_from_slice(&data);
+                }
                 Err(frame) => {
                     if let Ok(trailers) = frame.into_trailers() {
-                        return Ok((buf.freeze(), Some(trailers), None));
+                        return Ok((joined(first, buf), Some(trailers), None));
                     }
                 }
             },
         }
     }
     let rest = (!body.is_end_stream()).then_some(body);
-    Ok((buf.freeze(), None, rest))
+    Ok((joined(first, buf), None, rest))
 }
 
 fn version_str(v: Version) -> &'static str {
