@@ -75,7 +75,9 @@ impl Headers {
 #[derive(Debug, Clone, Default)]
 pub struct BodyModel {
     /// The bytes that were inspected: the whole body, or its first `inspect_limit` bytes.
-    pub raw: Vec<u8>,
+    /// Shared (`Bytes`), so that the proxy attaches a view of the buffer it forwards
+    /// instead of a copy of it.
+    pub raw: bytes::Bytes,
     /// True when `raw` is only a prefix of the body.
     pub truncated: bool,
     /// Why a body sent with a `Content-Encoding` could not be decoded (then `raw` is the
@@ -227,7 +229,8 @@ impl RequestModel {
     /// Parses `raw` by the request's content type and attaches it as the body. A body with
     /// a `Content-Encoding` is decoded first (at most [`DECODED_BODY_LIMIT`] bytes, or
     /// `raw`'s length when larger; see [`RequestModel::attach_body_limited`]).
-    pub fn attach_body(&mut self, raw: Vec<u8>, truncated: bool) {
+    pub fn attach_body(&mut self, raw: impl Into<bytes::Bytes>, truncated: bool) {
+        let raw = raw.into();
         let limit = raw.len().max(DECODED_BODY_LIMIT);
         self.attach_body_limited(raw, truncated, limit);
     }
@@ -236,7 +239,13 @@ impl RequestModel {
     /// decoded from its `Content-Encoding` (a small compressed body can expand a
     /// thousandfold): past it the body counts as truncated. A body that does not decode
     /// is attached as it came, with the error in `encoding_error`.
-    pub fn attach_body_limited(&mut self, raw: Vec<u8>, truncated: bool, decoded_limit: usize) {
+    pub fn attach_body_limited(
+        &mut self,
+        raw: impl Into<bytes::Bytes>,
+        truncated: bool,
+        decoded_limit: usize,
+    ) {
+        let raw: bytes::Bytes = raw.into();
         let codings = self
             .headers
             .get_str("content-encoding")
@@ -246,7 +255,7 @@ impl RequestModel {
             (raw, truncated, None)
         } else {
             match crate::encoding::decode(&codings, &raw, decoded_limit, truncated) {
-                Ok(d) => (d.bytes, d.truncated, None),
+                Ok(d) => (bytes::Bytes::from(d.bytes), d.truncated, None),
                 Err(e) => (raw, truncated, Some(e)),
             }
         };

@@ -108,7 +108,7 @@ fn anywhere(transforms: &[Transform], m: &RequestModel, op: common::Op) -> bool 
             .flat_map(|(_, a)| [a.name.as_bytes().to_vec(), a.value.to_vec()]),
     );
     if let Some(b) = &m.body {
-        values.push(b.raw.clone());
+        values.push(b.raw.to_vec());
         values.extend(b.files.iter().map(|f| f.content.clone()));
     }
     values

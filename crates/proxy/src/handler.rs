@@ -290,7 +290,11 @@ pub async fn handle(
         // a Content-Encoding is decoded for inspection (the client's bytes are forwarded);
         // the body counts as truncated when the received or the decoded bytes exceed the
         // inspected size
-        model.attach_body_limited(inspected.to_vec(), truncated, limits.inspect_body_bytes);
+        model.attach_body_limited(
+            prefix.slice(..inspected.len()),
+            truncated,
+            limits.inspect_body_bytes,
+        );
         // Bodies declared binary are read too (their prefix): a web shell PUT as image/gif
         // behind a GIF89a header is read by the body lists when it holds a script opener.
         // An upload larger than the inspected prefix is not refused for it: a size limit
