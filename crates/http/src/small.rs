@@ -105,7 +105,8 @@ impl<const N: usize> SmallBytes<N> {
     }
 
     /// Whether the contents are on the heap (for tests of the representation).
-    pub fn is_heap(&self) -> bool {
+    #[cfg(test)]
+    fn is_heap(&self) -> bool {
         matches!(self.0, Repr::Heap(_))
     }
 }
@@ -162,12 +163,6 @@ impl<const N: usize> Deref for SmallBytes<N> {
     }
 }
 
-impl<const N: usize> AsRef<[u8]> for SmallBytes<N> {
-    fn as_ref(&self) -> &[u8] {
-        self.as_slice()
-    }
-}
-
 impl<const N: usize> Borrow<[u8]> for SmallBytes<N> {
     fn borrow(&self) -> &[u8] {
         self.as_slice()
@@ -204,21 +199,6 @@ impl<const N: usize> From<Vec<u8>> for SmallBytes<N> {
     }
 }
 
-impl<const N: usize> From<String> for SmallBytes<N> {
-    fn from(text: String) -> Self {
-        Self::from(text.into_bytes())
-    }
-}
-
-impl<const N: usize> From<std::borrow::Cow<'_, [u8]>> for SmallBytes<N> {
-    fn from(bytes: std::borrow::Cow<'_, [u8]>) -> Self {
-        match bytes {
-            std::borrow::Cow::Borrowed(b) => Self::from_slice(b),
-            std::borrow::Cow::Owned(v) => Self::from(v),
-        }
-    }
-}
-
 impl<const N: usize> From<SmallBytes<N>> for Vec<u8> {
     fn from(bytes: SmallBytes<N>) -> Self {
         bytes.into_vec()
@@ -249,50 +229,14 @@ impl<const N: usize> Hash for SmallBytes<N> {
     }
 }
 
-impl<const N: usize> PartialOrd for SmallBytes<N> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<const N: usize> Ord for SmallBytes<N> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_slice().cmp(other.as_slice())
-    }
-}
-
-impl<const N: usize> PartialEq<[u8]> for SmallBytes<N> {
-    fn eq(&self, other: &[u8]) -> bool {
-        self.as_slice() == other
-    }
-}
-
-impl<const N: usize> PartialEq<&[u8]> for SmallBytes<N> {
-    fn eq(&self, other: &&[u8]) -> bool {
-        self.as_slice() == *other
-    }
-}
-
-impl<const N: usize, const K: usize> PartialEq<[u8; K]> for SmallBytes<N> {
-    fn eq(&self, other: &[u8; K]) -> bool {
-        self.as_slice() == other
-    }
-}
-
 impl<const N: usize, const K: usize> PartialEq<&[u8; K]> for SmallBytes<N> {
     fn eq(&self, other: &&[u8; K]) -> bool {
         self.as_slice() == *other
     }
 }
 
-impl<const N: usize> PartialEq<Vec<u8>> for SmallBytes<N> {
-    fn eq(&self, other: &Vec<u8>) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
 /// Owned UTF-8 text, inline up to `N` (at most 255) bytes.
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct SmallStr<const N: usize>(SmallBytes<N>);
 
 impl<const N: usize> SmallStr<N> {
@@ -318,7 +262,8 @@ impl<const N: usize> SmallStr<N> {
         self.0.as_slice()
     }
 
-    pub fn is_heap(&self) -> bool {
+    #[cfg(test)]
+    fn is_heap(&self) -> bool {
         self.0.is_heap()
     }
 }
@@ -331,34 +276,10 @@ impl<const N: usize> Deref for SmallStr<N> {
     }
 }
 
-impl<const N: usize> AsRef<str> for SmallStr<N> {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl<const N: usize> AsRef<[u8]> for SmallStr<N> {
-    fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl<const N: usize> Borrow<str> for SmallStr<N> {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl<const N: usize> From<&str> for SmallStr<N> {
     #[inline]
     fn from(text: &str) -> Self {
         SmallStr(SmallBytes::from_slice(text.as_bytes()))
-    }
-}
-
-impl<const N: usize> From<&String> for SmallStr<N> {
-    fn from(text: &String) -> Self {
-        Self::from(text.as_str())
     }
 }
 
@@ -396,39 +317,9 @@ impl<const N: usize> fmt::Display for SmallStr<N> {
     }
 }
 
-impl<const N: usize> PartialEq<str> for SmallStr<N> {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
 impl<const N: usize> PartialEq<&str> for SmallStr<N> {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
-    }
-}
-
-impl<const N: usize> PartialEq<String> for SmallStr<N> {
-    fn eq(&self, other: &String) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl<const N: usize> PartialEq<SmallStr<N>> for &str {
-    fn eq(&self, other: &SmallStr<N>) -> bool {
-        *self == other.as_str()
-    }
-}
-
-impl<const N: usize> PartialEq<SmallStr<N>> for str {
-    fn eq(&self, other: &SmallStr<N>) -> bool {
-        self == other.as_str()
-    }
-}
-
-impl<const N: usize> PartialEq<SmallStr<N>> for String {
-    fn eq(&self, other: &SmallStr<N>) -> bool {
-        self.as_str() == other.as_str()
     }
 }
 

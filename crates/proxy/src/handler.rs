@@ -88,12 +88,10 @@ async fn read_prefix(
     // by frame, a 20 KB body was copied again at each regrowth. A body that arrives as one
     // frame is kept as it came, without a copy.
     let expected = body.size_hint().exact().map_or(0, |n| n as usize);
+    // the first frame, until a second one arrives (then both are in `buf`, and this is None)
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
-    let joined = |first: Option<Bytes>, buf: BytesMut| match first {
-        Some(only) if buf.is_empty() => only,
-        _ => buf.freeze(),
-    };
+    let joined = |first: Option<Bytes>, buf: BytesMut| first.unwrap_or_else(|| buf.freeze());
     while first.as_ref().map_or(0, Bytes::len) + buf.len() <= limit {
         match body.frame().await {
             None => return Ok((joined(first, buf), None, None)),
