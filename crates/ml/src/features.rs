@@ -118,6 +118,13 @@ pub fn normalize_in<'a>(value: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
     }
 }
 
+/// Whether normalizing `value` is ASCII lowercasing and digits written as `0` at most (no
+/// decoding step acts on it). Then two such values equal but for digits where both have
+/// one normalize alike: the classes [`change_needed`] reads are the same byte for byte.
+pub fn normalizes_by_case_and_digits(value: &[u8]) -> bool {
+    !matches!(change_needed(value), Change::Decode)
+}
+
 /// Writes every ASCII digit as `0`, the last normalization step. Numbers (ids, counts,
 /// prices, versions, dates) change from request to request while the text around them does
 /// not, and their digits say little about whether that text is an attack: values differing

@@ -221,26 +221,45 @@ const fn byte_set(extra: &[u8]) -> [bool; 256] {
 /// Calls `visit` for every location the classifier scores, in a fixed order.
 pub fn for_each_location<'r>(
     request: &'r RequestModel,
-    mut visit_any: impl FnMut(Place<'r>, &'r [u8]),
+    mut visit: impl FnMut(Place<'r>, &'r [u8]),
+) {
+    for_each_location_in(request, |place, value, _| visit(place, value));
+}
+
+/// A body argument's value being visited: its index in the body's arguments, and the
+/// first argument of its name's chain (`Arg::name_repeats`: the same name but for array
+/// index digits), when it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyArgValue {
+    pub index: usize,
+    pub first: Option<usize>,
+}
+
+/// [`for_each_location`], telling `visit_any` which body argument a value is, when it is
+/// one: the values of a JSON array's items at one name are scored alike when they differ
+/// only in digits (see `detector::worst_locations_remembering`).
+pub fn for_each_location_in<'r>(
+    request: &'r RequestModel,
+    mut visit_any: impl FnMut(Place<'r>, &'r [u8], Option<BodyArgValue>),
 ) {
     // A value of one or two bytes carries no payload: `'`, `;`, `|` or `/` alone is a probe
     // at most, and far more often a form's delimiter or separator choice (a CSV import's
     // `delimiter=;`), which the model, trained on probes, scored as an attack on its own.
-    let mut visit = |place: Place<'r>, value: &'r [u8]| {
+    let mut visit = |place: Place<'r>, value: &'r [u8], arg: Option<BodyArgValue>| {
         if value.len() > MAX_UNSCORED_LEN {
-            visit_any(place, value);
+            visit_any(place, value, arg);
         }
     };
     let path = request.path_raw.as_bytes();
     if !is_trivial_path(path) {
-        visit(Place::Path, path);
+        visit(Place::Path, path, None);
     }
     for arg in &request.args_get {
         if !is_trivial_name(&arg.name) {
-            visit(Place::ArgName(&arg.name), arg.name.as_bytes());
+            visit(Place::ArgName(&arg.name), arg.name.as_bytes(), None);
         }
         if !is_trivial(&arg.value) {
-            visit(Place::ArgValue(&arg.name), &arg.value);
+            visit(Place::ArgValue(&arg.name), &arg.value, None);
         }
     }
     if let Some(body) = &request.body {
@@ -249,7 +268,7 @@ pub fn for_each_location<'r>(
         // is trivial when that one is, digits being trivial bytes, as long as it is within
         // the length bound; other names are checked byte by byte.
         let mut trivial_names: Vec<bool> = Vec::with_capacity(body.args.len());
-        for arg in &body.args {
+        for (index, arg) in body.args.iter().enumerate() {
             let first_trivial = arg
                 .name_repeats
                 .and_then(|first| trivial_names.get(first as usize).copied());
@@ -261,33 +280,38 @@ pub fn for_each_location<'r>(
             debug_assert_eq!(trivial_name, is_trivial_name(&arg.name), "{}", arg.name);
             trivial_names.push(trivial_name);
             if !trivial_name {
-                visit(Place::ArgName(&arg.name), arg.name.as_bytes());
+                visit(Place::ArgName(&arg.name), arg.name.as_bytes(), None);
             }
             if !is_trivial(&arg.value) {
-                visit(Place::ArgValue(&arg.name), &arg.value);
+                let first = arg.name_repeats.map(|first| first as usize);
+                visit(
+                    Place::ArgValue(&arg.name),
+                    &arg.value,
+                    Some(BodyArgValue { index, first }),
+                );
             }
         }
     }
     // string literals of GraphQL documents sent as a `query` argument
     for arg in &request.graphql_args {
         if !is_trivial_name(&arg.name) {
-            visit(Place::ArgName(&arg.name), arg.name.as_bytes());
+            visit(Place::ArgName(&arg.name), arg.name.as_bytes(), None);
         }
         if !is_trivial(&arg.value) {
-            visit(Place::ArgValue(&arg.name), &arg.value);
+            visit(Place::ArgValue(&arg.name), &arg.value, None);
         }
     }
     for c in &request.cookies {
         if !is_trivial_name(&c.name) {
-            visit(Place::CookieName(&c.name), c.name.as_bytes());
+            visit(Place::CookieName(&c.name), c.name.as_bytes(), None);
         }
         if !is_trivial(&c.value) {
-            visit(Place::CookieValue(&c.name), &c.value);
+            visit(Place::CookieValue(&c.name), &c.value, None);
         }
     }
     for (name, value) in request.headers.iter() {
         if !palisade_http::is_structural_header(name) && !is_trivial(value) {
-            visit(Place::Header(name), value);
+            visit(Place::Header(name), value, None);
         }
     }
     // A Cookie header that does not split into `name=value` pairs is not a cookie jar
@@ -298,13 +322,13 @@ pub fn for_each_location<'r>(
         .any(|c| c.value.is_empty() && !is_trivial_name(&c.name))
     {
         for value in request.headers.get_all("cookie") {
-            visit(Place::Header("Cookie"), value);
+            visit(Place::Header("Cookie"), value, None);
         }
     }
     if let Some(body) = &request.body {
         for f in &body.files {
             if !is_trivial(f.filename.as_bytes()) {
-                visit(Place::FileName(&f.field), f.filename.as_bytes());
+                visit(Place::FileName(&f.field), f.filename.as_bytes(), None);
             }
             // Uploaded text (scripts, templates, config files) is where web shells travel;
             // binary uploads are skipped.
@@ -317,7 +341,7 @@ pub fn for_each_location<'r>(
             // is no text a person wrote); the upload lists still read it
             let pdf = f.content.starts_with(b"%PDF-");
             if !binary_part && !pdf && looks_like_text(&f.content) && !is_trivial(&f.content) {
-                visit(Place::FileContent(&f.field), &f.content);
+                visit(Place::FileContent(&f.field), &f.content, None);
             }
         }
         let binary = request
@@ -329,7 +353,7 @@ pub fn for_each_location<'r>(
         let raw_needed = matches!(body.kind, BodyKind::Raw | BodyKind::Xml | BodyKind::GraphQl)
             || !body.errors.is_empty();
         if raw_needed && !binary && !body.raw.is_empty() && !is_trivial(&body.raw) {
-            visit(Place::Body, &body.raw);
+            visit(Place::Body, &body.raw, None);
         }
     }
 }
