@@ -347,14 +347,11 @@ mod tests {
         r
     }
 
+    /// A worst location as (target, probability, value).
+    type Scored = Option<(String, f32, Vec<u8>)>;
+
     /// The worst locations with every location scored on its own, nothing remembered.
-    fn worst_scored_one_by_one(
-        model: &Model,
-        request: &RequestModel,
-    ) -> (
-        Option<(String, f32, Vec<u8>)>,
-        Option<(String, f32, Vec<u8>)>,
-    ) {
+    fn worst_scored_one_by_one(model: &Model, request: &RequestModel) -> (Scored, Scored) {
         let mut all: Option<(f32, String, Vec<u8>)> = None;
         let mut open: Option<(f32, String, Vec<u8>)> = None;
         crate::locations::for_each_location(request, |place, value| {
