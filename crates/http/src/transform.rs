@@ -1080,9 +1080,29 @@ pub const BASE64_TEXT_MIN_LEN: usize = 12;
 /// result.
 #[inline]
 pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
-    // Runs on every argument value: short ones and those whose first bytes are mostly
-    // not symbols (`/`-less punctuation, non-ASCII text) are rejected without a call.
+    // Runs on every argument value: short ones, those whose first four bytes are symbols
+    // that decode to no start of text (most words: `Trai` is `N\xb6\xa2`, a UTF-8
+    // continuation byte where a character must begin), and those whose first bytes are
+    // mostly not symbols (`/`-less punctuation, non-ASCII text) are rejected without a
+    // call. Whatever else is among the symbols, those four are the first group both
+    // decoders below decode, and its three bytes the start of their result.
     let head = value.get(..BASE64_TEXT_MIN_LEN)?;
+    if let Some(&[s0, s1, s2, s3]) = head.get(..4) {
+        let group = [s0, s1, s2, s3].map(|s| BASE64_ANY_VALUE[usize::from(s)]);
+        if group.iter().all(|&v| v != BASE64_INVALID) {
+            let n = group.iter().fold(0u32, |n, &v| n << 6 | u32::from(v));
+            if !starts_like_text(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]) {
+                return None;
+            }
+        }
+    }
+    base64_text_past_its_first_group(value, head)
+}
+
+/// [`base64_text`] but for its first check; `head` is the value's first
+/// [`BASE64_TEXT_MIN_LEN`] bytes.
+#[inline]
+fn base64_text_past_its_first_group(value: &[u8], head: &[u8]) -> Option<Vec<u8>> {
     let mut others = 0;
     for &b in head {
         if !BASE64_ANY_SYMBOL[usize::from(b)] {
@@ -1174,6 +1194,15 @@ fn starts_like_text(bytes: &[u8]) -> bool {
     }
     true
 }
+
+/// The value of a symbol of either base64 alphabet (`-` as `+`, `_` as `/`), or
+/// [`BASE64_INVALID`].
+static BASE64_ANY_VALUE: [u8; 256] = {
+    let mut t = BASE64_VALUE;
+    t[b'-' as usize] = 62;
+    t[b'_' as usize] = 63;
+    t
+};
 
 /// The symbols of both base64 alphabets (standard `+/`, URL-safe `-_`).
 static BASE64_ANY_SYMBOL: [bool; 256] = {
@@ -2462,6 +2491,76 @@ mod tests {
             let _ = normalize_path(&input, true);
             let _ = apply_all(&Transform::ALL, &input);
         }
+    }
+
+    #[test]
+    fn base64_text_s_first_group_check_turns_away_only_what_the_decoders_do() {
+        // base64 of text (ASCII and multi-byte, from every offset of a character), split
+        // and spaced; prose; words; random symbols: the answer with the check is the
+        // answer without it
+        let mut rng = crate::TestRng(0x0bad_5eed_1234_5678);
+        let texts = [
+            "<script>alert(1)</script>",
+            "ünïcödé téxt ½ — “quoted” 日本語のテキスト",
+            "' or 1=1 -- ",
+            "\tline\nbreaks\r\n",
+        ];
+        let mut values: Vec<Vec<u8>> = Vec::new();
+        for text in texts {
+            for skip in 0..6 {
+                let bytes = &text.as_bytes()[skip.min(text.len())..];
+                for encoded in [
+                    base64_encode(bytes),
+                    base64_encode(bytes).replace('+', "-").replace('/', "_"),
+                ] {
+                    values.push(encoded.clone().into_bytes());
+                    let mut spaced = encoded.into_bytes();
+                    for _ in 0..3 {
+                        let at = (rng.next() % (spaced.len() as u64 + 1)) as usize;
+                        spaced.insert(at, b" .\n="[(rng.next() % 4) as usize]);
+                    }
+                    values.push(spaced);
+                }
+            }
+        }
+        for _ in 0..3000 {
+            values.push(rng.bytes_from(b"abcdefghijklmnopqrstuvwxyzABCXYZ0189+/-_= .", 40));
+        }
+        for prose in [
+            "Trail running shoe model 17",
+            "Please deliver to the side door",
+            "jane.doe@example.com",
+        ] {
+            values.push(prose.as_bytes().to_vec());
+        }
+        let mut decoded = 0;
+        for v in &values {
+            let whole = v
+                .get(..BASE64_TEXT_MIN_LEN)
+                .and_then(|head| base64_text_past_its_first_group(v, head));
+            assert_eq!(base64_text(v), whole, "{}", String::from_utf8_lossy(v));
+            decoded += usize::from(whole.is_some());
+        }
+        // both answers occur, and among the rejected, the check's
+        assert!(decoded >= 40, "{decoded}");
+    }
+
+    fn base64_encode(bytes: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        while !out.len().is_multiple_of(4) {
+            out.push('=');
+        }
+        out
     }
 
     #[test]
