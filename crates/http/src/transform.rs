@@ -246,14 +246,14 @@ impl Transform {
             Transform::NormalizePathWin if path_is_normal(input, true) => Cow::Borrowed(input),
             Transform::NormalizePathWin => owned_if_changed(input, normalize_path(input, true)),
             Transform::RemoveNulls => {
-                if input.contains(&0) {
+                if memchr::memchr(0, input).is_some() {
                     Cow::Owned(keep_bytes(input, |b| b != 0))
                 } else {
                     Cow::Borrowed(input)
                 }
             }
             Transform::ReplaceNulls => {
-                if input.contains(&0) {
+                if memchr::memchr(0, input).is_some() {
                     Cow::Owned(
                         input
                             .iter()
