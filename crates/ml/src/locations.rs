@@ -282,11 +282,13 @@ pub fn for_each_location_in<'r>(
             if !trivial_name {
                 visit(Place::ArgName(&arg.name), arg.name.as_bytes(), None);
             }
-            if !is_trivial(&arg.value) {
+            // (an inline-or-heap value: read once; the length first, as `visit` would)
+            let value: &[u8] = &arg.value;
+            if value.len() > MAX_UNSCORED_LEN && !is_trivial(value) {
                 let first = arg.name_repeats.map(|first| first as usize);
                 visit(
                     Place::ArgValue(&arg.name),
-                    &arg.value,
+                    value,
                     Some(BodyArgValue { index, first }),
                 );
             }

@@ -571,21 +571,23 @@ impl SignatureSet {
             .map(|a| (None, a))
             .chain(body_args.enumerate().map(|(i, a)| (Some(i), a)))
         {
-            let number = self.args_skip_numbers && is_number(&arg.value) && {
+            // (each an inline-or-heap type: read once, not at every use)
+            let (arg_name, arg_value): (&str, &[u8]) = (&arg.name, &arg.value);
+            let number = self.args_skip_numbers && is_number(arg_value) && {
                 let computed =
                     *args_computed.get_or_insert_with(|| self.computed_pipelines(args).1);
-                self.leaves_unchanged(computed, &arg.value)
+                self.leaves_unchanged(computed, arg_value)
             };
             if !number {
                 // a GraphQL document is scanned as one line (see graphql_documents_on_one_line;
                 // its documents come in this loop's order, so the next one is the only one
                 // this argument can be)
                 let (value, document) = match documents.get(next_document) {
-                    Some((at, flat)) if std::ptr::eq(*at, arg.value.as_ptr()) => {
+                    Some((at, flat)) if std::ptr::eq(*at, arg_value.as_ptr()) => {
                         next_document += 1;
                         (&flat[..], true)
                     }
-                    _ => (&arg.value[..], false),
+                    _ => (arg_value, false),
                 };
                 let mut head = None;
                 if !document && (MIN_DEDUP_LEN..=MAX_DEDUP_LEN).contains(&value.len()) {
@@ -602,7 +604,7 @@ impl SignatureSet {
                         repeats.reserve(most_repeats);
                     }
                     repeats.push(Repeat {
-                        place: Place::ArgValue(&arg.name),
+                        place: Place::ArgValue(arg_name),
                         value,
                         same_as: Some(at),
                         kept_before: locs.len() as u32,
@@ -611,7 +613,7 @@ impl SignatureSet {
                     locs[at as usize].repeat_head = (repeats.len() - 1) as u32;
                 } else {
                     locs.push(Location {
-                        place: Place::ArgValue(&arg.name),
+                        place: Place::ArgValue(arg_name),
                         value,
                         targets: args,
                         repeat_head: NO_REPEAT,
@@ -619,10 +621,10 @@ impl SignatureSet {
                 }
             }
             let Some(i) = i else {
-                if !arg.name.is_empty() {
+                if !arg_name.is_empty() {
                     locs.push(Location {
-                        place: Place::ArgName(&arg.name),
-                        value: arg.name.as_bytes(),
+                        place: Place::ArgName(arg_name),
+                        value: arg_name.as_bytes(),
                         targets: args,
                         repeat_head: NO_REPEAT,
                     });
@@ -631,7 +633,7 @@ impl SignatureSet {
             };
             body_name_at.push(usize::MAX);
             name_unchanged.push(UNKNOWN);
-            if arg.name.is_empty() {
+            if arg_name.is_empty() {
                 continue;
             }
             // the flattener names the first of the chain, a name that is a location itself
@@ -658,8 +660,8 @@ impl SignatureSet {
                     }
                     // (a body has at most `max_leaves` arguments: these counts fit in u32)
                     repeats.push(Repeat {
-                        place: Place::ArgName(&arg.name),
-                        value: arg.name.as_bytes(),
+                        place: Place::ArgName(arg_name),
+                        value: arg_name.as_bytes(),
                         same_as: None,
                         kept_before: locs.len() as u32,
                         next: locs[at].repeat_head,
@@ -670,8 +672,8 @@ impl SignatureSet {
             }
             body_name_at[i] = locs.len();
             locs.push(Location {
-                place: Place::ArgName(&arg.name),
-                value: arg.name.as_bytes(),
+                place: Place::ArgName(arg_name),
+                value: arg_name.as_bytes(),
                 targets: args,
                 repeat_head: NO_REPEAT,
             });
@@ -1349,22 +1351,26 @@ fn base64_values(request: &RequestModel) -> Vec<(Place<'_>, Vec<u8>)> {
     }
     let mut out = Vec::new();
     let body_args = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
+    // (the place, which reads the name, only for a value that decodes: most do not)
     let args = request
         .args_get
         .iter()
         .chain(body_args)
-        .chain(&request.graphql_args)
-        .map(|a| (Place::ArgValueBase64(&a.name), &a.value));
-    let cookies = request
-        .cookies
-        .iter()
-        .map(|c| (Place::CookieValueBase64(&c.name), &c.value));
-    for (place, value) in args.chain(cookies) {
+        .chain(&request.graphql_args);
+    for a in args {
         if out.len() >= BASE64_MAX_LOCATIONS {
             break;
         }
-        if let Some(text) = base64_text(value).filter(|t| t.len() <= BASE64_MAX_DECODED) {
-            add(place, text, &mut out);
+        if let Some(text) = base64_text(&a.value).filter(|t| t.len() <= BASE64_MAX_DECODED) {
+            add(Place::ArgValueBase64(&a.name), text, &mut out);
+        }
+    }
+    for c in &request.cookies {
+        if out.len() >= BASE64_MAX_LOCATIONS {
+            break;
+        }
+        if let Some(text) = base64_text(&c.value).filter(|t| t.len() <= BASE64_MAX_DECODED) {
+            add(Place::CookieValueBase64(&c.name), text, &mut out);
         }
     }
     out.truncate(BASE64_MAX_LOCATIONS);
