@@ -91,7 +91,14 @@ impl<const N: usize> SmallBytes<N> {
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Inline { len, bytes } => {
+                debug_assert!(usize::from(*len) <= N);
+                // SAFETY: `len` is set only in `new` (0), `from_slice` and `set`, each time
+                // to the length of bytes that fit (`<= N`). Read on every use of an
+                // argument's name or value: without the bounds check a read is a branch
+                // less (thousands per JSON order).
+                unsafe { bytes.get_unchecked(..usize::from(*len)) }
+            }
             Repr::Heap(b) => b,
         }
     }
