@@ -548,9 +548,24 @@ mod sse2 {
 
 /// `a == b` for the few bytes of a name's rest (`.sku`), compared in line: the general
 /// comparison is a call into `memcmp`, longer than such a comparison itself.
+/// Up to eight bytes as two overlapping four-byte words, up to three byte by byte.
 #[inline]
 fn same_short_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    let word = |s: &[u8], at: usize| {
+        s.get(at..at + 4)
+            .map(|w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
+    };
+    match n {
+        0 => true,
+        // (0, n/2 and n-1 are every position of up to three)
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=8 => word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4),
+        _ => a.iter().zip(b).all(|(x, y)| x == y),
+    }
 }
 
 /// Appends the array index segment `index` to `path`.
@@ -685,6 +700,23 @@ mod tests {
         let (args, r) = leaves(b"{\"order\":{\"id\":7},\"note\":\"\xff\"}");
         assert!(r.is_err());
         assert_eq!(args, vec![("order.id".to_string(), b"7".to_vec())]);
+    }
+
+    #[test]
+    fn short_byte_comparison_is_equality() {
+        let mut rng = crate::TestRng(0x1f83_d9ab_fb41_bd6b);
+        for _ in 0..20_000 {
+            let a = rng.bytes_from(b"ab.", 12);
+            let mut b = a.clone();
+            if rng.next() % 2 == 0 && !b.is_empty() {
+                let at = (rng.next() % b.len() as u64) as usize;
+                b[at] = b"ab."[(rng.next() % 3) as usize];
+            }
+            if rng.next() % 8 == 0 {
+                b.push(b'a');
+            }
+            assert_eq!(same_short_bytes(&a, &b), a == b, "{a:?} {b:?}");
+        }
     }
 
     #[test]
