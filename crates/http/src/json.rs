@@ -708,11 +708,11 @@ mod tests {
         for _ in 0..20_000 {
             let a = rng.bytes_from(b"ab.", 12);
             let mut b = a.clone();
-            if rng.next() % 2 == 0 && !b.is_empty() {
+            if rng.next().is_multiple_of(2) && !b.is_empty() {
                 let at = (rng.next() % b.len() as u64) as usize;
                 b[at] = b"ab."[(rng.next() % 3) as usize];
             }
-            if rng.next() % 8 == 0 {
+            if rng.next().is_multiple_of(8) {
                 b.push(b'a');
             }
             assert_eq!(same_short_bytes(&a, &b), a == b, "{a:?} {b:?}");
