@@ -703,6 +703,42 @@ mod tests {
     }
 
     #[test]
+    fn names_are_utf8_whatever_the_bytes_and_wherever_parsing_stops() {
+        // Keys reach the path unchecked when the fast path takes them: arbitrary bytes in
+        // and around keys must still leave only UTF-8 names, also on the leaves kept
+        // before an error.
+        let mut rng = crate::TestRng(0x5be0_cd19_137e_2179);
+        let pieces: [&[u8]; 12] = [
+            b"{\"",
+            b"\":",
+            b"\"",
+            b",",
+            b"}",
+            b"[",
+            b"]",
+            b"1",
+            b"ab",
+            b"\xc3\xa9",
+            b"\xff",
+            b"\\u00e9",
+        ];
+        let mut leaves_seen = 0;
+        for _ in 0..20_000 {
+            let mut doc = Vec::new();
+            for _ in 0..(rng.next() % 24) {
+                doc.extend_from_slice(pieces[(rng.next() % pieces.len() as u64) as usize]);
+            }
+            let mut args = Vec::new();
+            let _ = flatten(&doc, 1000, &mut args);
+            for arg in &args {
+                assert!(std::str::from_utf8(arg.name.as_bytes()).is_ok(), "{doc:?}");
+            }
+            leaves_seen += args.len();
+        }
+        assert!(leaves_seen > 1000, "{leaves_seen}");
+    }
+
+    #[test]
     fn short_byte_comparison_is_equality() {
         let mut rng = crate::TestRng(0x1f83_d9ab_fb41_bd6b);
         for _ in 0..20_000 {
