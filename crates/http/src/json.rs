@@ -546,9 +546,9 @@ mod sse2 {
     }
 }
 
-/// `a == b` for the few bytes of a name's rest (`.sku`), compared in line: the general
-/// comparison is a call into `memcmp`, longer than such a comparison itself.
-/// Up to eight bytes as two overlapping four-byte words, up to three byte by byte.
+/// `a == b` for the few bytes of a name's rest (`.sku`), compared in line (the general
+/// comparison is a call into `memcmp`, longer than such a comparison itself): up to eight
+/// bytes as two overlapping four-byte words, up to three byte by byte.
 #[inline]
 fn same_short_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

@@ -1141,11 +1141,7 @@ fn base64_text_spaced(value: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         // a symbol of either alphabet (checked above): always a valid value
-        let v = match b {
-            b'-' => 62,
-            b'_' => 63,
-            b => BASE64_VALUE[usize::from(b)],
-        };
+        let v = BASE64_ANY_VALUE[usize::from(b)];
         group = group << 6 | u32::from(v);
         n += 1;
         if n % 4 == 0 {
@@ -2541,7 +2537,7 @@ mod tests {
             assert_eq!(base64_text(v), whole, "{}", String::from_utf8_lossy(v));
             decoded += usize::from(whole.is_some());
         }
-        // both answers occur, and among the rejected, the check's
+        // decoding occurs: the answers compared are not all None
         assert!(decoded >= 40, "{decoded}");
     }
 

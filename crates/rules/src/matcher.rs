@@ -1356,21 +1356,20 @@ fn base64_values(request: &RequestModel) -> Vec<(Place<'_>, Vec<u8>)> {
         .args_get
         .iter()
         .chain(body_args)
-        .chain(&request.graphql_args);
-    for a in args {
+        .chain(&request.graphql_args)
+        .map(|a| (a, false));
+    let cookies = request.cookies.iter().map(|c| (c, true));
+    for (arg, cookie) in args.chain(cookies) {
         if out.len() >= BASE64_MAX_LOCATIONS {
             break;
         }
-        if let Some(text) = base64_text(&a.value).filter(|t| t.len() <= BASE64_MAX_DECODED) {
-            add(Place::ArgValueBase64(&a.name), text, &mut out);
-        }
-    }
-    for c in &request.cookies {
-        if out.len() >= BASE64_MAX_LOCATIONS {
-            break;
-        }
-        if let Some(text) = base64_text(&c.value).filter(|t| t.len() <= BASE64_MAX_DECODED) {
-            add(Place::CookieValueBase64(&c.name), text, &mut out);
+        if let Some(text) = base64_text(&arg.value).filter(|t| t.len() <= BASE64_MAX_DECODED) {
+            let place = if cookie {
+                Place::CookieValueBase64(&arg.name)
+            } else {
+                Place::ArgValueBase64(&arg.name)
+            };
+            add(place, text, &mut out);
         }
     }
     out.truncate(BASE64_MAX_LOCATIONS);
