@@ -50,6 +50,10 @@ struct Group {
     /// Aho-Corasick scan can match, and the scan is skipped. None when some pattern offers
     /// neither.
     ac_gate: Option<Gate>,
+    /// Whether the gate can be asked of a value before its variants are computed (see
+    /// [`keeps_gate_closed`]): closed on a value without NUL, it is closed on every variant,
+    /// and the value holds no match of the group's patterns.
+    gate_before_variants: bool,
     /// What each Aho-Corasick pattern stands for.
     ac_entries: Vec<AcEntry>,
     literal_info: Vec<PatternInfo>,
@@ -72,6 +76,26 @@ struct Gate {
 impl Gate {
     fn open(&self, hay: &[u8]) -> bool {
         any_byte_in(hay, &self.bytes) || self.words.iter().any(|group| occurs_in(group, hay))
+    }
+}
+
+/// Whether `t`, applied to a value without NUL on which `gate` is closed, yields one on which
+/// it is closed too. `removeNulls` leaves such a value as it is; `compressWhitespace` only
+/// turns runs of whitespace into one space, so a result's bytes are the value's and spaces,
+/// and a run of other bytes in the result is one of the value's: neither a gate byte nor a
+/// gate word can appear unless it is whitespace or holds some.
+fn keeps_gate_closed(t: &Transform, gate: &Gate) -> bool {
+    let whitespace = |b: &u8| b.is_ascii_whitespace() || matches!(*b, 0x0b | 0xa0 | 0);
+    let words_plain = gate
+        .words
+        .iter()
+        .flatten()
+        .all(|w| !w.word.iter().any(whitespace));
+    let bytes_plain = !gate.bytes.iter().any(whitespace);
+    match t {
+        Transform::RemoveNulls | Transform::None => true,
+        Transform::CompressWhitespace => words_plain && bytes_plain,
+        _ => false,
     }
 }
 
@@ -244,6 +268,8 @@ pub struct SignatureSet {
     groups: Vec<Group>,
     /// Bit set of targets that have at least one group.
     targets: u8,
+    /// Bit set of targets all of whose groups have `gate_before_variants`.
+    gated_targets: u8,
     stats: SignatureStats,
     /// Header values known to match nothing: the same browser lines come with every request.
     /// Keyed by [`clean_key`]; findings depend only on those bytes within one set.
@@ -255,6 +281,17 @@ pub struct SignatureSet {
     /// is compiled): such argument values, left as they are by every pipeline, are not
     /// locations (a JSON order's quantities and prices, a query's `page=2`).
     args_skip_numbers: bool,
+}
+
+/// How a location's variants are found in [`SignatureSet::run`].
+#[derive(Clone, Copy)]
+enum Row {
+    /// Every pipeline leaves the value as it is.
+    Plain,
+    /// Its variants start at this offset of the variants table.
+    At(usize),
+    /// Looked at only by groups whose gates are closed on it: it holds no match.
+    GatedOut,
 }
 
 /// One value after one pipeline.
@@ -849,16 +886,30 @@ impl SignatureSet {
         // variants[loc][pipeline]: each value transformed once per pipeline it needs, a
         // pipeline starting from its longest prefix pipeline's result.
         let np = self.pipelines.len();
-        // rows[loc]: None when every pipeline leaves the value as it is (plain values, the
-        // common case); otherwise an offset into `variants`, where variants[row + p] is the
-        // value after pipeline p, computed once from its longest prefix pipeline's result.
-        let mut rows: Vec<Option<usize>> = Vec::with_capacity(locations.len());
+        // rows[loc]: Plain when every pipeline leaves the value as it is (the common case);
+        // otherwise an offset into `variants`, where variants[row + p] is the value after
+        // pipeline p, computed once from its longest prefix pipeline's result.
+        let mut rows: Vec<Row> = Vec::with_capacity(locations.len());
         let mut variants: Vec<Variant> = Vec::with_capacity(4 * np);
         // For each set of targets seen (a handful per request): the pipelines needed, and
         // those whose results are needed.
         let mut needs: Vec<(u8, u64, u64)> = Vec::new();
         let identity = &self.identity_masks;
         for loc in locations {
+            // A value only groups with `gate_before_variants` look at (a parsed JSON or form
+            // body, 20 KB of an order) is first asked for their gates: closed, it holds no
+            // match, and its variants are not computed nor copied into the haystack.
+            if loc.targets & !self.gated_targets == 0
+                && memchr::memchr(0, loc.value).is_none()
+                && self
+                    .groups
+                    .iter()
+                    .filter(|g| loc.targets & g.target.bit() != 0)
+                    .all(|g| g.ac_gate.as_ref().is_some_and(|gate| !gate.open(loc.value)))
+            {
+                rows.push(Row::GatedOut);
+                continue;
+            }
             let known = needs.iter().find(|n| n.0 == loc.targets);
             let (needed, computed) = match known {
                 Some(&(_, needed, computed)) => (needed, computed),
@@ -870,11 +921,11 @@ impl SignatureSet {
             };
             let plain_level = plain_level(loc.value);
             if computed & !identity[usize::from(plain_level)] == 0 {
-                rows.push(None);
+                rows.push(Row::Plain);
                 continue;
             }
             let row = variants.len();
-            rows.push(Some(row));
+            rows.push(Row::At(row));
             variants.resize_with(row + np, || Variant::Unused);
             for p in 0..np {
                 if needed & self.pipeline_closure[p] == 0 {
@@ -913,9 +964,9 @@ impl SignatureSet {
                 None => loc,
             };
             match rows.get(loc) {
-                None => &[],
-                Some(None) => locations[loc].value,
-                Some(&Some(row)) => {
+                None | Some(Row::GatedOut) => &[],
+                Some(Row::Plain) => locations[loc].value,
+                Some(&Row::At(row)) => {
                     let row = &variants[row..row + np];
                     resolve(row, &row[p], locations[loc].value)
                 }
@@ -974,9 +1025,13 @@ impl SignatureSet {
                 if loc.targets & bit == 0 {
                     continue;
                 }
-                if rows[i].is_none() {
-                    segments.push((loc.value, i));
-                    continue;
+                match rows[i] {
+                    Row::Plain => {
+                        segments.push((loc.value, i));
+                        continue;
+                    }
+                    Row::GatedOut => continue,
+                    Row::At(_) => {}
                 }
                 distinct.clear();
                 for &p in &group.pipelines {
@@ -1876,12 +1931,19 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                 .map(|spec| crate::prefilter::minimum_len(&spec.regex).unwrap_or(usize::MAX));
             response_min_len = literal_lens.chain(regex_lens).min().unwrap_or(0);
         }
+        // (the shared DFA of regexes without a literal has no gate: values must reach it)
+        let gate_before_variants = always.is_none()
+            && ac_gate.as_ref().is_some_and(|gate| {
+                used.iter()
+                    .all(|&p| pipelines[p].iter().all(|t| keeps_gate_closed(t, gate)))
+            });
         groups.push(Group {
             target,
             pipeline_mask: used.iter().fold(0u64, |m, &p| m | (1u64 << p)),
             pipelines: used,
             ac,
             ac_gate,
+            gate_before_variants,
             ac_entries,
             literal_info,
             always,
@@ -1909,7 +1971,19 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             .filter(|&p| level as u8 >= pipeline_plain_level[p])
             .fold(0u64, |m, p| m | (1u64 << p))
     });
+    // (a target none of whose groups has the property is left out)
+    let gated_targets = groups
+        .iter()
+        .filter(|g| g.gate_before_variants)
+        .map(|g| g.target.bit())
+        .filter(|&bit| {
+            groups
+                .iter()
+                .all(|g| g.target.bit() != bit || g.gate_before_variants)
+        })
+        .fold(0u8, |m, bit| m | bit);
     Ok(SignatureSet {
+        gated_targets,
         identity_masks,
         pipeline_plain_level,
         pipelines,
@@ -2423,6 +2497,112 @@ mod tests {
         let mut m = RequestModel::from_head("POST", "/upload", "HTTP/1.1", h);
         m.attach_body(body, false);
         m
+    }
+
+    #[test]
+    fn asking_the_gate_before_the_variants_finds_what_scanning_them_finds() {
+        // The built-in set, and the same set scanning every variant of every value (as it
+        // did before `gate_before_variants`), on uploads, forms and JSON documents made of
+        // gate material, NULs and whitespace that removeNulls and compressWhitespace turn
+        // into it: `file\0name` becomes `filename`, `<?php\t\tsystem` one space.
+        let gated = SignatureSet::builtin().expect("built-in signatures");
+        assert!(
+            gated.gated_targets & Target::Body.bit() != 0,
+            "the body group qualifies"
+        );
+        let mut every_variant = SignatureSet::builtin().expect("built-in signatures");
+        every_variant.gated_targets = 0;
+        let pieces: &[&[u8]] = &[
+            b"<?php ",
+            b"<?",
+            b"system(",
+            b"system\t\t(",
+            b"$_GET[1]",
+            b"$_POST[",
+            b"eval(",
+            b"file\0name=",
+            b"filename=\"",
+            b"FileName = ",
+            b"../",
+            b"..\\",
+            b".htaccess\"",
+            b"<!ENTITY x SYSTEM ",
+            b"<!entity\0 % p ",
+            b"xmlns:xi=\"http://www.w3.org/2001/xinclude\"",
+            b"xml\0ns:",
+            b"<svg onload=",
+            b"<svg/on\0load=",
+            b"(metadata ",
+            b".qx{",
+            b"<%= ",
+            b"runtime.getruntime().exec(request.getparameter(",
+            b"\t",
+            b"\n",
+            b"\xa0",
+            b"  ",
+            b"\0",
+            b"hello ",
+            b"world",
+            b"a",
+            b"=",
+            b";",
+            b"\"",
+        ];
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        let (mut compared, mut with_findings) = (0, 0);
+        for round in 0..3000 {
+            let mut text = Vec::new();
+            for _ in 0..1 + next(8) {
+                text.extend_from_slice(pieces[next(pieces.len())]);
+            }
+            let request = match round % 3 {
+                0 => upload(["text/plain", "image/gif"][next(2)], &text),
+                1 => {
+                    let mut h = Headers::default();
+                    h.push(
+                        "Content-Type",
+                        b"application/x-www-form-urlencoded".to_vec(),
+                    );
+                    let mut m = RequestModel::from_head("POST", "/f", "HTTP/1.1", h);
+                    let mut body = b"a=1&b=".to_vec();
+                    body.extend(text.iter().filter(|&&b| b != b'&'));
+                    m.attach_body(body, false);
+                    m
+                }
+                _ => json_request(&format!(
+                    "{{\"a\":{:?},\"b\":1}}",
+                    String::from_utf8_lossy(&text)
+                )),
+            };
+            let mut want = Vec::new();
+            every_variant.match_request(&request, 4, &mut want);
+            let mut got = Vec::new();
+            gated.match_request(&request, 4, &mut got);
+            let show = |f: &[Finding]| {
+                f.iter()
+                    .map(|f| format!("{} {}", f.id, f.target))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                show(&got),
+                show(&want),
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+            compared += 1;
+            with_findings += usize::from(want.iter().any(|f| f.id.contains("body/")));
+        }
+        // (the comparison is worth something only if body patterns matched often)
+        assert!(
+            with_findings > compared / 10,
+            "{with_findings} of {compared}"
+        );
     }
 
     #[test]
