@@ -613,7 +613,7 @@ impl SignatureSet {
             let number = self.args_skip_numbers && is_number(arg_value) && {
                 let computed =
                     *args_computed.get_or_insert_with(|| self.computed_pipelines(args).1);
-                self.leaves_unchanged(computed, arg_value)
+                computed & !self.identity_masks[usize::from(number_plain_level(arg_value))] == 0
             };
             if !number {
                 // a GraphQL document is scanned as one line (see graphql_documents_on_one_line;
@@ -1493,6 +1493,17 @@ fn secret_name_ends(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+/// [`plain_level`] of a value that [`is_number`], without looking at every byte again: an
+/// optional `-`, digits, and at most one `.` between digits. A leading `-` is not plain;
+/// otherwise the digits are plain anywhere and the one `.` is single: plain, no comma.
+fn number_plain_level(number: &[u8]) -> u8 {
+    if number.first() == Some(&b'-') {
+        0
+    } else {
+        2
+    }
+}
+
 /// Whether `value` is a decimal number (short ones only: a long run of digits is no
 /// quantity, and is left to be scanned).
 fn is_number(value: &[u8]) -> bool {
@@ -2332,6 +2343,56 @@ mod tests {
         }
         assert!(compared > 10_000, "too few findings compared: {compared}");
         assert!(repeats > 1_000, "too few repeated names: {repeats}");
+    }
+
+    #[test]
+    fn a_numbers_plain_level_is_the_one_its_bytes_give() {
+        // every string of up to five number bytes (and spaces), then longer random ones
+        let alphabet = b"0123456789.eE+- ";
+        let mut checked = 0;
+        let mut check = |v: &[u8]| {
+            if is_number(v) {
+                assert_eq!(
+                    number_plain_level(v),
+                    plain_level(v),
+                    "{:?}",
+                    String::from_utf8_lossy(v)
+                );
+                checked += 1;
+            }
+        };
+        let mut v = Vec::new();
+        for len in 1..=5u32 {
+            for mut code in 0..alphabet.len().pow(len) {
+                v.clear();
+                for _ in 0..len {
+                    v.push(alphabet[code % alphabet.len()]);
+                    code /= alphabet.len();
+                }
+                check(&v);
+            }
+        }
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let len = 6 + (rng % 27) as usize;
+            v.clear();
+            let mut r = rng;
+            for _ in 0..len {
+                // mostly digits, so that some are numbers
+                let i = (r % 64) as usize;
+                v.push(if i < 48 {
+                    b'0' + (i % 10) as u8
+                } else {
+                    alphabet[i - 48]
+                });
+                r = r.rotate_right(6) ^ rng;
+            }
+            check(&v);
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 
     #[test]
