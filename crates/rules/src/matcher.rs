@@ -2667,6 +2667,36 @@ mod tests {
     }
 
     #[test]
+    fn a_quoted_attribute_value_holding_a_bracket_does_not_end_the_tag() {
+        let set = SignatureSet::builtin().expect("built-in signatures");
+        let ids = |value: &str| {
+            let mut out = Vec::new();
+            let body = format!("{{\"c\":{value:?}}}");
+            set.match_request(&json_request(&body), 1, &mut out);
+            out.into_iter()
+                .map(|f| f.id)
+                .filter(|id| id.contains("/xss"))
+                .collect::<Vec<_>>()
+        };
+        for attack in [
+            r#"<x 1=">" onxxx=1"#,
+            r#"<img alt=">" onerror=fetch(1)>"#,
+            "<b title='a>b' onfocus=go() autofocus>",
+            "<iframe src=mhtml:http://evil.example/a.mht!x.html>",
+            r#"<img src="mocha:[code]">"#,
+        ] {
+            assert!(!ids(attack).is_empty(), "{attack}");
+        }
+        for benign in [
+            r#"<a title="a > b" href="/docs">Compare</a> one=1, online = true"#,
+            r#"<span data-x="x > y">Set notify_on=1</span> and turn the phone on=off"#,
+            "Save the page as MHTML: src= is kept",
+        ] {
+            assert_eq!(ids(benign), Vec::<String>::new(), "{benign}");
+        }
+    }
+
+    #[test]
     fn the_built_in_body_gate_stays_shut_for_ordinary_forms_and_json() {
         let set = SignatureSet::builtin().expect("built-in signatures");
         let body = set.groups.iter().find(|g| g.target == Target::Body);

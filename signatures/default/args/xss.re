@@ -72,3 +72,9 @@ data\s*:\s*(?:text/html|text/javascript|application/(?:x-)?(?:javascript|ecmascr
 # the next sixteen bits' first six (+ADwAcw- is <s)
 (?:^|[\s+])(?-i:ADw)(?:-(?:[a-z!?/]|\+AC8-)|(?-i:A[Q-WYZa-eIPL]))
 <meta[\s/][^>]*charset\s*=\s*["']?\s*(?:x-imap4-modified-|unicode-1-1-|csunicode11)?utf-?7
+#@ paranoia: 1
+#@ severity: critical
+#@ message: XSS: dangerous element
+# an event handler attribute (as above) after a quoted attribute value holding `>`
+# (`<x title=">" onfocus=...`): inside quotes `>` ends no tag
+<[a-z][\w:.-]*[\s/](?:[^<>"'`]|"[^"<]*"|'[^'<]*'|`[^`<]*`)*?[\s/"'`]on[a-z]{3,}\s*=\s*(?:["'`]\s*[^\s"'`]|[^\s"'`>={]|\{\s*(?:[^\s\w$('"\[]|[\w$.\[\]'"]+(?:[^\s\w$.\[\]'"}=]|\s+[^\s=}(]|=[^>])|\((?:[^()]*\()+|\([^()]*\)\s*[(`]))

@@ -32,3 +32,8 @@
 # document types, made-up ones (`data:q;base64,`) and none; not image/ (an <img> never runs
 # one; SVG documents are xss.re's)
 data\s*:\s*(?:(?:application|text|message|multipart)/[\w.+-]*|[\w.+-]*)(?:;[^,"'<>;\s]*)*;\s*base64\s*,\s*P[C-H]
+#@ paranoia: 1
+#@ severity: critical
+#@ message: XSS: script URL scheme
+# the legacy `mocha:` scheme (Netscape) and IE's `mhtml:` archives
+(?:href|src|action|formaction|data|background|dynsrc|lowsrc|code|codebase)\s*=\s*["'`]?\s*(?:mocha|mhtml)\s*:
