@@ -44,6 +44,11 @@ pub trait Detector: Send + Sync {
         _out: &mut Vec<Finding>,
     ) {
     }
+    /// True when `inspect_response` reads the request's parsed body (its arguments and
+    /// files): the proxy keeps them until the response is inspected. False by default.
+    fn reads_request_body_with_response(&self) -> bool {
+        false
+    }
 }
 
 /// What to do with a request or response.
@@ -134,6 +139,14 @@ impl Engine {
         let mut verdict = self.verdict(findings, route.inbound_threshold, mode);
         verdict.elapsed_us = started.elapsed().as_micros() as u64;
         verdict
+    }
+
+    /// Whether some detector reads the request's parsed body again with the response (see
+    /// [`Detector::reads_request_body_with_response`]).
+    pub fn reads_request_body_with_response(&self) -> bool {
+        self.detectors
+            .iter()
+            .any(|d| d.reads_request_body_with_response())
     }
 
     /// Inspects a buffered response (outbound threshold).

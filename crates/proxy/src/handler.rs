@@ -332,6 +332,9 @@ pub async fn handle(
         engine.inspect_request(&model)
     };
     record(&shared, &request_id, &model, &verdict, "request", None);
+    if !engine.reads_request_body_with_response() {
+        model.release_parsed_body();
+    }
     if let Some(line) = shared
         .observer
         .as_ref()

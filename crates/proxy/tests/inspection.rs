@@ -485,3 +485,69 @@ async fn decompression_is_bounded_by_the_inspection_limit() {
         assert_eq!(r.status, late_status, "{policy:?}");
     }
 }
+
+/// Records how many body arguments the request holds when it is inspected, and when the
+/// response is.
+struct BodyWatcher {
+    reads_with_response: bool,
+    seen: std::sync::Mutex<Vec<(&'static str, usize)>>,
+}
+
+impl palisade_engine::Detector for BodyWatcher {
+    fn name(&self) -> &str {
+        "body-watcher"
+    }
+    fn inspect_request(
+        &self,
+        request: &palisade_http::RequestModel,
+        _paranoia: u8,
+        _out: &mut Vec<palisade_engine::Finding>,
+    ) {
+        let args = request.body.as_ref().map_or(0, |b| b.args.len());
+        self.seen.lock().expect("lock").push(("request", args));
+    }
+    fn inspect_response(
+        &self,
+        request: &palisade_http::RequestModel,
+        _response: &palisade_engine::ResponseModel,
+        _paranoia: u8,
+        _out: &mut Vec<palisade_engine::Finding>,
+    ) {
+        let args = request.body.as_ref().map_or(0, |b| b.args.len());
+        self.seen.lock().expect("lock").push(("response", args));
+    }
+    fn reads_request_body_with_response(&self) -> bool {
+        self.reads_with_response
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parsed_body_is_kept_for_the_response_only_when_a_detector_reads_it() {
+    // A detector that says it reads the request's body with the response sees its
+    // arguments then; otherwise they are freed once the request is inspected.
+    for reads_with_response in [true, false] {
+        let up = start_upstream().await;
+        let watcher = std::sync::Arc::new(BodyWatcher {
+            reads_with_response,
+            seen: std::sync::Mutex::new(Vec::new()),
+        });
+        let mut policy = Policy::default();
+        policy.compile().expect("valid policy");
+        let engine = palisade_engine::Engine::new(vec![watcher.clone()], policy);
+        let proxy =
+            start_proxy_with_engine(TempDir::new("keep"), settings_for(&up.url()), engine).await;
+        // (the upstream answers /leak with a text page, which is inspected)
+        let r = send_one(
+            proxy.addr,
+            req("POST", "/leak", "h")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(full_body("a=1&b=2&c=3"))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(r.status, 500);
+        let seen = watcher.seen.lock().expect("lock").clone();
+        let in_response = if reads_with_response { 3 } else { 0 };
+        assert_eq!(seen, vec![("request", 3), ("response", in_response)]);
+    }
+}

@@ -145,6 +145,12 @@ impl Detector for CrsDetector {
         }
     }
 
+    // (the response phases resume the request's transaction, whose ARGS and FILES read
+    // the parsed body)
+    fn reads_request_body_with_response(&self) -> bool {
+        self.inspect_responses
+    }
+
     fn inspect_response(
         &self,
         request: &RequestModel,
@@ -185,5 +191,51 @@ impl Detector for CrsDetector {
         tx.set_response(&resp);
         tx.process_response();
         self.report(&tx.matches[before..], paranoia, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detector(inspect_responses: bool) -> CrsDetector {
+        // a response-phase rule that reads the request's body arguments
+        let rules = RuleSet::from_text(
+            "SecRequestBodyAccess On\n\
+             SecRule ARGS_POST:token \"@streq leak\" \"id:7,phase:3,deny,severity:CRITICAL,msg:'x'\"\n",
+            std::path::Path::new("response-args.conf"),
+        )
+        .expect("rules load");
+        CrsDetector::new(Arc::new(rules), 0, inspect_responses)
+    }
+
+    #[test]
+    fn response_phases_read_the_request_body_as_in_modsecurity_so_it_is_kept() {
+        let with_responses = detector(true);
+        assert!(with_responses.reads_request_body_with_response());
+        assert!(!detector(false).reads_request_body_with_response());
+        // the rule fires only if the body's arguments are still there with the response
+        let mut headers = palisade_http::Headers::default();
+        headers.push(
+            "Content-Type",
+            b"application/x-www-form-urlencoded".to_vec(),
+        );
+        let mut request = RequestModel::from_head("POST", "/p", "HTTP/1.1", headers);
+        request.attach_body(b"token=leak".to_vec(), false);
+        let response = ResponseModel {
+            status: 200,
+            headers: Default::default(),
+            content_type: "text/plain".into(),
+            body: b"ok".to_vec(),
+        };
+        let ids = |request: &RequestModel| {
+            let mut out = Vec::new();
+            with_responses.inspect_request(request, 1, &mut out);
+            with_responses.inspect_response(request, &response, 1, &mut out);
+            out.into_iter().map(|f| f.id).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&request), vec!["7".to_string()]);
+        request.release_parsed_body();
+        assert_eq!(ids(&request), Vec::<String>::new());
     }
 }

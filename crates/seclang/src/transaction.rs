@@ -82,6 +82,11 @@ pub struct SavedRequest {
     folds: Option<std::sync::Arc<fold::Folds>>,
     /// The last phase run before saving (folds hold for phase 3 only after phase 2).
     phases_done: u8,
+    /// The request body settings the request phases left (`ctl:requestBodyAccess`,
+    /// `ctl:requestBodyProcessor`, `ctl:forceRequestBodyVariable`).
+    body_access: bool,
+    body_processor: Option<String>,
+    force_body_variable: bool,
 }
 
 /// The request body as the rules see it.
@@ -419,6 +424,9 @@ impl<'a> Transaction<'a> {
             interrupted: self.interruption.is_some(),
             folds: self.folds,
             phases_done: self.phases_done,
+            body_access: self.body_access,
+            body_processor: self.body_processor,
+            force_body_variable: self.force_body_variable,
         }
     }
 
@@ -429,7 +437,14 @@ impl<'a> Transaction<'a> {
         req: &'a RequestModel,
         saved: SavedRequest,
     ) -> Transaction<'a> {
-        let mut tx = Transaction::new(rules, req, &[]);
+        // The request body's collections (ARGS_POST, FILES, REQUEST_BODY, ...) stay readable
+        // in the response phases, as in ModSecurity: the same bytes, under the settings the
+        // request phases left, taken apart again on first use (or taken from the model).
+        let raw: &'a [u8] = req.body.as_ref().map_or(&[], |b| &b.raw[..]);
+        let mut tx = Transaction::new(rules, req, raw);
+        tx.body_access = saved.body_access;
+        tx.body_processor = saved.body_processor;
+        tx.force_body_variable = saved.force_body_variable;
         tx.tx = saved.tx;
         tx.env = saved.env;
         tx.overrides = saved.overrides;
@@ -441,6 +456,8 @@ impl<'a> Transaction<'a> {
         if saved.interrupted {
             // an interrupted request has no response phases
             tx.phases_done = 5;
+        } else {
+            tx.prepare_body();
         }
         tx
     }

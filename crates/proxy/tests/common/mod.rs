@@ -725,6 +725,15 @@ impl Drop for TestProxy {
 /// caller put there, e.g. the audit log or certificates).
 pub async fn start_proxy_in(dir: TempDir, settings: ProxySettings, policy: Policy) -> TestProxy {
     let engine = test_engine(&dir, policy);
+    start_proxy_with_engine(dir, settings, engine).await
+}
+
+/// A proxy in front of `settings`' upstream with the given engine.
+pub async fn start_proxy_with_engine(
+    dir: TempDir,
+    settings: ProxySettings,
+    engine: Engine,
+) -> TestProxy {
     let server = palisade_proxy::Server::bind(settings, Arc::new(ArcSwap::from_pointee(engine)))
         .await
         .expect("bind proxy");
