@@ -1983,16 +1983,13 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             .fold(0u64, |m, p| m | (1u64 << p))
     });
     // (a target none of whose groups has the property is left out)
-    let gated_targets = groups
-        .iter()
-        .filter(|g| g.gate_before_variants)
-        .map(|g| g.target.bit())
-        .filter(|&bit| {
-            groups
-                .iter()
-                .all(|g| g.target.bit() != bit || g.gate_before_variants)
-        })
-        .fold(0u8, |m, bit| m | bit);
+    let targets_of = |gated: bool| {
+        groups
+            .iter()
+            .filter(|g| g.gate_before_variants == gated)
+            .fold(0u8, |m, g| m | g.target.bit())
+    };
+    let gated_targets = targets_of(true) & !targets_of(false);
     Ok(SignatureSet {
         gated_targets,
         identity_masks,
@@ -2094,6 +2091,16 @@ mod tests {
             text: text.into(),
         }])
         .expect("compiles")
+    }
+
+    /// A seeded xorshift generator of numbers below its argument, so failures reproduce.
+    fn below(mut state: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        }
     }
 
     fn json_request(body: &str) -> RequestModel {
@@ -2286,13 +2293,7 @@ mod tests {
             "\"; cat /etc/passwd\"",
             "true",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = below(0x9e37_79b9_7f4a_7c15);
         let (mut compared, mut repeats) = (0, 0);
         for _ in 0..300 {
             let width = 1 + next(3);
@@ -2372,23 +2373,17 @@ mod tests {
                 check(&v);
             }
         }
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = below(0x9e37_79b9_7f4a_7c15);
         for _ in 0..200_000 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let len = 6 + (rng % 27) as usize;
             v.clear();
-            let mut r = rng;
-            for _ in 0..len {
+            for _ in 0..6 + next(27) {
                 // mostly digits, so that some are numbers
-                let i = (r % 64) as usize;
+                let i = next(64);
                 v.push(if i < 48 {
                     b'0' + (i % 10) as u8
                 } else {
                     alphabet[i - 48]
                 });
-                r = r.rotate_right(6) ^ rng;
             }
             check(&v);
         }
@@ -2609,13 +2604,7 @@ mod tests {
             b";",
             b"\"",
         ];
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            (rng % n as u64) as usize
-        };
+        let mut next = below(0x2545_f491_4f6c_dd1d);
         let (mut compared, mut with_findings) = (0, 0);
         for round in 0..3000 {
             let mut text = Vec::new();
