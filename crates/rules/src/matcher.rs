@@ -604,9 +604,14 @@ impl SignatureSet {
         const UNKNOWN: u8 = 0;
         const YES: u8 = 1;
         const NO: u8 = 2;
+        // A set without argument patterns (user-agent lists alone, as beside CRS) looks at
+        // no argument, cookie or GraphQL string: a 700-leaf JSON order's locations were
+        // most of such a set's cost.
+        let wants_args = self.targets & args != 0;
         for (i, arg) in get_args
             .map(|a| (None, a))
             .chain(body_args.enumerate().map(|(i, a)| (Some(i), a)))
+            .take_while(|_| wants_args)
         {
             // (each an inline-or-heap type: read once, not at every use)
             let (arg_name, arg_value): (&str, &[u8]) = (&arg.name, &arg.value);
@@ -717,7 +722,7 @@ impl SignatureSet {
         }
         // GraphQL documents sent as a `query` argument (query string or JSON body): their
         // string literals are argument values, as an application/graphql body's are
-        for arg in &request.graphql_args {
+        for arg in request.graphql_args.iter().take_while(|_| wants_args) {
             locs.push(Location {
                 place: Place::ArgValue(&arg.name),
                 value: &arg.value,
@@ -731,7 +736,7 @@ impl SignatureSet {
                 repeat_head: NO_REPEAT,
             });
         }
-        for cookie in &request.cookies {
+        for cookie in request.cookies.iter().take_while(|_| wants_args) {
             locs.push(Location {
                 place: Place::CookieValue(&cookie.name),
                 value: &cookie.value,

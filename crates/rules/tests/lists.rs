@@ -408,6 +408,23 @@ fn bad_user_agent_list_format_is_accepted() {
     assert_eq!(hit[0].target, "REQUEST_HEADERS:User-Agent");
     let browser = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
     assert!(run(&set, &request("/", &[("User-Agent", browser)], None), 1).is_empty());
+    // A set of agent lists alone reads the User-Agent header, not arguments or cookies
+    // (it skips building their locations): the agent is found beside a JSON body, and the
+    // same words in a query argument, a JSON field and a cookie are not.
+    let body = r#"{"items":[{"ua":"sqlmap"},{"ua":"Black Hole"}]}"#;
+    let with_body = |agent: &str| {
+        request(
+            "/api?client=sqlmap",
+            &[("User-Agent", agent), ("Cookie", "via=sqlmap")],
+            Some(("application/json", body)),
+        )
+    };
+    let hit = run(&set, &with_body("sqlmap/1.7"), 1);
+    assert_eq!(
+        hit.iter().map(|f| f.target.as_str()).collect::<Vec<_>>(),
+        vec!["REQUEST_HEADERS:User-Agent"]
+    );
+    assert!(run(&set, &with_body(browser), 1).is_empty());
 }
 
 #[test]
