@@ -253,6 +253,18 @@ fn differs_only_in_digits(value: &[u8], prev: &[u8]) -> Option<bool> {
     if value.len() != prev.len() {
         return None;
     }
+    // Sixteen bytes at a time where SSE2 is there (every x86-64): ~280 comparisons per
+    // 140-item order, ~100 instructions each eight bytes at a time.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    // SAFETY: the build targets SSE2 (checked by the cfg above).
+    return unsafe { digits_sse2::differs_only_in_digits(value, prev) };
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    differs_only_in_digits_scalar(value, prev)
+}
+
+/// [`differs_only_in_digits`] on values of one length, eight bytes at a time.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn differs_only_in_digits_scalar(value: &[u8], prev: &[u8]) -> Option<bool> {
     let word = |c: &[u8]| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8]));
     let bytes_alike = |a: &[u8], b: &[u8]| {
         a.iter()
@@ -277,6 +289,59 @@ fn differs_only_in_digits(value: &[u8], prev: &[u8]) -> Option<bool> {
         differ = true;
     }
     Some(differ)
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod digits_sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+    };
+
+    use palisade_http::byte_classes::within;
+
+    /// [`super::differs_only_in_digits`] on values of one length: blocks of sixteen bytes,
+    /// the last one overlapping the one before when the length is no multiple of 16
+    /// (comparing a pair twice changes nothing); values shorter than 16 bytes are copied
+    /// into zeroed blocks, whose padding is equal in both.
+    #[target_feature(enable = "sse2")]
+    pub(super) fn differs_only_in_digits(value: &[u8], prev: &[u8]) -> Option<bool> {
+        let n = value.len();
+        if n < 16 {
+            let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+            a[..n].copy_from_slice(value);
+            b[..n].copy_from_slice(&prev[..n]);
+            return compare(&a, &b);
+        }
+        let mut differ = false;
+        let mut at = 0;
+        loop {
+            let (a, b) = (value.get(at..at + 16)?, prev.get(at..at + 16)?);
+            differ |= compare(a.try_into().ok()?, b.try_into().ok()?)?;
+            if at + 16 == n {
+                return Some(differ);
+            }
+            at = (at + 16).min(n - 16);
+        }
+    }
+
+    /// One block: None when a pair differs and is not two digits, else whether any differs.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn compare(a: &[u8; 16], b: &[u8; 16]) -> Option<bool> {
+        // SAFETY: unaligned loads of exactly the 16 bytes of each array.
+        let (va, vb): (__m128i, __m128i) = unsafe {
+            (
+                _mm_loadu_si128(a.as_ptr().cast()),
+                _mm_loadu_si128(b.as_ptr().cast()),
+            )
+        };
+        let same = _mm_cmpeq_epi8(va, vb);
+        if _mm_movemask_epi8(same) == 0xffff {
+            return Some(false);
+        }
+        let digits = _mm_and_si128(within(va, b'0', b'9'), within(vb, b'0', b'9'));
+        (_mm_movemask_epi8(_mm_or_si128(same, digits)) == 0xffff).then_some(true)
+    }
 }
 
 /// Scores each location of `request` separately and returns the worst one.
@@ -327,6 +392,71 @@ impl Detector for MlDetector {
 
 #[cfg(test)]
 mod tests {
+
+    /// The straightforward definition [`differs_only_in_digits`] implements.
+    fn differs_only_in_digits_reference(value: &[u8], prev: &[u8]) -> Option<bool> {
+        if value.len() != prev.len() {
+            return None;
+        }
+        let mut differ = false;
+        for (&x, &y) in value.iter().zip(prev) {
+            if x != y {
+                if !(x.is_ascii_digit() && y.is_ascii_digit()) {
+                    return None;
+                }
+                differ = true;
+            }
+        }
+        Some(differ)
+    }
+
+    #[test]
+    fn digit_only_differences_agree_with_the_definition() {
+        // Values from a small alphabet around the digit range's edges (`/`, `:`), bytes
+        // from 0x80 up (negative to signed comparisons), lengths across the block sizes;
+        // the second value is the first with a few bytes changed, often into digits.
+        let alphabet = b"0123456789/:aZ -\x80\xff\x00";
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let (mut alike, mut digits) = (0, 0);
+        for _ in 0..100_000 {
+            let len = next(70);
+            let value: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let mut prev = value.clone();
+            for _ in 0..next(4) {
+                if len > 0 {
+                    let at = next(len);
+                    prev[at] = if next(3) == 0 {
+                        alphabet[next(alphabet.len())]
+                    } else {
+                        b'0' + next(10) as u8
+                    };
+                }
+            }
+            if next(50) == 0 {
+                prev.push(b'1');
+            }
+            let want = differs_only_in_digits_reference(&value, &prev);
+            assert_eq!(
+                super::differs_only_in_digits(&value, &prev),
+                want,
+                "{value:?} / {prev:?}"
+            );
+            assert_eq!(
+                super::differs_only_in_digits_scalar(&value, &prev[..len.min(prev.len())]),
+                differs_only_in_digits_reference(&value, &prev[..len.min(prev.len())])
+            );
+            alike += usize::from(want == Some(false));
+            digits += usize::from(want == Some(true));
+        }
+        // every outcome was exercised
+        assert!(alike > 1_000 && digits > 1_000, "{alike} {digits}");
+    }
     use super::*;
     use palisade_http::Headers;
 
