@@ -601,6 +601,14 @@ impl SignatureSet {
         // (see MIN_DEDUP_LEN), for value repeats. Keyed: a request cannot choose values
         // that collide.
         let mut value_at: HashMap<&[u8], u32, foldhash::fast::RandomState> = HashMap::default();
+        // For the body argument heading each name chain (`items.0.note` for every
+        // `items.N.note`, see `Arg::name_repeats`): the chain's last argument whose value
+        // was looked up, and the location holding that value. An array's items mostly
+        // repeat the previous item's value (a note, a currency, a status): compared with
+        // it, such a value needs no hashing. Sized at the first use.
+        let body_arg_list = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
+        let mut chain_value: Vec<(u32, u32)> = Vec::new();
+        const NO_VALUE: u32 = u32::MAX;
         const UNKNOWN: u8 = 0;
         const YES: u8 = 1;
         const NO: u8 = 2;
@@ -633,11 +641,32 @@ impl SignatureSet {
                 };
                 let mut head = None;
                 if !document && (MIN_DEDUP_LEN..=MAX_DEDUP_LEN).contains(&value.len()) {
+                    let chain = i.map(|i| arg.name_repeats.map_or(i, |first| first as usize));
+                    if let Some(c) = chain {
+                        if chain_value.is_empty() {
+                            chain_value = vec![(NO_VALUE, 0); body_args_len];
+                        }
+                        if let Some(&(last, at)) = chain_value.get(c) {
+                            if body_arg_list
+                                .get(last as usize)
+                                .is_some_and(|prev| *prev.value == *value)
+                            {
+                                head = Some(at);
+                            }
+                        }
+                    }
                     // (a request has fewer locations than u32::MAX: its size is bounded)
-                    match value_at.entry(value) {
-                        Entry::Occupied(e) => head = Some(*e.get()),
-                        Entry::Vacant(e) => {
-                            e.insert(locs.len() as u32);
+                    if head.is_none() {
+                        match value_at.entry(value) {
+                            Entry::Occupied(e) => head = Some(*e.get()),
+                            Entry::Vacant(e) => {
+                                e.insert(locs.len() as u32);
+                            }
+                        }
+                    }
+                    if let (Some(c), Some(i)) = (chain, i) {
+                        if let Some(slot) = chain_value.get_mut(c) {
+                            *slot = (i as u32, head.unwrap_or(locs.len() as u32));
                         }
                     }
                 }
