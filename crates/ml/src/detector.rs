@@ -392,6 +392,8 @@ impl Detector for MlDetector {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use palisade_http::Headers;
 
     /// The straightforward definition [`differs_only_in_digits`] implements.
     fn differs_only_in_digits_reference(value: &[u8], prev: &[u8]) -> Option<bool> {
@@ -457,8 +459,6 @@ mod tests {
         // every outcome was exercised
         assert!(alike > 1_000 && digits > 1_000, "{alike} {digits}");
     }
-    use super::*;
-    use palisade_http::Headers;
 
     #[test]
     fn secret_places_are_argument_or_cookie_names_with_a_secret_word_in_any_case() {

@@ -664,7 +664,7 @@ impl SignatureSet {
                             }
                         }
                     }
-                    if let (Some(c), Some(i)) = (chain, i) {
+                    if let Some((c, i)) = chain.zip(i) {
                         if let Some(slot) = chain_value.get_mut(c) {
                             *slot = (i as u32, head.unwrap_or(locs.len() as u32));
                         }
@@ -2163,6 +2163,24 @@ mod tests {
         assert_eq!(targets(&pre, &json_request(body)), want);
         let always = set(Target::Args, FileKind::Regex, "<[a-z]+>\n");
         assert_eq!(targets(&always, &json_request(body)), want);
+    }
+
+    #[test]
+    fn an_array_item_repeats_its_previous_items_value_only_when_the_bytes_are_equal() {
+        // `items.N.note` values of one length: equal ones are repeats of the first, the one
+        // that differs (an attack of the same length) is scanned and reported where it is,
+        // and so is a later item repeating it.
+        let calm = "please deliver to the side door and ring the bell twice";
+        let attack = "please deliver <script>alert(1)</script> the bell twice";
+        assert_eq!(calm.len(), attack.len());
+        let body = format!(
+            r#"{{"items":[{{"note":"{calm}"}},{{"note":"{calm}"}},{{"note":"{attack}"}},{{"note":"{attack}"}},{{"note":"{calm}"}}]}}"#
+        );
+        let lit = set(Target::Args, FileKind::Literal, "<script>\n");
+        assert_eq!(
+            targets(&lit, &json_request(&body)),
+            vec!["ARGS:items.2.note", "ARGS:items.3.note"]
+        );
     }
 
     #[test]
