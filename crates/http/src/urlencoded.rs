@@ -60,6 +60,28 @@ pub(crate) fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
+/// Whether `raw` holds a `%` escape or a `+` (a space), which form decoding changes.
+fn holds_escape(raw: &[u8]) -> bool {
+    // (memchr's vector search costs more than it saves on the short names and values
+    // that most arguments are)
+    if raw.len() <= 16 {
+        raw.iter().any(|&b| b == b'%' || b == b'+')
+    } else {
+        memchr::memchr2(b'%', b'+', raw).is_some()
+    }
+}
+
+/// `raw` form-decoded: itself when it holds nothing to decode, else its decoding in
+/// `scratch`.
+fn decoded<'a>(raw: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    if !holds_escape(raw) {
+        return raw;
+    }
+    scratch.clear();
+    percent_decode_into(raw, true, scratch);
+    scratch
+}
+
 /// Splits `a=1&b=2&a=3` into arguments, keeping repeated keys and their order.
 /// A key without `=` gets an empty value. Empty segments (`a=1&&b=2`) are skipped.
 pub fn parse_pairs(input: &[u8]) -> Vec<Arg> {
@@ -78,19 +100,17 @@ pub fn parse_pairs(input: &[u8]) -> Vec<Arg> {
             Some(eq) => (&segment[..eq], &segment[eq + 1..]),
             None => (segment, &b""[..]),
         };
-        // A short name or value (decoding never lengthens one) is decoded into one scratch
-        // buffer and copied inline into the argument, with no allocation of its own; a long
-        // one is decoded into the block it keeps.
-        scratch.clear();
-        percent_decode_into(name, true, &mut scratch);
-        let name = match std::str::from_utf8(&scratch) {
+        // A name or value without `%` or `+` (most of them) is its own decoding: copied as
+        // it is. A short one with escapes (decoding never lengthens one) is decoded into one
+        // scratch buffer and copied inline into the argument, with no allocation of its
+        // own; a long one is decoded into the block it keeps.
+        let name = decoded(name, &mut scratch);
+        let name = match std::str::from_utf8(name) {
             Ok(text) => ArgName::from(text),
-            Err(_) => ArgName::from(String::from_utf8_lossy(&scratch)),
+            Err(_) => ArgName::from(String::from_utf8_lossy(name)),
         };
-        let value = if value.len() <= VALUE_INLINE {
-            scratch.clear();
-            percent_decode_into(value, true, &mut scratch);
-            ArgValue::from_slice(&scratch)
+        let value = if value.len() <= VALUE_INLINE || !holds_escape(value) {
+            ArgValue::from_slice(decoded(value, &mut scratch))
         } else {
             ArgValue::from(percent_decode(value, true))
         };
