@@ -11,6 +11,7 @@
 mod format;
 mod interleaved;
 mod matcher;
+mod plain;
 pub mod prefilter;
 
 pub use format::{parse_pipeline, FileKind, LoadError, SignatureSource, Target};

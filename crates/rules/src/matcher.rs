@@ -11,7 +11,7 @@ use palisade_engine::value_cache::{ValueCache, MAX_KEY_LEN};
 use palisade_engine::{Detector, Finding, ResponseModel};
 use palisade_http::transform::apply_all;
 use palisade_http::{BodyKind, RequestModel, Transform};
-use regex_automata::{meta, MatchKind, PatternSet};
+use regex_automata::{meta, PatternSet};
 
 use crate::format::{
     parse_source, read_dir, FileKind, LoadError, PatternSpec, SignatureSource, Target,
@@ -60,6 +60,9 @@ struct Group {
     /// Regexes with no required literal (indices into `regex_info` in `always_ids`).
     always: Option<meta::Regex>,
     always_ids: Vec<usize>,
+    /// How plain values are scanned for the `always` regexes that can match one (the
+    /// rest cannot): None when they stay in `always`'s scan.
+    plain_scan: Option<crate::plain::PlainScan>,
     regex_info: Vec<PatternInfo>,
 }
 
@@ -239,6 +242,8 @@ enum AcEntry {
     Literal(usize),
     /// A required literal of these regexes (indices into `regex_info`).
     Required(Vec<usize>),
+    /// A word that the `prefixed` regexes of the plain scan need in a plain value.
+    PlainWord,
 }
 
 /// Counts for the startup log line.
@@ -929,6 +934,8 @@ impl SignatureSet {
         // those whose results are needed.
         let mut needs: Vec<(u8, u64, u64)> = Vec::new();
         let identity = &self.identity_masks;
+        // each location's plain level (0 when not computed)
+        let mut levels: Vec<u8> = Vec::with_capacity(locations.len());
         for loc in locations {
             // A value only groups with `gate_before_variants` look at (a parsed JSON or form
             // body, 20 KB of an order) is first asked for their gates: closed, it holds no
@@ -942,6 +949,7 @@ impl SignatureSet {
                     .all(|g| g.ac_gate.as_ref().is_some_and(|gate| !gate.open(loc.value)))
             {
                 rows.push(Row::GatedOut);
+                levels.push(0);
                 continue;
             }
             let known = needs.iter().find(|n| n.0 == loc.targets);
@@ -954,6 +962,7 @@ impl SignatureSet {
                 }
             };
             let plain_level = plain_level(loc.value);
+            levels.push(plain_level);
             if computed & !identity[usize::from(plain_level)] == 0 {
                 rows.push(Row::Plain);
                 continue;
@@ -1040,13 +1049,15 @@ impl SignatureSet {
             HashMap::default();
         // Scratch space reused by every group.
         let mut distinct: Vec<&[u8]> = Vec::new();
-        let mut segments: Vec<(&[u8], usize)> = Vec::with_capacity(locations.len() + 8);
+        // (bytes, location, whether the bytes are a plain value)
+        let mut segments: Vec<(&[u8], usize, bool)> = Vec::with_capacity(locations.len() + 8);
         let mut hit_segments: Vec<usize> = Vec::new();
         let mut literal_hits: Vec<(usize, usize)> = Vec::new();
         let mut required_hits: Vec<(usize, usize)> = Vec::new();
         let mut always_candidates: Vec<usize> = Vec::new();
         let mut candidate_ids: Vec<usize> = Vec::new();
         let mut scanned: Vec<usize> = Vec::new();
+        let mut plain_word_segments: Vec<usize> = Vec::new();
         for group in groups {
             let bit = group.target.bit();
             haystack.clear();
@@ -1059,9 +1070,10 @@ impl SignatureSet {
                 if loc.targets & bit == 0 {
                     continue;
                 }
+                let plain = levels[i] >= 1;
                 match rows[i] {
                     Row::Plain => {
-                        segments.push((loc.value, i));
+                        segments.push((loc.value, i, plain));
                         continue;
                     }
                     Row::GatedOut => continue,
@@ -1078,29 +1090,52 @@ impl SignatureSet {
                         distinct.push(v);
                     }
                 }
-                segments.extend(distinct.iter().map(|&v| (v, i)));
+                // (a variant is the value itself, plain or not, or a transformation's result,
+                // taken as not plain)
+                segments.extend(distinct.iter().map(|&v| {
+                    let original =
+                        std::ptr::eq(v.as_ptr(), loc.value.as_ptr()) && v.len() == loc.value.len();
+                    (v, i, plain && original)
+                }));
             }
-            for &(v, i) in &segments {
-                if (MIN_DEDUP_LEN..=MAX_DEDUP_LEN).contains(&v.len()) {
-                    match segment_by_bytes.entry(v) {
-                        Entry::Occupied(e) => {
-                            let k = *e.get();
-                            if starts[k].1 != i {
-                                dups.push((i, dup_head[k]));
-                                dup_head[k] = dups.len() - 1;
+            // With a plain scan, plain values go after the others: the shared DFA walks
+            // only the part before them (equal bytes are equally plain, so a repeated
+            // value's first segment is in its part).
+            let split = group.plain_scan.is_some();
+            let mut plain_from = None;
+            for plain_part in [false, true] {
+                if plain_part {
+                    if !split {
+                        break;
+                    }
+                    plain_from = Some(haystack.len());
+                }
+                for &(v, i, plain) in &segments {
+                    if split && plain != plain_part {
+                        continue;
+                    }
+                    if (MIN_DEDUP_LEN..=MAX_DEDUP_LEN).contains(&v.len()) {
+                        match segment_by_bytes.entry(v) {
+                            Entry::Occupied(e) => {
+                                let k = *e.get();
+                                if starts[k].1 != i {
+                                    dups.push((i, dup_head[k]));
+                                    dup_head[k] = dups.len() - 1;
+                                }
+                                continue;
                             }
-                            continue;
-                        }
-                        Entry::Vacant(e) => {
-                            e.insert(starts.len());
+                            Entry::Vacant(e) => {
+                                e.insert(starts.len());
+                            }
                         }
                     }
+                    starts.push((haystack.len(), i));
+                    dup_head.push(NO_DUP);
+                    haystack.extend_from_slice(v);
+                    haystack.push(b'\n');
                 }
-                starts.push((haystack.len(), i));
-                dup_head.push(NO_DUP);
-                haystack.extend_from_slice(v);
-                haystack.push(b'\n');
             }
+            let plain_from = plain_from.unwrap_or(haystack.len());
             if starts.is_empty() {
                 continue;
             }
@@ -1129,6 +1164,7 @@ impl SignatureSet {
             // literals, and every variant a pattern is confirmed on is part of the haystack).
             literal_hits.clear();
             required_hits.clear();
+            plain_word_segments.clear();
             // Regexes without one that the shared DFA says may match somewhere.
             always_candidates.clear();
             // Segment bounds: its bytes and the separator after them.
@@ -1167,6 +1203,11 @@ impl SignatureSet {
                                 locations_of(k, &mut |loc| literal_hits.push((*pid, loc)));
                             }
                         }
+                        AcEntry::PlainWord => {
+                            if starts[k].0 >= plain_from {
+                                plain_word_segments.push(k);
+                            }
+                        }
                     }
                 }
             }
@@ -1203,8 +1244,10 @@ impl SignatureSet {
                 // segment alone is searched for every pattern.
                 let mut hits = PatternSet::new(re.pattern_len());
                 let mut pos = 0;
-                while pos < hay.len() {
-                    let input = regex_automata::Input::new(hay).range(pos..).earliest(true);
+                while pos < plain_from {
+                    let input = regex_automata::Input::new(hay)
+                        .range(pos..plain_from)
+                        .earliest(true);
                     let Some(end) = re.search_half(&input).map(|h| h.offset()) else {
                         break;
                     };
@@ -1220,9 +1263,52 @@ impl SignatureSet {
                     }
                 }
             }
+            // Plain values, for the regexes that can match one: tried where a match can
+            // start (see `crate::plain`).
+            if let Some(scan) = group.plain_scan.as_ref().filter(|_| plain_from < hay.len()) {
+                let first_plain = starts.partition_point(|&(s, _)| s < plain_from);
+                let anchored = |k: usize, at: usize| {
+                    regex_automata::Input::new(hay)
+                        .range(at..segment_end(k))
+                        .anchored(regex_automata::Anchored::Yes)
+                };
+                if let Some(at_start) = &scan.anchored {
+                    let mut hits = PatternSet::new(at_start.regex.pattern_len());
+                    for (k, &(s, _)) in starts.iter().enumerate().skip(first_plain) {
+                        if at_start.first[usize::from(hay[s])] {
+                            at_start
+                                .regex
+                                .which_overlapping_matches(&anchored(k, s), &mut hits);
+                        }
+                    }
+                    always_candidates.extend(
+                        hits.iter()
+                            .map(|pid| at_start.ids[pid.as_usize()])
+                            .filter(|&id| group.regex_info[id].paranoia <= paranoia),
+                    );
+                }
+                if let Some(prefixed) = &scan.prefixed {
+                    let mut hits = PatternSet::new(prefixed.regex.pattern_len());
+                    // each plain value holding one of the words (found by the literal
+                    // scan), searched whole
+                    plain_word_segments.sort_unstable();
+                    plain_word_segments.dedup();
+                    for &k in &plain_word_segments {
+                        let whole =
+                            regex_automata::Input::new(hay).range(starts[k].0..segment_end(k));
+                        prefixed.regex.which_overlapping_matches(&whole, &mut hits);
+                    }
+                    always_candidates.extend(
+                        hits.iter()
+                            .map(|pid| prefixed.ids[pid.as_usize()])
+                            .filter(|&id| group.regex_info[id].paranoia <= paranoia),
+                    );
+                }
+            }
             sort_in_request_order(&mut required_hits, repeats.is_empty(), order);
             required_hits.dedup();
             always_candidates.sort_unstable();
+            always_candidates.dedup();
             // Only the regexes with a candidate, in pattern order.
             candidate_ids.clear();
             candidate_ids.extend(required_hits.iter().map(|h| h.0));
@@ -1927,6 +2013,33 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
                 });
             }
         }
+        let plain_scan = if always_patterns.is_empty() {
+            None
+        } else {
+            let with_ids: Vec<(&str, usize)> = always_patterns
+                .iter()
+                .copied()
+                .zip(always_ids.iter().copied())
+                .collect();
+            crate::plain::plain_scan(&with_ids)
+        };
+        // the plain scan's words: needles of the literal scan, and a gate need (a value
+        // without any holds no match of the regexes needing one)
+        if let Some(words) = plain_scan
+            .as_ref()
+            .and_then(|p| p.prefixed.as_ref())
+            .map(|p| &p.words)
+        {
+            for word in words {
+                ac_needles.push(word.clone());
+                ac_entries.push(AcEntry::PlainWord);
+            }
+            needs.push(GateNeed {
+                strong: None,
+                words: Some(words.clone()),
+                rare: None,
+            });
+        }
         let ac_gate = gate_of(&needs);
         let ac = if ac_needles.is_empty() {
             None
@@ -1945,25 +2058,11 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             None
         } else {
             Some(
-                meta::Regex::builder()
-                    .syntax(
-                        regex_automata::util::syntax::Config::new()
-                            .case_insensitive(true)
-                            .unicode(false)
-                            .utf8(false)
-                            .multi_line(true),
-                    )
-                    .configure(
-                        meta::Config::new()
-                            .match_kind(MatchKind::All)
-                            .utf8_empty(false)
-                            .hybrid_cache_capacity(16 << 20)
-                            .nfa_size_limit(Some(64 << 20)),
-                    )
-                    .build_many(&always_patterns)
+                crate::plain::build_set(&always_patterns)
                     .map_err(|e| spec_error(&res[0], &format!("group compile failed: {e}")))?,
             )
         };
+
         // no pattern matches a body shorter than its shortest match, unless a pipeline
         // lengthens values
         let lengthens = used.iter().any(|&p| pipelines[p].iter().any(may_lengthen));
@@ -1993,6 +2092,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             literal_info,
             always,
             always_ids,
+            plain_scan,
             regex_info,
         });
     }
@@ -3010,5 +3110,115 @@ mod tests {
             .map(|i| format!("ARGS:k{i:02}"))
             .collect();
         assert_eq!(targets(&re, &json_request(&body)), want);
+    }
+
+    /// The built-in set with and without its plain scan (`crate::plain`) finds the same
+    /// things, on values made plain or not of words that the regexes it concerns match,
+    /// and of words that only look like them.
+    #[test]
+    fn plain_values_scanned_where_matches_can_start_find_what_a_full_scan_finds() {
+        let with = SignatureSet::builtin().unwrap();
+        let mut without = SignatureSet::builtin().unwrap();
+        let mut scanned = 0;
+        for g in &mut without.groups {
+            scanned += usize::from(g.plain_scan.take().is_some());
+        }
+        // (a built-in group whose always-run regexes cannot all be scanned this way would
+        // walk every plain value again)
+        assert!(scanned >= 2, "{scanned}");
+        const WORDS: &[&str] = &[
+            "or 1 like 1",
+            "1 or 2 like 3",
+            "and true",
+            "or 1",
+            "OR 7 LIKE 7",
+            "xor 1 like 2",
+            "nc -e sh",
+            "ncat -e bash",
+            "netcat -c sh",
+            "nc 10.0.0.1 4444",
+            "bash -i 0",
+            "sh -i 1",
+            "nc.exe -e cmd",
+            "ADw-",
+            "+ADw-",
+            "ADwAPA-",
+            "adwa",
+            "once",
+            "since",
+            "English shop",
+            "hello",
+            "A10293",
+            "delivery",
+            "order",
+            "and",
+            "or",
+            "1",
+            "42",
+            "-",
+            ".",
+            ",",
+            "_",
+            "@",
+            ":",
+            "'",
+            "<b>",
+            "%20",
+            "select",
+            "-e",
+            "-i",
+        ];
+        let mut pick = below(0x5eed_1234_abcd_0001);
+        let mut differences = Vec::new();
+        let mut plain_values = 0;
+        for round in 0..3000 {
+            let mut value = String::new();
+            for w in 0..1 + pick(4) {
+                if w > 0 && pick(3) > 0 {
+                    value.push(' ');
+                }
+                value.push_str(WORDS[pick(WORDS.len())]);
+            }
+            plain_values += usize::from(palisade_http::transform::is_plain(value.as_bytes()));
+            let json = serde_json::json!({ "note": value, "items": [{ "sku": value }] });
+            let query: String = url_escape(&value);
+            for m in [
+                json_request(&json.to_string()),
+                RequestModel::from_head(
+                    "GET",
+                    &format!("/s?q={query}"),
+                    "HTTP/1.1",
+                    Headers::default(),
+                ),
+            ] {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                with.match_request(&m, 4, &mut a);
+                without.match_request(&m, 4, &mut b);
+                let key = |f: &Finding| (f.id.clone(), f.target.clone());
+                let (a, b): (Vec<_>, Vec<_>) =
+                    (a.iter().map(key).collect(), b.iter().map(key).collect());
+                if a != b {
+                    differences.push((round, value.clone(), a, b));
+                }
+            }
+        }
+        assert!(plain_values > 500, "{plain_values}");
+        assert!(
+            differences.is_empty(),
+            "{:?}",
+            &differences[..differences.len().min(3)]
+        );
+    }
+
+    fn url_escape(value: &str) -> String {
+        value
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'_' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
     }
 }
