@@ -45,7 +45,7 @@ struct Group {
     pipelines: Vec<usize>,
     /// Same, as a bit mask.
     pipeline_mask: u64,
-    ac: Option<aho_corasick::dfa::DFA>,
+    ac: Option<crate::interleaved::LiteralDfa>,
     /// When none of its bytes or words occurs in the haystack, no pattern found through the
     /// Aho-Corasick scan can match, and the scan is skipped. None when some pattern offers
     /// neither.
@@ -1182,12 +1182,13 @@ impl SignatureSet {
                 // A needle across a separator is in no value: only matches inside a segment
                 // count (the confirmations below run on single values anyway).
                 let matches = hit_segments.iter().flat_map(|&k| {
-                    ac.try_find_overlapping_iter(
-                        aho_corasick::Input::new(hay).range(starts[k].0..segment_end(k)),
-                    )
-                    .into_iter()
-                    .flatten()
-                    .map(move |m| (k, m))
+                    ac.dfa
+                        .try_find_overlapping_iter(
+                            aho_corasick::Input::new(hay).range(starts[k].0..segment_end(k)),
+                        )
+                        .into_iter()
+                        .flatten()
+                        .map(move |m| (k, m))
                 });
                 for (k, m) in matches {
                     match &group.ac_entries[m.pattern().as_usize()] {
@@ -2047,7 +2048,7 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             Some(
                 // Scanned over every request: a full DFA is the fastest per byte, and the
                 // needle sets are small enough for its memory to stay modest.
-                crate::interleaved::build_dfa(&ac_needles).map_err(|e| LoadError {
+                crate::interleaved::LiteralDfa::build(&ac_needles).map_err(|e| LoadError {
                     file: PathBuf::from(target.dir_name()),
                     line: 0,
                     message: e.to_string(),
