@@ -5,7 +5,6 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use aho_corasick::automaton::Automaton as _;
 use aho_corasick::AhoCorasick;
 use palisade_engine::value_cache::{ValueCache, MAX_KEY_LEN};
 use palisade_engine::{Detector, Finding, ResponseModel};
@@ -1182,7 +1181,7 @@ impl SignatureSet {
                 // A needle across a separator is in no value: only matches inside a segment
                 // count (the confirmations below run on single values anyway).
                 let matches = hit_segments.iter().flat_map(|&k| {
-                    ac.dfa
+                    ac.nfa
                         .try_find_overlapping_iter(
                             aho_corasick::Input::new(hay).range(starts[k].0..segment_end(k)),
                         )
