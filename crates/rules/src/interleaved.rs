@@ -112,8 +112,11 @@ impl WalkTable {
             return WalkTable::reporting_everything();
         };
         let mut states: Vec<StateID> = vec![start];
-        let mut index: HashMap<StateID, usize> = HashMap::from([(start, 0)]);
-        let mut next: Vec<usize> = Vec::new();
+        // (built once per load; the args automaton has ~20k states of ~100 classes: a
+        // fast hash, and `next` as u32 (the table is u32 anyway), keep the build short)
+        let mut index: HashMap<StateID, u32, foldhash::fast::FixedState> = HashMap::default();
+        index.insert(start, 0);
+        let mut next: Vec<u32> = Vec::new();
         let mut i = 0;
         while i < states.len() {
             let sid = states[i];
@@ -121,11 +124,16 @@ impl WalkTable {
                 let to = dfa.next_state(Anchored::No, sid, b);
                 let k = *index.entry(to).or_insert_with(|| {
                     states.push(to);
-                    states.len() - 1
+                    (states.len() - 1) as u32
                 });
                 next.push(k);
             }
             i += 1;
+        }
+        if states.len().saturating_mul(stride) > u32::MAX as usize {
+            // (no needle list Palisade loads comes near) ids would not fit: report every
+            // segment, which is always correct, only slower
+            return WalkTable::reporting_everything();
         }
         // Renumber: special states first.
         let special = |sid: StateID| dfa.is_match(sid) || dfa.is_dead(sid);
@@ -139,7 +147,7 @@ impl WalkTable {
         let mut trans = vec![0u32; states.len() * stride];
         for (new, &old) in order.iter().enumerate() {
             for c in 0..stride {
-                trans[new * stride + c] = new_index[next[old * stride + c]];
+                trans[new * stride + c] = new_index[next[old * stride + c] as usize];
             }
         }
         let needle_len = order[..special_count]
@@ -439,6 +447,18 @@ mod tests {
         let mut found = Vec::new();
         segments_with_needles(&lit, &hay, &starts, &mut found);
         assert_eq!(found, vec![1]);
+    }
+
+    /// The fallback table (ids that would not fit) reports every segment, long or short.
+    #[test]
+    fn the_fallback_table_reports_every_segment() {
+        let mut lit = LiteralDfa::build(&[b"zzz".to_vec()]).expect("builds");
+        lit.walk = WalkTable::reporting_everything();
+        let values: Vec<Vec<u8>> = (0..40).map(|i| vec![b'a'; i * 7]).collect();
+        let (hay, starts) = joined(&values);
+        let mut found = Vec::new();
+        segments_with_needles(&lit, &hay, &starts, &mut found);
+        assert_eq!(found, (0..values.len()).collect::<Vec<_>>());
     }
 
     #[test]
