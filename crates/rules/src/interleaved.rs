@@ -10,10 +10,11 @@
 //! times, four 1.3 times (their state no longer fits in registers).
 //!
 //! Why a table of our own ([`WalkTable`]) rather than the Aho-Corasick crate's DFA, which
-//! it is built from and which still answers the second pass: a step through that DFA's
-//! API is a byte-class lookup, a bounds-checked transition load and a special-state test,
-//! ~15 instructions per byte over the three walks; here a step is two loads and an add,
-//! and one comparison per round tells whether any of the three walks needs a look.
+//! it is built from and then dropped: a step through that DFA's API is a byte-class
+//! lookup, a bounds-checked transition load and a special-state test; here a step is two
+//! loads and an add, and one comparison per round tells whether any of the three walks
+//! needs a look. The second pass (every needle in the segments named) is the crate's
+//! contiguous NFA, a tenth of the DFA's memory.
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
@@ -26,18 +27,18 @@ const MIN_SPLIT_LEN: usize = 128;
 /// How many walks run together.
 const WALKS: usize = 3;
 
-/// A group's literal automaton: the Aho-Corasick DFA (for finding every needle in the
-/// segments the first pass names) and the walk table built from it (the first pass).
-pub(crate) struct LiteralDfa {
+/// A group's literal automata: the walk table (the first pass) and an Aho-Corasick NFA
+/// for finding every needle in the segments the first pass names.
+pub(crate) struct LiteralAutomaton {
     /// For the second pass, which runs on the few segments the first names: a contiguous
     /// NFA, a tenth of the DFA's memory (the built-in `args` needles: ~20 MB as a DFA).
     pub(crate) nfa: AhoCorasick,
     walk: WalkTable,
 }
 
-impl LiteralDfa {
-    /// Builds the literal DFA a group scans with: ASCII case ignored, and no prefilter (the
-    /// walk never consults one, and with one the DFA would mark its start state special).
+impl LiteralAutomaton {
+    /// Builds both automata over `needles`, ASCII case ignored. The DFA the table is made
+    /// from has no prefilter: with one it would mark its start state special.
     pub(crate) fn build(needles: &[Vec<u8>]) -> Result<Self, aho_corasick::BuildError> {
         let walk = {
             let dfa = DFA::builder()
@@ -50,7 +51,7 @@ impl LiteralDfa {
             .kind(Some(AhoCorasickKind::ContiguousNFA))
             .ascii_case_insensitive(true)
             .build(needles)?;
-        Ok(LiteralDfa { nfa, walk })
+        Ok(LiteralAutomaton { nfa, walk })
     }
 }
 
@@ -206,7 +207,7 @@ struct Walk {
 }
 
 /// Fills `out`, sorted and without repeats, with the index of every segment in which a
-/// needle of `dfa` starts (a needle may run past its segment's end: the caller looks
+/// needle of `literals` starts (a needle may run past its segment's end: the caller looks
 /// inside the segment again), and possibly segments in which none does. `starts[k].0` is
 /// where segment k begins (strictly increasing, 0 for the first); it ends where the next
 /// one begins, or at `hay.len()`. Once a needle is found in a segment, the walk goes on
@@ -214,13 +215,13 @@ struct Walk {
 /// caller's second pass. Every segment holding a needle entirely is reported: that is what
 /// the caller relies on.
 pub(crate) fn segments_with_needles(
-    dfa: &LiteralDfa,
+    literals: &LiteralAutomaton,
     hay: &[u8],
     starts: &[(usize, usize)],
     out: &mut Vec<usize>,
 ) {
     out.clear();
-    let table = &dfa.walk;
+    let table = &literals.walk;
     let segment_of = |pos: usize| starts.partition_point(|&(s, _)| s <= pos).saturating_sub(1);
     let segment_end = |k: usize| starts.get(k + 1).map_or(hay.len(), |&(s, _)| s);
     // Walk i starts at the i-th of WALKS equal parts, and all but the last go on past the
@@ -257,7 +258,8 @@ pub(crate) fn segments_with_needles(
     };
     // All walks in lockstep for as many rounds as each has bytes left (the steps of one
     // round depend on nothing of each other); a round in which any walk enters a special
-    // state ends the run of rounds, and the next run is counted again.
+    // state ends the run of rounds, and the next run is counted again. (Written out for
+    // three walks: the destructuring below stops compiling if WALKS changes.)
     loop {
         let rounds = walks
             .iter()
@@ -377,7 +379,7 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let dfa = LiteralDfa::build(&needles).expect("small needle sets build");
+            let dfa = LiteralAutomaton::build(&needles).expect("small needle sets build");
             let (hay, starts) = joined(&values);
             let mut found = Vec::new();
             segments_with_needles(&dfa, &hay, &starts, &mut found);
@@ -441,7 +443,7 @@ mod tests {
         }
         // every byte in some needle: a class per byte, still the same steps
         let all: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b, b]).collect();
-        let lit = LiteralDfa::build(&all).expect("builds");
+        let lit = LiteralAutomaton::build(&all).expect("builds");
         assert_eq!(lit.walk.stride, 256);
         let (hay, starts) = joined(&[b"xyz".to_vec(), b"q\xfe\xfe".to_vec()]);
         let mut found = Vec::new();
@@ -452,7 +454,7 @@ mod tests {
     /// The fallback table (ids that would not fit) reports every segment, long or short.
     #[test]
     fn the_fallback_table_reports_every_segment() {
-        let mut lit = LiteralDfa::build(&[b"zzz".to_vec()]).expect("builds");
+        let mut lit = LiteralAutomaton::build(&[b"zzz".to_vec()]).expect("builds");
         lit.walk = WalkTable::reporting_everything();
         let values: Vec<Vec<u8>> = (0..40).map(|i| vec![b'a'; i * 7]).collect();
         let (hay, starts) = joined(&values);
@@ -468,7 +470,7 @@ mod tests {
         // (a single byte that does not occur) only sets the overlap.
         let needle: Vec<u8> = (0..45).map(|i| b"<script>alert(1)"[i % 16]).collect();
         let needles = vec![needle.clone(), b"#".to_vec()];
-        let dfa = LiteralDfa::build(&needles).expect("builds");
+        let dfa = LiteralAutomaton::build(&needles).expect("builds");
         let len = 1000;
         for boundary in 1..WALKS {
             let at_boundary = (len + 1) * boundary / WALKS;

@@ -44,7 +44,7 @@ struct Group {
     pipelines: Vec<usize>,
     /// Same, as a bit mask.
     pipeline_mask: u64,
-    ac: Option<crate::interleaved::LiteralDfa>,
+    ac: Option<crate::interleaved::LiteralAutomaton>,
     /// When none of its bytes or words occurs in the haystack, no pattern found through the
     /// Aho-Corasick scan can match, and the scan is skipped. None when some pattern offers
     /// neither.
@@ -2045,12 +2045,14 @@ fn compile(specs: Vec<PatternSpec>) -> Result<SignatureSet, LoadError> {
             None
         } else {
             Some(
-                // Scanned over every request: a full DFA is the fastest per byte, and the
-                // needle sets are small enough for its memory to stay modest.
-                crate::interleaved::LiteralDfa::build(&ac_needles).map_err(|e| LoadError {
-                    file: PathBuf::from(target.dir_name()),
-                    line: 0,
-                    message: e.to_string(),
+                // Scanned over every request: the first pass walks a flat DFA table, the
+                // fastest per byte (see `crate::interleaved`).
+                crate::interleaved::LiteralAutomaton::build(&ac_needles).map_err(|e| {
+                    LoadError {
+                        file: PathBuf::from(target.dir_name()),
+                        line: 0,
+                        message: e.to_string(),
+                    }
                 })?,
             )
         };
