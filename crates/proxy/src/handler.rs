@@ -367,11 +367,9 @@ pub async fn handle(
             return pages::error(StatusCode::BAD_GATEWAY, &request_id, json());
         }
     };
-    // The request's own path and query (already parsed by hyper) under the upstream's
-    // scheme and authority: no formatting and re-parsing per request.
+    // The request's own path and query (already parsed by hyper), in origin form: the
+    // pool connects to the upstream's scheme and authority.
     let mut uri_parts = http::uri::Parts::default();
-    uri_parts.scheme = Some(scheme);
-    uri_parts.authority = Some(authority.clone());
     uri_parts.path_and_query = Some(
         parts
             .uri
@@ -401,7 +399,7 @@ pub async fn handle(
     let upstream_req = Request::from_parts(parts, forward_body);
     let sent = tokio::time::timeout(
         shared.settings.timeouts.upstream_response,
-        shared.client.request(upstream_req),
+        shared.upstream.send(&scheme, &authority, upstream_req),
     )
     .await;
     let mut resp = match sent {

@@ -13,6 +13,7 @@ mod idle;
 pub mod pages;
 pub mod settings;
 mod tls;
+mod upstream;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -22,9 +23,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context, Result};
 use arc_swap::ArcSwap;
 use hyper::service::service_fn;
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use palisade_engine::audit::Redactor;
@@ -33,7 +32,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 pub use audit_log::AuditLog;
-use body::ProxyBody;
 use handler::ConnInfo;
 pub use settings::ProxySettings;
 
@@ -73,7 +71,8 @@ pub trait VerdictObserver: Send + Sync {
 pub struct Shared {
     pub(crate) settings: ProxySettings,
     pub(crate) engine: Arc<ArcSwap<Engine>>,
-    pub(crate) client: Client<HttpsConnector<HttpConnector>, ProxyBody>,
+    /// This worker's upstream connections.
+    pub(crate) upstream: Arc<upstream::UpstreamPool>,
     pub(crate) audit: Option<AuditLog>,
     pub(crate) redactor: Redactor,
     pub(crate) stats: Arc<Stats>,
@@ -106,7 +105,7 @@ impl Server {
         }
         // Checked here so a bad CA file fails `bind`, not a worker.
         tls::client_config(settings.upstream_ca.as_deref(), settings.upstream_insecure)?;
-        let client = upstream_client(&settings)?;
+        let upstream = upstream_pool(&settings)?;
         let audit = match &settings.audit_log {
             Some(path) => Some(
                 AuditLog::open(path)
@@ -133,7 +132,7 @@ impl Server {
             shared: Arc::new(Shared {
                 settings,
                 engine,
-                client,
+                upstream,
                 audit,
                 redactor,
                 stats: Arc::new(Stats::default()),
@@ -324,11 +323,9 @@ impl Dispatch {
     }
 }
 
-/// A pooled upstream client. Each worker has its own, so a pooled connection is always
+/// An upstream connection pool. Each worker has its own, so a pooled connection is always
 /// driven by the thread that uses it.
-fn upstream_client(
-    settings: &ProxySettings,
-) -> Result<Client<HttpsConnector<HttpConnector>, ProxyBody>> {
+fn upstream_pool(settings: &ProxySettings) -> Result<Arc<upstream::UpstreamPool>> {
     let tls_client =
         tls::client_config(settings.upstream_ca.as_deref(), settings.upstream_insecure)?;
     let mut http = HttpConnector::new();
@@ -340,12 +337,10 @@ fn upstream_client(
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(settings.timeouts.upstream_idle)
-        .pool_max_idle_per_host(256)
-        .timer(TokioTimer::new())
-        .pool_timer(TokioTimer::new())
-        .build(connector))
+    Ok(Arc::new(upstream::UpstreamPool::new(
+        connector,
+        settings.timeouts.upstream_idle,
+    )))
 }
 
 impl Shared {
@@ -354,7 +349,7 @@ impl Shared {
         Ok(Shared {
             settings: self.settings.clone(),
             engine: self.engine.clone(),
-            client: upstream_client(&self.settings)?,
+            upstream: upstream_pool(&self.settings)?,
             audit: self.audit.clone(),
             redactor: self.redactor.clone(),
             stats: self.stats.clone(),
