@@ -165,16 +165,24 @@ impl UpstreamPool {
         if status == StatusCode::SWITCHING_PROTOCOLS || sender.is_closed() {
             return;
         }
+        let now = Instant::now();
         let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        // The oldest go when they have idled past the timeout (connections to an upstream
+        // no request goes to any more are not left open), or to make room: a dropped handle
+        // closes its connection once its response, if any, is done.
+        let expired = conns
+            .iter()
+            .take_while(|c| now.saturating_duration_since(c.since) >= self.idle_timeout)
+            .count();
+        conns.drain(..expired);
         if conns.len() >= MAX_POOLED {
-            // full: the oldest goes (closed once its response, if any, is done)
             conns.remove(0);
         }
         conns.push(Pooled {
             scheme: scheme.clone(),
             authority: authority.clone(),
             sender,
-            since: Instant::now(),
+            since: now,
         });
     }
 
@@ -204,5 +212,89 @@ impl UpstreamPool {
             }
         });
         Ok(sender)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A keep-alive upstream on loopback answering every request head with an empty 204.
+    async fn upstream() -> (Authority, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n @ 1..) = s.read(&mut buf).await {
+                        seen.extend_from_slice(&buf[..n]);
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            let reply = b"HTTP/1.1 204 No Content\r\n\r\n";
+                            if s.write_all(reply).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let authority = Authority::try_from(addr.to_string()).expect("authority");
+        (authority, task)
+    }
+
+    fn pool(idle: Duration) -> Arc<UpstreamPool> {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(
+                rustls::ClientConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .expect("tls versions")
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+            )
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(HttpConnector::new());
+        Arc::new(UpstreamPool::new(connector, idle))
+    }
+
+    async fn get(pool: &Arc<UpstreamPool>, authority: &Authority) {
+        let req = Request::builder()
+            .uri("/")
+            .header(http::header::HOST, authority.as_str())
+            .body(crate::body::empty())
+            .expect("request");
+        let resp = pool
+            .send(&Scheme::HTTP, authority, req)
+            .await
+            .expect("response");
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    }
+
+    #[tokio::test]
+    async fn connections_to_an_upstream_no_longer_used_are_closed_once_idle() {
+        let (first, _a) = upstream().await;
+        let (second, _b) = upstream().await;
+        let pool = pool(Duration::from_millis(100));
+        get(&pool, &first).await;
+        get(&pool, &first).await;
+        assert_eq!(
+            pool.conns.lock().expect("lock").len(),
+            1,
+            "one connection reused"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // only the other upstream is asked from now on: the first one's idle connection
+        // goes when the next one is listed
+        get(&pool, &second).await;
+        let conns = pool.conns.lock().expect("lock");
+        assert_eq!(conns.len(), 1);
+        assert_eq!(conns[0].authority, second);
     }
 }
