@@ -42,21 +42,38 @@ async fn serve_counted(mut stream: TcpStream, n: usize, close_after: Option<usiz
     let mut buf = [0u8; 4096];
     let mut answered = 0;
     loop {
-        // one request head per answer (the proxy sends these requests without a body)
+        // one request head per answer (the proxy sends these requests without a body);
+        // `/big` gets 4 MB of `x`, `/close` a `Connection: close` answer
         while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            pending.drain(..end + 4);
-            let body = format!("conn-{n}");
+            let head: Vec<u8> = pending.drain(..end + 4).collect();
+            let big = head.starts_with(b"GET /big ");
+            let closing = head.starts_with(b"GET /close ");
+            let body = if big {
+                vec![b'x'; 4 << 20]
+            } else {
+                format!("conn-{n}").into_bytes()
+            };
             let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
-                body.len()
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n{}\r\n",
+                body.len(),
+                if closing { "Connection: close\r\n" } else { "" }
             );
+            // (a large body in two parts 300 ms apart: the proxy is still in the middle of
+            // it when its client leaves)
+            let (first, rest) = body.split_at(if big { 1 << 20 } else { body.len() });
             if stream.write_all(head.as_bytes()).await.is_err()
-                || stream.write_all(body.as_bytes()).await.is_err()
+                || stream.write_all(first).await.is_err()
             {
                 return;
             }
+            if !rest.is_empty() {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                if stream.write_all(rest).await.is_err() {
+                    return;
+                }
+            }
             answered += 1;
-            if close_after.is_some_and(|limit| answered >= limit) {
+            if closing || close_after.is_some_and(|limit| answered >= limit) {
                 return;
             }
         }
@@ -122,4 +139,64 @@ async fn connections_the_upstream_closed_while_idle_are_replaced() {
     assert_eq!(bodies, expected);
     assert_eq!(accepted.load(Ordering::SeqCst), 25);
     assert_eq!(proxy.stat(|s| &s.upstream_errors), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_answered_with_connection_close_are_not_reused() {
+    let (addr, accepted, _up) = counting_upstream(None).await;
+    let proxy = start_proxy(settings_for(&format!("http://{addr}")), Policy::default()).await;
+    let host = proxy.addr.to_string();
+    let mut c = h1_connect(proxy.addr).await;
+    for i in 1..=5 {
+        let r = c
+            .send(
+                req("GET", "/close", &host)
+                    .body(empty_body())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.text(), format!("conn-{i}"));
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 5);
+    assert_eq!(proxy.stat(|s| &s.upstream_errors), 0);
+}
+
+/// A client that leaves in the middle of a large response leaves its upstream connection
+/// with unread bytes: it must not carry another request (whose response would be read
+/// from the middle of the first one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_left_mid_response_is_not_reused() {
+    let (addr, accepted, _up) = counting_upstream(None).await;
+    let mut settings = settings_for(&format!("http://{addr}"));
+    settings.workers = 1;
+    let proxy = start_proxy(settings, Policy::default()).await;
+    {
+        let mut s = TcpStream::connect(proxy.addr).await.expect("connect");
+        s.write_all(format!("GET /big HTTP/1.1\r\nHost: {}\r\n\r\n", proxy.addr).as_bytes())
+            .await
+            .expect("write");
+        // the head and a little of the body, then away
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = tokio::time::timeout(WAIT, s.read(&mut buf))
+            .await
+            .expect("response in time")
+            .expect("read");
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&buf[..n.min(200)])
+        );
+    }
+    // The same worker's next requests, sent while that response is still arriving, get
+    // whole, right answers over another connection.
+    let bodies = get_all(&proxy, 5, Duration::ZERO).await;
+    assert!(
+        bodies.iter().all(|b| b
+            .strip_prefix("conn-")
+            .is_some_and(|n| n.parse::<u32>().is_ok())),
+        "{bodies:?}"
+    );
+    assert!(!bodies.contains(&"conn-1".to_string()), "{bodies:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
 }
