@@ -104,7 +104,8 @@ pub struct Timeouts {
     /// Upstream must send response headers within this time (else 504).
     #[serde(deserialize_with = "duration")]
     pub upstream_response: Duration,
-    /// Idle upstream connections are closed after this time.
+    /// Pooled upstream connections idle this long are not reused: the pool closes them at
+    /// its next request (it runs no timer of its own).
     #[serde(deserialize_with = "duration")]
     pub upstream_idle: Duration,
     /// On SIGTERM, in-flight requests get this long to finish.
