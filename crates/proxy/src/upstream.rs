@@ -5,7 +5,7 @@
 //! client: a worker's requests all run on its own thread, so the pool is a short list
 //! behind an uncontended lock, searched from its most recently used end, with no hashing,
 //! no waiter queues and no task spawned per request to return a connection (those were
-//! ~7,000 instructions of a ~60,000-instruction proxied GET). A connection goes back to
+//! ~5,700 of the 58,900 instructions of a GET proxied with inspection off). A connection goes back to
 //! the list as soon as its response head has arrived and is taken again only once hyper
 //! says it is ready for another request (its response body fully read): a busy one stays
 //! listed but is passed over.
@@ -16,7 +16,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -64,8 +64,9 @@ impl StdError for UpstreamError {
     }
 }
 
-/// A pooled connection: where it goes, its request handle, and when it was last handed a
-/// request (idle connections older than the idle timeout are closed, not reused).
+/// A pooled connection: where it goes, its request handle, and when it was last listed
+/// (when its latest response head arrived; older than the idle timeout, it is closed, not
+/// reused).
 struct Pooled {
     scheme: Scheme,
     authority: Authority,
@@ -93,7 +94,7 @@ impl UpstreamPool {
     /// Sends `req` (its URI in origin form, `Host` set) to `scheme://authority` and
     /// returns the response head with its streaming body.
     pub async fn send(
-        self: &Arc<Self>,
+        &self,
         scheme: &Scheme,
         authority: &Authority,
         mut req: Request<ProxyBody>,
@@ -218,6 +219,7 @@ impl UpstreamPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -247,24 +249,14 @@ mod tests {
         (authority, task)
     }
 
+    /// The pool a worker gets, with the given idle timeout.
     fn pool(idle: Duration) -> Arc<UpstreamPool> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(
-                rustls::ClientConfig::builder_with_provider(Arc::new(
-                    rustls::crypto::ring::default_provider(),
-                ))
-                .with_safe_default_protocol_versions()
-                .expect("tls versions")
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth(),
-            )
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(HttpConnector::new());
-        Arc::new(UpstreamPool::new(connector, idle))
+        let mut settings = crate::ProxySettings::default();
+        settings.timeouts.upstream_idle = idle;
+        crate::upstream_pool(&settings).expect("pool")
     }
 
-    async fn get(pool: &Arc<UpstreamPool>, authority: &Authority) {
+    async fn get(pool: &UpstreamPool, authority: &Authority) {
         let req = Request::builder()
             .uri("/")
             .header(http::header::HOST, authority.as_str())

@@ -84,17 +84,14 @@ async fn serve_counted(mut stream: TcpStream, n: usize, close_after: Option<usiz
     }
 }
 
-async fn get_all(proxy: &TestProxy, count: usize, pause: Duration) -> Vec<String> {
+/// `count` GETs of `path` on one client connection, `pause` apart: the response bodies.
+async fn get_all(proxy: &TestProxy, path: &str, count: usize, pause: Duration) -> Vec<String> {
     let host = proxy.addr.to_string();
     let mut c = h1_connect(proxy.addr).await;
     let mut bodies = Vec::new();
     for i in 0..count {
         let r = c
-            .send(
-                req("GET", &format!("/item?n={i}"), &host)
-                    .body(empty_body())
-                    .expect("request"),
-            )
+            .send(req("GET", path, &host).body(empty_body()).expect("request"))
             .await;
         assert_eq!(r.status, 200, "request {i}: {}", r.text());
         bodies.push(r.text());
@@ -109,7 +106,7 @@ async fn get_all(proxy: &TestProxy, count: usize, pause: Duration) -> Vec<String
 async fn keep_alive_upstream_connections_are_reused() {
     let (addr, accepted, _up) = counting_upstream(None).await;
     let proxy = start_proxy(settings_for(&format!("http://{addr}")), Policy::default()).await;
-    let bodies = get_all(&proxy, 25, Duration::ZERO).await;
+    let bodies = get_all(&proxy, "/item", 25, Duration::ZERO).await;
     // one client connection, served by one worker, one request at a time: one upstream
     // connection carries them all
     assert!(bodies.iter().all(|b| b == "conn-1"), "{bodies:?}");
@@ -122,7 +119,7 @@ async fn connections_idle_past_the_idle_timeout_are_not_reused() {
     let mut settings = settings_for(&format!("http://{addr}"));
     settings.timeouts.upstream_idle = Duration::from_millis(150);
     let proxy = start_proxy(settings, Policy::default()).await;
-    let bodies = get_all(&proxy, 3, Duration::from_millis(400)).await;
+    let bodies = get_all(&proxy, "/item", 3, Duration::from_millis(400)).await;
     assert_eq!(bodies, ["conn-1", "conn-2", "conn-3"]);
     assert_eq!(accepted.load(Ordering::SeqCst), 3);
 }
@@ -133,8 +130,8 @@ async fn connections_the_upstream_closed_while_idle_are_replaced() {
     let proxy = start_proxy(settings_for(&format!("http://{addr}")), Policy::default()).await;
     // back to back (the close may not have been seen yet when the next request is sent)
     // and with pauses (it has)
-    let mut bodies = get_all(&proxy, 20, Duration::ZERO).await;
-    bodies.extend(get_all(&proxy, 5, Duration::from_millis(20)).await);
+    let mut bodies = get_all(&proxy, "/item", 20, Duration::ZERO).await;
+    bodies.extend(get_all(&proxy, "/item", 5, Duration::from_millis(20)).await);
     let expected: Vec<String> = (1..=25).map(|n| format!("conn-{n}")).collect();
     assert_eq!(bodies, expected);
     assert_eq!(accepted.load(Ordering::SeqCst), 25);
@@ -145,19 +142,8 @@ async fn connections_the_upstream_closed_while_idle_are_replaced() {
 async fn connections_answered_with_connection_close_are_not_reused() {
     let (addr, accepted, _up) = counting_upstream(None).await;
     let proxy = start_proxy(settings_for(&format!("http://{addr}")), Policy::default()).await;
-    let host = proxy.addr.to_string();
-    let mut c = h1_connect(proxy.addr).await;
-    for i in 1..=5 {
-        let r = c
-            .send(
-                req("GET", "/close", &host)
-                    .body(empty_body())
-                    .expect("request"),
-            )
-            .await;
-        assert_eq!(r.status, 200);
-        assert_eq!(r.text(), format!("conn-{i}"));
-    }
+    let bodies = get_all(&proxy, "/close", 5, Duration::ZERO).await;
+    assert_eq!(bodies, ["conn-1", "conn-2", "conn-3", "conn-4", "conn-5"]);
     assert_eq!(accepted.load(Ordering::SeqCst), 5);
     assert_eq!(proxy.stat(|s| &s.upstream_errors), 0);
 }
@@ -190,7 +176,7 @@ async fn a_connection_left_mid_response_is_not_reused() {
     }
     // The same worker's next requests, sent while that response is still arriving, get
     // whole, right answers over another connection.
-    let bodies = get_all(&proxy, 5, Duration::ZERO).await;
+    let bodies = get_all(&proxy, "/item", 5, Duration::ZERO).await;
     assert!(
         bodies.iter().all(|b| b
             .strip_prefix("conn-")
