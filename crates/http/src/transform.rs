@@ -303,6 +303,13 @@ pub fn apply_all<'a>(pipeline: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
     if is_plain(input) && pipeline.iter().all(|t| t.identity_on_plain()) {
         return Cow::Borrowed(input);
     }
+    apply_steps(pipeline, input)
+}
+
+/// [`apply_all`] without its first question (is the value plain?), for a caller that
+/// has already asked it of this value and knows the answer is no, or that `pipeline`
+/// changes plain values.
+pub fn apply_steps<'a>(pipeline: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
     let mut cur: Cow<'a, [u8]> = Cow::Borrowed(input);
     for t in pipeline {
         if *t == Transform::None {
@@ -1599,10 +1606,12 @@ fn compress_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
+    let Some((&first, _)) = needle.split_first() else {
         return Some(0);
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
+    };
+    // (a vectorized search for the first byte, then a comparison there: the needles here
+    // are two or three bytes, whose first byte is rare in values)
+    memchr::memchr_iter(first, haystack).find(|&i| haystack[i..].starts_with(needle))
 }
 
 fn replace_comments(input: &[u8]) -> Cow<'_, [u8]> {
@@ -1789,7 +1798,8 @@ fn decode_loose(input: &[u8], i: usize) -> Option<(u32, usize)> {
 }
 
 fn unicode_normalize(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.iter().any(|&b| b >= 0xc0) {
+    // (`is_ascii` reads a word at a time: the common answer first)
+    if input.is_ascii() || !input.iter().any(|&b| b >= 0xc0) {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(input.len());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use aho_corasick::AhoCorasick;
 use palisade_engine::value_cache::{ValueCache, MAX_KEY_LEN};
 use palisade_engine::{Detector, Finding, ResponseModel};
-use palisade_http::transform::apply_all;
+use palisade_http::transform::apply_steps;
 use palisade_http::{BodyKind, RequestModel, Transform};
 use regex_automata::{meta, PatternSet};
 
@@ -984,7 +984,9 @@ impl SignatureSet {
                 let from = resolve(&variants[row..row + np], &source, loc.value);
                 // Matching ignores ASCII case, so a result differing only in case (cmdLine
                 // lowercases) is the same variant: alias it rather than scan it twice.
-                let result = match apply_all(steps, from) {
+                // (not `apply_all`: whether this value is plain was asked above, and asking
+                // again of the parent's result seldom pays for itself)
+                let result = match apply_steps(steps, from) {
                     Cow::Borrowed(b) if b.len() == from.len() => source,
                     Cow::Owned(o) if o.eq_ignore_ascii_case(from) => source,
                     other => Variant::Owned(other.into_owned()),
