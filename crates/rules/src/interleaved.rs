@@ -238,6 +238,33 @@ impl WalkTable {
         }
     }
 
+    /// One walk over `hay` from `state` until all bytes are read or it enters a special
+    /// state; returns how many bytes it read, the state updated. Written and kept out of
+    /// line as [`WalkTable::lockstep`] is, for the same reason (the byte-at-a-time loop
+    /// in the caller kept the walk in memory: ~10 instructions per byte, 6 here).
+    #[inline(never)]
+    fn alone(&self, hay: &[u8], state: &mut u32) -> usize {
+        let class: &[u8; 256] = &self.class;
+        let trans: *const u32 = self.trans.as_ptr();
+        let bound = self.special_end as usize;
+        let mut s = *state as usize;
+        let mut read = 0;
+        for &x in hay {
+            // SAFETY: in bounds as in `step` (a state plus a class below the stride).
+            s = unsafe { *trans.add(s + usize::from(class[usize::from(x)])) } as usize;
+            read += 1;
+            if s < bound {
+                break;
+            }
+        }
+        // (the state came in as u32, and `trans` holds u32: no truncation)
+        *state = s as u32;
+        read
+    }
+
+    /// One step, as [`WalkTable::alone`] and [`WalkTable::lockstep`] take it inline (with
+    /// states as usize there); the tests walk the table with it.
+    #[cfg_attr(not(test), allow(dead_code))]
     #[inline(always)]
     fn step(&self, state: u32, byte: u8) -> u32 {
         let at = state as usize + usize::from(self.class[usize::from(byte)]);
@@ -338,10 +365,11 @@ pub(crate) fn segments_with_needles(
             }
         }
     }
+    // What is left of each walk (all of a short haystack's, and the overlaps), one walk
+    // at a time.
     for w in walks.iter_mut() {
         while w.at < w.end {
-            w.state = table.step(w.state, hay[w.at]);
-            w.at += 1;
+            w.at += table.alone(&hay[w.at..w.end], &mut w.state);
             if w.state < table.special_end {
                 special(w, out);
             }
