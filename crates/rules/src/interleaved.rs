@@ -55,10 +55,12 @@ impl LiteralAutomaton {
     }
 }
 
-/// The unanchored Aho-Corasick DFA as a flat transition table: state ids are premultiplied
-/// by the number of byte classes (a transition is `trans[state + class[byte]]`), and the
-/// states the walk must stop at (matches, and the dead state) are numbered first, so
-/// `state < special_end` is the whole test.
+/// The unanchored Aho-Corasick DFA as a flat transition table. A state the walk goes on
+/// from is [`LIVE`] plus its row's offset in `trans` (its index times the number of byte
+/// classes; a transition is `trans[state - LIVE + class[byte]]`); a state it must stop at
+/// (a match, the dead state) is its index times that number, with no row: a walk never
+/// steps from one. So whether any of three walks must stop is one test of the bits the
+/// three states share, `a & b & c & LIVE == 0`.
 struct WalkTable {
     /// Byte classes: every byte no needle holds (in either ASCII case) is class 0; the
     /// others get a class per byte, the two cases of a letter sharing one. Bytes of one
@@ -67,10 +69,9 @@ struct WalkTable {
     /// moves alike on both cases of a letter.
     class: [u8; 256],
     stride: usize,
+    /// The rows of the states a walk goes on from.
     trans: Vec<u32>,
     start: u32,
-    /// States below this one are special.
-    special_end: u32,
     /// For each special state (by index, `state / stride`): the length of the needle its
     /// first match is, or 0 for the dead state.
     needle_len: Vec<u32>,
@@ -131,24 +132,33 @@ impl WalkTable {
             }
             i += 1;
         }
-        if states.len().saturating_mul(stride) > u32::MAX as usize {
-            // (no needle list Palisade loads comes near) ids would not fit: report every
-            // segment, which is always correct, only slower
-            return WalkTable::reporting_everything();
-        }
-        // Renumber: special states first.
+        // Renumber: special states first (ids from 0), then the others (ids from LIVE).
         let special = |sid: StateID| dfa.is_match(sid) || dfa.is_dead(sid);
         let mut order: Vec<usize> = (0..states.len()).filter(|&k| special(states[k])).collect();
         let special_count = order.len();
         order.extend((0..states.len()).filter(|&k| !special(states[k])));
+        let live_count = states.len() - special_count;
+        if special(start)
+            || live_count.saturating_mul(stride) >= LIVE as usize
+            || special_count.saturating_mul(stride) >= LIVE as usize
+        {
+            // A walk must start from a state it goes on from (the start is special only
+            // with an empty needle), and ids must fit below and above LIVE (no needle list
+            // Palisade loads comes near): otherwise report every segment, which is always
+            // correct, only slower.
+            return WalkTable::reporting_everything();
+        }
         let mut new_index = vec![0u32; states.len()];
         for (new, &old) in order.iter().enumerate() {
-            new_index[old] = (new * stride) as u32;
+            new_index[old] = match new.checked_sub(special_count) {
+                None => (new * stride) as u32,
+                Some(live) => LIVE + (live * stride) as u32,
+            };
         }
-        let mut trans = vec![0u32; states.len() * stride];
-        for (new, &old) in order.iter().enumerate() {
+        let mut trans = vec![0u32; live_count * stride];
+        for (live, &old) in order[special_count..].iter().enumerate() {
             for c in 0..stride {
-                trans[new * stride + c] = new_index[next[old * stride + c] as usize];
+                trans[live * stride + c] = new_index[next[old * stride + c] as usize];
             }
         }
         let needle_len = order[..special_count]
@@ -167,24 +177,27 @@ impl WalkTable {
             stride,
             trans,
             start: new_index[0],
-            special_end: (special_count * stride) as u32,
             needle_len,
             max_needle_len: dfa.max_pattern_len(),
         }
     }
 
-    /// One state, special, looping on itself with a needle of length 1: every byte is
-    /// reported as a match in its segment.
+    /// A start state that every byte leaves for a special state with a needle of length
+    /// 1: every byte is reported as a match in its segment.
     fn reporting_everything() -> WalkTable {
         WalkTable {
             class: [0; 256],
             stride: 1,
             trans: vec![0],
-            start: 0,
-            special_end: 1,
+            start: LIVE,
             needle_len: vec![1],
             max_needle_len: 1,
         }
+    }
+
+    /// Whether a walk in `state` must stop (a match or the dead state).
+    fn is_special(state: u32) -> bool {
+        state & LIVE == 0
     }
 
     /// Three walks in lockstep over `ha`, `hb` and `hc` (equally long) from the states
@@ -194,7 +207,7 @@ impl WalkTable {
     /// Written over raw pointers, one cursor and two offsets, with the table's arrays and
     /// the states in locals, and not inlined: inside its caller, the iterator version
     /// ran out of registers and reloaded the table's pointers from the stack every round
-    /// (34 instructions per round of three bytes; 25 here, 12 of them loads).
+    /// (34 instructions per round of three bytes; 23 here, 12 of them loads).
     #[inline(never)]
     fn lockstep(
         &self,
@@ -207,9 +220,10 @@ impl WalkTable {
     ) -> usize {
         let rounds = ha.len().min(hb.len()).min(hc.len());
         let class: &[u8; 256] = &self.class;
-        let trans: *const u32 = self.trans.as_ptr();
+        // (the rows as a state addresses them: LIVE before the first)
+        let trans: *const u32 = self.trans.as_ptr().wrapping_sub(LIVE as usize);
         // (states as usize: no zero-extension before each step's index)
-        let bound = self.special_end as usize;
+        let live = LIVE as usize;
         let (mut a, mut b, mut c) = (*sa as usize, *sb as usize, *sc as usize);
         let start = ha.as_ptr();
         // (offsets between the slices: they lie in one haystack, in any order)
@@ -218,17 +232,19 @@ impl WalkTable {
         let mut at = start;
         // SAFETY: `at` runs over `ha[..rounds]`, and `at + to_b`, `at + to_c` over
         // `hb[..rounds]`, `hc[..rounds]`: every read is in bounds of its slice. Every
-        // `trans` index is in bounds as in `step` (a state plus a class below the stride).
+        // `trans` read is in bounds as in `step`: the walks step only from states with
+        // LIVE set (they come in so, and the loop stops once one is not), and the pointer,
+        // moved back by LIVE with wrapping arithmetic, is moved forward as far.
         unsafe {
             let end = start.add(rounds);
             while at < end {
                 let (x, y, z) = (*at, *at.wrapping_offset(to_b), *at.wrapping_offset(to_c));
-                a = *trans.add(a + usize::from(class[usize::from(x)])) as usize;
-                b = *trans.add(b + usize::from(class[usize::from(y)])) as usize;
-                c = *trans.add(c + usize::from(class[usize::from(z)])) as usize;
+                a = *trans.wrapping_add(a + usize::from(class[usize::from(x)])) as usize;
+                b = *trans.wrapping_add(b + usize::from(class[usize::from(y)])) as usize;
+                c = *trans.wrapping_add(c + usize::from(class[usize::from(z)])) as usize;
                 at = at.add(1);
-                // (the least of the three is below the bound when any is: one comparison)
-                if a.min(b).min(c) < bound {
+                // (LIVE is missing from the three's common bits when any walk must stop)
+                if a & b & c & live == 0 {
                     break;
                 }
             }
@@ -245,15 +261,16 @@ impl WalkTable {
     #[inline(never)]
     fn alone(&self, hay: &[u8], state: &mut u32) -> usize {
         let class: &[u8; 256] = &self.class;
-        let trans: *const u32 = self.trans.as_ptr();
-        let bound = self.special_end as usize;
+        let trans: *const u32 = self.trans.as_ptr().wrapping_sub(LIVE as usize);
+        let live = LIVE as usize;
         let mut s = *state as usize;
         let mut read = 0;
         for &x in hay {
-            // SAFETY: in bounds as in `step` (a state plus a class below the stride).
-            s = unsafe { *trans.add(s + usize::from(class[usize::from(x)])) } as usize;
+            // SAFETY: in bounds as in `lockstep` (the walk comes in, and goes on, only in
+            // states with LIVE set).
+            s = unsafe { *trans.wrapping_add(s + usize::from(class[usize::from(x)])) } as usize;
             read += 1;
-            if s < bound {
+            if s & live == 0 {
                 break;
             }
         }
@@ -267,15 +284,21 @@ impl WalkTable {
     #[cfg_attr(not(test), allow(dead_code))]
     #[inline(always)]
     fn step(&self, state: u32, byte: u8) -> u32 {
-        let at = state as usize + usize::from(self.class[usize::from(byte)]);
-        debug_assert!(at < self.trans.len());
-        // SAFETY: every state the table holds (`start`, and every entry of `trans`) is a
-        // state index times `stride` below `trans.len()`, built so in `new` (and in
-        // `reporting_everything`), and every class is below `stride`: `at` is in bounds.
-        // (The bounds check was a third of a step's instructions on the hot loop.)
+        assert!(
+            !WalkTable::is_special(state),
+            "a walk never steps from a special state"
+        );
+        let at = (state - LIVE) as usize + usize::from(self.class[usize::from(byte)]);
+        // SAFETY: every state with LIVE set that the table holds (`start`, and entries of
+        // `trans`) is LIVE plus a row index times `stride`, the row within `trans`, built so
+        // in `new` (and in `reporting_everything`), and every class is below `stride`: `at`
+        // is in bounds.
         unsafe { *self.trans.get_unchecked(at) }
     }
 }
+
+/// The bit of a state id that says a walk goes on from it (see [`WalkTable`]).
+const LIVE: u32 = 1 << 31;
 
 /// One walk over `hay[at..end]`.
 struct Walk {
@@ -360,7 +383,7 @@ pub(crate) fn segments_with_needles(
         b.at += r;
         c.at += r;
         for w in walks.iter_mut() {
-            if w.state < table.special_end {
+            if WalkTable::is_special(w.state) {
                 special(w, out);
             }
         }
@@ -370,7 +393,7 @@ pub(crate) fn segments_with_needles(
     for w in walks.iter_mut() {
         while w.at < w.end {
             w.at += table.alone(&hay[w.at..w.end], &mut w.state);
-            if w.state < table.special_end {
+            if WalkTable::is_special(w.state) {
                 special(w, out);
             }
         }
@@ -488,9 +511,10 @@ mod tests {
                 .prefilter(false)
                 .build(&needles)
                 .expect("builds");
-            let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            let Ok(start_sid) = dfa.start_state(Anchored::No) else {
                 panic!("an unanchored start state");
             };
+            let mut sid = start_sid;
             let table = &WalkTable::new(&dfa, &needles);
             let mut state = table.start;
             for _ in 0..2000 {
@@ -502,11 +526,15 @@ mod tests {
                 sid = dfa.next_state(Anchored::No, sid, byte);
                 state = table.step(state, byte);
                 let dfa_special = dfa.is_match(sid) || dfa.is_dead(sid);
-                assert_eq!(state < table.special_end, dfa_special, "round {round}");
+                assert_eq!(WalkTable::is_special(state), dfa_special, "round {round}");
                 if dfa.is_match(sid) {
                     let want = dfa.pattern_len(dfa.match_pattern(sid, 0));
                     let got = table.needle_len[state as usize / table.stride] as usize;
                     assert_eq!(got, want, "round {round}");
+                }
+                // a walk stops at a special state and starts again, as the scan does
+                if dfa_special {
+                    (sid, state) = (start_sid, table.start);
                 }
             }
         }
