@@ -351,7 +351,7 @@ pub fn plain_kind(input: &[u8]) -> Option<bool> {
     // of vector operations per block.
     // Thirty-two bytes at a time where the processor has AVX2 (checked once, then a
     // cached flag): a 2 KB message in a sixth of the SSE2 path's instructions.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     if input.len() >= 32 && std::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is there (checked just above); the length is at least 32.
         return unsafe { avx2::plain_kind(input) };
@@ -470,23 +470,21 @@ mod sse2 {
 }
 
 /// [`plain_kind`] thirty-two bytes at a time, each byte classed by two table lookups
-/// (`vpshufb` on its low and its high four bits) rather than a comparison per range.
-#[cfg(target_arch = "x86_64")]
+/// ([`crate::byte_classes::nibbles`]) rather than a comparison per range.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod avx2 {
     use std::arch::x86_64::{
-        __m256i, _mm256_alignr_epi8, _mm256_and_si256, _mm256_broadcastsi128_si256,
-        _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_permute2x128_si256,
-        _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
-        _mm_loadu_si128,
+        _mm256_alignr_epi8, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_movemask_epi8,
+        _mm256_permute2x128_si256, _mm256_set1_epi8, _mm256_setzero_si256,
     };
 
-    // A byte's class bits are `LOW[b & 15] & HIGH[b >> 4]`: each bit stands for a set of
-    // high halves times a set of low halves, so every set below is such a rectangle.
+    use crate::byte_classes::nibbles::{load, one, span, tables, Classifier};
+
     /// `0-9 :` (high 3), `P-Z` (5), `p-z` (7): low 0..=0xa.
     const DIGIT_PZ: u8 = 1;
-    /// `@ A-O` (high 4): any low.
+    /// `@ A-O`: high 4, any low.
     const AT_AO: u8 = 2;
-    /// `a-o` (high 6): low 1..=0xf.
+    /// `a-o`: high 6, low 1..=0xf.
     const LOWER_AO: u8 = 4;
     /// `_` (0x5f).
     const UNDERSCORE: u8 = 8;
@@ -495,54 +493,14 @@ mod avx2 {
     /// ` ` `-` `.` (0x20, 0x2d, 0x2e): the bytes a plain value never doubles.
     const SINGLE: u8 = 32;
 
-    const LOW: [u8; 16] = {
-        let mut t = [0u8; 16];
-        let mut lo = 0;
-        while lo < 16 {
-            let mut bits = AT_AO;
-            if lo <= 0xa {
-                bits |= DIGIT_PZ;
-            }
-            if lo >= 1 {
-                bits |= LOWER_AO;
-            }
-            if lo == 0xf {
-                bits |= UNDERSCORE;
-            }
-            if lo == 0xc {
-                bits |= COMMA;
-            }
-            if lo == 0x0 || lo == 0xd || lo == 0xe {
-                bits |= SINGLE;
-            }
-            t[lo] = bits;
-            lo += 1;
-        }
-        t
-    };
-    /// (high halves 8..=0xf, bytes from 0x80 up, are in no class)
-    const HIGH: [u8; 16] = {
-        let mut t = [0u8; 16];
-        t[2] = COMMA | SINGLE;
-        t[3] = DIGIT_PZ;
-        t[4] = AT_AO;
-        t[5] = DIGIT_PZ | UNDERSCORE;
-        t[6] = LOWER_AO;
-        t[7] = DIGIT_PZ;
-        t
-    };
-
-    #[target_feature(enable = "avx2")]
-    fn table(t: &[u8; 16]) -> __m256i {
-        // SAFETY: an unaligned load of exactly the sixteen bytes of the array.
-        _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().cast()) })
-    }
-
-    #[target_feature(enable = "avx2")]
-    fn load(bytes: &[u8; 32]) -> __m256i {
-        // SAFETY: an unaligned load of exactly the 32 bytes of the array.
-        unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) }
-    }
+    const TABLES: ([u8; 16], [u8; 16]) = tables(&[
+        (DIGIT_PZ, one(3) | one(5) | one(7), span(0, 0xa)),
+        (AT_AO, one(4), span(0, 0xf)),
+        (LOWER_AO, one(6), span(1, 0xf)),
+        (UNDERSCORE, one(5), one(0xf)),
+        (COMMA, one(2), one(0xc)),
+        (SINGLE, one(2), one(0) | one(0xd) | one(0xe)),
+    ]);
 
     /// [`super::plain_kind`] for a value of at least 32 bytes whose first and last byte
     /// rules passed: blocks of 32 bytes, the last one overlapping the one before when the
@@ -550,8 +508,7 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(super) fn plain_kind(input: &[u8]) -> Option<bool> {
         let n = input.len();
-        let (low, high) = (table(&LOW), table(&HIGH));
-        let nibble = _mm256_set1_epi8(0x0f);
+        let classifier = Classifier::new(&TABLES);
         let zero = _mm256_setzero_si256();
         let (comma_bit, single_bit) = (
             _mm256_set1_epi8(COMMA as i8),
@@ -566,10 +523,7 @@ mod avx2 {
                 // the block shifted up one byte, a zero first (no single byte repeats it)
                 None => _mm256_alignr_epi8::<15>(v, _mm256_permute2x128_si256::<0x08>(v, v)),
             };
-            let class = _mm256_and_si256(
-                _mm256_shuffle_epi8(low, _mm256_and_si256(v, nibble)),
-                _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16::<4>(v), nibble)),
-            );
+            let class = classifier.classes(v);
             let outside = _mm256_movemask_epi8(_mm256_cmpeq_epi8(class, zero));
             let single = _mm256_cmpeq_epi8(_mm256_and_si256(class, single_bit), single_bit);
             let doubled =

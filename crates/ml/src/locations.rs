@@ -84,7 +84,7 @@ pub fn is_long_prose(text: &[u8]) -> bool {
     // in a few vector operations per block instead of a lookup and two branches per byte.
     // Thirty-two bytes at a time where the processor has AVX2 (checked once, then a
     // cached flag).
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is there (checked just above).
         return unsafe { avx2::prose(text) };
@@ -201,92 +201,45 @@ mod sse2 {
 }
 
 /// [`is_long_prose`] with bytes classed thirty-two at a time by two table lookups
-/// (`vpshufb` on each byte's low and high four bits), then the block rules applied to
-/// each half as the SSE2 path applies them to its blocks.
-#[cfg(target_arch = "x86_64")]
+/// ([`palisade_http::byte_classes::nibbles`]), then the block rules applied to each half
+/// as the SSE2 path applies them to its blocks.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod avx2 {
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_cmpeq_epi8,
-        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_setzero_si256,
-        _mm256_shuffle_epi8, _mm256_srli_epi16, _mm_loadu_si128,
+        _mm256_cmpeq_epi8, _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_setzero_si256,
     };
+
+    use palisade_http::byte_classes::nibbles::{load, one, span, tables, Classifier};
 
     use super::sse2::block_of_prose;
     use super::{prose_from, ProseRun};
 
-    // A byte's class bits are `LOW[b & 15] & HIGH[b >> 4]`: each bit stands for a set of
-    // high halves times a set of low halves.
-    /// `A-O`, `a-o` (high 4 and 6): low 1..=0xf.
-    const LETTER_AO: u8 = 1;
-    /// `P-Z`, `p-z` (high 5 and 7): low 0..=0xa.
-    const LETTER_PZ: u8 = 2;
-    /// `0-9` (high 3): low 0..=9.
-    const DIGIT: u8 = 4;
-    /// ` ! , - .` (high 2): low 0, 1, 0xc, 0xd, 0xe.
-    const SPACE_PUNCT: u8 = 8;
-    /// `?` (0x3f).
-    const QUESTION: u8 = 16;
-
-    const LOW: [u8; 16] = {
-        let mut t = [0u8; 16];
-        let mut lo = 0;
-        while lo < 16 {
-            let mut bits = 0;
-            if lo >= 1 {
-                bits |= LETTER_AO;
-            }
-            if lo <= 0xa {
-                bits |= LETTER_PZ;
-            }
-            if lo <= 9 {
-                bits |= DIGIT;
-            }
-            if matches!(lo, 0 | 1 | 0xc | 0xd | 0xe) {
-                bits |= SPACE_PUNCT;
-            }
-            if lo == 0xf {
-                bits |= QUESTION;
-            }
-            t[lo] = bits;
-            lo += 1;
-        }
-        t
-    };
-    /// (high halves 8..=0xf, bytes from 0x80 up, are in no class)
-    const HIGH: [u8; 16] = {
-        let mut t = [0u8; 16];
-        t[2] = SPACE_PUNCT;
-        t[3] = DIGIT | QUESTION;
-        t[4] = LETTER_AO;
-        t[5] = LETTER_PZ;
-        t[6] = LETTER_AO;
-        t[7] = LETTER_PZ;
-        t
-    };
-
-    #[target_feature(enable = "avx2")]
-    fn table(t: &[u8; 16]) -> __m256i {
-        // SAFETY: an unaligned load of exactly the sixteen bytes of the array.
-        _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().cast()) })
-    }
+    /// Prose bytes, in rectangles of high × low halves: `A-O` `a-o`, `P-Z` `p-z`, digits,
+    /// ` ! , - .` and `?`; the bits are not told apart.
+    const TABLES: ([u8; 16], [u8; 16]) = tables(&[
+        (1, one(4) | one(6), span(1, 0xf)),
+        (2, one(5) | one(7), span(0, 0xa)),
+        (4, one(3), span(0, 9)),
+        (8, one(2), one(0) | one(1) | span(0xc, 0xe)),
+        (16, one(3), one(0xf)),
+    ]);
 
     /// [`super::is_long_prose`] past its length check: whole blocks of 32 bytes as
     /// vectors, the rest (under 32) by the byte rules, from where the blocks left off.
     #[target_feature(enable = "avx2")]
     pub(super) fn prose(text: &[u8]) -> bool {
-        let (low, high) = (table(&LOW), table(&HIGH));
-        let nibble = _mm256_set1_epi8(0x0f);
+        let classifier = Classifier::new(&TABLES);
         let (zero, space) = (_mm256_setzero_si256(), _mm256_set1_epi8(b' ' as i8));
         let mut run = ProseRun::default();
         let mut blocks = text.chunks_exact(32);
         for block in blocks.by_ref() {
-            // SAFETY: an unaligned load of exactly the 32 bytes of the chunk.
-            let v = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
-            let class = _mm256_and_si256(
-                _mm256_shuffle_epi8(low, _mm256_and_si256(v, nibble)),
-                _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16::<4>(v), nibble)),
-            );
-            let allowed = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(class, zero)) as u32);
+            // (`chunks_exact`: every block is 32 bytes)
+            let Ok(block) = block.try_into() else {
+                return false;
+            };
+            let v = load(block);
+            let outside = _mm256_cmpeq_epi8(classifier.classes(v), zero);
+            let allowed = !(_mm256_movemask_epi8(outside) as u32);
             let spaces = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, space)) as u32;
             if !(block_of_prose(&mut run, allowed & 0xffff, spaces & 0xffff)
                 && block_of_prose(&mut run, allowed >> 16, spaces >> 16))

@@ -232,9 +232,12 @@ impl WalkTable {
         let mut at = start;
         // SAFETY: `at` runs over `ha[..rounds]`, and `at + to_b`, `at + to_c` over
         // `hb[..rounds]`, `hc[..rounds]`: every read is in bounds of its slice. Every
-        // `trans` read is in bounds as in `step`: the walks step only from states with
-        // LIVE set (they come in so, and the loop stops once one is not), and the pointer,
-        // moved back by LIVE with wrapping arithmetic, is moved forward as far.
+        // `trans` read is in bounds: every state with LIVE set that the table holds
+        // (`start`, and entries of `trans`) is LIVE plus a row index times `stride`, the row
+        // within `trans`, built so in `new` (and in `reporting_everything`); every class is
+        // below `stride`; the walks step only from states with LIVE set (they come in so,
+        // and the loop stops once one is not); and the pointer, moved back by LIVE with
+        // wrapping arithmetic, is moved forward as far.
         unsafe {
             let end = start.add(rounds);
             while at < end {
@@ -279,21 +282,15 @@ impl WalkTable {
         read
     }
 
-    /// One step, as [`WalkTable::alone`] and [`WalkTable::lockstep`] take it inline (with
-    /// states as usize there); the tests walk the table with it.
-    #[cfg_attr(not(test), allow(dead_code))]
-    #[inline(always)]
+    /// One step, as [`WalkTable::alone`] and [`WalkTable::lockstep`] take it (unchecked
+    /// there): the tests walk the table with it.
+    #[cfg(test)]
     fn step(&self, state: u32, byte: u8) -> u32 {
         assert!(
             !WalkTable::is_special(state),
             "a walk never steps from a special state"
         );
-        let at = (state - LIVE) as usize + usize::from(self.class[usize::from(byte)]);
-        // SAFETY: every state with LIVE set that the table holds (`start`, and entries of
-        // `trans`) is LIVE plus a row index times `stride`, the row within `trans`, built so
-        // in `new` (and in `reporting_everything`), and every class is below `stride`: `at`
-        // is in bounds.
-        unsafe { *self.trans.get_unchecked(at) }
+        self.trans[(state - LIVE) as usize + usize::from(self.class[usize::from(byte)])]
     }
 }
 
