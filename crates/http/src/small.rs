@@ -67,15 +67,23 @@ impl<const N: usize> SmallBytes<N> {
     /// returning a new value from [`Self::from_slice`] copies it again, and that copy
     /// reads in wider pieces than the short copy wrote it in, which the processor cannot
     /// forward from its store buffer (a stall per argument).
-    #[inline]
+    ///
+    /// The inline case is inlined into the caller (a call per JSON leaf cost more than the
+    /// copy); a heap block is made out of line.
+    #[inline(always)]
     pub fn set(&mut self, bytes: &[u8]) {
         match &mut self.0 {
             Repr::Inline { len, bytes: inline } if bytes.len() <= N => {
                 copy_short_into(inline, bytes);
                 *len = bytes.len() as u8;
             }
-            _ => *self = Self::from_slice(bytes),
+            _ => self.set_long(bytes),
         }
+    }
+
+    #[inline(never)]
+    fn set_long(&mut self, bytes: &[u8]) {
+        *self = Self::from_slice(bytes);
     }
 
     /// [`Self::set`] from a vector, whose block is kept when the contents do not fit inline.
