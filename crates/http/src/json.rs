@@ -171,7 +171,7 @@ impl<'r> Flattener<'r, '_> {
                         };
                     }
                     Some(Frame::Object { base }) => {
-                        self.path.truncate(*base);
+                        truncate_path(&mut self.path, *base);
                         match self.peek() {
                             Some(b',') => {
                                 self.pos += 1;
@@ -193,7 +193,7 @@ impl<'r> Flattener<'r, '_> {
                         let Some(array) = self.arrays.last_mut() else {
                             return self.error("internal: array state lost");
                         };
-                        self.path.truncate(array.base);
+                        truncate_path(&mut self.path, array.base);
                         match next {
                             Some(b',') => {
                                 self.pos += 1;
@@ -577,6 +577,16 @@ fn same_short_bytes(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Appends the array index segment `index` to `path`.
+/// Cuts `path` back to `len`, a length it had before (`String::truncate` checks that `len`
+/// is on a character boundary: a load, compare and branch per value closed).
+#[inline(always)]
+fn truncate_path(path: &mut String, len: usize) {
+    debug_assert!(path.is_char_boundary(len));
+    // SAFETY: `len` is a length the path had earlier (an object's or array's base, recorded
+    // before a segment was appended), so the bytes kept are a whole UTF-8 string.
+    unsafe { path.as_mut_vec() }.truncate(len);
+}
+
 /// Appends `bytes`, a part of `raw`, to `path`. An object key is a few bytes: where 16
 /// bytes can be read from its start (the document goes on past it) and written at the end
 /// of `path` (within its capacity), they are copied as one 16-byte move and the length set
@@ -620,9 +630,12 @@ fn push_index(path: &mut String, index: usize) {
             break;
         }
     }
-    // (a char at a time: `from_utf8` on the digits cost ~110 instructions per element)
+    // (a byte at a time: `from_utf8` on the digits cost ~110 instructions per element, and
+    // `String::push` encodes each as a char)
+    // SAFETY: ASCII digits are UTF-8.
+    let path = unsafe { path.as_mut_vec() };
     for &d in &digits[i..] {
-        path.push(char::from(d));
+        path.push(d);
     }
 }
 
