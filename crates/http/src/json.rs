@@ -298,6 +298,7 @@ impl<'r> Flattener<'r, '_> {
     /// array: the leaf at the same place in element 0 of that array, when the rest of its
     /// name is the same bytes (elements of one shape, the common case; anything else gets
     /// None). Bytes, not structure: `[[5],{"0":6}]` names `0.0` and `1.0` alike.
+    #[inline(always)]
     fn earlier_leaf_named_alike(&self) -> Option<u32> {
         let here = self.args.len();
         for array in self.arrays.iter().rev() {
