@@ -221,6 +221,7 @@ impl<'r> Flattener<'r, '_> {
     }
 
     /// An object key and its `:`; the key is appended to the path as a segment.
+    #[inline(always)]
     fn key(&mut self) -> Result<(), JsonError> {
         if self.peek() != Some(b'"') {
             return self.error("expected a string key");
