@@ -5,6 +5,8 @@
 //! type ([`body`]), and the value transformations ([`transform`]) that detectors apply before
 //! matching. It knows nothing about rules, decisions or the network.
 
+#[doc(hidden)]
+pub mod bench_scenarios;
 pub mod body;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub mod byte_classes;

@@ -138,9 +138,10 @@ fn copy_short<const N: usize>(bytes: &[u8]) -> [u8; N] {
 }
 
 /// Writes `bytes` (at most `N` long) at the start of `out`, as [`copy_short`] does; the
-/// rest of `out` is left as it was.
+/// rest of `out` is left as it was. (Public for the vectorized checks that copy a short
+/// value into a zeroed block: `copy_from_slice` of a variable length is a `memcpy` call.)
 #[inline(always)]
-fn copy_short_into<const N: usize>(out: &mut [u8; N], bytes: &[u8]) {
+pub fn copy_short_into<const N: usize>(out: &mut [u8; N], bytes: &[u8]) {
     fn overlapping<const W: usize, const N: usize>(out: &mut [u8; N], bytes: &[u8]) {
         let len = bytes.len();
         let (head, tail) = (&bytes[..W], &bytes[len - W..]);

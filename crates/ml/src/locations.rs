@@ -38,8 +38,22 @@ impl Place<'_> {
 /// (numbers, ids, slugs, plain words). They are not scored at all, which is both the
 /// common case on the wire and a source of zero false positives.
 pub fn is_trivial(value: &[u8]) -> bool {
-    // Runs on every value of every request (~1,400 on a 20 KB JSON body): one pass, one
-    // table lookup per byte, the `..` check folded in.
+    // Runs on every value of every request (~700 on a 20 KB JSON body): sixteen bytes at a
+    // time where SSE2 is there (every x86-64), where a byte at a time took ~12
+    // instructions per byte, ~45k per such body.
+    if value.len() > MAX_TRIVIAL {
+        return false;
+    }
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    // SAFETY: the build targets SSE2 (checked by the cfg above).
+    return unsafe { trivial_sse2::is_trivial(value) };
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    is_trivial_by_bytes(value)
+}
+
+/// [`is_trivial`] a byte at a time: its definition, which the SSE2 path must agree with.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn is_trivial_by_bytes(value: &[u8]) -> bool {
     if value.len() > MAX_TRIVIAL {
         return false;
     }
@@ -55,6 +69,62 @@ pub fn is_trivial(value: &[u8]) -> bool {
         after_dot = dot;
     }
     true
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod trivial_sse2 {
+    use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128};
+
+    use palisade_http::byte_classes::{equal, letter, within};
+    use palisade_http::small::copy_short_into;
+
+    /// [`super::is_trivial`] for a value of at most `MAX_TRIVIAL` bytes. Blocks of sixteen
+    /// bytes, each starting fifteen after the one before (every pair of neighbouring bytes,
+    /// a possible `..`, lies inside one block) and the last ending at the value's end; a
+    /// value shorter than a block is copied into a zeroed one, its padding masked off.
+    #[target_feature(enable = "sse2")]
+    pub(super) fn is_trivial(value: &[u8]) -> bool {
+        let n = value.len();
+        if n < 16 {
+            let mut block = [0u8; 16];
+            copy_short_into(&mut block, value);
+            return untrivial(&block) & ((1 << n) - 1) == 0;
+        }
+        let mut at = 0;
+        loop {
+            let Some(block) = value
+                .get(at..at + 16)
+                .and_then(|b| <&[u8; 16]>::try_from(b).ok())
+            else {
+                return false;
+            };
+            if untrivial(block) != 0 {
+                return false;
+            }
+            if at + 16 == n {
+                return true;
+            }
+            at = (at + 15).min(n - 16);
+        }
+    }
+
+    /// One bit per byte of `block` that no trivial value holds, or that is a `.` followed by
+    /// another.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn untrivial(block: &[u8; 16]) -> u32 {
+        // SAFETY: an unaligned load of exactly the 16 bytes of the array.
+        let v: __m128i = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
+        // letters, digits, `, - .` (one range), `_` and `@`
+        let words = _mm_or_si128(letter(v), within(v, b'0', b'9'));
+        let marks = _mm_or_si128(
+            within(v, b',', b'.'),
+            _mm_or_si128(equal(v, b'_'), equal(v, b'@')),
+        );
+        let trivial = _mm_movemask_epi8(_mm_or_si128(words, marks)) as u32;
+        let dots = _mm_movemask_epi8(equal(v, b'.')) as u32;
+        (!trivial & 0xffff) | (dots & (dots >> 1))
+    }
 }
 
 /// Shortest normalized value that [`is_long_prose`] may skip, in bytes.
@@ -452,6 +522,62 @@ pub fn is_trivial_path(path: &[u8]) -> bool {
 mod tests {
     use super::*;
     use palisade_http::Headers;
+
+    #[test]
+    fn trivial_checked_by_blocks_is_trivial_checked_by_bytes() {
+        // Values over an alphabet of trivial bytes and their neighbours (`+ / : ? [ ^ {`,
+        // bytes 0x80 and up, NUL), lengths across the block sizes and the length bound, and
+        // `..` at every position of a trivial value.
+        let alphabet = b"aZ09,-._@+/:?[^`{ \x00\x80\xff";
+        let mut rng = palisade_http_test_rng(0x5851_f42d_4c95_7f2d);
+        let (mut trivial, mut cases) = (0, 0);
+        let mut check = |v: &[u8]| {
+            let expected = is_trivial_by_bytes(v);
+            assert_eq!(is_trivial(v), expected, "{:?}", String::from_utf8_lossy(v));
+            trivial += usize::from(expected);
+            cases += 1;
+        };
+        for _ in 0..50_000 {
+            let len = (rng() % 140) as usize;
+            // mostly trivial bytes, so that long trivial values occur
+            let v: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = rng() as usize;
+                    if r.is_multiple_of(8) {
+                        alphabet[r / 8 % alphabet.len()]
+                    } else {
+                        b"ab9.-_"[r / 8 % 6]
+                    }
+                })
+                .collect();
+            check(&v);
+        }
+        for len in [2, 15, 16, 17, 30, 31, 32, 33, 47, 128, 129] {
+            let base: Vec<u8> = (0..len).map(|i| b"abc1_-@"[i % 7]).collect();
+            check(&base);
+            for at in 0..len - 1 {
+                let mut v = base.clone();
+                v[at] = b'.';
+                v[at + 1] = b'.';
+                check(&v);
+            }
+        }
+        // both answers occur in quantity
+        assert!(
+            trivial > 2_000 && cases - trivial > 2_000,
+            "{trivial} of {cases}"
+        );
+    }
+
+    /// A seeded xorshift64 generator.
+    fn palisade_http_test_rng(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
 
     #[test]
     fn prose_checked_by_blocks_is_prose_checked_by_bytes() {
