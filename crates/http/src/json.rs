@@ -253,6 +253,7 @@ impl<'r> Flattener<'r, '_> {
         Ok(())
     }
 
+    #[inline(always)]
     fn leaf(&mut self, value: &[u8]) -> Result<(), JsonError> {
         self.leaf_with(|slot| slot.set(value))
     }

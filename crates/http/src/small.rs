@@ -142,6 +142,7 @@ fn copy_short<const N: usize>(bytes: &[u8]) -> [u8; N] {
 /// value into a zeroed block: `copy_from_slice` of a variable length is a `memcpy` call.)
 #[inline(always)]
 pub fn copy_short_into<const N: usize>(out: &mut [u8; N], bytes: &[u8]) {
+    #[inline(always)]
     fn overlapping<const W: usize, const N: usize>(out: &mut [u8; N], bytes: &[u8]) {
         let len = bytes.len();
         let (head, tail) = (&bytes[..W], &bytes[len - W..]);
