@@ -579,7 +579,6 @@ fn same_short_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// Appends the array index segment `index` to `path`.
 /// Cuts `path` back to `len`, a length it had before (`String::truncate` checks that `len`
 /// is on a character boundary: a load, compare and branch per value closed).
 #[inline(always)]
@@ -618,6 +617,7 @@ fn push_short(path: &mut Vec<u8>, bytes: &[u8], raw: &[u8]) {
     }
 }
 
+/// Appends the array index segment `index` to `path`.
 fn push_index(path: &mut String, index: usize) {
     if !path.is_empty() {
         path.push('.');
