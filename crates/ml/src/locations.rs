@@ -529,7 +529,7 @@ mod tests {
         // bytes 0x80 and up, NUL), lengths across the block sizes and the length bound, and
         // `..` at every position of a trivial value.
         let alphabet = b"aZ09,-._@+/:?[^`{ \x00\x80\xff";
-        let mut rng = palisade_http_test_rng(0x5851_f42d_4c95_7f2d);
+        let mut rng = xorshift(0x5851_f42d_4c95_7f2d);
         let (mut trivial, mut cases) = (0, 0);
         let mut check = |v: &[u8]| {
             let expected = is_trivial_by_bytes(v);
@@ -570,7 +570,7 @@ mod tests {
     }
 
     /// A seeded xorshift64 generator.
-    fn palisade_http_test_rng(mut seed: u64) -> impl FnMut() -> u64 {
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
         move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
