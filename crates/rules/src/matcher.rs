@@ -592,11 +592,19 @@ impl SignatureSet {
             });
         }
         let get_args = request.args_get.iter();
-        let body_args = request.body.iter().flat_map(|b| b.args.iter());
-        // location of each body argument's name, for `name_repeats`
+        // (a slice iterator: a `flat_map` over the optional body checked its state per item)
+        let body_args = request
+            .body
+            .as_ref()
+            .map_or(&[][..], |b| &b.args[..])
+            .iter();
+        // For each body argument, for `name_repeats`: the location of its name when the
+        // name is one (else NO_NAME), and for a chain's first name whether every pipeline
+        // leaves it as it is (UNKNOWN until asked). One vector: one push and one bounds
+        // check per argument.
         let body_args_len = request.body.as_ref().map_or(0, |b| b.args.len());
-        let mut body_name_at: Vec<usize> = Vec::with_capacity(body_args_len);
-        let mut name_unchanged: Vec<u8> = Vec::with_capacity(body_args_len);
+        let mut body_names: Vec<(u32, u8)> = Vec::with_capacity(body_args_len);
+        const NO_NAME: u32 = u32::MAX;
         let mut next_document = 0;
         // Repeats are sized once, at the first: a large order's hundreds would be copied
         // as they grow. Each argument is at most a name and a value repeat.
@@ -706,8 +714,7 @@ impl SignatureSet {
                 }
                 continue;
             };
-            body_name_at.push(usize::MAX);
-            name_unchanged.push(UNKNOWN);
+            body_names.push((NO_NAME, UNKNOWN));
             if arg_name.is_empty() {
                 continue;
             }
@@ -715,21 +722,24 @@ impl SignatureSet {
             let first = arg
                 .name_repeats
                 .map(|first| first as usize)
-                .filter(|&first| body_name_at.get(first).is_some_and(|&at| at != usize::MAX));
-            if let Some(first) = first {
-                let at = body_name_at[first];
+                .and_then(|first| {
+                    let &(at, unchanged) = body_names.get(first)?;
+                    (at != NO_NAME).then_some((first, at as usize, unchanged))
+                });
+            if let Some((first, at, mut unchanged)) = first {
                 // whether every pipeline leaves the first name as it is (then so it does
                 // the repeat, which differs only in digits), once per first name
-                if name_unchanged[first] == UNKNOWN {
+                if unchanged == UNKNOWN {
                     let computed =
                         *args_computed.get_or_insert_with(|| self.computed_pipelines(args).1);
-                    name_unchanged[first] = if self.leaves_unchanged(computed, locs[at].value) {
+                    unchanged = if self.leaves_unchanged(computed, locs[at].value) {
                         YES
                     } else {
                         NO
                     };
+                    body_names[first].1 = unchanged;
                 }
-                if name_unchanged[first] == YES {
+                if unchanged == YES {
                     if repeats.capacity() == 0 {
                         repeats.reserve(most_repeats);
                     }
@@ -745,7 +755,8 @@ impl SignatureSet {
                     continue;
                 }
             }
-            body_name_at[i] = locs.len();
+            // (a request has fewer locations than u32::MAX: its size is bounded)
+            body_names[i].0 = locs.len() as u32;
             locs.push(Location {
                 place: Place::ArgName(arg_name),
                 value: arg_name.as_bytes(),
