@@ -2,33 +2,12 @@
 //! `cargo run --release -p palisade-http --example flatten_bench [ITERATIONS]`.
 use std::time::Instant;
 
-fn order() -> Vec<u8> {
-    let mut items = Vec::new();
-    let mut len = 0;
-    let mut i = 0;
-    while len < 20_000 {
-        i += 1;
-        let item = format!(
-            r#"{{"sku":"SKU{i:05}","name":"Trail running shoe model {i}","qty":{},"price":{}.99,"note":"Please deliver to the side door and ring the bell twice"}}"#,
-            i % 5 + 1,
-            40 + i % 60
-        );
-        len += item.len() + 1;
-        items.push(item);
-    }
-    format!(
-        r#"{{"order_id":"A10293","customer":{{"name":"Jane Doe","email":"jane.doe@example.com"}},"items":[{}]}}"#,
-        items.join(",")
-    )
-    .into_bytes()
-}
-
 fn main() {
     let iterations: usize = std::env::args()
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(2000);
-    let body = order();
+    let body = palisade_http::bench_scenarios::json_order();
     let mut leaves = 0;
     let start = Instant::now();
     for _ in 0..iterations {

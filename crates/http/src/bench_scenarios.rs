@@ -1,6 +1,7 @@
 //! The proxy benchmark's three requests (bench/proxy.sh, `../shared/anchors/wrk/scenario.lua`)
 //! as request models, for the crates' examples that count what inspecting them costs under
-//! callgrind (`flatten_bench`, `match_bench`, `locations_bench`): a browser GET with a query
+//! callgrind or a stopwatch (`flatten_bench`, `match_bench`, `locations_bench`,
+//! `crs_bench`, and the `palisade` crate's `inspect` benchmark): a browser GET with a query
 //! string, a 2 KB urlencoded contact form, a 20 KB JSON order of 140 items.
 
 use crate::{Headers, RequestModel};
@@ -25,6 +26,38 @@ fn headers(content_type: Option<&str>) -> Headers {
     h
 }
 
+/// The form scenario's body: 2,048 bytes of a contact form, most of it one long message.
+pub fn form_body() -> Vec<u8> {
+    let mut body = String::from("first_name=Jane&last_name=Doe&email=jane.doe%40example.com&phone=5550100&subject=Delivery+address&order=A10293&message=");
+    while body.len() < 2048 {
+        body.push_str(
+            "Hello+team+I+would+like+to+change+the+delivery+address+for+my+last+order+thanks+",
+        );
+    }
+    body.truncate(2048);
+    body.into_bytes()
+}
+
+/// The JSON scenario's body: a 20,145-byte order of 140 items (703 leaves).
+pub fn json_order() -> Vec<u8> {
+    let (mut items, mut len, mut i) = (Vec::new(), 0, 0);
+    while len < 20_000 {
+        i += 1;
+        let item = format!(
+            r#"{{"sku":"SKU{i:05}","name":"Trail running shoe model {i}","qty":{},"price":{}.99,"note":"Please deliver to the side door and ring the bell twice"}}"#,
+            i % 5 + 1,
+            40 + i % 60
+        );
+        len += item.len() + 1;
+        items.push(item);
+    }
+    format!(
+        r#"{{"order_id":"A10293","customer":{{"name":"Jane Doe","email":"jane.doe@example.com"}},"items":[{}]}}"#,
+        items.join(",")
+    )
+    .into_bytes()
+}
+
 /// The request of scenario `get`, `form` or anything else (`json`), its body attached and
 /// parsed.
 pub fn request(scenario: &str) -> RequestModel {
@@ -36,35 +69,15 @@ pub fn request(scenario: &str) -> RequestModel {
             headers(None),
         ),
         "form" => {
-            let mut body = String::from("first_name=Jane&last_name=Doe&email=jane.doe%40example.com&phone=5550100&subject=Delivery+address&order=A10293&message=");
-            while body.len() < 2048 {
-                body.push_str("Hello+team+I+would+like+to+change+the+delivery+address+for+my+last+order+thanks+");
-            }
-            body.truncate(2048);
             let ct = Some("application/x-www-form-urlencoded");
             let mut m = RequestModel::from_head("POST", "/contact", "HTTP/1.1", headers(ct));
-            m.attach_body(body.into_bytes(), false);
+            m.attach_body(form_body(), false);
             m
         }
         _ => {
-            let (mut items, mut len, mut i) = (Vec::new(), 0, 0);
-            while len < 20_000 {
-                i += 1;
-                let item = format!(
-                    r#"{{"sku":"SKU{i:05}","name":"Trail running shoe model {i}","qty":{},"price":{}.99,"note":"Please deliver to the side door and ring the bell twice"}}"#,
-                    i % 5 + 1,
-                    40 + i % 60
-                );
-                len += item.len() + 1;
-                items.push(item);
-            }
-            let body = format!(
-                r#"{{"order_id":"A10293","customer":{{"name":"Jane Doe","email":"jane.doe@example.com"}},"items":[{}]}}"#,
-                items.join(",")
-            );
             let ct = Some("application/json");
             let mut m = RequestModel::from_head("POST", "/api/orders", "HTTP/1.1", headers(ct));
-            m.attach_body(body.into_bytes(), false);
+            m.attach_body(json_order(), false);
             m
         }
     }

@@ -592,17 +592,14 @@ impl SignatureSet {
             });
         }
         let get_args = request.args_get.iter();
-        // (a slice iterator: a `flat_map` over the optional body checked its state per item)
-        let body_args = request
-            .body
-            .as_ref()
-            .map_or(&[][..], |b| &b.args[..])
-            .iter();
+        // (walked as a slice: a `flat_map` over the optional body checked its state per item)
+        let body_arg_list = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
+        let body_args = body_arg_list.iter();
         // For each body argument, for `name_repeats`: the location of its name when the
         // name is one (else NO_NAME), and for a chain's first name whether every pipeline
         // leaves it as it is (UNKNOWN until asked). One vector: one push and one bounds
         // check per argument.
-        let body_args_len = request.body.as_ref().map_or(0, |b| b.args.len());
+        let body_args_len = body_arg_list.len();
         let mut body_names: Vec<(u32, u8)> = Vec::with_capacity(body_args_len);
         const NO_NAME: u32 = u32::MAX;
         let mut next_document = 0;
@@ -618,7 +615,6 @@ impl SignatureSet {
         // was looked up, and the location holding that value. An array's items mostly
         // repeat the previous item's value (a note, a currency, a status): compared with
         // it, such a value needs no hashing. Sized at the first use.
-        let body_arg_list = request.body.as_ref().map_or(&[][..], |b| &b.args[..]);
         let mut chain_value: Vec<(u32, u32)> = Vec::new();
         const NO_VALUE: u32 = u32::MAX;
         const UNKNOWN: u8 = 0;

@@ -13,80 +13,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use palisade_engine::Detector;
-use palisade_http::{Headers, RequestModel};
+use palisade_http::bench_scenarios::request as build;
+use palisade_http::RequestModel;
 use palisade_seclang::{CrsDetector, CrsLoad};
-
-fn headers(content_type: Option<&str>) -> Headers {
-    let mut h = Headers::default();
-    for (n, v) in [
-        ("Host", "shop.example.com"),
-        ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
-        ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-        ("Accept-Language", "en-US,en;q=0.9"),
-        ("Accept-Encoding", "gzip, deflate"),
-        ("Cookie", "session=3f2a9c1e7b6d4a58e0c1; theme=dark; cart_id=8841203"),
-        ("Referer", "https://shop.example.com/category/sports?page=1"),
-    ] {
-        h.push(n, v.as_bytes().to_vec());
-    }
-    if let Some(ct) = content_type {
-        h.push("Content-Type", ct.as_bytes().to_vec());
-    }
-    h
-}
-
-fn form_body() -> Vec<u8> {
-    let mut body = String::from("first_name=Jane&last_name=Doe&email=jane.doe%40example.com&phone=5550100&subject=Delivery+address&order=A10293&message=");
-    while body.len() < 2048 {
-        body.push_str(
-            "Hello+team+I+would+like+to+change+the+delivery+address+for+my+last+order+thanks+",
-        );
-    }
-    body.truncate(2048);
-    body.into_bytes()
-}
-
-fn json_body() -> Vec<u8> {
-    let mut items = Vec::new();
-    let mut len = 0;
-    let mut i = 0;
-    while len < 20000 {
-        i += 1;
-        let item = format!(
-            "{{\"sku\":\"SKU{i:05}\",\"name\":\"Trail running shoe model {i}\",\"qty\":{},\"price\":{}.99,\"note\":\"Please deliver to the side door and ring the bell twice\"}}",
-            i % 5 + 1,
-            40 + i % 60
-        );
-        len += item.len() + 1;
-        items.push(item);
-    }
-    format!(
-        "{{\"order_id\":\"A10293\",\"customer\":{{\"name\":\"Jane Doe\",\"email\":\"jane.doe@example.com\"}},\"items\":[{}]}}",
-        items.join(",")
-    )
-    .into_bytes()
-}
-
-fn build(scenario: &str) -> RequestModel {
-    match scenario {
-        "get" => RequestModel::from_head(
-            "GET",
-            "/search?q=trail+running+shoes&category=sports&size=42&color=blue&sort=price_asc&page=2&utm_source=newsletter&utm_medium=email",
-            "HTTP/1.1",
-            headers(None),
-        ),
-        "form" => {
-            let mut m = RequestModel::from_head("POST", "/contact", "HTTP/1.1", headers(Some("application/x-www-form-urlencoded")));
-            m.attach_body(form_body(), false);
-            m
-        }
-        _ => {
-            let mut m = RequestModel::from_head("POST", "/api/orders", "HTTP/1.1", headers(Some("application/json")));
-            m.attach_body(json_body(), false);
-            m
-        }
-    }
-}
 
 /// CPU time of this thread (ns), from `/proc/thread-self/schedstat`: unlike wall time it
 /// does not count time the (shared) machine spent running other processes.
