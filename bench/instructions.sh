@@ -10,6 +10,8 @@
 #   SCENARIOS=json DUR=15 bench/instructions.sh
 #   PALISADE_ARGS="--mode off" bench/instructions.sh
 #   NO_BUILD=1 bench/instructions.sh            # use target/release/palisade as it is
+#   BIN=target/pgo/release/palisade bench/instructions.sh   # a given binary
+#   CACHE_SIM=1 bench/instructions.sh           # also simulated L1 instruction/data misses
 #
 # Keeps each scenario's callgrind file (target/bench/callgrind-<scenario>.out) for
 # `callgrind_annotate --inclusive=yes FILE` to see where the instructions go.
@@ -21,11 +23,12 @@ SCENARIOS="${SCENARIOS:-get form json}"
 DUR="${DUR:-8}"
 PORT="${PORT:-18091}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-BIN="$TARGET/release/palisade"
+GIVEN_BIN="${BIN:-}"   # BIN=path: measure that binary, build nothing
+BIN="${BIN:-$TARGET/release/palisade}"
 for t in valgrind callgrind_control wrk curl; do
   command -v "$t" >/dev/null || { echo "$t missing (apt-get install valgrind wrk curl)" >&2; exit 1; }
 done
-[ "${NO_BUILD:-0}" = 1 ] || (cd "$ROOT" && cargo build --release -q -p palisade)
+[ -n "${GIVEN_BIN:-}" ] || [ "${NO_BUILD:-0}" = 1 ] || (cd "$ROOT" && cargo build --release -q -p palisade)
 "$ANCHORS/start.sh" upstream >/dev/null
 mkdir -p "$ROOT/target/bench"
 CONFIG="$(mktemp /tmp/palisade-instr.XXXXXX.toml)"
@@ -36,16 +39,22 @@ PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -f "$CONFIG"; }
 trap cleanup EXIT
 
-printf "%-6s %10s %16s\n" scenario requests "instructions/req"
+if [ "${CACHE_SIM:-0}" = 1 ]; then
+  printf "%-6s %10s %16s %13s %13s\n" scenario requests "instructions/req" "I1-miss/req" "D1-miss/req"
+else
+  printf "%-6s %10s %16s\n" scenario requests "instructions/req"
+fi
 for s in $SCENARIOS; do
   out="$ROOT/target/bench/callgrind-$s.out"
   rm -f "$out" "$out".*
   # shellcheck disable=SC2086
-  PALISADE_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" serve \
+  # shellcheck disable=SC2046
+  PALISADE_LOG=warn valgrind --tool=callgrind $( [ "${CACHE_SIM:-0}" = 1 ] && echo --cache-sim=yes ) \
+    --callgrind-out-file="$out" "$BIN" serve \
     --config "$CONFIG" --listen "127.0.0.1:$PORT" --upstream http://127.0.0.1:18080 \
     ${PALISADE_ARGS:-} >/dev/null 2>&1 &
   PID=$!
-  for _ in $(seq 240); do
+  for _ in $(seq 600); do
     curl -s -o /dev/null -H 'Host: x' "http://127.0.0.1:$PORT/" && break
     sleep 0.5
   done
@@ -59,5 +68,11 @@ for s in $SCENARIOS; do
   dump="$(ls -t "$out".* | head -1)"
   total="$(awk '/^(summary|totals):/ {print $2; exit}' "$dump")"
   mv "$dump" "$out"; rm -f "$out".*
-  printf "%-6s %10s %16s\n" "$s" "$n" "$((total / n))"
+  if [ "${CACHE_SIM:-0}" = 1 ]; then
+    # events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw (simulated caches)
+    misses="$(awk -v n="$n" '/^(summary|totals):/ {printf "%d %d", $5/n, ($6+$7)/n; exit}' "$out")"
+    printf "%-6s %10s %16s %13s %13s\n" "$s" "$n" "$((total / n))" $misses
+  else
+    printf "%-6s %10s %16s\n" "$s" "$n" "$((total / n))"
+  fi
 done

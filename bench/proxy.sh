@@ -8,6 +8,7 @@
 #   MODSEC=1 bench/proxy.sh            # also nginx + ModSecurity + CRS 4.28 at PL1 (slow: ~1 min more)
 #   WRK_ARGS="-t2 -c64 -d10s" SCENARIOS="get form json" PALISADE_ARGS="--mode detect" bench/proxy.sh
 #   NO_BUILD=1 bench/proxy.sh          # measure target/release/palisade as it is
+#   BIN=target/pgo/release/palisade bench/proxy.sh   # a given binary (tools/pgo-build.sh)
 #
 # Writes a TSV to $OUT (default target/bench/proxy-<time>.tsv). Needs root for apt (first run).
 set -euo pipefail
@@ -26,9 +27,12 @@ if [ "${MODSEC:-0}" = 1 ]; then export CRS4_DIR="$SHARED_DATA/crs"; fi
 "$ANCHORS/start.sh" upstream plain >/dev/null
 if [ "${MODSEC:-0}" = 1 ]; then PL=1 "$ANCHORS/start.sh" crs4 >/dev/null; fi
 
-# NO_BUILD=1: use the release binary as it is; CARGO_TARGET_DIR is honoured as by cargo
-[ "${NO_BUILD:-0}" = 1 ] || (cd "$ROOT" && cargo build --release -q -p palisade)
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/palisade"
+# NO_BUILD=1: use the release binary as it is; CARGO_TARGET_DIR is honoured as by cargo;
+# BIN=path measures that binary (e.g. the profile-guided build of tools/pgo-build.sh)
+if [ -z "${BIN:-}" ]; then
+  [ "${NO_BUILD:-0}" = 1 ] || (cd "$ROOT" && cargo build --release -q -p palisade)
+  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/palisade"
+fi
 LOG="$ROOT/target/bench/palisade.log"
 PALISADE_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT_PALISADE" \
   --upstream http://127.0.0.1:18080 ${PALISADE_ARGS:-} >"$LOG" 2>&1 &

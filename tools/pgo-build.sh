@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Profile-guided release build of the palisade binary: an instrumented build serves a
+# short training workload, and the release build is then optimized with what it recorded
+# (which branches are taken, which functions are hot: hot code laid out together and
+# inlined, cold code moved aside). The request path of a WAF touches a lot of code per
+# request (HTTP parsing, the request model, several detectors, the upstream client), so
+# instruction-cache misses are a large part of its cost and this layout is what PGO buys.
+#
+#   tools/pgo-build.sh                 # -> target/pgo/release/palisade
+#
+# Training workload (benign traffic dominates, as in production): the anchor wrk
+# scenarios (GET with a query, 2 KB form, 20 KB JSON) proxied to the anchors' nginx
+# upstream, plus `palisade check --corpus` over the repository's attack and benign
+# corpora so that blocking paths are not laid out as cold. Needs wrk (apt-get install wrk)
+# and the anchors (../shared/anchors), and llvm-profdata of the toolchain's LLVM (rustup component add llvm-tools).
+# CARGO_TARGET_DIR is honoured; the result is $TARGET/pgo/release/palisade.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ANCHORS="${ANCHORS:-$ROOT/../shared/anchors}"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+PORT="${PORT:-18097}"
+DUR="${DUR:-4}"
+SYSROOT="$(rustc --print sysroot)"
+PROFDATA="$(ls "$SYSROOT"/lib/rustlib/*/bin/llvm-profdata 2>/dev/null | head -1 || true)"
+[ -x "$PROFDATA" ] || { echo "llvm-profdata missing: rustup component add llvm-tools" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit 1; }
+LUA="$ANCHORS/wrk/scenario.lua"
+[ -f "$LUA" ] || { echo "no wrk scenarios at $LUA (set ANCHORS)" >&2; exit 1; }
+
+PROFILES="$TARGET/pgo/profiles"
+rm -rf "$PROFILES"; mkdir -p "$PROFILES"
+
+echo "1/3 instrumented build" >&2
+(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET/pgo-instrumented" \
+  RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-generate=$PROFILES" cargo build --release -q -p palisade)
+BIN="$TARGET/pgo-instrumented/release/palisade"
+
+echo "2/3 training workload" >&2
+"$ANCHORS/start.sh" upstream >/dev/null   # nginx answering 200 on 127.0.0.1:18080
+PALISADE_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --upstream http://127.0.0.1:18080 \
+  >/dev/null 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.2; done
+for s in get form json; do
+  wrk -t2 -c16 -d"${DUR}s" -s "$LUA" "http://127.0.0.1:$PORT" -- "$s" >/dev/null
+done
+kill -INT $PID; wait $PID 2>/dev/null || true
+trap - EXIT
+# one process for all corpora: the signature sets are compiled at every start, and many
+# starts would make that compilation the profile's hot code
+cat "$ROOT"/corpus/attacks/*.jsonl "$ROOT"/corpus/benign/*.jsonl > "$PROFILES/corpus.jsonl"
+"$BIN" check --corpus "$PROFILES/corpus.jsonl" >/dev/null 2>&1 || true
+rm -f "$PROFILES/corpus.jsonl"
+
+echo "3/3 optimized build" >&2
+"$PROFDATA" merge -o "$PROFILES/merged.profdata" "$PROFILES"
+(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET/pgo" \
+  RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$PROFILES/merged.profdata" \
+  cargo build --release -q -p palisade)
+echo "$TARGET/pgo/release/palisade"
