@@ -55,7 +55,12 @@ rm -f "$PROFILES/corpus.jsonl"
 
 echo "3/3 optimized build" >&2
 "$PROFDATA" merge -o "$PROFILES/merged.profdata" "$PROFILES"
+# named by its content: cargo rebuilds when RUSTFLAGS change, not when a file they name
+# does, and every crate must be built with the new profile
+USE="$TARGET/pgo/merged-$(sha256sum "$PROFILES/merged.profdata" | cut -c1-16).profdata"
+mv "$PROFILES/merged.profdata" "$USE"
 (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET/pgo" \
-  RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$PROFILES/merged.profdata" \
-  cargo build --release -q -p palisade)
+  RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$USE" cargo build --release -q -p palisade)
+# older profiles (from earlier runs) are no longer named by any build
+find "$TARGET/pgo" -maxdepth 1 -name 'merged-*.profdata' ! -path "$USE" -delete
 echo "$TARGET/pgo/release/palisade"
