@@ -23,12 +23,14 @@ SCENARIOS="${SCENARIOS:-get form json}"
 DUR="${DUR:-8}"
 PORT="${PORT:-18091}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-GIVEN_BIN="${BIN:-}"   # BIN=path: measure that binary, build nothing
-BIN="${BIN:-$TARGET/release/palisade}"
 for t in valgrind callgrind_control wrk curl; do
   command -v "$t" >/dev/null || { echo "$t missing (apt-get install valgrind wrk curl)" >&2; exit 1; }
 done
-[ -n "${GIVEN_BIN:-}" ] || [ "${NO_BUILD:-0}" = 1 ] || (cd "$ROOT" && cargo build --release -q -p palisade)
+# BIN=path: measure that binary, build nothing
+if [ -z "${BIN:-}" ]; then
+  [ "${NO_BUILD:-0}" = 1 ] || (cd "$ROOT" && cargo build --release -q -p palisade)
+  BIN="$TARGET/release/palisade"
+fi
 "$ANCHORS/start.sh" upstream >/dev/null
 mkdir -p "$ROOT/target/bench"
 CONFIG="$(mktemp /tmp/palisade-instr.XXXXXX.toml)"
@@ -47,8 +49,7 @@ fi
 for s in $SCENARIOS; do
   out="$ROOT/target/bench/callgrind-$s.out"
   rm -f "$out" "$out".*
-  # shellcheck disable=SC2086
-  # shellcheck disable=SC2046
+  # shellcheck disable=SC2086,SC2046
   PALISADE_LOG=warn valgrind --tool=callgrind $( [ "${CACHE_SIM:-0}" = 1 ] && echo --cache-sim=yes ) \
     --callgrind-out-file="$out" "$BIN" serve \
     --config "$CONFIG" --listen "127.0.0.1:$PORT" --upstream http://127.0.0.1:18080 \

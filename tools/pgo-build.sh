@@ -11,8 +11,9 @@
 # Training workload (benign traffic dominates, as in production): the anchor wrk
 # scenarios (GET with a query, 2 KB form, 20 KB JSON) proxied to the anchors' nginx
 # upstream, plus `palisade check --corpus` over the repository's attack and benign
-# corpora so that blocking paths are not laid out as cold. Needs wrk (apt-get install wrk)
-# and the anchors (../shared/anchors), and llvm-profdata of the toolchain's LLVM (rustup component add llvm-tools).
+# corpora so that detection's blocking paths are not laid out as cold. Needs wrk
+# (apt-get install wrk), the anchors (../shared/anchors) and llvm-profdata of the
+# toolchain's LLVM (rustup component add llvm-tools).
 # CARGO_TARGET_DIR is honoured; the result is $TARGET/pgo/release/palisade.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -41,7 +42,11 @@ PALISADE_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --upstream http://127.
   >/dev/null 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
-for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.2; done
+up=0
+for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && up=1 && break; sleep 0.2; done
+# (wrk exits 0 when it cannot connect: without this check the profile would silently lack
+# the proxy path)
+[ "$up" = 1 ] || { echo "the instrumented palisade did not listen on port $PORT" >&2; exit 1; }
 for s in get form json; do
   wrk -t2 -c16 -d"${DUR}s" -s "$LUA" "http://127.0.0.1:$PORT" -- "$s" >/dev/null
 done
@@ -50,7 +55,7 @@ trap - EXIT
 # one process for all corpora: the signature sets are compiled at every start, and many
 # starts would make that compilation the profile's hot code
 cat "$ROOT"/corpus/attacks/*.jsonl "$ROOT"/corpus/benign/*.jsonl > "$PROFILES/corpus.jsonl"
-"$BIN" check --corpus "$PROFILES/corpus.jsonl" >/dev/null 2>&1 || true
+"$BIN" check --corpus "$PROFILES/corpus.jsonl" >/dev/null   # (exits non-zero only on an error)
 rm -f "$PROFILES/corpus.jsonl"
 
 echo "3/3 optimized build" >&2
