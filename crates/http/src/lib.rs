@@ -45,7 +45,8 @@ impl TestRng {
 
 pub use body::{parse_body, BodyKind, FilePart, ParsedBody};
 pub use model::{
-    is_binary_media_type, is_structural_header, Arg, BodyModel, Headers, RequestModel, Stash,
+    is_binary_media_type, is_credential_header, is_structural_header, Arg, BodyModel, Headers,
+    RequestModel, Stash,
 };
 pub use small::{ArgName, ArgValue, SmallBytes, SmallStr};
 pub use transform::{Pipeline, Transform};

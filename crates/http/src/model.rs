@@ -409,6 +409,20 @@ fn trim_ascii(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// Whether a header (any case) carries credentials or session state: `Authorization`,
+/// `Cookie`, API keys and tokens. Caches that outlive a request (the detectors' memos of
+/// header values seen before) leave such values out: they are secrets, and they differ per
+/// user, so remembering them would only keep secrets in memory and churn the cache.
+pub fn is_credential_header(name: &str) -> bool {
+    const PARTS: &[&[u8]] = &[
+        b"auth", b"cookie", b"token", b"secret", b"key", b"session", b"pass",
+    ];
+    let name = name.as_bytes();
+    PARTS
+        .iter()
+        .any(|p| name.len() >= p.len() && name.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p)))
+}
+
 /// Whether a header (any case) carries protocol structure (or is parsed elsewhere: cookies)
 /// rather than free-form client data, or is a `Sec-*` fetch header. Detectors that look for
 /// attacks in user input skip these.
@@ -458,6 +472,33 @@ pub fn is_structural_header(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_headers_are_recognized_in_any_case() {
+        for name in [
+            "Authorization",
+            "proxy-authorization",
+            "Cookie",
+            "X-Api-Key",
+            "X-Auth-Token",
+            "X-CSRF-Token",
+            "X-Session-Id",
+            "Sec-WebSocket-Key",
+            "X-Client-Secret",
+        ] {
+            assert!(is_credential_header(name), "{name}");
+        }
+        for name in [
+            "User-Agent",
+            "Accept",
+            "Accept-Language",
+            "Referer",
+            "Host",
+            "X-Requested-With",
+        ] {
+            assert!(!is_credential_header(name), "{name}");
+        }
+    }
 
     #[test]
     fn structural_headers_are_recognized_in_any_case_and_others_are_not() {

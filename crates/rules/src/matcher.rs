@@ -513,10 +513,11 @@ impl SignatureSet {
         let (mut locations, repeats) =
             self.request_locations(request, &uri, &segments, &decoded, &documents);
         // Header values seen clean before (the same browser lines on every request) are not
-        // transformed or scanned again. The Cookie header is not remembered: its session
-        // ids make nearly every line new (they would only churn the cache), and they are
-        // secrets that have no business staying in memory past the request.
-        let is_header = |l: &Location<'_>| matches!(l.place, Place::Header(name) if !name.eq_ignore_ascii_case("cookie"));
+        // transformed or scanned again. Credential headers (Cookie, Authorization, tokens)
+        // are not remembered: their session ids make nearly every line new (they would only
+        // churn the cache), and they are secrets that have no business staying in memory
+        // past the request.
+        let is_header = |l: &Location<'_>| matches!(l.place, Place::Header(name) if !palisade_http::is_credential_header(name));
         // the longest key, so that no header's key regrows it
         let mut key = Vec::with_capacity(MAX_KEY_LEN);
         locations.retain(|l| {

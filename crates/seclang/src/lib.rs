@@ -18,6 +18,7 @@ pub mod operators;
 pub mod parse;
 pub mod prefilter;
 pub mod ruleset;
+pub mod scan_memo;
 pub mod transaction;
 pub mod variables;
 

@@ -190,6 +190,11 @@ pub struct Prefilter {
     /// Every plan's (test, slot) pairs, for the untransformed values (a value that a
     /// pipeline leaves unchanged is the same under it).
     pub raw_tests: Vec<(usize, u32)>,
+    /// The collections (a mask) whose values clients repeat: a value held by these alone
+    /// has its scan verdict remembered across requests.
+    pub repeated_mask: u64,
+    /// Per thread, the verdicts remembered ([`crate::scan_memo`]).
+    pub memo: crate::scan_memo::ScanMemos,
 }
 
 /// `pattern` as the prefilter compiles it: bytes (no Unicode), `^`/`$` at every line
@@ -354,6 +359,9 @@ pub struct Candidates {
     /// Per slot, the ids of the values a scan credited it for, ascending after
     /// [`Candidates::finish`].
     pub values: Vec<Vec<u32>>,
+    /// Whether a scan gave up (a lazy DFA out of cache) and credited its slots everywhere:
+    /// the values it was scanning then have no verdict of their own.
+    pub gave_up: bool,
 }
 
 impl Candidates {
@@ -363,6 +371,7 @@ impl Candidates {
             hit: covered.iter().map(|c| !c).collect(),
             everywhere: covered.iter().map(|c| !c).collect(),
             values: vec![Vec::new(); covered.len()],
+            gave_up: false,
         }
     }
 
@@ -389,6 +398,7 @@ impl Candidates {
 
     /// Slot `slot` may match in any value.
     pub fn credit_everywhere(&mut self, slot: usize) {
+        self.gave_up = true;
         if let Some(hit) = self.hit.get_mut(slot) {
             *hit = true;
             self.everywhere[slot] = true;
@@ -696,6 +706,12 @@ impl Prefilter {
                 pf.covered[slot] = false;
             }
         }
+        pf.repeated_mask = pf
+            .collections
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| *i < 64 && crate::scan_memo::is_repeated(c))
+            .fold(0, |m, (i, _)| m | collection_bit(i));
         pf
     }
 

@@ -688,6 +688,7 @@ impl<'a> Transaction<'a> {
         let mut index = ValueIndex::default();
         // (value, collections, plain)
         let mut values: Vec<(&[u8], u64, bool)> = Vec::new();
+        let mut hashes: Vec<u64> = Vec::new();
         let mut positions: Vec<Vec<u32>> = Vec::with_capacity(lists.len());
         for (i, list) in lists.iter().enumerate() {
             let bit = crate::prefilter::collection_bit(i);
@@ -705,6 +706,7 @@ impl<'a> Transaction<'a> {
                         index.insert(h, id);
                         let plain = palisade_http::transform::is_plain(v);
                         values.push((v, bit, plain));
+                        hashes.push(h);
                         id
                     }
                 };
@@ -716,24 +718,70 @@ impl<'a> Transaction<'a> {
                 _ => ids,
             });
         }
+        // Values that clients repeat (header values and names) get the slots a scan credited
+        // them for on an earlier request, from this thread's memo, and are left out of the
+        // scan below; the others of them are remembered after it.
+        // Credential headers' values (Authorization, Cookie, tokens) are secrets and differ
+        // per user: never remembered.
+        let mut memo = pf.memo.get();
+        let secrets: Vec<&[u8]> = self
+            .req
+            .headers
+            .iter()
+            .filter(|(name, _)| palisade_http::is_credential_header(name))
+            .map(|(_, v)| v)
+            .collect();
+        let mut remembered = vec![false; values.len()];
+        let mut to_remember: Vec<u32> = Vec::new();
+        for (id, (v, mask, _)) in values.iter().enumerate() {
+            if mask & !pf.repeated_mask != 0
+                || v.len() > crate::scan_memo::MAX_VALUE_LEN
+                || secrets.contains(v)
+            {
+                continue;
+            }
+            match memo.get(hashes[id], *mask, v) {
+                Some(slots) => {
+                    for &slot in slots {
+                        candidates.credit(slot as usize, id as u32);
+                    }
+                    remembered[id] = true;
+                }
+                None => to_remember.push(id as u32),
+            }
+        }
         // as they are, for every pipeline's literals and regexes...
         let value_bytes: usize = values.iter().map(|(v, _, _)| v.len()).sum();
         let mut raw = crate::prefilter::Hay::with_capacity(values.len(), value_bytes);
         for (id, (v, mask, _)) in values.iter().enumerate() {
             raw.push(v, *mask, id as u32);
         }
-        pf.scan(&raw, &mut candidates);
+        // (`raw` holds every value, by id, for `select`; the scan reads the others)
+        let unremembered;
+        let scanned: &crate::prefilter::Hay = if remembered.contains(&true) {
+            let mut h = crate::prefilter::Hay::with_capacity(values.len(), value_bytes);
+            for (id, (v, mask, _)) in values.iter().enumerate() {
+                if !remembered[id] {
+                    h.push(v, *mask, id as u32);
+                }
+            }
+            unremembered = h;
+            &unremembered
+        } else {
+            &raw
+        };
+        pf.scan(scanned, &mut candidates);
         if let Some(dfa) = &pf.raw_dfa {
-            pf.scan_dfa(dfa, &raw, &mut candidates);
+            pf.scan_dfa(dfa, scanned, &mut candidates);
         } else {
             for plan in &pf.plans {
                 if let Some(dfa) = &plan.dfa {
-                    pf.scan_dfa(dfa, &raw, &mut candidates);
+                    pf.scan_dfa(dfa, scanned, &mut candidates);
                 }
             }
         }
         let mut holds = |test: &ValueTest, v: &[u8]| self.test_holds(test, v);
-        pf.scan_tests(&pf.raw_tests, &raw, &mut candidates, &mut holds);
+        pf.scan_tests(&pf.raw_tests, scanned, &mut candidates, &mut holds);
         for &slot in &pf.nonempty_slots {
             let wanted = pf
                 .slot_masks
@@ -741,7 +789,7 @@ impl<'a> Transaction<'a> {
                 .copied()
                 .unwrap_or(u64::MAX);
             for (id, (v, mask, _)) in values.iter().enumerate() {
-                if !v.is_empty() && mask & wanted != 0 {
+                if !v.is_empty() && mask & wanted != 0 && !remembered[id] {
                     candidates.credit(slot as usize, id as u32);
                 }
             }
@@ -796,7 +844,7 @@ impl<'a> Transaction<'a> {
                 Vec::new()
             };
             for (i, (v, mask, _)) in values.iter().enumerate() {
-                if mask & plan.mask == 0 {
+                if mask & plan.mask == 0 || remembered[i] {
                     continue;
                 }
                 // whether each step leaves the value as it is, worked out for the steps not
@@ -912,6 +960,31 @@ impl<'a> Transaction<'a> {
                 results[p] = res;
             }
         }
+        if !to_remember.is_empty() && !candidates.gave_up {
+            // each value's slots, from the slots' values
+            let mut credited: Vec<(u32, u32)> = Vec::new();
+            let mut wanted = vec![false; values.len()];
+            for &id in &to_remember {
+                wanted[id as usize] = true;
+            }
+            for (slot, ids) in candidates.values.iter().enumerate() {
+                for &id in ids {
+                    if wanted[id as usize] {
+                        credited.push((id, slot as u32));
+                    }
+                }
+            }
+            credited.sort_unstable();
+            credited.dedup();
+            for &id in &to_remember {
+                let from = credited.partition_point(|&(i, _)| i < id);
+                let to = credited.partition_point(|&(i, _)| i <= id);
+                let slots: Vec<u32> = credited[from..to].iter().map(|&(_, s)| s).collect();
+                let (v, mask, _) = values[id as usize];
+                memo.put(hashes[id as usize], mask, v, &slots);
+            }
+        }
+        drop(memo);
         candidates.finish();
         Scan {
             candidates,
@@ -2200,6 +2273,36 @@ mod tests {
             tx.process_request();
             assert_eq!(tx.tx("n"), expected, "{ct}");
         }
+    }
+
+    /// Header values clients repeat keep matching when their scan verdict comes from the
+    /// memo of an earlier request, and credential headers' values are never remembered.
+    #[test]
+    fn remembered_header_values_still_match_and_secrets_are_not_kept() {
+        let set = rules(
+            "SecRule REQUEST_HEADERS \"@rx evil\" \"id:1,phase:1,pass,t:none,t:lowercase,setvar:tx.n=+1\"\n\
+             SecRule REQUEST_HEADERS_NAMES \"@rx ^x-evil\" \"id:2,phase:1,pass,t:none,t:lowercase,setvar:tx.names=+1\"\n",
+        );
+        let mut h = Headers::default();
+        h.push("User-Agent", b"EvilBot/1.0".to_vec());
+        h.push("Accept", b"text/html".to_vec());
+        h.push("X-Evil-Name", b"x".to_vec());
+        h.push("Authorization", b"Bearer evil-secret".to_vec());
+        let req = RequestModel::from_head("GET", "/", "HTTP/1.1", h);
+        for round in 0..3 {
+            let mut tx = Transaction::new(&set, &req, &[]);
+            tx.process_request();
+            assert_eq!(tx.tx("n"), Some(&b"2"[..]), "round {round}");
+            assert_eq!(tx.tx("names"), Some(&b"1"[..]), "round {round}");
+        }
+        let pf = set
+            .phase_prefilter(4, crate::ruleset::PhaseGroup::Request)
+            .expect("a prefilter");
+        let memo = pf.memo.get();
+        assert!(memo.contains_value(b"EvilBot/1.0"));
+        assert!(memo.contains_value(b"X-Evil-Name"));
+        assert!(memo.contains_value(b"text/html"));
+        assert!(!memo.contains_value(b"Bearer evil-secret"));
     }
 
     /// A long selection with repeated values counts every matching copy (only misses are

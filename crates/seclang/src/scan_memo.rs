@@ -1,0 +1,151 @@
+//! Remembering, across requests, which rules the prefilter scan credited a value for.
+//!
+//! What the scan credits to one value (the rules whose literal, literal-less regex or value
+//! test it holds, under every pipeline) depends on the value's bytes and the collections
+//! holding it alone: each value is scanned on its own, whatever else the request carries.
+//! Browsers send the same `User-Agent`, `Accept`, `Accept-Language` and `Accept-Encoding`
+//! on every request, and the same header names, so a GET spent much of its scan (about
+//! half the CRS cost of a request) finding again what the last request's found. A bounded
+//! table per prefilter and worker thread keeps the verdicts of such values: exact bytes
+//! and collections as the key, so a hit is the scan's own answer and a miss costs one
+//! lookup. Only values that clients repeat are kept (see [`REPEATED`]): argument and
+//! cookie values, paths with their queries and bodies differ per user and would only
+//! churn the table (and a benchmark that repeats one request would measure the table
+//! instead of the scan).
+
+use regex_automata::util::pool::{Pool, PoolGuard};
+
+/// Collections whose values are the same across clients and requests: header values and
+/// names, argument and cookie names, the method and protocol. A value held by any other
+/// collection is scanned every time.
+pub const REPEATED: &[&str] = &[
+    "REQUEST_HEADERS",
+    "REQUEST_HEADERS_NAMES",
+    "ARGS_NAMES",
+    "ARGS_GET_NAMES",
+    "ARGS_POST_NAMES",
+    "REQUEST_COOKIES_NAMES",
+    "REQUEST_METHOD",
+    "REQUEST_PROTOCOL",
+];
+
+/// Whether collection `name` of a prefilter (a keyed one such as
+/// `REQUEST_HEADERS:User-Agent` included) holds values that clients repeat.
+pub fn is_repeated(name: &str) -> bool {
+    let base = name.split_once(':').map_or(name, |(c, _)| c);
+    REPEATED.contains(&base)
+}
+
+/// Values longer than this are not kept (a long value rarely repeats byte for byte, and
+/// its copy would crowd the table).
+pub const MAX_VALUE_LEN: usize = 512;
+
+/// Table size (a power of two): a browser GET has about 20 distinct values.
+const ENTRIES: usize = 1024;
+
+struct Entry {
+    hash: u64,
+    mask: u64,
+    value: Box<[u8]>,
+    slots: Box<[u32]>,
+}
+
+/// One thread's table: direct-mapped by the value's hash, a newer value replacing an older
+/// one in its place.
+#[derive(Default)]
+pub struct ScanMemo {
+    entries: Vec<Option<Entry>>,
+}
+
+impl ScanMemo {
+    /// The slots credited to `value` held by the collections of `mask`, if remembered
+    /// (`hash` is the value's hash).
+    pub fn get(&self, hash: u64, mask: u64, value: &[u8]) -> Option<&[u32]> {
+        let e = self.entries.get(hash as usize % ENTRIES)?.as_ref()?;
+        (e.hash == hash && e.mask == mask && *e.value == *value).then_some(&*e.slots)
+    }
+
+    /// Whether `value` is remembered under any collections (for tests).
+    #[cfg(test)]
+    pub fn contains_value(&self, value: &[u8]) -> bool {
+        self.entries.iter().flatten().any(|e| *e.value == *value)
+    }
+
+    /// Remembers that the scan credited `slots` to `value` held by the collections of
+    /// `mask`.
+    pub fn put(&mut self, hash: u64, mask: u64, value: &[u8], slots: &[u32]) {
+        if value.len() > MAX_VALUE_LEN {
+            return;
+        }
+        if self.entries.is_empty() {
+            self.entries.resize_with(ENTRIES, || None);
+        }
+        self.entries[hash as usize % ENTRIES] = Some(Entry {
+            hash,
+            mask,
+            value: value.into(),
+            slots: slots.into(),
+        });
+    }
+}
+
+type NewMemo = Box<dyn Fn() -> ScanMemo + Send + Sync>;
+
+/// The tables of one prefilter, one per thread that scans with it.
+pub struct ScanMemos(Pool<ScanMemo, NewMemo>);
+
+impl Default for ScanMemos {
+    fn default() -> Self {
+        ScanMemos(Pool::new(Box::new(ScanMemo::default)))
+    }
+}
+
+impl ScanMemos {
+    /// This thread's table.
+    pub fn get(&self) -> PoolGuard<'_, ScanMemo, NewMemo> {
+        self.0.get()
+    }
+}
+
+impl std::fmt::Debug for ScanMemos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScanMemos")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_found_only_with_its_bytes_and_collections() {
+        let mut m = ScanMemo::default();
+        assert!(m.get(7, 1, b"gzip").is_none());
+        m.put(7, 1, b"gzip", &[3, 9]);
+        assert_eq!(m.get(7, 1, b"gzip"), Some(&[3u32, 9][..]));
+        // another collection set, other bytes under the same hash: not this entry
+        assert!(m.get(7, 2, b"gzip").is_none());
+        assert!(m.get(7, 1, b"gzi").is_none());
+        // a newer value in the same place replaces it
+        m.put(7 + ENTRIES as u64, 1, b"br", &[]);
+        assert!(m.get(7, 1, b"gzip").is_none());
+        assert_eq!(m.get(7 + ENTRIES as u64, 1, b"br"), Some(&[][..]));
+    }
+
+    #[test]
+    fn long_values_are_not_kept() {
+        let mut m = ScanMemo::default();
+        let long = vec![b'a'; MAX_VALUE_LEN + 1];
+        m.put(1, 1, &long, &[1]);
+        assert!(m.get(1, 1, &long).is_none());
+    }
+
+    #[test]
+    fn keyed_header_collections_count_as_repeated() {
+        assert!(is_repeated("REQUEST_HEADERS:User-Agent"));
+        assert!(is_repeated("ARGS_NAMES"));
+        assert!(!is_repeated("ARGS"));
+        assert!(!is_repeated("REQUEST_COOKIES"));
+        assert!(!is_repeated("REQUEST_URI"));
+    }
+}
