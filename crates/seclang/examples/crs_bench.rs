@@ -17,6 +17,10 @@ use palisade_http::bench_scenarios::request as build;
 use palisade_http::RequestModel;
 use palisade_seclang::{CrsDetector, CrsLoad};
 
+/// The binary's allocator (jemalloc), so that counts here match what the proxy runs.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// CPU time of this thread (ns), from `/proc/thread-self/schedstat`: unlike wall time it
 /// does not count time the (shared) machine spent running other processes.
 fn thread_cpu_ns() -> u64 {

@@ -245,8 +245,22 @@ impl Operator {
     /// Evaluates the operator (negation included). On a match, `captures` receives what
     /// `capture` would store (the whole match first).
     pub fn eval(&self, value: &[u8], ctx: &dyn Resolve, captures: &mut Captures) -> bool {
+        self.eval_with(value, None, ctx, captures)
+    }
+
+    /// [`Operator::eval`] with the argument's expansion given (`operand`), when the caller
+    /// tests many values against one expansion: a link's values are tested before any of
+    /// its actions runs, so its argument (`@within %{tx.restricted_headers_basic}`, once per
+    /// header name in CRS 920450) expands to the same bytes for each of them.
+    pub fn eval_with(
+        &self,
+        value: &[u8],
+        operand: Option<&[u8]>,
+        ctx: &dyn Resolve,
+        captures: &mut Captures,
+    ) -> bool {
         captures.clear();
-        let matched = self.eval_plain(value, ctx, captures);
+        let matched = self.eval_plain(value, operand, ctx, captures);
         if self.negated {
             captures.clear();
             if matched {
@@ -258,7 +272,24 @@ impl Operator {
         matched
     }
 
-    fn eval_plain(&self, value: &[u8], ctx: &dyn Resolve, captures: &mut Captures) -> bool {
+    fn eval_plain(
+        &self,
+        value: &[u8],
+        operand: Option<&[u8]>,
+        ctx: &dyn Resolve,
+        captures: &mut Captures,
+    ) -> bool {
+        // the argument, expanded here unless given
+        let arg = |t: &Template| -> Cow<'_, [u8]> {
+            match operand {
+                Some(o) => Cow::Borrowed(o),
+                None => Cow::Owned(t.expand(ctx)),
+            }
+        };
+        let num = |t: &Template| match operand {
+            Some(o) => atoi(o),
+            None => number(t, ctx),
+        };
         match &self.op {
             Op::Rx(rx) => {
                 if let Some(pf) = &rx.prefilter {
@@ -288,13 +319,13 @@ impl Operator {
                 None => false,
             },
             Op::Contains(t) => {
-                let p = t.expand(ctx);
+                let p = arg(t);
                 found(value, &p)
-                    .inspect(|_| captures.push(p.clone()))
+                    .inspect(|_| captures.push(p.to_vec()))
                     .is_some()
             }
             Op::ContainsWord(t) => {
-                let p = t.expand(ctx);
+                let p = arg(t);
                 if p.is_empty() {
                     return false;
                 }
@@ -306,7 +337,7 @@ impl Operator {
                     let left_ok = s == 0 || !word(value[s - 1]);
                     let right_ok = e == value.len() || !word(value[e]);
                     if left_ok && right_ok {
-                        captures.push(p.clone());
+                        captures.push(p.to_vec());
                         return true;
                     }
                     from = s + 1;
@@ -314,23 +345,23 @@ impl Operator {
                 false
             }
             Op::BeginsWith(t) => {
-                let p = t.expand(ctx);
+                let p = arg(t);
                 value.starts_with(&p) && {
-                    captures.push(p);
+                    captures.push(p.into_owned());
                     true
                 }
             }
             Op::EndsWith(t) => {
-                let p = t.expand(ctx);
+                let p = arg(t);
                 value.ends_with(&p) && {
-                    captures.push(p);
+                    captures.push(p.into_owned());
                     true
                 }
             }
             Op::Streq(t) => {
-                let p = t.expand(ctx);
-                value == p.as_slice() && {
-                    captures.push(p);
+                let p = arg(t);
+                value == &p[..] && {
+                    captures.push(p.into_owned());
                     true
                 }
             }
@@ -341,18 +372,18 @@ impl Operator {
                 }
             }
             Op::Within(t) => {
-                let p = t.expand(ctx);
+                let p = arg(t);
                 // ModSecurity: an empty value is not "within" anything.
                 !value.is_empty() && found(&p, value).is_some() && {
                     captures.push(value.to_vec());
                     true
                 }
             }
-            Op::Eq(t) => atoi(value) == number(t, ctx),
-            Op::Ge(t) => atoi(value) >= number(t, ctx),
-            Op::Gt(t) => atoi(value) > number(t, ctx),
-            Op::Le(t) => atoi(value) <= number(t, ctx),
-            Op::Lt(t) => atoi(value) < number(t, ctx),
+            Op::Eq(t) => atoi(value) == num(t),
+            Op::Ge(t) => atoi(value) >= num(t),
+            Op::Gt(t) => atoi(value) > num(t),
+            Op::Le(t) => atoi(value) <= num(t),
+            Op::Lt(t) => atoi(value) < num(t),
             Op::ValidateByteRange(allowed) => match value.iter().find(|&&b| !allowed[b as usize]) {
                 Some(&b) => {
                     captures.push(vec![b]);
@@ -608,6 +639,49 @@ mod tests {
 
     fn m(text: &str, value: &str) -> bool {
         op(text).eval(value.as_bytes(), &NoVars, &mut Vec::new())
+    }
+
+    /// An operator given its argument's expansion decides and captures exactly as one that
+    /// expands it itself.
+    #[test]
+    fn a_given_expansion_evaluates_like_expanding() {
+        let ops = [
+            "@within %{tx.methods}",
+            "@contains %{tx.methods}",
+            "@containsWord %{tx.methods}",
+            "@beginsWith %{tx.methods}",
+            "@endsWith %{tx.methods}",
+            "@streq %{tx.methods}",
+            "!@within %{tx.methods}",
+            "@eq %{tx.methods}",
+            "@lt %{tx.methods}",
+        ];
+        let values = [
+            "GET",
+            "PUT",
+            "",
+            "GET HEAD POST",
+            "x GET HEAD POST y",
+            "-1",
+            "0",
+        ];
+        for text in ops {
+            let o = op(text);
+            let expansion = o.template().expect("a template").expand(&NoVars);
+            for v in values {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let expanding = o.eval(v.as_bytes(), &NoVars, &mut a);
+                let given = o.eval_with(v.as_bytes(), Some(&expansion), &NoVars, &mut b);
+                assert_eq!((expanding, &a), (given, &b), "{text} on {v:?}");
+            }
+        }
+        // (the expansion is what decides: another one gives another verdict)
+        assert!(!op("@within %{tx.methods}").eval_with(
+            b"GET",
+            Some(b"PUT"),
+            &NoVars,
+            &mut Vec::new()
+        ));
     }
 
     #[test]

@@ -358,7 +358,9 @@ impl<'a> Transaction<'a> {
             req,
             raw_body,
             response: None,
-            tx: Default::default(),
+            // CRS sets ~70 TX variables per request: room for them up front, not four
+            // regrowths of the table
+            tx: FxHashMap::with_capacity_and_hasher(96, Default::default()),
             env: Default::default(),
             engine: rules.settings.engine,
             body_access: rules.settings.request_body_access,
@@ -1104,6 +1106,14 @@ impl<'a> Transaction<'a> {
             let mut misses: std::collections::HashSet<&[u8], crate::fxhash::FxBuild> =
                 Default::default();
             let remember = values.len() > 8 && !r.actions.multi_match;
+            // For the same reason the operator's argument expands to the same bytes for
+            // every value: expanded once (TX values are copied out at each expansion).
+            let operand: Option<Vec<u8>> = r
+                .operator
+                .template()
+                .filter(|t| !t.is_constant() && values.len() > 1)
+                .map(|t| t.expand(this));
+            let operand = operand.as_deref();
             for sel in &values {
                 if remember && misses.contains(&sel.value[..]) {
                     continue;
@@ -1112,7 +1122,7 @@ impl<'a> Transaction<'a> {
                     // the value, then each intermediate result that differs from the one
                     // before it; the first that matches is the hit
                     let mut prev = Transformed::Same(&sel.value[..]);
-                    let mut matched = this.eval_operator(r, &prev, &mut caps);
+                    let mut matched = this.eval_operator(r, &prev, operand, &mut caps);
                     if !matched {
                         for &pid in &r.prefix_pipelines {
                             let cur = this.transformed(sel, pid);
@@ -1120,7 +1130,7 @@ impl<'a> Transaction<'a> {
                                 continue;
                             }
                             prev = cur;
-                            if this.eval_operator(r, &prev, &mut caps) {
+                            if this.eval_operator(r, &prev, operand, &mut caps) {
                                 matched = true;
                                 break;
                             }
@@ -1135,7 +1145,7 @@ impl<'a> Transaction<'a> {
                     }
                 } else {
                     let transformed = this.transformed(sel, r.pipeline);
-                    if this.eval_operator(r, &transformed, &mut caps) {
+                    if this.eval_operator(r, &transformed, operand, &mut caps) {
                         hits.push(Hit {
                             name: sel.name(&this.matched_var_name),
                             value: transformed.to_vec(),
@@ -1213,11 +1223,18 @@ impl<'a> Transaction<'a> {
     /// The rule's operator on one transformed value. `@detectSQLi` and `@detectXSS` depend
     /// on the value alone and cost microseconds, so their verdicts are kept per distinct
     /// value for the transaction (a JSON array repeats the same values many times).
-    fn eval_operator(&self, r: &Rule, value: &[u8], caps: &mut Captures) -> bool {
+    /// `operand`: the argument's expansion, when the caller made it.
+    fn eval_operator(
+        &self,
+        r: &Rule,
+        value: &[u8],
+        operand: Option<&[u8]>,
+        caps: &mut Captures,
+    ) -> bool {
         let memo = match r.operator.op {
             Op::DetectSqli if !crate::injection::sqli_is_trivial(value) => SQLI_MEMO,
             Op::DetectXss if !crate::injection::xss_is_trivial(value) => XSS_MEMO,
-            _ => return r.operator.eval(value, self, caps),
+            _ => return r.operator.eval_with(value, operand, self, caps),
         } + usize::from(r.operator.negated);
         self.remembered(memo, value, caps, |caps| r.operator.eval(value, self, caps))
     }
