@@ -159,12 +159,36 @@ pub struct NarrowLiterals {
     pub literals: Vec<usize>,
 }
 
+/// See [`Prefilter::plain`].
+#[derive(Debug)]
+pub struct PlainLiterals {
+    pub ac: AhoCorasick,
+    /// Index in the full literal list of each of `ac`'s patterns.
+    pub literals: Vec<usize>,
+}
+
+/// Whether `b` can be a byte of a plain value.
+fn is_plain_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'@' | b':' | b',' | b'.' | b'-' | b' ')
+}
+
+/// Plain literal sets up to this size get their DFA.
+const PLAIN_LITERAL_SET: usize = 4096;
+/// ...unless the DFA is larger than this.
+const PLAIN_DFA_BYTES: usize = 8 << 20;
+
 #[derive(Debug, Default)]
 pub struct Prefilter {
     pub ac: Option<AhoCorasick>,
     /// Automata for collections read by few literal rules, and their bits as a mask.
     pub narrow: Vec<NarrowLiterals>,
     pub narrow_mask: u64,
+    /// The literals that can occur in a plain value ([`palisade_http::transform::is_plain`]:
+    /// letters, digits, `_ @ : , . -` and spaces), as a DFA, for plain values: prose and
+    /// identifiers, most of a form or JSON body. The full automaton is an NFA (a DFA of
+    /// every literal took 83 MB), and on prose its failure links cost ~55 instructions per
+    /// byte; this one costs a table lookup.
+    pub plain: Option<PlainLiterals>,
     /// For each literal of `ac`, the slots of the rules it belongs to.
     pub literal_slots: Vec<Vec<u32>>,
     pub plans: Vec<Plan>,
@@ -688,6 +712,23 @@ impl Prefilter {
         }
         pf.ac = literal_automaton(&literals);
         if pf.ac.is_some() {
+            let mine: Vec<usize> = (0..literals.len())
+                .filter(|&i| literals[i].iter().all(|&b| is_plain_byte(b)))
+                .collect();
+            if mine.len() <= PLAIN_LITERAL_SET {
+                let own: Vec<&Vec<u8>> = mine.iter().map(|&i| &literals[i]).collect();
+                let ac = AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(&own);
+                // (the response phases' literals, long error messages, made a 16 MB DFA
+                // for response bodies, which are seldom plain: not worth it)
+                if let Some(ac) = ac.ok().filter(|ac| ac.memory_usage() <= PLAIN_DFA_BYTES) {
+                    pf.plain = Some(PlainLiterals { ac, literals: mine });
+                }
+            }
+        }
+        if pf.ac.is_some() {
             for ci in 0..pf.collections.len().min(64) {
                 let bit = collection_bit(ci);
                 let mine: Vec<usize> = (0..literals.len())
@@ -958,15 +999,32 @@ impl Prefilter {
         let mut k = 0;
         while k < hay.len() {
             if wide(k) {
+                // (a run of plain values through the plain literals' DFA, of the others
+                // through the full automaton)
+                let plain_at = |k: usize| {
+                    self.plain.is_some() && palisade_http::transform::is_plain(hay.get(k))
+                };
                 let first = k;
-                while k < hay.len() && wide(k) {
+                let plain = plain_at(k);
+                k += 1;
+                while k < hay.len() && wide(k) && plain_at(k) == plain {
                     k += 1;
                 }
                 let input = aho_corasick::Input::new(&hay.bytes)
                     .range(hay.starts[first]..hay.end_of(k - 1));
-                for m in ac.find_overlapping_iter(input) {
-                    let literal = m.pattern().as_usize();
-                    self.credit_literal(hay, literal, m.start(), m.end(), candidates);
+                match (&self.plain, plain) {
+                    (Some(p), true) => {
+                        for m in p.ac.find_overlapping_iter(input) {
+                            let literal = p.literals[m.pattern().as_usize()];
+                            self.credit_literal(hay, literal, m.start(), m.end(), candidates);
+                        }
+                    }
+                    _ => {
+                        for m in ac.find_overlapping_iter(input) {
+                            let literal = m.pattern().as_usize();
+                            self.credit_literal(hay, literal, m.start(), m.end(), candidates);
+                        }
+                    }
                 }
                 continue;
             }
