@@ -414,13 +414,23 @@ fn trim_ascii(mut s: &[u8]) -> &[u8] {
 /// header values seen before) leave such values out: they are secrets, and they differ per
 /// user, so remembering them would only keep secrets in memory and churn the cache.
 pub fn is_credential_header(name: &str) -> bool {
-    const PARTS: &[&[u8]] = &[
-        b"auth", b"cookie", b"token", b"secret", b"key", b"session", b"pass",
-    ];
+    // Runs for every header of every request: one pass, comparing words only where a
+    // byte could start one (as `palisade_ml::detector::is_secret_place` does), not a
+    // window search per word.
     let name = name.as_bytes();
-    PARTS
-        .iter()
-        .any(|p| name.len() >= p.len() && name.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p)))
+    let at = |i: usize, word: &[u8]| {
+        name.get(i..i + word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    };
+    (0..name.len()).any(|i| match name[i] | 0x20 {
+        b'a' => at(i, b"auth"),
+        b'c' => at(i, b"cookie"),
+        b't' => at(i, b"token"),
+        b's' => at(i, b"secret") || at(i, b"session"),
+        b'k' => at(i, b"key"),
+        b'p' => at(i, b"pass"),
+        _ => false,
+    })
 }
 
 /// Whether a header (any case) carries protocol structure (or is parsed elsewhere: cookies)
