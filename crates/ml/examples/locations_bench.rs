@@ -3,7 +3,7 @@
 //! --toggle-collect='palisade_ml::detector::worst_locations_remembering'` or a stopwatch:
 //! `cargo run --release -p palisade-ml --example locations_bench -- json 200`.
 use palisade_http::bench_scenarios::request;
-use palisade_ml::detector::worst_locations;
+use palisade_ml::detector::{worst_locations_remembering, Memory};
 
 /// The binary's allocator, so that allocations cost what they cost there.
 #[global_allocator]
@@ -21,10 +21,13 @@ fn main() {
         }
     };
     let request = request(&scenario);
+    // remembered across iterations as the detector remembers across requests
+    let memory = Memory::default();
     let mut worst = None;
     let start = std::time::Instant::now();
     for _ in 0..iterations {
-        worst = worst_locations(&model, std::hint::black_box(&request)).0;
+        worst =
+            worst_locations_remembering(&model, std::hint::black_box(&request), Some(&memory)).0;
     }
     let per = start.elapsed() / iterations as u32;
     let score = worst.map_or(0.0, |w| w.probability);

@@ -49,8 +49,38 @@ pub struct Worst {
 pub struct MlDetector {
     model: Arc<Model>,
     options: MlOptions,
-    /// Margins of header values seen before: browsers repeat the same lines on every request.
-    header_margins: ValueCache<f32>,
+    /// Margins of values seen on earlier requests.
+    memory: Memory,
+}
+
+/// Margins remembered across requests: a margin depends only on the model and the bytes,
+/// and each detector (one model) owns its memory, so a reload starts empty.
+#[derive(Default)]
+pub struct Memory {
+    /// By header value: browsers repeat the same lines on every request.
+    headers: ValueCache<f32>,
+    /// By normalized value, for short values at places that hold no credential: clients
+    /// send the same product names, statuses and search words again and again, and the
+    /// model scores each distinct one for ~4.5k instructions (a 140-item order scores 7).
+    /// Secrets (password, token, key or session fields, cookies) are never kept, not even
+    /// normalized.
+    normalized: ValueCache<f32>,
+}
+
+/// Normalized values longer than this are not remembered across requests: they are
+/// rarely sent again byte for byte.
+const MAX_REMEMBERED_NORMALIZED: usize = 128;
+
+/// Whether a value at `place` may be kept in [`Memory::normalized`].
+fn may_remember(place: &Place<'_>) -> bool {
+    match place {
+        Place::ArgValue(name) => {
+            !is_secret_place(place) && !palisade_http::is_credential_header(name)
+        }
+        Place::CookieValue(_) => false,
+        Place::Header(name) => !palisade_http::is_credential_header(name),
+        _ => true,
+    }
 }
 
 impl MlDetector {
@@ -58,7 +88,7 @@ impl MlDetector {
         MlDetector {
             model,
             options,
-            header_margins: ValueCache::default(),
+            memory: Memory::default(),
         }
     }
 
@@ -101,13 +131,14 @@ pub fn worst_locations(model: &Model, request: &RequestModel) -> (Option<Worst>,
     worst_locations_remembering(model, request, None)
 }
 
-/// [`worst_locations`], taking header margins from (and adding them to) `headers` when
-/// given: a margin depends only on the model and the bytes.
+/// [`worst_locations`], taking margins from (and adding them to) `memory` when given: a
+/// margin depends only on the model and the bytes.
 pub fn worst_locations_remembering(
     model: &Model,
     request: &RequestModel,
-    headers: Option<&ValueCache<f32>>,
+    memory: Option<&Memory>,
 ) -> (Option<Worst>, Option<Worst>) {
+    let headers = memory.map(|m| &m.headers);
     let mut all: Option<(f32, Place<'_>, &[u8])> = None;
     let mut open: Option<(f32, Place<'_>, &[u8])> = None;
     // Repeated values (JSON arrays of similar items, repeated headers) are scored once; the
@@ -173,7 +204,20 @@ pub fn worst_locations_remembering(
                                 Some(&m) => m,
                                 None if is_long_prose(norm) => NOT_SCORED,
                                 None => {
-                                    let m = model.normalized_margin(norm);
+                                    let shared = memory
+                                        .map(|m| &m.normalized)
+                                        .filter(|_| norm.len() <= MAX_REMEMBERED_NORMALIZED)
+                                        .filter(|_| may_remember(&place));
+                                    let m = match shared.and_then(|c| c.get(norm)) {
+                                        Some(m) => m,
+                                        None => {
+                                            let m = model.normalized_margin(norm);
+                                            if let Some(c) = shared {
+                                                c.insert(norm, m);
+                                            }
+                                            m
+                                        }
+                                    };
                                     seen_normalized.insert(norm.into(), m);
                                     m
                                 }
@@ -356,8 +400,7 @@ impl Detector for MlDetector {
 
     fn inspect_request(&self, request: &RequestModel, _paranoia: u8, out: &mut Vec<Finding>) {
         let o = &self.options;
-        let (all, open) =
-            worst_locations_remembering(&self.model, request, Some(&self.header_margins));
+        let (all, open) = worst_locations_remembering(&self.model, request, Some(&self.memory));
         // The benign class never produces a finding: only the attack probability is compared.
         let (worst, severity, score) = match (all, open) {
             (_, Some(w)) if w.probability >= o.probability_block && !o.log_only => {
@@ -643,10 +686,10 @@ mod tests {
         h.push("X-Note", note.into_bytes());
         let req = RequestModel::from_head("GET", "/", "HTTP/1.1", h);
         for _ in 0..2 {
-            let (all, _) = worst_locations_remembering(&model, &req, Some(&d.header_margins));
+            let (all, _) = worst_locations_remembering(&model, &req, Some(&d.memory));
             assert!(all.is_none());
         }
-        assert_eq!(d.header_margins.len(), 1);
+        assert_eq!(d.memory.headers.len(), 1);
     }
 
     #[test]
@@ -668,6 +711,49 @@ mod tests {
             assert_eq!(again.len(), 1);
             assert_eq!(again[0].message, first[0].message);
         }
-        assert_eq!(d.header_margins.len(), 2);
+        assert_eq!(d.memory.headers.len(), 2);
+    }
+
+    /// Margins remembered by normalized value across requests are the margins computed
+    /// afresh, for attacks and benign values alike; credential fields and cookies are
+    /// never remembered.
+    #[test]
+    fn remembered_value_margins_are_the_margins_and_keep_no_secret() {
+        let model = crate::default_model().expect("built-in model");
+        let memory = Memory::default();
+        let bodies = [
+            "q=trail+running+shoes&color=blue",
+            "q=1%27+union+select+password+from+users--&color=red",
+            "name=%3Cscript%3Ealert(1)%3C%2Fscript%3E&color=blue",
+            "q=Trail+Running+Shoes+42&color=Blue",
+        ];
+        for _ in 0..3 {
+            for body in bodies {
+                let fresh = worst_locations(&model, &form(body));
+                let remembered = worst_locations_remembering(&model, &form(body), Some(&memory));
+                for (a, b) in [(fresh.0, remembered.0), (fresh.1, remembered.1)] {
+                    let (a, b) = (a.expect("scored"), b.expect("scored"));
+                    assert_eq!(a.target, b.target, "{body}");
+                    assert_eq!(a.probability.to_bits(), b.probability.to_bits(), "{body}");
+                }
+            }
+        }
+        // (digits normalize to `0` and case folds: the last body's values are the first's)
+        let kept = memory.normalized.len();
+        assert!(kept >= 3, "{kept} values remembered");
+        let mut h = Headers::default();
+        h.push("Cookie", b"session_theme=midnight+blue+sky".to_vec());
+        h.push(
+            "Content-Type",
+            b"application/x-www-form-urlencoded".to_vec(),
+        );
+        let mut r = RequestModel::from_head("POST", "/login", "HTTP/1.1", h);
+        r.attach_body(
+            b"password=correct+horse+battery&api_token=zz9+plural+z+alpha&user_pwd=hunter2+x"
+                .to_vec(),
+            false,
+        );
+        worst_locations_remembering(&model, &r, Some(&memory));
+        assert_eq!(memory.normalized.len(), kept, "a secret was remembered");
     }
 }
