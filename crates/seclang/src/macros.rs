@@ -16,11 +16,26 @@ enum Part {
 pub trait Resolve {
     /// The first value of `collection` (upper case) under `key` (as written), if any.
     fn resolve(&self, collection: &str, key: &str) -> Option<Vec<u8>>;
+
+    /// [`Resolve::resolve`] appended to `out`; false (and `out` as it was) when there is
+    /// none. A context holding the value can copy it without a vector of its own.
+    fn resolve_into(&self, collection: &str, key: &str, out: &mut Vec<u8>) -> bool {
+        match self.resolve(collection, key) {
+            Some(v) => {
+                out.extend_from_slice(&v);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Template {
     parts: Vec<Part>,
+    /// Room to reserve for an expansion: the literal text and a few bytes per macro (most
+    /// expand to a short TX value), so that most expansions allocate once.
+    size_hint: usize,
 }
 
 impl Template {
@@ -48,7 +63,14 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Literal(rest.to_string()));
         }
-        Template { parts }
+        let size_hint = parts
+            .iter()
+            .map(|p| match p {
+                Part::Literal(s) => s.len(),
+                Part::Var { .. } => 16,
+            })
+            .sum();
+        Template { parts, size_hint }
     }
 
     /// The text when the template is one literal with no macro (no allocation).
@@ -98,14 +120,12 @@ impl Template {
     }
 
     pub fn expand(&self, ctx: &dyn Resolve) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.size_hint);
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.extend_from_slice(s.as_bytes()),
                 Part::Var { collection, key } => {
-                    if let Some(v) = ctx.resolve(collection, key) {
-                        out.extend_from_slice(&v);
-                    }
+                    ctx.resolve_into(collection, key, &mut out);
                 }
             }
         }

@@ -310,6 +310,10 @@ pub struct Transaction<'a> {
     // Fx-hashed like the engine's other per-transaction tables (see `fxhash`): CRS reads
     // and writes TX a few hundred times per request
     tx: FxHashMap<String, Vec<u8>>,
+    /// Bit `d` set when TX may hold the key `d` (a capture's `TX:0`-`TX:9`): a capture
+    /// removes the numbers it did not capture, and most are not there (920450 captures
+    /// once per request header, one group each time).
+    tx_digits: u16,
     env: FxHashMap<String, Vec<u8>>,
     engine: EngineMode,
     body_access: bool,
@@ -361,6 +365,7 @@ impl<'a> Transaction<'a> {
             // CRS sets ~70 TX variables per request: room for them up front, not four
             // regrowths of the table
             tx: FxHashMap::with_capacity_and_hasher(96, Default::default()),
+            tx_digits: 0,
             env: Default::default(),
             engine: rules.settings.engine,
             body_access: rules.settings.request_body_access,
@@ -396,8 +401,16 @@ impl<'a> Transaction<'a> {
             // the folds were planned for the TX phase 1 started with
             self.folds = None;
         }
+        self.note_tx_key(key);
         self.tx
             .insert(key.to_ascii_lowercase(), value.as_bytes().to_vec());
+    }
+
+    /// Records a write of TX key `key` for [`Transaction::tx_digits`].
+    fn note_tx_key(&mut self, key: &str) {
+        if let [d @ b'0'..=b'9'] = key.as_bytes() {
+            self.tx_digits |= 1 << (d - b'0');
+        }
     }
 
     pub fn tx(&self, key: &str) -> Option<&[u8]> {
@@ -448,6 +461,8 @@ impl<'a> Transaction<'a> {
         tx.body_processor = saved.body_processor;
         tx.force_body_variable = saved.force_body_variable;
         tx.tx = saved.tx;
+        // (which numbers the request's captures left is not kept: any may be there)
+        tx.tx_digits = 0x3ff;
         tx.env = saved.env;
         tx.overrides = saved.overrides;
         tx.engine = saved.engine;
@@ -595,7 +610,10 @@ impl<'a> Transaction<'a> {
     fn apply_folded(&mut self, m: &fold::FoldedMatch) {
         for (k, v) in &m.writes {
             match v {
-                Some(v) => write_in_place(&mut self.tx, k, v),
+                Some(v) => {
+                    self.note_tx_key(k);
+                    write_in_place(&mut self.tx, k, v)
+                }
                 None => {
                     self.tx.remove(k);
                 }
@@ -1163,11 +1181,17 @@ impl<'a> Transaction<'a> {
             if r.actions.capture {
                 // TX:0-9, written in place (920450 captures every request header's name)
                 for (i, digit) in DIGITS.iter().enumerate() {
+                    let bit = 1u16 << i;
                     match hit.caps.get(i) {
-                        Some(c) => write_in_place(&mut self.tx, digit, c),
-                        None => {
+                        Some(c) => {
+                            self.tx_digits |= bit;
+                            write_in_place(&mut self.tx, digit, c)
+                        }
+                        None if self.tx_digits & bit != 0 => {
+                            self.tx_digits &= !bit;
                             self.tx.remove(*digit);
                         }
+                        None => {}
                     }
                 }
             }
@@ -1331,6 +1355,9 @@ impl<'a> Transaction<'a> {
                 Some(k) if !k.bytes().any(|b| b.is_ascii_uppercase()) => Cow::Borrowed(k),
                 _ => Cow::Owned(String::from_utf8_lossy(&sv.key.expand(self)).to_ascii_lowercase()),
             };
+            if is_tx {
+                self.note_tx_key(&key);
+            }
             match &sv.op {
                 SetVarOp::Delete => {
                     self.map_mut(is_tx).remove(&*key);
@@ -2096,6 +2123,26 @@ impl Resolve for Transaction<'_> {
             .find(|(k, _)| key.is_empty() || k.is_empty() || k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v.into_owned())
     }
+
+    fn resolve_into(&self, collection: &str, key: &str, out: &mut Vec<u8>) -> bool {
+        // TX values are copied straight from the map (CRS's macros are nearly all TX)
+        if collection == "TX" && !key.bytes().any(|b| b.is_ascii_uppercase()) {
+            return match self.tx.get(key) {
+                Some(v) => {
+                    out.extend_from_slice(v);
+                    true
+                }
+                None => false,
+            };
+        }
+        match self.resolve(collection, key) {
+            Some(v) => {
+                out.extend_from_slice(&v);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -2153,6 +2200,38 @@ mod tests {
         assert_eq!(tx.tx("fp"), Some(&b"s&sos"[..]));
         assert_eq!(tx.tx("xss"), Some(&b"2"[..]));
         assert_eq!(tx.tx("clean"), Some(&b"4"[..]));
+    }
+
+    /// A capture sets TX:0-9 to its groups and removes the numbers it did not capture,
+    /// whether an earlier capture or a (live) rule's setvar wrote them; numbers nothing
+    /// wrote stay unset.
+    #[test]
+    fn captures_replace_every_number() {
+        let set = rules(
+            "SecRule ARGS:a \"@rx x\" \"id:1,phase:1,pass,nolog,setvar:tx.7=seven\"\n\
+             SecRule ARGS:a \"@rx (x)(y)(z)\" \"id:2,phase:1,pass,capture,setvar:tx.after2=%{tx.0}%{tx.3}%{tx.7}\"\n\
+             SecRule ARGS:b \"@rx ^.*$\" \"id:3,phase:1,pass,capture,setvar:tx.after3=%{tx.0}|%{tx.1}|%{tx.3}\"\n\
+             SecRule ARGS:b \"@rx e\" \"id:4,phase:1,pass,nolog,setvar:tx.5=five\"\n\
+             SecRule ARGS:b \"@rx ^(h)\" \"id:5,phase:1,pass,capture,setvar:tx.after5=%{tx.0}%{tx.1}%{tx.5}\"\n",
+        );
+        let req = get("/?a=xyz&b=hello");
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.process_request();
+        assert_eq!(
+            tx.tx("after2"),
+            Some(&b"xyzz"[..]),
+            "TX:7 is removed by a capture"
+        );
+        assert_eq!(tx.tx("after3"), Some(&b"hello||"[..]));
+        assert_eq!(
+            tx.tx("after5"),
+            Some(&b"hh"[..]),
+            "TX:5 (a setvar's) is removed"
+        );
+        for gone in ["2", "3", "5", "7", "9"] {
+            assert_eq!(tx.tx(gone), None, "TX:{gone}");
+        }
+        assert_eq!(tx.tx("1"), Some(&b"h"[..]));
     }
 
     /// An item's id by position holds only for the same bytes; a position that holds other
