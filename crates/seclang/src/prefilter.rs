@@ -26,7 +26,8 @@
 //! read each of a 20 KB JSON body's 1,400 values and names through `select`, a pipeline
 //! lookup and a verdict lookup; most hold no test).
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::automaton::Automaton;
+use aho_corasick::Anchored;
 use palisade_http::Transform;
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::hybrid::LazyStateID;
@@ -154,7 +155,7 @@ pub struct NarrowLiterals {
     /// The collection's mask bit.
     pub bit: u64,
     /// None when no literal rule reads the collection.
-    pub ac: Option<AhoCorasick>,
+    pub ac: Option<LiteralScanner>,
     /// Index in the full literal list of each of `ac`'s patterns.
     pub literals: Vec<usize>,
 }
@@ -162,7 +163,7 @@ pub struct NarrowLiterals {
 /// See [`Prefilter::plain`].
 #[derive(Debug)]
 pub struct PlainLiterals {
-    pub ac: AhoCorasick,
+    pub ac: LiteralScanner,
     /// Index in the full literal list of each of `ac`'s patterns.
     pub literals: Vec<usize>,
 }
@@ -179,7 +180,7 @@ const PLAIN_DFA_BYTES: usize = 8 << 20;
 
 #[derive(Debug, Default)]
 pub struct Prefilter {
-    pub ac: Option<AhoCorasick>,
+    pub ac: Option<LiteralScanner>,
     /// Automata for collections read by few literal rules, and their bits as a mask.
     pub narrow: Vec<NarrowLiterals>,
     pub narrow_mask: u64,
@@ -311,21 +312,175 @@ pub fn is_keyed_collection(name: &str, collection: &str, key: &str) -> bool {
 /// scanned the same requests in about the same time (more instructions, fewer cache
 /// misses). Dense transitions for the first bytes of a literal, where scanning spends its
 /// time.
-fn literal_automaton<L: AsRef<[u8]>>(literals: &[L]) -> Option<AhoCorasick> {
+fn literal_automaton<L: AsRef<[u8]>>(literals: &[L]) -> Option<LiteralScanner> {
     if literals.is_empty() {
         return None;
     }
-    AhoCorasick::builder()
+    match aho_corasick::nfa::contiguous::Builder::new()
         .ascii_case_insensitive(true)
-        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+        .prefilter(false)
         .dense_depth(6)
         .build(literals)
-        .or_else(|_| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(literals)
-        })
-        .ok()
+    {
+        Ok(nfa) => {
+            let sb = StartBytes::of(&nfa);
+            Some(LiteralScanner::Nfa(nfa, sb))
+        }
+        // (too many states for the contiguous layout)
+        Err(_) => aho_corasick::nfa::noncontiguous::Builder::new()
+            .ascii_case_insensitive(true)
+            .prefilter(false)
+            .build(literals)
+            .ok()
+            .map(|nfa| {
+                let sb = StartBytes::of(&nfa);
+                LiteralScanner::WideNfa(nfa, sb)
+            }),
+    }
+}
+
+/// A literal automaton (ASCII case ignored, every match reported), walked by
+/// [`LiteralScanner::walk`]'s own loop rather than through the Aho-Corasick crate's
+/// overlapping search: a step there goes through the search's resumable state and a
+/// return per match (~20 instructions per byte on prose, where CRS's short literals match
+/// every few bytes); here it is a transition, a range test and, at a match, a call per
+/// pattern.
+#[derive(Debug)]
+pub enum LiteralScanner {
+    Dfa(aho_corasick::dfa::DFA, StartBytes),
+    Nfa(aho_corasick::nfa::contiguous::NFA, StartBytes),
+    WideNfa(aho_corasick::nfa::noncontiguous::NFA, StartBytes),
+}
+
+/// The bytes on which an automaton leaves its start state, when there are at most three
+/// (a narrow collection's literals may all begin with `<` or `%`): while in the start
+/// state, a walk skips to the next of them with a vector search.
+#[derive(Debug, Clone, Default)]
+pub struct StartBytes(Vec<u8>);
+
+impl StartBytes {
+    fn of<A: Automaton>(aut: &A) -> StartBytes {
+        let Ok(start) = aut.start_state(Anchored::No) else {
+            return StartBytes::default();
+        };
+        let leaving: Vec<u8> = (0..=255u8)
+            .filter(|&b| aut.next_state(Anchored::No, start, b) != start)
+            .collect();
+        if leaving.len() <= 3 {
+            StartBytes(leaving)
+        } else {
+            StartBytes::default()
+        }
+    }
+
+    /// The offset in `hay` of the first start byte; None when there is none.
+    #[inline]
+    fn next_in(&self, hay: &[u8]) -> Option<usize> {
+        match *self.0.as_slice() {
+            [a] => memchr::memchr(a, hay),
+            [a, b] => memchr::memchr2(a, b, hay),
+            [a, b, c] => memchr::memchr3(a, b, c, hay),
+            _ => Some(0),
+        }
+    }
+
+    fn skips(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+impl LiteralScanner {
+    pub fn memory_usage(&self) -> usize {
+        match self {
+            LiteralScanner::Dfa(a, _) => a.memory_usage(),
+            LiteralScanner::Nfa(a, _) => a.memory_usage(),
+            LiteralScanner::WideNfa(a, _) => a.memory_usage(),
+        }
+    }
+
+    /// Calls `on_match` with the pattern of every match in `bytes` (overlapping ones
+    /// included), in order of their ends.
+    #[inline]
+    pub fn walk(&self, bytes: &[u8], on_match: impl FnMut(usize)) {
+        match self {
+            LiteralScanner::Dfa(a, sb) => walk(a, sb, bytes, on_match),
+            LiteralScanner::Nfa(a, sb) => walk(a, sb, bytes, on_match),
+            LiteralScanner::WideNfa(a, sb) => walk(a, sb, bytes, on_match),
+        }
+    }
+}
+
+/// [`LiteralScanner::walk`] over one automaton. Built without a prefilter, an unanchored
+/// automaton's special states are its match states (and a dead state it never reaches),
+/// and every pattern ending at a position is a match of the state reached there (the
+/// automaton copies the matches of a state's failure chain into it).
+#[inline(always)]
+fn walk<A: Automaton>(
+    aut: &A,
+    start_bytes: &StartBytes,
+    bytes: &[u8],
+    mut on_match: impl FnMut(usize),
+) {
+    let Ok(start) = aut.start_state(Anchored::No) else {
+        return;
+    };
+    // (an empty literal matches before the first byte, also in an empty value)
+    if aut.is_match(start) {
+        for k in 0..aut.match_len(start) {
+            on_match(aut.match_pattern(start, k).as_usize());
+        }
+    }
+    if start_bytes.skips() {
+        return walk_from(aut, start, bytes, on_match, |at| {
+            start_bytes.next_in(&bytes[at..]).map(|k| at + k)
+        });
+    }
+    let mut sid = start;
+    for &b in bytes {
+        sid = aut.next_state(Anchored::No, sid, b);
+        if aut.is_special(sid) {
+            if aut.is_dead(sid) {
+                return;
+            }
+            for k in 0..aut.match_len(sid) {
+                on_match(aut.match_pattern(sid, k).as_usize());
+            }
+        }
+    }
+}
+
+/// The walk proper; `skip(at)` gives where to go on from `at` in the start state (None:
+/// nothing more can match).
+#[inline(always)]
+fn walk_from<A: Automaton>(
+    aut: &A,
+    start: aho_corasick::automaton::StateID,
+    bytes: &[u8],
+    mut on_match: impl FnMut(usize),
+    skip: impl Fn(usize) -> Option<usize>,
+) {
+    let mut sid = start;
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        if sid == start {
+            match skip(at) {
+                Some(next) if next < bytes.len() => at = next,
+                _ => return,
+            }
+            sid = aut.next_state(Anchored::No, sid, bytes[at]);
+        } else {
+            sid = aut.next_state(Anchored::No, sid, b);
+        }
+        at += 1;
+        if aut.is_special(sid) {
+            if aut.is_dead(sid) {
+                return;
+            }
+            for k in 0..aut.match_len(sid) {
+                on_match(aut.match_pattern(sid, k).as_usize());
+            }
+        }
+    }
 }
 
 /// Literal sets up to this size get a DFA (see [`small_literal_automaton`]).
@@ -335,15 +490,24 @@ const SMALL_LITERAL_SET: usize = 256;
 /// rules that read the raw `REQUEST_BODY`): a few hundred KB at most, and each byte of a
 /// 20 KB body costs a table lookup instead of the NFA's transition search. None for larger
 /// sets.
-fn small_literal_automaton<L: AsRef<[u8]>>(literals: &[L]) -> Option<AhoCorasick> {
+fn small_literal_automaton<L: AsRef<[u8]>>(literals: &[L]) -> Option<LiteralScanner> {
     if literals.is_empty() || literals.len() > SMALL_LITERAL_SET {
         return None;
     }
-    AhoCorasick::builder()
+    literal_dfa(literals)
+}
+
+/// A DFA of `literals`, ASCII case ignored.
+fn literal_dfa<L: AsRef<[u8]>>(literals: &[L]) -> Option<LiteralScanner> {
+    aho_corasick::dfa::Builder::new()
         .ascii_case_insensitive(true)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .prefilter(false)
         .build(literals)
         .ok()
+        .map(|dfa| {
+            let sb = StartBytes::of(&dfa);
+            LiteralScanner::Dfa(dfa, sb)
+        })
 }
 
 /// The mask bit of the collection at `index` in [`Prefilter::collections`]; past 64
@@ -531,12 +695,6 @@ impl Hay {
         self.ids.push(id);
     }
 
-    /// Index of the value that position `at` belongs to (a value's end position, where its
-    /// separator is, included).
-    fn value_at(&self, at: usize) -> usize {
-        self.starts.partition_point(|&s| s <= at).saturating_sub(1)
-    }
-
     /// End (exclusive) of value `k`.
     fn end_of(&self, k: usize) -> usize {
         match self.starts.get(k + 1) {
@@ -717,13 +875,10 @@ impl Prefilter {
                 .collect();
             if mine.len() <= PLAIN_LITERAL_SET {
                 let own: Vec<&Vec<u8>> = mine.iter().map(|&i| &literals[i]).collect();
-                let ac = AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&own);
+                let ac = literal_dfa(&own);
                 // (the response phases' literals, long error messages, made a 16 MB DFA
                 // for response bodies, which are seldom plain: not worth it)
-                if let Some(ac) = ac.ok().filter(|ac| ac.memory_usage() <= PLAIN_DFA_BYTES) {
+                if let Some(ac) = ac.filter(|ac| ac.memory_usage() <= PLAIN_DFA_BYTES) {
                     pf.plain = Some(PlainLiterals { ac, literals: mine });
                 }
             }
@@ -784,32 +939,6 @@ impl Prefilter {
     #[inline]
     fn reads(&self, slot: usize, mask: u64) -> bool {
         self.slot_masks.get(slot).is_none_or(|m| m & mask != 0)
-    }
-
-    /// Credits the slots of literal `literal` (an index into the full list) found at
-    /// `start..end` of `hay`, when inside one value of their collections.
-    #[inline]
-    fn credit_literal(
-        &self,
-        hay: &Hay,
-        literal: usize,
-        start: usize,
-        end: usize,
-        c: &mut Candidates,
-    ) {
-        let k = hay.value_at(start);
-        if end > hay.end_of(k) {
-            // across a separator: inside no value
-            return;
-        }
-        let mask = hay.masks[k];
-        let id = hay.ids[k];
-        for &slot in &self.literal_slots[literal] {
-            let slot = slot as usize;
-            if self.reads(slot, mask) {
-                c.credit(slot, id);
-            }
-        }
     }
 
     /// Compiles `patterns` (with their slots) into one multi-pattern lazy DFA; None when
@@ -990,54 +1119,43 @@ impl Prefilter {
     /// a collection their rule reads.
     pub fn scan(&self, hay: &Hay, candidates: &mut Candidates) {
         let Some(ac) = &self.ac else { return };
-        if hay.is_empty() {
-            return;
-        }
-        // Runs of values in some widely read collection go through the full automaton in
-        // one search; a value held only by narrow collections, through theirs.
-        let wide = |k: usize| hay.masks[k] & !self.narrow_mask != 0;
-        let mut k = 0;
-        while k < hay.len() {
-            if wide(k) {
-                // (a run of plain values through the plain literals' DFA, of the others
-                // through the full automaton)
-                let plain_at = |k: usize| {
-                    self.plain.is_some() && palisade_http::transform::is_plain(hay.get(k))
-                };
-                let first = k;
-                let plain = plain_at(k);
-                k += 1;
-                while k < hay.len() && wide(k) && plain_at(k) == plain {
-                    k += 1;
+        // Value by value, so that a match is inside the value it is credited to (no match
+        // runs across two) and the value is known without looking it up per match.
+        for k in 0..hay.len() {
+            let value = hay.get(k);
+            let (mask, id) = (hay.masks[k], hay.ids[k]);
+            // (a literal repeated in a value, such as a word of prose, is credited once
+            // in a row)
+            let mut last = usize::MAX;
+            let mut credit = |literal: usize| {
+                if literal == last {
+                    return;
                 }
-                let input = aho_corasick::Input::new(&hay.bytes)
-                    .range(hay.starts[first]..hay.end_of(k - 1));
-                match (&self.plain, plain) {
-                    (Some(p), true) => {
-                        for m in p.ac.find_overlapping_iter(input) {
-                            let literal = p.literals[m.pattern().as_usize()];
-                            self.credit_literal(hay, literal, m.start(), m.end(), candidates);
-                        }
-                    }
-                    _ => {
-                        for m in ac.find_overlapping_iter(input) {
-                            let literal = m.pattern().as_usize();
-                            self.credit_literal(hay, literal, m.start(), m.end(), candidates);
-                        }
+                last = literal;
+                for &slot in &self.literal_slots[literal] {
+                    let slot = slot as usize;
+                    if self.reads(slot, mask) {
+                        candidates.credit(slot, id);
                     }
                 }
-                continue;
-            }
-            let range = hay.starts[k]..hay.end_of(k);
-            for narrow in self.narrow.iter().filter(|n| hay.masks[k] & n.bit != 0) {
-                let Some(ac) = &narrow.ac else { continue };
-                let input = aho_corasick::Input::new(&hay.bytes).range(range.clone());
-                for m in ac.find_overlapping_iter(input) {
-                    let literal = narrow.literals[m.pattern().as_usize()];
-                    self.credit_literal(hay, literal, m.start(), m.end(), candidates);
+            };
+            if mask & !self.narrow_mask != 0 {
+                // a value in some widely read collection: plain values through the plain
+                // literals' DFA, the others through the full automaton
+                match &self.plain {
+                    Some(p) if palisade_http::transform::is_plain(value) => {
+                        p.ac.walk(value, |pid| credit(p.literals[pid]));
+                    }
+                    _ => ac.walk(value, credit),
+                }
+            } else {
+                // a value held only by narrow collections, through theirs
+                for narrow in self.narrow.iter().filter(|n| mask & n.bit != 0) {
+                    if let Some(nac) = &narrow.ac {
+                        nac.walk(value, |pid| credit(narrow.literals[pid]));
+                    }
                 }
             }
-            k += 1;
         }
     }
 }
