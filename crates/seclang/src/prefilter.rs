@@ -425,62 +425,63 @@ fn walk<A: Automaton>(
         return;
     };
     // (an empty literal matches before the first byte, also in an empty value)
-    if aut.is_match(start) {
-        for k in 0..aut.match_len(start) {
-            on_match(aut.match_pattern(start, k).as_usize());
-        }
+    if aut.is_special(start) && !report(aut, start, &mut on_match) {
+        return;
     }
     if start_bytes.skips() {
-        return walk_from(aut, start, bytes, on_match, |at| {
-            start_bytes.next_in(&bytes[at..]).map(|k| at + k)
-        });
+        return walk_skipping(aut, start, start_bytes, bytes, on_match);
     }
     let mut sid = start;
     for &b in bytes {
         sid = aut.next_state(Anchored::No, sid, b);
-        if aut.is_special(sid) {
-            if aut.is_dead(sid) {
-                return;
-            }
-            for k in 0..aut.match_len(sid) {
-                on_match(aut.match_pattern(sid, k).as_usize());
-            }
+        if aut.is_special(sid) && !report(aut, sid, &mut on_match) {
+            return;
         }
     }
 }
 
-/// The walk proper; `skip(at)` gives where to go on from `at` in the start state (None:
-/// nothing more can match).
+/// [`walk`] for an automaton with [`StartBytes`]: in the start state, it goes on from the
+/// next start byte.
 #[inline(always)]
-fn walk_from<A: Automaton>(
+fn walk_skipping<A: Automaton>(
     aut: &A,
     start: aho_corasick::automaton::StateID,
+    start_bytes: &StartBytes,
     bytes: &[u8],
     mut on_match: impl FnMut(usize),
-    skip: impl Fn(usize) -> Option<usize>,
 ) {
     let mut sid = start;
     let mut at = 0;
-    while let Some(&b) = bytes.get(at) {
+    while at < bytes.len() {
         if sid == start {
-            match skip(at) {
-                Some(next) if next < bytes.len() => at = next,
-                _ => return,
+            match start_bytes.next_in(&bytes[at..]) {
+                Some(k) => at += k,
+                None => return,
             }
-            sid = aut.next_state(Anchored::No, sid, bytes[at]);
-        } else {
-            sid = aut.next_state(Anchored::No, sid, b);
         }
+        sid = aut.next_state(Anchored::No, sid, bytes[at]);
         at += 1;
-        if aut.is_special(sid) {
-            if aut.is_dead(sid) {
-                return;
-            }
-            for k in 0..aut.match_len(sid) {
-                on_match(aut.match_pattern(sid, k).as_usize());
-            }
+        if aut.is_special(sid) && !report(aut, sid, &mut on_match) {
+            return;
         }
     }
+}
+
+/// Reports the patterns of special state `sid`; false at the dead state (nothing more
+/// can match).
+#[inline(always)]
+fn report<A: Automaton>(
+    aut: &A,
+    sid: aho_corasick::automaton::StateID,
+    on_match: &mut impl FnMut(usize),
+) -> bool {
+    if aut.is_dead(sid) {
+        return false;
+    }
+    for k in 0..aut.match_len(sid) {
+        on_match(aut.match_pattern(sid, k).as_usize());
+    }
+    true
 }
 
 /// Literal sets up to this size get a DFA (see [`small_literal_automaton`]).

@@ -2135,13 +2135,9 @@ impl Resolve for Transaction<'_> {
                 None => false,
             };
         }
-        match self.resolve(collection, key) {
-            Some(v) => {
-                out.extend_from_slice(&v);
-                true
-            }
-            None => false,
-        }
+        self.resolve(collection, key)
+            .map(|v| out.extend_from_slice(&v))
+            .is_some()
     }
 }
 
