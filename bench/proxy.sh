@@ -2,12 +2,19 @@
 # Palisade vs a plain nginx reverse proxy (and optionally nginx + ModSecurity + CRS) on the
 # anchor scenarios (../shared/anchors/wrk/scenario.lua): GET with a query string, a 2 KB
 # urlencoded form POST, a 20 KB JSON POST. Same upstream (nginx `return 200`), same wrk
-# settings, one run; prints req/s, p50/p99 and the ratio to the plain proxy.
+# settings; prints req/s, p50/p99 and the ratio to the plain proxy.
+#
+# The ratio is taken per round: each round runs every target on a scenario back to back
+# (the order reversed every other round, so that a drift of the shared VM does not favour
+# one side), and the summary gives each target's median over ROUNDS rounds (default 3) with
+# the median of its per-round ratios. A single pair of 10 s runs, half a minute apart,
+# swung by +-15% on this 2-core VM: the rounds are what makes the ratio a measurement.
 #
 #   bench/proxy.sh                     # plain nginx vs Palisade (built-in signatures, block mode)
 #   MODSEC=1 bench/proxy.sh            # also nginx + ModSecurity + CRS 4.28 at PL1 (slow: ~1 min more)
 #   WRK_ARGS="-t2 -c64 -d10s" SCENARIOS="get form json" PALISADE_ARGS="--mode detect" bench/proxy.sh
 #   NO_BUILD=1 bench/proxy.sh          # measure target/release/palisade as it is
+#   ROUNDS=1 bench/proxy.sh            # one run per target and scenario (quick look)
 #   BIN=target/pgo/release/palisade bench/proxy.sh   # a given binary (tools/pgo-build.sh)
 #
 # Writes a TSV to $OUT (default target/bench/proxy-<time>.tsv). Needs root for apt (first run).
@@ -17,6 +24,7 @@ ANCHORS="${ANCHORS:-$ROOT/../shared/anchors}"
 SHARED_DATA="$(cd "$ANCHORS/../data" && pwd)"
 WRK_ARGS="${WRK_ARGS:--t2 -c64 -d10s --timeout 30s}"
 SCENARIOS="${SCENARIOS:-get form json}"
+ROUNDS="${ROUNDS:-3}"
 PORT_PALISADE="${PORT_PALISADE:-18090}"
 mkdir -p "$ROOT/target/bench"
 OUT="${OUT:-$ROOT/target/bench/proxy-$(date +%Y%m%d-%H%M%S).tsv}"
@@ -45,23 +53,56 @@ run() { # label url scenario -> "rps p50 p99 non2xx sockerr"
   wrk $WRK_ARGS -s "$LUA" "$2" -- "$3" | grep '^RESULT' | sed 's/[a-z0-9_]*=//g' | cut -d' ' -f2-
 }
 
-targets="plain http://127.0.0.1:18081"$'\n'"palisade http://127.0.0.1:$PORT_PALISADE"
-[ "${MODSEC:-0}" = 1 ] && targets+=$'\n'"modsec-crs4-pl1 http://127.0.0.1:18083"
+targets=("plain http://127.0.0.1:18081" "palisade http://127.0.0.1:$PORT_PALISADE")
+[ "${MODSEC:-0}" = 1 ] && targets+=("modsec-crs4-pl1 http://127.0.0.1:18083")
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared by wrk, proxy and upstream)"
-printf 'target\tscenario\trps\tp50_ms\tp99_ms\tnon2xx\tsock_err\n' > "$OUT.raw"
-while read -r label url; do
-  wrk -t2 -c16 -d2s -s "$LUA" "$url" -- get >/dev/null   # warm-up
+for t in "${targets[@]}"; do   # warm-up: connections, caches, lazy automata
+  wrk -t2 -c16 -d2s -s "$LUA" "${t#* }" -- get >/dev/null
+done
+printf 'round\ttarget\tscenario\trps\tp50_ms\tp99_ms\tnon2xx\tsock_err\n' > "$OUT.raw"
+for round in $(seq "$ROUNDS"); do
+  order=("${targets[@]}")
+  if [ $((round % 2)) = 0 ]; then   # every other round the other way round
+    order=(); for ((k = ${#targets[@]} - 1; k >= 0; k--)); do order+=("${targets[$k]}"); done
+  fi
   for s in $SCENARIOS; do
-    echo "running $label $s ..." >&2
-    printf '%s\t%s\t%s\n' "$label" "$s" "$(run "$label" "$url" "$s" | tr ' ' '\t')" >> "$OUT.raw"
+    for t in "${order[@]}"; do
+      label="${t%% *}" url="${t#* }"
+      echo "round $round: $label $s ..." >&2
+      printf '%s\t%s\t%s\t%s\n' "$round" "$label" "$s" "$(run "$label" "$url" "$s" | tr ' ' '\t')" >> "$OUT.raw"
+    done
   done
-done <<< "$targets"
+done
 echo "palisade RSS after the runs: $(rss_of $PID) MB"
 
-awk -F'\t' -v OFS='\t' 'NR==FNR { if ($1=="plain") r[$2]=$3; next }
-  FNR==1 { print $0, "rps_vs_plain"; next }
-  { print $0, (r[$2] ? sprintf("%.3f", $3/r[$2]) : "-") }' "$OUT.raw" "$OUT.raw" > "$OUT"
-rm -f "$OUT.raw"
+# Per target and scenario: the medians of req/s, p50, p99 over the rounds, the sums of
+# non-2xx and socket errors, each round's ratio to the plain proxy in the same round, and
+# the median of those ratios (the figure to quote).
+python3 - "$OUT.raw" "$OUT" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+plain = {(r["round"], r["scenario"]): float(r["rps"]) for r in rows if r["target"] == "plain"}
+keys = []
+for r in rows:
+    if (r["target"], r["scenario"]) not in keys:
+        keys.append((r["target"], r["scenario"]))
+with open(sys.argv[2], "w") as out:
+    out.write("target\tscenario\trounds\trps\tp50_ms\tp99_ms\tnon2xx\tsock_err\trps_vs_plain\tratios\n")
+    for target, scenario in sorted(keys, key=lambda k: (k[0] != "plain", k[0] != "palisade", k[0])):
+        mine = [r for r in rows if (r["target"], r["scenario"]) == (target, scenario)]
+        med = lambda f: statistics.median(float(r[f]) for r in mine)
+        ratios = [float(r["rps"]) / plain[(r["round"], scenario)]
+                  for r in mine if plain.get((r["round"], scenario))]
+        out.write("\t".join([
+            target, scenario, str(len(mine)), "%.1f" % med("rps"), "%.3f" % med("p50_ms"),
+            "%.3f" % med("p99_ms"), str(sum(int(r["non2xx"]) for r in mine)),
+            str(sum(int(r["sock_err"]) for r in mine)),
+            "%.3f" % statistics.median(ratios) if ratios else "-",
+            ",".join("%.2f" % x for x in ratios) or "-"]) + "\n")
+PY
+mv "$OUT.raw" "${OUT%.tsv}-rounds.tsv"
 column -t -s$'\t' "$OUT"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "TSV: $OUT (wrk $WRK_ARGS). non2xx > 0 on palisade = a benign request was blocked."
+echo "TSV: $OUT, each run in ${OUT%.tsv}-rounds.tsv (wrk $WRK_ARGS, $ROUNDS rounds)."
+echo "rps, p50, p99: medians over the rounds; rps_vs_plain: the median of the per-round ratios."
+echo "non2xx > 0 on palisade = a benign request was blocked."
