@@ -252,9 +252,22 @@ impl<const N: usize, const K: usize> PartialEq<&[u8; K]> for SmallBytes<N> {
     }
 }
 
-/// Owned UTF-8 text, inline up to `N` (at most 255) bytes.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+/// Owned UTF-8 text, inline up to `N` (at most 255) bytes. Hashes as its `str` does, so
+/// that a map keyed by it is looked up with a `&str` (`Borrow<str>`).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct SmallStr<const N: usize>(SmallBytes<N>);
+
+impl<const N: usize> Hash for SmallStr<N> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl<const N: usize> Borrow<str> for SmallStr<N> {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
 
 impl<const N: usize> SmallStr<N> {
     pub const fn new() -> Self {
@@ -343,6 +356,21 @@ impl<const N: usize> PartialEq<&str> for SmallStr<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A map keyed by text is looked up by `&str` (the hashes agree), inline or not.
+    #[test]
+    fn text_keys_are_found_by_str() {
+        let mut map = std::collections::HashMap::new();
+        let short = "paranoia_level";
+        let long = "header_name_920450_x-a-header-name-longer-than-inline";
+        map.insert(SmallStr::<NAME_INLINE>::from(short), 1);
+        map.insert(SmallStr::<NAME_INLINE>::from(long), 2);
+        assert!(!map.keys().all(|k| k.is_heap()));
+        assert!(map.keys().any(|k| k.is_heap()));
+        assert_eq!(map.get(short), Some(&1));
+        assert_eq!(map.get(long), Some(&2));
+        assert_eq!(map.get("paranoia"), None);
+    }
 
     #[test]
     fn contents_survive_either_representation() {

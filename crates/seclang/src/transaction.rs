@@ -13,6 +13,14 @@ use palisade_http::{parse_body, Arg, BodyKind, RequestModel, Transform};
 
 use crate::actions::{Ctl, Disruptive, EngineMode, IdRange, SetVarOp};
 use crate::fxhash::FxHashMap;
+
+/// A TX or ENV variable's name and value. Inline when short (nearly all of CRS's: names
+/// like `blocking_inbound_anomaly_score`, values like `0` or `5`): CRS's set-up rules write
+/// ~50 variables on every request, and a `String` and a `Vec` apiece were allocations.
+type VarName = palisade_http::small::SmallStr<46>;
+type VarValue = palisade_http::small::SmallBytes<30>;
+/// TX or ENV: lower-case names to values.
+pub(crate) type VarMap = FxHashMap<VarName, VarValue>;
 use crate::macros::Resolve;
 use crate::operators::{atoi, Captures, Op};
 use crate::prefilter::{Candidates, ValueTest};
@@ -35,7 +43,9 @@ pub struct Response {
 pub struct RuleMatch {
     pub id: u64,
     pub phase: u8,
-    /// `msg`, `logdata` and `tags` are empty when the rule does not log (`logged` false).
+    /// `msg`, `logdata`, `tags`, `target` and `value` are empty when the rule does not log
+    /// (`logged` false): such a match is never reported, and CRS's bookkeeping rules make
+    /// ~60 of them per request, whose copies of the matched variable were allocations.
     pub msg: String,
     pub logdata: String,
     pub tags: Vec<String>,
@@ -72,8 +82,8 @@ struct Overrides {
 /// [`Transaction::save_for_response`]): ModSecurity runs all phases in one transaction, so
 /// phases 3–4 see the request's TX and ENV, its `ctl` exclusions and an `allow`.
 pub struct SavedRequest {
-    tx: FxHashMap<String, Vec<u8>>,
-    env: FxHashMap<String, Vec<u8>>,
+    tx: VarMap,
+    env: VarMap,
     overrides: Overrides,
     engine: EngineMode,
     allowed_through: u8,
@@ -309,12 +319,12 @@ pub struct Transaction<'a> {
     response: Option<&'a Response>,
     // Fx-hashed like the engine's other per-transaction tables (see `fxhash`): CRS reads
     // and writes TX a few hundred times per request
-    tx: FxHashMap<String, Vec<u8>>,
+    tx: VarMap,
     /// Bit `d` set when TX may hold the key `d` (a capture's `TX:0`-`TX:9`): a capture
     /// removes the numbers it did not capture, and most are not there (920450 captures
     /// once per request header, one group each time).
     tx_digits: u16,
-    env: FxHashMap<String, Vec<u8>>,
+    env: VarMap,
     engine: EngineMode,
     body_access: bool,
     force_body_variable: bool,
@@ -403,7 +413,7 @@ impl<'a> Transaction<'a> {
         }
         self.note_tx_key(key);
         self.tx
-            .insert(key.to_ascii_lowercase(), value.as_bytes().to_vec());
+            .insert(key.to_ascii_lowercase().into(), value.as_bytes().into());
     }
 
     /// Records a write of TX key `key` for [`Transaction::tx_digits`].
@@ -414,7 +424,9 @@ impl<'a> Transaction<'a> {
     }
 
     pub fn tx(&self, key: &str) -> Option<&[u8]> {
-        self.tx.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+        self.tx
+            .get(key.to_ascii_lowercase().as_str())
+            .map(|v| v.as_slice())
     }
 
     /// Turns the prefilter off: every rule is evaluated, on every value it selects. Results
@@ -615,16 +627,16 @@ impl<'a> Transaction<'a> {
                     write_in_place(&mut self.tx, k, v)
                 }
                 None => {
-                    self.tx.remove(k);
+                    self.tx.remove(k.as_str());
                 }
             }
         }
         let r = &m.record;
         self.note_severity(r.severity);
         self.matched_var.clear();
-        self.matched_var.extend_from_slice(&r.value);
+        self.matched_var.extend_from_slice(&m.matched_var);
         self.matched_var_name.clear();
-        self.matched_var_name.push_str(&r.target);
+        self.matched_var_name.push_str(&m.matched_var_name);
         self.matched_vars.clear();
         self.matches.push(r.clone());
     }
@@ -1369,9 +1381,9 @@ impl<'a> Transaction<'a> {
                     };
                     let map = self.map_mut(is_tx);
                     match map.get_mut(&*key) {
-                        Some(old) => *old = v,
+                        Some(old) => old.set(&v),
                         None => {
-                            map.insert(key.into_owned(), v);
+                            map.insert(key.into(), v.into());
                         }
                     }
                 }
@@ -1387,15 +1399,17 @@ impl<'a> Transaction<'a> {
                     } else {
                         cur.saturating_sub(delta)
                     };
+                    // the number written on the stack, without a String (an i64 has at
+                    // most 20 characters)
+                    let mut digits = [0u8; 24];
+                    let mut cursor = std::io::Cursor::new(&mut digits[..]);
+                    let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{new}"));
+                    let len = usize::try_from(cursor.position()).unwrap_or(0);
+                    let text = &digits[..len];
                     match map.get_mut(&*key) {
-                        Some(old) => {
-                            old.clear();
-                            // the number written in place, without a String
-                            use std::io::Write;
-                            let _ = write!(old, "{new}");
-                        }
+                        Some(old) => old.set(text),
                         None => {
-                            map.insert(key.into_owned(), new.to_string().into_bytes());
+                            map.insert(key.into(), text.into());
                         }
                     }
                 }
@@ -1403,11 +1417,11 @@ impl<'a> Transaction<'a> {
         }
         for (k, t) in &r.actions.setenvs {
             let v = t.expand(self);
-            self.env.insert(k.to_ascii_lowercase(), v);
+            self.env.insert(k.to_ascii_lowercase().into(), v.into());
         }
     }
 
-    fn map_mut(&mut self, tx: bool) -> &mut FxHashMap<String, Vec<u8>> {
+    fn map_mut(&mut self, tx: bool) -> &mut VarMap {
         if tx {
             &mut self.tx
         } else {
@@ -1445,8 +1459,16 @@ impl<'a> Transaction<'a> {
             },
             severity: rule.actions.severity,
             paranoia: rule.paranoia,
-            target: self.matched_var_name.clone(),
-            value: self.matched_var.clone(),
+            target: if rule.log {
+                self.matched_var_name.clone()
+            } else {
+                String::new()
+            },
+            value: if rule.log {
+                self.matched_var.clone()
+            } else {
+                Vec::new()
+            },
             logged: rule.log,
             disruptive: rule.disruptive,
         });
@@ -1860,7 +1882,7 @@ impl<'a> Transaction<'a> {
             "TX" => match selector {
                 Selector::Key(k) => self
                     .tx
-                    .get_key_value(k)
+                    .get_key_value(k.as_str())
                     .map(|(k, v)| vec![(Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..]))])
                     .unwrap_or_default(),
                 _ => {
@@ -2068,14 +2090,11 @@ fn request_filename(req: &RequestModel) -> Vec<u8> {
 
 /// Sets `key` to `value`, reusing the old value's buffer when the key exists (no key
 /// string built then either).
-fn write_in_place(map: &mut FxHashMap<String, Vec<u8>>, key: &str, value: &[u8]) {
+fn write_in_place(map: &mut VarMap, key: &str, value: &[u8]) {
     match map.get_mut(key) {
-        Some(old) => {
-            old.clear();
-            old.extend_from_slice(value);
-        }
+        Some(old) => old.set(value),
         None => {
-            map.insert(key.to_string(), value.to_vec());
+            map.insert(key.into(), value.into());
         }
     }
 }
@@ -2108,9 +2127,14 @@ impl Resolve for Transaction<'_> {
             }
             // keys are stored lower-case, as CRS writes them in macros
             "TX" if !key.bytes().any(|b| b.is_ascii_uppercase()) => {
-                return self.tx.get(key).cloned()
+                return self.tx.get(key).map(|v| v.to_vec())
             }
-            "TX" => return self.tx.get(&key.to_ascii_lowercase()).cloned(),
+            "TX" => {
+                return self
+                    .tx
+                    .get(key.to_ascii_lowercase().as_str())
+                    .map(|v| v.to_vec())
+            }
             _ => {}
         }
         let selector = if key.is_empty() {

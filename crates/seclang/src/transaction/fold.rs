@@ -26,9 +26,8 @@ use std::collections::HashSet;
 
 use palisade_http::{Headers, RequestModel};
 
-use super::{Entry, RuleMatch, Transaction};
+use super::{Entry, RuleMatch, Transaction, VarMap};
 use crate::actions::{Ctl, Disruptive, SetVarOp};
-use crate::fxhash::FxHashMap;
 use crate::macros::Template;
 use crate::ruleset::{Rule, RuleSet};
 use crate::variables::Selector;
@@ -46,6 +45,10 @@ pub(crate) struct FoldedMatch {
     pub(super) writes: Vec<(String, Option<Vec<u8>>)>,
     /// What the match adds to the transaction's matches.
     pub(super) record: RuleMatch,
+    /// MATCHED_VAR_NAME and MATCHED_VAR after the match (the record has them only when
+    /// the rule logs).
+    pub(super) matched_var_name: String,
+    pub(super) matched_var: Vec<u8>,
 }
 
 /// The folded rules of phases 1 to 5 for one starting TX. They hold for a transaction that
@@ -75,12 +78,12 @@ const MAX_FOLDS: usize = 16;
 
 /// The folds for a transaction starting with `tx`, planned the first time that state is
 /// seen (None once `MAX_FOLDS` states are kept: such transactions evaluate every rule).
-pub(crate) fn folds_for(
-    rules: &RuleSet,
-    tx: &FxHashMap<String, Vec<u8>>,
-) -> Option<std::sync::Arc<Folds>> {
+pub(crate) fn folds_for(rules: &RuleSet, tx: &VarMap) -> Option<std::sync::Arc<Folds>> {
     let same = |key: &[(String, Vec<u8>)]| {
-        key.len() == tx.len() && key.iter().all(|(k, v)| tx.get(k) == Some(v))
+        key.len() == tx.len()
+            && key
+                .iter()
+                .all(|(k, v)| tx.get(k.as_str()).map(|x| x.as_slice()) == Some(&v[..]))
     };
     {
         let list = rules.folds.read().ok()?;
@@ -91,7 +94,10 @@ pub(crate) fn folds_for(
             return None;
         }
     }
-    let key: Vec<(String, Vec<u8>)> = tx.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let key: Vec<(String, Vec<u8>)> = tx
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .collect();
     let folds = std::sync::Arc::new(plan(rules, &key));
     let mut list = rules.folds.write().ok()?;
     if let Some((_, f)) = list.iter().find(|(k, _)| same(k)) {
@@ -241,7 +247,7 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
     let mut tx = Transaction::new(rules, &request, &[]);
     tx.exhaustive = true;
     for (k, v) in initial {
-        tx.tx.insert(k.clone(), v.clone());
+        tx.tx.insert(k.as_str().into(), v.as_slice().into());
     }
     let mut taint = Taint::default();
     let mut folds = Folds::default();
@@ -307,19 +313,29 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             keys.extend(
                 tx.tx
                     .iter()
-                    .filter(|(k, v)| before.get(*k) != Some(*v))
-                    .map(|(k, _)| k.clone()),
+                    .filter(|(k, v)| before.get(k.as_str()) != Some(*v))
+                    .map(|(k, _)| k.to_string()),
             );
-            keys.extend(before.keys().filter(|k| !tx.tx.contains_key(*k)).cloned());
+            keys.extend(
+                before
+                    .keys()
+                    .filter(|k| !tx.tx.contains_key(k.as_str()))
+                    .map(|k| k.to_string()),
+            );
             let mut writes: Vec<(String, Option<Vec<u8>>)> = keys
                 .into_iter()
                 .map(|k| {
-                    let v = tx.tx.get(&k).cloned();
+                    let v = tx.tx.get(k.as_str()).map(|v| v.to_vec());
                     (k, v)
                 })
                 .collect();
             writes.sort();
-            out[i] = Some(Folded::Match(Box::new(FoldedMatch { writes, record })));
+            out[i] = Some(Folded::Match(Box::new(FoldedMatch {
+                writes,
+                record,
+                matched_var_name: tx.matched_var_name.clone(),
+                matched_var: tx.matched_var.clone(),
+            })));
             if let Some(marker) = &rule.actions.skip_after {
                 i = match rules.marker_index(phase, marker) {
                     Some(m) if m > i => m + 1,
@@ -448,8 +464,8 @@ mod tests {
     }
 
     fn folds_of(set: &RuleSet) -> std::sync::Arc<Folds> {
-        let mut tx = FxHashMap::default();
-        tx.insert("detection_paranoia_level".to_string(), b"1".to_vec());
+        let mut tx = VarMap::default();
+        tx.insert("detection_paranoia_level".into(), b"1".into());
         folds_for(set, &tx).expect("folds planned")
     }
 
@@ -483,6 +499,21 @@ mod tests {
         assert_eq!(tx_value(&attack, "score"), Some(&b"0"[..]));
         assert_eq!(tx_value(&attack, "reset"), Some(&b"1"[..]));
         assert_eq!(attack.0, vec![1, 3, 4, 6, 7, 8]);
+    }
+
+    /// A folded match leaves MATCHED_VAR and MATCHED_VAR_NAME as evaluating it does, for a
+    /// live rule reading them next, though its record (a `nolog` rule's) keeps neither.
+    #[test]
+    fn a_folded_match_leaves_the_matched_variable_for_the_next_rule() {
+        let set = rules(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.limit=3\"\n\
+             SecRule TX:LIMIT \"@eq 3\" \"id:2,phase:1,pass,nolog,setvar:tx.seen=1\"\n\
+             SecRule MATCHED_VAR \"@streq 3\" \"id:3,phase:1,pass,nolog,setvar:tx.after=%{MATCHED_VAR_NAME}\"\n",
+        );
+        assert_eq!(folded_ids(&set, &folds_of(&set), 1), vec![1, 2]);
+        let (fast, slow) = both(&set, "/");
+        assert_eq!(fast, slow);
+        assert_eq!(tx_value(&fast, "after"), Some(&b"TX:limit"[..]));
     }
 
     /// A chain whose first link matches and acts (here deleting a key a live rule may have
