@@ -268,6 +268,13 @@ impl ValueIndex {
         None
     }
 
+    fn with_capacity(values: usize) -> ValueIndex {
+        ValueIndex {
+            first: FxHashMap::with_capacity_and_hasher(values, Default::default()),
+            next: Vec::with_capacity(values),
+        }
+    }
+
     /// Adds id `id` (the next one: ids are 0, 1, 2, ...) with hash `h`.
     fn insert(&mut self, h: u64, id: u32) {
         let prev = self.first.insert(h, id).unwrap_or(Self::NONE);
@@ -717,10 +724,13 @@ impl<'a> Transaction<'a> {
                     },
                 })
                 .collect();
-        let mut index = ValueIndex::default();
+        // (Tables here are sized up front: a GET grew about fifty of them by doubling,
+        // each growth a reallocation.)
+        let listed: usize = lists.iter().map(Vec::len).sum();
+        let mut index = ValueIndex::with_capacity(listed);
         // (value, collections, plain)
-        let mut values: Vec<(&[u8], u64, bool)> = Vec::new();
-        let mut hashes: Vec<u64> = Vec::new();
+        let mut values: Vec<(&[u8], u64, bool)> = Vec::with_capacity(listed);
+        let mut hashes: Vec<u64> = Vec::with_capacity(listed);
         let mut positions: Vec<Vec<u32>> = Vec::with_capacity(lists.len());
         for (i, list) in lists.iter().enumerate() {
             let bit = crate::prefilter::collection_bit(i);
@@ -764,7 +774,7 @@ impl<'a> Transaction<'a> {
             .map(|(_, v)| v)
             .collect();
         let mut remembered = vec![false; values.len()];
-        let mut to_remember: Vec<u32> = Vec::new();
+        let mut to_remember: Vec<u32> = Vec::with_capacity(values.len());
         for (id, (v, mask, _)) in values.iter().enumerate() {
             if mask & !pf.repeated_mask != 0
                 || v.len() > crate::scan_memo::MAX_VALUE_LEN
@@ -862,7 +872,7 @@ impl<'a> Transaction<'a> {
         // alone (the automaton ignores case): `cmdLine` lowercases every value with a
         // capital letter, and most values are otherwise left as they are.
         let mut literal_scanned: Vec<Vec<bool>> = vec![Vec::new(); pf.plans.len()];
-        let mut scanned_here: Vec<bool> = Vec::new();
+        let mut scanned_here: Vec<bool> = Vec::with_capacity(values.len());
         let mut fresh = crate::prefilter::Hay::default();
         for &p in &pf.order {
             let plan = &pf.plans[p];
