@@ -564,6 +564,11 @@ impl<'a> Transaction<'a> {
             self.candidates = None;
         }
         let mut i = 0;
+        if phase == 1 {
+            if let Some(f) = folds.as_ref() {
+                i = self.apply_prefix(&f.prefix);
+            }
+        }
         while i < entries.len() {
             let Entry::Rule(rule) = &entries[i] else {
                 i += 1;
@@ -622,6 +627,32 @@ impl<'a> Transaction<'a> {
             }
             i += 1;
         }
+    }
+
+    /// Phase 1's leading folded rules applied at once, when nothing can make them differ
+    /// from their plan (no rule ran yet, so no `ctl` removed one and no `skip` is pending):
+    /// the index of the first entry after them, else 0.
+    fn apply_prefix(&mut self, p: &fold::Prefix) -> usize {
+        let untouched = self.skip == 0
+            && self.overrides.removed_ids.is_empty()
+            && self.overrides.removed_tags.is_empty();
+        if p.end == 0 || !untouched {
+            return 0;
+        }
+        // (the folds were planned for the TX this transaction starts with: the table is
+        // that TX with the run's writes applied)
+        self.tx = p.tx.clone();
+        self.tx_digits |= p.tx_digits;
+        self.note_severity(p.severity);
+        self.matches.extend(p.records.iter().cloned());
+        if let Some((name, value)) = &p.matched {
+            self.matched_var.clear();
+            self.matched_var.extend_from_slice(value);
+            self.matched_var_name.clear();
+            self.matched_var_name.push_str(name);
+            self.matched_vars.clear();
+        }
+        p.end
     }
 
     /// A folded rule's match: its TX writes and its record, as `after_match` would leave
