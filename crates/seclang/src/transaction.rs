@@ -886,13 +886,21 @@ impl<'a> Transaction<'a> {
         // NOT_DONE, SAME (the value itself) or the index of the result in the plan's hay
         const NOT_DONE: u32 = u32::MAX;
         const SAME: u32 = u32::MAX - 1;
-        let mut is_parent = vec![false; pf.plans.len()];
+        // Each parent plan's results are a row of one table (allocated once, not a vector
+        // per plan and request): `row_of[p]` is plan p's row, NO_ROW for plans no other
+        // extends.
+        const NO_ROW: usize = usize::MAX;
+        let mut row_of = vec![NO_ROW; pf.plans.len()];
+        let mut rows = 0;
         for q in pf.plans.iter().filter_map(|p| p.parent) {
-            is_parent[q] = true;
+            if row_of[q] == NO_ROW {
+                row_of[q] = rows;
+                rows += 1;
+            }
         }
+        let mut results: Vec<u32> = vec![NOT_DONE; rows * values.len()];
         let mut hays: Vec<crate::prefilter::Hay> = Vec::new();
         hays.resize_with(pf.plans.len(), Default::default);
-        let mut results: Vec<Vec<u32>> = vec![Vec::new(); pf.plans.len()];
         // Per kept plan hay entry: whether its bytes were scanned for literals already (in
         // this plan or, for an entry its last step left as the parent's, an ancestor's).
         // The literal automaton is the same for every plan and a copy carries the same
@@ -911,11 +919,13 @@ impl<'a> Transaction<'a> {
             scanned_here.clear();
             // the plan's steps as a mask of `pf.steps` bits (none when there are too many)
             let plan_steps = plan.steps.iter().fold(0u64, |m, &k| m | 1 << k);
-            let mut res = if is_parent[p] {
-                vec![NOT_DONE; values.len()]
-            } else {
-                Vec::new()
-            };
+            let row = row_of[p];
+            // where this plan's results go in `results`, when some plan extends it
+            let res_at = (row != NO_ROW).then(|| row * values.len());
+            // where its parent's results are (every parent has a row)
+            let parent_at = plan
+                .parent
+                .map(|q| (q, row_of[q].wrapping_mul(values.len())));
             for (i, (v, mask, _)) in values.iter().enumerate() {
                 if mask & plan.mask == 0 || remembered[i] {
                     continue;
@@ -949,8 +959,8 @@ impl<'a> Transaction<'a> {
                 let at = if unchanged {
                     SAME
                 } else {
-                    let from_parent = plan.parent.and_then(|q| {
-                        let r = *results[q].get(i)?;
+                    let from_parent = parent_at.and_then(|(q, at)| {
+                        let r = *results.get(at.wrapping_add(i))?;
                         (r != NOT_DONE).then_some((q, r))
                     });
                     match (from_parent, plan.transforms.last()) {
@@ -1002,7 +1012,7 @@ impl<'a> Transaction<'a> {
                         }
                     }
                 };
-                if let Some(r) = res.get_mut(i) {
+                if let Some(r) = res_at.and_then(|base| results.get_mut(base + i)) {
                     *r = at;
                 }
             }
@@ -1022,7 +1032,10 @@ impl<'a> Transaction<'a> {
                 pf.scan_dfa(dfa, &hay, &mut candidates);
             }
             pf.scan_tests(&plan.tests, &hay, &mut candidates, &mut holds);
-            if is_parent[p] {
+            // A parent's results are kept for the plans extending it; an empty hay (the
+            // plan changed no value, as for most of a GET's) is left where it is rather than
+            // replaced by a new allocation.
+            if row != NO_ROW && !hay.is_empty() {
                 // (most pipelines change few values: room for all of a large body each would
                 // reserve megabytes per request)
                 hays[p] = std::mem::replace(
@@ -1030,7 +1043,7 @@ impl<'a> Transaction<'a> {
                     crate::prefilter::Hay::with_capacity(values.len(), value_bytes.min(8192)),
                 );
                 std::mem::swap(&mut literal_scanned[p], &mut scanned_here);
-                results[p] = res;
+                scanned_here.reserve(values.len());
             }
         }
         if !to_remember.is_empty() && !candidates.gave_up {
