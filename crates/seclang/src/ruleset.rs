@@ -103,6 +103,10 @@ pub struct RuleSet {
     /// skipAfter matches (~50 times per CRS request), so hashed with the fast hasher: keys
     /// come from the rule files, never from requests.
     markers: [crate::fxhash::FxHashMap<String, usize>; 6],
+    /// Per phase and entry: where a matched rule with skipAfter resumes (the entry after
+    /// its marker, or the phase's end when the marker is missing or not after it), worked
+    /// out once rather than by name on each of ~50 matches per request.
+    skip_after_resume: [Vec<usize>; 6],
     /// Every distinct transformation pipeline (rules refer to them by index), and every
     /// non-empty prefix of one.
     pub pipelines: Vec<Vec<Transform>>,
@@ -259,6 +263,19 @@ impl RuleSet {
 
     pub fn marker_index(&self, phase: u8, name: &str) -> Option<usize> {
         self.markers[phase as usize].get(name).copied()
+    }
+
+    /// Where phase `phase` resumes after entry `index`'s rule matched and skipped to its
+    /// `skipAfter` marker `marker`.
+    pub fn skip_after_resume(&self, phase: u8, index: usize, marker: &str) -> usize {
+        match self.skip_after_resume[usize::from(phase)].get(index) {
+            Some(&resume) => resume,
+            // (a set whose table was not built: by name)
+            None => match self.marker_index(phase, marker) {
+                Some(m) if m > index => m + 1,
+                _ => self.phases[usize::from(phase)].len(),
+            },
+        }
     }
 
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
@@ -579,6 +596,22 @@ impl Builder {
                     self.set.markers[phase].insert(m.clone(), i);
                 }
             }
+            let entries = &self.set.phases[phase];
+            let markers = &self.set.markers[phase];
+            self.set.skip_after_resume[phase] = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| match e {
+                    Entry::Rule(r) => match r.actions.skip_after.as_ref() {
+                        Some(marker) => match markers.get(marker) {
+                            Some(&m) if m > i => m + 1,
+                            _ => entries.len(),
+                        },
+                        None => i + 1,
+                    },
+                    Entry::Marker(_) => i + 1,
+                })
+                .collect();
         }
         Ok(self.set)
     }

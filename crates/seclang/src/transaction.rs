@@ -609,10 +609,7 @@ impl<'a> Transaction<'a> {
             };
             if matched {
                 if let Some(marker) = &rule.actions.skip_after {
-                    i = match rules.marker_index(phase, marker) {
-                        Some(m) if m > i => m + 1,
-                        _ => entries.len(),
-                    };
+                    i = rules.skip_after_resume(phase, i, marker);
                     if self.stop_phase(phase) {
                         return;
                     }
@@ -2231,6 +2228,37 @@ mod tests {
 
     fn get(target: &str) -> RequestModel {
         RequestModel::from_head("GET", target, "HTTP/1.1", Headers::default())
+    }
+
+    /// A matched skipAfter resumes after its marker; a marker before the rule, or one that
+    /// is not there, ends the phase (as in ModSecurity).
+    #[test]
+    fn skip_after_resumes_after_its_marker_or_ends_the_phase() {
+        let set = rules(
+            "SecMarker BACK\n\
+             SecAction \"id:1,phase:1,pass,nolog,skipAfter:AHEAD\"\n\
+             SecAction \"id:2,phase:1,pass,nolog,setvar:tx.skipped=1\"\n\
+             SecMarker AHEAD\n\
+             SecAction \"id:3,phase:1,pass,nolog,setvar:tx.ahead=1\"\n\
+             SecRule ARGS:back \"@streq 1\" \"id:4,phase:1,pass,nolog,skipAfter:BACK\"\n\
+             SecRule ARGS:missing \"@streq 1\" \"id:5,phase:1,pass,nolog,skipAfter:NOWHERE\"\n\
+             SecAction \"id:6,phase:1,pass,nolog,setvar:tx.end=1\"\n",
+        );
+        for (target, end) in [
+            ("/", Some(&b"1"[..])),
+            ("/?back=1", None),
+            ("/?missing=1", None),
+        ] {
+            let req = get(target);
+            for exhaustive in [false, true] {
+                let mut tx = Transaction::new(&set, &req, &[]);
+                tx.set_exhaustive(exhaustive);
+                tx.process_request();
+                assert_eq!(tx.tx("skipped"), None, "{target}");
+                assert_eq!(tx.tx("ahead"), Some(&b"1"[..]), "{target}");
+                assert_eq!(tx.tx("end"), end, "{target}");
+            }
+        }
     }
 
     /// Pipelines computed from their parent's cached result give what applying the whole
