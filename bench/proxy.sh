@@ -82,12 +82,14 @@ python3 - "$OUT.raw" "$OUT" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 plain = {(r["round"], r["scenario"]): float(r["rps"]) for r in rows if r["target"] == "plain"}
+modsec = {(r["round"], r["scenario"]): float(r["rps"]) for r in rows if r["target"].startswith("modsec")}
 keys = []
 for r in rows:
     if (r["target"], r["scenario"]) not in keys:
         keys.append((r["target"], r["scenario"]))
 with open(sys.argv[2], "w") as out:
-    out.write("target\tscenario\trounds\trps\tp50_ms\tp99_ms\tnon2xx\tsock_err\trps_vs_plain\tratios\n")
+    out.write("target\tscenario\trounds\trps\tp50_ms\tp99_ms\tnon2xx\tsock_err\trps_vs_plain\tratios"
+              + ("\trps_vs_modsec" if modsec else "") + "\n")
     for target, scenario in sorted(keys, key=lambda k: (k[0] != "plain", k[0] != "palisade", k[0])):
         mine = [r for r in rows if (r["target"], r["scenario"]) == (target, scenario)]
         med = lambda f: statistics.median(float(r[f]) for r in mine)
@@ -98,11 +100,16 @@ with open(sys.argv[2], "w") as out:
             "%.3f" % med("p99_ms"), str(sum(int(r["non2xx"]) for r in mine)),
             str(sum(int(r["sock_err"]) for r in mine)),
             "%.3f" % statistics.median(ratios) if ratios else "-",
-            ",".join("%.2f" % x for x in ratios) or "-"]) + "\n")
+            ",".join("%.2f" % x for x in ratios) or "-"]
+            # the median of the per-round ratios to ModSecurity's req/s (MODSEC=1)
+            + (["%.1f" % statistics.median(float(r["rps"]) / modsec[(r["round"], scenario)]
+                                           for r in mine)
+                if all(modsec.get((r["round"], scenario)) for r in mine) else "-"]
+               if modsec else [])) + "\n")
 PY
 mv "$OUT.raw" "${OUT%.tsv}-rounds.tsv"
 column -t -s$'\t' "$OUT"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "TSV: $OUT, each run in ${OUT%.tsv}-rounds.tsv (wrk $WRK_ARGS, $ROUNDS rounds)."
-echo "rps, p50, p99: medians over the rounds; rps_vs_plain: the median of the per-round ratios."
+echo "rps, p50, p99: medians over the rounds; rps_vs_plain (and rps_vs_modsec): the median of the per-round ratios."
 echo "non2xx > 0 on palisade = a benign request was blocked."
