@@ -13,6 +13,11 @@ use palisade_http::{parse_body, Arg, BodyKind, RequestModel, Transform};
 
 use crate::actions::{Ctl, Disruptive, EngineMode, IdRange, SetVarOp};
 use crate::fxhash::FxHashMap;
+use crate::macros::Resolve;
+use crate::operators::{atoi, Captures, Op};
+use crate::prefilter::{Candidates, ValueTest};
+use crate::ruleset::{Entry, PhaseGroup, Rule, RuleSet};
+use crate::variables::{Selector, Target};
 
 /// A TX or ENV variable's name and value. Inline when short (nearly all of CRS's: names
 /// like `blocking_inbound_anomaly_score`, values like `0` or `5`): CRS's set-up rules write
@@ -21,11 +26,6 @@ type VarName = palisade_http::small::SmallStr<46>;
 type VarValue = palisade_http::small::SmallBytes<30>;
 /// TX or ENV: lower-case names to values.
 pub(crate) type VarMap = FxHashMap<VarName, VarValue>;
-use crate::macros::Resolve;
-use crate::operators::{atoi, Captures, Op};
-use crate::prefilter::{Candidates, ValueTest};
-use crate::ruleset::{Entry, PhaseGroup, Rule, RuleSet};
-use crate::variables::{Selector, Target};
 
 pub(crate) mod fold;
 
@@ -425,9 +425,7 @@ impl<'a> Transaction<'a> {
 
     /// Records a write of TX key `key` for [`Transaction::tx_digits`].
     fn note_tx_key(&mut self, key: &str) {
-        if let [d @ b'0'..=b'9'] = key.as_bytes() {
-            self.tx_digits |= 1 << (d - b'0');
-        }
+        self.tx_digits |= tx_digit_bit(key);
     }
 
     pub fn tx(&self, key: &str) -> Option<&[u8]> {
@@ -2139,8 +2137,16 @@ fn request_filename(req: &RequestModel) -> Vec<u8> {
     palisade_http::urlencoded::percent_decode(req.path_raw.as_bytes(), false)
 }
 
-/// Sets `key` to `value`, reusing the old value's buffer when the key exists (no key
-/// string built then either).
+/// The bit of [`Transaction::tx_digits`] that a write of TX key `key` sets: `TX:0`-`TX:9`
+/// have one, other keys none.
+pub(crate) fn tx_digit_bit(key: &str) -> u16 {
+    match key.as_bytes() {
+        [d @ b'0'..=b'9'] => 1 << (d - b'0'),
+        _ => 0,
+    }
+}
+
+/// Sets `key` to `value`, in place when the key exists (no key built then).
 fn write_in_place(map: &mut VarMap, key: &str, value: &[u8]) {
     match map.get_mut(key) {
         Some(old) => old.set(value),

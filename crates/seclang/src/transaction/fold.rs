@@ -459,9 +459,7 @@ fn prefix(rules: &RuleSet, folds: &Folds, initial: &[(String, Vec<u8>)]) -> Pref
                     for (k, v) in &m.writes {
                         match v {
                             Some(v) => {
-                                if let [d @ b'0'..=b'9'] = k.as_bytes() {
-                                    p.tx_digits |= 1 << (d - b'0');
-                                }
+                                p.tx_digits |= super::tx_digit_bit(k);
                                 p.tx.insert(k.as_str().into(), v.as_slice().into());
                             }
                             None => {
