@@ -5,6 +5,9 @@
 //!
 //! `cargo run --release -p palisade-seclang --example crs_bench -- CRS_DIR [get|form|json] [ITERS]`
 //!
+//! With `RESPONSE=1` each request is followed by its response phases on the anchor
+//! upstream's answer (`200`, `text/plain`, `ok`), as the proxy runs them.
+//!
 //! Instructions per request (deterministic, unlike time on a shared machine):
 //! `valgrind --tool=callgrind --toggle-collect=crs_bench::timed target/release/examples/crs_bench CRS_DIR get 20`,
 //! total divided by ITERS.
@@ -12,7 +15,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use palisade_engine::Detector;
+use palisade_engine::{Detector, ResponseModel};
 use palisade_http::bench_scenarios::request as build;
 use palisade_http::RequestModel;
 use palisade_seclang::{CrsDetector, CrsLoad};
@@ -34,12 +37,35 @@ fn thread_cpu_ns() -> u64 {
 /// requests only (`--toggle-collect=crs_bench::timed`), without the first one, which
 /// fills the lazy DFAs' caches.
 #[inline(never)]
-fn timed(det: &CrsDetector, model: &RequestModel) -> f64 {
+fn timed(det: &CrsDetector, model: &RequestModel, response: Option<&ResponseModel>) -> f64 {
     let t = Instant::now();
     let mut out = Vec::new();
     det.inspect_request(black_box(model), 1, &mut out);
+    if let Some(response) = response {
+        det.inspect_response(black_box(model), response, 1, &mut out);
+    }
     black_box(out);
     t.elapsed().as_secs_f64() * 1e6
+}
+
+/// What the anchor upstream (nginx `return 200 "ok\n"`, `default_type text/plain`) answers.
+fn upstream_response() -> ResponseModel {
+    let mut headers = palisade_http::Headers::default();
+    for (name, value) in [
+        ("Server", "nginx"),
+        ("Date", "Sat, 05 Dec 2026 09:00:00 GMT"),
+        ("Content-Type", "text/plain"),
+        ("Content-Length", "3"),
+        ("Connection", "keep-alive"),
+    ] {
+        headers.push(name, value.as_bytes().to_vec());
+    }
+    ResponseModel {
+        status: 200,
+        headers,
+        content_type: "text/plain".into(),
+        body: b"ok\n".to_vec(),
+    }
 }
 
 const PREAMBLE: &str =
@@ -58,14 +84,20 @@ fn main() {
     .load()
     .unwrap_or_else(|e| panic!("{e}"));
     let det = CrsDetector::new(Arc::new(rules), 0, true);
+    let response = std::env::var_os("RESPONSE").map(|_| upstream_response());
     println!("rss after load {} MB", rss_mb());
     for scenario in scenarios.split(',') {
         let model = build(scenario);
         let mut out = Vec::new();
         det.inspect_request(&model, 1, &mut out);
+        if let Some(response) = &response {
+            det.inspect_response(&model, response, 1, &mut out);
+        }
         let ids: Vec<&str> = out.iter().map(|f| f.id.as_str()).collect();
         let cpu0 = thread_cpu_ns();
-        let mut times: Vec<f64> = (0..iters).map(|_| timed(&det, &model)).collect();
+        let mut times: Vec<f64> = (0..iters)
+            .map(|_| timed(&det, &model, response.as_ref()))
+            .collect();
         let cpu = thread_cpu_ns().saturating_sub(cpu0) as f64 / 1e3 / iters as f64;
         times.sort_by(f64::total_cmp);
         println!(
