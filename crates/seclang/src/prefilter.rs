@@ -574,6 +574,9 @@ pub struct Candidates {
     /// Whether a scan gave up (a lazy DFA out of cache) and credited its slots everywhere:
     /// the values it was scanning then have no verdict of their own.
     pub gave_up: bool,
+    /// The slots whose `values` got a first id, for [`Candidates::finish`] to sort only
+    /// those (a request credits a few of ~300 slots).
+    credited: Vec<u32>,
 }
 
 impl Candidates {
@@ -584,6 +587,7 @@ impl Candidates {
             everywhere: covered.iter().map(|c| !c).collect(),
             values: vec![Vec::new(); covered.len()],
             gave_up: false,
+            credited: Vec::new(),
         }
     }
 
@@ -603,8 +607,13 @@ impl Candidates {
             return;
         }
         let v = &mut self.values[slot];
-        if v.last() != Some(&id) {
-            v.push(id);
+        match v.last() {
+            Some(&last) if last == id => {}
+            None => {
+                v.push(id);
+                self.credited.push(slot as u32);
+            }
+            Some(_) => v.push(id),
         }
     }
 
@@ -620,7 +629,10 @@ impl Candidates {
 
     /// Sorts each slot's value ids (scans of several hays append out of order).
     pub fn finish(&mut self) {
-        for v in &mut self.values {
+        for &slot in &self.credited {
+            let Some(v) = self.values.get_mut(slot as usize) else {
+                continue;
+            };
             if !v.is_sorted() {
                 v.sort_unstable();
                 v.dedup();
