@@ -814,7 +814,7 @@ fn unicode_low_byte(code: u32) -> u8 {
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 
 /// C `isspace` in the C locale.
-fn is_c_space(b: u8) -> bool {
+const fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
@@ -827,7 +827,7 @@ fn keep_bytes(input: &[u8], keep: impl Fn(u8) -> bool) -> Vec<u8> {
     out
 }
 
-fn is_ws_nbsp(b: u8) -> bool {
+const fn is_ws_nbsp(b: u8) -> bool {
     is_c_space(b) || b == 0xa0
 }
 
@@ -836,7 +836,7 @@ static WS_NBSP: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 256 {
-        t[b] = matches!(b as u8, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xa0);
+        t[b] = is_ws_nbsp(b as u8);
         b += 1;
     }
     t

@@ -99,10 +99,6 @@ pub struct RuleSet {
     /// Entries of phases 1–5 (index 0 unused).
     pub phases: [Vec<Entry>; 6],
     pub settings: Settings,
-    /// Index of each marker per phase, for skipAfter. Looked up whenever a rule with
-    /// skipAfter matches (~50 times per CRS request), so hashed with the fast hasher: keys
-    /// come from the rule files, never from requests.
-    markers: [crate::fxhash::FxHashMap<String, usize>; 6],
     /// Per phase and entry: where a matched rule with skipAfter resumes (the entry after
     /// its marker, or the phase's end when the marker is missing or not after it), worked
     /// out once rather than by name on each of ~50 matches per request.
@@ -261,21 +257,16 @@ impl RuleSet {
             .count()
     }
 
-    pub fn marker_index(&self, phase: u8, name: &str) -> Option<usize> {
-        self.markers[phase as usize].get(name).copied()
-    }
-
     /// Where phase `phase` resumes after entry `index`'s rule matched and skipped to its
-    /// `skipAfter` marker `marker`.
-    pub fn skip_after_resume(&self, phase: u8, index: usize, marker: &str) -> usize {
-        match self.skip_after_resume[usize::from(phase)].get(index) {
-            Some(&resume) => resume,
-            // (a set whose table was not built: by name)
-            None => match self.marker_index(phase, marker) {
-                Some(m) if m > index => m + 1,
-                _ => self.phases[usize::from(phase)].len(),
-            },
-        }
+    /// `skipAfter` marker: the entry after the marker, or the phase's end when the marker
+    /// is missing or not after the rule.
+    pub fn skip_after_resume(&self, phase: u8, index: usize) -> usize {
+        let phase = usize::from(phase);
+        // (the table covers every entry of a built set; past it, the phase ends)
+        self.skip_after_resume[phase]
+            .get(index)
+            .copied()
+            .unwrap_or(self.phases[phase].len())
     }
 
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
@@ -349,8 +340,6 @@ impl Builder {
             "secmarker" => {
                 let m = arg(0)?.to_string();
                 for phase in 1..=5 {
-                    let idx = self.set.phases[phase].len();
-                    self.set.markers[phase].insert(m.clone(), idx);
                     self.set.phases[phase].push(Entry::Marker(m.clone()));
                 }
             }
@@ -588,22 +577,24 @@ impl Builder {
         }
         self.build_prefilter();
         self.link_pipelines();
-        // marker positions may have moved after removals
+        // where each skipAfter resumes, from the markers' final positions (after removals;
+        // a marker named twice counts where it is last)
         for phase in 1..=5 {
-            self.set.markers[phase].clear();
-            for (i, e) in self.set.phases[phase].iter().enumerate() {
-                if let Entry::Marker(m) = e {
-                    self.set.markers[phase].insert(m.clone(), i);
-                }
-            }
             let entries = &self.set.phases[phase];
-            let markers = &self.set.markers[phase];
+            let markers: crate::fxhash::FxHashMap<&str, usize> = entries
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| match e {
+                    Entry::Marker(m) => Some((m.as_str(), i)),
+                    Entry::Rule(_) => None,
+                })
+                .collect();
             self.set.skip_after_resume[phase] = entries
                 .iter()
                 .enumerate()
                 .map(|(i, e)| match e {
                     Entry::Rule(r) => match r.actions.skip_after.as_ref() {
-                        Some(marker) => match markers.get(marker) {
+                        Some(marker) => match markers.get(marker.as_str()) {
                             Some(&m) if m > i => m + 1,
                             _ => entries.len(),
                         },

@@ -606,8 +606,8 @@ impl<'a> Transaction<'a> {
                 }
             };
             if matched {
-                if let Some(marker) = &rule.actions.skip_after {
-                    i = rules.skip_after_resume(phase, i, marker);
+                if rule.actions.skip_after.is_some() {
+                    i = rules.skip_after_resume(phase, i);
                     if self.stop_phase(phase) {
                         return;
                     }

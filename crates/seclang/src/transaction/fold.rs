@@ -356,11 +356,8 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
                 matched_var_name: tx.matched_var_name.clone(),
                 matched_var: tx.matched_var.clone(),
             })));
-            if let Some(marker) = &rule.actions.skip_after {
-                i = match rules.marker_index(phase, marker) {
-                    Some(m) if m > i => m + 1,
-                    _ => entries.len(),
-                };
+            if rule.actions.skip_after.is_some() {
+                i = rules.skip_after_resume(phase, i);
                 continue;
             }
             if let Some(n) = rule.actions.skip {
@@ -413,12 +410,9 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
                 continue;
             }
             // the entries the rule's match passes over, as `Transaction::run_phase` skips
-            let skipped: Vec<usize> = if let Some(marker) = &rule.actions.skip_after {
-                let end = match rules.marker_index(phase, marker) {
-                    Some(m) if m > i => m,
-                    _ => entries.len(),
-                };
-                (i + 1..end).collect()
+            // (a skipAfter's range ends with its marker, which folds nothing)
+            let skipped: Vec<usize> = if rule.actions.skip_after.is_some() {
+                (i + 1..rules.skip_after_resume(phase, i)).collect()
             } else if let Some(n) = rule.actions.skip {
                 (i + 1..entries.len())
                     .filter(|&j| matches!(entries[j], Entry::Rule(_)))
