@@ -1075,6 +1075,16 @@ impl Prefilter {
             let value = &bytes[hay.starts[k]..hay.end_of(k)];
             let mut sid = dfa.start_state_forward(cache, &Input::new(value)).ok()?;
             for &b in value {
+                // From an untagged state the step is one table load; only a tagged result
+                // (a match, the dead state, or a transition not computed yet) takes the
+                // checked step, which computes it.
+                if !sid.is_tagged() {
+                    let next = dfa.next_state_untagged(cache, sid, b);
+                    if !next.is_tagged() {
+                        sid = next;
+                        continue;
+                    }
+                }
                 sid = dfa.next_state(cache, sid, b).ok()?;
                 if sid.is_tagged() {
                     if sid.is_match() {
