@@ -908,10 +908,21 @@ impl<'a> Transaction<'a> {
         let mut literal_scanned: Vec<Vec<bool>> = vec![Vec::new(); pf.plans.len()];
         let mut scanned_here: Vec<bool> = Vec::with_capacity(values.len());
         let mut fresh = crate::prefilter::Hay::default();
+        // A step's result on a value itself, for the plans that end with that step after
+        // steps leaving the value as it is (`removeWhitespace` ends four CRS pipelines whose
+        // decoders leave a form's prose as it is): computed once, and its bytes scanned for
+        // literals once. Keyed by (value, step); with whether they were scanned.
+        let mut step_results: Vec<(Cow<'_, [u8]>, bool)> = Vec::new();
+        let mut step_result_of: crate::fxhash::FxHashMap<(u32, usize), usize> = Default::default();
+        // per entry of `hay`: the step result it is, if it is one
+        let mut from_step: Vec<Option<usize>> = Vec::with_capacity(values.len());
         for &p in &pf.order {
             let plan = &pf.plans[p];
             hay.clear();
             scanned_here.clear();
+            from_step.clear();
+            // the step this plan ends with
+            let last_step = plan.steps.last().copied();
             // the plan's steps as a mask of `pf.steps` bits (none when there are too many)
             let plan_steps = plan.steps.iter().fold(0u64, |m, &k| m | 1 << k);
             let row = row_of[p];
@@ -932,7 +943,7 @@ impl<'a> Transaction<'a> {
                 // result, kept: the plan's result below would otherwise apply that step to
                 // the value a second time. The steps before it leave the value as it is, so
                 // the plan's result is the rest of the plan applied to this one.
-                let mut changed_by: Option<(usize, Cow<'_, [u8]>)> = None;
+                let mut changed_by: Option<(usize, usize)> = None;
                 if unchanged && plan_steps & !same[i] != 0 {
                     for (j, &k) in plan.steps.iter().enumerate() {
                         let bit = 1u64 << k;
@@ -942,7 +953,9 @@ impl<'a> Transaction<'a> {
                             if matches!(t, Cow::Borrowed(b) if b.len() == v.len()) {
                                 same[i] |= bit;
                             } else {
-                                changed_by = Some((j, t));
+                                step_result_of.insert((i as u32, k), step_results.len());
+                                changed_by = Some((j, step_results.len()));
+                                step_results.push((t, false));
                             }
                         }
                         if same[i] & bit == 0 {
@@ -968,39 +981,59 @@ impl<'a> Transaction<'a> {
                             // (the raw value was scanned for literals in the raw pass)
                             let base_scanned = r == SAME
                                 || literal_scanned[q].get(r as usize).copied().unwrap_or(false);
-                            let applied = match changed_by {
-                                Some((j, t)) if r == SAME && j + 1 == plan.steps.len() => t,
-                                _ => last.apply(base),
+                            // (the last step on the value itself: its result, when some plan
+                            // computed it)
+                            let kept = last_step
+                                .filter(|_| r == SAME)
+                                .and_then(|k| step_result_of.get(&(i as u32, k)).copied());
+                            let applied = match kept {
+                                Some(at) => Cow::Borrowed(&step_results[at].0[..]),
+                                None => last.apply(base),
                             };
                             match applied {
-                                Cow::Borrowed(b) if b.len() == base.len() => {
+                                Cow::Borrowed(b) if b.len() == base.len() && kept.is_none() => {
                                     if r == SAME {
                                         SAME
                                     } else {
                                         hay.push(base, *mask, i as u32);
                                         scanned_here.push(base_scanned);
+                                        from_step.push(None);
                                         (hay.len() - 1) as u32
                                     }
                                 }
                                 t => {
                                     hay.push(&t, *mask, i as u32);
-                                    scanned_here.push(base_scanned && t.eq_ignore_ascii_case(base));
+                                    let scanned = kept.is_some_and(|at| step_results[at].1);
+                                    scanned_here.push(
+                                        scanned || (base_scanned && t.eq_ignore_ascii_case(base)),
+                                    );
+                                    from_step.push(kept);
                                     (hay.len() - 1) as u32
                                 }
                             }
                         }
                         _ => {
-                            let result = match changed_by {
-                                Some((j, first)) if plan.steps.len() == plan.transforms.len() => {
+                            // a one-step plan's result is that step's on the value
+                            let kept = last_step
+                                .filter(|_| plan.steps.len() == 1)
+                                .and_then(|k| step_result_of.get(&(i as u32, k)).copied());
+                            let result = match (kept, changed_by) {
+                                (Some(at), _) => Cow::Borrowed(&step_results[at].0[..]),
+                                (None, Some((j, at)))
+                                    if plan.steps.len() == plan.transforms.len() =>
+                                {
+                                    let first = Cow::Borrowed(&step_results[at].0[..]);
                                     Cow::Owned(apply_rest(&plan.transforms[j + 1..], first))
                                 }
                                 _ => apply_all(&plan.transforms, v),
                             };
                             match result {
-                                Cow::Borrowed(b) if b.len() == v.len() => SAME,
+                                Cow::Borrowed(b) if b.len() == v.len() && kept.is_none() => SAME,
                                 t => {
                                     hay.push(&t, *mask, i as u32);
-                                    scanned_here.push(t.eq_ignore_ascii_case(v));
+                                    let scanned = kept.is_some_and(|at| step_results[at].1);
+                                    scanned_here.push(scanned || t.eq_ignore_ascii_case(v));
+                                    from_step.push(kept);
                                     (hay.len() - 1) as u32
                                 }
                             }
@@ -1022,6 +1055,9 @@ impl<'a> Transaction<'a> {
                     pf.scan(&hay, &mut candidates);
                 }
                 scanned_here.iter_mut().for_each(|s| *s = true);
+                for &at in from_step.iter().flatten() {
+                    step_results[at].1 = true;
+                }
             }
             if let Some(dfa) = &plan.dfa {
                 pf.scan_dfa(dfa, &hay, &mut candidates);
@@ -2603,6 +2639,39 @@ mod tests {
             tx.set_tx("detection_paranoia_level", "1");
             tx.process_request();
             assert_eq!(tx.tx(key), Some(&b"1"[..]), "{query}");
+        }
+    }
+
+    /// A step's result on a value is shared by the plans ending with that step whose
+    /// earlier steps leave the value as it is (`removeWhitespace` after decoders that leave
+    /// prose alone): each such plan still sees it (for its regexes and its literals), and a
+    /// plan whose earlier steps change the value does not.
+    #[test]
+    fn prefilter_shares_a_last_step_result_between_plans() {
+        // Plans run shortest first: the one-step removeWhitespace plan (a regex without
+        // literals: no literal scan) computes the step's results; the two-step plans after
+        // it take them, the first of those scanning them for literals. The one-step decoder
+        // rules make the decoders plans of their own (the two-step plans' parents).
+        let set = rules(
+            "SecRule ARGS \"@rx ^[a-z]{11}$\" \"id:1,phase:1,pass,t:none,t:removeWhitespace,setvar:tx.dfa=+1\"\n\
+             SecRule ARGS \"@rx unionselect\" \"id:2,phase:1,pass,t:none,t:jsDecode,t:removeWhitespace,setvar:tx.js=+1\"\n\
+             SecRule ARGS \"@rx onselect\" \"id:3,phase:1,pass,t:none,t:htmlEntityDecode,t:removeWhitespace,setvar:tx.html=+1\"\n\
+             SecRule ARGS \"@rx ^AB$\" \"id:4,phase:1,pass,t:none,t:urlDecodeUni,t:removeWhitespace,setvar:tx.decoded=+1\"\n\
+             SecRule ARGS \"@rx zzz\" \"id:5,phase:1,pass,t:none,t:jsDecode\"\n\
+             SecRule ARGS \"@rx zzz\" \"id:6,phase:1,pass,t:none,t:htmlEntityDecode\"\n\
+             SecRule ARGS \"@rx zzz\" \"id:7,phase:1,pass,t:none,t:urlDecodeUni\"\n",
+        );
+        assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
+        let pf = set.prefilter(1).expect("level 1 prefilter");
+        assert_eq!(pf.plans.iter().filter(|p| p.parent.is_some()).count(), 3);
+        // x: prose that every decoder leaves as it is; z: `%41 B`, whose removeWhitespace
+        // result `%41B` is shared, but which urlDecodeUni changes (to `A B`, then `AB`)
+        let req = get("/?x=un+ion+sel+ect&z=%2541+B&q=other");
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.set_tx("detection_paranoia_level", "1");
+        tx.process_request();
+        for key in ["dfa", "js", "html", "decoded"] {
+            assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key}");
         }
     }
 
