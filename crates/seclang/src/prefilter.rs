@@ -1119,12 +1119,23 @@ impl Prefilter {
     /// value) pair is read once (a pattern such as `a.*` puts every later position in a match
     /// state); if the lazy DFA gives up, every pattern counts as matching.
     pub fn scan_dfa(&self, multi: &MultiDfa, hay: &Hay, candidates: &mut Candidates) {
+        self.scan_dfa_shorter_than(multi, hay, usize::MAX, candidates);
+    }
+
+    /// [`Prefilter::scan_dfa`] over the values of `hay` shorter than `max_len` bytes.
+    pub fn scan_dfa_shorter_than(
+        &self,
+        multi: &MultiDfa,
+        hay: &Hay,
+        max_len: usize,
+        candidates: &mut Candidates,
+    ) {
         if hay.is_empty() {
             return;
         }
         let mut cache = multi.caches.get();
         if self
-            .try_scan_dfa(multi, &mut cache, hay, candidates)
+            .try_scan_dfa(multi, &mut cache, hay, max_len, candidates)
             .is_none()
         {
             for &slot in &multi.slots {
@@ -1138,6 +1149,7 @@ impl Prefilter {
         multi: &MultiDfa,
         cache: &mut Cache,
         hay: &Hay,
+        max_len: usize,
         candidates: &mut Candidates,
     ) -> Option<()> {
         let dfa = &*multi.dfa;
@@ -1190,6 +1202,9 @@ impl Prefilter {
                 continue;
             }
             let value = &bytes[hay.starts[k]..hay.end_of(k)];
+            if value.len() >= max_len {
+                continue;
+            }
             let mut sid = dfa.start_state_forward(cache, &Input::new(value)).ok()?;
             for &b in value {
                 // From an untagged state the step is one table load; only a tagged result

@@ -916,6 +916,26 @@ impl<'a> Transaction<'a> {
         let mut step_result_of: crate::fxhash::FxHashMap<(u32, usize), usize> = Default::default();
         // per entry of `hay`: the step result it is, if it is one
         let mut from_step: Vec<Option<usize>> = Vec::with_capacity(values.len());
+        // The plans' regex scans, deferred to the end: a result that several plans produce
+        // for one value (removeWhitespace of prose under two pipelines; cmdLine and a
+        // lowercasing pipeline on a value that only changes case) is scanned once, with the
+        // DFA of every plan's regexes (`raw_dfa`, which may only credit more), instead of
+        // once per plan. `dfa_work` holds each distinct (value, result) once, `dfa_plan`
+        // the plan that produced it (SHARED: more than one), and `dfa_next` links a value's
+        // results from `dfa_head`. Only long results: on short ones (a JSON order's 700
+        // leaves) the larger DFA's matches cost more than the scans saved.
+        const MIN_SHARED_LEN: usize = 256;
+        const SHARED: usize = usize::MAX;
+        const NONE: u32 = u32::MAX;
+        let share = pf.raw_dfa.is_some();
+        let mut dfa_work = crate::prefilter::Hay::default();
+        let mut dfa_plan: Vec<usize> = Vec::new();
+        let mut dfa_next: Vec<u32> = Vec::new();
+        let mut dfa_head: Vec<u32> = if share {
+            vec![NONE; values.len()]
+        } else {
+            Vec::new()
+        };
         for &p in &pf.order {
             let plan = &pf.plans[p];
             hay.clear();
@@ -1059,8 +1079,30 @@ impl<'a> Transaction<'a> {
                     step_results[at].1 = true;
                 }
             }
-            if let Some(dfa) = &plan.dfa {
-                pf.scan_dfa(dfa, &hay, &mut candidates);
+            if let Some(dfa) = plan.dfa.as_ref() {
+                if share {
+                    for k in 0..hay.len() {
+                        let (bytes, mask, id) = (hay.get(k), hay.mask(k), hay.id(k));
+                        if mask & dfa.mask == 0 || bytes.len() < MIN_SHARED_LEN {
+                            continue;
+                        }
+                        let mut at = dfa_head[id as usize];
+                        while at != NONE && dfa_work.get(at as usize) != bytes {
+                            at = dfa_next[at as usize];
+                        }
+                        if at == NONE {
+                            dfa_next.push(dfa_head[id as usize]);
+                            dfa_head[id as usize] = dfa_work.len() as u32;
+                            dfa_work.push(bytes, mask, id);
+                            dfa_plan.push(p);
+                        } else if dfa_plan[at as usize] != p {
+                            dfa_plan[at as usize] = SHARED;
+                        }
+                    }
+                    pf.scan_dfa_shorter_than(dfa, &hay, MIN_SHARED_LEN, &mut candidates);
+                } else {
+                    pf.scan_dfa(dfa, &hay, &mut candidates);
+                }
             }
             pf.scan_tests(&plan.tests, &hay, &mut candidates, &mut holds);
             // A parent's results are kept for the plans extending it; an empty hay (the
@@ -1075,6 +1117,32 @@ impl<'a> Transaction<'a> {
                 );
                 std::mem::swap(&mut literal_scanned[p], &mut scanned_here);
                 scanned_here.reserve(values.len());
+            }
+        }
+        if !dfa_work.is_empty() {
+            // each plan's own results through its DFA (a plan's are consecutive: plans
+            // added theirs in turn), the shared ones through `raw_dfa`
+            let mut group = crate::prefilter::Hay::default();
+            let mut shared = crate::prefilter::Hay::default();
+            let mut k = 0;
+            while k < dfa_work.len() {
+                let p = dfa_plan[k];
+                group.clear();
+                while k < dfa_work.len() && (dfa_plan[k] == p || dfa_plan[k] == SHARED) {
+                    let hay = if dfa_plan[k] == SHARED {
+                        &mut shared
+                    } else {
+                        &mut group
+                    };
+                    hay.push(dfa_work.get(k), dfa_work.mask(k), dfa_work.id(k));
+                    k += 1;
+                }
+                if let Some(dfa) = pf.plans.get(p).and_then(|plan| plan.dfa.as_ref()) {
+                    pf.scan_dfa(dfa, &group, &mut candidates);
+                }
+            }
+            if let Some(dfa) = &pf.raw_dfa {
+                pf.scan_dfa(dfa, &shared, &mut candidates);
             }
         }
         if !to_remember.is_empty() && !candidates.gave_up {
@@ -2672,6 +2740,33 @@ mod tests {
         tx.process_request();
         for key in ["dfa", "js", "html", "decoded"] {
             assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key}");
+        }
+    }
+
+    /// A long result that two plans produce for a value is scanned once for the regexes of
+    /// both (with the DFA of every plan's regexes); a long result one plan alone produces,
+    /// and short ones, with that plan's own.
+    #[test]
+    fn prefilter_scans_a_result_of_several_plans_for_all_their_regexes() {
+        let set = rules(
+            "SecRule ARGS \"@rx ^[ab]+$\" \"id:1,phase:1,pass,t:none,t:urlDecodeUni,t:removeWhitespace,setvar:tx.url=+1\"\n\
+             SecRule ARGS \"@rx ^[ba]{2,}$\" \"id:2,phase:1,pass,t:none,t:jsDecode,t:removeWhitespace,setvar:tx.js=+1\"\n\
+             SecRule ARGS \"@rx ^[<>]{3,}$\" \"id:3,phase:1,pass,t:none,t:htmlEntityDecode,t:removeWhitespace,setvar:tx.html=+1\"\n",
+        );
+        assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
+        let pf = set.prefilter(1).expect("level 1 prefilter");
+        assert!(pf.plans.iter().filter(|p| p.dfa.is_some()).count() >= 3);
+        for (x, y) in [(300, 300), (3, 3)] {
+            // x: `ab ab ...`, the same result under both decoders; y: `&lt; &lt; ...`, which
+            // only htmlEntityDecode turns into `< < ...`
+            let query = format!("/?x={}&y={}", "ab+".repeat(x), "%26lt%3B+".repeat(y));
+            let req = get(&query);
+            let mut tx = Transaction::new(&set, &req, &[]);
+            tx.set_tx("detection_paranoia_level", "1");
+            tx.process_request();
+            for key in ["url", "js", "html"] {
+                assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key} with {x} repeats");
+            }
         }
     }
 
