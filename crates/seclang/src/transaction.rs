@@ -922,9 +922,11 @@ impl<'a> Transaction<'a> {
         // DFA of every plan's regexes (`raw_dfa`, which may only credit more), instead of
         // once per plan. `dfa_work` holds each distinct (value, result) once, `dfa_plan`
         // the plan that produced it (SHARED: more than one), and `dfa_next` links a value's
-        // results from `dfa_head`. Only long results: on short ones (a JSON order's 700
-        // leaves) the larger DFA's matches cost more than the scans saved.
-        const MIN_SHARED_LEN: usize = 256;
+        // results from `dfa_head`. Only results of 64 bytes or more: on short ones (a JSON
+        // order's 700 leaves) the larger DFA's matches cost more than the scans saved
+        // (crs_bench: 256 bytes -> 64 bytes took a GET from 450k to 446k instructions and
+        // JSON from 7.02M to 6.98M; 48 bytes did less on both).
+        const MIN_SHARED_LEN: usize = 64;
         const SHARED: usize = usize::MAX;
         const NONE: u32 = u32::MAX;
         let share = pf.raw_dfa.is_some();
