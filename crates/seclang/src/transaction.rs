@@ -921,13 +921,17 @@ impl<'a> Transaction<'a> {
         // lowercasing pipeline on a value that only changes case) is scanned once, with the
         // DFA of every plan's regexes (`raw_dfa`, which may only credit more), instead of
         // once per plan. `dfa_work` holds each distinct (value, result) once, `dfa_plan`
-        // the plan that produced it (SHARED: more than one), and `dfa_next` links a value's
+        // the plan that produced it (SHARED_RESULT: more than one), and `dfa_next` links a value's
         // results from `dfa_head`. Only results of 64 bytes or more: on short ones (a JSON
         // order's 700 leaves) the larger DFA's matches cost more than the scans saved
         // (crs_bench: 256 bytes -> 64 bytes took a GET from 450k to 446k instructions and
         // JSON from 7.02M to 6.98M; 48 bytes did less on both).
         const MIN_SHARED_LEN: usize = 64;
-        const SHARED: usize = usize::MAX;
+        // (unit tests flush at 600 bytes, so that a test's long values reach the bound)
+        #[cfg(not(test))]
+        const MAX_DEFERRED_BYTES: usize = 256 << 10;
+        #[cfg(test)]
+        const MAX_DEFERRED_BYTES: usize = 600;
         const NONE: u32 = u32::MAX;
         let share = pf.raw_dfa.is_some();
         let mut dfa_work = crate::prefilter::Hay::default();
@@ -1092,13 +1096,22 @@ impl<'a> Transaction<'a> {
                         while at != NONE && dfa_work.get(at as usize) != bytes {
                             at = dfa_next[at as usize];
                         }
+                        if at == NONE && dfa_work.bytes.len() + bytes.len() > MAX_DEFERRED_BYTES {
+                            // (a large body's results are not all held at once: those
+                            // pending are scanned now, and sharing starts over)
+                            scan_deferred(pf, &dfa_work, &dfa_plan, &mut candidates);
+                            dfa_work.clear();
+                            dfa_plan.clear();
+                            dfa_next.clear();
+                            dfa_head.iter_mut().for_each(|h| *h = NONE);
+                        }
                         if at == NONE {
                             dfa_next.push(dfa_head[id as usize]);
                             dfa_head[id as usize] = dfa_work.len() as u32;
                             dfa_work.push(bytes, mask, id);
                             dfa_plan.push(p);
                         } else if dfa_plan[at as usize] != p {
-                            dfa_plan[at as usize] = SHARED;
+                            dfa_plan[at as usize] = SHARED_RESULT;
                         }
                     }
                     pf.scan_dfa_shorter_than(dfa, &hay, MIN_SHARED_LEN, &mut candidates);
@@ -1121,32 +1134,7 @@ impl<'a> Transaction<'a> {
                 scanned_here.reserve(values.len());
             }
         }
-        if !dfa_work.is_empty() {
-            // each plan's own results through its DFA (a plan's are consecutive: plans
-            // added theirs in turn), the shared ones through `raw_dfa`
-            let mut group = crate::prefilter::Hay::default();
-            let mut shared = crate::prefilter::Hay::default();
-            let mut k = 0;
-            while k < dfa_work.len() {
-                let p = dfa_plan[k];
-                group.clear();
-                while k < dfa_work.len() && (dfa_plan[k] == p || dfa_plan[k] == SHARED) {
-                    let hay = if dfa_plan[k] == SHARED {
-                        &mut shared
-                    } else {
-                        &mut group
-                    };
-                    hay.push(dfa_work.get(k), dfa_work.mask(k), dfa_work.id(k));
-                    k += 1;
-                }
-                if let Some(dfa) = pf.plans.get(p).and_then(|plan| plan.dfa.as_ref()) {
-                    pf.scan_dfa(dfa, &group, &mut candidates);
-                }
-            }
-            if let Some(dfa) = &pf.raw_dfa {
-                pf.scan_dfa(dfa, &shared, &mut candidates);
-            }
-        }
+        scan_deferred(pf, &dfa_work, &dfa_plan, &mut candidates);
         if !to_remember.is_empty() && !candidates.gave_up {
             // each value's slots, from the slots' values
             let mut credited: Vec<(u32, u32)> = Vec::new();
@@ -2263,6 +2251,46 @@ fn write_in_place(map: &mut VarMap, key: &str, value: &[u8]) {
 }
 
 /// `pipeline` applied to `changed`, the result of the steps before it: the last result.
+/// A plan's regex results deferred by `compute_candidates` (`work`, with the plan that
+/// produced each, or [`SHARED_RESULT`] when several did): each plan's own through its DFA
+/// (a plan's are consecutive: plans add theirs in turn), the shared ones through the DFA
+/// of every plan's regexes.
+fn scan_deferred(
+    pf: &crate::prefilter::Prefilter,
+    work: &crate::prefilter::Hay,
+    plans: &[usize],
+    candidates: &mut crate::prefilter::Candidates,
+) {
+    if work.is_empty() {
+        return;
+    }
+    let mut group = crate::prefilter::Hay::default();
+    let mut shared = crate::prefilter::Hay::default();
+    let mut k = 0;
+    while k < work.len() {
+        let p = plans[k];
+        group.clear();
+        while k < work.len() && (plans[k] == p || plans[k] == SHARED_RESULT) {
+            let hay = if plans[k] == SHARED_RESULT {
+                &mut shared
+            } else {
+                &mut group
+            };
+            hay.push(work.get(k), work.mask(k), work.id(k));
+            k += 1;
+        }
+        if let Some(dfa) = pf.plans.get(p).and_then(|plan| plan.dfa.as_ref()) {
+            pf.scan_dfa(dfa, &group, candidates);
+        }
+    }
+    if let Some(dfa) = &pf.raw_dfa {
+        pf.scan_dfa(dfa, &shared, candidates);
+    }
+}
+
+/// See [`scan_deferred`].
+const SHARED_RESULT: usize = usize::MAX;
+
 fn apply_rest(pipeline: &[Transform], changed: Cow<'_, [u8]>) -> Vec<u8> {
     let rest = apply_all(pipeline, &changed);
     if matches!(&rest, Cow::Borrowed(b) if b.len() == changed.len()) {
@@ -2747,7 +2775,8 @@ mod tests {
 
     /// A long result that two plans produce for a value is scanned once for the regexes of
     /// both (with the DFA of every plan's regexes); a long result one plan alone produces,
-    /// and short ones, with that plan's own.
+    /// and short ones, with that plan's own. With 300 repeats the pending results pass the
+    /// bound unit tests set (600 bytes) and are scanned before more are taken.
     #[test]
     fn prefilter_scans_a_result_of_several_plans_for_all_their_regexes() {
         let set = rules(
