@@ -913,6 +913,14 @@ impl<'a> Transaction<'a> {
         // decoders leave a form's prose as it is): computed once, and its bytes scanned for
         // literals once. Keyed by (value, step); with whether they were scanned.
         let mut step_results: Vec<(Cow<'_, [u8]>, bool)> = Vec::new();
+        // their bytes, bounded between plans: a large body's are dropped (and computed again
+        // by each plan that needs them) rather than all kept to the end
+        let mut step_bytes = 0;
+        // (unit tests: 600 bytes, which the sharing tests' long values pass)
+        #[cfg(not(test))]
+        const MAX_STEP_BYTES: usize = 1 << 20;
+        #[cfg(test)]
+        const MAX_STEP_BYTES: usize = 600;
         let mut step_result_of: crate::fxhash::FxHashMap<(u32, usize), usize> = Default::default();
         // per entry of `hay`: the step result it is, if it is one
         let mut from_step: Vec<Option<usize>> = Vec::with_capacity(values.len());
@@ -947,6 +955,11 @@ impl<'a> Transaction<'a> {
             hay.clear();
             scanned_here.clear();
             from_step.clear();
+            if step_bytes > MAX_STEP_BYTES {
+                step_results.clear();
+                step_result_of.clear();
+                step_bytes = 0;
+            }
             // the step this plan ends with
             let last_step = plan.steps.last().copied();
             // the plan's steps as a mask of `pf.steps` bits (none when there are too many)
@@ -981,6 +994,7 @@ impl<'a> Transaction<'a> {
                             } else {
                                 step_result_of.insert((i as u32, k), step_results.len());
                                 changed_by = Some((j, step_results.len()));
+                                step_bytes += t.len();
                                 step_results.push((t, false));
                             }
                         }
@@ -2776,13 +2790,17 @@ mod tests {
     /// A long result that two plans produce for a value is scanned once for the regexes of
     /// both (with the DFA of every plan's regexes); a long result one plan alone produces,
     /// and short ones, with that plan's own. With 300 repeats the pending results pass the
-    /// bound unit tests set (600 bytes) and are scanned before more are taken.
+    /// bound unit tests set (600 bytes) and are scanned before more are taken, and the
+    /// kept step results pass theirs (600 bytes) and are dropped before the last plan,
+    /// which takes the value's removeWhitespace result after its parent left it alone.
     #[test]
     fn prefilter_scans_a_result_of_several_plans_for_all_their_regexes() {
         let set = rules(
             "SecRule ARGS \"@rx ^[ab]+$\" \"id:1,phase:1,pass,t:none,t:urlDecodeUni,t:removeWhitespace,setvar:tx.url=+1\"\n\
              SecRule ARGS \"@rx ^[ba]{2,}$\" \"id:2,phase:1,pass,t:none,t:jsDecode,t:removeWhitespace,setvar:tx.js=+1\"\n\
-             SecRule ARGS \"@rx ^[<>]{3,}$\" \"id:3,phase:1,pass,t:none,t:htmlEntityDecode,t:removeWhitespace,setvar:tx.html=+1\"\n",
+             SecRule ARGS \"@rx ^[<>]{3,}$\" \"id:3,phase:1,pass,t:none,t:htmlEntityDecode,t:removeWhitespace,setvar:tx.html=+1\"\n\
+             SecRule ARGS \"@rx zzz\" \"id:4,phase:1,pass,t:none,t:cssDecode\"\n\
+             SecRule ARGS \"@rx ^[ab][ab]+$\" \"id:5,phase:1,pass,t:none,t:cssDecode,t:removeWhitespace,setvar:tx.css=+1\"\n",
         );
         assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
         let pf = set.prefilter(1).expect("level 1 prefilter");
@@ -2795,7 +2813,7 @@ mod tests {
             let mut tx = Transaction::new(&set, &req, &[]);
             tx.set_tx("detection_paranoia_level", "1");
             tx.process_request();
-            for key in ["url", "js", "html"] {
+            for key in ["url", "js", "html", "css"] {
                 assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key} with {x} repeats");
             }
         }
