@@ -44,6 +44,12 @@ pub fn sqli_is_trivial(value: &[u8]) -> bool {
     palisade_injection::sqli_is_trivial(value)
 }
 
+/// Whether `detect_sqli` runs the engine for `value` (else it answers no at once: trivial
+/// input or a plain phrase).
+pub fn sqli_runs_engine(value: &[u8]) -> bool {
+    palisade_injection::sqli_runs_engine(value)
+}
+
 /// Whether `detect_xss` answers at once (no engine run) for `value`.
 pub fn xss_is_trivial(value: &[u8]) -> bool {
     palisade_injection::xss_is_trivial(value)

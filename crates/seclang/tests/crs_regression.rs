@@ -36,6 +36,16 @@ fn crs_regression_suite_meets_the_goal() {
         report.pass_rate(),
         report.summary()
     );
+    // Every runnable test passes (4,994; the 9 others are skipped with their reasons): a
+    // failure is a regression in the engine, even while the rate above still meets the
+    // issue's goal (a shortcut that skipped @detectSQLi on long values failed 24 tests
+    // at 99.52%).
+    assert!(
+        report.failed.is_empty(),
+        "{} runnable test(s) failed ({}); see FAIL lines above",
+        report.failed.len(),
+        report.summary()
+    );
 }
 
 #[test]
