@@ -664,14 +664,22 @@ pub fn without_case_changes(pipeline: &[Transform]) -> Vec<Transform> {
         .collect()
 }
 
-/// Values joined by `\n` for one scan, with where each starts, the collections (mask)
-/// that hold it and the distinct request value it is (or is a transformation of).
+/// Values for one scan, one after the other in `bytes` (each is scanned on its own), with
+/// where each is, the collections (mask) that hold it and the distinct request value it is
+/// (or is a transformation of).
 #[derive(Debug, Default)]
 pub struct Hay {
     pub bytes: Vec<u8>,
-    starts: Vec<usize>,
-    masks: Vec<u64>,
-    ids: Vec<u32>,
+    /// One per value (a single vector: a large JSON body pushes ~6,000 per request).
+    entries: Vec<HayEntry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct HayEntry {
+    start: usize,
+    end: usize,
+    mask: u64,
+    id: u32,
 }
 
 /// What a scan found: which slots may match, and in which values.
@@ -771,66 +779,56 @@ impl Candidates {
 }
 
 impl Hay {
-    /// Room for `values` values of `bytes` bytes in all (separators included), so that
-    /// filling it does not regrow four vectors from nothing.
+    /// Room for `values` values of `bytes` bytes in all, so that filling it does not regrow
+    /// its vectors from nothing.
     pub fn with_capacity(values: usize, bytes: usize) -> Hay {
         Hay {
-            bytes: Vec::with_capacity(bytes + values),
-            starts: Vec::with_capacity(values),
-            masks: Vec::with_capacity(values),
-            ids: Vec::with_capacity(values),
+            bytes: Vec::with_capacity(bytes),
+            entries: Vec::with_capacity(values),
         }
     }
 
     pub fn clear(&mut self) {
         self.bytes.clear();
-        self.starts.clear();
-        self.masks.clear();
-        self.ids.clear();
+        self.entries.clear();
     }
 
     /// The distinct request value that entry `k` is (or was transformed from).
     pub fn id(&self, k: usize) -> u32 {
-        self.ids[k]
+        self.entries[k].id
     }
 
     /// The collections (mask) holding entry `k`.
     pub fn mask(&self, k: usize) -> u64 {
-        self.masks[k]
+        self.entries[k].mask
     }
 
     pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
+        self.entries.is_empty()
     }
 
     /// Number of values.
     pub fn len(&self) -> usize {
-        self.starts.len()
+        self.entries.len()
     }
 
     /// Value `k`.
     pub fn get(&self, k: usize) -> &[u8] {
-        &self.bytes[self.starts[k]..self.end_of(k)]
+        let e = &self.entries[k];
+        &self.bytes[e.start..e.end]
     }
 
     /// Appends `value`, held by the collections of `mask`; `id` names the distinct request
     /// value it is or was transformed from.
     pub fn push(&mut self, value: &[u8], mask: u64, id: u32) {
-        if !self.starts.is_empty() {
-            self.bytes.push(b'\n');
-        }
-        self.starts.push(self.bytes.len());
+        let start = self.bytes.len();
         self.bytes.extend_from_slice(value);
-        self.masks.push(mask);
-        self.ids.push(id);
-    }
-
-    /// End (exclusive) of value `k`.
-    fn end_of(&self, k: usize) -> usize {
-        match self.starts.get(k + 1) {
-            Some(next) => next - 1,
-            None => self.bytes.len(),
-        }
+        self.entries.push(HayEntry {
+            start,
+            end: self.bytes.len(),
+            mask,
+            id,
+        });
     }
 }
 
@@ -1180,8 +1178,7 @@ impl Prefilter {
                 return;
             }
             seen[h] = Some((sid, k));
-            let mask = hay.masks[k];
-            let id = hay.ids[k];
+            let (mask, id) = (hay.mask(k), hay.id(k));
             for i in 0..dfa.match_len(cache, sid) {
                 let pid = dfa.match_pattern(cache, sid, i);
                 let slot = multi.slots[pid.as_usize()] as usize;
@@ -1190,18 +1187,17 @@ impl Prefilter {
                 }
             }
         };
-        let bytes = &hay.bytes[..];
         'values: for k in 0..hay.len() {
             // Each value on its own, as its rule sees it: text start and end at its edges
             // (`^`, `\A`, `$`, `\z`, `\b` hold there), nothing carried over from the value
             // before. Scanning the joined bytes straight through credited every value after
             // the first to `[\n\r]` (the separator matched) and carried partial matches
             // across values.
-            if hay.masks[k] & multi.mask == 0 {
+            if hay.mask(k) & multi.mask == 0 {
                 // no pattern here is for a collection holding this value
                 continue;
             }
-            let value = &bytes[hay.starts[k]..hay.end_of(k)];
+            let value = hay.get(k);
             if value.len() >= max_len {
                 continue;
             }
@@ -1254,7 +1250,7 @@ impl Prefilter {
         // per test: the verdict on the current value (0 unknown, 1 no, 2 yes)
         let mut verdicts = vec![0u8; self.tests.len()];
         for k in 0..hay.len() {
-            let mask = hay.masks[k];
+            let mask = hay.mask(k);
             verdicts.iter_mut().for_each(|v| *v = 0);
             for &(t, slot) in tests {
                 if !self.reads(slot as usize, mask) {
@@ -1264,7 +1260,7 @@ impl Prefilter {
                     verdicts[t] = 1 + u8::from(holds(&self.tests[t], hay.get(k)));
                 }
                 if verdicts[t] == 2 {
-                    candidates.credit(slot as usize, hay.ids[k]);
+                    candidates.credit(slot as usize, hay.id(k));
                 }
             }
         }
@@ -1278,7 +1274,7 @@ impl Prefilter {
         // runs across two) and the value is known without looking it up per match.
         for k in 0..hay.len() {
             let value = hay.get(k);
-            let (mask, id) = (hay.masks[k], hay.ids[k]);
+            let (mask, id) = (hay.mask(k), hay.id(k));
             // (a literal repeated in a value, such as a word of prose, is credited once
             // in a row)
             let mut last = usize::MAX;
