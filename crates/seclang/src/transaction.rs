@@ -2264,7 +2264,6 @@ fn write_in_place(map: &mut VarMap, key: &str, value: &[u8]) {
     }
 }
 
-/// `pipeline` applied to `changed`, the result of the steps before it: the last result.
 /// A plan's regex results deferred by `compute_candidates` (`work`, with the plan that
 /// produced each, or [`SHARED_RESULT`] when several did): each plan's own through its DFA
 /// (a plan's are consecutive: plans add theirs in turn), the shared ones through the DFA
@@ -2316,6 +2315,7 @@ fn sqli_worth_remembering(value: &[u8]) -> bool {
         && (value.len() > SHORT || crate::injection::sqli_runs_engine(value))
 }
 
+/// `pipeline` applied to `changed`, the result of the steps before it: the last result.
 fn apply_rest(pipeline: &[Transform], changed: Cow<'_, [u8]>) -> Vec<u8> {
     let rest = apply_all(pipeline, &changed);
     if matches!(&rest, Cow::Borrowed(b) if b.len() == changed.len()) {
