@@ -432,38 +432,22 @@ impl PrefixedLiterals {
     /// in order of the ends of their prefixes.
     fn walk(&self, bytes: &[u8], mut on_match: impl FnMut(usize)) {
         let dfa = &self.dfa;
-        let Ok(start) = dfa.start_state(Anchored::No) else {
-            return;
-        };
-        let mut sid = start;
-        let mut at = 0;
-        while at < bytes.len() {
-            if sid == start && self.start_bytes.skips() {
-                match self.start_bytes.next_in(&bytes[at..]) {
-                    Some(k) => at += k,
-                    None => return,
-                }
+        walk_states(dfa, &self.start_bytes, bytes, |sid, at| {
+            if dfa.is_dead(sid) {
+                return false;
             }
-            sid = dfa.next_state(Anchored::No, sid, bytes[at]);
-            at += 1;
-            if dfa.is_special(sid) {
-                if dfa.is_dead(sid) {
-                    return;
-                }
-                for k in 0..dfa.match_len(sid) {
-                    let range = self.prefixes[dfa.match_pattern(sid, k).as_usize()].clone();
-                    // the prefix ends at `at`: the literal's rest must follow it
-                    let after = &bytes[at..];
-                    for (literal, rest) in &self.begun[range] {
-                        if after.len() >= rest.len()
-                            && after[..rest.len()].eq_ignore_ascii_case(rest)
-                        {
-                            on_match(*literal);
-                        }
+            for k in 0..dfa.match_len(sid) {
+                let range = self.prefixes[dfa.match_pattern(sid, k).as_usize()].clone();
+                // the prefix ends at `at`: the literal's rest must follow it
+                let after = &bytes[at..];
+                for (literal, rest) in &self.begun[range] {
+                    if after.len() >= rest.len() && after[..rest.len()].eq_ignore_ascii_case(rest) {
+                        on_match(*literal);
                     }
                 }
             }
-        }
+            true
+        });
     }
 }
 
@@ -538,34 +522,49 @@ fn walk<A: Automaton>(
     bytes: &[u8],
     mut on_match: impl FnMut(usize),
 ) {
+    walk_states(aut, start_bytes, bytes, |sid, _| {
+        report(aut, sid, &mut on_match)
+    });
+}
+
+/// The automaton's walk over `bytes`, calling `on_special` with each special state reached
+/// and the position after the byte that reached it (0 for a special start state); the
+/// walk stops when it answers false.
+#[inline(always)]
+fn walk_states<A: Automaton>(
+    aut: &A,
+    start_bytes: &StartBytes,
+    bytes: &[u8],
+    mut on_special: impl FnMut(aho_corasick::automaton::StateID, usize) -> bool,
+) {
     let Ok(start) = aut.start_state(Anchored::No) else {
         return;
     };
     // (an empty literal matches before the first byte, also in an empty value)
-    if aut.is_special(start) && !report(aut, start, &mut on_match) {
+    if aut.is_special(start) && !on_special(start, 0) {
         return;
     }
     if start_bytes.skips() {
-        return walk_skipping(aut, start, start_bytes, bytes, on_match);
+        return walk_skipping(aut, start, start_bytes, bytes, on_special);
     }
     let mut sid = start;
-    for &b in bytes {
+    for (at, &b) in bytes.iter().enumerate() {
         sid = aut.next_state(Anchored::No, sid, b);
-        if aut.is_special(sid) && !report(aut, sid, &mut on_match) {
+        if aut.is_special(sid) && !on_special(sid, at + 1) {
             return;
         }
     }
 }
 
-/// [`walk`] for an automaton with [`StartBytes`]: in the start state, it goes on from the
-/// next start byte.
+/// [`walk_states`] for an automaton with [`StartBytes`]: in the start state, it goes on
+/// from the next start byte.
 #[inline(always)]
 fn walk_skipping<A: Automaton>(
     aut: &A,
     start: aho_corasick::automaton::StateID,
     start_bytes: &StartBytes,
     bytes: &[u8],
-    mut on_match: impl FnMut(usize),
+    mut on_special: impl FnMut(aho_corasick::automaton::StateID, usize) -> bool,
 ) {
     let mut sid = start;
     let mut at = 0;
@@ -578,7 +577,7 @@ fn walk_skipping<A: Automaton>(
         }
         sid = aut.next_state(Anchored::No, sid, bytes[at]);
         at += 1;
-        if aut.is_special(sid) && !report(aut, sid, &mut on_match) {
+        if aut.is_special(sid) && !on_special(sid, at) {
             return;
         }
     }
