@@ -653,17 +653,7 @@ impl<'a> Transaction<'a> {
     /// A folded rule's match: its TX writes and its record, as `after_match` would leave
     /// them (folded rules have no `ctl` and pass/block only).
     fn apply_folded(&mut self, m: &fold::FoldedMatch) {
-        for (k, v) in &m.writes {
-            match v {
-                Some(v) => {
-                    self.note_tx_key(k);
-                    write_in_place(&mut self.tx, k, v)
-                }
-                None => {
-                    self.tx.remove(k.as_str());
-                }
-            }
-        }
+        m.apply_writes(&mut self.tx, &mut self.tx_digits);
         let r = &m.record;
         self.note_severity(r.severity);
         self.matched_var.clear();
@@ -676,9 +666,7 @@ impl<'a> Transaction<'a> {
 
     /// Keeps the most severe (lowest) severity of the matches so far.
     fn note_severity(&mut self, severity: Option<u8>) {
-        if let Some(s) = severity {
-            self.highest_severity = Some(self.highest_severity.map_or(s, |h| h.min(s)));
-        }
+        self.highest_severity = most_severe(self.highest_severity, severity);
     }
 
     fn may_match(&mut self, slot: u32) -> bool {
@@ -2251,6 +2239,14 @@ pub(crate) fn tx_digit_bit(key: &str) -> u16 {
     match key.as_bytes() {
         [d @ b'0'..=b'9'] => 1 << (d - b'0'),
         _ => 0,
+    }
+}
+
+/// The more severe (lower) of two severities, either maybe absent.
+pub(crate) fn most_severe(a: Option<u8>, b: Option<u8>) -> Option<u8> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

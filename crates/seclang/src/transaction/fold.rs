@@ -51,6 +51,24 @@ pub(crate) struct FoldedMatch {
     pub(super) matched_var: Vec<u8>,
 }
 
+impl FoldedMatch {
+    /// The match's TX writes applied to `tx` (new values in place where the key exists),
+    /// the digits they write noted in `tx_digits` (see `Transaction::tx_digits`).
+    pub(super) fn apply_writes(&self, tx: &mut VarMap, tx_digits: &mut u16) {
+        for (k, v) in &self.writes {
+            match v {
+                Some(v) => {
+                    *tx_digits |= super::tx_digit_bit(k);
+                    super::write_in_place(tx, k, v);
+                }
+                None => {
+                    tx.remove(k.as_str());
+                }
+            }
+        }
+    }
+}
+
 /// The folded rules of phases 1 to 5 for one starting TX. They hold for a transaction that
 /// runs its phases in order from phase 1 (`Transaction::run_phase` drops them otherwise).
 #[derive(Debug, Default)]
@@ -450,20 +468,8 @@ fn prefix(rules: &RuleSet, folds: &Folds, initial: &[(String, Vec<u8>)]) -> Pref
                 Some(Folded::Match(m))
                     if rule.actions.skip.is_none() && rule.actions.skip_after.is_none() =>
                 {
-                    for (k, v) in &m.writes {
-                        match v {
-                            Some(v) => {
-                                p.tx_digits |= super::tx_digit_bit(k);
-                                p.tx.insert(k.as_str().into(), v.as_slice().into());
-                            }
-                            None => {
-                                p.tx.remove(k.as_str());
-                            }
-                        }
-                    }
-                    if let Some(s) = m.record.severity {
-                        p.severity = Some(p.severity.map_or(s, |h: u8| h.min(s)));
-                    }
+                    m.apply_writes(&mut p.tx, &mut p.tx_digits);
+                    p.severity = super::most_severe(p.severity, m.record.severity);
                     p.records.push(m.record.clone());
                     p.matched = Some((m.matched_var_name.clone(), m.matched_var.clone()));
                 }
