@@ -2387,6 +2387,14 @@ mod tests {
         RuleSet::from_text(text, Path::new("t.conf")).expect("rules load")
     }
 
+    /// A transaction of `req` through its request phases at detection paranoia level 1.
+    fn request_phases_at_pl1<'a>(set: &'a RuleSet, req: &'a RequestModel) -> Transaction<'a> {
+        let mut tx = Transaction::new(set, req, &[]);
+        tx.set_tx("detection_paranoia_level", "1");
+        tx.process_request();
+        tx
+    }
+
     fn get(target: &str) -> RequestModel {
         RequestModel::from_head("GET", target, "HTTP/1.1", Headers::default())
     }
@@ -2754,9 +2762,7 @@ mod tests {
             ("a=JTZGbmVycm9y", "chain"),
         ] {
             let req = get(&format!("/?{query}&b=other"));
-            let mut tx = Transaction::new(&set, &req, &[]);
-            tx.set_tx("detection_paranoia_level", "1");
-            tx.process_request();
+            let tx = request_phases_at_pl1(&set, &req);
             assert_eq!(tx.tx(key), Some(&b"1"[..]), "{query}");
         }
     }
@@ -2786,9 +2792,7 @@ mod tests {
         // x: prose that every decoder leaves as it is; z: `%41 B`, whose removeWhitespace
         // result `%41B` is shared, but which urlDecodeUni changes (to `A B`, then `AB`)
         let req = get("/?x=un+ion+sel+ect&z=%2541+B&q=other");
-        let mut tx = Transaction::new(&set, &req, &[]);
-        tx.set_tx("detection_paranoia_level", "1");
-        tx.process_request();
+        let tx = request_phases_at_pl1(&set, &req);
         for key in ["dfa", "js", "html", "decoded"] {
             assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key}");
         }
@@ -2817,9 +2821,7 @@ mod tests {
             // only htmlEntityDecode turns into `< < ...`
             let query = format!("/?x={}&y={}", "ab+".repeat(x), "%26lt%3B+".repeat(y));
             let req = get(&query);
-            let mut tx = Transaction::new(&set, &req, &[]);
-            tx.set_tx("detection_paranoia_level", "1");
-            tx.process_request();
+            let tx = request_phases_at_pl1(&set, &req);
             for key in ["url", "js", "html", "css"] {
                 assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key} with {x} repeats");
             }
@@ -2839,9 +2841,7 @@ mod tests {
         );
         assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
         let req = get("/?x=dW5pb24gc2VsZWN0&y=ABC&z=a%20b&w=%254FNERROR&q=other");
-        let mut tx = Transaction::new(&set, &req, &[]);
-        tx.set_tx("detection_paranoia_level", "1");
-        tx.process_request();
+        let tx = request_phases_at_pl1(&set, &req);
         for key in ["b64", "lower", "nows", "pm"] {
             assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key}");
         }
