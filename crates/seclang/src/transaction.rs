@@ -912,32 +912,11 @@ impl<'a> Transaction<'a> {
         let mut step_result_of: crate::fxhash::FxHashMap<(u32, usize), usize> = Default::default();
         // per entry of `hay`: the step result it is, if it is one
         let mut from_step: Vec<Option<usize>> = Vec::with_capacity(values.len());
-        // The plans' regex scans, deferred to the end: a result that several plans produce
-        // for one value (removeWhitespace of prose under two pipelines; cmdLine and a
-        // lowercasing pipeline on a value that only changes case) is scanned once, with the
-        // DFA of every plan's regexes (`raw_dfa`, which may only credit more), instead of
-        // once per plan. `dfa_work` holds each distinct (value, result) once, `dfa_plan`
-        // the plan that produced it (SHARED_RESULT: more than one), and `dfa_next` links a value's
-        // results from `dfa_head`. Only results of 64 bytes or more: on short ones (a JSON
-        // order's 700 leaves) the larger DFA's matches cost more than the scans saved
-        // (crs_bench: 256 bytes -> 64 bytes took a GET from 450k to 446k instructions and
-        // JSON from 7.02M to 6.98M; 48 bytes did less on both).
-        const MIN_SHARED_LEN: usize = 64;
-        // (unit tests flush at 600 bytes, so that a test's long values reach the bound)
-        #[cfg(not(test))]
-        const MAX_DEFERRED_BYTES: usize = 256 << 10;
-        #[cfg(test)]
-        const MAX_DEFERRED_BYTES: usize = 600;
-        const NONE: u32 = u32::MAX;
-        let share = pf.raw_dfa.is_some();
-        let mut dfa_work = crate::prefilter::Hay::default();
-        let mut dfa_plan: Vec<usize> = Vec::new();
-        let mut dfa_next: Vec<u32> = Vec::new();
-        let mut dfa_head: Vec<u32> = if share {
-            vec![NONE; values.len()]
-        } else {
-            Vec::new()
-        };
+        // the plans' regex scans of long results (see DeferredDfaScans)
+        let mut deferred = pf
+            .raw_dfa
+            .is_some()
+            .then(|| DeferredDfaScans::new(values.len()));
         for &p in &pf.order {
             let plan = &pf.plans[p];
             hay.clear();
@@ -1088,37 +1067,9 @@ impl<'a> Transaction<'a> {
                 }
             }
             if let Some(dfa) = plan.dfa.as_ref() {
-                if share {
-                    for k in 0..hay.len() {
-                        let (bytes, mask, id) = (hay.get(k), hay.mask(k), hay.id(k));
-                        if mask & dfa.mask == 0 || bytes.len() < MIN_SHARED_LEN {
-                            continue;
-                        }
-                        let mut at = dfa_head[id as usize];
-                        while at != NONE && dfa_work.get(at as usize) != bytes {
-                            at = dfa_next[at as usize];
-                        }
-                        if at == NONE && dfa_work.bytes.len() + bytes.len() > MAX_DEFERRED_BYTES {
-                            // (a large body's results are not all held at once: those
-                            // pending are scanned now, and sharing starts over)
-                            scan_deferred(pf, &dfa_work, &dfa_plan, &mut candidates);
-                            dfa_work.clear();
-                            dfa_plan.clear();
-                            dfa_next.clear();
-                            dfa_head.iter_mut().for_each(|h| *h = NONE);
-                        }
-                        if at == NONE {
-                            dfa_next.push(dfa_head[id as usize]);
-                            dfa_head[id as usize] = dfa_work.len() as u32;
-                            dfa_work.push(bytes, mask, id);
-                            dfa_plan.push(p);
-                        } else if dfa_plan[at as usize] != p {
-                            dfa_plan[at as usize] = SHARED_RESULT;
-                        }
-                    }
-                    pf.scan_dfa_shorter_than(dfa, &hay, MIN_SHARED_LEN, &mut candidates);
-                } else {
-                    pf.scan_dfa(dfa, &hay, &mut candidates);
+                match deferred.as_mut() {
+                    Some(d) => d.add(pf, p, dfa, &hay, &mut candidates),
+                    None => pf.scan_dfa(dfa, &hay, &mut candidates),
                 }
             }
             pf.scan_tests(&plan.tests, &hay, &mut candidates, &mut holds);
@@ -1136,7 +1087,9 @@ impl<'a> Transaction<'a> {
                 scanned_here.reserve(values.len());
             }
         }
-        scan_deferred(pf, &dfa_work, &dfa_plan, &mut candidates);
+        if let Some(d) = deferred.as_mut() {
+            d.scan(pf, &mut candidates);
+        }
         if !to_remember.is_empty() && !candidates.gave_up {
             // each value's slots, from the slots' values
             let mut credited: Vec<(u32, u32)> = Vec::new();
@@ -2260,45 +2213,113 @@ fn write_in_place(map: &mut VarMap, key: &str, value: &[u8]) {
     }
 }
 
-/// A plan's regex results deferred by `compute_candidates` (`work`, with the plan that
-/// produced each, or [`SHARED_RESULT`] when several did): each plan's own through its DFA
-/// (a plan's are consecutive: plans add theirs in turn), the shared ones through the DFA
-/// of every plan's regexes.
-fn scan_deferred(
-    pf: &crate::prefilter::Prefilter,
-    work: &crate::prefilter::Hay,
-    plans: &[usize],
-    candidates: &mut crate::prefilter::Candidates,
-) {
-    if work.is_empty() {
-        return;
-    }
-    let mut group = crate::prefilter::Hay::default();
-    let mut shared = crate::prefilter::Hay::default();
-    let mut k = 0;
-    while k < work.len() {
-        let p = plans[k];
-        group.clear();
-        while k < work.len() && (plans[k] == p || plans[k] == SHARED_RESULT) {
-            let hay = if plans[k] == SHARED_RESULT {
-                &mut shared
-            } else {
-                &mut group
-            };
-            hay.push(work.get(k), work.mask(k), work.id(k));
-            k += 1;
-        }
-        if let Some(dfa) = pf.plans.get(p).and_then(|plan| plan.dfa.as_ref()) {
-            pf.scan_dfa(dfa, &group, candidates);
-        }
-    }
-    if let Some(dfa) = &pf.raw_dfa {
-        pf.scan_dfa(dfa, &shared, candidates);
-    }
+/// The plans' regex scans of long results, deferred to the end of
+/// `Transaction::compute_candidates`' plan loop: a result that several plans produce for one
+/// value (removeWhitespace of prose under two pipelines; cmdLine and a lowercasing
+/// pipeline on a value that only changes case) is scanned once, with the DFA of every
+/// plan's regexes (`raw_dfa`, which may only credit more), instead of once per plan.
+/// `work` holds each distinct (value, result) once, `plan` the plan that produced it
+/// ([`Self::SHARED`]: more than one), and `next` links a value's results from `head`.
+struct DeferredDfaScans {
+    work: crate::prefilter::Hay,
+    plan: Vec<usize>,
+    next: Vec<u32>,
+    head: Vec<u32>,
 }
 
-/// See [`scan_deferred`].
-const SHARED_RESULT: usize = usize::MAX;
+impl DeferredDfaScans {
+    /// Only results this long are deferred: on short ones (a JSON order's 700 leaves) the
+    /// larger DFA's matches cost more than the scans saved (crs_bench: 256 bytes -> 64
+    /// bytes took a GET from 450k to 446k instructions and JSON from 7.02M to 6.98M; 48
+    /// bytes did less on both).
+    const MIN_LEN: usize = 64;
+    /// Past this many bytes kept, those pending are scanned and sharing starts over (a large
+    /// body's results are not all held at once). Unit tests flush at 600 bytes, so that a
+    /// test's long values reach the bound.
+    #[cfg(not(test))]
+    const MAX_BYTES: usize = 256 << 10;
+    #[cfg(test)]
+    const MAX_BYTES: usize = 600;
+    const NONE: u32 = u32::MAX;
+    const SHARED: usize = usize::MAX;
+
+    fn new(values: usize) -> DeferredDfaScans {
+        DeferredDfaScans {
+            work: crate::prefilter::Hay::default(),
+            plan: Vec::new(),
+            next: Vec::new(),
+            head: vec![Self::NONE; values],
+        }
+    }
+
+    /// Plan `p`'s results in `hay` for its DFA `dfa`: the short ones scanned now, the long
+    /// ones kept (once per value and bytes) for [`Self::scan`].
+    fn add(
+        &mut self,
+        pf: &crate::prefilter::Prefilter,
+        p: usize,
+        dfa: &crate::prefilter::MultiDfa,
+        hay: &crate::prefilter::Hay,
+        candidates: &mut Candidates,
+    ) {
+        for k in 0..hay.len() {
+            let (bytes, mask, id) = (hay.get(k), hay.mask(k), hay.id(k));
+            if mask & dfa.mask == 0 || bytes.len() < Self::MIN_LEN {
+                continue;
+            }
+            let mut at = self.head[id as usize];
+            while at != Self::NONE && self.work.get(at as usize) != bytes {
+                at = self.next[at as usize];
+            }
+            if at == Self::NONE && self.work.bytes.len() + bytes.len() > Self::MAX_BYTES {
+                self.scan(pf, candidates);
+            }
+            if at == Self::NONE {
+                self.next.push(self.head[id as usize]);
+                self.head[id as usize] = self.work.len() as u32;
+                self.work.push(bytes, mask, id);
+                self.plan.push(p);
+            } else if self.plan[at as usize] != p {
+                self.plan[at as usize] = Self::SHARED;
+            }
+        }
+        pf.scan_dfa_shorter_than(dfa, hay, Self::MIN_LEN, candidates);
+    }
+
+    /// Scans the results kept, and forgets them: each plan's own through its DFA (a plan's
+    /// are consecutive: plans add theirs in turn), the shared ones through `raw_dfa`.
+    fn scan(&mut self, pf: &crate::prefilter::Prefilter, candidates: &mut Candidates) {
+        if self.work.is_empty() {
+            return;
+        }
+        let mut group = crate::prefilter::Hay::default();
+        let mut shared = crate::prefilter::Hay::default();
+        let mut k = 0;
+        while k < self.work.len() {
+            let p = self.plan[k];
+            group.clear();
+            while k < self.work.len() && (self.plan[k] == p || self.plan[k] == Self::SHARED) {
+                let hay = if self.plan[k] == Self::SHARED {
+                    &mut shared
+                } else {
+                    &mut group
+                };
+                hay.push(self.work.get(k), self.work.mask(k), self.work.id(k));
+                k += 1;
+            }
+            if let Some(dfa) = pf.plans.get(p).and_then(|plan| plan.dfa.as_ref()) {
+                pf.scan_dfa(dfa, &group, candidates);
+            }
+        }
+        if let Some(dfa) = &pf.raw_dfa {
+            pf.scan_dfa(dfa, &shared, candidates);
+        }
+        self.work.clear();
+        self.plan.clear();
+        self.next.clear();
+        self.head.iter_mut().for_each(|h| *h = Self::NONE);
+    }
+}
 
 /// Whether `@detectSQLi`'s verdict on `value` goes through the transaction's memo: not for
 /// trivial input, nor for a short value the engine would not run on (a plain phrase), whose
