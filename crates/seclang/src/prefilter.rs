@@ -37,24 +37,73 @@ use regex_automata::{Input, MatchKind};
 /// A lazy-DFA cache factory for a [`MultiDfa`]'s pool.
 type NewCache = Box<dyn Fn() -> Cache + Send + Sync>;
 
-/// Several regexes compiled into one lazy DFA (`MatchKind::All`, unanchored), run once
-/// over a haystack to learn which of them match somewhere.
+/// Several regexes compiled into lazy DFAs (`MatchKind::All`, unanchored), run once over a
+/// haystack to learn which of them match somewhere.
+///
+/// Patterns that match ordinary text (`^.*$` over header names, `^[^;\s]+` over a
+/// content type: see [`ORDINARY_TEXT`]) are a DFA part of their own: in a part with the
+/// others they put a match state, and its bookkeeping, into the pass over every value of
+/// every collection, although their rules read one or two collections. On their own, their
+/// part's mask skips the values outside those.
 pub struct MultiDfa {
-    pub dfa: std::sync::Arc<DFA>,
-    /// The rule slot of each pattern.
-    pub slots: Vec<u32>,
+    parts: Vec<DfaPart>,
     /// The collections the patterns' rules read (a value in none of them is not scanned).
     pub mask: u64,
+}
+
+/// One lazy DFA of a [`MultiDfa`].
+struct DfaPart {
+    dfa: std::sync::Arc<DFA>,
+    /// The rule slot of each pattern.
+    slots: Vec<u32>,
+    /// The collections this part's patterns' rules read.
+    mask: u64,
     caches: Pool<Cache, NewCache>,
+}
+
+impl MultiDfa {
+    /// The rule slots of the patterns, part by part.
+    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.parts.iter().flat_map(|p| p.slots.iter().copied())
+    }
+
+    /// How many DFAs the patterns were compiled into.
+    pub fn parts(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Sets each part's mask (and the union) from the collections of its slots' rules.
+    fn set_masks(&mut self, slot_masks: &[u64]) {
+        for part in &mut self.parts {
+            part.mask = part.slots.iter().fold(0, |m, &s| {
+                m | slot_masks.get(s as usize).copied().unwrap_or(u64::MAX)
+            });
+        }
+        self.mask = self.parts.iter().fold(0, |m, p| m | p.mask);
+    }
 }
 
 impl std::fmt::Debug for MultiDfa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MultiDfa")
-            .field("slots", &self.slots)
+            .field("slots", &self.slots().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
+
+/// Values of the kinds every request carries (words, numbers, a path, a browser's header
+/// lines): a pattern matching one of them reaches a match state in most values.
+const ORDINARY_TEXT: &[&[u8]] = &[
+    b"hello world",
+    b"12345",
+    b"John Smith",
+    b"user@example.com",
+    b"/index.html",
+    b"Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+    b"en-GB,en;q=0.8",
+    b"text/plain; charset=utf-8",
+    b"id=7&page=3",
+];
 
 /// Collections whose values are scanned (request data and response data). Rules that
 /// read anything else (TX, counts, MATCHED_VARS, ...) are never skipped.
@@ -220,6 +269,43 @@ pub struct Prefilter {
     pub repeated_mask: u64,
     /// Per thread, the verdicts remembered ([`crate::scan_memo`]).
     pub memo: crate::scan_memo::ScanMemos,
+}
+
+/// One lazy DFA of `patterns` ((regex, slot) pairs), its mask to be set.
+fn compile_part(patterns: &[(&str, u32)]) -> Option<DfaPart> {
+    if patterns.is_empty() {
+        return None;
+    }
+    let hirs: Vec<regex_syntax::hir::Hir> = patterns
+        .iter()
+        .map(|(p, _)| parse_prefilter_regex(p).map(|h| trim_trailing_repetition(&h)))
+        .collect::<Option<_>>()?;
+    let nfa = regex_automata::nfa::thompson::Compiler::new()
+        .configure(
+            regex_automata::nfa::thompson::Config::new()
+                .utf8(false)
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(256 << 20)),
+        )
+        .build_many_from_hir(&hirs)
+        .ok()?;
+    let dfa = DFA::builder()
+        .configure(
+            DFA::config()
+                .match_kind(MatchKind::All)
+                .cache_capacity(16 << 20),
+        )
+        .build_from_nfa(nfa)
+        .ok()?;
+    let dfa = std::sync::Arc::new(dfa);
+    let for_pool = dfa.clone();
+    let new_cache: NewCache = Box::new(move || for_pool.create_cache());
+    Some(DfaPart {
+        dfa,
+        slots: patterns.iter().map(|(_, s)| *s).collect(),
+        mask: u64::MAX,
+        caches: Pool::new(new_cache),
+    })
 }
 
 /// `pattern` as the prefilter compiles it: bytes (no Unicode), `^`/`$` at every line
@@ -991,9 +1077,7 @@ impl Prefilter {
             .filter_map(|p| p.dfa.as_mut())
             .chain(pf.raw_dfa.as_mut())
         {
-            multi.mask = multi.slots.iter().fold(0, |m, &s| {
-                m | slot_masks.get(s as usize).copied().unwrap_or(u64::MAX)
-            });
+            multi.set_masks(slot_masks);
         }
         pf.ac = literal_automaton(&literals);
         if pf.ac.is_some() {
@@ -1068,41 +1152,32 @@ impl Prefilter {
         self.slot_masks.get(slot).is_none_or(|m| m & mask != 0)
     }
 
-    /// Compiles `patterns` (with their slots) into one multi-pattern lazy DFA; None when
-    /// the set is empty or too large to compile.
+    /// Compiles `patterns` (with their slots) into a multi-pattern lazy DFA, those matching
+    /// [`ORDINARY_TEXT`] into a part of their own; None when the set is empty or too large
+    /// to compile.
     pub fn compile_dfa(patterns: &[(&str, u32)]) -> Option<MultiDfa> {
-        if patterns.is_empty() {
-            return None;
+        let all = compile_part(patterns)?;
+        // which patterns match ordinary text: the part's own scan over it
+        let mut probe = Hay::default();
+        for (id, text) in ORDINARY_TEXT.iter().enumerate() {
+            probe.push(text, u64::MAX, id as u32);
         }
-        let hirs: Vec<regex_syntax::hir::Hir> = patterns
-            .iter()
-            .map(|(p, _)| parse_prefilter_regex(p).map(|h| trim_trailing_repetition(&h)))
-            .collect::<Option<_>>()?;
-        let nfa = regex_automata::nfa::thompson::Compiler::new()
-            .configure(
-                regex_automata::nfa::thompson::Config::new()
-                    .utf8(false)
-                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
-                    .nfa_size_limit(Some(256 << 20)),
-            )
-            .build_many_from_hir(&hirs)
-            .ok()?;
-        let dfa = DFA::builder()
-            .configure(
-                DFA::config()
-                    .match_kind(MatchKind::All)
-                    .cache_capacity(16 << 20),
-            )
-            .build_from_nfa(nfa)
-            .ok()?;
-        let dfa = std::sync::Arc::new(dfa);
-        let for_pool = dfa.clone();
-        let new_cache: NewCache = Box::new(move || for_pool.create_cache());
-        Some(MultiDfa {
-            dfa,
-            slots: patterns.iter().map(|(_, s)| *s).collect(),
+        let mut found = Candidates::new(&vec![true; 1 + all.slots.iter().max().copied()? as usize]);
+        let everything = Prefilter::default();
+        let single = MultiDfa {
+            parts: vec![all],
             mask: u64::MAX,
-            caches: Pool::new(new_cache),
+        };
+        everything.scan_dfa(&single, &probe, &mut found);
+        let (ordinary, rest): (Vec<_>, Vec<_>) = patterns
+            .iter()
+            .partition(|(_, slot)| found.may_match(*slot as usize));
+        if ordinary.is_empty() || rest.is_empty() {
+            return Some(single);
+        }
+        Some(MultiDfa {
+            parts: vec![compile_part(&rest)?, compile_part(&ordinary)?],
+            mask: u64::MAX,
         })
     }
 
@@ -1130,20 +1205,22 @@ impl Prefilter {
         if hay.is_empty() {
             return;
         }
-        let mut cache = multi.caches.get();
-        if self
-            .try_scan_dfa(multi, &mut cache, hay, max_len, candidates)
-            .is_none()
-        {
-            for &slot in &multi.slots {
-                candidates.credit_everywhere(slot as usize);
+        for part in &multi.parts {
+            let mut cache = part.caches.get();
+            if self
+                .try_scan_dfa(part, &mut cache, hay, max_len, candidates)
+                .is_none()
+            {
+                for &slot in &part.slots {
+                    candidates.credit_everywhere(slot as usize);
+                }
             }
         }
     }
 
     fn try_scan_dfa(
         &self,
-        multi: &MultiDfa,
+        multi: &DfaPart,
         cache: &mut Cache,
         hay: &Hay,
         max_len: usize,
@@ -1518,6 +1595,43 @@ mod tests {
             parse_prefilter_regex(r"ab+$").expect("parses").to_string(),
             "an assertion after it: nothing cut"
         );
+    }
+
+    /// A pattern matching ordinary text (such as 920450's `^.*$` over header names) is a
+    /// DFA part of its own, masked to its rule's collections, so that values of other
+    /// collections are not walked through it; the scan's verdicts stay those of the regexes.
+    #[test]
+    fn patterns_matching_ordinary_text_get_a_part_of_their_own() {
+        let entries = [
+            entry(0, None, Some(r"^.*$"), "REQUEST_HEADERS_NAMES"),
+            entry(1, None, Some(r"<script\b"), "ARGS"),
+            entry(2, None, Some(r"union\s+select"), "ARGS"),
+        ];
+        let refs: Vec<&Entry> = entries.iter().collect();
+        let pf = Prefilter::build(&refs, 3);
+        let (args, names) = (mask(&pf, "ARGS"), mask(&pf, "REQUEST_HEADERS_NAMES"));
+        let dfa = pf.raw_dfa.as_ref().expect("DFA");
+        let parts: Vec<(Vec<u32>, u64)> = dfa
+            .parts
+            .iter()
+            .map(|p| {
+                let mut slots = p.slots.clone();
+                slots.sort_unstable();
+                (slots, p.mask)
+            })
+            .collect();
+        assert_eq!(parts, [(vec![1, 2], args), (vec![0], names)]);
+        assert_eq!(dfa.mask, args | names);
+        let mut hay = Hay::default();
+        hay.push(b"hello world", args, 0);
+        hay.push(b"Accept", names, 1);
+        hay.push(b"a <script>", args, 2);
+        let mut cand = Candidates::new(&[true; 3]);
+        pf.scan_dfa(dfa, &hay, &mut cand);
+        cand.finish();
+        assert_eq!(cand.values_of(0), Some(&[1][..]));
+        assert_eq!(cand.values_of(1), Some(&[2][..]));
+        assert!(!cand.may_match(2));
     }
 
     /// A match in a value of a collection the rule does not read, or across two values,
