@@ -1,6 +1,8 @@
 //! `%{collection.key}` macro expansion in operator arguments, `msg`, `logdata` and
 //! `setvar`: parsed once at load time into a [`Template`], expanded per transaction.
 
+use std::borrow::Cow;
+
 /// One part of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
@@ -19,6 +21,12 @@ pub trait Resolve {
 
     /// [`Resolve::resolve`] appended to `out`; false (and `out` as it was) when there is
     /// none. A context holding the value can copy it without a vector of its own.
+    /// The value when the context holds it as it is (no copy), else None: callers then
+    /// [`Resolve::resolve`] it.
+    fn resolve_ref(&self, _collection: &str, _key: &str) -> Option<&[u8]> {
+        None
+    }
+
     fn resolve_into(&self, collection: &str, key: &str, out: &mut Vec<u8>) -> bool {
         match self.resolve(collection, key) {
             Some(v) => {
@@ -119,6 +127,18 @@ impl Template {
         }
     }
 
+    /// [`Template::expand`], borrowed from `ctx` when the template is one variable the
+    /// context holds as it is (`%{tx.allowed_http_versions}`, the common operand): no
+    /// copy of a policy list per rule evaluation.
+    pub fn expand_cow<'c>(&self, ctx: &'c dyn Resolve) -> Cow<'c, [u8]> {
+        if let [Part::Var { collection, key }] = self.parts.as_slice() {
+            if let Some(v) = ctx.resolve_ref(collection, key) {
+                return Cow::Borrowed(v);
+            }
+        }
+        Cow::Owned(self.expand(ctx))
+    }
+
     pub fn expand(&self, ctx: &dyn Resolve) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.size_hint);
         for part in &self.parts {
@@ -146,6 +166,33 @@ mod tests {
                 _ => None,
             }
         }
+    }
+
+    /// A context holding its values: a one-variable template borrows the value.
+    struct Held(Vec<u8>);
+    impl Resolve for Held {
+        fn resolve(&self, collection: &str, key: &str) -> Option<Vec<u8>> {
+            self.resolve_ref(collection, key).map(<[u8]>::to_vec)
+        }
+        fn resolve_ref(&self, collection: &str, key: &str) -> Option<&[u8]> {
+            (collection == "TX" && key == "list").then_some(&self.0[..])
+        }
+    }
+
+    #[test]
+    fn a_held_variable_expands_borrowed_and_anything_else_owned() {
+        let ctx = Held(b"GET POST".to_vec());
+        let one = Template::parse("%{tx.list}");
+        assert!(matches!(one.expand_cow(&ctx), Cow::Borrowed(b"GET POST")));
+        let more = Template::parse("<%{tx.list}>");
+        assert!(matches!(more.expand_cow(&ctx), Cow::Owned(v) if v == b"<GET POST>"));
+        // not held: resolved and copied as `expand` does (unknown: empty)
+        assert!(
+            matches!(Template::parse("%{tx.score}").expand_cow(&Ctx), Cow::Owned(v) if v == b"5")
+        );
+        assert!(
+            matches!(Template::parse("%{tx.none}").expand_cow(&ctx), Cow::Owned(v) if v.is_empty())
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub type Captures = Vec<Vec<u8>>;
 fn number(t: &Template, ctx: &dyn Resolve) -> i64 {
     match t.literal() {
         Some(l) => atoi(l.as_bytes()),
-        None => atoi(&t.expand(ctx)),
+        None => atoi(&t.expand_cow(ctx)),
     }
 }
 
@@ -283,7 +283,7 @@ impl Operator {
         let arg = |t: &Template| -> Cow<'_, [u8]> {
             match operand {
                 Some(o) => Cow::Borrowed(o),
-                None => Cow::Owned(t.expand(ctx)),
+                None => t.expand_cow(ctx),
             }
         };
         let num = |t: &Template| match operand {

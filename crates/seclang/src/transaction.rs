@@ -1236,11 +1236,11 @@ impl<'a> Transaction<'a> {
             let remember = values.len() > 8 && !r.actions.multi_match;
             // For the same reason the operator's argument expands to the same bytes for
             // every value: expanded once (TX values are copied out at each expansion).
-            let operand: Option<Vec<u8>> = r
+            let operand: Option<Cow<'_, [u8]>> = r
                 .operator
                 .template()
                 .filter(|t| !t.is_constant() && values.len() > 1)
-                .map(|t| t.expand(this));
+                .map(|t| t.expand_cow(this));
             let operand = operand.as_deref();
             for sel in &values {
                 if remember && misses.contains(&sel.value[..]) {
@@ -1488,7 +1488,7 @@ impl<'a> Transaction<'a> {
                 SetVarOp::Add(t) | SetVarOp::Sub(t) => {
                     let delta = match t.literal() {
                         Some(l) => atoi(l.as_bytes()),
-                        None => atoi(&t.expand(self)),
+                        None => atoi(&t.expand_cow(self)),
                     };
                     let map = self.map_mut(is_tx);
                     let cur = map.get(&*key).map(|v| atoi(v)).unwrap_or(0);
@@ -2379,6 +2379,14 @@ impl Resolve for Transaction<'_> {
             .into_iter()
             .find(|(k, _)| key.is_empty() || k.is_empty() || k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v.into_owned())
+    }
+
+    fn resolve_ref(&self, collection: &str, key: &str) -> Option<&[u8]> {
+        // (CRS's macros are nearly all TX, with lower-case keys as the map's)
+        if collection == "TX" && !key.bytes().any(|b| b.is_ascii_uppercase()) {
+            return self.tx.get(key).map(|v| &v[..]);
+        }
+        None
     }
 
     fn resolve_into(&self, collection: &str, key: &str, out: &mut Vec<u8>) -> bool {
