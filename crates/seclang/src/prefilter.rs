@@ -778,24 +778,29 @@ pub struct Candidates {
     pub hit: Vec<bool>,
     /// Slots that may match in any value (not decided by a scan, or a scan that gave up).
     pub everywhere: Vec<bool>,
-    /// Per slot, the ids of the values a scan credited it for, ascending after
-    /// [`Candidates::finish`].
-    pub values: Vec<Vec<u32>>,
+    /// The ids of the values a scan credited each slot of `credited` for (same order),
+    /// ascending after [`Candidates::finish`]. Only those slots have a list: a request
+    /// credits a few of ~300 slots, and a vector per slot was made and dropped per scan.
+    values: Vec<Vec<u32>>,
+    /// Per slot, its index in `credited` and `values`, or [`Candidates::NO_LIST`].
+    list_of: Vec<u32>,
     /// Whether a scan gave up (a lazy DFA out of cache) and credited its slots everywhere:
     /// the values it was scanning then have no verdict of their own.
     pub gave_up: bool,
-    /// The slots whose `values` got a first id, for [`Candidates::finish`] to sort only
-    /// those (a request credits a few of ~300 slots).
+    /// The slots that got a first value id, in that order.
     credited: Vec<u32>,
 }
 
 impl Candidates {
+    const NO_LIST: u32 = u32::MAX;
+
     /// Nothing found yet: the slots `covered` leaves undecided may match anywhere.
     pub fn new(covered: &[bool]) -> Candidates {
         Candidates {
             hit: covered.iter().map(|c| !c).collect(),
             everywhere: covered.iter().map(|c| !c).collect(),
-            values: vec![Vec::new(); covered.len()],
+            values: Vec::new(),
+            list_of: vec![Self::NO_LIST; covered.len()],
             gave_up: false,
             credited: Vec::new(),
         }
@@ -816,14 +821,17 @@ impl Candidates {
         if self.everywhere[slot] {
             return;
         }
-        let v = &mut self.values[slot];
-        match v.last() {
-            Some(&last) if last == id => {}
+        match self.values.get_mut(self.list_of[slot] as usize) {
+            Some(v) => {
+                if v.last() != Some(&id) {
+                    v.push(id);
+                }
+            }
             None => {
-                v.push(id);
+                self.list_of[slot] = self.values.len() as u32;
+                self.values.push(vec![id]);
                 self.credited.push(slot as u32);
             }
-            Some(_) => v.push(id),
         }
     }
 
@@ -833,16 +841,15 @@ impl Candidates {
         if let Some(hit) = self.hit.get_mut(slot) {
             *hit = true;
             self.everywhere[slot] = true;
-            self.values[slot] = Vec::new();
+            if let Some(v) = self.values.get_mut(self.list_of[slot] as usize) {
+                *v = Vec::new();
+            }
         }
     }
 
     /// Sorts each slot's value ids (scans of several hays append out of order).
     pub fn finish(&mut self) {
-        for &slot in &self.credited {
-            let Some(v) = self.values.get_mut(slot as usize) else {
-                continue;
-            };
+        for v in &mut self.values {
             if !v.is_sorted() {
                 v.sort_unstable();
                 v.dedup();
@@ -857,9 +864,21 @@ impl Candidates {
     /// The values slot `slot` may match in (ascending ids), or None for any value.
     pub fn values_of(&self, slot: usize) -> Option<&[u32]> {
         match self.everywhere.get(slot) {
-            Some(false) => Some(&self.values[slot]),
+            Some(false) => Some(
+                self.values
+                    .get(self.list_of[slot] as usize)
+                    .map_or(&[][..], |v| &v[..]),
+            ),
             _ => None,
         }
+    }
+
+    /// Each slot credited for some values (not everywhere), with those values.
+    pub fn credited(&self) -> impl Iterator<Item = (u32, &[u32])> + '_ {
+        self.credited
+            .iter()
+            .zip(&self.values)
+            .map(|(&slot, v)| (slot, &v[..]))
     }
 }
 

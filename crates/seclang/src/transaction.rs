@@ -1097,10 +1097,10 @@ impl<'a> Transaction<'a> {
             for &id in &to_remember {
                 wanted[id as usize] = true;
             }
-            for (slot, ids) in candidates.values.iter().enumerate() {
+            for (slot, ids) in candidates.credited() {
                 for &id in ids {
                     if wanted[id as usize] {
-                        credited.push((id, slot as u32));
+                        credited.push((id, slot));
                     }
                 }
             }
