@@ -248,6 +248,20 @@ impl Operator {
         self.eval_with(value, None, ctx, captures)
     }
 
+    /// Whether the operator matches (negation included), when what it would capture is not
+    /// wanted (a rule without `capture`): a regex then only answers whether it matches,
+    /// which its DFA does without tracking groups or even the match's bounds.
+    pub fn matches(&self, value: &[u8], operand: Option<&[u8]>, ctx: &dyn Resolve) -> bool {
+        match &self.op {
+            Op::Rx(rx) => {
+                let matched = rx.prefilter.as_ref().is_none_or(|pf| pf.is_match(value))
+                    && rx.regex.is_match(value);
+                matched != self.negated
+            }
+            _ => self.eval_with(value, operand, ctx, &mut Vec::new()),
+        }
+    }
+
     /// [`Operator::eval`] with the argument's expansion given (`operand`), when the caller
     /// tests many values against one expansion: a link's values are tested before any of
     /// its actions runs, so its argument (`@within %{tx.restricted_headers_basic}`, once per
@@ -296,6 +310,17 @@ impl Operator {
                     if !pf.is_match(value) {
                         return false;
                     }
+                }
+                // the whole match alone when the pattern has no group: a search for its
+                // bounds costs less than one tracking groups
+                if rx.regex.captures_len() == 1 {
+                    return match rx.regex.find(value) {
+                        Some(m) => {
+                            captures.push(m.as_bytes().to_vec());
+                            true
+                        }
+                        None => false,
+                    };
                 }
                 match rx.regex.captures(value) {
                     Some(caps) => {

@@ -1368,6 +1368,11 @@ impl<'a> Transaction<'a> {
         let memo = match r.operator.op {
             Op::DetectSqli if sqli_worth_remembering(value) => SQLI_MEMO,
             Op::DetectXss if !crate::injection::xss_is_trivial(value) => XSS_MEMO,
+            // (captures are read only by `capture`: see eval_link)
+            Op::Rx(_) if !r.actions.capture => {
+                caps.clear();
+                return r.operator.matches(value, operand, self);
+            }
             _ => return r.operator.eval_with(value, operand, self, caps),
         } + usize::from(r.operator.negated);
         self.remembered(memo, value, caps, |caps| r.operator.eval(value, self, caps))
@@ -2512,7 +2517,11 @@ mod tests {
              SecRule ARGS:a \"@rx (x)(y)(z)\" \"id:2,phase:1,pass,capture,setvar:tx.after2=%{tx.0}%{tx.3}%{tx.7}\"\n\
              SecRule ARGS:b \"@rx ^.*$\" \"id:3,phase:1,pass,capture,setvar:tx.after3=%{tx.0}|%{tx.1}|%{tx.3}\"\n\
              SecRule ARGS:b \"@rx e\" \"id:4,phase:1,pass,nolog,setvar:tx.5=five\"\n\
-             SecRule ARGS:b \"@rx ^(h)\" \"id:5,phase:1,pass,capture,setvar:tx.after5=%{tx.0}%{tx.1}%{tx.5}\"\n",
+             SecRule ARGS:b \"@rx ^(h)\" \"id:5,phase:1,pass,capture,setvar:tx.after5=%{tx.0}%{tx.1}%{tx.5}\"\n\
+             SecRule ARGS:a \"@rx y+z\" \"id:6,phase:1,pass,capture,setvar:tx.after6=%{tx.0}\"\n\
+             SecRule ARGS:b \"@rx (l+)\" \"id:7,phase:1,pass,nolog,setvar:tx.after7=%{tx.0}%{tx.1}\"\n\
+             SecRule ARGS:b \"!@rx l{3}\" \"id:8,phase:1,pass,nolog,setvar:tx.after8=%{tx.0}\"\n\
+             SecRule ARGS:b \"!@rx el+o\" \"id:9,phase:1,pass,nolog,setvar:tx.after9=1\"\n",
         );
         let req = get("/?a=xyz&b=hello");
         let mut tx = Transaction::new(&set, &req, &[]);
@@ -2528,10 +2537,22 @@ mod tests {
             Some(&b"hh"[..]),
             "TX:5 (a setvar's) is removed"
         );
-        for gone in ["2", "3", "5", "7", "9"] {
+        assert_eq!(
+            tx.tx("after6"),
+            Some(&b"yz"[..]),
+            "a group-less match's bounds"
+        );
+        // rules without `capture` (matching, negated or not) leave TX:0-9 as they were
+        assert_eq!(
+            tx.tx("after7"),
+            Some(&b"yz"[..]),
+            "TX:0 from 6, TX:1 from 5 (gone)"
+        );
+        assert_eq!(tx.tx("after8"), Some(&b"yz"[..]));
+        assert_eq!(tx.tx("after9"), None, "a negated regex that matches");
+        for gone in ["1", "2", "3", "5", "7", "9"] {
             assert_eq!(tx.tx(gone), None, "TX:{gone}");
         }
-        assert_eq!(tx.tx("1"), Some(&b"h"[..]));
     }
 
     /// An item's id by position holds only for the same bytes; a position that holds other
