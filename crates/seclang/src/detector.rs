@@ -4,6 +4,7 @@
 //! policy then sums the scores, so CRS's anomaly-scoring model decides as it does in
 //! ModSecurity, with Palisade's exclusions and modes on top.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use palisade_engine::{Detector, Finding, ResponseModel, Severity};
@@ -164,12 +165,8 @@ impl Detector for CrsDetector {
         let resp = Response {
             status: response.status,
             protocol: "HTTP/1.1".into(),
-            headers: response
-                .headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_vec()))
-                .collect(),
-            body: response.body.clone(),
+            headers: Cow::Borrowed(&response.headers.0),
+            body: Cow::Borrowed(&response.body),
         };
         let kept = request
             .stash

@@ -432,12 +432,12 @@ fn strict_parse_ok(raw: &[u8]) -> bool {
 }
 
 /// The response the suite's `albedo` backend gives: `POST /reflect` echoes a JSON spec.
-pub fn albedo_response(req: &RequestModel, body: &[u8]) -> Response {
+pub fn albedo_response(req: &RequestModel, body: &[u8]) -> Response<'static> {
     let mut resp = Response {
         status: 200,
         protocol: "HTTP/1.1".into(),
-        headers: Vec::new(),
-        body: Vec::new(),
+        headers: Vec::new().into(),
+        body: Vec::new().into(),
     };
     let path = req.path_raw.trim_end_matches('/');
     if req.method == "POST" && path == "/reflect" {
@@ -452,7 +452,7 @@ pub fn albedo_response(req: &RequestModel, body: &[u8]) -> Response {
                             serde_json::Value::String(s) => s.clone(),
                             other => other.to_string(),
                         };
-                        resp.headers.push((k.clone(), v.into_bytes()));
+                        resp.headers.to_mut().push((k.clone(), v.into_bytes()));
                     }
                 }
                 if let Some(b) = spec
@@ -460,16 +460,17 @@ pub fn albedo_response(req: &RequestModel, body: &[u8]) -> Response {
                     .and_then(|b| b.as_str())
                     .filter(|b| !b.is_empty())
                 {
-                    resp.body = b.as_bytes().to_vec();
+                    resp.body = b.as_bytes().to_vec().into();
                 } else if let Some(b) = spec.get("encodedBody").and_then(|b| b.as_str()) {
                     resp.body = base64::engine::general_purpose::STANDARD
                         .decode(b)
-                        .unwrap_or_default();
+                        .unwrap_or_default()
+                        .into();
                 }
             }
             Err(_) => {
                 resp.status = 400;
-                resp.body = b"Invalid JSON in request body".to_vec();
+                resp.body = b"Invalid JSON in request body".to_vec().into();
             }
         }
     }
@@ -481,9 +482,10 @@ pub fn albedo_response(req: &RequestModel, body: &[u8]) -> Response {
     {
         let ct = sniff(&resp.body);
         resp.headers
+            .to_mut()
             .push(("Content-Type".into(), ct.as_bytes().to_vec()));
     }
-    resp.headers.push((
+    resp.headers.to_mut().push((
         "Content-Length".into(),
         resp.body.len().to_string().into_bytes(),
     ));

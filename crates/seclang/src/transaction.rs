@@ -29,13 +29,14 @@ pub(crate) type VarMap = FxHashMap<VarName, VarValue>;
 
 pub(crate) mod fold;
 
-/// What a response phase sees.
+/// What a response phase sees: borrowed from the proxy's response model (its headers and
+/// buffered body are not copied per response), or owned (the regression suite's).
 #[derive(Debug, Clone, Default)]
-pub struct Response {
+pub struct Response<'r> {
     pub status: u16,
-    pub protocol: String,
-    pub headers: Vec<(String, Vec<u8>)>,
-    pub body: Vec<u8>,
+    pub protocol: Cow<'r, str>,
+    pub headers: Cow<'r, [(String, Vec<u8>)]>,
+    pub body: Cow<'r, [u8]>,
 }
 
 /// A rule that matched (the whole chain), as logged.
@@ -323,7 +324,7 @@ pub struct Transaction<'a> {
     rules: &'a RuleSet,
     req: &'a RequestModel,
     raw_body: &'a [u8],
-    response: Option<&'a Response>,
+    response: Option<&'a Response<'a>>,
     // Fx-hashed like the engine's other per-transaction tables (see `fxhash`): CRS reads
     // and writes TX a few hundred times per request
     tx: VarMap,
@@ -513,7 +514,7 @@ impl<'a> Transaction<'a> {
         v
     }
 
-    pub fn set_response(&mut self, response: &'a Response) {
+    pub fn set_response(&mut self, response: &'a Response<'a>) {
         self.response = Some(response);
     }
 

@@ -711,8 +711,8 @@ mod tests {
             let resp = crate::transaction::Response {
                 status,
                 protocol: "HTTP/1.1".into(),
-                headers: vec![("X-Leak".into(), b"secret".to_vec())],
-                body: Vec::new(),
+                headers: vec![("X-Leak".into(), b"secret".to_vec())].into(),
+                body: Vec::new().into(),
             };
             let run = |exhaustive: bool, resume: bool, with_phase_2: bool| {
                 let mut tx = Transaction::new(&set, &req, &[]);
