@@ -1469,7 +1469,16 @@ impl<'a> Transaction<'a> {
             // are, without building a string per setvar
             let key: Cow<'_, str> = match sv.key.literal() {
                 Some(k) if !k.bytes().any(|b| b.is_ascii_uppercase()) => Cow::Borrowed(k),
-                _ => Cow::Owned(String::from_utf8_lossy(&sv.key.expand(self)).to_ascii_lowercase()),
+                // (lowercased in place: ASCII case folding leaves any invalid UTF-8 as it is,
+                // so the lossy conversion replaces the same bytes either way)
+                _ => {
+                    let mut k = sv.key.expand(self);
+                    k.make_ascii_lowercase();
+                    Cow::Owned(
+                        String::from_utf8(k)
+                            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                    )
+                }
             };
             if is_tx {
                 self.note_tx_key(&key);
@@ -2506,6 +2515,23 @@ mod tests {
         assert_eq!(tx.tx("fp"), Some(&b"s&sos"[..]));
         assert_eq!(tx.tx("xss"), Some(&b"2"[..]));
         assert_eq!(tx.tx("clean"), Some(&b"4"[..]));
+    }
+
+    /// A setvar name built from request data is lowercased, and bytes that are not UTF-8
+    /// become replacement characters (the name is a string).
+    #[test]
+    fn setvar_names_from_request_data_are_lowercase_strings() {
+        let set = rules(
+            "SecRule ARGS:a \"@rx ^\" \"id:1,phase:1,pass,nolog,setvar:'tx.Seen_%{MATCHED_VAR}=1'\"\n",
+        );
+        let req = get("/?a=AbC%FFd%C3%89");
+        let tx = request_phases_at_pl1(&set, &req);
+        assert_eq!(
+            tx.tx("seen_abc\u{fffd}d\u{c9}"),
+            Some(&b"1"[..]),
+            "{:?}",
+            tx.tx_vars()
+        );
     }
 
     /// A capture sets TX:0-9 to its groups and removes the numbers it did not capture,
