@@ -1182,6 +1182,7 @@ impl Prefilter {
             probe.push(text, u64::MAX, id as u32);
         }
         let mut found = Candidates::new(&vec![true; 1 + all.slots.iter().max().copied()? as usize]);
+        // (a prefilter without slot masks: every slot reads every probe)
         let everything = Prefilter::default();
         let single = MultiDfa {
             parts: vec![all],
