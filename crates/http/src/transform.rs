@@ -565,7 +565,62 @@ static PLAIN_BYTE: [u8; 256] = {
     t
 };
 
+/// Which of the plain bytes that some steps change a plain value holds (see
+/// [`Transform::identity_on_plain_with`]): capitals (`lowercase`, `cmdLine`), spaces
+/// (`removeWhitespace`; a plain value's single spaces between words `cmdLine` keeps) and
+/// commas (`cmdLine`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlainTraits {
+    pub upper: bool,
+    pub space: bool,
+    pub comma: bool,
+}
+
+impl PlainTraits {
+    /// The traits of `value` (one pass; meaningful for a plain value).
+    pub fn of(value: &[u8]) -> PlainTraits {
+        let (mut upper, mut space, mut comma) = (false, false, false);
+        for &b in value {
+            upper |= b.is_ascii_uppercase();
+            space |= b == b' ';
+            comma |= b == b',';
+        }
+        PlainTraits {
+            upper,
+            space,
+            comma,
+        }
+    }
+
+    /// The traits as a number below 8 (for tables indexed by them).
+    pub fn index(self) -> usize {
+        usize::from(self.upper) | usize::from(self.space) << 1 | usize::from(self.comma) << 2
+    }
+
+    /// The traits of [`PlainTraits::index`] `i`.
+    pub fn from_index(i: usize) -> PlainTraits {
+        PlainTraits {
+            upper: i & 1 != 0,
+            space: i & 2 != 0,
+            comma: i & 4 != 0,
+        }
+    }
+}
+
 impl Transform {
+    /// Whether this transformation leaves a plain value with `traits` as it is: the
+    /// [`Transform::identity_on_plain`] ones, and those that change only capitals, spaces or
+    /// commas when it has none (CRS lowercases and `cmdLine`s values that mostly have none).
+    pub fn identity_on_plain_with(self, traits: PlainTraits) -> bool {
+        self.identity_on_plain()
+            || match self {
+                Transform::Lowercase => !traits.upper,
+                Transform::RemoveWhitespace => !traits.space,
+                Transform::CmdLine => !traits.upper && !traits.comma,
+                _ => false,
+            }
+    }
+
     /// Whether this transformation never changes a value for which [`is_plain`] holds.
     pub fn identity_on_plain(self) -> bool {
         use Transform::*;
@@ -2490,6 +2545,60 @@ mod tests {
         assert_eq!(t(n, b"\xef\xbc"), b"\xef\xbc");
         assert_eq!(t(n, b"\xe0\x82\x80"), b"\xe0\x82\x80");
         assert!(is_borrowed(&n.apply("caf\u{e9}".as_bytes())));
+    }
+
+    #[test]
+    fn identity_on_plain_with_traits_is_true() {
+        // every step that a plain value's traits say leaves it as it is does, for real;
+        // and each named step changes some plain value that has the trait
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"abcXYZ019_@:, .-";
+        let mut changed = [false; 3];
+        for _ in 0..5000 {
+            let len = (rng % 24) as usize;
+            let mut v = Vec::with_capacity(len);
+            for _ in 0..len {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                v.push(alphabet[(rng % alphabet.len() as u64) as usize]);
+            }
+            if !is_plain(&v) {
+                continue;
+            }
+            let traits = PlainTraits::of(&v);
+            assert_eq!(PlainTraits::from_index(traits.index()), traits);
+            for t in Transform::ALL {
+                let same = t.apply(&v).as_ref() == &v[..];
+                if t.identity_on_plain_with(traits) {
+                    assert!(same, "{t:?} changed {:?}", String::from_utf8_lossy(&v));
+                }
+                for (k, step) in [
+                    Transform::Lowercase,
+                    Transform::RemoveWhitespace,
+                    Transform::CmdLine,
+                ]
+                .iter()
+                .enumerate()
+                {
+                    changed[k] |= t == *step && !same;
+                }
+            }
+        }
+        assert_eq!(changed, [true; 3], "the traits matter to each step");
+        for (value, step) in [
+            (&b"ab,c"[..], Transform::CmdLine),
+            (b"aBc", Transform::CmdLine),
+            (b"aBc", Transform::Lowercase),
+            (b"a b", Transform::RemoveWhitespace),
+        ] {
+            assert!(is_plain(value), "{value:?}");
+            assert_ne!(step.apply(value).as_ref(), value);
+            assert!(
+                !step.identity_on_plain_with(PlainTraits::of(value)),
+                "{step:?}"
+            );
+        }
     }
 
     #[test]

@@ -855,15 +855,26 @@ impl<'a> Transaction<'a> {
         // ...then per pipeline, the values it changes. A pipeline whose every step leaves a
         // value as it is leaves it as it is (each step sees the value itself), and which
         // steps do is worked out once per (value, step), not once per pipeline.
-        let on_plain = pf
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.identity_on_plain())
-            .fold(0u64, |m, (k, _)| m | 1 << k);
+        // (by the plain value's traits: `lowercase`, `removeWhitespace` and `cmdLine` leave
+        // most of a request's words, numbers and ids as they are)
+        let on_plain: [u64; 8] = std::array::from_fn(|traits| {
+            let traits = palisade_http::transform::PlainTraits::from_index(traits);
+            pf.steps
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.identity_on_plain_with(traits))
+                .fold(0u64, |m, (k, _)| m | 1 << k)
+        });
         let mut known: Vec<u64> = values
             .iter()
-            .map(|(_, _, plain)| if *plain { on_plain } else { 0 })
+            .map(|(v, _, plain)| match plain {
+                // (long plain values are prose, with spaces and capitals: not read again)
+                true if v.len() <= 128 => {
+                    on_plain[palisade_http::transform::PlainTraits::of(v).index()]
+                }
+                true => on_plain[7],
+                false => 0,
+            })
             .collect();
         let mut same = known.clone();
         // a plan's results are kept for the plans that extend it by one step: per value,
