@@ -19,15 +19,20 @@ pub trait Resolve {
     /// The first value of `collection` (upper case) under `key` (as written), if any.
     fn resolve(&self, collection: &str, key: &str) -> Option<Vec<u8>>;
 
-    /// [`Resolve::resolve`] appended to `out`; false (and `out` as it was) when there is
-    /// none. A context holding the value can copy it without a vector of its own.
     /// The value when the context holds it as it is (no copy), else None: callers then
     /// [`Resolve::resolve`] it.
     fn resolve_ref(&self, _collection: &str, _key: &str) -> Option<&[u8]> {
         None
     }
 
+    /// [`Resolve::resolve`] appended to `out`; false (and `out` as it was) when there is
+    /// none. A value the context holds ([`Resolve::resolve_ref`]) is copied straight from
+    /// it, without a vector of its own.
     fn resolve_into(&self, collection: &str, key: &str, out: &mut Vec<u8>) -> bool {
+        if let Some(v) = self.resolve_ref(collection, key) {
+            out.extend_from_slice(v);
+            return true;
+        }
         match self.resolve(collection, key) {
             Some(v) => {
                 out.extend_from_slice(&v);

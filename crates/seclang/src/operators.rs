@@ -65,6 +65,13 @@ pub struct Rx {
     pub source: String,
 }
 
+impl Rx {
+    /// Whether the required literals let `value` through (no prefilter: always).
+    fn may_match(&self, value: &[u8]) -> bool {
+        self.prefilter.as_ref().is_none_or(|pf| pf.is_match(value))
+    }
+}
+
 #[derive(Debug)]
 pub struct Pm {
     ac: AhoCorasick,
@@ -254,8 +261,7 @@ impl Operator {
     pub fn matches(&self, value: &[u8], operand: Option<&[u8]>, ctx: &dyn Resolve) -> bool {
         match &self.op {
             Op::Rx(rx) => {
-                let matched = rx.prefilter.as_ref().is_none_or(|pf| pf.is_match(value))
-                    && rx.regex.is_match(value);
+                let matched = rx.may_match(value) && rx.regex.is_match(value);
                 matched != self.negated
             }
             _ => self.eval_with(value, operand, ctx, &mut Vec::new()),
@@ -306,10 +312,8 @@ impl Operator {
         };
         match &self.op {
             Op::Rx(rx) => {
-                if let Some(pf) = &rx.prefilter {
-                    if !pf.is_match(value) {
-                        return false;
-                    }
+                if !rx.may_match(value) {
+                    return false;
                 }
                 // the whole match alone when the pattern has no group: a search for its
                 // bounds costs less than one tracking groups

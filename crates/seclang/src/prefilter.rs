@@ -63,13 +63,8 @@ struct DfaPart {
 
 impl MultiDfa {
     /// The rule slots of the patterns, part by part.
-    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+    fn slots(&self) -> impl Iterator<Item = u32> + '_ {
         self.parts.iter().flat_map(|p| p.slots.iter().copied())
-    }
-
-    /// How many DFAs the patterns were compiled into.
-    pub fn parts(&self) -> usize {
-        self.parts.len()
     }
 
     /// Sets each part's mask (and the union) from the collections of its slots' rules.

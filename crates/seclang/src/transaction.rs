@@ -2414,22 +2414,6 @@ impl Resolve for Transaction<'_> {
         }
         None
     }
-
-    fn resolve_into(&self, collection: &str, key: &str, out: &mut Vec<u8>) -> bool {
-        // TX values are copied straight from the map (CRS's macros are nearly all TX)
-        if collection == "TX" && !key.bytes().any(|b| b.is_ascii_uppercase()) {
-            return match self.tx.get(key) {
-                Some(v) => {
-                    out.extend_from_slice(v);
-                    true
-                }
-                None => false,
-            };
-        }
-        self.resolve(collection, key)
-            .map(|v| out.extend_from_slice(&v))
-            .is_some()
-    }
 }
 
 #[cfg(test)]
