@@ -151,6 +151,10 @@ pub struct Plan {
     /// The plan whose pipeline is this one without its last step, if there is one: a
     /// value's result here is that plan's result through the last step (computed once).
     pub parent: Option<usize>,
+    /// `raw_dfa` holds this plan's regexes lowered ([`lowered_preimage`]): its result on a
+    /// value that is the value lowercased was scanned with the value, and a result with
+    /// capitals (from a decoder after the lowercasing) needs the plan's own DFA.
+    pub lowered_in_raw: bool,
 }
 
 /// A rule the prefilter can decide about.
@@ -266,14 +270,32 @@ pub struct Prefilter {
     pub memo: crate::scan_memo::ScanMemos,
 }
 
-/// One lazy DFA of `patterns` ((regex, slot) pairs), its mask to be set.
-fn compile_part(patterns: &[(&str, u32)]) -> Option<DfaPart> {
+/// A regex for a [`MultiDfa`], with its rule's slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DfaPattern<'a> {
+    pub regex: &'a str,
+    pub slot: u32,
+    /// Compiled to match where the regex matches in the value lowercased
+    /// ([`lowered_preimage`]), for a pipeline whose results hold no capitals.
+    pub lowered: bool,
+}
+
+/// One lazy DFA of `patterns`, its mask to be set.
+fn compile_part(patterns: &[DfaPattern<'_>]) -> Option<DfaPart> {
     if patterns.is_empty() {
         return None;
     }
     let hirs: Vec<regex_syntax::hir::Hir> = patterns
         .iter()
-        .map(|(p, _)| parse_prefilter_regex(p).map(|h| trim_trailing_repetition(&h)))
+        .map(|p| {
+            let hir = parse_prefilter_regex(p.regex)?;
+            let hir = if p.lowered {
+                lowered_preimage(&hir)?
+            } else {
+                hir
+            };
+            Some(trim_trailing_repetition(&hir))
+        })
         .collect::<Option<_>>()?;
     let nfa = regex_automata::nfa::thompson::Compiler::new()
         .configure(
@@ -297,7 +319,7 @@ fn compile_part(patterns: &[(&str, u32)]) -> Option<DfaPart> {
     let new_cache: NewCache = Box::new(move || for_pool.create_cache());
     Some(DfaPart {
         dfa,
-        slots: patterns.iter().map(|(_, s)| *s).collect(),
+        slots: patterns.iter().map(|p| p.slot).collect(),
         mask: u64::MAX,
         caches: Pool::new(new_cache),
     })
@@ -314,6 +336,76 @@ fn parse_prefilter_regex(pattern: &str) -> Option<regex_syntax::hir::Hir> {
         .build()
         .parse(pattern)
         .ok()
+}
+
+/// A regex (of [`parse_prefilter_regex`]'s bytes) that matches in a value exactly where
+/// `hir` matches in the value with its ASCII capitals lowercased: every byte test `b in C`
+/// becomes `lowercase(b) in C` (a capital in a literal or class then matches nothing, a
+/// small letter matches either case). Looks are unchanged: line ends and word bytes are
+/// the same in both cases. None for a class with non-ASCII characters (the prefilter
+/// parses bytes; such a class would be one of UTF-8 sequences).
+///
+/// The regex DFA of raw values holds the patterns of lowercasing pipelines in this form
+/// (exact on the values such a pipeline leaves as they are: they hold no capitals), so
+/// that a result that is its raw value lowercased (most of a request's mixed-case text
+/// under those pipelines) was scanned with the raw value and needs no scan of its own.
+pub fn lowered_preimage(hir: &regex_syntax::hir::Hir) -> Option<regex_syntax::hir::Hir> {
+    use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind, Repetition};
+    // the bytes whose lowercase is in `allowed`
+    let class = |allowed: &dyn Fn(u8) -> bool| {
+        let mut ranges: Vec<ClassBytesRange> = Vec::new();
+        for b in 0..=255u8 {
+            if allowed(b.to_ascii_lowercase()) {
+                ranges.push(ClassBytesRange::new(b, b));
+            }
+        }
+        Hir::class(Class::Bytes(ClassBytes::new(ranges)))
+    };
+    Some(match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => hir.clone(),
+        HirKind::Literal(lit) => Hir::concat(
+            lit.0
+                .iter()
+                .map(|&c| match c {
+                    b'a'..=b'z' | b'A'..=b'Z' => class(&|b| b == c),
+                    _ => Hir::literal([c]),
+                })
+                .collect(),
+        ),
+        HirKind::Class(Class::Bytes(c)) => class(&|b| {
+            c.ranges()
+                .iter()
+                .any(|r| (r.start()..=r.end()).contains(&b))
+        }),
+        // (an ASCII class can be a Unicode one in the HIR; others are left alone)
+        HirKind::Class(Class::Unicode(c)) if c.ranges().iter().all(|r| r.end().is_ascii()) => {
+            class(&|b| {
+                c.ranges()
+                    .iter()
+                    .any(|r| (r.start()..=r.end()).contains(&char::from(b)))
+            })
+        }
+        HirKind::Class(Class::Unicode(_)) => return None,
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            sub: Box::new(lowered_preimage(&r.sub)?),
+            ..r.clone()
+        }),
+        HirKind::Capture(c) => lowered_preimage(&c.sub)?,
+        HirKind::Concat(subs) => {
+            Hir::concat(subs.iter().map(lowered_preimage).collect::<Option<_>>()?)
+        }
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(lowered_preimage).collect::<Option<_>>()?)
+        }
+    })
+}
+
+/// Whether `pipeline` lowercases (`lowercase`, `cmdLine`): a value it leaves as it is then
+/// holds no capitals.
+pub fn pipeline_lowercases(pipeline: &[Transform]) -> bool {
+    pipeline
+        .iter()
+        .any(|t| matches!(t, Transform::Lowercase | Transform::CmdLine))
 }
 
 /// Whether `pattern` is a single any-byte class (`.`, as the prefilter compiles it), so it
@@ -962,6 +1054,7 @@ impl Prefilter {
                         dfa: None,
                         tests: Vec::new(),
                         parent: None,
+                        lowered_in_raw: false,
                     });
                     regexes.push(Vec::new());
                     members.push(Vec::new());
@@ -1073,17 +1166,41 @@ impl Prefilter {
         for e in entries {
             pf.slot_masks[e.slot as usize] = mask_of(&e.collections, &pf.collections);
         }
-        let all_regexes: Vec<(&str, u32)> = pf
+        // (a lowercasing pipeline: its patterns lowered, when all can be)
+        let lowered: Vec<bool> = pf
+            .plans
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                p.dfa.is_some()
+                    && pipeline_lowercases(&p.transforms)
+                    && regexes[i].iter().all(|(re, _)| {
+                        parse_prefilter_regex(re).is_some_and(|h| lowered_preimage(&h).is_some())
+                    })
+            })
+            .collect();
+        let mut all_regexes: Vec<DfaPattern<'_>> = pf
             .plans
             .iter()
             .enumerate()
             .filter(|(_, p)| p.dfa.is_some())
-            .flat_map(|(i, _)| regexes[i].iter().copied())
+            .flat_map(|(i, _)| {
+                let lowered = lowered[i];
+                regexes[i].iter().map(move |&(regex, slot)| DfaPattern {
+                    regex,
+                    slot,
+                    lowered,
+                })
+            })
             .collect();
-        let mut all_regexes = all_regexes;
         all_regexes.sort_unstable();
         all_regexes.dedup();
-        pf.raw_dfa = Prefilter::compile_dfa(&all_regexes);
+        pf.raw_dfa = Prefilter::compile_dfa_of(&all_regexes);
+        if pf.raw_dfa.is_some() {
+            for (plan, lowered) in pf.plans.iter_mut().zip(lowered) {
+                plan.lowered_in_raw = lowered;
+            }
+        }
         let slot_masks = &pf.slot_masks;
         for multi in pf
             .plans
@@ -1170,6 +1287,19 @@ impl Prefilter {
     /// [`ORDINARY_TEXT`] into a part of their own; None when the set is empty or too large
     /// to compile.
     pub fn compile_dfa(patterns: &[(&str, u32)]) -> Option<MultiDfa> {
+        let patterns: Vec<DfaPattern<'_>> = patterns
+            .iter()
+            .map(|&(regex, slot)| DfaPattern {
+                regex,
+                slot,
+                lowered: false,
+            })
+            .collect();
+        Prefilter::compile_dfa_of(&patterns)
+    }
+
+    /// [`Prefilter::compile_dfa`] of patterns some of which may be lowered.
+    pub fn compile_dfa_of(patterns: &[DfaPattern<'_>]) -> Option<MultiDfa> {
         let all = compile_part(patterns)?;
         // which patterns match ordinary text: the part's own scan over it
         let mut probe = Hay::default();
@@ -1186,7 +1316,7 @@ impl Prefilter {
         everything.scan_dfa(&single, &probe, &mut found);
         let (ordinary, rest): (Vec<_>, Vec<_>) = patterns
             .iter()
-            .partition(|(_, slot)| found.may_match(*slot as usize));
+            .partition(|p| found.may_match(p.slot as usize));
         if ordinary.is_empty() || rest.is_empty() {
             return Some(single);
         }
@@ -1609,6 +1739,83 @@ mod tests {
             shown(r"ab+$"),
             parse_prefilter_regex(r"ab+$").expect("parses").to_string(),
             "an assertion after it: nothing cut"
+        );
+    }
+
+    /// A lowered pattern matches a value exactly where the pattern matches the value
+    /// lowercased: random patterns of letters in both cases, classes (negated ones, `\w`,
+    /// case-insensitive ones), word boundaries, anchors, repetitions and alternations, on
+    /// random mixed-case values.
+    #[test]
+    fn lowered_patterns_match_where_the_pattern_matches_the_lowercased_value() {
+        let atoms = [
+            "a",
+            "B",
+            "ab",
+            "Ab",
+            "x-",
+            "[a-c]",
+            "[^a]",
+            "[^B]",
+            "[A-Z]",
+            "[^a-z]",
+            r"\w",
+            r"\W",
+            r"\b",
+            r"\B",
+            "^",
+            "$",
+            ".",
+            "(?i)a",
+            "(?i)[b-d]",
+            "(?i:bA)",
+            r"\d",
+            "[[:upper:]]",
+            "[[:lower:]]",
+            "[^[:upper:]]",
+        ];
+        let alphabet = b"aAbBcCdxX-_1 \n";
+        let mut next = rng(0x51ED_2701);
+        let build = |hir: &regex_syntax::hir::Hir| {
+            regex::bytes::RegexBuilder::new(&hir.to_string())
+                .unicode(false)
+                .multi_line(true)
+                .dot_matches_new_line(true)
+                .build()
+                .expect("builds")
+        };
+        let mut differs = 0;
+        for _ in 0..400 {
+            let mut pattern = String::new();
+            for _ in 0..1 + next() % 4 {
+                pattern.push_str(atoms[(next() % atoms.len() as u64) as usize]);
+                match next() % 6 {
+                    0 => pattern.push('*'),
+                    1 => pattern.push('+'),
+                    2 => pattern.push_str("{2}"),
+                    3 => pattern.push('|'),
+                    _ => {}
+                }
+            }
+            let pattern = pattern.trim_end_matches('|');
+            let Some(hir) = parse_prefilter_regex(pattern) else {
+                continue;
+            };
+            let lowered = lowered_preimage(&hir).expect("bytes only");
+            let (plain, low) = (build(&hir), build(&lowered));
+            for _ in 0..100 {
+                let len = (next() % 7) as usize;
+                let v: Vec<u8> = (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect();
+                let expected = plain.is_match(&v.to_ascii_lowercase());
+                assert_eq!(low.is_match(&v), expected, "{pattern} on {v:?}");
+                differs += usize::from(plain.is_match(&v) != expected);
+            }
+        }
+        assert!(
+            differs > 100,
+            "the values' case mattered to the patterns ({differs})"
         );
     }
 

@@ -908,6 +908,8 @@ impl<'a> Transaction<'a> {
         let mut literal_scanned: Vec<Vec<bool>> = vec![Vec::new(); pf.plans.len()];
         let mut scanned_here: Vec<bool> = Vec::with_capacity(values.len());
         let mut fresh = crate::prefilter::Hay::default();
+        // per entry of `hay`: whether it is its value lowercased (see Plan::lowered_in_raw)
+        let mut lowered: Vec<bool> = Vec::new();
         // A step's result on a value itself, for the plans that end with that step after
         // steps leaving the value as it is (`removeWhitespace` ends four CRS pipelines whose
         // decoders leave a form's prose as it is): computed once, and its bytes scanned for
@@ -1079,9 +1081,27 @@ impl<'a> Transaction<'a> {
                 }
             }
             if let Some(dfa) = plan.dfa.as_ref() {
+                // (a result that is its value lowercased was scanned with the value, when
+                // `raw_dfa` holds this plan's regexes lowered)
+                lowered.clear();
+                if plan.lowered_in_raw {
+                    lowered.extend(
+                        (0..hay.len())
+                            .map(|k| is_lowercased(hay.get(k), values[hay.id(k) as usize].0)),
+                    );
+                }
+                let to_scan = if lowered.contains(&true) {
+                    fresh.clear();
+                    for k in (0..hay.len()).filter(|&k| !lowered[k]) {
+                        fresh.push(hay.get(k), hay.mask(k), hay.id(k));
+                    }
+                    &fresh
+                } else {
+                    &hay
+                };
                 match deferred.as_mut() {
-                    Some(d) => d.add(pf, p, dfa, &hay, &mut candidates),
-                    None => pf.scan_dfa(dfa, &hay, &mut candidates),
+                    Some(d) => d.add(pf, p, dfa, to_scan, &mut candidates),
+                    None => pf.scan_dfa(dfa, to_scan, &mut candidates),
                 }
             }
             pf.scan_tests(&plan.tests, &hay, &mut candidates, &mut holds);
@@ -2221,6 +2241,16 @@ pub(crate) fn tx_digit_bit(key: &str) -> u16 {
     }
 }
 
+/// Whether `result` is `value` with its ASCII capitals lowercased.
+fn is_lowercased(result: &[u8], value: &[u8]) -> bool {
+    // (no early exit: the loop is vectorized)
+    result.len() == value.len()
+        && result
+            .iter()
+            .zip(value)
+            .fold(true, |all, (r, v)| all & (*r == v.to_ascii_lowercase()))
+}
+
 /// The more severe (lower) of two severities, either maybe absent.
 pub(crate) fn most_severe(a: Option<u8>, b: Option<u8>) -> Option<u8> {
     match (a, b) {
@@ -2288,9 +2318,17 @@ impl DeferredDfaScans {
         hay: &crate::prefilter::Hay,
         candidates: &mut Candidates,
     ) {
+        // A long result with capitals from a plan whose regexes `raw_dfa` holds lowered is
+        // scanned now, with the plan's own DFA: `raw_dfa` would look for them in the
+        // result lowercased.
+        let mut now = crate::prefilter::Hay::default();
         for k in 0..hay.len() {
             let (bytes, mask, id) = (hay.get(k), hay.mask(k), hay.id(k));
             if mask & dfa.mask == 0 || bytes.len() < Self::MIN_LEN {
+                continue;
+            }
+            if pf.plans[p].lowered_in_raw && bytes.iter().any(u8::is_ascii_uppercase) {
+                now.push(bytes, mask, id);
                 continue;
             }
             let mut at = self.head[id as usize];
@@ -2310,6 +2348,7 @@ impl DeferredDfaScans {
             }
         }
         pf.scan_dfa_shorter_than(dfa, hay, Self::MIN_LEN, candidates);
+        pf.scan_dfa(dfa, &now, candidates);
     }
 
     /// Scans the results kept, and forgets them: each plan's own through its DFA (a plan's
@@ -2897,6 +2936,39 @@ mod tests {
             for key in ["url", "js", "html", "css"] {
                 assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key} with {x} repeats");
             }
+        }
+    }
+
+    /// A lowercasing plan's result that is its value lowercased is not scanned again: the
+    /// raw scan looked for the plan's regexes in the value lowercased. A result with
+    /// capitals (a decoder after `lowercase`) is still scanned for them as they are, also
+    /// when it is long and another plan has the same result.
+    #[test]
+    fn prefilter_finds_regexes_in_lowercased_values_with_the_raw_scan() {
+        let set = rules(
+            "SecRule ARGS \"@rx ^[a-z]+ [a-z]+$\" \"id:1,phase:1,pass,t:none,t:lowercase,setvar:tx.name=+1\"\n\
+             SecRule ARGS \"@rx ^[A-Z]{3}$\" \"id:2,phase:1,pass,t:none,t:lowercase,t:urlDecodeUni,setvar:tx.short=+1\"\n\
+             SecRule ARGS \"@rx ^[A-Z]{70}$\" \"id:3,phase:1,pass,t:none,t:lowercase,t:urlDecodeUni,setvar:tx.long=+1\"\n\
+             SecRule ARGS \"@rx ^[yz]{3}$\" \"id:4,phase:1,pass,t:none,t:urlDecodeUni\"\n\
+             SecRule ARGS \"@rx ^[yz]{3}$\" \"id:5,phase:1,pass,t:none,t:lowercase\"\n",
+        );
+        assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
+        let pf = set.prefilter(1).expect("level 1 prefilter");
+        assert!(pf.plans.iter().any(|p| p.lowered_in_raw));
+        // `%41` x 70: urlDecodeUni alone and after lowercase both make 70 capitals
+        let query = format!(
+            "/?n=Jane+Doe&s=%2541%2542%2543&l={}&q=other",
+            "%2541".repeat(70)
+        );
+        let req = get(&query);
+        let tx = request_phases_at_pl1(&set, &req);
+        for key in ["name", "short", "long"] {
+            assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key}");
+        }
+        let req = get("/?n=JaneDoe&s=ABC&q=other");
+        let tx = request_phases_at_pl1(&set, &req);
+        for key in ["name", "short"] {
+            assert_eq!(tx.tx(key), None, "{key}");
         }
     }
 
