@@ -923,7 +923,7 @@ impl<'a> Transaction<'a> {
         const MAX_STEP_BYTES: usize = 1 << 20;
         #[cfg(test)]
         const MAX_STEP_BYTES: usize = 600;
-        let mut step_result_of: crate::fxhash::FxHashMap<(u32, usize), usize> = Default::default();
+        let mut step_result_of = StepResultIndex::new(values.len(), pf.steps.len());
         // per entry of `hay`: the step result it is, if it is one
         let mut from_step: Vec<Option<usize>> = Vec::with_capacity(values.len());
         // the plans' regex scans of long results (see DeferredDfaScans)
@@ -973,7 +973,7 @@ impl<'a> Transaction<'a> {
                             if matches!(t, Cow::Borrowed(b) if b.len() == v.len()) {
                                 same[i] |= bit;
                             } else {
-                                step_result_of.insert((i as u32, k), step_results.len());
+                                step_result_of.insert(i, k, step_results.len());
                                 changed_by = Some((j, step_results.len()));
                                 step_bytes += t.len();
                                 step_results.push((t, false));
@@ -1006,7 +1006,7 @@ impl<'a> Transaction<'a> {
                             // computed it)
                             let kept = last_step
                                 .filter(|_| r == SAME)
-                                .and_then(|k| step_result_of.get(&(i as u32, k)).copied());
+                                .and_then(|k| step_result_of.get(i, k));
                             let applied = match kept {
                                 Some(at) => Cow::Borrowed(&step_results[at].0[..]),
                                 None => last.apply(base),
@@ -1037,7 +1037,7 @@ impl<'a> Transaction<'a> {
                             // a one-step plan's result is that step's on the value
                             let kept = last_step
                                 .filter(|_| plan.steps.len() == 1)
-                                .and_then(|k| step_result_of.get(&(i as u32, k)).copied());
+                                .and_then(|k| step_result_of.get(i, k));
                             let result = match (kept, changed_by) {
                                 (Some(at), _) => Cow::Borrowed(&step_results[at].0[..]),
                                 (None, Some((j, at)))
@@ -2241,6 +2241,63 @@ pub(crate) fn tx_digit_bit(key: &str) -> u16 {
     }
 }
 
+/// Where in `Transaction::compute_candidates`' kept step results the result of step k on
+/// value i is: one table, made when a step first changes a value, instead of a hash map
+/// probed for every value a plan changes (~2% of a JSON order's inspection). A request
+/// with so many values that the table would pass [`Self::MAX_TABLE`] entries uses the map.
+struct StepResultIndex {
+    values: usize,
+    steps: usize,
+    /// Whether the table is used (else the map).
+    tabled: bool,
+    /// `[step * values + value]`: the index, or NONE (empty until the first insert).
+    table: Vec<u32>,
+    map: crate::fxhash::FxHashMap<(u32, usize), usize>,
+}
+
+impl StepResultIndex {
+    const NONE: u32 = u32::MAX;
+    /// 1 MB of table.
+    const MAX_TABLE: usize = 1 << 18;
+
+    fn new(values: usize, steps: usize) -> StepResultIndex {
+        StepResultIndex {
+            values,
+            steps,
+            tabled: steps * values <= Self::MAX_TABLE,
+            table: Vec::new(),
+            map: Default::default(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, value: usize, step: usize) -> Option<usize> {
+        if !self.tabled {
+            return self.map.get(&(value as u32, step)).copied();
+        }
+        let at = *self.table.get(step * self.values + value)?;
+        (at != Self::NONE).then_some(at as usize)
+    }
+
+    fn insert(&mut self, value: usize, step: usize, at: usize) {
+        if !self.tabled {
+            self.map.insert((value as u32, step), at);
+            return;
+        }
+        if self.table.is_empty() {
+            self.table.resize(self.steps * self.values, Self::NONE);
+        }
+        if let Some(slot) = self.table.get_mut(step * self.values + value) {
+            *slot = u32::try_from(at).unwrap_or(Self::NONE);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.table.clear();
+        self.map.clear();
+    }
+}
+
 /// Whether `result` is `value` with its ASCII capitals lowercased.
 fn is_lowercased(result: &[u8], value: &[u8]) -> bool {
     // (no early exit: the loop is vectorized)
@@ -2936,6 +2993,27 @@ mod tests {
             for key in ["url", "js", "html", "css"] {
                 assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key} with {x} repeats");
             }
+        }
+    }
+
+    /// Step results are found where they were put, in the table and (a request with too
+    /// many values for it) in the map alike, and forgotten on clear.
+    #[test]
+    fn step_result_index_finds_what_was_inserted() {
+        for (values, steps) in [(40, 30), (StepResultIndex::MAX_TABLE, 2)] {
+            let mut index = StepResultIndex::new(values, steps);
+            assert_eq!(index.tabled, values == 40);
+            assert_eq!(index.get(3, 1), None);
+            index.insert(3, 1, 7);
+            index.insert(values - 1, steps - 1, 0);
+            assert_eq!(index.get(3, 1), Some(7));
+            assert_eq!(index.get(values - 1, steps - 1), Some(0));
+            assert_eq!(index.get(1, 3), None, "value and step are not swapped");
+            assert_eq!(index.get(3, 0), None);
+            index.clear();
+            assert_eq!(index.get(3, 1), None);
+            index.insert(3, 1, 2);
+            assert_eq!(index.get(3, 1), Some(2));
         }
     }
 
