@@ -6,7 +6,8 @@
 //! `cargo run --release -p palisade-seclang --example crs_bench -- CRS_DIR [get|form|json] [ITERS]`
 //!
 //! With `RESPONSE=1` each request is followed by its response phases on the anchor
-//! upstream's answer (`200`, `text/plain`, `ok`), as the proxy runs them.
+//! upstream's answer (`200`, `text/plain`, `ok`), as the proxy runs them. With
+//! `FORM_BODY=path` the form scenario sends that file as its urlencoded body.
 //!
 //! Instructions per request (deterministic, unlike time on a shared machine):
 //! `valgrind --tool=callgrind --toggle-collect=crs_bench::timed target/release/examples/crs_bench CRS_DIR get 20`,
@@ -87,7 +88,10 @@ fn main() {
     let response = std::env::var_os("RESPONSE").map(|_| upstream_response());
     println!("rss after load {} MB", rss_mb());
     for scenario in scenarios.split(',') {
-        let model = build(scenario);
+        let model = match std::env::var_os("FORM_BODY").filter(|_| scenario == "form") {
+            Some(path) => form_from_file(&path),
+            None => build(scenario),
+        };
         let mut out = Vec::new();
         det.inspect_request(&model, 1, &mut out);
         if let Some(response) = &response {
@@ -107,6 +111,15 @@ fn main() {
         );
     }
     println!("rss at the end {} MB", rss_mb());
+}
+
+/// The form scenario with the urlencoded body in `path` (`FORM_BODY=path`): what other
+/// bodies (attack-laden text, binary) cost.
+fn form_from_file(path: &std::ffi::OsStr) -> RequestModel {
+    let body = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.to_string_lossy()));
+    let mut model = build("form");
+    model.attach_body(body, false);
+    model
 }
 
 /// Resident memory of this process (MB), from `/proc/self/status`.

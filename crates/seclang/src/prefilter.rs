@@ -100,6 +100,33 @@ const ORDINARY_TEXT: &[&[u8]] = &[
     b"id=7&page=3",
 ];
 
+/// Ordinary prose, the kind of text a message, a review or a product description holds.
+const PROSE: &[u8] = b"Hello team, I would like to change the delivery address for my last order. \
+Please select the blue one if it is still in stock, and update my account when you can. \
+Thanks for the great service! The file was attached to the message; let me know what else \
+you need from me. We are open Monday to Friday, and delivery takes two or three days. Sort \
+by price, then by name. Our new model is lighter, faster and comes with a free case.";
+
+/// Whether some of `literals` (lowercase) occurs in ordinary prose ([`PROSE`]): a rule
+/// with such a literal is a candidate for nearly every message or comment, and its regex
+/// then runs over the whole text; through the regex DFA it is one only where the regex
+/// matches.
+pub fn literals_occur_in_prose(literals: &[Vec<u8>]) -> bool {
+    let prose = PROSE.to_ascii_lowercase();
+    literals
+        .iter()
+        .any(|l| !l.is_empty() && prose.windows(l.len()).any(|w| w == &l[..]))
+}
+
+/// Whether the prefilter's regex DFA can take `pattern` (it parses as bytes, and has no
+/// text-edge assertion the per-value scan would misplace).
+pub fn regex_fits_dfa(pattern: &str) -> bool {
+    !pattern.contains("\\z")
+        && !pattern.contains("\\Z")
+        && !pattern.contains("\\A")
+        && parse_prefilter_regex(pattern).is_some()
+}
+
 /// Collections whose values are scanned (request data and response data). Rules that
 /// read anything else (TX, counts, MATCHED_VARS, ...) are never skipped.
 pub const SCANNED: &[&str] = &[

@@ -782,12 +782,18 @@ fn prefilter_entries(
     if !eligible {
         return None;
     }
+    let source = rule.operator.regex_source().filter(|_| head);
     let literals = rule
         .operator
         .required_literals()
         .filter(|l| !l.is_empty() && head)
+        // (literals of ordinary prose: the regex itself, when the DFA can take it)
+        .filter(|l| {
+            !(crate::prefilter::literals_occur_in_prose(l)
+                && source.is_some_and(crate::prefilter::regex_fits_dfa))
+        })
         .map(<[Vec<u8>]>::to_vec);
-    let regex = match (&literals, rule.operator.regex_source().filter(|_| head)) {
+    let regex = match (&literals, source) {
         (None, Some(src))
             if !src.contains("\\z") && !src.contains("\\Z") && !src.contains("\\A") =>
         {

@@ -2996,6 +2996,43 @@ mod tests {
         }
     }
 
+    /// A regex whose literals occur in ordinary prose (`select`, `from`) is decided by the
+    /// regex DFA, not by its literals: a message that uses the words is no candidate for
+    /// it, an injection still is (and matches).
+    #[test]
+    fn rules_with_prose_literals_are_decided_by_their_regex() {
+        let set = rules(
+            "SecRule ARGS \"@rx (?i)select\\s+\\*\\s+from\" \"id:1,phase:1,pass,t:none,setvar:tx.sql=+1\"\n\
+             SecRule ARGS \"@rx (?i)xp_cmdshell\" \"id:2,phase:1,pass,t:none,setvar:tx.xp=+1\"\n",
+        );
+        let slot = |id: u64| {
+            set.phases
+                .iter()
+                .flatten()
+                .find_map(|e| match e {
+                    Entry::Rule(r) if r.id == id => r.slot,
+                    _ => None,
+                })
+                .expect("prefiltered")
+        };
+        let pf = set.prefilter(1).expect("level 1 prefilter");
+        assert!(
+            pf.literal_slots.iter().flatten().all(|&s| s != slot(1)),
+            "no literal of rule 1 is scanned for"
+        );
+        assert!(pf.literal_slots.iter().flatten().any(|&s| s == slot(2)));
+        let req = get("/?m=Please+select+the+blue+one+from+the+list&x=XP_CMDSHELL");
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.process_request();
+        let scan = tx.candidates.as_ref().expect("scanned");
+        assert!(!scan.candidates.may_match(slot(1) as usize), "prose");
+        assert!(scan.candidates.may_match(slot(2) as usize));
+        assert_eq!(tx.tx("sql"), None);
+        let req = get("/?q=1+union+SELECT+*+FROM+users");
+        let tx = request_phases_at_pl1(&set, &req);
+        assert_eq!(tx.tx("sql"), Some(&b"1"[..]));
+    }
+
     /// Step results are found where they were put, in the table and (a request with too
     /// many values for it) in the map alike, and forgotten on clear.
     #[test]
