@@ -2,6 +2,12 @@
 //! 20 KB JSON), built-in signatures (and the classifier, and with BENCH_CRS the OWASP CRS)
 //! at paranoia 1. Baseline in the same run: building the
 //! request model and parsing the body without detectors. Run: `cargo bench -p palisade`.
+//!
+//! `BENCH_CORPUS=corpus/benign` also times inspection over each JSONL corpus of that
+//! directory (models built beforehand): mean µs per request per kind, and how many of the
+//! kind's requests are blocked, e.g. `BENCH_CRS=../shared/data/crs BENCH_NO_BUILTIN=1
+//! BENCH_NO_ML=1 BENCH_CORPUS=corpus/benign cargo bench -p palisade` for CRS alone on
+//! realistic traffic.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -76,6 +82,64 @@ fn main() {
         println!(
             "{scenario:<6} {model_us:>14.1} {full_us:>16.1} {:>14.1} {blocked:>8}",
             full_us - model_us
+        );
+    }
+    if let Ok(dir) = std::env::var("BENCH_CORPUS") {
+        corpus(&engine, std::path::Path::new(&dir));
+    }
+}
+
+/// Inspection cost per request over each `*.jsonl` corpus in `dir`.
+fn corpus(engine: &palisade_engine::Engine, dir: &std::path::Path) {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    println!(
+        "\n{:<14} {:>8} {:>14} {:>8}",
+        "corpus", "requests", "inspect µs", "blocked"
+    );
+    let (mut all_requests, mut all_us) = (0, 0.0);
+    for file in files {
+        let kind = file
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into());
+        let models: Vec<palisade_http::RequestModel> = palisade::corpus::load(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+            .iter()
+            .filter_map(|e| e.to_model().ok())
+            .collect();
+        if models.is_empty() {
+            continue;
+        }
+        let blocked = models
+            .iter()
+            .filter(|m| engine.inspect_request(m).is_block())
+            .count();
+        // (per round: every request of the kind once)
+        let rounds = (2000 / models.len()).max(1);
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t = Instant::now();
+            for _ in 0..rounds {
+                for m in &models {
+                    black_box(engine.inspect_request(black_box(m)));
+                }
+            }
+            best = best.min(t.elapsed().as_secs_f64() * 1e6 / (rounds * models.len()) as f64);
+        }
+        all_requests += models.len();
+        all_us += best * models.len() as f64;
+        println!("{kind:<14} {:>8} {best:>14.1} {blocked:>8}", models.len());
+    }
+    if all_requests > 0 {
+        println!(
+            "{:<14} {all_requests:>8} {:>14.1}",
+            "all",
+            all_us / all_requests as f64
         );
     }
 }
