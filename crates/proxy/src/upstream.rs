@@ -11,7 +11,9 @@
 //! listed but is passed over.
 //!
 //! A request that a pooled connection could not take (the upstream had closed it while
-//! idle: hyper hands the unsent request back) is retried on another connection. Upgrades
+//! idle: hyper hands the unsent request back) is retried on another connection; so is a
+//! body-less idempotent request whose pooled connection ended or reset before any of a
+//! response came back (the upstream's close crossed it on the wire). Upgrades
 //! (`101 Switching Protocols`) take their connection out of the pool for good.
 
 use std::error::Error as StdError;
@@ -35,6 +37,48 @@ const MAX_POOLED: usize = 256;
 /// How many pooled connections a request tries before it opens a new one: each try that
 /// fails hands the request back unsent (the upstream closed that connection while idle).
 const POOLED_TRIES: usize = 3;
+
+/// A copy of `req`'s head when the request may be sent again: its method is idempotent
+/// (RFC 9110 9.2.2) and it has no body.
+fn replayable_head(req: &Request<ProxyBody>) -> Option<http::request::Parts> {
+    use http::Method;
+    use http_body::Body;
+    let idempotent = matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    );
+    if !idempotent || !req.body().is_end_stream() {
+        return None;
+    }
+    let mut head = Request::new(());
+    *head.method_mut() = req.method().clone();
+    *head.uri_mut() = req.uri().clone();
+    *head.version_mut() = req.version();
+    *head.headers_mut() = req.headers().clone();
+    Some(head.into_parts().0)
+}
+
+/// Whether `err` says the connection ended before a response began: the end of the
+/// stream, or a reset / broken pipe from the peer.
+fn closed_before_response(err: &hyper::Error) -> bool {
+    if err.is_incomplete_message() {
+        return true;
+    }
+    let mut source = StdError::source(err);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+            );
+        }
+        source = e.source();
+    }
+    false
+}
 
 /// Why a request got no response from the upstream.
 #[derive(Debug)]
@@ -103,6 +147,13 @@ impl UpstreamPool {
             let Some(mut sender) = self.take(scheme, authority) else {
                 break;
             };
+            // A request without a body whose method may be repeated is sent again on a
+            // new connection when the pooled one turns out closed after taking it: the
+            // upstream's close crossed the request on the wire (it had answered the last
+            // request on that connection and hung up, hyper had not read the FIN yet; the
+            // request then meets an end of stream or a reset), and nothing of a response
+            // came back. Clients and nginx retry these too (RFC 9110 9.2.2).
+            let again = replayable_head(&req);
             match sender.try_send_request(req).await {
                 Ok(resp) => {
                     self.put_back(scheme, authority, sender, resp.status());
@@ -111,7 +162,16 @@ impl UpstreamPool {
                 Err(mut e) => match e.take_message() {
                     // not sent: the connection was closing; another one gets it
                     Some(unsent) => req = unsent,
-                    None => return Err(UpstreamError::Http(e.into_error())),
+                    None => {
+                        let err = e.into_error();
+                        match again {
+                            Some(head) if closed_before_response(&err) => {
+                                req = Request::from_parts(head, crate::body::empty());
+                                break;
+                            }
+                            _ => return Err(UpstreamError::Http(err)),
+                        }
+                    }
                 },
             }
         }

@@ -186,3 +186,82 @@ async fn a_connection_left_mid_response_is_not_reused() {
     assert!(!bodies.contains(&"conn-1".to_string()), "{bodies:?}");
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
 }
+
+/// A raw upstream that answers the first request of each connection (`200`, `conn-N`,
+/// kept alive) and resets the connection when a second request arrives on it without
+/// answering: the close of an upstream whose keep-alive timeout ran out, crossing the
+/// proxy's next request on the wire, made deterministic.
+async fn resetting_upstream() -> (SocketAddr, Arc<AtomicUsize>, AbortOnDrop<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tokio::time::timeout(WAIT, stream.read(&mut buf)).await {
+                        Ok(Ok(k)) if k > 0 => seen.extend_from_slice(&buf[..k]),
+                        _ => return,
+                    }
+                }
+                let body = format!("conn-{n}");
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                // the next request arrives: closed with it unread, which resets
+                let _ = tokio::time::timeout(WAIT, stream.readable()).await;
+            });
+        }
+    });
+    (addr, accepted, AbortOnDrop(task))
+}
+
+/// A pooled connection that the upstream resets when the next request arrives: a GET (no
+/// body, idempotent) is sent again on a new connection and answered; a POST with a body
+/// is not repeated (the upstream may have acted on it) and gets 502.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodiless_idempotent_requests_are_resent_when_a_reused_connection_resets() {
+    let (addr, accepted, _up) = resetting_upstream().await;
+    let mut settings = settings_for(&format!("http://{addr}"));
+    settings.workers = 1;
+    let proxy = start_proxy(settings, Policy::default()).await;
+    let host = proxy.addr.to_string();
+    let mut c = h1_connect(proxy.addr).await;
+    for (i, expected) in ["conn-1", "conn-2", "conn-3"].into_iter().enumerate() {
+        let r = c
+            .send(
+                req("GET", "/item", &host)
+                    .body(empty_body())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(r.status, 200, "GET {i}: {}", r.text());
+        assert_eq!(r.text(), expected, "GET {i}");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    let r = c
+        .send(
+            req("POST", "/item", &host)
+                .header("content-type", "text/plain")
+                .body(full_body("order=1"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        3,
+        "the POST was not sent again"
+    );
+}
