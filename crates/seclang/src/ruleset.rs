@@ -834,8 +834,14 @@ fn prefilter_entries(
                     .map(|t| match (&test, &t.selector) {
                         // A test costs per value evaluated: one header is scanned on its
                         // own (942100 reads User-Agent and Referer, not every header), in
-                        // a collection of its own.
+                        // a collection of its own. So is one header for literals and
+                        // regexes: a match in another header does not make the rule a
+                        // candidate (920420's `^[^;\s]+` on Content-Type matched every
+                        // header value; 941130's `xml` the Accept header).
                         (Some(_), Selector::Key(key)) => {
+                            crate::prefilter::keyed_collection(&t.collection, key)
+                        }
+                        (None, Selector::Key(key)) if t.collection == "REQUEST_HEADERS" => {
                             crate::prefilter::keyed_collection(&t.collection, key)
                         }
                         _ => t.collection.clone(),

@@ -3033,6 +3033,64 @@ mod tests {
         assert_eq!(tx.tx("sql"), Some(&b"1"[..]));
     }
 
+    /// A rule on one header is a candidate only for that header's value: a match in
+    /// another header (every header value matches 920420's `^[^;\\s]+`; `xml` is in the
+    /// Accept header) does not make it one. Its own header still does, and it matches.
+    #[test]
+    fn rules_on_one_header_are_candidates_for_that_header_alone() {
+        let set = rules(
+            "SecRule REQUEST_HEADERS:Content-Type \"@rx ^[^;\\s]+\" \"id:1,phase:1,pass,t:none,setvar:tx.ct=+1\"\n\
+             SecRule REQUEST_HEADERS:Referer|ARGS \"@rx (?i)<xml\" \"id:2,phase:1,pass,t:none,setvar:tx.xml=+1\"\n",
+        );
+        let slot = |id: u64| {
+            set.phases
+                .iter()
+                .flatten()
+                .find_map(|e| match e {
+                    Entry::Rule(r) if r.id == id => r.slot,
+                    _ => None,
+                })
+                .expect("prefiltered")
+        };
+        let request = |query: &str, headers: &[(&str, &[u8])]| {
+            let mut h = Headers::default();
+            for (n, v) in headers {
+                h.push(*n, *v);
+            }
+            RequestModel::from_head("GET", &format!("/?{query}"), "HTTP/1.1", h)
+        };
+        let req = request(
+            "q=plain",
+            &[
+                ("Accept", b"application/xhtml+xml,<xml>"),
+                ("Referer", b"https://example.com/"),
+            ],
+        );
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.process_request();
+        let scan = tx.candidates.as_ref().expect("scanned");
+        assert!(
+            !scan.candidates.may_match(slot(1) as usize),
+            "no Content-Type"
+        );
+        assert!(
+            !scan.candidates.may_match(slot(2) as usize),
+            "Accept is not read"
+        );
+        let req = request(
+            "q=%3Cxml%3E",
+            &[("Content-Type", b"text/plain"), ("Referer", b"x <XML> y")],
+        );
+        let mut tx = Transaction::new(&set, &req, &[]);
+        tx.process_request();
+        assert_eq!(tx.tx("ct"), Some(&b"1"[..]));
+        assert_eq!(
+            tx.tx("xml"),
+            Some(&b"2"[..]),
+            "the Referer and the argument"
+        );
+    }
+
     /// Step results are found where they were put, in the table and (a request with too
     /// many values for it) in the map alike, and forgotten on clear.
     #[test]
