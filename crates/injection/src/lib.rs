@@ -322,7 +322,13 @@ fn is_plain_phrase(input: &[u8]) -> bool {
         if get_char_type(word[0]) != CharType::Word || word.len() > 24 || keywords.contains(word) {
             return false;
         }
-        if let Some(p) = previous {
+        if let Some(p) = previous.filter(|p| {
+            // (the pair's shape first: most pairs of a phrase have none of an entry)
+            let n = p.len() + 1 + word.len();
+            keywords
+                .pair_shapes
+                .may_hold_shape(n, p[0], word[word.len() - 1])
+        }) {
             let mut pair = [0u8; 64];
             let n = p.len() + 1 + word.len();
             pair[..p.len()].copy_from_slice(p);
@@ -330,9 +336,7 @@ fn is_plain_phrase(input: &[u8]) -> bool {
             pair[p.len() + 1..n].copy_from_slice(word);
             pair[..n].make_ascii_uppercase();
             let pair = &pair[..n];
-            if keywords.pair_shapes.may_hold(pair)
-                && (keywords.contains(pair) || multi_word_entries().contains(pair))
-            {
+            if keywords.contains(pair) || multi_word_entries().contains(pair) {
                 return false;
             }
         }
@@ -389,8 +393,18 @@ impl Shapes {
 
     fn key(word: &[u8]) -> Option<(usize, u64)> {
         let (first, last) = (word.first()?, word.last()?);
-        let row = (word.len() & 31) << 6 | usize::from(first.to_ascii_uppercase() & 63);
-        Some((row, 1u64 << (last.to_ascii_uppercase() & 63)))
+        Some(Shapes::key_of(word.len(), *first, *last))
+    }
+
+    fn key_of(len: usize, first: u8, last: u8) -> (usize, u64) {
+        let row = (len & 31) << 6 | usize::from(first.to_ascii_uppercase() & 63);
+        (row, 1u64 << (last.to_ascii_uppercase() & 63))
+    }
+
+    /// [`Shapes::may_hold`] for a word of `len` bytes from `first` to `last`.
+    fn may_hold_shape(&self, len: usize, first: u8, last: u8) -> bool {
+        let (row, bit) = Shapes::key_of(len, first, last);
+        self.0[row] & bit != 0
     }
 
     /// False only when `word` is not in the set.
