@@ -17,7 +17,12 @@
 //! (text start and end at its edges), so a match is credited to the value it is in, and a
 //! rule whose pattern matched in no value of its collections is skipped too. For this
 //! question (a match or not) a repetition ending a pattern is cut to its minimum, which
-//! leaves fewer match ends to look up.
+//! leaves fewer match ends to look up. A literal that ordinary prose contains (`select`,
+//! `like`, `from`: see [`PROSE`]) is no useful one: such a rule goes to the DFAs too, which
+//! credit it only where its regex matches. The DFA of untransformed values holds the
+//! regexes of lowercasing pipelines lowered ([`lowered_preimage`]), so it also answers for
+//! their results that are a value lowercased. A rule reading one request header
+//! (`REQUEST_HEADERS:Content-Type`) is scanned for in a collection of that header alone.
 //!
 //! Operators whose verdict depends on the value alone and that have no literal to look for
 //! (`@detectSQLi`, `@detectXSS`, `@validateByteRange`, `@validateUtf8Encoding`:
