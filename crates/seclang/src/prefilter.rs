@@ -18,7 +18,7 @@
 //! rule whose pattern matched in no value of its collections is skipped too. For this
 //! question (a match or not) a repetition ending a pattern is cut to its minimum, which
 //! leaves fewer match ends to look up. A literal that ordinary prose contains (`select`,
-//! `like`, `from`: see [`PROSE`]) is no useful one: such a rule goes to the DFAs too, which
+//! `like`, `from`: see [`literals_occur_in_prose`]) is no useful one: such a rule goes to the DFAs too, which
 //! credit it only where its regex matches. The DFA of untransformed values holds the
 //! regexes of lowercasing pipelines lowered ([`lowered_preimage`]), so it also answers for
 //! their results that are a value lowercased. A rule reading one request header
@@ -46,7 +46,7 @@ type NewCache = Box<dyn Fn() -> Cache + Send + Sync>;
 /// haystack to learn which of them match somewhere.
 ///
 /// Patterns that match ordinary text (`^.*$` over header names, `^[^;\s]+` over a
-/// content type: see [`ORDINARY_TEXT`]) are a DFA part of their own: in a part with the
+/// content type: see `ORDINARY_TEXT`) are a DFA part of their own: in a part with the
 /// others they put a match state, and its bookkeeping, into the pass over every value of
 /// every collection, although their rules read one or two collections. On their own, their
 /// part's mask skips the values outside those.
@@ -112,7 +112,7 @@ Thanks for the great service! The file was attached to the message; let me know 
 you need from me. We are open Monday to Friday, and delivery takes two or three days. Sort \
 by price, then by name. Our new model is lighter, faster and comes with a free case.";
 
-/// Whether some of `literals` (lowercase) occurs in ordinary prose ([`PROSE`]): a rule
+/// Whether some of `literals` (lowercase) occurs in ordinary prose (`PROSE`): a rule
 /// with such a literal is a candidate for nearly every message or comment, and its regex
 /// then runs over the whole text; through the regex DFA it is one only where the regex
 /// matches.
@@ -370,7 +370,7 @@ fn parse_prefilter_regex(pattern: &str) -> Option<regex_syntax::hir::Hir> {
         .ok()
 }
 
-/// A regex (of [`parse_prefilter_regex`]'s bytes) that matches in a value exactly where
+/// A regex (of `parse_prefilter_regex`'s bytes) that matches in a value exactly where
 /// `hir` matches in the value with its ASCII capitals lowercased: every byte test `b in C`
 /// becomes `lowercase(b) in C` (a capital in a literal or class then matches nothing, a
 /// small letter matches either case). Looks are unchanged: line ends and word bytes are
@@ -567,7 +567,7 @@ const PREFIX_LEN: usize = 6;
 /// phases' ~3,600 literals, ~1.5 MB for the response's).
 const PREFIX_DFA_BYTES: usize = 8 << 20;
 
-/// A large literal set as a DFA of the literals' first [`PREFIX_LEN`] bytes, each match of
+/// A large literal set as a DFA of the literals' first `PREFIX_LEN` bytes, each match of
 /// a prefix then checked against the literals it begins. The DFA of every whole literal
 /// took 83 MB for CRS; the NFA that replaced it follows failure links at nearly every
 /// byte of a value that is not plain (~25 instructions per byte, ~55 on prose), where a
@@ -1316,7 +1316,7 @@ impl Prefilter {
     }
 
     /// Compiles `patterns` (with their slots) into a multi-pattern lazy DFA, those matching
-    /// [`ORDINARY_TEXT`] into a part of their own; None when the set is empty or too large
+    /// `ORDINARY_TEXT` into a part of their own; None when the set is empty or too large
     /// to compile.
     pub fn compile_dfa(patterns: &[(&str, u32)]) -> Option<MultiDfa> {
         let patterns: Vec<DfaPattern<'_>> = patterns
