@@ -1235,6 +1235,23 @@ impl<'a> Transaction<'a> {
     /// One link: every selected value, transformed, through the operator. Per-match actions
     /// (`capture`, `setvar`, `setenv`) run for each matching value, in order, as in
     /// ModSecurity (they are applied after the scan, which only reads the transaction).
+    /// Whether the first link of `rule` hits, the transaction left as it was (for the
+    /// folding plan: a first link that hits has its setvars undone).
+    fn first_link_hits(&mut self, rule: &'a Rule) -> bool {
+        let before = self.tx.clone();
+        let digits = self.tx_digits;
+        let matched = (self.matched_var.clone(), self.matched_var_name.clone());
+        let current = self.current_rule.replace(rule);
+        self.matched_vars.clear();
+        let hit = self.eval_link(rule, rule.id, &rule.actions.tags, rule.slot);
+        self.matched_vars.clear();
+        self.tx = before;
+        self.tx_digits = digits;
+        (self.matched_var, self.matched_var_name) = matched;
+        self.current_rule = current;
+        hit
+    }
+
     fn eval_link(
         &mut self,
         r: &'a Rule,

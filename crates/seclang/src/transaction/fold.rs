@@ -230,17 +230,20 @@ impl Taint {
 
     /// Whether whether the rule matches depends on nothing but untainted TX keys.
     fn condition_is_pure(&self, rule: &Rule) -> bool {
-        links(rule).all(|r| {
-            let targets = r.targets.iter().all(|t| {
-                t.collection == "TX"
-                    && !t.exclude
-                    && matches!(&t.selector, Selector::Key(k) if !self.has(k))
-            });
-            targets
-                && r.operator
-                    .template()
-                    .is_none_or(|t| self.template_is_pure(t, false))
-        })
+        links(rule).all(|r| self.link_condition_is_pure(r))
+    }
+
+    /// [`Taint::condition_is_pure`] for one link of a chain alone.
+    fn link_condition_is_pure(&self, r: &Rule) -> bool {
+        let targets = r.targets.iter().all(|t| {
+            t.collection == "TX"
+                && !t.exclude
+                && matches!(&t.selector, Selector::Key(k) if !self.has(k))
+        });
+        targets
+            && r.operator
+                .template()
+                .is_none_or(|t| self.template_is_pure(t, false))
     }
 
     /// Whether what the rule does when it matches depends on nothing but untainted TX keys
@@ -311,6 +314,17 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             let condition_pure = taint.condition_is_pure(rule);
             let pure = condition_pure && taint.effects_are_pure(rule);
             if !condition_pure || (!pure && rule.chained.is_some()) {
+                // A chain whose first link reads settings alone and does not hit them
+                // never matches, whatever its later links read (920370's `&TX:ARG_LENGTH
+                // "@eq 1"` before its ARGS link, with no argument length limit set).
+                if rule.chained.is_some()
+                    && taint.link_condition_is_pure(rule)
+                    && !tx.first_link_hits(rule)
+                {
+                    out[i] = Some(Folded::NoMatch);
+                    i += 1;
+                    continue;
+                }
                 taint.add_writes_of(rule);
                 i += 1;
                 continue;
@@ -634,6 +648,34 @@ mod tests {
         let (fast, slow) = both(&set, "/?x=y");
         assert_eq!(fast, slow);
         assert_eq!(tx_value(&fast, "flag"), None, "3's first link deleted it");
+    }
+
+    /// A chain whose first link reads a setting that is not there never matches: it folds
+    /// as a no-match whatever its later links read. With the setting it stays live, and
+    /// matches on a request that its later link matches; a first link that hits in the
+    /// plan leaves the plan's TX as it was.
+    #[test]
+    fn a_chain_whose_first_link_fails_on_settings_folds_as_no_match() {
+        let chain =
+            "SecRule &TX:ARG_LENGTH \"@eq 1\" \"id:1,phase:1,pass,nolog,chain,setvar:tx.head=1\"\n\
+                     SecRule ARGS \"@gt 3\" \"t:none,t:length,setvar:tx.long=1\"\n\
+                     SecRule &TX:HEAD \"@eq 0\" \"id:2,phase:1,pass,nolog,setvar:tx.z=1\"\n";
+        let set = rules(chain);
+        assert_eq!(folded_ids(&set, &folds_of(&set), 1), vec![1, 2]);
+        let (fast, slow) = both(&set, "/?a=abcdef");
+        assert_eq!(fast, slow);
+        assert_eq!(tx_value(&fast, "long"), None);
+
+        let with = rules(&format!(
+            "SecAction \"id:3,phase:1,pass,nolog,setvar:tx.arg_length=100\"\n{chain}"
+        ));
+        let folded = folded_ids(&with, &folds_of(&with), 1);
+        assert!(folded.contains(&3) && !folded.contains(&1), "{folded:?}");
+        for (target, long) in [("/?a=abcdef", Some(&b"1"[..])), ("/?a=ab", None)] {
+            let (fast, slow) = both(&with, target);
+            assert_eq!(fast, slow, "{target}");
+            assert_eq!(tx_value(&fast, "long"), long, "{target}");
+        }
     }
 
     /// TX set by the caller between phases ends folding (the plan was for phase 1's TX).
