@@ -21,6 +21,16 @@ use tokio::net::{TcpListener, TcpStream};
 async fn counting_upstream(
     close_after: Option<usize>,
 ) -> (SocketAddr, Arc<AtomicUsize>, AbortOnDrop<()>) {
+    raw_upstream(move |stream, n| serve_counted(stream, n, close_after)).await
+}
+
+/// A raw upstream on 127.0.0.1:0 that serves each accepted connection with `serve` (given
+/// the connection's number, from 1), counting them.
+async fn raw_upstream<F, S>(serve: S) -> (SocketAddr, Arc<AtomicUsize>, AbortOnDrop<()>)
+where
+    S: Fn(TcpStream, usize) -> F + Send + 'static,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let accepted = Arc::new(AtomicUsize::new(0));
@@ -31,7 +41,7 @@ async fn counting_upstream(
                 continue;
             };
             let n = count.fetch_add(1, Ordering::SeqCst) + 1;
-            tokio::spawn(serve_counted(stream, n, close_after));
+            tokio::spawn(serve(stream, n));
         }
     });
     (addr, accepted, AbortOnDrop(task))
@@ -192,39 +202,27 @@ async fn a_connection_left_mid_response_is_not_reused() {
 /// answering: the close of an upstream whose keep-alive timeout ran out, crossing the
 /// proxy's next request on the wire, made deterministic.
 async fn resetting_upstream() -> (SocketAddr, Arc<AtomicUsize>, AbortOnDrop<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tokio::time::timeout(WAIT, stream.read(&mut buf)).await {
-                        Ok(Ok(k)) if k > 0 => seen.extend_from_slice(&buf[..k]),
-                        _ => return,
-                    }
-                }
-                let body = format!("conn-{n}");
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                if stream.write_all(head.as_bytes()).await.is_err() {
-                    return;
-                }
-                // the next request arrives: closed with it unread, which resets
-                let _ = tokio::time::timeout(WAIT, stream.readable()).await;
-            });
+    raw_upstream(|mut stream: TcpStream, n| async move {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            match tokio::time::timeout(WAIT, stream.read(&mut buf)).await {
+                Ok(Ok(k)) if k > 0 => seen.extend_from_slice(&buf[..k]),
+                _ => return,
+            }
         }
-    });
-    (addr, accepted, AbortOnDrop(task))
+        let body = format!("conn-{n}");
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        // the next request arrives: closed with it unread, which resets
+        let _ = tokio::time::timeout(WAIT, stream.readable()).await;
+    })
+    .await
 }
 
 /// A pooled connection that the upstream resets when the next request arrives: a GET (no

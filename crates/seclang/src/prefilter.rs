@@ -120,16 +120,19 @@ pub fn literals_occur_in_prose(literals: &[Vec<u8>]) -> bool {
     let prose = PROSE.to_ascii_lowercase();
     literals
         .iter()
-        .any(|l| !l.is_empty() && prose.windows(l.len()).any(|w| w == &l[..]))
+        .any(|l| !l.is_empty() && memchr::memmem::find(&prose, l).is_some())
 }
 
 /// Whether the prefilter's regex DFA can take `pattern` (it parses as bytes, and has no
 /// text-edge assertion the per-value scan would misplace).
 pub fn regex_fits_dfa(pattern: &str) -> bool {
-    !pattern.contains("\\z")
-        && !pattern.contains("\\Z")
-        && !pattern.contains("\\A")
-        && parse_prefilter_regex(pattern).is_some()
+    !asserts_text_edges(pattern) && parse_prefilter_regex(pattern).is_some()
+}
+
+/// Whether `pattern` has `\A`, `\z` or `\Z`: the edges of the whole text, which the scan's
+/// multi-line parse (`^`/`$` at every line) and per-value passes do not model.
+pub fn asserts_text_edges(pattern: &str) -> bool {
+    pattern.contains("\\z") || pattern.contains("\\Z") || pattern.contains("\\A")
 }
 
 /// Collections whose values are scanned (request data and response data). Rules that

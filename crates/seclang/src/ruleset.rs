@@ -794,11 +794,7 @@ fn prefilter_entries(
         })
         .map(<[Vec<u8>]>::to_vec);
     let regex = match (&literals, source) {
-        (None, Some(src))
-            if !src.contains("\\z") && !src.contains("\\Z") && !src.contains("\\A") =>
-        {
-            Some(src.to_string())
-        }
+        (None, Some(src)) if !crate::prefilter::asserts_text_edges(src) => Some(src.to_string()),
         _ => None,
     };
     let test = match (&literals, &regex) {
@@ -838,10 +834,9 @@ fn prefilter_entries(
                         // regexes: a match in another header does not make the rule a
                         // candidate (920420's `^[^;\s]+` on Content-Type matched every
                         // header value; 941130's `xml` the Accept header).
-                        (Some(_), Selector::Key(key)) => {
-                            crate::prefilter::keyed_collection(&t.collection, key)
-                        }
-                        (None, Selector::Key(key)) if t.collection == "REQUEST_HEADERS" => {
+                        (test, Selector::Key(key))
+                            if test.is_some() || t.collection == "REQUEST_HEADERS" =>
+                        {
                             crate::prefilter::keyed_collection(&t.collection, key)
                         }
                         _ => t.collection.clone(),

@@ -1232,9 +1232,6 @@ impl<'a> Transaction<'a> {
         true
     }
 
-    /// One link: every selected value, transformed, through the operator. Per-match actions
-    /// (`capture`, `setvar`, `setenv`) run for each matching value, in order, as in
-    /// ModSecurity (they are applied after the scan, which only reads the transaction).
     /// Whether the first link of `rule` hits, the transaction left as it was (for the
     /// folding plan: a first link that hits has its setvars undone).
     fn first_link_hits(&mut self, rule: &'a Rule) -> bool {
@@ -1252,6 +1249,9 @@ impl<'a> Transaction<'a> {
         hit
     }
 
+    /// One link: every selected value, transformed, through the operator. Per-match actions
+    /// (`capture`, `setvar`, `setenv`) run for each matching value, in order, as in
+    /// ModSecurity (they are applied after the scan, which only reads the transaction).
     fn eval_link(
         &mut self,
         r: &'a Rule,
@@ -2551,6 +2551,27 @@ mod tests {
         RequestModel::from_head("GET", target, "HTTP/1.1", Headers::default())
     }
 
+    /// A GET of `/?query` with `headers`.
+    fn get_with_headers(query: &str, headers: &[(&str, &[u8])]) -> RequestModel {
+        let mut h = Headers::default();
+        for (n, v) in headers {
+            h.push(*n, *v);
+        }
+        RequestModel::from_head("GET", &format!("/?{query}"), "HTTP/1.1", h)
+    }
+
+    /// The prefilter slot of rule `id` (a chain head).
+    fn slot_of(set: &RuleSet, id: u64) -> u32 {
+        set.phases
+            .iter()
+            .flatten()
+            .find_map(|e| match e {
+                Entry::Rule(r) if r.id == id => r.slot,
+                _ => None,
+            })
+            .expect("the rule has a prefilter slot")
+    }
+
     /// A matched skipAfter resumes after its marker; a marker before the rule, or one that
     /// is not there, ends the phase (as in ModSecurity).
     #[test]
@@ -2734,26 +2755,10 @@ mod tests {
                 _ => None,
             })
             .expect("the chained value test has a slot");
-        let slot = |id: u64| {
-            set.phases
-                .iter()
-                .flatten()
-                .find_map(|e| match e {
-                    Entry::Rule(r) if r.id == id => r.slot,
-                    _ => None,
-                })
-                .expect("every rule here has a prefilter slot")
-        };
-        let request = |query: &str, headers: &[(&str, &[u8])]| {
-            let mut h = Headers::default();
-            for (n, v) in headers {
-                h.push(*n, *v);
-            }
-            RequestModel::from_head("GET", &format!("/?{query}"), "HTTP/1.1", h)
-        };
+        let slot = |id: u64| slot_of(&set, id);
         // SQL injection only after the rule's own decoding (the query is decoded once by
         // the parser, `%2527` twice by the rule); a tab in a header the rule does not read
-        let req = request(
+        let req = get_with_headers(
             "a=hello&b=1%2527%2520or%2520%25271%2527%253D%25271&c=plain+words",
             &[("User-Agent", b"curl/8.0"), ("Accept", b"a\tb")],
         );
@@ -2778,7 +2783,7 @@ mod tests {
         assert!(!scan.candidates.may_match(utf8_link as usize));
         assert_eq!(tx.tx("utf8"), None);
 
-        let req = request(
+        let req = get_with_headers(
             "q=%253Cscript%253Ealert(1)%253C/script%253E&r=%FFx",
             &[("user-agent", b"x\x01y")],
         );
@@ -3022,16 +3027,7 @@ mod tests {
             "SecRule ARGS \"@rx (?i)select\\s+\\*\\s+from\" \"id:1,phase:1,pass,t:none,setvar:tx.sql=+1\"\n\
              SecRule ARGS \"@rx (?i)xp_cmdshell\" \"id:2,phase:1,pass,t:none,setvar:tx.xp=+1\"\n",
         );
-        let slot = |id: u64| {
-            set.phases
-                .iter()
-                .flatten()
-                .find_map(|e| match e {
-                    Entry::Rule(r) if r.id == id => r.slot,
-                    _ => None,
-                })
-                .expect("prefiltered")
-        };
+        let slot = |id: u64| slot_of(&set, id);
         let pf = set.prefilter(1).expect("level 1 prefilter");
         assert!(
             pf.literal_slots.iter().flatten().all(|&s| s != slot(1)),
@@ -3059,24 +3055,8 @@ mod tests {
             "SecRule REQUEST_HEADERS:Content-Type \"@rx ^[^;\\s]+\" \"id:1,phase:1,pass,t:none,setvar:tx.ct=+1\"\n\
              SecRule REQUEST_HEADERS:Referer|ARGS \"@rx (?i)<xml\" \"id:2,phase:1,pass,t:none,setvar:tx.xml=+1\"\n",
         );
-        let slot = |id: u64| {
-            set.phases
-                .iter()
-                .flatten()
-                .find_map(|e| match e {
-                    Entry::Rule(r) if r.id == id => r.slot,
-                    _ => None,
-                })
-                .expect("prefiltered")
-        };
-        let request = |query: &str, headers: &[(&str, &[u8])]| {
-            let mut h = Headers::default();
-            for (n, v) in headers {
-                h.push(*n, *v);
-            }
-            RequestModel::from_head("GET", &format!("/?{query}"), "HTTP/1.1", h)
-        };
-        let req = request(
+        let slot = |id: u64| slot_of(&set, id);
+        let req = get_with_headers(
             "q=plain",
             &[
                 ("Accept", b"application/xhtml+xml,<xml>"),
@@ -3094,7 +3074,7 @@ mod tests {
             !scan.candidates.may_match(slot(2) as usize),
             "Accept is not read"
         );
-        let req = request(
+        let req = get_with_headers(
             "q=%3Cxml%3E",
             &[("Content-Type", b"text/plain"), ("Referer", b"x <XML> y")],
         );
