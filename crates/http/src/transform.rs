@@ -621,6 +621,32 @@ impl Transform {
             }
     }
 
+    /// Whether this transformation's result is never longer than its input: decoders (an
+    /// escape or reference becomes fewer bytes), removals and case changes. A prefilter may
+    /// then leave out a value already shorter than anything a pipeline's patterns can match
+    /// after it, whatever the rest of the pipeline does.
+    pub fn never_lengthens(self) -> bool {
+        use Transform::*;
+        !matches!(
+            self,
+            Base64Encode | HexEncode | Utf8ToUnicode | Length | Md5 | Sha1 | UrlEncode
+        )
+    }
+
+    /// Whether this transformation leaves a plain value with `traits` as it is or only
+    /// lowercases it: [`Transform::identity_on_plain_with`], `lowercase`, and `cmdLine` on
+    /// a value without commas (its other changes are to bytes a plain value has none of,
+    /// or has singly). A pipeline of such steps turns a plain value into the value itself
+    /// or the value lowercased.
+    pub fn at_most_lowercases_plain_with(self, traits: PlainTraits) -> bool {
+        self.identity_on_plain_with(traits)
+            || match self {
+                Transform::Lowercase => true,
+                Transform::CmdLine => !traits.comma,
+                _ => false,
+            }
+    }
+
     /// Whether this transformation never changes a value for which [`is_plain`] holds.
     pub fn identity_on_plain(self) -> bool {
         use Transform::*;
@@ -2565,6 +2591,44 @@ mod tests {
     }
 
     #[test]
+    fn steps_said_at_most_to_lowercase_a_plain_value_do_no_more() {
+        let mut lowered = [false; 2];
+        for v in random_plain_values(0x9e37_79b9_7f4a_7c15, 5000) {
+            let traits = PlainTraits::of(&v);
+            let lower = v.to_ascii_lowercase();
+            assert!(is_plain(&lower));
+            for t in Transform::ALL {
+                let out = t.apply(&v);
+                if t.at_most_lowercases_plain_with(traits) {
+                    assert!(
+                        out.as_ref() == &v[..] || out.as_ref() == &lower[..],
+                        "{t:?} on {:?} gave {:?}",
+                        String::from_utf8_lossy(&v),
+                        String::from_utf8_lossy(&out)
+                    );
+                }
+                if out.as_ref() != &v[..] && out.as_ref() == &lower[..] {
+                    if let Some(k) = [Transform::Lowercase, Transform::CmdLine]
+                        .iter()
+                        .position(|s| *s == t)
+                    {
+                        lowered[k] = true;
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            lowered, [true; 2],
+            "both lowercasing steps were seen lowercasing"
+        );
+        // a comma is what cmdLine changes besides capitals
+        let traits = PlainTraits::of(b"a,B");
+        assert!(!Transform::CmdLine.at_most_lowercases_plain_with(traits));
+        assert_eq!(Transform::CmdLine.apply(b"a,B").as_ref(), b"a b");
+        assert!(!Transform::Base64Decode.at_most_lowercases_plain_with(PlainTraits::default()));
+    }
+
+    #[test]
     fn identity_on_plain_with_traits_is_true() {
         // every step that a plain value's traits say leaves it as it is does, for real;
         // and each named step changes some plain value that has the trait
@@ -2750,6 +2814,87 @@ mod tests {
             }
             let _ = normalize_path(&input, true);
             let _ = apply_all(&Transform::ALL, &input);
+        }
+    }
+
+    #[test]
+    fn transforms_said_never_to_lengthen_a_value_do_not() {
+        // random bytes biased towards what the decoders read, and whole escapes of every
+        // kind: no result of a `never_lengthens` step is longer than its input
+        const SPECIAL: &[u8] = b"%u+&#;x\\/.*-<!>0123456789abcdefABCDEFuU= \t\n\r\"'^\x00\xa0\xc0\xc1\xe0\xe2\xef\xf0\x80\x81\xae\xbc\xbd\xff";
+        const PIECES: &[&[u8]] = &[
+            b"%u0041",
+            b"%uff0e",
+            b"%u2215",
+            b"%41",
+            b"%",
+            b"+",
+            b"&lt;",
+            b"&nbsp",
+            b"&#x3c;",
+            b"&#60",
+            b"&colon;",
+            b"\\u0041",
+            b"\\x41",
+            b"\\101",
+            b"\\n",
+            b"\\41 ",
+            b"/*",
+            b"*/",
+            b"<!--",
+            b"-->",
+            b"--",
+            b"#",
+            b"./",
+            b"../",
+            b"//",
+            b"\\",
+            b"0x41",
+            b"SGVsbG8=",
+            b"\xef\xbc\x8e",
+            b"\xc0\xae",
+            b"\xe2\x88\x95",
+            b"\xf8\x80\x80\x80\xae",
+            b"\xc2\xa0",
+        ];
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let lengthening: Vec<Transform> = Transform::ALL
+            .into_iter()
+            .filter(|t| !t.never_lengthens())
+            .collect();
+        assert_eq!(lengthening.len(), 7, "{lengthening:?}");
+        for _ in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..rng.next() % 12 {
+                let r = rng.next();
+                match r % 3 {
+                    0 => input.extend_from_slice(PIECES[(r >> 8) as usize % PIECES.len()]),
+                    1 => input.push(SPECIAL[(r >> 8) as usize % SPECIAL.len()]),
+                    _ => input.push((r >> 8) as u8),
+                }
+            }
+            for tr in Transform::ALL.into_iter().filter(|t| t.never_lengthens()) {
+                let out = tr.apply(&input);
+                assert!(
+                    out.len() <= input.len(),
+                    "{} lengthened {:?} to {:?}",
+                    tr.name(),
+                    String::from_utf8_lossy(&input),
+                    String::from_utf8_lossy(&out)
+                );
+            }
+        }
+        // and the others can
+        for (tr, input) in [
+            (Transform::Base64Encode, &b"a"[..]),
+            (Transform::HexEncode, b"a"),
+            (Transform::Utf8ToUnicode, "é".as_bytes()),
+            (Transform::Length, b""),
+            (Transform::Md5, b""),
+            (Transform::Sha1, b""),
+            (Transform::UrlEncode, b"<"),
+        ] {
+            assert!(tr.apply(input).len() > input.len(), "{}", tr.name());
         }
     }
 
