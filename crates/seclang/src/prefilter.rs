@@ -33,6 +33,7 @@
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::Anchored;
+use palisade_http::transform::PlainTraits;
 use palisade_http::Transform;
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::hybrid::LazyStateID;
@@ -190,6 +191,24 @@ pub struct Plan {
     /// value that is the value lowercased was scanned with the value, and a result with
     /// capitals (from a decoder after the lowercasing) needs the plan's own DFA.
     pub lowered_in_raw: bool,
+    /// A result shorter than this can credit no rule of this plan nor of any plan extending
+    /// it (0: none is too short): their literals and regexes need that many bytes, and the
+    /// steps that extend this plan never lengthen a value ([`Transform::never_lengthens`]).
+    /// CRS 934100/934160 base64-decode every argument, which stops at the first byte
+    /// outside the alphabet: most values decode to a few bytes of no interest.
+    pub skip_below: usize,
+    /// [`Plan::skip_below`] for the request's values themselves, when this plan's own steps
+    /// never lengthen a value either (else 0): such a value is left out before any step.
+    pub skip_values_below: usize,
+    /// The raw pass finds all this plan would in a value's lowercased bytes: its literals
+    /// are found ignoring case, its regexes are in `raw_dfa` lowered (or it has none) and it
+    /// has no value test. A plain value that its steps at most lowercase
+    /// ([`Transform::at_most_lowercases_plain_with`]) needs no result here (`cmdLine` and
+    /// `lowercase` pipelines otherwise copy every value with a capital).
+    pub raw_covers_lowercased: bool,
+    /// When it does: bit `t` for each [`PlainTraits`] index `t` for which every step at
+    /// most lowercases a plain value ([`Transform::at_most_lowercases_plain_with`]).
+    pub lowers_plain: u16,
 }
 
 /// A rule the prefilter can decide about.
@@ -285,6 +304,11 @@ pub struct Prefilter {
     pub slot_masks: Vec<u64>,
     /// Every distinct step of the plans (at most 64; with more, `Plan::steps` stay empty).
     pub steps: Vec<Transform>,
+    /// Per [`PlainTraits`] index, the `steps` (a mask) that leave a plain value with those
+    /// traits as it is ([`Transform::identity_on_plain_with`])...
+    pub steps_on_plain: [u64; 8],
+    /// ...and those that at most lowercase it ([`Transform::at_most_lowercases_plain_with`]).
+    pub steps_lowering_on_plain: [u64; 8],
     /// The regexes of every plan in one DFA, for the untransformed values (a value that a
     /// pipeline leaves unchanged is the same under it).
     pub raw_dfa: Option<MultiDfa>,
@@ -313,6 +337,20 @@ pub struct DfaPattern<'a> {
     /// Compiled to match where the regex matches in the value lowercased
     /// ([`lowered_preimage`]), for a pipeline whose results hold no capitals.
     pub lowered: bool,
+}
+
+/// The fewest bytes a value must have for `entry` to credit its rule: its shortest
+/// required literal, or the shortest match of its regex; 0 for a value test (a detector
+/// may say yes to anything).
+fn shortest_credited(entry: &Entry) -> usize {
+    if let Some(literals) = &entry.literals {
+        return literals.iter().map(Vec::len).min().unwrap_or(0);
+    }
+    if let Some(regex) = &entry.regex {
+        return parse_prefilter_regex(regex)
+            .map_or(0, |h| h.properties().minimum_len().unwrap_or(usize::MAX));
+    }
+    0
 }
 
 /// One lazy DFA of `patterns`, its mask to be set.
@@ -1033,6 +1071,13 @@ impl Hay {
         self.entries.is_empty()
     }
 
+    /// Removes the last value pushed.
+    pub fn pop(&mut self) {
+        if let Some(e) = self.entries.pop() {
+            self.bytes.truncate(e.start);
+        }
+    }
+
     /// Number of values.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -1090,6 +1135,10 @@ impl Prefilter {
                         tests: Vec::new(),
                         parent: None,
                         lowered_in_raw: false,
+                        skip_below: 0,
+                        skip_values_below: 0,
+                        raw_covers_lowercased: false,
+                        lowers_plain: 0,
                     });
                     regexes.push(Vec::new());
                     members.push(Vec::new());
@@ -1186,6 +1235,7 @@ impl Prefilter {
         }
         pf.order = (0..pf.plans.len()).collect();
         pf.order.sort_by_key(|&i| pf.plans[i].transforms.len());
+        pf.set_skip_below(&members);
         if pf.steps.len() <= 64 {
             for plan in &mut pf.plans {
                 plan.steps = plan
@@ -1197,6 +1247,16 @@ impl Prefilter {
         } else {
             pf.steps.clear();
         }
+        let steps_where = |holds: fn(Transform, PlainTraits) -> bool, traits: usize| {
+            let traits = PlainTraits::from_index(traits);
+            (pf.steps.iter().enumerate())
+                .filter(|(_, t)| holds(**t, traits))
+                .fold(0u64, |m, (k, _)| m | 1 << k)
+        };
+        pf.steps_on_plain =
+            std::array::from_fn(|t| steps_where(Transform::identity_on_plain_with, t));
+        pf.steps_lowering_on_plain =
+            std::array::from_fn(|t| steps_where(Transform::at_most_lowercases_plain_with, t));
         pf.slot_masks = vec![0; slots];
         for e in entries {
             pf.slot_masks[e.slot as usize] = mask_of(&e.collections, &pf.collections);
@@ -1234,6 +1294,16 @@ impl Prefilter {
         if pf.raw_dfa.is_some() {
             for (plan, lowered) in pf.plans.iter_mut().zip(lowered) {
                 plan.lowered_in_raw = lowered;
+            }
+        }
+        for plan in &mut pf.plans {
+            plan.raw_covers_lowercased =
+                plan.tests.is_empty() && (plan.dfa.is_none() || plan.lowered_in_raw);
+            if plan.raw_covers_lowercased && !plan.steps.is_empty() {
+                let steps = plan.steps.iter().fold(0u64, |m, &k| m | 1 << k);
+                plan.lowers_plain = (0..8)
+                    .filter(|&t| steps & !pf.steps_lowering_on_plain[t] == 0)
+                    .fold(0, |m, t| m | 1 << t);
             }
         }
         let slot_masks = &pf.slot_masks;
@@ -1309,6 +1379,60 @@ impl Prefilter {
             .filter(|(i, c)| *i < 64 && crate::scan_memo::is_repeated(c))
             .fold(0, |m, (i, _)| m | collection_bit(i));
         pf
+    }
+
+    /// Sets each plan's [`Plan::skip_below`] from the entries it credits (`members`, per
+    /// plan), once parents and `order` are known.
+    fn set_skip_below(&mut self, members: &[Vec<&Entry>]) {
+        // the fewest bytes a value needs for this plan's own entries to credit it
+        let own: Vec<usize> = members
+            .iter()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|e| shortest_credited(e))
+                    .min()
+                    .unwrap_or(usize::MAX)
+            })
+            .collect();
+        let mut reach = own;
+        let mut tail_never_lengthens = vec![true; self.plans.len()];
+        // children before parents: each plan's subtree is complete when it is folded in
+        for &p in self.order.iter().rev() {
+            let Some(q) = self.plans[p].parent else {
+                continue;
+            };
+            reach[q] = reach[q].min(reach[p]);
+            let last_keeps = self.plans[p]
+                .transforms
+                .last()
+                .is_some_and(|t| t.never_lengthens());
+            tail_never_lengthens[q] &= last_keeps && tail_never_lengthens[p];
+        }
+        for (p, plan) in self.plans.iter_mut().enumerate() {
+            plan.skip_below = if tail_never_lengthens[p] { reach[p] } else { 0 };
+            plan.skip_values_below = if plan.transforms.iter().all(|t| t.never_lengthens()) {
+                plan.skip_below
+            } else {
+                0
+            };
+            if std::env::var_os("DBG_SKIPB").is_some() {
+                eprintln!(
+                    "plan {p} {:?} own {} skip {} vals {} dfa {} lit {} tests {}",
+                    plan.transforms,
+                    members[p]
+                        .iter()
+                        .map(|e| shortest_credited(e))
+                        .min()
+                        .unwrap_or(usize::MAX),
+                    plan.skip_below,
+                    plan.skip_values_below,
+                    plan.dfa.is_some(),
+                    plan.has_literals,
+                    plan.tests.len()
+                );
+            }
+        }
     }
 
     /// Whether the rule of `slot` reads a collection of `mask` (a slot without a mask reads

@@ -857,30 +857,33 @@ impl<'a> Transaction<'a> {
         // steps do is worked out once per (value, step), not once per pipeline.
         // (by the plain value's traits: `lowercase`, `removeWhitespace` and `cmdLine` leave
         // most of a request's words, numbers and ids as they are)
-        let on_plain: [u64; 8] = std::array::from_fn(|traits| {
-            let traits = palisade_http::transform::PlainTraits::from_index(traits);
-            pf.steps
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.identity_on_plain_with(traits))
-                .fold(0u64, |m, (k, _)| m | 1 << k)
-        });
-        let mut known: Vec<u64> = values
+        let on_plain = &pf.steps_on_plain;
+        // per value: its plain traits' index, NOT_PLAIN for a value that is not plain
+        const NOT_PLAIN: usize = 8;
+        let traits_of: Vec<usize> = values
             .iter()
             .map(|(v, _, plain)| match plain {
                 // (long plain values are prose, with spaces and capitals: not read again)
-                true if v.len() <= 128 => {
-                    on_plain[palisade_http::transform::PlainTraits::of(v).index()]
-                }
-                true => on_plain[7],
-                false => 0,
+                true if v.len() <= 128 => palisade_http::transform::PlainTraits::of(v).index(),
+                true => 7,
+                false => NOT_PLAIN,
             })
+            .collect();
+        let mut known: Vec<u64> = traits_of
+            .iter()
+            .map(|&t| on_plain.get(t).copied().unwrap_or(0))
             .collect();
         let mut same = known.clone();
         // a plan's results are kept for the plans that extend it by one step: per value,
         // NOT_DONE, SAME (the value itself) or the index of the result in the plan's hay
         const NOT_DONE: u32 = u32::MAX;
         const SAME: u32 = u32::MAX - 1;
+        // (or SHORT: the result is shorter than `Plan::skip_below`, left out here and in
+        // every plan extending this one)
+        const SHORT: u32 = u32::MAX - 2;
+        // (or LOWERED: the result is the value lowercased, not computed; see
+        // `Plan::raw_covers_lowercased`)
+        const LOWERED: u32 = u32::MAX - 3;
         // Each parent plan's results are a row of one table (allocated once, not a vector
         // per plan and request): `row_of[p]` is plan p's row, NO_ROW for plans no other
         // extends.
@@ -956,6 +959,15 @@ impl<'a> Transaction<'a> {
                 if mask & plan.mask == 0 || remembered[i] {
                     continue;
                 }
+                // a result too short for this plan's parent's subtree is too short here
+                let parent_short = parent_at
+                    .is_some_and(|(_, at)| results.get(at.wrapping_add(i)) == Some(&SHORT));
+                if parent_short || v.len() < plan.skip_values_below {
+                    if let Some(r) = res_at.and_then(|base| results.get_mut(base + i)) {
+                        *r = SHORT;
+                    }
+                    continue;
+                }
                 // whether each step leaves the value as it is, worked out for the steps not
                 // asked about yet, stopping at the first that changes it (as `all` did)
                 let mut unchanged = plan_steps != 0;
@@ -965,6 +977,17 @@ impl<'a> Transaction<'a> {
                 // the plan's result is the rest of the plan applied to this one.
                 let mut changed_by: Option<(usize, usize)> = None;
                 if unchanged && plan_steps & !same[i] != 0 {
+                    // A plain value this plan at most lowercases: the raw pass read it already.
+                    if plan.lowers_plain >> traits_of[i] & 1 != 0 {
+                        if let Some(r) = res_at.and_then(|base| results.get_mut(base + i)) {
+                            *r = if v.len() < plan.skip_below {
+                                SHORT
+                            } else {
+                                LOWERED
+                            };
+                        }
+                        continue;
+                    }
                     for (j, &k) in plan.steps.iter().enumerate() {
                         let bit = 1u64 << k;
                         if known[i] & bit == 0 {
@@ -994,13 +1017,19 @@ impl<'a> Transaction<'a> {
                     });
                     match (from_parent, plan.transforms.last()) {
                         (Some((q, r)), Some(last)) => {
-                            let base: &[u8] = if r == SAME {
-                                v
-                            } else {
-                                hays[q].get(r as usize)
+                            let lowered_value: Vec<u8>;
+                            let base: &[u8] = match r {
+                                SAME => v,
+                                LOWERED => {
+                                    lowered_value = v.to_ascii_lowercase();
+                                    &lowered_value
+                                }
+                                r => hays[q].get(r as usize),
                             };
-                            // (the raw value was scanned for literals in the raw pass)
+                            // (the raw value was scanned for literals in the raw pass, which
+                            // ignores case)
                             let base_scanned = r == SAME
+                                || r == LOWERED
                                 || literal_scanned[q].get(r as usize).copied().unwrap_or(false);
                             // (the last step on the value itself: its result, when some plan
                             // computed it)
@@ -1060,6 +1089,19 @@ impl<'a> Transaction<'a> {
                             }
                         }
                     }
+                };
+                // A result too short for any pattern of this plan or of those extending it is
+                // taken back (they read no further than `SHORT`).
+                let at = match at {
+                    SAME if v.len() < plan.skip_below => SHORT,
+                    SAME => SAME,
+                    k if hay.get(k as usize).len() < plan.skip_below => {
+                        hay.pop();
+                        scanned_here.pop();
+                        from_step.pop();
+                        SHORT
+                    }
+                    k => k,
                 };
                 if let Some(r) = res_at.and_then(|base| results.get_mut(base + i)) {
                     *r = at;

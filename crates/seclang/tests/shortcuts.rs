@@ -238,3 +238,95 @@ fn shortcuts_agree_with_exhaustive_evaluation_on_pipelines_of_decoders() {
     }
     assert_eq!(matched, 3, "the requests exercise the rules");
 }
+
+/// The prefilter leaves out results too short for a pipeline's patterns (a Base64 decoder
+/// stops at the first byte outside its alphabet, so most values decode to a few bytes) and
+/// the results of pipelines that only lowercase a plain value (the raw pass read it
+/// ignoring case); neither may lose a match.
+#[test]
+fn shortcuts_agree_with_exhaustive_evaluation_on_short_and_lowercased_results() {
+    let rules = RuleSet::from_text(
+        // base64 chains as CRS 934100 (multiMatch) and 934160 build them, with literals
+        // of four and five bytes; lowercasing pipelines with a literal, a lowered regex, a
+        // regex that cmdLine's comma rule decides, and a value test; a decoder followed by
+        // a step that lengthens (whose parent pipeline is a rule's too); a regex the raw pass
+        // cannot hold lowered
+        "SecRule ARGS \"@rx eval\\(|env\\[\" \"id:1,phase:1,pass,multiMatch,t:none,t:urlDecodeUni,t:jsDecode,t:removeWhitespace,t:base64Decode,t:urlDecodeUni,t:jsDecode,t:removeWhitespace\"\n\
+         SecRule ARGS \"@rx while\\s*\\(\" \"id:2,phase:1,pass,t:none,t:urlDecodeUni,t:jsDecode,t:base64Decode,t:urlDecodeUni,t:jsDecode,t:replaceComments\"\n\
+         SecRule ARGS \"@rx select\" \"id:3,phase:1,pass,t:none,t:cmdLine\"\n\
+         SecRule ARGS \"@rx ^ab cd$\" \"id:4,phase:1,pass,t:none,t:cmdLine\"\n\
+         SecRule ARGS \"@rx \\bunion\\b\" \"id:5,phase:1,pass,t:none,t:lowercase,t:urlDecodeUni\"\n\
+         SecRule ARGS \"@detectSQLi\" \"id:6,phase:1,pass,t:none,t:lowercase,t:removeWhitespace\"\n\
+         SecRule ARGS \"@rx ^x$\" \"id:7,phase:1,pass,t:none,t:utf8toUnicode,t:base64Decode\"\n\
+         SecRule ARGS \"@rx ^%u00e9$\" \"id:8,phase:1,pass,t:none,t:base64Decode,t:utf8toUnicode\"\n\
+         SecRule ARGS \"@rx ^(?u:[a-cé])d$\" \"id:9,phase:1,pass,t:none,t:lowercase\"\n\
+         SecRule ARGS \"@rx ^zzzzzzzz$\" \"id:10,phase:1,pass,t:none,t:base64Decode\"\n",
+        std::path::Path::new("short.conf"),
+    )
+    .expect("rules load");
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let values = [
+        // decodes to exactly the shortest literal, one byte less, and to garbage
+        b64("env["),
+        b64("env"),
+        b64("eval(1)"),
+        b64("eva"),
+        b64("while(1)"),
+        b64("whil"),
+        format!("{}.tail", b64("while (true)")),
+        "SKU-0001".into(),
+        "ORD12345".into(),
+        "42".into(),
+        "Trail running shoe model 99".into(),
+        // lowercasing pipelines on plain values, with capitals and commas
+        "SELECT".into(),
+        "Select name".into(),
+        "AB,CD".into(),
+        "ab cd".into(),
+        "AB CD".into(),
+        "Union all".into(),
+        "UNION".into(),
+        "1'OR'1'='1".into(),
+        "x".into(),
+        "eA".into(),
+        // a step after the decoder that lengthens; a regex the raw pass cannot lower
+        b64("é"),
+        "AD".into(),
+        b64("zzzzzzzz"),
+    ];
+    let mut matched = std::collections::BTreeSet::new();
+    for value in &values {
+        let target = format!("/?a={}", urlencode(value));
+        let req = palisade_http::RequestModel::from_head(
+            "GET",
+            &target,
+            "HTTP/1.1",
+            palisade_http::Headers::default(),
+        );
+        let ids = |exhaustive: bool| {
+            let mut tx = Transaction::new(&rules, &req, &[]);
+            tx.set_exhaustive(exhaustive);
+            tx.process_request();
+            tx.matches.iter().map(|m| m.id).collect::<Vec<u64>>()
+        };
+        let slow = ids(true);
+        assert_eq!(ids(false), slow, "{value}");
+        matched.extend(slow);
+    }
+    assert_eq!(
+        matched.into_iter().collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        "every rule matches some value"
+    );
+}
+
+/// `s` with every byte but ASCII letters and digits percent-encoded.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
