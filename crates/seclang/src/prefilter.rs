@@ -24,6 +24,13 @@
 //! their results that are a value lowercased. A rule reading one request header
 //! (`REQUEST_HEADERS:Content-Type`) is scanned for in a collection of that header alone.
 //!
+//! Two kinds of pipeline result are not computed at all: one shorter than anything the
+//! pipeline's literals and regexes, and those of the pipelines extending it, can match
+//! when the steps after it never lengthen a value ([`Plan::skip_below`]: CRS's Base64
+//! decoders make a few bytes of most values), and a plain value's that is the value
+//! lowercased when the untransformed scans already answer for it
+//! ([`Plan::raw_covers_lowercased`]).
+//!
 //! Operators whose verdict depends on the value alone and that have no literal to look for
 //! (`@detectSQLi`, `@detectXSS`, `@validateByteRange`, `@validateUtf8Encoding`:
 //! [`ValueTest`]) are answered by the scan itself, once per distinct value and pipeline
