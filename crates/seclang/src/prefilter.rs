@@ -307,6 +307,9 @@ pub struct Prefilter {
     /// Collections read by any covered rule; a value's collections are a mask of indexes
     /// into this list (see [`collection_bit`]).
     pub collections: Vec<String>,
+    /// Each of `collections` as a collection name and a selector: `REQUEST_HEADERS:host`
+    /// is `REQUEST_HEADERS` with the key `host` (split once here, not per request).
+    pub collection_selectors: Vec<(String, crate::variables::Selector)>,
     /// For each slot, the collections its rule reads (a mask, as above).
     pub slot_masks: Vec<u64>,
     /// Every distinct step of the plans (at most 64; with more, `Plan::steps` stay empty).
@@ -1379,6 +1382,18 @@ impl Prefilter {
                 pf.covered[slot] = false;
             }
         }
+        pf.collection_selectors = pf
+            .collections
+            .iter()
+            .map(|c| match c.split_once(':') {
+                // one key of a collection, for value tests (`keyed_collection`)
+                Some((coll, key)) => (
+                    coll.to_string(),
+                    crate::variables::Selector::Key(key.into()),
+                ),
+                None => (c.clone(), crate::variables::Selector::All),
+            })
+            .collect();
         pf.repeated_mask = pf
             .collections
             .iter()

@@ -715,7 +715,8 @@ impl<'a> Transaction<'a> {
         let lists: Vec<Vec<Val<'_>>> =
             pf.collections
                 .iter()
-                .map(|c| match c.as_str() {
+                .zip(&pf.collection_selectors)
+                .map(|(c, (name, selector))| match c.as_str() {
                     "ARGS_NAMES" | "ARGS_POST_NAMES" => {
                         let first_names = self
                             .body
@@ -732,11 +733,8 @@ impl<'a> Transaction<'a> {
                             names(first_names.collect())
                         }
                     }
-                    // one key of a collection, for value tests (`prefilter::keyed_collection`)
-                    _ => match c.split_once(':') {
-                        Some((coll, key)) => self.collection(coll, &Selector::Key(key.into())),
-                        None => self.collection(c, &Selector::All),
-                    },
+                    // (a keyed one, `REQUEST_HEADERS:host`, split at load)
+                    _ => self.collection(name, selector),
                 })
                 .collect();
         // (Tables here are sized up front: a GET grew about fifty of them by doubling,
