@@ -98,6 +98,10 @@ pub struct SavedRequest {
     body_access: bool,
     body_processor: Option<String>,
     force_body_variable: bool,
+    /// The transaction's `UNIQUE_ID` and start (`DURATION`): one transaction in
+    /// ModSecurity's terms, whose phases 3-4 run in a new `Transaction`.
+    unique_id: String,
+    started: Instant,
 }
 
 /// The request body as the rules see it.
@@ -299,6 +303,22 @@ impl std::ops::Deref for Transformed<'_> {
     }
 }
 
+/// `UNIQUE_ID`: the process id in hex, then the transaction counter in hex, at least eight
+/// digits (written by hand: `format!` cost more than the rest of starting a transaction).
+fn unique_id(pid: u32, n: u64) -> String {
+    fn push_hex(id: &mut String, v: u64, min_digits: u32) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digits = (64 - v.leading_zeros()).div_ceil(4).max(min_digits);
+        for shift in (0..digits).rev() {
+            id.push(char::from(HEX[(v >> (shift * 4) & 0xf) as usize]));
+        }
+    }
+    let mut id = String::with_capacity(24);
+    push_hex(&mut id, u64::from(pid), 1);
+    push_hex(&mut id, n, 8);
+    id
+}
+
 /// A names collection from a key/value one (`ARGS` → `ARGS_NAMES`).
 fn names(it: Vec<Val<'_>>) -> Vec<Val<'_>> {
     it.into_iter()
@@ -403,7 +423,7 @@ impl<'a> Transaction<'a> {
             current_rule: None,
             highest_severity: None,
             started: Instant::now(),
-            unique_id: format!("{:x}{n:08x}", std::process::id()),
+            unique_id: unique_id(std::process::id(), n),
             skip: 0,
             allowed_through: 0,
             // CRS records ~40 (mostly bookkeeping) matches per request
@@ -460,6 +480,8 @@ impl<'a> Transaction<'a> {
             body_access: self.body_access,
             body_processor: self.body_processor,
             force_body_variable: self.force_body_variable,
+            unique_id: self.unique_id,
+            started: self.started,
         }
     }
 
@@ -485,6 +507,8 @@ impl<'a> Transaction<'a> {
         tx.overrides = saved.overrides;
         tx.engine = saved.engine;
         tx.allowed_through = saved.allowed_through;
+        tx.unique_id = saved.unique_id;
+        tx.started = saved.started;
         // the folds were planned for phases run in order: phase 3 must follow phase 2
         tx.folds = saved.folds.filter(|_| saved.phases_done == 2);
         tx.phases_done = 2;
@@ -2005,7 +2029,20 @@ impl<'a> Transaction<'a> {
                 vec![(Cow::Borrowed(""), b(req.uri_raw.as_bytes()))]
             }
             "REQUEST_LINE" => {
-                owned(format!("{} {} {}", req.method, req.uri_raw, req.protocol).into_bytes())
+                // (joined by hand: `format!` costs more than the copies, twice per request)
+                let parts = [
+                    req.method.as_bytes(),
+                    req.uri_raw.as_bytes(),
+                    req.protocol.as_bytes(),
+                ];
+                let mut line = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        line.push(b' ');
+                    }
+                    line.extend_from_slice(part);
+                }
+                owned(line)
             }
             "REQUEST_METHOD" => vec![(Cow::Borrowed(""), b(req.method.as_bytes()))],
             "REQUEST_PROTOCOL" => vec![(Cow::Borrowed(""), b(req.protocol.as_bytes()))],
@@ -2614,6 +2651,48 @@ mod tests {
 
     /// A matched skipAfter resumes after its marker; a marker before the rule, or one that
     /// is not there, ends the phase (as in ModSecurity).
+    #[test]
+    fn response_phases_keep_the_request_s_unique_id() {
+        let rules = RuleSet::from_text(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.id=%{UNIQUE_ID}\"\n\
+             SecRule UNIQUE_ID \"!@streq %{tx.id}\" \"id:2,phase:3,pass,log\"\n\
+             SecRule UNIQUE_ID \"@streq %{tx.id}\" \"id:3,phase:3,pass,log\"\n",
+            std::path::Path::new("unique.conf"),
+        )
+        .expect("rules load");
+        let req = RequestModel::from_head("GET", "/", "HTTP/1.1", Headers::default());
+        let mut tx = Transaction::new(&rules, &req, &[]);
+        tx.process_request();
+        let saved = tx.save_for_response();
+        let mut tx = Transaction::resume_for_response(&rules, &req, saved);
+        let resp = Response {
+            status: 200,
+            protocol: "HTTP/1.1".into(),
+            headers: Cow::Owned(Vec::new()),
+            body: Cow::Borrowed(&b"ok"[..]),
+        };
+        tx.set_response(&resp);
+        tx.process_response();
+        let ids: Vec<u64> = tx.matches.iter().map(|m| m.id).collect();
+        // (the resumed transaction records the response phases' matches)
+        assert_eq!(ids, [3], "the same id in both halves");
+    }
+
+    #[test]
+    fn unique_ids_are_the_pid_and_counter_in_hex() {
+        for (pid, n) in [
+            (0u32, 0u64),
+            (1, 2),
+            (0x1f, 0xabc),
+            (123_456, u64::from(u32::MAX)),
+            (u32::MAX, 7),
+            (42, 0x1_2345_6789),
+            (7, u64::MAX),
+        ] {
+            assert_eq!(unique_id(pid, n), format!("{pid:x}{n:08x}"));
+        }
+    }
+
     #[test]
     fn skip_after_resumes_after_its_marker_or_ends_the_phase() {
         let set = rules(
