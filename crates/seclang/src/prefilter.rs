@@ -1438,22 +1438,6 @@ impl Prefilter {
             } else {
                 0
             };
-            if std::env::var_os("DBG_SKIPB").is_some() {
-                eprintln!(
-                    "plan {p} {:?} own {} skip {} vals {} dfa {} lit {} tests {}",
-                    plan.transforms,
-                    members[p]
-                        .iter()
-                        .map(|e| shortest_credited(e))
-                        .min()
-                        .unwrap_or(usize::MAX),
-                    plan.skip_below,
-                    plan.skip_values_below,
-                    plan.dfa.is_some(),
-                    plan.has_literals,
-                    plan.tests.len()
-                );
-            }
         }
     }
 
