@@ -29,7 +29,7 @@
 //! when the steps after it never lengthen a value ([`Plan::skip_below`]: CRS's Base64
 //! decoders make a few bytes of most values), and a plain value's that is the value
 //! lowercased when the untransformed scans already answer for it
-//! ([`Plan::raw_covers_lowercased`]).
+//! ([`Plan::lowers_plain`]).
 //!
 //! Operators whose verdict depends on the value alone and that have no literal to look for
 //! (`@detectSQLi`, `@detectXSS`, `@validateByteRange`, `@validateUtf8Encoding`:
@@ -207,14 +207,12 @@ pub struct Plan {
     /// [`Plan::skip_below`] for the request's values themselves, when this plan's own steps
     /// never lengthen a value either (else 0): such a value is left out before any step.
     pub skip_values_below: usize,
-    /// The raw pass finds all this plan would in a value's lowercased bytes: its literals
-    /// are found ignoring case, its regexes are in `raw_dfa` lowered (or it has none) and it
-    /// has no value test. A plain value that its steps at most lowercase
-    /// ([`Transform::at_most_lowercases_plain_with`]) needs no result here (`cmdLine` and
+    /// Bit `t` for each [`PlainTraits`] index `t` for which every step at most lowercases
+    /// a plain value ([`Transform::at_most_lowercases_plain_with`]), when the raw pass finds
+    /// all this plan would in a value's lowercased bytes (its literals are found ignoring
+    /// case, its regexes are in `raw_dfa` lowered or it has none, and it has no value
+    /// test); else 0. A plain value with such traits needs no result here (`cmdLine` and
     /// `lowercase` pipelines otherwise copy every value with a capital).
-    pub raw_covers_lowercased: bool,
-    /// When it does: bit `t` for each [`PlainTraits`] index `t` for which every step at
-    /// most lowercases a plain value ([`Transform::at_most_lowercases_plain_with`]).
     pub lowers_plain: u16,
 }
 
@@ -315,10 +313,8 @@ pub struct Prefilter {
     /// Every distinct step of the plans (at most 64; with more, `Plan::steps` stay empty).
     pub steps: Vec<Transform>,
     /// Per [`PlainTraits`] index, the `steps` (a mask) that leave a plain value with those
-    /// traits as it is ([`Transform::identity_on_plain_with`])...
+    /// traits as it is ([`Transform::identity_on_plain_with`]).
     pub steps_on_plain: [u64; 8],
-    /// ...and those that at most lowercase it ([`Transform::at_most_lowercases_plain_with`]).
-    pub steps_lowering_on_plain: [u64; 8],
     /// The regexes of every plan in one DFA, for the untransformed values (a value that a
     /// pipeline leaves unchanged is the same under it).
     pub raw_dfa: Option<MultiDfa>,
@@ -1147,7 +1143,6 @@ impl Prefilter {
                         lowered_in_raw: false,
                         skip_below: 0,
                         skip_values_below: 0,
-                        raw_covers_lowercased: false,
                         lowers_plain: 0,
                     });
                     regexes.push(Vec::new());
@@ -1265,7 +1260,7 @@ impl Prefilter {
         };
         pf.steps_on_plain =
             std::array::from_fn(|t| steps_where(Transform::identity_on_plain_with, t));
-        pf.steps_lowering_on_plain =
+        let steps_lowering_on_plain: [u64; 8] =
             std::array::from_fn(|t| steps_where(Transform::at_most_lowercases_plain_with, t));
         pf.slot_masks = vec![0; slots];
         for e in entries {
@@ -1307,12 +1302,12 @@ impl Prefilter {
             }
         }
         for plan in &mut pf.plans {
-            plan.raw_covers_lowercased =
-                plan.tests.is_empty() && (plan.dfa.is_none() || plan.lowered_in_raw);
-            if plan.raw_covers_lowercased && !plan.steps.is_empty() {
+            // the raw pass covers what this plan would find in a lowercased value
+            let raw_covers = plan.tests.is_empty() && (plan.dfa.is_none() || plan.lowered_in_raw);
+            if raw_covers && !plan.steps.is_empty() {
                 let steps = plan.steps.iter().fold(0u64, |m, &k| m | 1 << k);
                 plan.lowers_plain = (0..8)
-                    .filter(|&t| steps & !pf.steps_lowering_on_plain[t] == 0)
+                    .filter(|&t| steps & !steps_lowering_on_plain[t] == 0)
                     .fold(0, |m, t| m | 1 << t);
             }
         }

@@ -904,7 +904,7 @@ impl<'a> Transaction<'a> {
         // every plan extending this one)
         const SHORT: u32 = u32::MAX - 2;
         // (or LOWERED: the result is the value lowercased, not computed; see
-        // `Plan::raw_covers_lowercased`)
+        // `Plan::lowers_plain`)
         const LOWERED: u32 = u32::MAX - 3;
         // Each parent plan's results are a row of one table (allocated once, not a vector
         // per plan and request): `row_of[p]` is plan p's row, NO_ROW for plans no other
