@@ -28,6 +28,7 @@ type VarValue = palisade_http::small::SmallBytes<30>;
 pub(crate) type VarMap = FxHashMap<VarName, VarValue>;
 
 pub(crate) mod fold;
+mod head_memo;
 
 /// What a response phase sees: borrowed from the proxy's response model (its headers and
 /// buffered body are not copied per response), or owned (the regression suite's).
@@ -379,6 +380,9 @@ pub struct Transaction<'a> {
     matched_vars: Vec<(String, Vec<u8>)>,
     /// The chain head being evaluated (for `%{RULE.id}` / `%{RULE.msg}`).
     current_rule: Option<&'a Rule>,
+    /// While a rule is evaluated for the head memo (see `eval_chain_remembered`): its TX
+    /// writes in order, None for a removal.
+    tx_log: Option<Vec<(String, Option<Vec<u8>>)>>,
     highest_severity: Option<u8>,
     started: Instant,
     unique_id: String,
@@ -421,6 +425,7 @@ impl<'a> Transaction<'a> {
             matched_var_name: String::new(),
             matched_vars: Vec::new(),
             current_rule: None,
+            tx_log: None,
             highest_severity: None,
             started: Instant::now(),
             unique_id: unique_id(std::process::id(), n),
@@ -619,7 +624,13 @@ impl<'a> Transaction<'a> {
                             continue;
                         }
                     }
-                    let matched = self.eval_chain(rule);
+                    let remembered = folds
+                        .as_deref()
+                        .and_then(|f| Some((f, f.memo_inputs(phase, i)?)));
+                    let matched = match remembered {
+                        Some((f, inputs)) => self.eval_chain_remembered(rule, f, phase, i, inputs),
+                        None => self.eval_chain(rule),
+                    };
                     if matched {
                         if folds.as_ref().is_some_and(|f| f.broken_by(rule, phase, i)) {
                             folds = None;
@@ -1296,6 +1307,111 @@ impl<'a> Transaction<'a> {
         true
     }
 
+    /// [`Transaction::eval_chain`] for a rule whose no-match outcome is a function of the
+    /// request-head `inputs` (see [`head_memo`]): replayed from this thread's table when
+    /// the same inputs were seen, else evaluated (and kept when it did not match). Not with
+    /// a `ctl` exclusion of one of its targets, which changes what it reads.
+    fn eval_chain_remembered(
+        &mut self,
+        rule: &'a Rule,
+        folds: &fold::Folds,
+        phase: u8,
+        index: usize,
+        inputs: &[head_memo::HeadInput],
+    ) -> bool {
+        if self.targets_removed(rule) {
+            return self.eval_chain(rule);
+        }
+        let Some(key) = self.head_key(phase, index, inputs) else {
+            return self.eval_chain(rule);
+        };
+        if let Some(o) = folds.memo.get().get(&key) {
+            self.current_rule = Some(rule);
+            for (k, v) in &o.writes {
+                let bit = tx_digit_bit(k);
+                match v {
+                    Some(v) => {
+                        self.tx_digits |= bit;
+                        write_in_place(&mut self.tx, k, v);
+                    }
+                    None => {
+                        self.tx_digits &= !bit;
+                        self.tx.remove(k.as_str());
+                    }
+                }
+            }
+            self.matched_vars.clone_from(&o.matched_vars);
+            if let Some((name, value)) = o.matched_vars.last() {
+                self.matched_var_name.clone_from(name);
+                self.matched_var.clone_from(value);
+            }
+            return false;
+        }
+        self.tx_log = Some(Vec::new());
+        let matched = self.eval_chain(rule);
+        let writes = self.tx_log.take().unwrap_or_default();
+        if !matched {
+            let outcome = head_memo::Outcome::new(writes, self.matched_vars.clone());
+            folds.memo.get().put(key, outcome);
+        }
+        matched
+    }
+
+    /// Whether a `ctl` of this transaction removed targets from `rule`.
+    fn targets_removed(&self, rule: &Rule) -> bool {
+        let o = &self.overrides;
+        o.removed_targets_by_id
+            .iter()
+            .any(|(ids, _)| ids.iter().any(|i| i.contains(rule.id)))
+            || o.removed_targets_by_tag
+                .iter()
+                .any(|(tag, _)| rule.actions.tags.iter().any(|t| tag.is_match(t)))
+    }
+
+    /// The head memo's key for the rule at `index` of `phase`: its inputs' bytes (None
+    /// when they are too long to keep).
+    fn head_key(
+        &self,
+        phase: u8,
+        index: usize,
+        inputs: &[head_memo::HeadInput],
+    ) -> Option<Vec<u8>> {
+        use head_memo::{push_field, HeadInput};
+        let req = self.req;
+        let mut key = Vec::with_capacity(128);
+        key.push(phase);
+        key.extend_from_slice(&(index as u32).to_le_bytes());
+        for input in inputs {
+            match input {
+                HeadInput::Method => push_field(&mut key, req.method.as_bytes()),
+                HeadInput::Protocol => push_field(&mut key, req.protocol.as_bytes()),
+                HeadInput::BodyProcessor => push_field(&mut key, self.processor_name().as_bytes()),
+                HeadInput::HeaderNames => {
+                    key.extend_from_slice(&(req.headers.iter().count() as u32).to_le_bytes());
+                    for (name, _) in req.headers.iter() {
+                        push_field(&mut key, name.as_bytes());
+                    }
+                }
+                HeadInput::Header(wanted) => {
+                    let of_name = || {
+                        req.headers
+                            .iter()
+                            .filter(|(name, _)| name.eq_ignore_ascii_case(wanted))
+                    };
+                    key.extend_from_slice(&(of_name().count() as u32).to_le_bytes());
+                    for (name, value) in of_name() {
+                        push_field(&mut key, name.as_bytes());
+                        push_field(&mut key, value);
+                    }
+                }
+            }
+            if key.len() > head_memo::MAX_KEY_LEN {
+                return None;
+            }
+        }
+        Some(key)
+    }
+
     /// Whether the first link of `rule` hits, the transaction left as it was (for the
     /// folding plan: a first link that hits has its setvars undone).
     fn first_link_hits(&mut self, rule: &'a Rule) -> bool {
@@ -1405,6 +1521,11 @@ impl<'a> Transaction<'a> {
                 // TX:0-9, written in place (920450 captures every request header's name)
                 for (i, digit) in DIGITS.iter().enumerate() {
                     let bit = 1u16 << i;
+                    if let Some(log) = &mut self.tx_log {
+                        // (every number: one not captured is removed, whether or not this
+                        // transaction held it)
+                        log.push((digit.to_string(), hit.caps.get(i).map(|c| c.to_vec())));
+                    }
                     match hit.caps.get(i) {
                         Some(c) => {
                             self.tx_digits |= bit;
@@ -1597,6 +1718,9 @@ impl<'a> Transaction<'a> {
             }
             match &sv.op {
                 SetVarOp::Delete => {
+                    if let Some(log) = self.tx_log.as_mut().filter(|_| is_tx) {
+                        log.push((key.to_string(), None));
+                    }
                     self.map_mut(is_tx).remove(&*key);
                 }
                 SetVarOp::Set(t) => {
@@ -1604,6 +1728,9 @@ impl<'a> Transaction<'a> {
                         Some(l) => l.as_bytes().to_vec(),
                         None => t.expand(self),
                     };
+                    if let Some(log) = self.tx_log.as_mut().filter(|_| is_tx) {
+                        log.push((key.to_string(), Some(v.clone())));
+                    }
                     let map = self.map_mut(is_tx);
                     match map.get_mut(&*key) {
                         Some(old) => old.set(&v),
@@ -1631,6 +1758,10 @@ impl<'a> Transaction<'a> {
                     let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{new}"));
                     let len = usize::try_from(cursor.position()).unwrap_or(0);
                     let text = &digits[..len];
+                    if let Some(log) = self.tx_log.as_mut().filter(|_| is_tx) {
+                        log.push((key.to_string(), Some(text.to_vec())));
+                    }
+                    let map = self.map_mut(is_tx);
                     match map.get_mut(&*key) {
                         Some(old) => old.set(text),
                         None => {

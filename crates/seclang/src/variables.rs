@@ -173,6 +173,12 @@ impl KeyRegex {
         }
     }
 
+    /// The lower-case text every key it matches starts with (ignoring ASCII case), when the
+    /// pattern is `^` and such text alone.
+    pub fn literal_prefix(&self) -> Option<&str> {
+        self.prefix.as_deref()
+    }
+
     /// The pattern as written.
     pub fn as_str(&self) -> &str {
         self.regex.as_str()

@@ -322,3 +322,130 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Rules whose outcome is remembered by the request head they read (CRS's protocol rules;
+/// see `transaction::head_memo`) do on a repeated head what evaluation does: the TX a chain's
+/// first link writes before its second fails (920450's captured header names), what it
+/// leaves in MATCHED_VAR and TX:0-9 for the rules after it; and a rule that reads a TX
+/// key written from other request data, or whose target a `ctl` removed, is not replayed by
+/// its head alone. Each request is checked against exhaustive evaluation, twice.
+#[test]
+fn remembered_head_rules_agree_with_exhaustive_evaluation() {
+    let rules = RuleSet::from_text(
+        "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.restricted_list=/x-debug/ /x-forwarded-host/\"\n\
+         SecRule ARGS:mode \"@streq strict\" \"id:2,phase:1,pass,nolog,setvar:tx.strict=1\"\n\
+         SecRule REQUEST_METHOD \"@streq GET\" \"id:3,phase:1,pass,log,msg:'strict get',chain\"\n\
+           SecRule TX:strict \"@eq 1\" \"setvar:tx.strict_gets=+1\"\n\
+         SecRule REQUEST_HEADERS_NAMES \"@rx ^.*$\" \"id:4,phase:1,pass,log,capture,t:none,t:lowercase,setvar:'tx.hdr_%{tx.0}=/%{tx.0}/',chain\"\n\
+           SecRule TX:/^hdr_/ \"@within %{tx.restricted_list}\" \"setvar:tx.restricted=+1\"\n\
+         SecRule ARGS:want \"@rx ^(\\w+)$\" \"id:12,phase:1,pass,nolog,capture,setvar:tx.want_method=%{tx.1}\"\n\
+         SecRule REQUEST_METHOD \"@streq %{tx.want_method}\" \"id:13,phase:1,pass,log\"\n\
+         SecRule ARGS:flag \"@rx ^(\\w+)$\" \"id:16,phase:1,pass,nolog,capture,setvar:tx.h2_%{tx.1}=/x-debug/\"\n\
+         SecRule REQUEST_HEADERS_NAMES \"@rx ^.*$\" \"id:17,phase:1,pass,log,capture,t:none,t:lowercase,setvar:'tx.h2_%{tx.0}=/%{tx.0}/',chain\"\n\
+           SecRule TX:/^h2_/ \"@within %{tx.restricted_list}\" \"setvar:tx.restricted=+1\"\n\
+         SecRule ARGS:two \"@rx ^(a)(b)$\" \"id:14,phase:1,pass,nolog,capture\"\n\
+         SecRule REQUEST_HEADERS:User-Agent \"@rx (bot|crawler)\" \"id:5,phase:1,pass,log,capture,chain\"\n\
+           SecRule REQUEST_METHOD \"@streq POST\" \"t:none\"\n\
+         SecRule MATCHED_VAR \"@rx bot\" \"id:6,phase:1,pass,log\"\n\
+         SecRule TX:1 \"@rx bot\" \"id:8,phase:1,pass,log\"\n\
+         SecRule &TX:2 \"@eq 1\" \"id:15,phase:1,pass,log\"\n\
+         SecRule ARGS:skipua \"@streq 1\" \"id:9,phase:1,pass,nolog,ctl:ruleRemoveTargetById=10;REQUEST_HEADERS:User-Agent\"\n\
+         SecRule REQUEST_HEADERS:User-Agent \"!@rx mozilla\" \"id:10,phase:1,pass,log,t:lowercase\"\n",
+        std::path::Path::new("head.conf"),
+    )
+    .expect("rules load");
+    // (method, target, headers)
+    type Head<'h> = (&'h str, &'h str, &'h [(&'h str, &'h str)]);
+    let requests: [Head<'_>; 12] = [
+        ("GET", "/", &[("Host", "a"), ("User-Agent", "Mozilla/5.0")]),
+        (
+            "GET",
+            "/?mode=strict",
+            &[("Host", "a"), ("User-Agent", "Mozilla/5.0")],
+        ),
+        ("GET", "/", &[("Host", "a"), ("User-Agent", "somebot/1.0")]),
+        (
+            "GET",
+            "/",
+            &[
+                ("Host", "a"),
+                ("User-Agent", "Mozilla/5.0"),
+                ("X-Debug", "1"),
+            ],
+        ),
+        (
+            "GET",
+            "/?skipua=1",
+            &[("Host", "a"), ("User-Agent", "curl/8")],
+        ),
+        ("GET", "/", &[("Host", "a"), ("User-Agent", "curl/8")]),
+        ("POST", "/", &[("Host", "a"), ("User-Agent", "somebot/1.0")]),
+        ("GET", "/", &[("Host", "a"), ("user-agent", "somebot/1.0")]),
+        (
+            "GET",
+            "/?want=GET",
+            &[("Host", "a"), ("User-Agent", "Mozilla/5.0")],
+        ),
+        (
+            "GET",
+            "/?flag=zz",
+            &[("Host", "a"), ("User-Agent", "Mozilla/5.0")],
+        ),
+        (
+            "GET",
+            "/?two=ab",
+            &[("Host", "a"), ("User-Agent", "somebot/1.0")],
+        ),
+        (
+            "GET",
+            "/?two=ab",
+            &[("Host", "a"), ("User-Agent", "Mozilla/5.0")],
+        ),
+    ];
+    let outcome = |(method, target, headers): Head<'_>, exhaustive| {
+        let mut h = palisade_http::Headers::default();
+        for (n, v) in headers {
+            h.push(*n, v.as_bytes().to_vec());
+        }
+        let req = palisade_http::RequestModel::from_head(method, target, "HTTP/1.1", h);
+        let mut tx = Transaction::new(&rules, &req, &[]);
+        tx.set_exhaustive(exhaustive);
+        tx.process_request();
+        let matches: Vec<String> = tx
+            .matches
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} {:?}",
+                    m.id,
+                    m.target,
+                    String::from_utf8_lossy(&m.value)
+                )
+            })
+            .collect();
+        let vars: Vec<(String, Vec<u8>)> = tx
+            .tx_vars()
+            .into_iter()
+            .filter(|(k, _)| !matches!(*k, "duration" | "unique_id"))
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect();
+        (matches, vars)
+    };
+    let mut ids = std::collections::BTreeSet::new();
+    for round in 0..2 {
+        for r in requests {
+            let slow = outcome(r, true);
+            assert_eq!(outcome(r, false), slow, "round {round}: {r:?}");
+            ids.extend(
+                slow.0
+                    .iter()
+                    .filter_map(|m| m.split(' ').next()?.parse::<u64>().ok()),
+            );
+        }
+    }
+    assert_eq!(
+        ids.into_iter().collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 13, 14, 15, 16, 17],
+        "every rule matches some request"
+    );
+}

@@ -26,11 +26,12 @@ use std::collections::HashSet;
 
 use palisade_http::{Headers, RequestModel};
 
+use super::head_memo::{HeadInput, HeadMemos};
 use super::{Entry, RuleMatch, Transaction, VarMap};
 use crate::actions::{Ctl, Disruptive, SetVarOp};
 use crate::macros::Template;
 use crate::ruleset::{Rule, RuleSet};
-use crate::variables::Selector;
+use crate::variables::{KeyRegex, Selector};
 
 /// A rule's outcome on every request (for one starting TX).
 #[derive(Debug)]
@@ -85,6 +86,11 @@ pub(crate) struct Folds {
     harmless_skips: HashSet<(u8, usize)>,
     /// Phase 1's leading run of folded rules, applied at once (see [`Prefix`]).
     pub(super) prefix: Prefix,
+    /// Per phase (1 to 5), per entry index: the request-head inputs of a live rule whose
+    /// outcome is a function of them (see [`super::head_memo`]).
+    memo_inputs: [Vec<Option<Box<[HeadInput]>>>; 6],
+    /// Those rules' no-match outcomes, per thread.
+    pub(super) memo: HeadMemos,
 }
 
 /// What phase 1's leading folded rules leave (CRS's set-up: ~40 rules, ~45 TX writes, before
@@ -108,6 +114,15 @@ pub(crate) struct Prefix {
 impl Folds {
     pub(super) fn get(&self, phase: u8, index: usize) -> Option<&Folded> {
         self.phases.get(usize::from(phase))?.get(index)?.as_ref()
+    }
+
+    /// The request-head inputs of the live rule at `index` of `phase`, when its outcome is
+    /// remembered by them.
+    pub(super) fn memo_inputs(&self, phase: u8, index: usize) -> Option<&[HeadInput]> {
+        self.memo_inputs
+            .get(usize::from(phase))?
+            .get(index)?
+            .as_deref()
     }
 }
 
@@ -228,6 +243,112 @@ impl Taint {
         })
     }
 
+    /// Whether a `TX:/regex/` selector may select a key that a live rule wrote.
+    fn regex_may_select_taint(&self, re: &KeyRegex) -> bool {
+        if self.all {
+            return true;
+        }
+        match re.literal_prefix() {
+            // (a non-ASCII key is matched with Unicode case folding: any may)
+            Some(p) => {
+                self.keys.iter().any(|k| !k.is_ascii() || k.starts_with(p))
+                    || self
+                        .prefixes
+                        .iter()
+                        .any(|t| !t.is_ascii() || t.starts_with(p) || p.starts_with(t.as_str()))
+            }
+            None => !self.keys.is_empty() || !self.prefixes.is_empty(),
+        }
+    }
+
+    /// Whether a template reads only untainted TX keys, the rule itself, and what the rule
+    /// matched (`own_match`) or captured (`own_digits`: `TX:0`-`TX:9`).
+    fn template_reads_own(&self, t: &Template, own_match: bool, own_digits: bool) -> bool {
+        t.vars().all(|(collection, key)| match collection {
+            "TX" => !self.has(key) || (own_digits && super::tx_digit_bit(key) != 0),
+            "RULE" => true,
+            "MATCHED_VAR" | "MATCHED_VAR_NAME" | "MATCHED_VARS" | "MATCHED_VARS_NAMES" => own_match,
+            _ => false,
+        })
+    }
+
+    /// The request-head inputs of a live rule whose outcome, when it does not match, is a
+    /// function of them alone (see [`super::head_memo`]): every link reads nothing but the
+    /// method, protocol, body processor, header names or a named non-credential header,
+    /// untainted TX keys, and what earlier links of the chain matched or captured; and the
+    /// links before the last (whose hits act even when the chain fails) write TX alone,
+    /// from the same. None for any other rule.
+    fn head_inputs(&self, rule: &Rule) -> Option<Box<[HeadInput]>> {
+        let n = links(rule).count();
+        let mut inputs: Vec<HeadInput> = Vec::new();
+        // whether an earlier link captured: TX:0-9 are then this rule's
+        let mut captured = false;
+        for (k, r) in links(rule).enumerate() {
+            let own_match = k > 0;
+            for t in r.targets.iter().filter(|t| !t.exclude) {
+                let input = match (t.collection.as_str(), &t.selector) {
+                    ("REQUEST_METHOD", _) => HeadInput::Method,
+                    ("REQUEST_PROTOCOL", _) => HeadInput::Protocol,
+                    ("REQBODY_PROCESSOR", _) => HeadInput::BodyProcessor,
+                    ("REQUEST_HEADERS_NAMES", _) => HeadInput::HeaderNames,
+                    ("REQUEST_HEADERS", Selector::Key(h))
+                        if !palisade_http::is_credential_header(h) =>
+                    {
+                        HeadInput::Header(h.to_ascii_lowercase())
+                    }
+                    ("TX", Selector::Key(key))
+                        if !self.has(key) || (captured && super::tx_digit_bit(key) != 0) =>
+                    {
+                        continue
+                    }
+                    ("TX", Selector::Regex(re)) if !self.regex_may_select_taint(re) => continue,
+                    (
+                        "MATCHED_VAR" | "MATCHED_VAR_NAME" | "MATCHED_VARS" | "MATCHED_VARS_NAMES",
+                        _,
+                    ) if own_match => continue,
+                    _ => return None,
+                };
+                if !inputs.contains(&input) {
+                    inputs.push(input);
+                }
+            }
+            if !r
+                .operator
+                .template()
+                .is_none_or(|t| self.template_reads_own(t, own_match, captured))
+            {
+                return None;
+            }
+            captured |= r.actions.capture;
+            if k + 1 < n {
+                let a = &r.actions;
+                if !a.setenvs.is_empty() {
+                    return None;
+                }
+                let writes_own = a.setvars.iter().all(|sv| match sv.collection.as_str() {
+                    "TX" => {
+                        self.template_reads_own(&sv.key, true, captured)
+                            && match &sv.op {
+                                SetVarOp::Add(v) | SetVarOp::Sub(v) => {
+                                    sv.key.literal().is_some_and(|k| !self.has(k))
+                                        && self.template_reads_own(v, true, captured)
+                                }
+                                SetVarOp::Set(v) => self.template_reads_own(v, true, captured),
+                                SetVarOp::Delete => true,
+                            }
+                    }
+                    "ENV" => false,
+                    // not persisted: no effect
+                    _ => true,
+                });
+                if !writes_own {
+                    return None;
+                }
+            }
+        }
+        Some(inputs.into_boxed_slice())
+    }
+
     /// Whether whether the rule matches depends on nothing but untainted TX keys.
     fn condition_is_pure(&self, rule: &Rule) -> bool {
         links(rule).all(|r| self.link_condition_is_pure(r))
@@ -296,6 +417,7 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
         let entries = &rules.phases[usize::from(phase)];
         let mut out: Vec<Option<Folded>> = Vec::new();
         out.resize_with(entries.len(), || None);
+        let mut memo: Vec<Option<Box<[HeadInput]>>> = vec![None; entries.len()];
         let mut skip = 0u32;
         let mut i = 0;
         while i < entries.len() {
@@ -325,6 +447,7 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
                     i += 1;
                     continue;
                 }
+                memo[i] = taint.head_inputs(rule);
                 taint.add_writes_of(rule);
                 i += 1;
                 continue;
@@ -341,6 +464,7 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             }
             if !matched || !pure {
                 // live: evaluated on every request (what it wrote here is tainted)
+                memo[i] = taint.head_inputs(rule);
                 taint.add_writes_of(rule);
                 i += 1;
                 continue;
@@ -398,6 +522,7 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             i += 1;
         }
         folds.phases[usize::from(phase)] = out;
+        folds.memo_inputs[usize::from(phase)] = memo;
     }
     // live rules whose rule removals cannot touch a folded rule
     let entries = |phase: usize| {

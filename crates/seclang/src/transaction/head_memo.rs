@@ -1,0 +1,175 @@
+//! Remembering, across requests, what a live rule did on a request head seen before.
+//!
+//! CRS's protocol rules (920160-920660, 911100, 901340) run on every request: they read the
+//! method, the protocol, `REQBODY_PROCESSOR`, the header names or a named header, and
+//! settings in TX, and most are negated or counting operators that no prefilter can rule
+//! out. Clients send the same heads again and again, so a GET spent about a fifth of its
+//! CRS cost finding again that they do not match (920450 alone, which captures every
+//! header name into TX and compares them with the restricted list, a tenth).
+//!
+//! The folding plan (see [`super::fold`]) marks the live rules whose outcome is a function
+//! of such request-head inputs and of TX keys no live rule can have written: their inputs
+//! ([`HeadInput`]). When such a rule does not match, what it did (the TX writes of chain
+//! links that hit before a later one failed, and MATCHED_VARS) is kept per worker thread,
+//! keyed by the exact bytes of its inputs; a later request with the same inputs replays
+//! it. A match is never kept (it is rare, and its effects may read tainted TX such as the
+//! anomaly scores): it is evaluated. The plan holds only while the transaction follows it,
+//! and a `ctl` that removes one of the rule's targets changes what it reads: the table is
+//! not used then (see `Transaction::eval_chain_remembered`).
+
+use regex_automata::util::pool::{Pool, PoolGuard};
+
+use crate::fxhash::FxHashMap;
+
+/// One request-head input of a remembered rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeadInput {
+    Method,
+    Protocol,
+    /// `REQBODY_PROCESSOR` (set from the content type, or by a `ctl`).
+    BodyProcessor,
+    /// Every header's name, in order (`REQUEST_HEADERS_NAMES`).
+    HeaderNames,
+    /// The headers of one name (lower-case), names and values in order
+    /// (`REQUEST_HEADERS:Content-Length`, `&REQUEST_HEADERS:Host`). Never a credential
+    /// header: those values are secrets, and differ per user.
+    Header(String),
+}
+
+/// What a rule that did not match did: its TX writes in order (None: a removal) and the
+/// MATCHED_VARS it left (its links that hit; the last is MATCHED_VAR).
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub writes: Vec<(String, Option<Vec<u8>>)>,
+    pub matched_vars: Vec<(String, Vec<u8>)>,
+}
+
+impl Outcome {
+    /// The outcome of TX writes `log` (in order) and MATCHED_VARS `matched_vars`, with only
+    /// the last write of each key kept: replaying it leaves the same TX (920450 writes
+    /// TX:0-9 once per header; the last header's are what remains).
+    pub fn new(log: Vec<(String, Option<Vec<u8>>)>, matched_vars: Vec<(String, Vec<u8>)>) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        let mut writes: Vec<_> = log
+            .into_iter()
+            .rev()
+            .filter(|(k, _)| seen.insert(k.clone()))
+            .collect();
+        writes.reverse();
+        Outcome {
+            writes,
+            matched_vars,
+        }
+    }
+}
+
+/// Inputs longer than this (many or long headers) are not remembered.
+pub(crate) const MAX_KEY_LEN: usize = 2048;
+
+/// Entries per thread: a full table is emptied (a deployment sees a few hundred distinct
+/// heads per rule; an attacker varying headers only costs evaluations).
+const MAX_ENTRIES: usize = 2048;
+
+/// One thread's table, keyed by (phase, entry index, input bytes).
+#[derive(Default)]
+pub(crate) struct HeadMemo {
+    outcomes: FxHashMap<Box<[u8]>, Outcome>,
+}
+
+impl HeadMemo {
+    pub fn get(&self, key: &[u8]) -> Option<&Outcome> {
+        self.outcomes.get(key)
+    }
+
+    pub fn put(&mut self, key: Vec<u8>, outcome: Outcome) {
+        if key.len() > MAX_KEY_LEN {
+            return;
+        }
+        if self.outcomes.len() >= MAX_ENTRIES {
+            self.outcomes.clear();
+        }
+        self.outcomes.insert(key.into_boxed_slice(), outcome);
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.outcomes.len()
+    }
+}
+
+type NewMemo = Box<dyn Fn() -> HeadMemo + Send + Sync>;
+
+/// The tables of one folding plan, one per thread that runs transactions with it.
+pub(crate) struct HeadMemos(Pool<HeadMemo, NewMemo>);
+
+impl Default for HeadMemos {
+    fn default() -> Self {
+        HeadMemos(Pool::new(Box::new(HeadMemo::default)))
+    }
+}
+
+impl HeadMemos {
+    /// This thread's table.
+    pub fn get(&self) -> PoolGuard<'_, HeadMemo, NewMemo> {
+        self.0.get()
+    }
+}
+
+impl std::fmt::Debug for HeadMemos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeadMemos")
+    }
+}
+
+/// Appends `bytes` to a key with its length first, so that two inputs never run together.
+pub(crate) fn push_field(key: &mut Vec<u8>, bytes: &[u8]) {
+    key.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    key.extend_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_delimited_by_their_lengths() {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        push_field(&mut a, b"ab");
+        push_field(&mut a, b"c");
+        push_field(&mut b, b"a");
+        push_field(&mut b, b"bc");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn only_the_last_write_of_a_key_is_kept_in_order() {
+        let w = |k: &str, v: Option<&str>| (k.to_string(), v.map(|v| v.as_bytes().to_vec()));
+        let o = Outcome::new(
+            vec![
+                w("0", Some("host")),
+                w("a", Some("1")),
+                w("0", Some("accept")),
+                w("1", None),
+            ],
+            Vec::new(),
+        );
+        assert_eq!(
+            o.writes,
+            [w("a", Some("1")), w("0", Some("accept")), w("1", None)]
+        );
+    }
+
+    #[test]
+    fn a_full_table_starts_again_and_long_keys_are_not_kept() {
+        let mut m = HeadMemo::default();
+        for i in 0..MAX_ENTRIES as u32 {
+            m.put(i.to_le_bytes().to_vec(), Outcome::default());
+        }
+        assert_eq!(m.len(), MAX_ENTRIES);
+        m.put(b"new".to_vec(), Outcome::default());
+        assert_eq!(m.len(), 1);
+        assert!(m.get(b"new").is_some());
+        m.put(vec![0; MAX_KEY_LEN + 1], Outcome::default());
+        assert!(m.get(&vec![0; MAX_KEY_LEN + 1]).is_none());
+    }
+}
