@@ -1064,11 +1064,13 @@ impl Hay {
     }
 
     /// The distinct request value that entry `k` is (or was transformed from).
+    #[inline]
     pub fn id(&self, k: usize) -> u32 {
         self.entries[k].id
     }
 
     /// The collections (mask) holding entry `k`.
+    #[inline]
     pub fn mask(&self, k: usize) -> u64 {
         self.entries[k].mask
     }
@@ -1090,6 +1092,7 @@ impl Hay {
     }
 
     /// Value `k`.
+    #[inline]
     pub fn get(&self, k: usize) -> &[u8] {
         let e = &self.entries[k];
         &self.bytes[e.start..e.end]
@@ -1097,6 +1100,7 @@ impl Hay {
 
     /// Appends `value`, held by the collections of `mask`; `id` names the distinct request
     /// value it is or was transformed from.
+    #[inline]
     pub fn push(&mut self, value: &[u8], mask: u64, id: u32) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(value);

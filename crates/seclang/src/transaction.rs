@@ -85,6 +85,8 @@ struct Overrides {
 /// phases 3–4 see the request's TX and ENV, its `ctl` exclusions and an `allow`.
 pub struct SavedRequest {
     tx: VarMap,
+    /// Which watched TX keys phases 1-2 wrote (see `Transaction::dirty`).
+    dirty: u64,
     env: VarMap,
     overrides: Overrides,
     engine: EngineMode,
@@ -353,6 +355,10 @@ pub struct Transaction<'a> {
     /// removes the numbers it did not capture, and most are not there (920450 captures
     /// once per request header, one group each time).
     tx_digits: u16,
+    /// Bits of the folding plan's watched TX keys (`fold::Folds::watched`) that a rule
+    /// evaluated in this transaction wrote: the quiet folded rules reading them are
+    /// evaluated.
+    dirty: u64,
     env: VarMap,
     engine: EngineMode,
     body_access: bool,
@@ -408,6 +414,7 @@ impl<'a> Transaction<'a> {
             // regrowths of the table
             tx: FxHashMap::with_capacity_and_hasher(96, Default::default()),
             tx_digits: 0,
+            dirty: 0,
             env: Default::default(),
             engine: rules.settings.engine,
             body_access: rules.settings.request_body_access,
@@ -449,9 +456,18 @@ impl<'a> Transaction<'a> {
             .insert(key.to_ascii_lowercase().into(), value.as_bytes().into());
     }
 
-    /// Records a write of TX key `key` for [`Transaction::tx_digits`].
+    /// Records a write of TX key `key` for [`Transaction::tx_digits`] and
+    /// [`Transaction::dirty`].
     fn note_tx_key(&mut self, key: &str) {
         self.tx_digits |= tx_digit_bit(key);
+        self.note_dirty(key);
+    }
+
+    /// Marks TX key `key` as written by an evaluated rule, when quiet folded rules read it.
+    fn note_dirty(&mut self, key: &str) {
+        if let Some(bit) = self.folds.as_ref().and_then(|f| f.watched.get(key)) {
+            self.dirty |= bit;
+        }
     }
 
     pub fn tx(&self, key: &str) -> Option<&[u8]> {
@@ -475,6 +491,7 @@ impl<'a> Transaction<'a> {
     pub fn save_for_response(self) -> SavedRequest {
         SavedRequest {
             tx: self.tx,
+            dirty: self.dirty,
             env: self.env,
             overrides: self.overrides,
             engine: self.engine,
@@ -506,6 +523,7 @@ impl<'a> Transaction<'a> {
         tx.body_processor = saved.body_processor;
         tx.force_body_variable = saved.force_body_variable;
         tx.tx = saved.tx;
+        tx.dirty = saved.dirty;
         // (which numbers the request's captures left is not kept: any may be there)
         tx.tx_digits = 0x3ff;
         tx.env = saved.env;
@@ -611,9 +629,23 @@ impl<'a> Transaction<'a> {
                 i += 1;
                 continue;
             }
-            let matched = match folds.as_ref().and_then(|f| f.get(phase, i)) {
-                Some(fold::Folded::NoMatch) => false,
-                Some(fold::Folded::Match(m)) => {
+            // (a quiet rule's planned outcome holds while no key it reads was written)
+            let dirty = self.dirty;
+            let folded = folds
+                .as_ref()
+                .and_then(|f| f.get(phase, i))
+                .filter(|f| match f {
+                    fold::Folded::Quiet { watch, .. } => dirty & watch == 0,
+                    _ => true,
+                });
+            let matched = match folded {
+                Some(fold::Folded::NoMatch | fold::Folded::Quiet { matched: None, .. }) => false,
+                Some(
+                    fold::Folded::Match(m)
+                    | fold::Folded::Quiet {
+                        matched: Some(m), ..
+                    },
+                ) => {
                     self.apply_folded(m);
                     true
                 }
@@ -1328,6 +1360,7 @@ impl<'a> Transaction<'a> {
         if let Some(o) = folds.memo.get().get(&key) {
             self.current_rule = Some(rule);
             for (k, v) in &o.writes {
+                self.note_dirty(k);
                 let bit = tx_digit_bit(k);
                 match v {
                     Some(v) => {

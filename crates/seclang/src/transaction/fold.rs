@@ -14,6 +14,13 @@
 //! action other than pass/block: the pass evaluates it for real and records whether it
 //! matched and which TX keys it set, so a request applies that record instead.
 //!
+//! A rule that reads TX keys live rules may write, and nothing else (CRS's blocking
+//! evaluation, 949052-959160, sums the anomaly scores), is folded as quiet
+//! ([`Folded::Quiet`]): its outcome with the values the plan has, applied while no rule
+//! evaluated in the transaction wrote one of those keys, and evaluated once one did. Live
+//! rules that the plan cannot fold may still be remembered by the request head they read
+//! (see [`super::head_memo`]).
+//!
 //! The plan assumes live rules change TX only through their setvars (and captures): a live
 //! rule that matches with a disruptive action, with flow control (`skip`, `skipAfter`) that
 //! passes over a folded match, or with a `ctl` that removes a folded rule, removes TX
@@ -38,6 +45,17 @@ use crate::variables::{KeyRegex, Selector};
 pub(crate) enum Folded {
     NoMatch,
     Match(Box<FoldedMatch>),
+    /// A rule that reads TX keys a live rule may write, and nothing else of the request
+    /// (CRS's blocking evaluation: `TX:BLOCKING_PARANOIA_LEVEL "@ge 1"`, then
+    /// `=+%{tx.inbound_anomaly_score_pl1}`): its outcome with the values the plan has,
+    /// which hold while no rule evaluated in the transaction wrote one of those keys (bits
+    /// `watch` of [`Folds::watched`]; `Transaction::dirty` says which were). A benign
+    /// request leaves the anomaly scores as they start; an attack's match writes them and
+    /// the rule is evaluated.
+    Quiet {
+        watch: u64,
+        matched: Option<Box<FoldedMatch>>,
+    },
 }
 
 #[derive(Debug)]
@@ -91,6 +109,9 @@ pub(crate) struct Folds {
     memo_inputs: [Vec<Option<Box<[HeadInput]>>>; 6],
     /// Those rules' no-match outcomes, per thread.
     pub(super) memo: HeadMemos,
+    /// The TX keys that [`Folded::Quiet`] rules read and live rules may write, each with its
+    /// bit.
+    pub(super) watched: crate::fxhash::FxHashMap<String, u64>,
 }
 
 /// What phase 1's leading folded rules leave (CRS's set-up: ~40 rules, ~45 TX writes, before
@@ -349,6 +370,106 @@ impl Taint {
         Some(inputs.into_boxed_slice())
     }
 
+    /// For a rule that reads nothing of the transaction but TX keys named literally (not
+    /// TX:0-9, which every capture writes), the rule itself and, in its actions, its own
+    /// match, and that acts on nothing but TX (no `ctl`, `setenv`, `skip`, `skipAfter`):
+    /// the bits of the tainted keys among them, assigned in `watched` (see
+    /// [`Folded::Quiet`]). None for any other rule, for one that reads no tainted key (it
+    /// is pure), and once 64 keys are watched.
+    fn quiet_watch(
+        &self,
+        rule: &Rule,
+        watched: &mut crate::fxhash::FxHashMap<String, u64>,
+    ) -> Option<u64> {
+        if rule.actions.skip.is_some() || rule.actions.skip_after.is_some() {
+            return None;
+        }
+        let mut keys: Vec<String> = Vec::new();
+        // one read: whether a quiet rule may make it (TX keys noted in `keys`)
+        fn read(keys: &mut Vec<String>, collection: &str, key: &str, own_match: bool) -> bool {
+            match collection {
+                "TX" if super::tx_digit_bit(key) == 0 => {
+                    keys.push(key.to_ascii_lowercase());
+                    true
+                }
+                "RULE" => true,
+                "MATCHED_VAR" | "MATCHED_VAR_NAME" | "MATCHED_VARS" | "MATCHED_VARS_NAMES" => {
+                    own_match
+                }
+                _ => false,
+            }
+        }
+        let reads = |keys: &mut Vec<String>, t: &Template, own_match: bool| {
+            t.vars().all(|(c, k)| read(keys, c, k, own_match))
+        };
+        for r in links(rule) {
+            for t in r.targets.iter().filter(|t| !t.exclude) {
+                let Selector::Key(k) = &t.selector else {
+                    return None;
+                };
+                if t.collection != "TX" || !read(&mut keys, "TX", k, false) {
+                    return None;
+                }
+            }
+            if !r
+                .operator
+                .template()
+                .is_none_or(|t| reads(&mut keys, t, false))
+            {
+                return None;
+            }
+            let a = &r.actions;
+            if !a.ctls.is_empty() || !a.setenvs.is_empty() {
+                return None;
+            }
+            for sv in &a.setvars {
+                match sv.collection.as_str() {
+                    "TX" => {
+                        let value = match &sv.op {
+                            SetVarOp::Add(v) | SetVarOp::Sub(v) => {
+                                // `=+n` reads the key it writes
+                                let k = sv.key.literal()?;
+                                if !read(&mut keys, "TX", k, true) {
+                                    return None;
+                                }
+                                Some(v)
+                            }
+                            SetVarOp::Set(v) => Some(v),
+                            SetVarOp::Delete => None,
+                        };
+                        if !reads(&mut keys, &sv.key, true)
+                            || !value.is_none_or(|v| reads(&mut keys, v, true))
+                        {
+                            return None;
+                        }
+                    }
+                    "ENV" => return None,
+                    // not persisted: no effect
+                    _ => {}
+                }
+            }
+            for t in [&a.msg, &a.logdata].into_iter().flatten() {
+                if !reads(&mut keys, t, true) {
+                    return None;
+                }
+            }
+        }
+        let mut mask = 0u64;
+        for k in keys.into_iter().filter(|k| self.has(k)) {
+            let bit = match watched.get(&k) {
+                Some(&bit) => bit,
+                None if watched.len() < 64 => {
+                    let bit = 1u64 << watched.len();
+                    watched.insert(k, bit);
+                    bit
+                }
+                None => return None,
+            };
+            mask |= bit;
+        }
+        (mask != 0).then_some(mask)
+    }
+
     /// Whether whether the rule matches depends on nothing but untainted TX keys.
     fn condition_is_pure(&self, rule: &Rule) -> bool {
         links(rule).all(|r| self.link_condition_is_pure(r))
@@ -435,7 +556,13 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             // a chain's links may act before a later link fails, so only a lone rule.
             let condition_pure = taint.condition_is_pure(rule);
             let pure = condition_pure && taint.effects_are_pure(rule);
-            if !condition_pure || (!pure && rule.chained.is_some()) {
+            // (or it reads tainted TX keys alone: its outcome while they are untouched)
+            let quiet = if pure {
+                None
+            } else {
+                taint.quiet_watch(rule, &mut folds.watched)
+            };
+            if quiet.is_none() && (!condition_pure || (!pure && rule.chained.is_some())) {
                 // A chain whose first link reads settings alone and does not hit them
                 // never matches, whatever its later links read (920370's `&TX:ARG_LENGTH
                 // "@eq 1"` before its ARGS link, with no argument length limit set).
@@ -458,12 +585,26 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             // ran the first link's setvars, which may write a tainted key (a delete of a key
             // absent here); it stays live.
             if !matched && tx.matched_vars.is_empty() && tx.tx == before {
-                out[i] = Some(Folded::NoMatch);
+                out[i] = Some(match quiet {
+                    Some(watch) if !condition_pure => {
+                        // evaluated when a key it reads was written: it may write then
+                        taint.add_writes_of(rule);
+                        Folded::Quiet {
+                            watch,
+                            matched: None,
+                        }
+                    }
+                    _ => Folded::NoMatch,
+                });
                 i += 1;
                 continue;
             }
-            if !matched || !pure {
-                // live: evaluated on every request (what it wrote here is tainted)
+            let quiet_match =
+                quiet.filter(|_| matches!(rule.disruptive, Disruptive::Pass | Disruptive::Block));
+            if !matched || !(pure || quiet_match.is_some()) {
+                // live: evaluated on every request (what it wrote here is tainted, and
+                // taken back: a quiet rule after it reads the plan's values)
+                tx.tx = before;
                 memo[i] = taint.head_inputs(rule);
                 taint.add_writes_of(rule);
                 i += 1;
@@ -506,12 +647,23 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
                 })
                 .collect();
             writes.sort();
-            out[i] = Some(Folded::Match(Box::new(FoldedMatch {
+            let folded = Box::new(FoldedMatch {
                 writes,
                 record,
                 matched_var_name: tx.matched_var_name.clone(),
                 matched_var: tx.matched_var.clone(),
-            })));
+            });
+            out[i] = Some(match quiet_match {
+                Some(watch) if !pure => {
+                    // its writes are the plan's only while the rule is not evaluated
+                    taint.add_writes_of(rule);
+                    Folded::Quiet {
+                        watch,
+                        matched: Some(folded),
+                    }
+                }
+                _ => Folded::Match(folded),
+            });
             if rule.actions.skip_after.is_some() {
                 i = rules.skip_after_resume(phase, i);
                 continue;
@@ -578,10 +730,18 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             } else {
                 continue;
             };
-            if !skipped
-                .iter()
-                .any(|&j| matches!(folds.get(phase, j), Some(Folded::Match(_))))
-            {
+            if !skipped.iter().any(|&j| {
+                matches!(
+                    folds.get(phase, j),
+                    Some(
+                        Folded::Match(_)
+                            | Folded::Quiet {
+                                matched: Some(_),
+                                ..
+                            }
+                    )
+                )
+            }) {
                 folds.harmless_skips.insert((phase, i));
             }
         }
@@ -655,12 +815,29 @@ mod tests {
         o.1.iter().find(|(k, _)| k == key).map(|(_, v)| &v[..])
     }
 
+    /// The ids of the rules of `phase` folded for every request (not quiet ones).
     fn folded_ids(set: &RuleSet, folds: &Folds, phase: u8) -> Vec<u64> {
+        ids_where(set, phase, |i| {
+            matches!(
+                folds.get(phase, i),
+                Some(Folded::NoMatch | Folded::Match(_))
+            )
+        })
+    }
+
+    /// The ids of the rules of `phase` folded as quiet rules.
+    fn quiet_ids(set: &RuleSet, folds: &Folds, phase: u8) -> Vec<u64> {
+        ids_where(set, phase, |i| {
+            matches!(folds.get(phase, i), Some(Folded::Quiet { .. }))
+        })
+    }
+
+    fn ids_where(set: &RuleSet, phase: u8, keep: impl Fn(usize) -> bool) -> Vec<u64> {
         set.phases[usize::from(phase)]
             .iter()
             .enumerate()
             .filter_map(|(i, e)| match e {
-                Entry::Rule(r) if folds.get(phase, i).is_some() => Some(r.id),
+                Entry::Rule(r) if keep(i) => Some(r.id),
                 _ => None,
             })
             .collect()
@@ -692,6 +869,9 @@ mod tests {
         let folds = folds_of(&set);
         assert_eq!(folded_ids(&set, &folds, 1), vec![1, 2, 5]);
         assert_eq!(folded_ids(&set, &folds, 2), vec![7]);
+        // (4, 6 and 8 read the score, which 3 may write: quiet)
+        assert_eq!(quiet_ids(&set, &folds, 1), vec![4, 6]);
+        assert_eq!(quiet_ids(&set, &folds, 2), vec![8]);
         for target in ["/?q=attack", "/?q=fine"] {
             let (fast, slow) = both(&set, target);
             assert_eq!(fast, slow, "{target}");
@@ -873,6 +1053,7 @@ mod tests {
             Vec::<u64>::new(),
             "14 reads a live score"
         );
+        assert_eq!(quiet_ids(&set, &folds, 4), vec![14]);
         let req = RequestModel::from_head("GET", "/", "HTTP/1.1", Headers::default());
         for status in [200u16, 500] {
             let resp = crate::transaction::Response {
@@ -921,6 +1102,58 @@ mod tests {
             assert_eq!(skipped.1, None);
             // nor in a transaction saved after phase 1 alone and resumed
             assert_eq!(run(false, true, false), skipped, "status {status}, resumed");
+        }
+    }
+
+    /// Quiet rules (reading TX keys that live rules may write) apply their planned outcome
+    /// until an evaluated rule writes such a key, in the request phases and, the written
+    /// keys carried through a saved and resumed transaction, in the response phases; one
+    /// evaluated because of such a write marks what it writes in turn (3's total, read by 4),
+    /// and what a live rule wrote while planning is not the plan's (20's k, read by 21).
+    #[test]
+    fn quiet_rules_apply_their_plan_until_a_key_they_read_is_written() {
+        let set = rules(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.score=0,setvar:tx.level=1\"\n\
+             SecRule ARGS \"@rx attack\" \"id:2,phase:1,pass,setvar:tx.score=+5\"\n\
+             SecRule TX:SCORE \"@eq 0\" \"id:20,phase:1,pass,nolog,setvar:tx.k=1,chain\"\n\
+               SecRule TX:NEVER \"@eq 1\" \"t:none\"\n\
+             SecRule TX:K \"@eq 1\" \"id:21,phase:1,pass,log,msg:'k'\"\n\
+             SecRule TX:LEVEL \"@ge 1\" \"id:3,phase:1,pass,nolog,setvar:tx.total=+%{tx.score}\"\n\
+             SecRule TX:TOTAL \"@ge 5\" \"id:4,phase:2,pass,log,msg:'over'\"\n\
+             SecRule TX:LEVEL \"@ge 1\" \"id:5,phase:4,pass,nolog,setvar:tx.out_total=+%{tx.score}\"\n\
+             SecRule TX:OUT_TOTAL \"@ge 5\" \"id:6,phase:4,pass,log,msg:'out over'\"\n",
+        );
+        let folds = folds_of(&set);
+        // (20's first link writes k in the plan, and its chain fails: live, and its write
+        // taken back from the plan that 21 reads)
+        assert_eq!(quiet_ids(&set, &folds, 1), vec![21, 3]);
+        assert_eq!(quiet_ids(&set, &folds, 2), vec![4]);
+        assert_eq!(quiet_ids(&set, &folds, 4), vec![5, 6]);
+        let resp = crate::transaction::Response {
+            status: 200,
+            protocol: "HTTP/1.1".into(),
+            headers: Vec::new().into(),
+            body: Vec::new().into(),
+        };
+        for (target, ids) in [("/?q=fine", vec![21]), ("/?q=attack", vec![2, 4, 6])] {
+            let req = RequestModel::from_head("GET", target, "HTTP/1.1", Headers::default());
+            let run = |exhaustive: bool| {
+                let mut tx = Transaction::new(&set, &req, &[]);
+                tx.set_exhaustive(exhaustive);
+                tx.set_tx("detection_paranoia_level", "1");
+                tx.process_request();
+                let mut logged: Vec<u64> = tx.matches.iter().map(|m| m.id).collect();
+                let mut tx = Transaction::resume_for_response(&set, &req, tx.save_for_response());
+                tx.set_response(&resp);
+                tx.process_response();
+                logged.extend(tx.matches.iter().map(|m| m.id));
+                logged.retain(|id| [2, 4, 6, 21].contains(id));
+                let value = |k: &str| tx.tx(k).map(<[u8]>::to_vec);
+                (logged, value("total"), value("out_total"))
+            };
+            let fast = run(false);
+            assert_eq!(fast, run(true), "{target}");
+            assert_eq!(fast.0, ids, "{target}");
         }
     }
 
