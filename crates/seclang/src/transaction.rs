@@ -638,6 +638,18 @@ impl<'a> Transaction<'a> {
                     fold::Folded::Quiet { watch, .. } => dirty & watch == 0,
                     _ => true,
                 });
+            if folded.is_none() {
+                if let Some(fold::Folded::Quiet {
+                    matched: Some(m), ..
+                }) = folds.as_ref().and_then(|f| f.get(phase, i))
+                {
+                    // evaluated instead: the keys the plan had it write may hold something
+                    // else now (it may not match), for the quiet rules after it
+                    for (k, _) in &m.writes {
+                        self.note_dirty(k);
+                    }
+                }
+            }
             let matched = match folded {
                 Some(fold::Folded::NoMatch | fold::Folded::Quiet { matched: None, .. }) => false,
                 Some(

@@ -1109,7 +1109,9 @@ mod tests {
     /// until an evaluated rule writes such a key, in the request phases and, the written
     /// keys carried through a saved and resumed transaction, in the response phases; one
     /// evaluated because of such a write marks what it writes in turn (3's total, read by 4),
-    /// and what a live rule wrote while planning is not the plan's (20's k, read by 21).
+    /// and what a live rule wrote while planning is not the plan's (20's k, read by 21), nor
+    /// what a quiet rule evaluated instead of applied would have written (22's calm, which
+    /// an attack's score leaves unset, read by 23).
     #[test]
     fn quiet_rules_apply_their_plan_until_a_key_they_read_is_written() {
         let set = rules(
@@ -1118,6 +1120,8 @@ mod tests {
              SecRule TX:SCORE \"@eq 0\" \"id:20,phase:1,pass,nolog,setvar:tx.k=1,chain\"\n\
                SecRule TX:NEVER \"@eq 1\" \"t:none\"\n\
              SecRule TX:K \"@eq 1\" \"id:21,phase:1,pass,log,msg:'k'\"\n\
+             SecRule TX:SCORE \"@eq 0\" \"id:22,phase:1,pass,nolog,setvar:tx.calm=1\"\n\
+             SecRule TX:CALM \"@eq 1\" \"id:23,phase:1,pass,log,msg:'calm'\"\n\
              SecRule TX:LEVEL \"@ge 1\" \"id:3,phase:1,pass,nolog,setvar:tx.total=+%{tx.score}\"\n\
              SecRule TX:TOTAL \"@ge 5\" \"id:4,phase:2,pass,log,msg:'over'\"\n\
              SecRule TX:LEVEL \"@ge 1\" \"id:5,phase:4,pass,nolog,setvar:tx.out_total=+%{tx.score}\"\n\
@@ -1126,7 +1130,7 @@ mod tests {
         let folds = folds_of(&set);
         // (20's first link writes k in the plan, and its chain fails: live, and its write
         // taken back from the plan that 21 reads)
-        assert_eq!(quiet_ids(&set, &folds, 1), vec![21, 3]);
+        assert_eq!(quiet_ids(&set, &folds, 1), vec![21, 22, 23, 3]);
         assert_eq!(quiet_ids(&set, &folds, 2), vec![4]);
         assert_eq!(quiet_ids(&set, &folds, 4), vec![5, 6]);
         let resp = crate::transaction::Response {
@@ -1135,7 +1139,7 @@ mod tests {
             headers: Vec::new().into(),
             body: Vec::new().into(),
         };
-        for (target, ids) in [("/?q=fine", vec![21]), ("/?q=attack", vec![2, 4, 6])] {
+        for (target, ids) in [("/?q=fine", vec![21, 23]), ("/?q=attack", vec![2, 4, 6])] {
             let req = RequestModel::from_head("GET", target, "HTTP/1.1", Headers::default());
             let run = |exhaustive: bool| {
                 let mut tx = Transaction::new(&set, &req, &[]);
@@ -1147,7 +1151,7 @@ mod tests {
                 tx.set_response(&resp);
                 tx.process_response();
                 logged.extend(tx.matches.iter().map(|m| m.id));
-                logged.retain(|id| [2, 4, 6, 21].contains(id));
+                logged.retain(|id| [2, 4, 6, 21, 23].contains(id));
                 let value = |k: &str| tx.tx(k).map(<[u8]>::to_vec);
                 (logged, value("total"), value("out_total"))
             };
