@@ -1011,8 +1011,15 @@ impl<'a> Transaction<'a> {
             .raw_dfa
             .is_some()
             .then(|| DeferredDfaScans::new(values.len()));
+        // the values the plans read (a remembered one has its credits from the memo), and
+        // the collections holding them: a plan reading none of those has nothing to do
+        let unremembered: Vec<usize> = (0..values.len()).filter(|&i| !remembered[i]).collect();
+        let unremembered_mask = unremembered.iter().fold(0u64, |m, &i| m | values[i].1);
         for &p in &pf.order {
             let plan = &pf.plans[p];
+            if plan.mask & unremembered_mask == 0 {
+                continue;
+            }
             hay.clear();
             scanned_here.clear();
             from_step.clear();
@@ -1032,8 +1039,9 @@ impl<'a> Transaction<'a> {
             let parent_at = plan
                 .parent
                 .map(|q| (q, row_of[q].wrapping_mul(values.len())));
-            for (i, (v, mask, _)) in values.iter().enumerate() {
-                if mask & plan.mask == 0 || remembered[i] {
+            for &i in &unremembered {
+                let (v, mask, _) = &values[i];
+                if mask & plan.mask == 0 {
                     continue;
                 }
                 // a result too short for this plan's parent's subtree is too short here
