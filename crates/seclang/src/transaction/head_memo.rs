@@ -11,15 +11,14 @@
 //! of such request-head inputs and of TX keys no live rule can have written: their inputs
 //! ([`HeadInput`]). When such a rule does not match, what it did (the TX writes of chain
 //! links that hit before a later one failed, and MATCHED_VARS) is kept per worker thread,
-//! keyed by the exact bytes of its inputs; a later request with the same inputs replays
-//! it. A match is never kept (it is rare, and its effects may read tainted TX such as the
-//! anomaly scores): it is evaluated. The plan holds only while the transaction follows it,
-//! and a `ctl` that removes one of the rule's targets changes what it reads: the table is
-//! not used then (see `Transaction::eval_chain_remembered`).
+//! keyed by the exact bytes of its inputs (a direct-mapped table, bounded), and a later
+//! request with the same inputs replays it. A match is never kept (it is rare, and its
+//! effects may read tainted TX such as the anomaly scores): it is evaluated. The plan holds
+//! only while the transaction follows it, and a `ctl` that removes one of the rule's
+//! targets changes what it reads: the table is not used then (see
+//! `Transaction::eval_chain_remembered`).
 
 use regex_automata::util::pool::{Pool, PoolGuard};
-
-use crate::fxhash::FxHashMap;
 
 /// One request-head input of a remembered rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,36 +63,55 @@ impl Outcome {
 }
 
 /// Inputs longer than this (many or long headers) are not remembered.
-pub(crate) const MAX_KEY_LEN: usize = 2048;
+pub(crate) const MAX_KEY_LEN: usize = 1024;
 
-/// Entries per thread: a full table is emptied (a deployment sees a few hundred distinct
-/// heads per rule; an attacker varying headers only costs evaluations).
-const MAX_ENTRIES: usize = 2048;
+/// Places per thread (a power of two). The table is direct-mapped by the key's hash: a new
+/// outcome replaces the one in its place, so inputs that never repeat (a POST's
+/// `Content-Length`, an attacker's made-up headers) evict a few others instead of filling
+/// the table, and its memory stays bounded (keys ≤ 1 KB, outcomes of the same order).
+const ENTRIES: usize = 1024;
+
+struct Entry {
+    hash: u64,
+    key: Box<[u8]>,
+    outcome: Outcome,
+}
 
 /// One thread's table, keyed by (phase, entry index, input bytes).
 #[derive(Default)]
 pub(crate) struct HeadMemo {
-    outcomes: FxHashMap<Box<[u8]>, Outcome>,
+    entries: Vec<Option<Entry>>,
+}
+
+fn hash(key: &[u8]) -> u64 {
+    std::hash::BuildHasher::hash_one(&crate::fxhash::FxBuild::default(), key)
 }
 
 impl HeadMemo {
     pub fn get(&self, key: &[u8]) -> Option<&Outcome> {
-        self.outcomes.get(key)
+        let h = hash(key);
+        let e = self.entries.get(h as usize % ENTRIES)?.as_ref()?;
+        (e.hash == h && *e.key == *key).then_some(&e.outcome)
     }
 
     pub fn put(&mut self, key: Vec<u8>, outcome: Outcome) {
         if key.len() > MAX_KEY_LEN {
             return;
         }
-        if self.outcomes.len() >= MAX_ENTRIES {
-            self.outcomes.clear();
+        if self.entries.is_empty() {
+            self.entries.resize_with(ENTRIES, || None);
         }
-        self.outcomes.insert(key.into_boxed_slice(), outcome);
+        let h = hash(&key);
+        self.entries[h as usize % ENTRIES] = Some(Entry {
+            hash: h,
+            key: key.into_boxed_slice(),
+            outcome,
+        });
     }
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.outcomes.len()
+        self.entries.iter().flatten().count()
     }
 }
 
@@ -160,15 +178,15 @@ mod tests {
     }
 
     #[test]
-    fn a_full_table_starts_again_and_long_keys_are_not_kept() {
+    fn the_table_stays_bounded_keeps_recent_keys_and_drops_long_ones() {
         let mut m = HeadMemo::default();
-        for i in 0..MAX_ENTRIES as u32 {
+        for i in 0..(4 * ENTRIES) as u32 {
             m.put(i.to_le_bytes().to_vec(), Outcome::default());
         }
-        assert_eq!(m.len(), MAX_ENTRIES);
-        m.put(b"new".to_vec(), Outcome::default());
-        assert_eq!(m.len(), 1);
-        assert!(m.get(b"new").is_some());
+        assert!(m.len() <= ENTRIES);
+        // the last key put is found; a key never put is not
+        assert!(m.get(&(4 * ENTRIES as u32 - 1).to_le_bytes()).is_some());
+        assert!(m.get(b"never").is_none());
         m.put(vec![0; MAX_KEY_LEN + 1], Outcome::default());
         assert!(m.get(&vec![0; MAX_KEY_LEN + 1]).is_none());
     }
