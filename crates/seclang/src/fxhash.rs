@@ -65,6 +65,12 @@ impl Hasher for FxHasher {
 pub type FxBuild = BuildHasherDefault<FxHasher>;
 pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 
+/// The Fx hash of a byte string, as an [`FxHashMap`] keyed by it would compute it.
+#[inline]
+pub fn hash_bytes(bytes: &[u8]) -> u64 {
+    std::hash::BuildHasher::hash_one(&FxBuild::default(), bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

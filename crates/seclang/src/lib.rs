@@ -16,6 +16,7 @@ mod literals;
 pub mod macros;
 pub mod operators;
 pub mod parse;
+pub mod per_thread;
 pub mod prefilter;
 pub mod ruleset;
 pub mod scan_memo;

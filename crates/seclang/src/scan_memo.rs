@@ -13,8 +13,6 @@
 //! churn the table (and a benchmark that repeats one request would measure the table
 //! instead of the scan).
 
-use regex_automata::util::pool::{Pool, PoolGuard};
-
 /// Collections whose values are the same across clients and requests: header values and
 /// names, argument and cookie names, the method and protocol. A value held by any other
 /// collection is scanned every time.
@@ -89,29 +87,8 @@ impl ScanMemo {
     }
 }
 
-type NewMemo = Box<dyn Fn() -> ScanMemo + Send + Sync>;
-
 /// The tables of one prefilter, one per thread that scans with it.
-pub struct ScanMemos(Pool<ScanMemo, NewMemo>);
-
-impl Default for ScanMemos {
-    fn default() -> Self {
-        ScanMemos(Pool::new(Box::new(ScanMemo::default)))
-    }
-}
-
-impl ScanMemos {
-    /// This thread's table.
-    pub fn get(&self) -> PoolGuard<'_, ScanMemo, NewMemo> {
-        self.0.get()
-    }
-}
-
-impl std::fmt::Debug for ScanMemos {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ScanMemos")
-    }
-}
+pub type ScanMemos = crate::per_thread::PerThread<ScanMemo>;
 
 #[cfg(test)]
 mod tests {

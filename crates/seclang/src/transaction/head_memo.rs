@@ -18,8 +18,6 @@
 //! targets changes what it reads: the table is not used then (see
 //! `Transaction::eval_chain_remembered`).
 
-use regex_automata::util::pool::{Pool, PoolGuard};
-
 /// One request-head input of a remembered rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum HeadInput {
@@ -83,13 +81,9 @@ pub(crate) struct HeadMemo {
     entries: Vec<Option<Entry>>,
 }
 
-fn hash(key: &[u8]) -> u64 {
-    std::hash::BuildHasher::hash_one(&crate::fxhash::FxBuild::default(), key)
-}
-
 impl HeadMemo {
     pub fn get(&self, key: &[u8]) -> Option<&Outcome> {
-        let h = hash(key);
+        let h = crate::fxhash::hash_bytes(key);
         let e = self.entries.get(h as usize % ENTRIES)?.as_ref()?;
         (e.hash == h && *e.key == *key).then_some(&e.outcome)
     }
@@ -101,7 +95,7 @@ impl HeadMemo {
         if self.entries.is_empty() {
             self.entries.resize_with(ENTRIES, || None);
         }
-        let h = hash(&key);
+        let h = crate::fxhash::hash_bytes(&key);
         self.entries[h as usize % ENTRIES] = Some(Entry {
             hash: h,
             key: key.into_boxed_slice(),
@@ -115,29 +109,8 @@ impl HeadMemo {
     }
 }
 
-type NewMemo = Box<dyn Fn() -> HeadMemo + Send + Sync>;
-
 /// The tables of one folding plan, one per thread that runs transactions with it.
-pub(crate) struct HeadMemos(Pool<HeadMemo, NewMemo>);
-
-impl Default for HeadMemos {
-    fn default() -> Self {
-        HeadMemos(Pool::new(Box::new(HeadMemo::default)))
-    }
-}
-
-impl HeadMemos {
-    /// This thread's table.
-    pub fn get(&self) -> PoolGuard<'_, HeadMemo, NewMemo> {
-        self.0.get()
-    }
-}
-
-impl std::fmt::Debug for HeadMemos {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HeadMemos")
-    }
-}
+pub(crate) type HeadMemos = crate::per_thread::PerThread<HeadMemo>;
 
 /// Appends `bytes` to a key with its length first, so that two inputs never run together.
 pub(crate) fn push_field(key: &mut Vec<u8>, bytes: &[u8]) {
