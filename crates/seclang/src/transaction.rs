@@ -255,7 +255,7 @@ impl ValueIndex {
     const NONE: u32 = u32::MAX;
 
     fn hash(value: &[u8]) -> u64 {
-        std::hash::BuildHasher::hash_one(&crate::fxhash::FxBuild::default(), value)
+        crate::fxhash::hash_bytes(value)
     }
 
     /// The id of the value equal to `value` among those inserted (`content` gives an id's
@@ -629,22 +629,18 @@ impl<'a> Transaction<'a> {
                 i += 1;
                 continue;
             }
-            // (a quiet rule's planned outcome holds while no key it reads was written)
+            // A quiet rule's planned outcome holds while no key it reads was written;
+            // evaluated instead, the keys the plan had it write may hold something else now
+            // (it may not match), for the quiet rules after it.
+            let planned = folds.as_ref().and_then(|f| f.get(phase, i));
             let dirty = self.dirty;
-            let folded = folds
-                .as_ref()
-                .and_then(|f| f.get(phase, i))
-                .filter(|f| match f {
-                    fold::Folded::Quiet { watch, .. } => dirty & watch == 0,
-                    _ => true,
-                });
+            let folded = planned
+                .filter(|f| !matches!(f, fold::Folded::Quiet { watch, .. } if dirty & watch != 0));
             if folded.is_none() {
                 if let Some(fold::Folded::Quiet {
                     matched: Some(m), ..
-                }) = folds.as_ref().and_then(|f| f.get(phase, i))
+                }) = planned
                 {
-                    // evaluated instead: the keys the plan had it write may hold something
-                    // else now (it may not match), for the quiet rules after it
                     for (k, _) in &m.writes {
                         self.note_dirty(k);
                     }
@@ -1379,20 +1375,10 @@ impl<'a> Transaction<'a> {
         };
         if let Some(o) = folds.memo.get().get(&key) {
             self.current_rule = Some(rule);
-            for (k, v) in &o.writes {
+            for (k, _) in &o.writes {
                 self.note_dirty(k);
-                let bit = tx_digit_bit(k);
-                match v {
-                    Some(v) => {
-                        self.tx_digits |= bit;
-                        write_in_place(&mut self.tx, k, v);
-                    }
-                    None => {
-                        self.tx_digits &= !bit;
-                        self.tx.remove(k.as_str());
-                    }
-                }
             }
+            fold::apply_writes(&o.writes, &mut self.tx, &mut self.tx_digits);
             self.matched_vars.clone_from(&o.matched_vars);
             if let Some((name, value)) = o.matched_vars.last() {
                 self.matched_var_name.clone_from(name);
@@ -2833,8 +2819,8 @@ mod tests {
             .expect("the rule has a prefilter slot")
     }
 
-    /// A matched skipAfter resumes after its marker; a marker before the rule, or one that
-    /// is not there, ends the phase (as in ModSecurity).
+    /// The response phases run in a transaction resumed from the request's, which keeps the
+    /// request's UNIQUE_ID (one transaction in ModSecurity's terms).
     #[test]
     fn response_phases_keep_the_request_s_unique_id() {
         let rules = RuleSet::from_text(
@@ -2862,6 +2848,7 @@ mod tests {
         assert_eq!(ids, [3], "the same id in both halves");
     }
 
+    /// UNIQUE_ID, written by hand, is what `format!("{pid:x}{n:08x}")` made.
     #[test]
     fn unique_ids_are_the_pid_and_counter_in_hex() {
         for (pid, n) in [
@@ -2877,6 +2864,8 @@ mod tests {
         }
     }
 
+    /// A matched skipAfter resumes after its marker; a marker before the rule, or one that
+    /// is not there, ends the phase (as in ModSecurity).
     #[test]
     fn skip_after_resumes_after_its_marker_or_ends_the_phase() {
         let set = rules(

@@ -35,7 +35,7 @@ use palisade_http::{Headers, RequestModel};
 
 use super::head_memo::{HeadInput, HeadMemos};
 use super::{Entry, RuleMatch, Transaction, VarMap};
-use crate::actions::{Ctl, Disruptive, SetVarOp};
+use crate::actions::{Ctl, Disruptive, SetVar, SetVarOp};
 use crate::macros::Template;
 use crate::ruleset::{Rule, RuleSet};
 use crate::variables::{KeyRegex, Selector};
@@ -71,18 +71,30 @@ pub(crate) struct FoldedMatch {
 }
 
 impl FoldedMatch {
-    /// The match's TX writes applied to `tx` (new values in place where the key exists),
-    /// the digits they write noted in `tx_digits` (see `Transaction::tx_digits`).
+    /// The match's TX writes applied to `tx` (see [`apply_writes`]).
     pub(super) fn apply_writes(&self, tx: &mut VarMap, tx_digits: &mut u16) {
-        for (k, v) in &self.writes {
-            match v {
-                Some(v) => {
-                    *tx_digits |= super::tx_digit_bit(k);
-                    super::write_in_place(tx, k, v);
-                }
-                None => {
-                    tx.remove(k.as_str());
-                }
+        apply_writes(&self.writes, tx, tx_digits);
+    }
+}
+
+/// TX writes recorded in order (None: a removal) applied to `tx`, new values in place where
+/// the key exists, the digits they write or remove noted in `tx_digits` (see
+/// `Transaction::tx_digits`).
+pub(super) fn apply_writes(
+    writes: &[(String, Option<Vec<u8>>)],
+    tx: &mut VarMap,
+    tx_digits: &mut u16,
+) {
+    for (k, v) in writes {
+        let bit = super::tx_digit_bit(k);
+        match v {
+            Some(v) => {
+                *tx_digits |= bit;
+                super::write_in_place(tx, k, v);
+            }
+            None => {
+                *tx_digits &= !bit;
+                tx.remove(k.as_str());
             }
         }
     }
@@ -253,17 +265,6 @@ impl Taint {
         }
     }
 
-    /// Whether a template reads only untainted TX keys, the rule itself, and (`own_match`)
-    /// the value the rule matched.
-    fn template_is_pure(&self, t: &Template, own_match: bool) -> bool {
-        t.vars().all(|(collection, key)| match collection {
-            "TX" => !self.has(key),
-            "RULE" => true,
-            "MATCHED_VAR" | "MATCHED_VAR_NAME" | "MATCHED_VARS" | "MATCHED_VARS_NAMES" => own_match,
-            _ => false,
-        })
-    }
-
     /// Whether a `TX:/regex/` selector may select a key that a live rule wrote.
     fn regex_may_select_taint(&self, re: &KeyRegex) -> bool {
         if self.all {
@@ -284,7 +285,7 @@ impl Taint {
 
     /// Whether a template reads only untainted TX keys, the rule itself, and what the rule
     /// matched (`own_match`) or captured (`own_digits`: `TX:0`-`TX:9`).
-    fn template_reads_own(&self, t: &Template, own_match: bool, own_digits: bool) -> bool {
+    fn template_is_pure(&self, t: &Template, own_match: bool, own_digits: bool) -> bool {
         t.vars().all(|(collection, key)| match collection {
             "TX" => !self.has(key) || (own_digits && super::tx_digit_bit(key) != 0),
             "RULE" => true,
@@ -336,7 +337,7 @@ impl Taint {
             if !r
                 .operator
                 .template()
-                .is_none_or(|t| self.template_reads_own(t, own_match, captured))
+                .is_none_or(|t| self.template_is_pure(t, own_match, captured))
             {
                 return None;
             }
@@ -346,23 +347,13 @@ impl Taint {
                 if !a.setenvs.is_empty() {
                     return None;
                 }
-                let writes_own = a.setvars.iter().all(|sv| match sv.collection.as_str() {
-                    "TX" => {
-                        self.template_reads_own(&sv.key, true, captured)
-                            && match &sv.op {
-                                SetVarOp::Add(v) | SetVarOp::Sub(v) => {
-                                    sv.key.literal().is_some_and(|k| !self.has(k))
-                                        && self.template_reads_own(v, true, captured)
-                                }
-                                SetVarOp::Set(v) => self.template_reads_own(v, true, captured),
-                                SetVarOp::Delete => true,
-                            }
-                    }
-                    "ENV" => false,
-                    // not persisted: no effect
-                    _ => true,
-                });
-                if !writes_own {
+                // (the TX key a setvar writes is logged as written: it may be named after
+                // the match)
+                if !a
+                    .setvars
+                    .iter()
+                    .all(|sv| self.setvar_is_pure(sv, true, captured))
+                {
                     return None;
                 }
             }
@@ -485,7 +476,7 @@ impl Taint {
         targets
             && r.operator
                 .template()
-                .is_none_or(|t| self.template_is_pure(t, false))
+                .is_none_or(|t| self.template_is_pure(t, false, false))
     }
 
     /// Whether what the rule does when it matches depends on nothing but untainted TX keys
@@ -496,30 +487,40 @@ impl Taint {
         }
         links(rule).all(|r| {
             let a = &r.actions;
-            let setvars = a.setvars.iter().all(|sv| match sv.collection.as_str() {
-                "TX" => {
-                    // a key named after the match differs per matched value
-                    self.template_is_pure(&sv.key, false)
-                        && match &sv.op {
-                            // `=+n` reads the key it writes
-                            SetVarOp::Add(v) | SetVarOp::Sub(v) => {
-                                sv.key.literal().is_some_and(|k| !self.has(k))
-                                    && self.template_is_pure(v, true)
-                            }
-                            SetVarOp::Set(v) => self.template_is_pure(v, true),
-                            SetVarOp::Delete => true,
-                        }
-                }
-                "ENV" => false,
-                // not persisted: no effect
-                _ => true,
-            });
+            // (a key named after the match differs per matched value: not one recorded write)
+            let setvars = a
+                .setvars
+                .iter()
+                .all(|sv| self.setvar_is_pure(sv, false, false));
             let messages = [&a.msg, &a.logdata]
                 .into_iter()
                 .flatten()
-                .all(|t| self.template_is_pure(t, true));
+                .all(|t| self.template_is_pure(t, true, false));
             setvars && messages && a.ctls.is_empty() && a.setenvs.is_empty()
         })
+    }
+
+    /// Whether a setvar writes nothing but TX (or a collection not persisted), from
+    /// untainted TX keys, the rule itself, its match and (`own_digits`) its captures; its
+    /// key may be named after the match when `key_from_match`.
+    fn setvar_is_pure(&self, sv: &SetVar, key_from_match: bool, own_digits: bool) -> bool {
+        match sv.collection.as_str() {
+            "TX" => {
+                self.template_is_pure(&sv.key, key_from_match, own_digits)
+                    && match &sv.op {
+                        // `=+n` reads the key it writes
+                        SetVarOp::Add(v) | SetVarOp::Sub(v) => {
+                            sv.key.literal().is_some_and(|k| !self.has(k))
+                                && self.template_is_pure(v, true, own_digits)
+                        }
+                        SetVarOp::Set(v) => self.template_is_pure(v, true, own_digits),
+                        SetVarOp::Delete => true,
+                    }
+            }
+            "ENV" => false,
+            // not persisted: no effect
+            _ => true,
+        }
     }
 }
 
