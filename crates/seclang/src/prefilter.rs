@@ -684,7 +684,7 @@ impl PrefixedLiterals {
     /// in order of the ends of their prefixes.
     fn walk(&self, bytes: &[u8], mut on_match: impl FnMut(usize)) {
         let dfa = &self.dfa;
-        walk_states(dfa, &self.start_bytes, bytes, |sid, at| {
+        let on_prefix = |sid, at: usize| {
             if dfa.is_dead(sid) {
                 return false;
             }
@@ -699,7 +699,12 @@ impl PrefixedLiterals {
                 }
             }
             true
-        });
+        };
+        if !self.start_bytes.skips() && bytes.len() >= LANES_FROM {
+            walk_lanes(dfa, bytes, on_prefix);
+        } else {
+            walk_states(dfa, &self.start_bytes, bytes, on_prefix);
+        }
     }
 }
 
@@ -753,8 +758,11 @@ impl LiteralScanner {
     /// Calls `on_match` with the pattern of every match in `bytes` (overlapping ones
     /// included), in order of their ends.
     #[inline]
-    pub fn walk(&self, bytes: &[u8], on_match: impl FnMut(usize)) {
+    pub fn walk(&self, bytes: &[u8], mut on_match: impl FnMut(usize)) {
         match self {
+            LiteralScanner::Dfa(a, sb) if !sb.skips() && bytes.len() >= LANES_FROM => {
+                walk_lanes(a, bytes, |sid, _| report(a, sid, &mut on_match));
+            }
             LiteralScanner::Dfa(a, sb) => walk(a, sb, bytes, on_match),
             LiteralScanner::Nfa(a, sb) => walk(a, sb, bytes, on_match),
             LiteralScanner::WideNfa(a, sb) => walk(a, sb, bytes, on_match),
@@ -804,6 +812,72 @@ fn walk_states<A: Automaton>(
         sid = aut.next_state(Anchored::No, sid, b);
         if aut.is_special(sid) && !on_special(sid, at + 1) {
             return;
+        }
+    }
+}
+
+/// Values at least this long are walked by [`walk_lanes`].
+const LANES_FROM: usize = 128;
+/// How many pieces [`walk_lanes`] walks side by side.
+const LANES: usize = 4;
+
+/// [`walk_states`] for a DFA (whose step is one table load) over a long value, in
+/// [`LANES`] pieces walked side by side. Each step loads the state the next one needs:
+/// one walk waits on every load (~5 cycles from L1; CRS's 2.5 MB prefix table is mostly
+/// further away), while four independent ones keep four loads in flight. A piece's walk
+/// starts from the start state the longest pattern's length less one before the piece,
+/// so that it is in the right state at the piece's first byte (an Aho-Corasick state
+/// stands for the text's last bytes, as many as the longest pattern; the DFA has no dead
+/// state to fall into unanchored); it reports the special states reached inside its
+/// piece only, as one walk over the whole value would, though not in the same order.
+#[inline(always)]
+fn walk_lanes<A: Automaton>(
+    aut: &A,
+    bytes: &[u8],
+    mut on_special: impl FnMut(aho_corasick::automaton::StateID, usize) -> bool,
+) {
+    let Ok(start) = aut.start_state(Anchored::No) else {
+        return;
+    };
+    if aut.is_special(start) && !on_special(start, 0) {
+        return;
+    }
+    let n = bytes.len();
+    let overlap = aut.max_pattern_len().saturating_sub(1);
+    let piece = n.div_ceil(LANES);
+    // per lane: the next byte, the first position it reports (after its piece's first
+    // byte) and the end of its piece
+    let mut at = [0usize; LANES];
+    let mut reports_from = [0usize; LANES];
+    let mut end = [0usize; LANES];
+    for lane in 0..LANES {
+        let first = (lane * piece).min(n);
+        at[lane] = first.saturating_sub(overlap);
+        reports_from[lane] = first + 1;
+        end[lane] = ((lane + 1) * piece).min(n);
+    }
+    let mut sid = [start; LANES];
+    let together = (0..LANES).map(|l| end[l] - at[l]).min().unwrap_or(0);
+    for _ in 0..together {
+        for lane in 0..LANES {
+            let next = aut.next_state(Anchored::No, sid[lane], bytes[at[lane]]);
+            sid[lane] = next;
+            at[lane] += 1;
+            if aut.is_special(next) && at[lane] >= reports_from[lane] && !on_special(next, at[lane])
+            {
+                return;
+            }
+        }
+    }
+    // (the pieces' rests: the first and last pieces are shorter than the others by the
+    // overlap and the division's remainder)
+    for lane in 0..LANES {
+        let mut s = sid[lane];
+        for (k, &b) in bytes.iter().enumerate().take(end[lane]).skip(at[lane]) {
+            s = aut.next_state(Anchored::No, s, b);
+            if aut.is_special(s) && k + 1 >= reports_from[lane] && !on_special(s, k + 1) {
+                return;
+            }
         }
     }
 }
@@ -2124,12 +2198,13 @@ mod tests {
         );
     }
 
-    /// The prefix automaton reports every occurrence of every literal (overlapping ones,
-    /// ASCII case ignored), as a naive search finds them: literals sharing a prefix, longer
-    /// and shorter than the prefix, one the prefix of another, cut off at the end of the
-    /// bytes, and bytes outside ASCII.
+    /// The prefix automaton and the literal DFA report every occurrence of every literal
+    /// (overlapping ones, ASCII case ignored) once, as a naive search finds them: literals
+    /// sharing a prefix, longer and shorter than the prefix, one the prefix of another, cut
+    /// off at the end of the bytes, bytes outside ASCII, and values long enough to be
+    /// walked in pieces ([`walk_lanes`]), with occurrences across the pieces' edges.
     #[test]
-    fn prefixed_literals_find_every_occurrence() {
+    fn literal_scanners_find_every_occurrence() {
         let mut next = rng(0x5eed_1234);
         let alphabet = b"abcAB<>/ \xe9";
         for round in 0..200 {
@@ -2147,9 +2222,13 @@ mod tests {
             let mut longer = literals[0].clone();
             longer.extend_from_slice(b"abcabcab");
             literals.push(longer);
-            let scanner = PrefixedLiterals::build(&literals).expect("small set");
+            let prefixed = PrefixedLiterals::build(&literals).expect("small set");
+            let dfa = literal_dfa(&literals).expect("small set");
             for _ in 0..20 {
-                let len = (next() % 64) as usize;
+                let len = match next() % 3 {
+                    0 => (next() % 64) as usize,
+                    _ => LANES_FROM - 16 + (next() % 600) as usize,
+                };
                 let mut hay: Vec<u8> = (0..len)
                     .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                     .collect();
@@ -2162,7 +2241,9 @@ mod tests {
                 };
                 hay.splice(at..at, planted.to_ascii_uppercase());
                 let mut found = vec![0usize; literals.len()];
-                scanner.walk(&hay, |i| found[i] += 1);
+                prefixed.walk(&hay, |i| found[i] += 1);
+                let mut found_by_dfa = vec![0usize; literals.len()];
+                dfa.walk(&hay, |i| found_by_dfa[i] += 1);
                 let expected: Vec<usize> = literals
                     .iter()
                     .map(|l| {
@@ -2172,6 +2253,10 @@ mod tests {
                     })
                     .collect();
                 assert_eq!(found, expected, "round {round}: {literals:?} in {hay:?}");
+                assert_eq!(
+                    found_by_dfa, expected,
+                    "round {round}: {literals:?} in {hay:?}"
+                );
             }
         }
         assert!(PrefixedLiterals::build(&[b"".to_vec(), b"ab".to_vec()]).is_none());
