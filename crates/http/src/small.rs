@@ -166,6 +166,41 @@ pub fn copy_short_into<const N: usize>(out: &mut [u8; N], bytes: &[u8]) {
     }
 }
 
+/// `bytes` (at most 8) as a little-endian word, zero-padded: read with overlapping loads
+/// straight into a register. (Copied into a zeroed buffer first, the word's load waits for
+/// the copy's stores to retire: a store-forwarding stall per short value, which hashing
+/// and the vectorized checks meet on most of a request's values.)
+#[inline(always)]
+pub fn le_word(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    debug_assert!(n <= 8, "le_word reads at most 8 bytes");
+    if let Some(all) = bytes.first_chunk::<8>().filter(|_| n == 8) {
+        return u64::from_le_bytes(*all);
+    }
+    match (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        (Some(first), Some(last)) => {
+            u64::from(u32::from_le_bytes(*first))
+                | u64::from(u32::from_le_bytes(*last)) << ((n - 4) * 8)
+        }
+        _ if n == 0 => 0,
+        _ => {
+            u64::from(bytes[0])
+                | u64::from(bytes[n / 2]) << (n / 2 * 8)
+                | u64::from(bytes[n - 1]) << ((n - 1) * 8)
+        }
+    }
+}
+
+/// `bytes` (at most 16) as two little-endian words (low, high), zero-padded, as
+/// [`le_word`] reads them.
+#[inline(always)]
+pub fn le_words(bytes: &[u8]) -> (u64, u64) {
+    match bytes.split_first_chunk::<8>() {
+        Some((low, rest)) => (u64::from_le_bytes(*low), le_word(rest)),
+        None => (le_word(bytes), 0),
+    }
+}
+
 impl<const N: usize> Default for SmallBytes<N> {
     fn default() -> Self {
         Self::new()
@@ -355,6 +390,23 @@ impl<const N: usize> PartialEq<&str> for SmallStr<N> {
 
 #[cfg(test)]
 mod tests {
+    /// Every byte of a value of 0 to 16 bytes lands in its place of the words, the rest
+    /// zero.
+    #[test]
+    fn le_words_are_the_padded_little_endian_words() {
+        let bytes: Vec<u8> = (0..16u8).map(|i| 0x81u8.wrapping_mul(i + 1) ^ i).collect();
+        for n in 0..=16 {
+            let mut padded = [0u8; 16];
+            padded[..n].copy_from_slice(&bytes[..n]);
+            let low = u64::from_le_bytes(padded[..8].try_into().unwrap());
+            let high = u64::from_le_bytes(padded[8..].try_into().unwrap());
+            assert_eq!(super::le_words(&bytes[..n]), (low, high), "{n} bytes");
+            if n <= 8 {
+                assert_eq!(super::le_word(&bytes[..n]), low, "{n} bytes");
+            }
+        }
+    }
+
     use super::*;
 
     /// A map keyed by text is looked up by `&str` (the hashes agree), inline or not.

@@ -404,7 +404,7 @@ fn plain_kind_scalar(input: &[u8]) -> Option<bool> {
 mod sse2 {
     use std::arch::x86_64::{
         __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-        _mm_slli_si128,
+        _mm_set_epi64x, _mm_slli_si128,
     };
 
     use crate::byte_classes::{equal, letter, within};
@@ -422,9 +422,9 @@ mod sse2 {
     pub(super) fn plain_kind(input: &[u8]) -> Option<bool> {
         let n = input.len();
         if n < 16 {
-            let mut block = [0u8; 16];
-            block[..n].copy_from_slice(input);
-            let v = load(&block);
+            // (from registers: a copy into a zeroed block stalled the block's load)
+            let (low, high) = crate::small::le_words(input);
+            let v = _mm_set_epi64x(high as i64, low as i64);
             // a zero byte before the value repeats no single byte
             let [allowed, doubled, comma] = masks(v, _mm_slli_si128::<1>(v));
             let live = (1u32 << n) - 1;

@@ -30,7 +30,8 @@ impl Hasher for FxHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            self.add(tail_word(rest) ^ ((rest.len() as u64) << 59));
+            // (read as a word from registers: see `le_word`)
+            self.add(palisade_http::small::le_word(rest) ^ ((rest.len() as u64) << 59));
         }
     }
 
@@ -57,27 +58,6 @@ impl Hasher for FxHasher {
     #[inline]
     fn finish(&self) -> u64 {
         self.hash
-    }
-}
-
-/// The 1 to 7 bytes of `rest` as a little-endian word, zero-padded: from two overlapping
-/// loads (or three bytes), not copied into a padded buffer first (that took a call to
-/// `memcpy` and then stalled the word's load on the bytes' stores: a tenth of the scan's
-/// bookkeeping on a GET's short values).
-#[inline]
-fn tail_word(rest: &[u8]) -> u64 {
-    let n = rest.len();
-    match (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
-        (Some(first), Some(last)) => {
-            u64::from(u32::from_le_bytes(*first))
-                | u64::from(u32::from_le_bytes(*last)) << ((n - 4) * 8)
-        }
-        _ if n == 0 => 0,
-        _ => {
-            u64::from(rest[0])
-                | u64::from(rest[n / 2]) << (n / 2 * 8)
-                | u64::from(rest[n - 1]) << ((n - 1) * 8)
-        }
     }
 }
 
@@ -110,20 +90,5 @@ mod tests {
         }
         assert_eq!(m.len(), 1000);
         assert_eq!(m.get(&b"517"[..]), Some(&517));
-    }
-
-    /// Every byte of a 1-7 byte tail lands in its place of the word, the rest zero.
-    #[test]
-    fn tail_word_is_the_padded_little_endian_word() {
-        let bytes = [0x81u8, 0x02, 0xf3, 0x44, 0x05, 0xa6, 0x17];
-        for n in 1..=7 {
-            let mut padded = [0u8; 8];
-            padded[..n].copy_from_slice(&bytes[..n]);
-            assert_eq!(
-                tail_word(&bytes[..n]),
-                u64::from_le_bytes(padded),
-                "{n} bytes"
-            );
-        }
     }
 }
