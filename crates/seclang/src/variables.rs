@@ -130,6 +130,12 @@ pub struct KeyRegex {
     /// ASCII key matches exactly when it starts with it, ignoring ASCII case, which is
     /// cheaper than running the regex (CRS 920450 tests every TX key per header).
     prefix: Option<String>,
+    /// For a pattern without `^` made of letters, digits, `_` and `-`, then nothing, `.*`,
+    /// or a `*` or `?` on its last character: the text (lowercased, without that last
+    /// character) an ASCII key matches exactly when it contains, ignoring ASCII case.
+    /// (CRS 922110's `TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/` ran its regex on every TX key
+    /// of every request.)
+    contained: Option<String>,
 }
 
 impl KeyRegex {
@@ -146,7 +152,12 @@ impl KeyRegex {
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
             })
             .map(str::to_ascii_lowercase);
-        Ok(KeyRegex { regex, prefix })
+        let contained = contained_literal(pattern);
+        Ok(KeyRegex {
+            regex,
+            prefix,
+            contained,
+        })
     }
 
     pub fn is_match(&self, key: &str) -> bool {
@@ -169,7 +180,17 @@ impl KeyRegex {
                     self.regex.is_match(key)
                 }
             }
-            None => self.regex.is_match(key),
+            None => match &self.contained {
+                Some(text) if key.is_ascii() => {
+                    let text = text.as_bytes();
+                    text.len() <= key.len()
+                        && key
+                            .as_bytes()
+                            .windows(text.len())
+                            .any(|w| w.eq_ignore_ascii_case(text))
+                }
+                _ => self.regex.is_match(key),
+            },
         }
     }
 
@@ -183,6 +204,22 @@ impl KeyRegex {
     pub fn as_str(&self) -> &str {
         self.regex.as_str()
     }
+}
+
+/// See [`KeyRegex::contained`].
+fn contained_literal(pattern: &str) -> Option<String> {
+    let run = pattern
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        .count();
+    let (run, rest) = pattern.split_at(run);
+    let text = match rest {
+        "" | ".*" => run,
+        // (the quantifier is on the run's last character, which may then be absent)
+        "*" | "?" => &run[..run.len().checked_sub(1)?],
+        _ => return None,
+    };
+    (!text.is_empty()).then(|| text.to_ascii_lowercase())
 }
 
 impl Selector {
@@ -370,6 +407,17 @@ mod tests {
             "\u{212A}ey",
             "key",
             "é",
+            "multipart_headers_content_types",
+            "MULTIPART_HEADERS_CONTENT_TYPES_x",
+            "tx_multipart_headers_content_typ",
+            "a_multipart_headers_content_types__",
+            "multipart_headers_content_tyſ",
+            "paramcounter_",
+            "x_PARAMCOUNTER_y",
+            "paramcounter",
+            "rfi_parameter_ſ",
+            "ses",
+            "sess",
         ];
         for pattern in [
             "^header_name_920450_",
@@ -378,6 +426,12 @@ mod tests {
             "session",
             "^sess.*n$",
             "^key",
+            "MULTIPART_HEADERS_CONTENT_TYPES_*",
+            "paramcounter_.*",
+            "rfi_parameter_.*",
+            "sess?",
+            "s?",
+            "ses.+",
         ] {
             let fast = KeyRegex::new(pattern).unwrap();
             let slow = regex::RegexBuilder::new(pattern)
@@ -394,6 +448,22 @@ mod tests {
         }
         assert!(KeyRegex::new("^session").unwrap().prefix.is_some());
         assert!(KeyRegex::new("^sess.*n$").unwrap().prefix.is_none());
+        for pattern in [
+            "MULTIPART_HEADERS_CONTENT_TYPES_*",
+            "paramcounter_.*",
+            "sess?",
+        ] {
+            assert!(
+                KeyRegex::new(pattern).unwrap().contained.is_some(),
+                "{pattern}"
+            );
+        }
+        for pattern in ["ses.+", "s?", "^sess", "a|b"] {
+            assert!(
+                KeyRegex::new(pattern).unwrap().contained.is_none(),
+                "{pattern}"
+            );
+        }
         assert!(
             KeyRegex::new("^s").unwrap().is_match("ſession"),
             "Unicode case folding kept"
