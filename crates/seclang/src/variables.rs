@@ -181,14 +181,13 @@ impl KeyRegex {
                 }
             }
             None => match &self.contained {
-                Some(text) if key.is_ascii() => {
-                    let text = text.as_bytes();
-                    text.len() <= key.len()
-                        && key
-                            .as_bytes()
-                            .windows(text.len())
-                            .any(|w| w.eq_ignore_ascii_case(text))
-                }
+                // (no key shorter than the text matches: a non-ASCII letter folding to an
+                // ASCII one takes more bytes than it, so the length goes first)
+                Some(text) if key.len() < text.len() => false,
+                Some(text) if key.is_ascii() => key
+                    .as_bytes()
+                    .windows(text.len())
+                    .any(|w| w.eq_ignore_ascii_case(text.as_bytes())),
                 _ => self.regex.is_match(key),
             },
         }
