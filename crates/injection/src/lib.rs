@@ -301,10 +301,7 @@ fn is_dotted_bareword(input: &[u8]) -> bool {
 /// cached verdict a caller keeps per distinct value (a JSON array repeats the same note).
 fn is_plain_phrase(input: &[u8]) -> bool {
     use libinjectionrs::sqli::sqli_data::{get_char_type, CharType};
-    if !input
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b' ')
-    {
+    if !all_phrase_bytes(input) {
         return false;
     }
     let keywords = keywords();
@@ -343,6 +340,22 @@ fn is_plain_phrase(input: &[u8]) -> bool {
         previous = Some(word);
     }
     true
+}
+
+/// Whether every byte of `input` is an ASCII letter, digit, `_` or space: in blocks of 32
+/// bytes tested without a branch per byte, which the compiler turns into vector compares
+/// (a byte loop that stops at the first other byte cost ~2 cycles a byte on a form's 2 KB
+/// message).
+fn all_phrase_bytes(input: &[u8]) -> bool {
+    let phrase = |bytes: &[u8]| {
+        bytes.iter().fold(true, |all, &b| {
+            let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+            let digit = b.wrapping_sub(b'0') < 10;
+            all & (letter | digit | (b == b'_') | (b == b' '))
+        })
+    };
+    let mut blocks = input.chunks_exact(32);
+    blocks.all(phrase) && phrase(blocks.remainder())
 }
 
 /// Every multi-word entry of the keyword table, whatever its type, upper case: the folder
@@ -541,7 +554,8 @@ pub fn detect_xss(input: &[u8]) -> bool {
 /// neither byte is never XSS; most benign values have neither, and this check is a single
 /// fast scan. `tests::no_lt_or_eq_is_never_xss` checks the claim against the engine.
 fn may_be_xss(input: &[u8]) -> bool {
-    input.iter().any(|&b| b == b'<' || b == b'=')
+    // (a vector search: the byte loop was a tenth of a form's scan, on its long message)
+    memchr::memchr2(b'<', b'=', input).is_some()
 }
 
 /// NUL bytes as spaces, for the SQL tokenizer. The C library scans words, variables and
@@ -574,6 +588,27 @@ fn engine_xss(input: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    /// The block test agrees with the byte rule on every byte, at every position of
+    /// values around the block size.
+    #[test]
+    fn phrase_bytes_agree_with_the_byte_rule() {
+        let rule = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b' ';
+        for b in 0..=255u8 {
+            for len in [1usize, 31, 32, 33, 64, 70] {
+                for at in [0, len / 2, len - 1] {
+                    let mut value = vec![b'a'; len];
+                    value[at] = b;
+                    assert_eq!(
+                        super::all_phrase_bytes(&value),
+                        rule(b),
+                        "{b:#x} at {at} of {len}"
+                    );
+                }
+            }
+        }
+        assert!(super::all_phrase_bytes(b""));
+    }
+
     use super::*;
 
     #[test]

@@ -215,7 +215,9 @@ impl Operator {
                     .iter()
                     .all(|&a| a == allowed[usize::from(b'0')]) =>
             {
-                Some(ValueTest::ByteRange(allowed.clone()))
+                Some(ValueTest::ByteRange(crate::prefilter::ByteRangeTest::new(
+                    allowed,
+                )))
             }
             Op::ValidateUtf8Encoding => Some(ValueTest::Utf8),
             _ => None,

@@ -1593,7 +1593,7 @@ impl<'a> Transaction<'a> {
     fn test_holds(&self, test: &ValueTest, value: &[u8]) -> bool {
         type Detect = fn(&[u8], &mut Captures) -> bool;
         let (memo, detect): (usize, Detect) = match test {
-            ValueTest::ByteRange(allowed) => return ValueTest::byte_outside(allowed, value),
+            ValueTest::ByteRange(set) => return set.holds(value),
             ValueTest::Utf8 => return std::str::from_utf8(value).is_err(),
             ValueTest::Sqli if !sqli_worth_remembering(value) => return false,
             ValueTest::Xss if crate::injection::xss_is_trivial(value) => return false,
