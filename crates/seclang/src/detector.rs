@@ -66,6 +66,8 @@ impl CrsDetector {
         let detection = self.detection_paranoia.max(blocking).min(4);
         tx.set_tx("blocking_paranoia_level", &blocking.to_string());
         tx.set_tx("detection_paranoia_level", &detection.to_string());
+        // (findings come from logged matches alone: see `report`)
+        tx.set_silent_matches_kept(false);
     }
 
     fn report(&self, matches: &[RuleMatch], blocking: u8, out: &mut Vec<Finding>) {
@@ -174,7 +176,11 @@ impl Detector for CrsDetector {
             .and_then(|b| b.downcast::<ForResponse>().ok())
             .filter(|k| Arc::ptr_eq(&k.rules, &self.rules) && k.paranoia == paranoia);
         let mut tx = match kept {
-            Some(k) => Transaction::resume_for_response(&self.rules, request, k.saved),
+            Some(k) => {
+                let mut tx = Transaction::resume_for_response(&self.rules, request, k.saved);
+                tx.set_silent_matches_kept(false);
+                tx
+            }
             None => {
                 // A request not inspected by this rule set: phase 1 sets up CRS's TX
                 // settings (its findings are the request's, not reported here).

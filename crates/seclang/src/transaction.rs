@@ -396,7 +396,11 @@ pub struct Transaction<'a> {
     skip: u32,
     /// `allow` ended rule processing: 0 none, else the last phase it covers.
     allowed_through: u8,
+    /// The matches so far: every one, or the logged ones alone (see
+    /// [`Transaction::set_silent_matches_kept`]).
     pub matches: Vec<RuleMatch>,
+    /// Whether `matches` keeps the matches of `nolog` rules.
+    silent_matches_kept: bool,
     pub interruption: Option<Interruption>,
     phases_done: u8,
 }
@@ -440,6 +444,7 @@ impl<'a> Transaction<'a> {
             allowed_through: 0,
             // CRS records ~40 (mostly bookkeeping) matches per request
             matches: Vec::with_capacity(64),
+            silent_matches_kept: true,
             interruption: None,
             phases_done: 0,
         }
@@ -474,6 +479,14 @@ impl<'a> Transaction<'a> {
         self.tx
             .get(key.to_ascii_lowercase().as_str())
             .map(|v| v.as_slice())
+    }
+
+    /// Whether [`Transaction::matches`] keeps the matches of `nolog` rules (the default):
+    /// nothing reports them, and CRS's bookkeeping rules make ~40 per request, each a
+    /// record copied in and dropped again. A detector that reports logged matches alone
+    /// turns this off; the differential tests keep them, to compare every rule's outcome.
+    pub fn set_silent_matches_kept(&mut self, kept: bool) {
+        self.silent_matches_kept = kept;
     }
 
     /// Turns the prefilter off: every rule is evaluated, on every value it selects. Results
@@ -712,10 +725,14 @@ impl<'a> Transaction<'a> {
         }
         // (the folds were planned for the TX this transaction starts with: the table is
         // that TX with the run's writes applied)
-        self.tx = p.tx.clone();
+        // (into the table the transaction made: hashbrown copies in place when the sizes
+        // agree, instead of allocating a second table and freeing the first)
+        self.tx.clone_from(&p.tx);
         self.tx_digits |= p.tx_digits;
         self.note_severity(p.severity);
-        self.matches.extend(p.records.iter().cloned());
+        let kept = self.silent_matches_kept;
+        self.matches
+            .extend(p.records.iter().filter(|r| kept || r.logged).cloned());
         if let Some((name, value)) = &p.matched {
             self.matched_var.clear();
             self.matched_var.extend_from_slice(value);
@@ -737,7 +754,9 @@ impl<'a> Transaction<'a> {
         self.matched_var_name.clear();
         self.matched_var_name.push_str(&m.matched_var_name);
         self.matched_vars.clear();
-        self.matches.push(r.clone());
+        if self.silent_matches_kept || r.logged {
+            self.matches.push(r.clone());
+        }
     }
 
     /// Keeps the most severe (lowest) severity of the matches so far.
@@ -1842,31 +1861,33 @@ impl<'a> Transaction<'a> {
         };
         let msg = text(&rule.actions.msg);
         let logdata = text(&rule.actions.logdata);
-        self.matches.push(RuleMatch {
-            id: rule.id,
-            phase: rule.phase,
-            msg,
-            logdata,
-            tags: if rule.log {
-                rule.actions.tags.clone()
-            } else {
-                Vec::new()
-            },
-            severity: rule.actions.severity,
-            paranoia: rule.paranoia,
-            target: if rule.log {
-                self.matched_var_name.clone()
-            } else {
-                String::new()
-            },
-            value: if rule.log {
-                self.matched_var.clone()
-            } else {
-                Vec::new()
-            },
-            logged: rule.log,
-            disruptive: rule.disruptive,
-        });
+        if self.silent_matches_kept || rule.log {
+            self.matches.push(RuleMatch {
+                id: rule.id,
+                phase: rule.phase,
+                msg,
+                logdata,
+                tags: if rule.log {
+                    rule.actions.tags.clone()
+                } else {
+                    Vec::new()
+                },
+                severity: rule.actions.severity,
+                paranoia: rule.paranoia,
+                target: if rule.log {
+                    self.matched_var_name.clone()
+                } else {
+                    String::new()
+                },
+                value: if rule.log {
+                    self.matched_var.clone()
+                } else {
+                    Vec::new()
+                },
+                logged: rule.log,
+                disruptive: rule.disruptive,
+            });
+        }
         self.matched_vars.clear();
         match rule.disruptive {
             Disruptive::Allow => {
@@ -2817,6 +2838,44 @@ mod tests {
                 _ => None,
             })
             .expect("the rule has a prefilter slot")
+    }
+
+    /// Without the silent matches kept, a transaction records its logged matches alone,
+    /// whether evaluated, folded or replayed as phase 1's folded prefix, and its TX is the
+    /// same as with them.
+    #[test]
+    fn silent_matches_can_be_left_out_of_the_record() {
+        let rules = RuleSet::from_text(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\n\
+             SecAction \"id:2,phase:1,pass,log,msg:'setup',setvar:tx.b=2\"\n\
+             SecRule REQUEST_HEADERS:User-Agent \"@contains curl\" \"id:3,phase:1,pass,nolog,setvar:tx.c=3\"\n\
+             SecRule TX:a \"@eq 1\" \"id:4,phase:1,pass,nolog,setvar:tx.d=4\"\n\
+             SecRule TX:a \"@eq 1\" \"id:5,phase:1,pass,log,msg:'folded',setvar:tx.e=5\"\n\
+             SecRule REQUEST_HEADERS:User-Agent \"@contains curl\" \"id:6,phase:2,pass,log,msg:'curl'\"\n",
+            std::path::Path::new("silent.conf"),
+        )
+        .expect("rules load");
+        let mut headers = Headers::default();
+        headers.push("User-Agent", b"curl/8.0".to_vec());
+        let req = RequestModel::from_head("GET", "/", "HTTP/1.1", headers);
+        let run = |kept: bool| {
+            let mut tx = Transaction::new(&rules, &req, &[]);
+            tx.set_silent_matches_kept(kept);
+            tx.process_request();
+            let ids: Vec<u64> = tx.matches.iter().map(|m| m.id).collect();
+            let vars: Vec<(String, Vec<u8>)> = (tx.tx_vars().into_iter())
+                .map(|(k, v)| (k.to_string(), v.to_vec()))
+                .collect();
+            (ids, vars)
+        };
+        // (twice each: the first run plans the folds the second applies)
+        for _ in 0..2 {
+            let (all, all_vars) = run(true);
+            let (logged, logged_vars) = run(false);
+            assert_eq!(all, [1, 2, 3, 4, 5, 6]);
+            assert_eq!(logged, [2, 5, 6]);
+            assert_eq!(logged_vars, all_vars);
+        }
     }
 
     /// The response phases run in a transaction resumed from the request's, which keeps the
