@@ -174,8 +174,8 @@ pub fn copy_short_into<const N: usize>(out: &mut [u8; N], bytes: &[u8]) {
 pub fn le_word(bytes: &[u8]) -> u64 {
     let n = bytes.len();
     debug_assert!(n <= 8, "le_word reads at most 8 bytes");
-    if let Some(all) = bytes.first_chunk::<8>().filter(|_| n == 8) {
-        return u64::from_le_bytes(*all);
+    if let Ok(all) = <[u8; 8]>::try_from(bytes) {
+        return u64::from_le_bytes(all);
     }
     match (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
         (Some(first), Some(last)) => {

@@ -733,11 +733,7 @@ impl PrefixedLiterals {
             }
             true
         };
-        if !self.start_bytes.skips() && bytes.len() >= LANES_FROM {
-            walk_lanes(dfa, bytes, on_prefix);
-        } else {
-            walk_states(dfa, &self.start_bytes, bytes, on_prefix);
-        }
+        walk_states(dfa, &self.start_bytes, bytes, Step::TableLoad, on_prefix);
     }
 }
 
@@ -791,14 +787,11 @@ impl LiteralScanner {
     /// Calls `on_match` with the pattern of every match in `bytes` (overlapping ones
     /// included), in order of their ends.
     #[inline]
-    pub fn walk(&self, bytes: &[u8], mut on_match: impl FnMut(usize)) {
+    pub fn walk(&self, bytes: &[u8], on_match: impl FnMut(usize)) {
         match self {
-            LiteralScanner::Dfa(a, sb) if !sb.skips() && bytes.len() >= LANES_FROM => {
-                walk_lanes(a, bytes, |sid, _| report(a, sid, &mut on_match));
-            }
-            LiteralScanner::Dfa(a, sb) => walk(a, sb, bytes, on_match),
-            LiteralScanner::Nfa(a, sb) => walk(a, sb, bytes, on_match),
-            LiteralScanner::WideNfa(a, sb) => walk(a, sb, bytes, on_match),
+            LiteralScanner::Dfa(a, sb) => walk(a, sb, bytes, Step::TableLoad, on_match),
+            LiteralScanner::Nfa(a, sb) => walk(a, sb, bytes, Step::Search, on_match),
+            LiteralScanner::WideNfa(a, sb) => walk(a, sb, bytes, Step::Search, on_match),
             LiteralScanner::Prefixed(p) => p.walk(bytes, on_match),
         }
     }
@@ -813,11 +806,21 @@ fn walk<A: Automaton>(
     aut: &A,
     start_bytes: &StartBytes,
     bytes: &[u8],
+    step: Step,
     mut on_match: impl FnMut(usize),
 ) {
-    walk_states(aut, start_bytes, bytes, |sid, _| {
+    walk_states(aut, start_bytes, bytes, step, |sid, _| {
         report(aut, sid, &mut on_match)
     });
+}
+
+/// What an automaton's transition costs, which decides how [`walk_states`] walks it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// A DFA's: one table load (long values go through [`walk_lanes`]).
+    TableLoad,
+    /// An NFA's: a search of the state's transitions, then failure links.
+    Search,
 }
 
 /// The automaton's walk over `bytes`, calling `on_special` with each special state reached
@@ -828,6 +831,7 @@ fn walk_states<A: Automaton>(
     aut: &A,
     start_bytes: &StartBytes,
     bytes: &[u8],
+    step: Step,
     mut on_special: impl FnMut(aho_corasick::automaton::StateID, usize) -> bool,
 ) {
     let Ok(start) = aut.start_state(Anchored::No) else {
@@ -839,6 +843,9 @@ fn walk_states<A: Automaton>(
     }
     if start_bytes.skips() {
         return walk_skipping(aut, start, start_bytes, bytes, on_special);
+    }
+    if step == Step::TableLoad && bytes.len() >= LANES_FROM {
+        return walk_lanes(aut, start, bytes, on_special);
     }
     let mut sid = start;
     for (at, &b) in bytes.iter().enumerate() {
@@ -866,15 +873,10 @@ const LANES: usize = 4;
 #[inline(always)]
 fn walk_lanes<A: Automaton>(
     aut: &A,
+    start: aho_corasick::automaton::StateID,
     bytes: &[u8],
     mut on_special: impl FnMut(aho_corasick::automaton::StateID, usize) -> bool,
 ) {
-    let Ok(start) = aut.start_state(Anchored::No) else {
-        return;
-    };
-    if aut.is_special(start) && !on_special(start, 0) {
-        return;
-    }
     let n = bytes.len();
     let overlap = aut.max_pattern_len().saturating_sub(1);
     let piece = n.div_ceil(LANES);
