@@ -893,16 +893,22 @@ fn walk_lanes<A: Automaton>(
     }
     let mut sid = [start; LANES];
     let together = (0..LANES).map(|l| end[l] - at[l]).min().unwrap_or(0);
-    for _ in 0..together {
+    // (slices of one length: no bounds check per byte)
+    let lane_bytes: [&[u8]; LANES] = std::array::from_fn(|l| &bytes[at[l]..at[l] + together]);
+    for i in 0..together {
         for lane in 0..LANES {
-            let next = aut.next_state(Anchored::No, sid[lane], bytes[at[lane]]);
+            let next = aut.next_state(Anchored::No, sid[lane], lane_bytes[lane][i]);
             sid[lane] = next;
-            at[lane] += 1;
-            if aut.is_special(next) && at[lane] >= reports_from[lane] && !on_special(next, at[lane])
-            {
-                return;
+            if aut.is_special(next) {
+                let pos = at[lane] + i + 1;
+                if pos >= reports_from[lane] && !on_special(next, pos) {
+                    return;
+                }
             }
         }
+    }
+    for lane in 0..LANES {
+        at[lane] += together;
     }
     // (the pieces' rests: the first and last pieces are shorter than the others by the
     // overlap and the division's remainder)
