@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod crs;
+mod dense_dfa;
 pub mod detector;
 pub mod ftw;
 mod fxhash;

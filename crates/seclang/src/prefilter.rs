@@ -40,6 +40,8 @@
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::Anchored;
+
+use crate::dense_dfa::DenseDfa;
 use palisade_http::transform::PlainTraits;
 use palisade_http::Transform;
 use regex_automata::hybrid::dfa::{Cache, DFA};
@@ -315,8 +317,9 @@ fn is_plain_byte(b: u8) -> bool {
 
 /// Plain literal sets up to this size get their DFA.
 const PLAIN_LITERAL_SET: usize = 4096;
-/// ...unless the DFA is larger than this.
-const PLAIN_DFA_BYTES: usize = 8 << 20;
+/// ...unless the DFA is larger than this (CRS 4.28 at PL1: 1.9 MB for the request
+/// phases' 1,453 plain literals; 5.4 MB for the response's, left without one).
+const PLAIN_DFA_BYTES: usize = 4 << 20;
 
 #[derive(Debug, Default)]
 pub struct Prefilter {
@@ -635,7 +638,7 @@ fn literal_automaton<L: AsRef<[u8]>>(literals: &[L]) -> Option<LiteralScanner> {
 /// pattern.
 #[derive(Debug)]
 pub enum LiteralScanner {
-    Dfa(aho_corasick::dfa::DFA, StartBytes),
+    Dense(DenseDfa),
     Nfa(aho_corasick::nfa::contiguous::NFA, StartBytes),
     WideNfa(aho_corasick::nfa::noncontiguous::NFA, StartBytes),
     Prefixed(PrefixedLiterals),
@@ -643,8 +646,8 @@ pub enum LiteralScanner {
 
 /// Literals longer than this are found by their first `PREFIX_LEN` bytes, then checked.
 const PREFIX_LEN: usize = 6;
-/// The prefixes' DFA is used up to this size (CRS 4.28 at PL1: ~2.5 MB for the request
-/// phases' ~3,600 literals, ~1.5 MB for the response's).
+/// The prefixes' DFA is used up to this size (CRS 4.28 at PL1: 1.2 MB for the request
+/// phases' 3,301 literals, 0.9 MB for the response's).
 const PREFIX_DFA_BYTES: usize = 8 << 20;
 
 /// A large literal set as a DFA of the literals' first `PREFIX_LEN` bytes, each match of
@@ -655,8 +658,7 @@ const PREFIX_DFA_BYTES: usize = 8 << 20;
 /// seldom met in benign bytes, so the checks cost little.
 #[derive(Debug)]
 pub struct PrefixedLiterals {
-    dfa: aho_corasick::dfa::DFA,
-    start_bytes: StartBytes,
+    dfa: DenseDfa,
     /// Per prefix (the DFA's pattern): the range of `begun` holding the literals it begins.
     prefixes: Vec<std::ops::Range<usize>>,
     /// (literal index, the literal's bytes after the prefix), grouped by prefix.
@@ -692,16 +694,9 @@ impl PrefixedLiterals {
             begun.push((i, rest));
             prefixes.last_mut()?.end = begun.len();
         }
-        let dfa = aho_corasick::dfa::Builder::new()
-            .ascii_case_insensitive(true)
-            .prefilter(false)
-            .build(&patterns)
-            .ok()
-            .filter(|d| d.memory_usage() <= PREFIX_DFA_BYTES)?;
-        let start_bytes = StartBytes::of(&dfa);
+        let dfa = DenseDfa::build(&patterns).filter(|d| d.memory_usage() <= PREFIX_DFA_BYTES)?;
         Some(PrefixedLiterals {
             dfa,
-            start_bytes,
             prefixes,
             begun,
         })
@@ -716,24 +711,15 @@ impl PrefixedLiterals {
     /// [`LiteralScanner::walk`]: every literal that occurs in `bytes`, at each occurrence,
     /// in order of the ends of their prefixes.
     fn walk(&self, bytes: &[u8], mut on_match: impl FnMut(usize)) {
-        let dfa = &self.dfa;
-        let on_prefix = |sid, at: usize| {
-            if dfa.is_dead(sid) {
-                return false;
-            }
-            for k in 0..dfa.match_len(sid) {
-                let range = self.prefixes[dfa.match_pattern(sid, k).as_usize()].clone();
-                // the prefix ends at `at`: the literal's rest must follow it
-                let after = &bytes[at..];
-                for (literal, rest) in &self.begun[range] {
-                    if after.len() >= rest.len() && after[..rest.len()].eq_ignore_ascii_case(rest) {
-                        on_match(*literal);
-                    }
+        self.dfa.walk(bytes, |prefix, at| {
+            // the prefix ends at `at`: the literal's rest must follow it
+            let after = &bytes[at..];
+            for (literal, rest) in &self.begun[self.prefixes[prefix].clone()] {
+                if after.len() >= rest.len() && after[..rest.len()].eq_ignore_ascii_case(rest) {
+                    on_match(*literal);
                 }
             }
-            true
-        };
-        walk_states(dfa, &self.start_bytes, bytes, Step::TableLoad, on_prefix);
+        });
     }
 }
 
@@ -777,7 +763,7 @@ impl StartBytes {
 impl LiteralScanner {
     pub fn memory_usage(&self) -> usize {
         match self {
-            LiteralScanner::Dfa(a, _) => a.memory_usage(),
+            LiteralScanner::Dense(a) => a.memory_usage(),
             LiteralScanner::Nfa(a, _) => a.memory_usage(),
             LiteralScanner::WideNfa(a, _) => a.memory_usage(),
             LiteralScanner::Prefixed(p) => p.memory_usage(),
@@ -789,63 +775,38 @@ impl LiteralScanner {
     #[inline]
     pub fn walk(&self, bytes: &[u8], on_match: impl FnMut(usize)) {
         match self {
-            LiteralScanner::Dfa(a, sb) => walk(a, sb, bytes, Step::TableLoad, on_match),
-            LiteralScanner::Nfa(a, sb) => walk(a, sb, bytes, Step::Search, on_match),
-            LiteralScanner::WideNfa(a, sb) => walk(a, sb, bytes, Step::Search, on_match),
+            LiteralScanner::Dense(a) => {
+                let mut on_match = on_match;
+                a.walk(bytes, |pattern, _| on_match(pattern));
+            }
+            LiteralScanner::Nfa(a, sb) => walk(a, sb, bytes, on_match),
+            LiteralScanner::WideNfa(a, sb) => walk(a, sb, bytes, on_match),
             LiteralScanner::Prefixed(p) => p.walk(bytes, on_match),
         }
     }
 }
 
-/// [`LiteralScanner::walk`] over one automaton. Built without a prefilter, an unanchored
-/// automaton's special states are its match states (and a dead state it never reaches),
-/// and every pattern ending at a position is a match of the state reached there (the
-/// automaton copies the matches of a state's failure chain into it).
+/// [`LiteralScanner::walk`] over one of the Aho-Corasick crate's NFAs. Built without a
+/// prefilter, an unanchored automaton's special states are its match states (and a dead
+/// state it never reaches), and every pattern ending at a position is a match of the state
+/// reached there (the automaton copies the matches of a state's failure chain into it).
 #[inline(always)]
 fn walk<A: Automaton>(
     aut: &A,
     start_bytes: &StartBytes,
     bytes: &[u8],
-    step: Step,
     mut on_match: impl FnMut(usize),
-) {
-    walk_states(aut, start_bytes, bytes, step, |sid, _| {
-        report(aut, sid, &mut on_match)
-    });
-}
-
-/// What an automaton's transition costs, which decides how [`walk_states`] walks it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Step {
-    /// A DFA's: one table load (long values go through [`walk_lanes`]).
-    TableLoad,
-    /// An NFA's: a search of the state's transitions, then failure links.
-    Search,
-}
-
-/// The automaton's walk over `bytes`, calling `on_special` with each special state reached
-/// and the position after the byte that reached it (0 for a special start state); the
-/// walk stops when it answers false.
-#[inline(always)]
-fn walk_states<A: Automaton>(
-    aut: &A,
-    start_bytes: &StartBytes,
-    bytes: &[u8],
-    step: Step,
-    mut on_special: impl FnMut(aho_corasick::automaton::StateID, usize) -> bool,
 ) {
     let Ok(start) = aut.start_state(Anchored::No) else {
         return;
     };
+    let mut on_special = |sid, _| report(aut, sid, &mut on_match);
     // (an empty literal matches before the first byte, also in an empty value)
     if aut.is_special(start) && !on_special(start, 0) {
         return;
     }
     if start_bytes.skips() {
         return walk_skipping(aut, start, start_bytes, bytes, on_special);
-    }
-    if step == Step::TableLoad && bytes.len() >= LANES_FROM {
-        return walk_lanes(aut, start, bytes, on_special);
     }
     let mut sid = start;
     for (at, &b) in bytes.iter().enumerate() {
@@ -856,74 +817,7 @@ fn walk_states<A: Automaton>(
     }
 }
 
-/// Values at least this long are walked by [`walk_lanes`].
-const LANES_FROM: usize = 128;
-/// How many pieces [`walk_lanes`] walks side by side.
-const LANES: usize = 4;
-
-/// [`walk_states`] for a DFA (whose step is one table load) over a long value, in
-/// [`LANES`] pieces walked side by side. Each step loads the state the next one needs:
-/// one walk waits on every load (~5 cycles from L1; CRS's 2.5 MB prefix table is mostly
-/// further away), while four independent ones keep four loads in flight. A piece's walk
-/// starts from the start state the longest pattern's length less one before the piece,
-/// so that it is in the right state at the piece's first byte (an Aho-Corasick state
-/// stands for the text's last bytes, as many as the longest pattern; the DFA has no dead
-/// state to fall into unanchored); it reports the special states reached inside its
-/// piece only, as one walk over the whole value would, though not in the same order.
-#[inline(always)]
-fn walk_lanes<A: Automaton>(
-    aut: &A,
-    start: aho_corasick::automaton::StateID,
-    bytes: &[u8],
-    mut on_special: impl FnMut(aho_corasick::automaton::StateID, usize) -> bool,
-) {
-    let n = bytes.len();
-    let overlap = aut.max_pattern_len().saturating_sub(1);
-    let piece = n.div_ceil(LANES);
-    // per lane: the next byte, the first position it reports (after its piece's first
-    // byte) and the end of its piece
-    let mut at = [0usize; LANES];
-    let mut reports_from = [0usize; LANES];
-    let mut end = [0usize; LANES];
-    for lane in 0..LANES {
-        let first = (lane * piece).min(n);
-        at[lane] = first.saturating_sub(overlap);
-        reports_from[lane] = first + 1;
-        end[lane] = ((lane + 1) * piece).min(n);
-    }
-    let mut sid = [start; LANES];
-    let together = (0..LANES).map(|l| end[l] - at[l]).min().unwrap_or(0);
-    // (slices of one length: no bounds check per byte)
-    let lane_bytes: [&[u8]; LANES] = std::array::from_fn(|l| &bytes[at[l]..at[l] + together]);
-    for i in 0..together {
-        for lane in 0..LANES {
-            let next = aut.next_state(Anchored::No, sid[lane], lane_bytes[lane][i]);
-            sid[lane] = next;
-            if aut.is_special(next) {
-                let pos = at[lane] + i + 1;
-                if pos >= reports_from[lane] && !on_special(next, pos) {
-                    return;
-                }
-            }
-        }
-    }
-    for lane in 0..LANES {
-        at[lane] += together;
-    }
-    // (the pieces' rests: the first and last pieces are shorter than the others by the
-    // overlap and the division's remainder)
-    for lane in 0..LANES {
-        let mut s = sid[lane];
-        for (k, &b) in bytes.iter().enumerate().take(end[lane]).skip(at[lane]) {
-            s = aut.next_state(Anchored::No, s, b);
-            if aut.is_special(s) && k + 1 >= reports_from[lane] && !on_special(s, k + 1) {
-                return;
-            }
-        }
-    }
-}
-
-/// [`walk_states`] for an automaton with [`StartBytes`]: in the start state, it goes on
+/// [`walk`] for an automaton with [`StartBytes`]: in the start state, it goes on
 /// from the next start byte.
 #[inline(always)]
 fn walk_skipping<A: Automaton>(
@@ -983,15 +877,7 @@ fn small_literal_automaton<L: AsRef<[u8]>>(literals: &[L]) -> Option<LiteralScan
 
 /// A DFA of `literals`, ASCII case ignored.
 fn literal_dfa<L: AsRef<[u8]>>(literals: &[L]) -> Option<LiteralScanner> {
-    aho_corasick::dfa::Builder::new()
-        .ascii_case_insensitive(true)
-        .prefilter(false)
-        .build(literals)
-        .ok()
-        .map(|dfa| {
-            let sb = StartBytes::of(&dfa);
-            LiteralScanner::Dfa(dfa, sb)
-        })
+    DenseDfa::build(literals).map(LiteralScanner::Dense)
 }
 
 /// The mask bit of the collection at `index` in [`Prefilter::collections`]; past 64
@@ -1447,7 +1333,7 @@ impl Prefilter {
             if mine.len() <= PLAIN_LITERAL_SET {
                 let own: Vec<&Vec<u8>> = mine.iter().map(|&i| &literals[i]).collect();
                 let ac = literal_dfa(&own);
-                // (the response phases' literals, long error messages, made a 16 MB DFA
+                // (the response phases' literals, long error messages, made a 5.4 MB DFA
                 // for response bodies, which are seldom plain: not worth it)
                 if let Some(ac) = ac.filter(|ac| ac.memory_usage() <= PLAIN_DFA_BYTES) {
                     pf.plain = Some(PlainLiterals { ac, literals: mine });
@@ -2305,7 +2191,7 @@ mod tests {
             for _ in 0..20 {
                 let len = match next() % 3 {
                     0 => (next() % 64) as usize,
-                    _ => LANES_FROM - 16 + (next() % 600) as usize,
+                    _ => crate::dense_dfa::LANES_FROM - 16 + (next() % 600) as usize,
                 };
                 let mut hay: Vec<u8> = (0..len)
                     .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
