@@ -74,17 +74,29 @@ impl DenseDfa {
             .build(literals)
             .ok()?;
         let ac_start = ac.start_state(Anchored::No).ok()?;
-        // breadth-first from the start state
+        // breadth-first from the start state; `row_of`, by the crate's state id: the
+        // state's place in `order`, then its row offset (NONE: not reached yet)
+        const NONE: u32 = u32::MAX;
+        let mut row_of: Vec<u32> = Vec::new();
+        let place = |row_of: &mut Vec<u32>, sid: aho_corasick::automaton::StateID, at| {
+            if row_of.len() <= sid.as_usize() {
+                row_of.resize(sid.as_usize() + 1, NONE);
+            }
+            let fresh = row_of[sid.as_usize()] == NONE;
+            if fresh {
+                row_of[sid.as_usize()] = at;
+            }
+            fresh
+        };
         let mut order = vec![ac_start];
-        let mut index: std::collections::HashMap<_, usize> = [(ac_start, 0)].into();
+        place(&mut row_of, ac_start, 0);
         let mut next = 0;
         while next < order.len() {
             let sid = order[next];
             next += 1;
             for &b in &representative {
                 let to = ac.next_state(Anchored::No, sid, b);
-                if let std::collections::hash_map::Entry::Vacant(e) = index.entry(to) {
-                    e.insert(order.len());
+                if place(&mut row_of, to, u32::try_from(order.len()).ok()?) {
                     order.push(to);
                 }
             }
@@ -97,16 +109,14 @@ impl DenseDfa {
             order.iter().copied().partition(|&sid| !ac.is_match(sid));
         let first_match = u32::try_from(rows.len() * stride).ok()?;
         rows.extend(matching);
-        let row_of: std::collections::HashMap<_, u32> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, &sid)| Some((sid, u32::try_from(i * stride).ok()?)))
-            .collect::<Option<_>>()?;
+        for (i, &sid) in rows.iter().enumerate() {
+            row_of[sid.as_usize()] = u32::try_from(i * stride).ok()?;
+        }
         let mut trans = vec![0u32; rows.len() * stride];
         let (mut matches, mut patterns) = (Vec::new(), Vec::new());
         for (i, &sid) in rows.iter().enumerate() {
             for (class, &b) in representative.iter().enumerate() {
-                trans[i * stride + class] = row_of[&ac.next_state(Anchored::No, sid, b)];
+                trans[i * stride + class] = row_of[ac.next_state(Anchored::No, sid, b).as_usize()];
             }
             if ac.is_match(sid) {
                 let from = u32::try_from(patterns.len()).ok()?;
@@ -116,7 +126,7 @@ impl DenseDfa {
                 matches.push((from, u32::try_from(patterns.len()).ok()?));
             }
         }
-        let start = row_of[&ac_start];
+        let start = row_of[ac_start.as_usize()];
         let leaving: Vec<u8> = (0..=255u8)
             .filter(|&b| trans[start as usize + usize::from(classes[usize::from(b)])] != start)
             .collect();
