@@ -7,7 +7,10 @@
 //!
 //! With `RESPONSE=1` each request is followed by its response phases on the anchor
 //! upstream's answer (`200`, `text/plain`, `ok`), as the proxy runs them. With
-//! `FORM_BODY=path` the form scenario sends that file as its urlencoded body.
+//! `FORM_BODY=path` the form scenario sends that file as its urlencoded body. With
+//! `EVICT=MB` each request is preceded (untimed) by writes over MB megabytes of other
+//! memory, as the proxy's own work, the kernel's and the load generator's evict the
+//! caches between two inspections (in the proxy, CRS costs about twice its time here).
 //!
 //! Instructions per request (deterministic, unlike time on a shared machine):
 //! `valgrind --tool=callgrind --toggle-collect=crs_bench::timed target/release/examples/crs_bench CRS_DIR get 20`,
@@ -98,9 +101,20 @@ fn main() {
             det.inspect_response(&model, response, 1, &mut out);
         }
         let ids: Vec<&str> = out.iter().map(|f| f.id.as_str()).collect();
+        let evict_mb: usize = std::env::var("EVICT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut elsewhere = vec![0u8; evict_mb << 20];
         let cpu0 = thread_cpu_ns();
         let mut times: Vec<f64> = (0..iters)
-            .map(|_| timed(&det, &model, response.as_ref()))
+            .map(|i| {
+                for at in (0..elsewhere.len()).step_by(64) {
+                    elsewhere[at] = elsewhere[at].wrapping_add(i as u8);
+                }
+                black_box(&elsewhere);
+                timed(&det, &model, response.as_ref())
+            })
             .collect();
         let cpu = thread_cpu_ns().saturating_sub(cpu0) as f64 / 1e3 / iters as f64;
         times.sort_by(f64::total_cmp);
