@@ -1030,6 +1030,27 @@ impl<'a> Transaction<'a> {
         // the collections holding them: a plan reading none of those has nothing to do
         let unremembered: Vec<usize> = (0..values.len()).filter(|&i| !remembered[i]).collect();
         let unremembered_mask = unremembered.iter().fold(0u64, |m, &i| m | values[i].1);
+        // The same as sets of value indexes (bit i % 64 of word i / 64): per collection
+        // bit, the unremembered values it holds; per plain-traits index, the values with
+        // those traits. A plan's values whose traits make every step of it leave them as
+        // they are (`steps_on_plain`) are settled without a look each: a 20 KB JSON
+        // order's 1,400 values met ~30 plans one by one, a third of its inspection.
+        let words = values.len().div_ceil(64);
+        let mut in_collection = vec![0u64; 64 * words];
+        let mut with_traits = vec![0u64; on_plain.len() * words];
+        for &i in &unremembered {
+            let (word, bit) = (i / 64, 1u64 << (i % 64));
+            let mut m = values[i].1;
+            while m != 0 {
+                in_collection[m.trailing_zeros() as usize * words + word] |= bit;
+                m &= m - 1;
+            }
+            if let Some(w) = with_traits.get_mut(traits_of[i] * words + word) {
+                *w |= bit;
+            }
+        }
+        let mut in_plan = vec![0u64; words];
+        let mut settled = vec![0u64; words];
         for &p in &pf.order {
             let plan = &pf.plans[p];
             if plan.mask & unremembered_mask == 0 {
@@ -1054,11 +1075,47 @@ impl<'a> Transaction<'a> {
             let parent_at = plan
                 .parent
                 .map(|q| (q, row_of[q].wrapping_mul(values.len())));
-            for &i in &unremembered {
-                let (v, mask, _) = &values[i];
-                if mask & plan.mask == 0 {
-                    continue;
+            // (word by word, each OR-ed up in a register)
+            let plan_mask = plan.mask & unremembered_mask;
+            let settling: u16 = if plan_steps == 0 {
+                0
+            } else {
+                (on_plain.iter().enumerate())
+                    .filter(|(_, &kept)| plan_steps & !kept == 0)
+                    .fold(0, |m, (t, _)| m | 1 << t)
+            };
+            for w in 0..words {
+                let mut word = 0;
+                let mut m = plan_mask;
+                while m != 0 {
+                    word |= in_collection[m.trailing_zeros() as usize * words + w];
+                    m &= m - 1;
                 }
+                in_plan[w] = word;
+                let mut kept = 0;
+                let mut t = settling;
+                while t != 0 {
+                    kept |= with_traits[t.trailing_zeros() as usize * words + w];
+                    t &= t - 1;
+                }
+                settled[w] = kept & word;
+            }
+            // Settled values: the value itself is the result, or it is SHORT (as the look
+            // below would find); only a plan that others extend keeps that.
+            if let Some(base) = res_at {
+                let short_below = plan.skip_values_below.max(plan.skip_below);
+                for i in set_bits(&settled) {
+                    let parent_short = parent_at
+                        .is_some_and(|(_, at)| results.get(at.wrapping_add(i)) == Some(&SHORT));
+                    let short = parent_short || values[i].0.len() < short_below;
+                    if let Some(r) = results.get_mut(base + i) {
+                        *r = if short { SHORT } else { SAME };
+                    }
+                }
+            }
+            in_plan.iter_mut().zip(&settled).for_each(|(w, s)| *w &= !s);
+            for i in set_bits(&in_plan) {
+                let (v, mask, _) = &values[i];
                 // a result too short for this plan's parent's subtree is too short here
                 let parent_short = parent_at
                     .is_some_and(|(_, at)| results.get(at.wrapping_add(i)) == Some(&SHORT));
@@ -2524,6 +2581,21 @@ pub(crate) fn tx_digit_bit(key: &str) -> u16 {
         [d @ b'0'..=b'9'] => 1 << (d - b'0'),
         _ => 0,
     }
+}
+
+/// The indexes of the set bits of `words` (bit `i % 64` of word `i / 64` is index `i`), in
+/// increasing order.
+fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    words.iter().enumerate().flat_map(|(w, &word)| {
+        let mut rest = word;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                w * 64 + bit
+            })
+        })
+    })
 }
 
 /// Where in `Transaction::compute_candidates`' kept step results the result of step k on
