@@ -10,7 +10,9 @@
 #
 # Training workload (benign traffic dominates, as in production): the anchor wrk
 # scenarios (GET with a query, 2 KB form, 20 KB JSON) proxied to the anchors' nginx
-# upstream, plus `palisade check --corpus` over the repository's attack and benign
+# upstream, by the default configuration and again with the OWASP CRS loaded (CRS_DIR,
+# default ../shared/data/crs, when it exists: a profile without it lays the SecLang engine
+# out as cold code), plus `palisade check --corpus` over the repository's attack and benign
 # corpora so that detection's blocking paths are not laid out as cold. Needs wrk
 # (apt-get install wrk), the anchors (../shared/anchors) and llvm-profdata of the
 # toolchain's LLVM (rustup component add llvm-tools).
@@ -38,20 +40,30 @@ BIN="$TARGET/pgo-instrumented/release/palisade"
 
 echo "2/3 training workload" >&2
 "$ANCHORS/start.sh" upstream >/dev/null   # nginx answering 200 on 127.0.0.1:18080
-PALISADE_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --upstream http://127.0.0.1:18080 \
-  >/dev/null 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
-up=0
-for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && up=1 && break; sleep 0.2; done
-# (wrk exits 0 when it cannot connect: without this check the profile would silently lack
-# the proxy path)
-[ "$up" = 1 ] || { echo "the instrumented palisade did not listen on port $PORT" >&2; exit 1; }
-for s in get form json; do
-  wrk -t2 -c16 -d"${DUR}s" -s "$LUA" "http://127.0.0.1:$PORT" -- "$s" >/dev/null
-done
-kill -INT $PID; wait $PID 2>/dev/null || true
-trap - EXIT
+CRS_DIR="${CRS_DIR:-$ROOT/../shared/data/crs}"
+# serve_scenarios [serve arguments...]: the anchor scenarios through one instrumented proxy
+serve_scenarios() {
+  PALISADE_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --upstream http://127.0.0.1:18080 \
+    "$@" >/dev/null 2>&1 &
+  PID=$!
+  trap 'kill $PID 2>/dev/null || true' EXIT
+  up=0
+  for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && up=1 && break; sleep 0.2; done
+  # (wrk exits 0 when it cannot connect: without this check the profile would silently
+  # lack the proxy path)
+  [ "$up" = 1 ] || { echo "the instrumented palisade did not listen on port $PORT" >&2; exit 1; }
+  for s in get form json; do
+    wrk -t2 -c16 -d"${DUR}s" -s "$LUA" "http://127.0.0.1:$PORT" -- "$s" >/dev/null
+  done
+  kill -INT $PID; wait $PID 2>/dev/null || true
+  trap - EXIT
+}
+serve_scenarios
+if [ -d "$CRS_DIR/rules" ]; then
+  serve_scenarios --crs "$CRS_DIR"
+else
+  echo "no CRS at $CRS_DIR: the profile leaves the SecLang engine out" >&2
+fi
 # one process for all corpora: the signature sets are compiled at every start, and many
 # starts would make that compilation the profile's hot code
 cat "$ROOT"/corpus/attacks/*.jsonl "$ROOT"/corpus/benign/*.jsonl > "$PROFILES/corpus.jsonl"
