@@ -734,9 +734,14 @@ impl StartBytes {
         let Ok(start) = aut.start_state(Anchored::No) else {
             return StartBytes::default();
         };
-        let leaving: Vec<u8> = (0..=255u8)
-            .filter(|&b| aut.next_state(Anchored::No, start, b) != start)
-            .collect();
+        StartBytes::leaving(
+            (0..=255u8).filter(|&b| aut.next_state(Anchored::No, start, b) != start),
+        )
+    }
+
+    /// The bytes `leaving` the start state, kept when there are at most three.
+    pub(crate) fn leaving(leaving: impl Iterator<Item = u8>) -> StartBytes {
+        let leaving: Vec<u8> = leaving.take(4).collect();
         if leaving.len() <= 3 {
             StartBytes(leaving)
         } else {
@@ -746,7 +751,7 @@ impl StartBytes {
 
     /// The offset in `hay` of the first start byte; None when there is none.
     #[inline]
-    fn next_in(&self, hay: &[u8]) -> Option<usize> {
+    pub(crate) fn next_in(&self, hay: &[u8]) -> Option<usize> {
         match *self.0.as_slice() {
             [a] => memchr::memchr(a, hay),
             [a, b] => memchr::memchr2(a, b, hay),
@@ -755,7 +760,7 @@ impl StartBytes {
         }
     }
 
-    fn skips(&self) -> bool {
+    pub(crate) fn skips(&self) -> bool {
         !self.0.is_empty()
     }
 }
