@@ -60,10 +60,23 @@ type NewCache = Box<dyn Fn() -> Cache + Send + Sync>;
 /// others they put a match state, and its bookkeeping, into the pass over every value of
 /// every collection, although their rules read one or two collections. On their own, their
 /// part's mask skips the values outside those.
+///
+/// A collection that few of the patterns' rules read (`REQUEST_LINE`: 2 of the 59
+/// patterns of CRS's untransformed values; `REQUEST_URI`: 4; the header names: 1) has a
+/// part of those patterns alone, and a value held only by such collections is walked by
+/// their parts instead: a small automaton whose few states stay cached, where the full
+/// one's states are spread over a megabyte (a GET's request line and URI, raw and
+/// decoded, were two thirds of the bytes its regex DFA walked).
 pub struct MultiDfa {
     parts: Vec<DfaPart>,
     /// The collections the patterns' rules read (a value in none of them is not scanned).
     pub mask: u64,
+    /// The parts of the narrow collections, each of one collection (its mask one bit).
+    narrow: Vec<DfaPart>,
+    /// Their bits.
+    narrow_mask: u64,
+    /// The patterns, for the narrow parts (made once the slots' collections are known).
+    patterns: Vec<(String, u32, bool)>,
 }
 
 /// One lazy DFA of a [`MultiDfa`].
@@ -82,14 +95,37 @@ impl MultiDfa {
         self.parts.iter().flat_map(|p| p.slots.iter().copied())
     }
 
-    /// Sets each part's mask (and the union) from the collections of its slots' rules.
+    /// Sets each part's mask (and the union) from the collections of its slots' rules, and
+    /// makes the parts of the collections few patterns read.
     fn set_masks(&mut self, slot_masks: &[u64]) {
+        let mask_of = |slot: u32| slot_masks.get(slot as usize).copied().unwrap_or(u64::MAX);
         for part in &mut self.parts {
-            part.mask = part.slots.iter().fold(0, |m, &s| {
-                m | slot_masks.get(s as usize).copied().unwrap_or(u64::MAX)
-            });
+            part.mask = part.slots.iter().fold(0, |m, &s| m | mask_of(s));
         }
         self.mask = self.parts.iter().fold(0, |m, p| m | p.mask);
+        self.narrow.clear();
+        self.narrow_mask = 0;
+        let patterns = std::mem::take(&mut self.patterns);
+        for bit in (0..64).map(|b| 1u64 << b).filter(|b| self.mask & b != 0) {
+            let readers: Vec<DfaPattern<'_>> = patterns
+                .iter()
+                .filter(|(_, slot, _)| mask_of(*slot) & bit != 0)
+                .map(|(regex, slot, lowered)| DfaPattern {
+                    regex,
+                    slot: *slot,
+                    lowered: *lowered,
+                })
+                .collect();
+            if readers.len() > NARROW_DFA_PATTERNS || readers.len() * 4 > patterns.len() {
+                continue;
+            }
+            if let Some(mut part) = compile_part(&readers) {
+                part.mask = bit;
+                self.narrow.push(part);
+                self.narrow_mask |= bit;
+            }
+        }
+        self.patterns = patterns;
     }
 }
 
@@ -100,6 +136,10 @@ impl std::fmt::Debug for MultiDfa {
             .finish_non_exhaustive()
     }
 }
+
+/// A collection read by at most this many of a [`MultiDfa`]'s patterns (and at most a
+/// quarter of them) gets a part of its own.
+const NARROW_DFA_PATTERNS: usize = 8;
 
 /// Values of the kinds every request carries (words, numbers, a path, a browser's header
 /// lines): a pattern matching one of them reaches a match state in most values.
@@ -1479,9 +1519,16 @@ impl Prefilter {
         let mut found = Candidates::new(&vec![true; 1 + all.slots.iter().max().copied()? as usize]);
         // (a prefilter without slot masks: every slot reads every probe)
         let everything = Prefilter::default();
+        let owned: Vec<(String, u32, bool)> = patterns
+            .iter()
+            .map(|p| (p.regex.to_string(), p.slot, p.lowered))
+            .collect();
         let single = MultiDfa {
             parts: vec![all],
             mask: u64::MAX,
+            narrow: Vec::new(),
+            narrow_mask: 0,
+            patterns: owned,
         };
         everything.scan_dfa(&single, &probe, &mut found);
         let (ordinary, rest): (Vec<_>, Vec<_>) = patterns
@@ -1492,7 +1539,7 @@ impl Prefilter {
         }
         Some(MultiDfa {
             parts: vec![compile_part(&rest)?, compile_part(&ordinary)?],
-            mask: u64::MAX,
+            ..single
         })
     }
 
@@ -1520,10 +1567,17 @@ impl Prefilter {
         if hay.is_empty() {
             return;
         }
-        for part in &multi.parts {
+        // (a value held only by narrow collections walks their parts, any other the full
+        // ones)
+        let narrow = multi.narrow_mask;
+        let wide = |m: u64| m & !narrow != 0;
+        for (part, narrow_part) in
+            (multi.parts.iter().map(|p| (p, false))).chain(multi.narrow.iter().map(|p| (p, true)))
+        {
             let mut cache = part.caches.get();
+            let wanted = |m: u64| m & part.mask != 0 && wide(m) != narrow_part;
             if self
-                .try_scan_dfa(part, &mut cache, hay, max_len, candidates)
+                .try_scan_dfa(part, &mut cache, hay, max_len, wanted, candidates)
                 .is_none()
             {
                 for &slot in &part.slots {
@@ -1539,6 +1593,7 @@ impl Prefilter {
         cache: &mut Cache,
         hay: &Hay,
         max_len: usize,
+        wanted: impl Fn(u64) -> bool,
         candidates: &mut Candidates,
     ) -> Option<()> {
         let dfa = &*multi.dfa;
@@ -1584,8 +1639,9 @@ impl Prefilter {
             // before. Scanning the joined bytes straight through credited every value after
             // the first to `[\n\r]` (the separator matched) and carried partial matches
             // across values.
-            if hay.mask(k) & multi.mask == 0 {
-                // no pattern here is for a collection holding this value
+            if !wanted(hay.mask(k)) {
+                // no pattern here is for a collection holding this value (or the value is
+                // another part's)
                 continue;
             }
             let value = hay.get(k);
@@ -1827,6 +1883,47 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A collection few regexes read gets a DFA part of its own: a value held only by it
+    /// is walked by that part, and finds every regex its rules match, as a value held by
+    /// it and a wide collection finds them through the full parts.
+    #[test]
+    fn narrow_collections_walk_their_own_dfa_part() {
+        let mut entries: Vec<Entry> = (0..12)
+            .map(|i| {
+                let re = format!("x{i}y");
+                entry(i, None, Some(&re), "ARGS")
+            })
+            .collect();
+        entries.push(entry(12, None, Some(r"^get\s+/admin"), "REQUEST_LINE"));
+        entries.push(entry(13, None, Some(r"\.\./"), "REQUEST_LINE"));
+        let refs: Vec<&Entry> = entries.iter().collect();
+        let pf = Prefilter::build(&refs, entries.len());
+        let (args, line) = (mask(&pf, "ARGS"), mask(&pf, "REQUEST_LINE"));
+        let dfa = pf.raw_dfa.as_ref().expect("union DFA");
+        assert_eq!(dfa.narrow_mask, line, "REQUEST_LINE is narrow, ARGS is not");
+        let mut hay = Hay::default();
+        for (id, (v, m)) in [
+            (&b"get /admin HTTP/1.1"[..], line),
+            (b"GET /a/../b", line),
+            (b"x3y ../", args),
+            (b"x1y /../", args | line),
+            (b"get /admin", args),
+        ]
+        .iter()
+        .enumerate()
+        {
+            hay.push(v, *m, id as u32);
+        }
+        let mut cand = Candidates::new(&pf.covered);
+        pf.scan_dfa(dfa, &hay, &mut cand);
+        cand.finish();
+        assert_eq!(cand.values_of(12), Some(&[0][..]));
+        assert_eq!(cand.values_of(13), Some(&[1, 3][..]));
+        assert_eq!(cand.values_of(3), Some(&[2][..]));
+        assert_eq!(cand.values_of(1), Some(&[3][..]));
+        assert!(!cand.may_match(5));
     }
 
     /// A value is credited only for what matches inside it: the separator that joins values
