@@ -390,6 +390,8 @@ impl<const N: usize> PartialEq<&str> for SmallStr<N> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// Every byte of a value of 0 to 16 bytes lands in its place of the words, the rest
     /// zero.
     #[test]
@@ -400,14 +402,12 @@ mod tests {
             padded[..n].copy_from_slice(&bytes[..n]);
             let low = u64::from_le_bytes(padded[..8].try_into().unwrap());
             let high = u64::from_le_bytes(padded[8..].try_into().unwrap());
-            assert_eq!(super::le_words(&bytes[..n]), (low, high), "{n} bytes");
+            assert_eq!(le_words(&bytes[..n]), (low, high), "{n} bytes");
             if n <= 8 {
-                assert_eq!(super::le_word(&bytes[..n]), low, "{n} bytes");
+                assert_eq!(le_word(&bytes[..n]), low, "{n} bytes");
             }
         }
     }
-
-    use super::*;
 
     /// A map keyed by text is looked up by `&str` (the hashes agree), inline or not.
     #[test]

@@ -10,7 +10,8 @@
 //! `FORM_BODY=path` the form scenario sends that file as its urlencoded body. With
 //! `EVICT=MB` each request is preceded (untimed) by writes over MB megabytes of other
 //! memory, as the proxy's own work, the kernel's and the load generator's evict the
-//! caches between two inspections (in the proxy, CRS costs about twice its time here).
+//! caches between two inspections (in the proxy, CRS takes about twice its time here,
+//! judging by req/s with and without it, for about the same instructions).
 //!
 //! Instructions per request (deterministic, unlike time on a shared machine):
 //! `valgrind --tool=callgrind --toggle-collect=crs_bench::timed target/release/examples/crs_bench CRS_DIR get 20`,

@@ -75,7 +75,8 @@ pub struct MultiDfa {
     narrow: Vec<DfaPart>,
     /// Their bits.
     narrow_mask: u64,
-    /// The patterns, for the narrow parts (made once the slots' collections are known).
+    /// The patterns, until the narrow parts are made (once the slots' collections are
+    /// known, in [`MultiDfa::set_masks`]); then dropped.
     patterns: Vec<(String, u32, bool)>,
 }
 
@@ -103,8 +104,6 @@ impl MultiDfa {
             part.mask = part.slots.iter().fold(0, |m, &s| m | mask_of(s));
         }
         self.mask = self.parts.iter().fold(0, |m, p| m | p.mask);
-        self.narrow.clear();
-        self.narrow_mask = 0;
         let patterns = std::mem::take(&mut self.patterns);
         for bit in (0..64).map(|b| 1u64 << b).filter(|b| self.mask & b != 0) {
             let readers: Vec<DfaPattern<'_>> = patterns
@@ -125,7 +124,6 @@ impl MultiDfa {
                 self.narrow_mask |= bit;
             }
         }
-        self.patterns = patterns;
     }
 }
 
@@ -2268,7 +2266,7 @@ mod tests {
     /// (overlapping ones, ASCII case ignored) once, as a naive search finds them: literals
     /// sharing a prefix, longer and shorter than the prefix, one the prefix of another, cut
     /// off at the end of the bytes, bytes outside ASCII, and values long enough to be
-    /// walked in pieces ([`walk_lanes`]), with occurrences across the pieces' edges.
+    /// walked in pieces (`DenseDfa::walk_lanes`), with occurrences across the pieces' edges.
     #[test]
     fn literal_scanners_find_every_occurrence() {
         let mut next = rng(0x5eed_1234);
