@@ -88,9 +88,57 @@ struct DfaPart {
     /// The collections this part's patterns' rules read.
     mask: u64,
     caches: Pool<Cache, NewCache>,
+    /// The same patterns in small parts of at most [`SPLIT_PATTERNS`] each, walked instead
+    /// of this part when its lazy DFA gives up (empty for a part that small).
+    ///
+    /// A lazy DFA of many patterns pays off when traffic repeats: its states are made once
+    /// and every later value walks them at one table load per byte. On varied traffic its
+    /// states are the combinations of the patterns' own states that the values meet, and
+    /// new values keep meeting new combinations: CRS's 59 patterns for untransformed
+    /// values made 33 MB of states from the 379 KB of values of 714 benign requests (the
+    /// hand-written corpus), clearing the 16 MB cache again and again, and making states
+    /// took three quarters of those requests' inspection (~580 µs each). Parts of eight
+    /// patterns each make few combinations, soon all made: the same values, after the
+    /// caches had seen two thirds of them, took 12.5 ms against 130 ms. So this part
+    /// gives up ([`GIVE_UP_BYTES_PER_STATE`]) when it makes states faster than walking
+    /// the small parts costs, and the values are walked by those.
+    split: Vec<DfaPart>,
+    /// How many scans this part gave up (then walked by `split`).
+    gave_up: std::sync::atomic::AtomicUsize,
+    /// How many scans from now go to `split` straight away, without trying this part (a
+    /// part that gave up gives up again on most values for a while: its try cost a tenth
+    /// of the benign corpus' inspection).
+    resting: std::sync::atomic::AtomicUsize,
 }
 
+/// Scans left to the small parts after a part gives up, before it is tried again.
+const REST_AFTER_GIVING_UP: usize = 256;
+
+/// Most patterns in one part of [`DfaPart::split`].
+const SPLIT_PATTERNS: usize = 8;
+
+/// A lazy DFA with small parts gives up, after two clears of its cache, when it walked
+/// fewer bytes than this per state it holds: making a state costs about what walking a
+/// thousand bytes through the small parts costs (~13 µs against ~14 ns a byte for CRS's
+/// 59 patterns in 8 parts). A DFA on repeated traffic is never cleared, so never asks.
+const GIVE_UP_BYTES_PER_STATE: usize = 1000;
+
+/// The cache of a lazy DFA that may give up. Unit tests give it the least the DFA can
+/// work with (cleared every few states), so that it gives up on their small inputs.
+#[cfg(not(test))]
+const GIVING_UP_CACHE_BYTES: usize = 16 << 20;
+#[cfg(test)]
+const GIVING_UP_CACHE_BYTES: usize = 0;
+
 impl MultiDfa {
+    /// How many scans a part of many patterns gave up and left to its small parts (see
+    /// [`DfaPart::split`]).
+    pub fn scans_given_up(&self) -> usize {
+        (self.parts.iter())
+            .map(|p| p.gave_up.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    }
+
     /// The rule slots of the patterns, part by part.
     fn slots(&self) -> impl Iterator<Item = u32> + '_ {
         self.parts.iter().flat_map(|p| p.slots.iter().copied())
@@ -102,6 +150,9 @@ impl MultiDfa {
         let mask_of = |slot: u32| slot_masks.get(slot as usize).copied().unwrap_or(u64::MAX);
         for part in &mut self.parts {
             part.mask = part.slots.iter().fold(0, |m, &s| m | mask_of(s));
+            for small in &mut part.split {
+                small.mask = small.slots.iter().fold(0, |m, &s| m | mask_of(s));
+            }
         }
         self.mask = self.parts.iter().fold(0, |m, p| m | p.mask);
         let patterns = std::mem::take(&mut self.patterns);
@@ -435,6 +486,28 @@ fn shortest_credited(entry: &Entry) -> usize {
 
 /// One lazy DFA of `patterns`, its mask to be set.
 fn compile_part(patterns: &[DfaPattern<'_>]) -> Option<DfaPart> {
+    compile_part_as(patterns, false)
+}
+
+/// [`compile_part`], and with [`DfaPart::split`] when it has more than [`SPLIT_PATTERNS`]
+/// patterns.
+fn compile_splitting_part(patterns: &[DfaPattern<'_>]) -> Option<DfaPart> {
+    if patterns.len() <= SPLIT_PATTERNS {
+        return compile_part(patterns);
+    }
+    let split = patterns
+        .chunks(SPLIT_PATTERNS)
+        .map(compile_part)
+        .collect::<Option<Vec<_>>>()?;
+    Some(DfaPart {
+        split,
+        ..compile_part_as(patterns, true)?
+    })
+}
+
+/// A part of `patterns`; one that may give up ([`GIVE_UP_BYTES_PER_STATE`]) when
+/// `may_give_up`.
+fn compile_part_as(patterns: &[DfaPattern<'_>], may_give_up: bool) -> Option<DfaPart> {
     if patterns.is_empty() {
         return None;
     }
@@ -463,7 +536,14 @@ fn compile_part(patterns: &[DfaPattern<'_>]) -> Option<DfaPart> {
         .configure(
             DFA::config()
                 .match_kind(MatchKind::All)
-                .cache_capacity(16 << 20),
+                .cache_capacity(if may_give_up {
+                    GIVING_UP_CACHE_BYTES
+                } else {
+                    16 << 20
+                })
+                .skip_cache_capacity_check(may_give_up)
+                .minimum_cache_clear_count(may_give_up.then_some(2))
+                .minimum_bytes_per_state(may_give_up.then_some(GIVE_UP_BYTES_PER_STATE)),
         )
         .build_from_nfa(nfa)
         .ok()?;
@@ -475,6 +555,9 @@ fn compile_part(patterns: &[DfaPattern<'_>]) -> Option<DfaPart> {
         slots: patterns.iter().map(|p| p.slot).collect(),
         mask: u64::MAX,
         caches: Pool::new(new_cache),
+        split: Vec::new(),
+        gave_up: Default::default(),
+        resting: Default::default(),
     })
 }
 
@@ -1533,10 +1616,19 @@ impl Prefilter {
             .iter()
             .partition(|p| found.may_match(p.slot as usize));
         if ordinary.is_empty() || rest.is_empty() {
-            return Some(single);
+            if patterns.len() <= SPLIT_PATTERNS {
+                return Some(single);
+            }
+            return Some(MultiDfa {
+                parts: vec![compile_splitting_part(patterns)?],
+                ..single
+            });
         }
         Some(MultiDfa {
-            parts: vec![compile_part(&rest)?, compile_part(&ordinary)?],
+            parts: vec![
+                compile_splitting_part(&rest)?,
+                compile_splitting_part(&ordinary)?,
+            ],
             ..single
         })
     }
@@ -1549,7 +1641,9 @@ impl Prefilter {
     /// a match ending where it is reached (one byte later, as regex-automata reports), so the
     /// union over the states visited is every pattern matching in the value. Each (state,
     /// value) pair is read once (a pattern such as `a.*` puts every later position in a match
-    /// state); if the lazy DFA gives up, every pattern counts as matching.
+    /// state). If a part's lazy DFA gives up, its small parts walk the values instead
+    /// ([`DfaPart::split`]); if one of those gives up too, or the part has none, every
+    /// pattern of it counts as matching.
     pub fn scan_dfa(&self, multi: &MultiDfa, hay: &Hay, candidates: &mut Candidates) {
         self.scan_dfa_shorter_than(multi, hay, usize::MAX, candidates);
     }
@@ -1562,6 +1656,7 @@ impl Prefilter {
         max_len: usize,
         candidates: &mut Candidates,
     ) {
+        use std::sync::atomic::Ordering::Relaxed;
         if hay.is_empty() {
             return;
         }
@@ -1572,14 +1667,43 @@ impl Prefilter {
         for (part, narrow_part) in
             (multi.parts.iter().map(|p| (p, false))).chain(multi.narrow.iter().map(|p| (p, true)))
         {
-            let mut cache = part.caches.get();
             let wanted = |m: u64| m & part.mask != 0 && wide(m) != narrow_part;
-            if self
-                .try_scan_dfa(part, &mut cache, hay, max_len, wanted, candidates)
-                .is_none()
-            {
+            // (threads share the counters: a lost update only rests a part one scan more
+            // or less)
+            let resting = part.resting.load(Relaxed);
+            if resting > 0 {
+                part.resting.store(resting - 1, Relaxed);
+            } else {
+                let mut cache = part.caches.get();
+                if self
+                    .try_scan_dfa(part, &mut cache, hay, max_len, wanted, candidates)
+                    .is_some()
+                {
+                    continue;
+                }
+                part.gave_up.fetch_add(1, Relaxed);
+                if !part.split.is_empty() {
+                    part.resting.store(REST_AFTER_GIVING_UP, Relaxed);
+                }
+            }
+            if part.split.is_empty() {
                 for &slot in &part.slots {
                     candidates.credit_everywhere(slot as usize);
+                }
+                continue;
+            }
+            // given up: the small parts walk the values again (what the part credited
+            // before it gave up stays credited, which may only over-approximate)
+            for small in &part.split {
+                let mut cache = small.caches.get();
+                let wanted = |m: u64| m & small.mask != 0 && wide(m) != narrow_part;
+                if self
+                    .try_scan_dfa(small, &mut cache, hay, max_len, wanted, candidates)
+                    .is_none()
+                {
+                    for &slot in &small.slots {
+                        candidates.credit_everywhere(slot as usize);
+                    }
                 }
             }
         }
@@ -1647,7 +1771,9 @@ impl Prefilter {
                 continue;
             }
             let mut sid = dfa.start_state_forward(cache, &Input::new(value)).ok()?;
-            for &b in value {
+            // (the bytes walked, for the give-up rule: see `GIVE_UP_BYTES_PER_STATE`)
+            cache.search_start(0);
+            for (at, &b) in value.iter().enumerate() {
                 // From an untagged state the step is one table load; only a tagged result
                 // (a match, the dead state, or a transition not computed yet) takes the
                 // checked step, which computes it.
@@ -1658,17 +1784,20 @@ impl Prefilter {
                         continue;
                     }
                 }
+                cache.search_update(at);
                 sid = dfa.next_state(cache, sid, b).ok()?;
                 if sid.is_tagged() {
                     if sid.is_match() {
                         record(cache, sid, k);
                     } else if sid.is_dead() {
+                        cache.search_finish(at);
                         continue 'values;
                     } else if sid.is_quit() || sid.is_unknown() {
                         return None;
                     }
                 }
             }
+            cache.search_finish(value.len());
             sid = dfa.next_eoi_state(cache, sid).ok()?;
             if sid.is_match() {
                 record(cache, sid, k);
@@ -1922,6 +2051,69 @@ mod tests {
         assert_eq!(cand.values_of(3), Some(&[2][..]));
         assert_eq!(cand.values_of(1), Some(&[3][..]));
         assert!(!cand.may_match(5));
+    }
+
+    /// A part of many patterns whose lazy DFA gives up (making states faster than its
+    /// walks use them: a cache of the least size here) leaves the values to its small
+    /// parts, which find exactly what it would have: every regex where it matches, none
+    /// where it does not.
+    #[test]
+    fn a_dfa_that_gives_up_scans_through_its_small_parts() {
+        // bounded gaps between two letters: each pattern alone has few states, the union
+        // of twenty the combinations of their positions
+        let letters = b"abcdefgh";
+        let regexes: Vec<String> = (0..20)
+            .map(|i| {
+                let (x, y) = (letters[i % 8] as char, letters[(i * 3 + 1) % 8] as char);
+                let z = letters[(i / 8 + 2) % 8] as char;
+                format!("{x}[^{z}]{{0,5}}{y}{y}")
+            })
+            .collect();
+        let entries: Vec<Entry> = (0..20)
+            .map(|i| entry(i as u32, None, Some(&regexes[i]), "ARGS"))
+            .collect();
+        let refs: Vec<&Entry> = entries.iter().collect();
+        let pf = Prefilter::build(&refs, entries.len());
+        let args = mask(&pf, "ARGS");
+        let dfa = pf.raw_dfa.as_ref().expect("union DFA");
+        let compiled: Vec<regex::bytes::Regex> = regexes
+            .iter()
+            .map(|r| regex::bytes::Regex::new(r).unwrap())
+            .collect();
+        let mut next = rng(0xD1FF_5EED);
+        let mut hay = Hay::default();
+        for _ in 0..400 {
+            hay.clear();
+            let values: Vec<Vec<u8>> = (0..1 + next() % 4)
+                .map(|_| {
+                    (0..next() % 40)
+                        .map(|_| letters[(next() % 8) as usize])
+                        .collect()
+                })
+                .collect();
+            for (id, v) in values.iter().enumerate() {
+                hay.push(v, args, id as u32);
+            }
+            let mut cand = Candidates::new(&pf.covered);
+            pf.scan_dfa(dfa, &hay, &mut cand);
+            cand.finish();
+            for (slot, re) in compiled.iter().enumerate() {
+                let in_values: Vec<u32> = (values.iter().enumerate())
+                    .filter(|(_, v)| re.is_match(v))
+                    .map(|(id, _)| id as u32)
+                    .collect();
+                if in_values.is_empty() {
+                    assert!(!cand.may_match(slot), "{re} credited in {values:?}");
+                } else {
+                    assert_eq!(
+                        cand.values_of(slot),
+                        Some(&in_values[..]),
+                        "{re} in {values:?}"
+                    );
+                }
+            }
+        }
+        assert!(dfa.scans_given_up() > 0, "the union never gave up");
     }
 
     /// A value is credited only for what matches inside it: the separator that joins values
