@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Palisade vs a plain nginx reverse proxy (and optionally nginx + ModSecurity + CRS) on the
 # anchor scenarios (../shared/anchors/wrk/scenario.lua): GET with a query string, a 2 KB
-# urlencoded form POST, a 20 KB JSON POST. Same upstream (nginx `return 200`), same wrk
-# settings; prints req/s, p50/p99 and the ratio to the plain proxy.
+# urlencoded form POST, a 20 KB JSON POST; and with SCENARIOS="... mixed" the benign corpus
+# replayed request by request (bench/mixed.lua). Same upstream (nginx `return 200`), same
+# wrk settings; prints req/s, p50/p99 and the ratio to the plain proxy.
 #
 # The ratio is taken per round: each round runs every target on a scenario back to back
 # (the order reversed every other round, so that a drift of the shared VM does not favour
@@ -49,8 +50,14 @@ trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT_PALISADE") 2>/dev/null && break; sleep 0.1; done
 
 rss_of() { awk '/^VmRSS:/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
+# Scenario "mixed": the benign corpus (corpus/benign, 714 requests of 13 kinds), every
+# request in turn, as varied traffic arrives (bench/mixed.lua); the three anchor scenarios
+# repeat one request, which lets a WAF's caches keep everything they need.
+MIXED="$ROOT/target/bench/mixed.req"
+case " $SCENARIOS " in *" mixed "*) python3 "$ROOT/bench/corpus_requests.py" "$ROOT/corpus/benign" >"$MIXED" ;; esac
 run() { # label url scenario -> "rps p50 p99 non2xx sockerr"
-  wrk $WRK_ARGS -s "$LUA" "$2" -- "$3" | grep '^RESULT' | sed 's/[a-z0-9_]*=//g' | cut -d' ' -f2-
+  if [ "$3" = mixed ]; then set -- "$1" "$2" "$MIXED" "$ROOT/bench/mixed.lua"; else set -- "$1" "$2" "$3" "$LUA"; fi
+  wrk $WRK_ARGS -s "$4" "$2" -- "$3" | grep '^RESULT' | sed 's/[a-z0-9_]*=//g' | cut -d' ' -f2-
 }
 
 targets=("plain http://127.0.0.1:18081" "palisade http://127.0.0.1:$PORT_PALISADE")
