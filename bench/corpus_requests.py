@@ -5,7 +5,9 @@ length in bytes on a line, then the bytes. Usage: corpus_requests.py DIR|FILE...
 The requests are built as `palisade::corpus::CorpusEntry::to_model` sees them: the
 entry's headers, `Host: app.example.com` when it has none, a Content-Length for a body (or
 a POST/PUT/PATCH without one), `body_base64` decoded. Entries whose path a server cannot
-take as a request target (whitespace, control bytes) are left out and counted on stderr.
+take as a request target (whitespace, control bytes) or that ask for a protocol switch
+(`Upgrade`: a tunnel wrk would wait on), and HEAD requests (wrk's parser would wait for
+the body the response's Content-Length announces) are left out and counted on stderr.
 """
 import base64
 import json
@@ -20,7 +22,8 @@ def requests(path):
             continue
         e = json.loads(line)
         target = e["path"]
-        if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
+        upgrade = any(n.lower() == "upgrade" for n in e.get("headers", {}))
+        if upgrade or e.get("method") == "HEAD" or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
             yield None
             continue
         body = e.get("body", "")
