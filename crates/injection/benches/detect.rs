@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use palisade_injection::{detect_sqli, detect_xss};
+use palisade_injection::{detect_sqli, detect_xss, port_sqli, sqli_engine};
 
 /// Values an application commonly receives in query strings, forms and JSON.
 const BENIGN: &[&str] = &[
@@ -67,11 +67,16 @@ fn mb_per_s(values: &[Vec<u8>], f: &dyn Fn(&[u8]) -> bool) -> f64 {
 
 fn report(name: &str, values: Vec<Vec<u8>>) {
     let sqli = mb_per_s(&values, &|v| detect_sqli(v).is_some());
+    // the SQLi engine alone (no shortcuts), ours and the `libinjectionrs` port it replaced
+    let engine = mb_per_s(&values, &|v| sqli_engine(v).is_some());
+    let port = mb_per_s(&values, &|v| port_sqli(v).is_some());
     let xss = mb_per_s(&values, &|v| detect_xss(v));
     let avg = values.iter().map(Vec::len).sum::<usize>() / values.len().max(1);
     println!(
-        "{name:<28} {:>4} values, avg {avg:>6} B: detect_sqli {sqli:>8.1} MB/s  detect_xss {xss:>8.1} MB/s",
-        values.len()
+        "{name:<28} {:>5} values, avg {avg:>6} B: detect_sqli {sqli:>8.1} MB/s  \
+         engine {engine:>7.1} (port {port:>6.1}, {:>4.1}x)  detect_xss {xss:>8.1} MB/s",
+        values.len(),
+        engine / port
     );
 }
 
@@ -128,7 +133,13 @@ fn main() {
     report("benign argument values", bytes(BENIGN));
     let corpus = corpus_args();
     if !corpus.is_empty() {
+        let engine_runs: Vec<Vec<u8>> = corpus
+            .iter()
+            .filter(|v| palisade_injection::sqli_runs_engine(v))
+            .cloned()
+            .collect();
         report("corpus/benign ARGS", corpus);
+        report("  those reaching the engine", engine_runs);
     }
     report("attack argument values", bytes(ATTACKS));
     report(
