@@ -134,6 +134,72 @@ const GIVING_UP_CACHE_BYTES: usize = 4 << 20;
 #[cfg(test)]
 const GIVING_UP_CACHE_BYTES: usize = 0;
 
+/// Most parts [`Prefilter::try_scan_lockstep`] walks at once.
+const LOCKSTEP_PARTS: usize = 16;
+
+/// Credits the rule slots of the match states a walk meets, once per (state, value).
+struct MatchRecorder {
+    /// (state, value) pairs already read, direct-mapped by hash: a collision only means
+    /// reading a pair twice (harmless), while a stale state id after a cache clear could
+    /// hide the state that now has that id, so the table is emptied on every clear.
+    /// (allocated at the first match state: most passes over a request meet none)
+    seen: Vec<Option<(LazyStateID, usize)>>,
+    clears: usize,
+    last: Option<(LazyStateID, usize)>,
+}
+
+impl MatchRecorder {
+    const SEEN: usize = 512;
+
+    fn new(cache: &Cache) -> MatchRecorder {
+        MatchRecorder {
+            seen: Vec::new(),
+            clears: cache.clear_count(),
+            last: None,
+        }
+    }
+
+    /// Credits the slots of match state `sid` of `part` (reading its cache) for value `k`.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        prefilter: &Prefilter,
+        part: &DfaPart,
+        cache: &mut Cache,
+        sid: LazyStateID,
+        hay: &Hay,
+        k: usize,
+        candidates: &mut Candidates,
+    ) {
+        if cache.clear_count() != self.clears {
+            self.clears = cache.clear_count();
+            self.seen.iter_mut().for_each(|s| *s = None);
+            self.last = None;
+        }
+        if self.last == Some((sid, k)) {
+            return;
+        }
+        self.last = Some((sid, k));
+        let hasher = crate::fxhash::FxBuild::default();
+        let h = (std::hash::BuildHasher::hash_one(&hasher, (sid, k)) >> 40) as usize % Self::SEEN;
+        if self.seen.is_empty() {
+            self.seen.resize(Self::SEEN, None);
+        }
+        if self.seen[h] == Some((sid, k)) {
+            return;
+        }
+        self.seen[h] = Some((sid, k));
+        let (mask, id) = (hay.mask(k), hay.id(k));
+        for i in 0..part.dfa.match_len(cache, sid) {
+            let pid = part.dfa.match_pattern(cache, sid, i);
+            let slot = part.slots[pid.as_usize()] as usize;
+            if prefilter.reads(slot, mask) {
+                candidates.credit(slot, id);
+            }
+        }
+    }
+}
+
 impl MultiDfa {
     /// How many scans a part of many patterns gave up and left to its small parts (see
     /// [`DfaPart::split`]).
@@ -1703,9 +1769,13 @@ impl Prefilter {
             if part.split.is_empty() {
                 credit_everywhere(part, candidates);
             }
-            for small in &part.split {
-                if !walk(small, candidates) {
-                    credit_everywhere(small, candidates);
+            for parts in part.split.chunks(LOCKSTEP_PARTS) {
+                let wanted = |p: &DfaPart, m: u64| m & p.mask != 0 && wide(m) != narrow_part;
+                let failed = self.try_scan_lockstep(parts, hay, max_len, wanted, candidates);
+                for (i, small) in parts.iter().enumerate() {
+                    if failed & 1 << i != 0 {
+                        credit_everywhere(small, candidates);
+                    }
                 }
             }
         }
@@ -1721,41 +1791,9 @@ impl Prefilter {
         candidates: &mut Candidates,
     ) -> Option<()> {
         let dfa = &*multi.dfa;
-        // (state, value) pairs already read, direct-mapped by hash: a collision only means
-        // reading a pair twice (harmless), while a stale state id after a cache clear could
-        // hide the state that now has that id, so the table is emptied on every clear.
-        // (allocated at the first match state: most passes over a request meet none)
-        const SEEN: usize = 512;
-        let mut seen: Vec<Option<(LazyStateID, usize)>> = Vec::new();
-        let mut clears = cache.clear_count();
-        let hasher = crate::fxhash::FxBuild::default();
-        let mut last: Option<(LazyStateID, usize)> = None;
+        let mut recorder = MatchRecorder::new(cache);
         let mut record = |cache: &mut Cache, sid: LazyStateID, k: usize| {
-            if cache.clear_count() != clears {
-                clears = cache.clear_count();
-                seen.iter_mut().for_each(|s| *s = None);
-                last = None;
-            }
-            if last == Some((sid, k)) {
-                return;
-            }
-            last = Some((sid, k));
-            let h = (std::hash::BuildHasher::hash_one(&hasher, (sid, k)) >> 40) as usize % SEEN;
-            if seen.is_empty() {
-                seen.resize(SEEN, None);
-            }
-            if seen[h] == Some((sid, k)) {
-                return;
-            }
-            seen[h] = Some((sid, k));
-            let (mask, id) = (hay.mask(k), hay.id(k));
-            for i in 0..dfa.match_len(cache, sid) {
-                let pid = dfa.match_pattern(cache, sid, i);
-                let slot = multi.slots[pid.as_usize()] as usize;
-                if self.reads(slot, mask) {
-                    candidates.credit(slot, id);
-                }
-            }
+            recorder.record(self, multi, cache, sid, hay, k, candidates);
         };
         'values: for k in 0..hay.len() {
             // Each value on its own, as its rule sees it: text start and end at its edges
@@ -1808,6 +1846,111 @@ impl Prefilter {
             }
         }
         Some(())
+    }
+
+    /// Walks the values of `hay` through all of `parts` at once, byte by byte: the parts'
+    /// table loads are independent, so the processor overlaps them, where one part after
+    /// another waits on each load in turn (the transition tables of eight small parts
+    /// outgrow the L1 cache, and a walk through them was a fifth of varied traffic's
+    /// inspection, two thirds of it the load feeding the next step). `wanted` says which
+    /// values each part walks. Returns the parts whose lazy DFA gave up, as bits (their
+    /// slots are then the caller's to credit everywhere); at most [`LOCKSTEP_PARTS`].
+    fn try_scan_lockstep(
+        &self,
+        parts: &[DfaPart],
+        hay: &Hay,
+        max_len: usize,
+        wanted: impl Fn(&DfaPart, u64) -> bool,
+        candidates: &mut Candidates,
+    ) -> u64 {
+        debug_assert!(parts.len() <= LOCKSTEP_PARTS);
+        let mut guards: Vec<_> = parts.iter().map(|p| p.caches.get()).collect();
+        let mut caches: Vec<&mut Cache> = guards.iter_mut().map(|g| &mut **g).collect();
+        let mut recorders: Vec<MatchRecorder> =
+            caches.iter().map(|c| MatchRecorder::new(c)).collect();
+        let mut failed = 0u64;
+        let mut sids = [LazyStateID::default(); LOCKSTEP_PARTS];
+        // the parts still walking the current value
+        let mut alive = [0u8; LOCKSTEP_PARTS];
+        for k in 0..hay.len() {
+            let (mask, value) = (hay.mask(k), hay.get(k));
+            if value.len() >= max_len {
+                continue;
+            }
+            let mut n = 0;
+            for (i, part) in parts.iter().enumerate() {
+                if failed & 1 << i != 0 || !wanted(part, mask) {
+                    continue;
+                }
+                match part.dfa.start_state_forward(caches[i], &Input::new(value)) {
+                    Ok(sid) => {
+                        sids[i] = sid;
+                        caches[i].search_start(0);
+                        alive[n] = i as u8;
+                        n += 1;
+                    }
+                    Err(_) => failed |= 1 << i,
+                }
+            }
+            for (at, &b) in value.iter().enumerate() {
+                if n == 0 {
+                    break;
+                }
+                let mut j = 0;
+                while j < n {
+                    let i = usize::from(alive[j]);
+                    let (dfa, cache, sid) = (&*parts[i].dfa, &mut *caches[i], sids[i]);
+                    if !sid.is_tagged() {
+                        let next = dfa.next_state_untagged(cache, sid, b);
+                        if !next.is_tagged() {
+                            sids[i] = next;
+                            j += 1;
+                            continue;
+                        }
+                    }
+                    cache.search_update(at);
+                    let next = dfa.next_state(cache, sid, b);
+                    let stop = match next {
+                        Ok(next) if next.is_match() => {
+                            sids[i] = next;
+                            recorders[i].record(self, &parts[i], cache, next, hay, k, candidates);
+                            false
+                        }
+                        Ok(next) if next.is_dead() => {
+                            cache.search_finish(at);
+                            true
+                        }
+                        Ok(next) if !next.is_quit() && !next.is_unknown() => {
+                            sids[i] = next;
+                            false
+                        }
+                        _ => {
+                            failed |= 1 << i;
+                            true
+                        }
+                    };
+                    if stop {
+                        n -= 1;
+                        alive[j] = alive[n];
+                    } else {
+                        j += 1;
+                    }
+                }
+            }
+            for &i in &alive[..n] {
+                let i = usize::from(i);
+                let (dfa, cache) = (&*parts[i].dfa, &mut *caches[i]);
+                cache.search_finish(value.len());
+                match dfa.next_eoi_state(cache, sids[i]) {
+                    Ok(sid) if sid.is_match() => {
+                        recorders[i].record(self, &parts[i], cache, sid, hay, k, candidates)
+                    }
+                    Ok(sid) if !sid.is_quit() && !sid.is_unknown() => {}
+                    _ => failed |= 1 << i,
+                }
+            }
+        }
+        failed
     }
 
     /// Credits the slots of `tests` ((test, slot) pairs) for the values of `hay` their test
@@ -2116,6 +2259,87 @@ mod tests {
             }
         }
         assert!(dfa.scans_given_up() > 0, "the union never gave up");
+    }
+
+    /// Walking parts in lockstep credits what walking each alone credits: parts of
+    /// anchored, unanchored and end-anchored patterns (matched at the value's end) side by
+    /// side, each part's matches credited to its own slots.
+    #[test]
+    fn parts_walked_in_lockstep_credit_what_each_matches() {
+        let letters = b"abcdefgh";
+        let groups: [&[&str]; 5] = [
+            &["^ab", "^ba", "^c"],
+            &["^[a-h]{3}c", "^d[a-h]e"],
+            &["c[a-h]{0,3}d", "hh"],
+            &["^[a-h]g", "^e"],
+            &["f[^a]{2}f", "ga$", "^h[a-h]*h$"],
+        ];
+        let regexes: Vec<&str> = groups.iter().flat_map(|g| g.iter().copied()).collect();
+        let entries: Vec<Entry> = (0..regexes.len())
+            .map(|i| entry(i as u32, None, Some(regexes[i]), "ARGS"))
+            .collect();
+        let refs: Vec<&Entry> = entries.iter().collect();
+        let pf = Prefilter::build(&refs, entries.len());
+        let args = mask(&pf, "ARGS");
+        let mut slot = 0u32;
+        let parts: Vec<DfaPart> = groups
+            .iter()
+            .map(|g| {
+                let patterns: Vec<DfaPattern> = g
+                    .iter()
+                    .map(|&regex| {
+                        slot += 1;
+                        DfaPattern {
+                            regex,
+                            slot: slot - 1,
+                            lowered: false,
+                        }
+                    })
+                    .collect();
+                let mut part = compile_part(&patterns).expect("part");
+                part.mask = args;
+                part
+            })
+            .collect();
+        let compiled: Vec<regex::bytes::Regex> = regexes
+            .iter()
+            .map(|r| regex::bytes::Regex::new(r).unwrap())
+            .collect();
+        let mut next = rng(0x10C5_7E90);
+        let mut hay = Hay::default();
+        for _ in 0..300 {
+            hay.clear();
+            let values: Vec<Vec<u8>> = (0..1 + next() % 5)
+                .map(|_| {
+                    (0..next() % 12)
+                        .map(|_| letters[(next() % 8) as usize])
+                        .collect()
+                })
+                .collect();
+            for (id, v) in values.iter().enumerate() {
+                hay.push(v, args, id as u32);
+            }
+            let mut cand = Candidates::new(&pf.covered);
+            let wanted = |p: &DfaPart, m: u64| m & p.mask != 0;
+            let failed = pf.try_scan_lockstep(&parts, &hay, usize::MAX, wanted, &mut cand);
+            assert_eq!(failed, 0);
+            cand.finish();
+            for (slot, re) in compiled.iter().enumerate() {
+                let in_values: Vec<u32> = (values.iter().enumerate())
+                    .filter(|(_, v)| re.is_match(v))
+                    .map(|(id, _)| id as u32)
+                    .collect();
+                if in_values.is_empty() {
+                    assert!(!cand.may_match(slot), "{re} credited in {values:?}");
+                } else {
+                    assert_eq!(
+                        cand.values_of(slot),
+                        Some(&in_values[..]),
+                        "{re} in {values:?}"
+                    );
+                }
+            }
+        }
     }
 
     /// A value is credited only for what matches inside it: the separator that joins values
