@@ -220,8 +220,9 @@ pub fn xss_is_trivial(input: &[u8]) -> bool {
 /// tokenizer turns it into at most two tokens (an optional number, then one word that
 /// swallows every following word character), none of the quote or comment re-parses apply,
 /// and the only blacklisted fingerprint of that shape, `1U` (`1union`), is whitelisted when
-/// the input has exactly two tokens. Skipping the engine saves its per-call cost (a few µs)
-/// on such values; `tests::single_words_are_never_sqli` checks the claim against the engine.
+/// the input has exactly two tokens. Skipping the engine saves its per-call cost on such
+/// values (~0.5 µs for a short value; a few µs with the port it replaced);
+/// `tests::single_words_are_never_sqli` checks the claim against the engine.
 fn is_single_word(input: &[u8]) -> bool {
     input
         .iter()
