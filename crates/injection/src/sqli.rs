@@ -876,18 +876,14 @@ fn read(t: &'static Tables, s: &[u8], context: Context) -> Reading {
         }
 
         // two tokens
-        while more && pos <= MAX_TOKENS && pos - left < 2 {
-            let mut tok = Token::EMPTY;
-            if !tk.next(&mut tok) {
-                more = false;
-            } else if tok.is(COMMENT) {
-                last_comment = tok;
-            } else {
-                last_comment.kind = NONE;
-                tv[pos] = tok;
-                pos += 1;
-            }
-        }
+        fetch(
+            &mut tk,
+            &mut tv,
+            &mut pos,
+            left + 2,
+            &mut more,
+            &mut last_comment,
+        );
         if pos - left < 2 {
             left = pos;
             continue;
@@ -999,18 +995,14 @@ fn read(t: &'static Tables, s: &[u8], context: Context) -> Reading {
         }
 
         // three tokens
-        while more && pos <= MAX_TOKENS && pos - left < 3 {
-            let mut tok = Token::EMPTY;
-            if !tk.next(&mut tok) {
-                more = false;
-            } else if tok.is(COMMENT) {
-                last_comment = tok;
-            } else {
-                last_comment.kind = NONE;
-                tv[pos] = tok;
-                pos += 1;
-            }
-        }
+        fetch(
+            &mut tk,
+            &mut tv,
+            &mut pos,
+            left + 3,
+            &mut more,
+            &mut last_comment,
+        );
         if pos - left < 3 {
             left = pos;
             continue;
@@ -1086,6 +1078,31 @@ fn read(t: &'static Tables, s: &[u8], context: Context) -> Reading {
         r.count += 1;
     }
     with_evil(r)
+}
+
+/// Reads tokens into `tv` from `pos` on until it reaches `until` (or the fold's room ends, or
+/// the input: then `more` turns false). Comments are set aside, the last one in
+/// `last_comment` (cleared by any later token), as the fold appends it at the end.
+fn fetch(
+    tk: &mut Tokenizer,
+    tv: &mut [Token],
+    pos: &mut usize,
+    until: usize,
+    more: &mut bool,
+    last_comment: &mut Token,
+) {
+    while *more && *pos <= MAX_TOKENS && *pos < until {
+        let mut tok = Token::EMPTY;
+        if !tk.next(&mut tok) {
+            *more = false;
+        } else if tok.is(COMMENT) {
+            *last_comment = tok;
+        } else {
+            last_comment.kind = NONE;
+            tv[*pos] = tok;
+            *pos += 1;
+        }
+    }
 }
 
 /// Three tokens that fold into the first: arithmetic and comparisons (`1+1`, `x=1`,

@@ -2202,6 +2202,30 @@ mod tests {
     /// walks use them: a cache of the least size here) leaves the values to its small
     /// parts, which find exactly what it would have: every regex where it matches, none
     /// where it does not.
+    /// Every pattern (slot `i` is `compiled[i]`) is credited in exactly the values it
+    /// matches.
+    fn assert_credits_are_matches(
+        cand: &Candidates,
+        compiled: &[regex::bytes::Regex],
+        values: &[Vec<u8>],
+    ) {
+        for (slot, re) in compiled.iter().enumerate() {
+            let in_values: Vec<u32> = (values.iter().enumerate())
+                .filter(|(_, v)| re.is_match(v))
+                .map(|(id, _)| id as u32)
+                .collect();
+            if in_values.is_empty() {
+                assert!(!cand.may_match(slot), "{re} credited in {values:?}");
+            } else {
+                assert_eq!(
+                    cand.values_of(slot),
+                    Some(&in_values[..]),
+                    "{re} in {values:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_dfa_that_gives_up_scans_through_its_small_parts() {
         // bounded gaps between two letters: each pattern alone has few states, the union
@@ -2242,21 +2266,7 @@ mod tests {
             let mut cand = Candidates::new(&pf.covered);
             pf.scan_dfa(dfa, &hay, &mut cand);
             cand.finish();
-            for (slot, re) in compiled.iter().enumerate() {
-                let in_values: Vec<u32> = (values.iter().enumerate())
-                    .filter(|(_, v)| re.is_match(v))
-                    .map(|(id, _)| id as u32)
-                    .collect();
-                if in_values.is_empty() {
-                    assert!(!cand.may_match(slot), "{re} credited in {values:?}");
-                } else {
-                    assert_eq!(
-                        cand.values_of(slot),
-                        Some(&in_values[..]),
-                        "{re} in {values:?}"
-                    );
-                }
-            }
+            assert_credits_are_matches(&cand, &compiled, &values);
         }
         assert!(dfa.scans_given_up() > 0, "the union never gave up");
     }
@@ -2324,21 +2334,7 @@ mod tests {
             let failed = pf.try_scan_lockstep(&parts, &hay, usize::MAX, wanted, &mut cand);
             assert_eq!(failed, 0);
             cand.finish();
-            for (slot, re) in compiled.iter().enumerate() {
-                let in_values: Vec<u32> = (values.iter().enumerate())
-                    .filter(|(_, v)| re.is_match(v))
-                    .map(|(id, _)| id as u32)
-                    .collect();
-                if in_values.is_empty() {
-                    assert!(!cand.may_match(slot), "{re} credited in {values:?}");
-                } else {
-                    assert_eq!(
-                        cand.values_of(slot),
-                        Some(&in_values[..]),
-                        "{re} in {values:?}"
-                    );
-                }
-            }
+            assert_credits_are_matches(&cand, &compiled, &values);
         }
     }
 
