@@ -142,6 +142,11 @@ fn main() {
         report("  those reaching the engine", engine_runs);
     }
     report("attack argument values", bytes(ATTACKS));
+    // letters and spaces only: what `is_plain_phrase` reads word by word
+    report(
+        "benign 2 KiB plain phrase",
+        vec![repeat("the quick brown fox jumps over the lazy dog ", 2048).into_bytes()],
+    );
     report(
         "benign 4 KiB prose",
         vec![repeat("The quick brown fox jumps over the lazy dog. ", 4096).into_bytes()],
