@@ -336,24 +336,10 @@ impl<'a> Tokenizer<'a> {
 
     /// The input's start as the rest of a string its context opened.
     fn first_in_quote(&mut self, out: &mut Token) -> usize {
-        let (s, quote) = (self.s, self.context.quote);
-        let mut from = 0;
-        while let Some(q) = s[from..].iter().position(|&b| b == quote).map(|i| from + i) {
-            if q > 0 && self.backslash_escaped(q - 1) {
-                from = q + 1;
-            } else if q + 1 < s.len() && s[q + 1] == quote {
-                from = q + 2;
-            } else {
-                out.assign(STRING, &s[..q]);
-                out.str_close = quote;
-                return q + 1;
-            }
-            if from >= s.len() {
-                break;
-            }
-        }
-        out.assign(STRING, s);
-        s.len()
+        // a string whose opening quote is before the input: none opened it here
+        let end = self.string(0, self.context.quote, 0, out);
+        out.str_open = 0;
+        end
     }
 
     /// Reads what starts at `pos` (whitespace sets no token); returns where it ends.
@@ -525,7 +511,8 @@ impl<'a> Tokenizer<'a> {
         run % 2 == 1
     }
 
-    /// A string opened by `delim` at `pos + offset - 1`; its content starts at `pos + offset`.
+    /// A string closed by `delim` whose content starts at `pos + offset` (opened by the
+    /// `delim` before it, or by the reading's context when `offset` is 0).
     fn string(&mut self, pos: usize, delim: u8, offset: usize, out: &mut Token) -> usize {
         let s = self.s;
         let start = pos + offset;

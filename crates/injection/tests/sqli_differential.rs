@@ -7,37 +7,19 @@
 
 mod common;
 
+use std::borrow::Cow;
+
+use palisade_http::transform::Transform;
 use palisade_injection::{port_sqli, sqli_engine};
 
-/// Values of one line: as-is, and URL-decoded when that changes it.
+/// Values of one line: as-is, and URL-decoded (the project's `urlDecode`) when that
+/// changes it.
 fn with_decoded(line: &str, out: &mut Vec<Vec<u8>>) {
-    let raw = line.as_bytes().to_vec();
-    let decoded = url_decode(&raw);
-    if decoded != raw {
+    let raw = line.as_bytes();
+    if let Cow::Owned(decoded) = Transform::UrlDecode.apply(raw) {
         out.push(decoded);
     }
-    out.push(raw);
-}
-
-fn url_decode(s: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
+    out.push(raw.to_vec());
 }
 
 fn lines_of(path: &std::path::Path, out: &mut Vec<Vec<u8>>) {
