@@ -955,9 +955,7 @@ impl<'a> Transaction<'a> {
         let traits_of: Vec<usize> = values
             .iter()
             .map(|(v, _, plain)| match plain {
-                // (long plain values are prose, with spaces and capitals: not read again)
-                true if v.len() <= 128 => palisade_http::transform::PlainTraits::of(v).index(),
-                true => 7,
+                true => palisade_http::transform::PlainTraits::of(v).index(),
                 false => NOT_PLAIN,
             })
             .collect();

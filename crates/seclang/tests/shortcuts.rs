@@ -250,7 +250,8 @@ fn shortcuts_agree_with_exhaustive_evaluation_on_short_and_lowercased_results() 
          SecRule ARGS \"@rx ^x$\" \"id:7,phase:1,pass,t:none,t:utf8toUnicode,t:base64Decode\"\n\
          SecRule ARGS \"@rx ^%u00e9$\" \"id:8,phase:1,pass,t:none,t:base64Decode,t:utf8toUnicode\"\n\
          SecRule ARGS \"@rx ^(?u:[a-cé])d$\" \"id:9,phase:1,pass,t:none,t:lowercase\"\n\
-         SecRule ARGS \"@rx ^zzzzzzzz$\" \"id:10,phase:1,pass,t:none,t:base64Decode\"\n",
+         SecRule ARGS \"@rx ^zzzzzzzz$\" \"id:10,phase:1,pass,t:none,t:base64Decode\"\n\
+         SecRule ARGS \"@rx union select\" \"id:11,phase:1,pass,t:none,t:cmdLine\"\n",
         std::path::Path::new("short.conf"),
     )
     .expect("rules load");
@@ -284,6 +285,17 @@ fn shortcuts_agree_with_exhaustive_evaluation_on_short_and_lowercased_results() 
         b64("é"),
         "AD".into(),
         b64("zzzzzzzz"),
+        // long plain prose (its traits are read whole): cmdLine turns its comma into a
+        // space, which it only lowercases without one
+        "Please Union,Select the blue one if it is still in stock and update my account \
+         when you can thanks for the great service and the quick delivery as always"
+            .into(),
+        "Please Union Select the blue one if it is still in stock and update my account \
+         when you can thanks for the great service and the quick delivery as always"
+            .into(),
+        "Please Union Select the blue one if it is still in stock, and update my account \
+         when you can thanks for the great service and the quick delivery as always"
+            .into(),
     ];
     let mut matched = std::collections::BTreeSet::new();
     for value in &values {
@@ -293,7 +305,7 @@ fn shortcuts_agree_with_exhaustive_evaluation_on_short_and_lowercased_results() 
     }
     assert_eq!(
         matched.into_iter().collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
         "every rule matches some value"
     );
 }
