@@ -1,0 +1,82 @@
+#![no_main]
+//! The CRS engine's shortcuts against its exhaustive evaluation on arbitrary requests: the
+//! prefilter that skips rules (literal automata, regex DFAs, value tests, pipelines it
+//! judges by a value's traits), the restriction of a candidate rule to the values that made
+//! it one, folded and remembered rules. A request through CRS 4.28 at paranoia levels 1
+//! and 4, request and response phases, must give the same matches (rule, target, value,
+//! message, data), TX and interruption both ways, and must not panic.
+//!
+//! CRS is read from `PALISADE_CRS` (default `../../shared/data/crs` beside this crate).
+//! Seeds: `cargo run --release -p palisade-seclang --example ftw_requests --
+//! ../shared/data/crs/tests/regression/tests fuzz/corpus/crs_shortcuts`.
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use palisade_seclang::{ftw, CrsLoad, RuleMatch, RuleSet, Transaction};
+
+fn rules() -> &'static RuleSet {
+    static RULES: OnceLock<RuleSet> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let dir = std::env::var_os("PALISADE_CRS").map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/crs"),
+            std::path::PathBuf::from,
+        );
+        CrsLoad {
+            dir,
+            preamble:
+                "SecRuleEngine DetectionOnly\nSecRequestBodyAccess On\nSecResponseBodyAccess On\n"
+                    .into(),
+            ..Default::default()
+        }
+        .load()
+        .expect("CRS loads (set PALISADE_CRS)")
+    })
+}
+
+type Outcome = (Vec<String>, Vec<(String, Vec<u8>)>, String);
+
+fn run(parsed: &ftw::Parsed, level: &str, exhaustive: bool) -> Outcome {
+    let mut tx = Transaction::new(rules(), &parsed.model, &parsed.body);
+    tx.set_exhaustive(exhaustive);
+    tx.set_tx("blocking_paranoia_level", level);
+    tx.set_tx("detection_paranoia_level", level);
+    tx.process_request();
+    let resp = ftw::albedo_response(&parsed.model, &parsed.body);
+    tx.set_response(&resp);
+    tx.process_response();
+    let describe = |m: &RuleMatch| {
+        format!(
+            "{} {} {:?} {} | {}",
+            m.id,
+            m.target,
+            String::from_utf8_lossy(&m.value),
+            m.msg,
+            m.logdata
+        )
+    };
+    let vars = tx
+        .tx_vars()
+        .into_iter()
+        .filter(|(k, _)| !matches!(*k, "duration" | "unique_id"))
+        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .collect();
+    (
+        tx.matches.iter().map(describe).collect(),
+        vars,
+        format!("{:?}", tx.interruption),
+    )
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(parsed) = ftw::parse_lenient(data) else {
+        return;
+    };
+    for level in ["1", "4"] {
+        let fast = run(&parsed, level, false);
+        let slow = run(&parsed, level, true);
+        assert_eq!(
+            fast, slow,
+            "shortcuts and exhaustive evaluation differ at PL{level}"
+        );
+    }
+});
