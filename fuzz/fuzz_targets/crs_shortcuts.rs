@@ -12,7 +12,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use palisade_seclang::{ftw, CrsLoad, RuleMatch, RuleSet, Transaction};
+use palisade_seclang::{ftw, CrsLoad, RuleSet};
 
 fn rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
@@ -33,47 +33,13 @@ fn rules() -> &'static RuleSet {
     })
 }
 
-type Outcome = (Vec<String>, Vec<(String, Vec<u8>)>, String);
-
-fn run(parsed: &ftw::Parsed, level: &str, exhaustive: bool) -> Outcome {
-    let mut tx = Transaction::new(rules(), &parsed.model, &parsed.body);
-    tx.set_exhaustive(exhaustive);
-    tx.set_tx("blocking_paranoia_level", level);
-    tx.set_tx("detection_paranoia_level", level);
-    tx.process_request();
-    let resp = ftw::albedo_response(&parsed.model, &parsed.body);
-    tx.set_response(&resp);
-    tx.process_response();
-    let describe = |m: &RuleMatch| {
-        format!(
-            "{} {} {:?} {} | {}",
-            m.id,
-            m.target,
-            String::from_utf8_lossy(&m.value),
-            m.msg,
-            m.logdata
-        )
-    };
-    let vars = tx
-        .tx_vars()
-        .into_iter()
-        .filter(|(k, _)| !matches!(*k, "duration" | "unique_id"))
-        .map(|(k, v)| (k.to_string(), v.to_vec()))
-        .collect();
-    (
-        tx.matches.iter().map(describe).collect(),
-        vars,
-        format!("{:?}", tx.interruption),
-    )
-}
-
 fuzz_target!(|data: &[u8]| {
     let Ok(parsed) = ftw::parse_lenient(data) else {
         return;
     };
     for level in ["1", "4"] {
-        let fast = run(&parsed, level, false);
-        let slow = run(&parsed, level, true);
+        let fast = ftw::transaction_outcome(rules(), &parsed, level, false);
+        let slow = ftw::transaction_outcome(rules(), &parsed, level, true);
         assert_eq!(
             fast, slow,
             "shortcuts and exhaustive evaluation differ at PL{level}"

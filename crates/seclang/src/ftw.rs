@@ -431,6 +431,52 @@ fn strict_parse_ok(raw: &[u8]) -> bool {
     matches!(req.parse(raw), Ok(httparse::Status::Complete(_)))
 }
 
+/// What a transaction does with a request (see [`transaction_outcome`]): its matches (rule,
+/// target, value, message, data), its TX but the time and the per-transaction id (which
+/// differ between any two runs), and its interruption.
+pub type TxOutcome = (Vec<String>, Vec<(String, Vec<u8>)>, String);
+
+/// Runs `parsed` through `rules` at paranoia level `level`, request phases then response
+/// phases on [`albedo_response`]'s answer, with the engine's shortcuts or `exhaustive`ly
+/// (every rule on every value). The shortcuts must never change the outcome:
+/// `tests/shortcuts.rs` and the `crs_shortcuts` fuzz target compare the two.
+pub fn transaction_outcome(
+    rules: &RuleSet,
+    parsed: &Parsed,
+    level: &str,
+    exhaustive: bool,
+) -> TxOutcome {
+    let mut tx = Transaction::new(rules, &parsed.model, &parsed.body);
+    tx.set_exhaustive(exhaustive);
+    tx.set_tx("blocking_paranoia_level", level);
+    tx.set_tx("detection_paranoia_level", level);
+    tx.process_request();
+    let resp = albedo_response(&parsed.model, &parsed.body);
+    tx.set_response(&resp);
+    tx.process_response();
+    let matches = tx
+        .matches
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} {:?} {} | {}",
+                m.id,
+                m.target,
+                String::from_utf8_lossy(&m.value),
+                m.msg,
+                m.logdata
+            )
+        })
+        .collect();
+    let vars = tx
+        .tx_vars()
+        .into_iter()
+        .filter(|(k, _)| !matches!(*k, "duration" | "unique_id"))
+        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .collect();
+    (matches, vars, format!("{:?}", tx.interruption))
+}
+
 /// The response the suite's `albedo` backend gives: `POST /reflect` echoes a JSON spec.
 pub fn albedo_response(req: &RequestModel, body: &[u8]) -> Response<'static> {
     let mut resp = Response {

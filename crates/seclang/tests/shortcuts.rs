@@ -7,35 +7,10 @@
 
 use std::path::PathBuf;
 
-use palisade_seclang::{ftw, CrsLoad, RuleMatch, RuleSet, Transaction};
+use palisade_seclang::{ftw, CrsLoad, RuleSet, Transaction};
 
 fn crs() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/crs")
-}
-
-type Outcome = (Vec<String>, Vec<(String, Vec<u8>)>, String);
-
-fn run(rules: &RuleSet, parsed: &ftw::Parsed, level: &str, exhaustive: bool) -> Outcome {
-    let mut tx = Transaction::new(rules, &parsed.model, &parsed.body);
-    tx.set_exhaustive(exhaustive);
-    tx.set_tx("blocking_paranoia_level", level);
-    tx.set_tx("detection_paranoia_level", level);
-    tx.process_request();
-    let resp = ftw::albedo_response(&parsed.model, &parsed.body);
-    tx.set_response(&resp);
-    tx.process_response();
-    let describe = |m: &RuleMatch| {
-        format!(
-            "{} {} {:?} {} | {}",
-            m.id,
-            m.target,
-            String::from_utf8_lossy(&m.value),
-            m.msg,
-            m.logdata
-        )
-    };
-    let matches = tx.matches.iter().map(describe).collect();
-    (matches, tx_vars(&tx), format!("{:?}", tx.interruption))
 }
 
 /// A transaction's TX variables but the time and the per-transaction id, which differ
@@ -75,8 +50,8 @@ fn shortcuts_agree_with_exhaustive_evaluation_on_the_crs_suite() {
             };
             requests += 1;
             for level in ["1", "4"] {
-                let fast = run(&rules, &parsed, level, false);
-                let slow = run(&rules, &parsed, level, true);
+                let fast = ftw::transaction_outcome(&rules, &parsed, level, false);
+                let slow = ftw::transaction_outcome(&rules, &parsed, level, true);
                 if fast != slow {
                     disagreements.push(format!(
                         "{} at PL{level}:\n  shortcuts:  {:?}\n  exhaustive: {:?}",
@@ -161,8 +136,8 @@ fn shortcuts_agree_with_exhaustive_evaluation_on_repeated_json_names() {
         let repeats = args.iter().filter(|a| a.name_repeats.is_some()).count();
         assert!(repeats > 6, "{repeats} repeated names in {body}");
         for level in ["1", "4"] {
-            let fast = run(&rules, &parsed, level, false);
-            let slow = run(&rules, &parsed, level, true);
+            let fast = ftw::transaction_outcome(&rules, &parsed, level, false);
+            let slow = ftw::transaction_outcome(&rules, &parsed, level, true);
             assert_eq!(fast, slow, "PL{level}: {body}");
             repeated_matches += fast
                 .0
