@@ -65,6 +65,37 @@ pub enum Entry {
     Marker(String),
 }
 
+/// An entry as a transaction first sees it: a marker, a rule without a prefilter slot, or
+/// the slot of a rule's head. A phase's loop reads these from one small array and reaches
+/// for the [`Entry`] (eight cache lines) only of the rules it evaluates: most of a
+/// request's few hundred rules are stepped over by their slot, and with the caches cold
+/// (as between two requests in the proxy) touching each of them cost about a fifth of a
+/// GET's inspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step(u32);
+
+impl Step {
+    const MARKER: Step = Step(u32::MAX);
+    const UNSLOTTED: Step = Step(u32::MAX - 1);
+
+    fn of(entry: &Entry) -> Step {
+        match entry {
+            Entry::Marker(_) => Step::MARKER,
+            // (slots are counted in u32 and never reach these two values)
+            Entry::Rule(r) => r.slot.map_or(Step::UNSLOTTED, Step),
+        }
+    }
+
+    pub fn is_marker(self) -> bool {
+        self == Step::MARKER
+    }
+
+    /// The prefilter slot of the rule's head, if it has one.
+    pub fn slot(self) -> Option<u32> {
+        (self.0 < u32::MAX - 1).then_some(self.0)
+    }
+}
+
 /// Engine-wide settings from the configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -103,6 +134,10 @@ pub struct RuleSet {
     /// its marker, or the phase's end when the marker is missing or not after it), worked
     /// out once rather than by name on each of ~50 matches per request.
     skip_after_resume: [Vec<usize>; 6],
+    /// Per phase and entry: what a transaction reads of it before deciding to evaluate it
+    /// (see [`Step`]), packed so that stepping over the rules a request cannot match touches
+    /// four bytes of each instead of its 512-byte [`Entry`].
+    steps: [Vec<Step>; 6],
     /// Every distinct transformation pipeline (rules refer to them by index), and every
     /// non-empty prefix of one.
     pub pipelines: Vec<Vec<Transform>>,
@@ -267,6 +302,17 @@ impl RuleSet {
             .get(index)
             .copied()
             .unwrap_or(self.phases[phase].len())
+    }
+
+    /// What entry `index` of `phase` is, short of its rule (see [`Step`]).
+    #[inline]
+    pub fn step(&self, phase: u8, index: usize) -> Step {
+        let phase = usize::from(phase);
+        // (the table covers every entry of a built set)
+        match self.steps[phase].get(index) {
+            Some(&s) => s,
+            None => self.phases[phase].get(index).map_or(Step::MARKER, Step::of),
+        }
     }
 
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
@@ -603,6 +649,7 @@ impl Builder {
                     Entry::Marker(_) => i + 1,
                 })
                 .collect();
+            self.set.steps[phase] = entries.iter().map(Step::of).collect();
         }
         Ok(self.set)
     }

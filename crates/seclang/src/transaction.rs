@@ -308,6 +308,14 @@ impl std::ops::Deref for Transformed<'_> {
 
 /// `UNIQUE_ID`: the process id in hex, then the transaction counter in hex, at least eight
 /// digits (written by hand: `format!` cost more than the rest of starting a transaction).
+/// The rule of entry `index` (None for a marker).
+fn rule_at(entries: &[Entry], index: usize) -> Option<&Rule> {
+    match entries.get(index)? {
+        Entry::Rule(r) => Some(r),
+        Entry::Marker(_) => None,
+    }
+}
+
 fn unique_id(pid: u32, n: u64) -> String {
     fn push_hex(id: &mut String, v: u64, min_digits: u32) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -628,17 +636,21 @@ impl<'a> Transaction<'a> {
                 i = self.apply_prefix(&f.prefix);
             }
         }
+        let removals =
+            |t: &Self| !t.overrides.removed_ids.is_empty() || !t.overrides.removed_tags.is_empty();
         while i < entries.len() {
-            let Entry::Rule(rule) = &entries[i] else {
+            // (the entry itself is read only for rules that get past their slot)
+            let step = rules.step(phase, i);
+            if step.is_marker() {
                 i += 1;
                 continue;
-            };
+            }
             if self.skip > 0 {
                 self.skip -= 1;
                 i += 1;
                 continue;
             }
-            if self.is_removed(rule) {
+            if removals(self) && rule_at(entries, i).is_none_or(|r| self.is_removed(r)) {
                 i += 1;
                 continue;
             }
@@ -671,12 +683,16 @@ impl<'a> Transaction<'a> {
                     true
                 }
                 None => {
-                    if let Some(slot) = rule.slot {
+                    if let Some(slot) = step.slot() {
                         if !self.may_match(slot) {
                             i += 1;
                             continue;
                         }
                     }
+                    let Some(rule) = rule_at(entries, i) else {
+                        i += 1;
+                        continue;
+                    };
                     let remembered = folds
                         .as_deref()
                         .and_then(|f| Some((f, f.memo_inputs(phase, i)?)));
@@ -695,6 +711,10 @@ impl<'a> Transaction<'a> {
                 }
             };
             if matched {
+                let Some(rule) = rule_at(entries, i) else {
+                    i += 1;
+                    continue;
+                };
                 if rule.actions.skip_after.is_some() {
                     i = rules.skip_after_resume(phase, i);
                     if self.stop_phase(phase) {
