@@ -3,8 +3,11 @@
 //!
 //! Parsed once into [`Actions`]; unknown action names are load errors.
 
+use std::sync::{Arc, OnceLock};
+
 use palisade_http::Transform;
 
+use crate::fxhash::FxHashSet;
 use crate::macros::Template;
 use crate::parse::{split_actions, LoadError, Origin};
 use crate::variables::{parse_targets, Target};
@@ -74,9 +77,11 @@ impl IdRange {
 #[derive(Debug, Clone)]
 pub enum Ctl {
     RuleRemoveById(Vec<IdRange>),
-    RuleRemoveByTag(regex::Regex),
-    RuleRemoveTargetById(Vec<IdRange>, Vec<Target>),
-    RuleRemoveTargetByTag(regex::Regex, Vec<Target>),
+    // (shared: a transaction keeps what its `ctl`s name until its response is inspected,
+    // and CRS 941010 names a tag on every request)
+    RuleRemoveByTag(Arc<TagSelector>),
+    RuleRemoveTargetById(Arc<[IdRange]>, Arc<[Target]>),
+    RuleRemoveTargetByTag(Arc<TagSelector>, Arc<[Target]>),
     RuleEngine(EngineMode),
     RequestBodyProcessor(String),
     RequestBodyAccess(bool),
@@ -298,10 +303,45 @@ fn parse_setvar(text: &str, origin: &Origin) -> Result<SetVar, LoadError> {
     })
 }
 
-fn tag_regex(text: &str, origin: &Origin) -> Result<regex::Regex, LoadError> {
-    // ModSecurity matches tags as regexes; an exact tag is by far the common use.
-    regex::Regex::new(&format!("^(?:{text})$"))
-        .map_err(|e| LoadError::new(origin, format!("bad tag pattern {text:?}: {e}")))
+/// The rules a `ctl:ruleRemove…ByTag` names: those with a tag its pattern matches
+/// (ModSecurity matches tags as regexes; an exact tag is by far the common use).
+#[derive(Debug)]
+pub struct TagSelector {
+    pub regex: regex::Regex,
+    /// The ids of the rules it names, worked out once the rule set is complete (see
+    /// [`TagSelector::settle`]): a transaction asks for each rule it evaluates after the
+    /// `ctl`, which is every request's case with CRS 941010.
+    named: OnceLock<FxHashSet<u64>>,
+}
+
+impl TagSelector {
+    /// Whether the rule with id `id` and tags `tags` is named.
+    pub fn names(&self, id: u64, tags: &[String]) -> bool {
+        match self.named.get() {
+            // (ids are unique in a rule set; 0 is a chain's inner link, which has none)
+            Some(ids) if id != 0 => ids.contains(&id),
+            _ => tags.iter().any(|t| self.regex.is_match(t)),
+        }
+    }
+
+    /// Records which of `rules` (id and tags) are named; later calls change nothing.
+    pub fn settle<'r>(&self, rules: impl Iterator<Item = (u64, &'r [String])>) {
+        self.named.get_or_init(|| {
+            rules
+                .filter(|&(id, tags)| id != 0 && tags.iter().any(|t| self.regex.is_match(t)))
+                .map(|(id, _)| id)
+                .collect()
+        });
+    }
+}
+
+fn tag_selector(text: &str, origin: &Origin) -> Result<Arc<TagSelector>, LoadError> {
+    let regex = regex::Regex::new(&format!("^(?:{text})$"))
+        .map_err(|e| LoadError::new(origin, format!("bad tag pattern {text:?}: {e}")))?;
+    Ok(Arc::new(TagSelector {
+        regex,
+        named: OnceLock::new(),
+    }))
 }
 
 pub fn parse_ctl(text: &str, origin: &Origin) -> Result<Ctl, LoadError> {
@@ -321,18 +361,19 @@ pub fn parse_ctl(text: &str, origin: &Origin) -> Result<Ctl, LoadError> {
             IdRange::parse_list(value)
                 .ok_or_else(|| LoadError::new(origin, format!("ctl:{text}: bad id list")))?,
         ),
-        "ruleremovebytag" => Ctl::RuleRemoveByTag(tag_regex(value, origin)?),
+        "ruleremovebytag" => Ctl::RuleRemoveByTag(tag_selector(value, origin)?),
         "ruleremovetargetbyid" => {
             let (ids, targets) = by_target(value)?;
             Ctl::RuleRemoveTargetById(
                 IdRange::parse_list(&ids)
-                    .ok_or_else(|| LoadError::new(origin, format!("ctl:{text}: bad id list")))?,
-                targets,
+                    .ok_or_else(|| LoadError::new(origin, format!("ctl:{text}: bad id list")))?
+                    .into(),
+                targets.into(),
             )
         }
         "ruleremovetargetbytag" => {
             let (tag, targets) = by_target(value)?;
-            Ctl::RuleRemoveTargetByTag(tag_regex(&tag, origin)?, targets)
+            Ctl::RuleRemoveTargetByTag(tag_selector(&tag, origin)?, targets.into())
         }
         "ruleengine" => Ctl::RuleEngine(
             EngineMode::parse(value)

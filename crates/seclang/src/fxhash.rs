@@ -63,6 +63,7 @@ impl Hasher for FxHasher {
 
 pub type FxBuild = BuildHasherDefault<FxHasher>;
 pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
+pub type FxHashSet<K> = std::collections::HashSet<K, FxBuild>;
 
 /// The Fx hash of a byte string, as an [`FxHashMap`] keyed by it would compute it.
 #[inline]

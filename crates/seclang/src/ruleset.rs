@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use palisade_http::Transform;
 
-use crate::actions::{Actions, Disruptive, EngineMode, IdRange};
+use crate::actions::{Actions, Ctl, Disruptive, EngineMode, IdRange};
 use crate::operators::Operator;
 use crate::parse::{directives, Directive, LoadError, Origin};
 use crate::variables::{parse_targets, Selector, Target};
@@ -623,6 +623,7 @@ impl Builder {
         }
         self.build_prefilter();
         self.link_pipelines();
+        self.settle_tag_selectors();
         // where each skipAfter resumes, from the markers' final positions (after removals;
         // a marker named twice counts where it is last)
         for phase in 1..=5 {
@@ -652,6 +653,23 @@ impl Builder {
             self.set.steps[phase] = entries.iter().map(Step::of).collect();
         }
         Ok(self.set)
+    }
+
+    /// Tells every `ctl:…ByTag` of the complete set which rules it names (see
+    /// [`TagSelector::settle`](crate::actions::TagSelector::settle)).
+    fn settle_tag_selectors(&self) {
+        let rules = || self.set.rules().map(|r| (r.id, r.actions.tags.as_slice()));
+        for rule in self.set.rules() {
+            let mut link = Some(rule);
+            while let Some(r) = link {
+                for c in &r.actions.ctls {
+                    if let Ctl::RuleRemoveByTag(t) | Ctl::RuleRemoveTargetByTag(t, _) = c {
+                        t.settle(rules());
+                    }
+                }
+                link = r.chained.as_deref();
+            }
+        }
     }
 
     /// Interns every prefix of every pipeline, records each pipeline's parent, and gives

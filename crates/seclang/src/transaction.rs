@@ -7,11 +7,12 @@
 //! that a phase-1 `ctl:requestBodyProcessor` takes effect, as in ModSecurity.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Instant;
 
 use palisade_http::{parse_body, Arg, BodyKind, RequestModel, Transform};
 
-use crate::actions::{Ctl, Disruptive, EngineMode, IdRange, SetVarOp};
+use crate::actions::{Ctl, Disruptive, EngineMode, IdRange, SetVarOp, TagSelector};
 use crate::fxhash::FxHashMap;
 use crate::macros::Resolve;
 use crate::operators::{atoi, Captures, Op};
@@ -71,13 +72,16 @@ pub struct Interruption {
     pub action: Disruptive,
 }
 
+/// Targets a `ctl` removes (shared with the rule set's `ctl`).
+type Targets = Arc<[Target]>;
+
 /// Per-transaction changes made by `ctl`.
 #[derive(Default)]
 struct Overrides {
     removed_ids: Vec<IdRange>,
-    removed_tags: Vec<regex::Regex>,
-    removed_targets_by_id: Vec<(Vec<IdRange>, Vec<Target>)>,
-    removed_targets_by_tag: Vec<(regex::Regex, Vec<Target>)>,
+    removed_tags: Vec<Arc<TagSelector>>,
+    removed_targets_by_id: Vec<(Arc<[IdRange]>, Targets)>,
+    removed_targets_by_tag: Vec<(Arc<TagSelector>, Targets)>,
 }
 
 /// What the response phases need of a request's transaction after its phases 1–2 (see
@@ -1421,7 +1425,7 @@ impl<'a> Transaction<'a> {
             .removed_ids
             .iter()
             .any(|r| r.contains(rule.id))
-            || self.overrides.removed_tags.iter().any(|t| rule.has_tag(t))
+            || (self.overrides.removed_tags.iter()).any(|t| t.names(rule.id, &rule.actions.tags))
     }
 
     /// Evaluates a rule and its chain; true when every link matched.
@@ -1498,7 +1502,7 @@ impl<'a> Transaction<'a> {
             .any(|(ids, _)| ids.iter().any(|i| i.contains(rule.id)))
             || o.removed_targets_by_tag
                 .iter()
-                .any(|(tag, _)| rule.actions.tags.iter().any(|t| tag.is_match(t)))
+                .any(|(tag, _)| tag.names(rule.id, &rule.actions.tags))
     }
 
     /// The head memo's key for the rule at `index` of `phase`: its inputs' bytes (None
@@ -2113,7 +2117,7 @@ impl<'a> Transaction<'a> {
                     self.overrides
                         .removed_targets_by_tag
                         .iter()
-                        .filter(|(tag, _)| head_tags.iter().any(|t| tag.is_match(t)))
+                        .filter(|(tag, _)| tag.names(head_id, head_tags))
                         .flat_map(|(_, t)| t.iter()),
                 )
                 .collect()
@@ -3010,6 +3014,41 @@ mod tests {
             (7, u64::MAX),
         ] {
             assert_eq!(unique_id(pid, n), format!("{pid:x}{n:08x}"));
+        }
+    }
+
+    /// `ctl:ruleRemoveByTag` and `ctl:ruleRemoveTargetByTag` name the rules whose tags
+    /// their pattern matches, whole (the ids are worked out at load): a pattern, an exact
+    /// tag, a tag that is only a part of another, and a rule without the tag.
+    #[test]
+    fn tag_ctls_name_the_rules_whose_tags_match() {
+        let set = rules(
+            "SecRule ARGS:off \"@streq 1\" \"id:1,phase:1,pass,nolog,ctl:ruleRemoveByTag=app/.*\"\n\
+             SecRule ARGS:notext \"@streq 1\" \"id:2,phase:1,pass,nolog,ctl:ruleRemoveTargetByTag=text-rule;ARGS:text\"\n\
+             SecRule ARGS \"@contains bad\" \"id:10,phase:2,pass,tag:'app/a'\"\n\
+             SecRule ARGS \"@contains bad\" \"id:11,phase:2,pass,tag:'x',tag:'app/b'\"\n\
+             SecRule ARGS \"@contains bad\" \"id:12,phase:2,pass,tag:'myapp/c'\"\n\
+             SecRule ARGS \"@contains bad\" \"id:13,phase:2,pass,tag:'text-rule'\"\n\
+             SecRule ARGS \"@contains bad\" \"id:14,phase:2,pass,tag:'text-rule-2'\"\n\
+             SecRule ARGS \"@contains bad\" \"id:15,phase:2,pass,tag:'text-rule',chain\"\n\
+                 SecRule ARGS \"@contains bad\" \"t:none\"\n",
+        );
+        for (target, expected) in [
+            ("/?text=bad", &[10, 11, 12, 13, 14, 15][..]),
+            ("/?text=bad&off=1", &[12, 13, 14, 15]),
+            ("/?text=bad&notext=1", &[10, 11, 12, 14]),
+            ("/?text=bad&other=bad&notext=1", &[10, 11, 12, 13, 14, 15]),
+        ] {
+            let req = get(target);
+            for exhaustive in [false, true] {
+                let mut tx = Transaction::new(&set, &req, &[]);
+                tx.set_exhaustive(exhaustive);
+                tx.process_request();
+                let mut ids: Vec<u64> = tx.matches.iter().map(|m| m.id).collect();
+                ids.retain(|&id| id >= 10);
+                ids.dedup();
+                assert_eq!(ids, expected, "{target}");
+            }
         }
     }
 

@@ -705,7 +705,7 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
         }
         let touches_folded = removals.any(|c| match c {
             Ctl::RuleRemoveById(ids) => folded.iter().any(|f| ids.iter().any(|r| r.contains(f.id))),
-            Ctl::RuleRemoveByTag(tag) => folded.iter().any(|f| f.has_tag(tag)),
+            Ctl::RuleRemoveByTag(tag) => folded.iter().any(|f| tag.names(f.id, &f.actions.tags)),
             _ => false,
         });
         if !touches_folded {
