@@ -46,11 +46,7 @@ use palisade_http::transform::PlainTraits;
 use palisade_http::Transform;
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::hybrid::LazyStateID;
-use regex_automata::util::pool::Pool;
 use regex_automata::{Input, MatchKind};
-
-/// A lazy-DFA cache factory for a [`MultiDfa`]'s pool.
-type NewCache = Box<dyn Fn() -> Cache + Send + Sync>;
 
 /// Several regexes compiled into lazy DFAs (`MatchKind::All`, unanchored), run once over a
 /// haystack to learn which of them match somewhere.
@@ -87,7 +83,7 @@ struct DfaPart {
     slots: Vec<u32>,
     /// The collections this part's patterns' rules read.
     mask: u64,
-    caches: Pool<Cache, NewCache>,
+    caches: crate::per_thread::PerThread<Cache>,
     /// The same patterns in small parts of at most [`SPLIT_PATTERNS`] each, walked instead
     /// of this part when its lazy DFA gives up (empty for a part that small).
     ///
@@ -619,12 +615,12 @@ fn compile_part_as(patterns: &[DfaPattern<'_>], may_give_up: bool) -> Option<Dfa
         .ok()?;
     let dfa = std::sync::Arc::new(dfa);
     let for_pool = dfa.clone();
-    let new_cache: NewCache = Box::new(move || for_pool.create_cache());
+    let new_cache = Box::new(move || for_pool.create_cache());
     Some(DfaPart {
         dfa,
         slots: patterns.iter().map(|p| p.slot).collect(),
         mask: u64::MAX,
-        caches: Pool::new(new_cache),
+        caches: crate::per_thread::PerThread::new(new_cache),
         split: Vec::new(),
         gave_up: Default::default(),
         resting: Default::default(),
