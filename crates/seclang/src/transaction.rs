@@ -320,6 +320,13 @@ fn rule_at(entries: &[Entry], index: usize) -> Option<&Rule> {
     }
 }
 
+/// This process's id, asked of the kernel once: `std::process::id()` is a system call
+/// each time (glibc does not cache it), and it was one per transaction.
+fn process_id() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
 fn unique_id(pid: u32, n: u64) -> String {
     fn push_hex(id: &mut String, v: u64, min_digits: u32) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -451,7 +458,7 @@ impl<'a> Transaction<'a> {
             tx_log: None,
             highest_severity: None,
             started: Instant::now(),
-            unique_id: unique_id(std::process::id(), n),
+            unique_id: unique_id(process_id(), n),
             skip: 0,
             allowed_through: 0,
             // CRS records ~40 (mostly bookkeeping) matches per request
