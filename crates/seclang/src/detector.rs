@@ -17,8 +17,9 @@ use crate::transaction::{Response, RuleMatch, SavedRequest, Transaction};
 /// response phases: they then start where the request left off instead of running
 /// phase 1 again.
 struct ForResponse {
-    /// The rule set it ran on: after a reload, the response runs phase 1 afresh.
-    rules: Arc<RuleSet>,
+    /// The rule set it ran on ([`RuleSet::serial`]): after a reload, the response runs
+    /// phase 1 afresh.
+    rules: u64,
     paranoia: u8,
     saved: SavedRequest,
 }
@@ -140,7 +141,7 @@ impl Detector for CrsDetector {
             request.stash.put(
                 STASH_KEY,
                 Box::new(ForResponse {
-                    rules: self.rules.clone(),
+                    rules: self.rules.serial,
                     paranoia,
                     saved,
                 }),
@@ -174,7 +175,7 @@ impl Detector for CrsDetector {
             .stash
             .take(STASH_KEY)
             .and_then(|b| b.downcast::<ForResponse>().ok())
-            .filter(|k| Arc::ptr_eq(&k.rules, &self.rules) && k.paranoia == paranoia);
+            .filter(|k| k.rules == self.rules.serial && k.rules != 0 && k.paranoia == paranoia);
         let mut tx = match kept {
             Some(k) => {
                 let mut tx = Transaction::resume_for_response(&self.rules, request, k.saved);
@@ -240,5 +241,38 @@ mod tests {
         assert_eq!(ids(&request), vec!["7".to_string()]);
         request.release_parsed_body();
         assert_eq!(ids(&request), Vec::<String>::new());
+    }
+    /// The response phases resume the request's transaction only on the rule set that ran
+    /// it: after a reload (another set, even of the same text) they start from phase 1,
+    /// without what the old set's phase 2 wrote.
+    #[test]
+    fn responses_resume_only_on_the_rule_set_that_ran_the_request() {
+        let load = || {
+            let rules = RuleSet::from_text(
+                "SecAction \"id:1,phase:2,pass,nolog,setvar:tx.seen_in_phase_2=1\"\n\
+                 SecRule TX:seen_in_phase_2 \"@eq 1\" \"id:9,phase:3,pass,severity:CRITICAL,msg:'resumed'\"\n",
+                std::path::Path::new("resume.conf"),
+            )
+            .expect("rules load");
+            CrsDetector::new(Arc::new(rules), 0, true)
+        };
+        let (before, after) = (load(), load());
+        let response = ResponseModel {
+            status: 200,
+            headers: Default::default(),
+            content_type: "text/plain".into(),
+            body: b"ok".to_vec(),
+        };
+        let ids = |requested: &CrsDetector, responded: &CrsDetector| {
+            let request = RequestModel::from_head("GET", "/", "HTTP/1.1", Default::default());
+            let mut out = Vec::new();
+            requested.inspect_request(&request, 1, &mut out);
+            out.clear();
+            responded.inspect_response(&request, &response, 1, &mut out);
+            out.into_iter().map(|f| f.id).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&before, &before), ["9"]);
+        assert_eq!(ids(&before, &after), Vec::<String>::new());
+        assert_eq!(ids(&after, &after), ["9"]);
     }
 }

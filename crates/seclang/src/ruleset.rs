@@ -160,13 +160,10 @@ pub struct RuleSet {
     pub prefilter_slots: usize,
     /// Folded request-independent rules per starting TX state (see
     /// `transaction::fold`), planned when a state is first seen.
-    #[allow(clippy::type_complexity)]
-    pub(crate) folds: std::sync::RwLock<
-        Vec<(
-            Vec<(String, Vec<u8>)>,
-            std::sync::Arc<crate::transaction::fold::Folds>,
-        )>,
-    >,
+    pub(crate) folds: crate::transaction::fold::FoldTable,
+    /// This set's number among the sets the process built (a response resumes its
+    /// request's transaction only on the set that ran it).
+    pub(crate) serial: u64,
 }
 
 impl RuleSet {
@@ -652,6 +649,8 @@ impl Builder {
                 .collect();
             self.set.steps[phase] = entries.iter().map(Step::of).collect();
         }
+        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        self.set.serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(self.set)
     }
 

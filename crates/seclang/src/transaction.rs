@@ -97,7 +97,7 @@ pub struct SavedRequest {
     allowed_through: u8,
     interrupted: bool,
     /// The folds phases 1–2 ran with (None once a live match ended folding).
-    folds: Option<std::sync::Arc<fold::Folds>>,
+    folds: Option<u8>,
     /// The last phase run before saving (folds hold for phase 3 only after phase 2).
     phases_done: u8,
     /// The request body settings the request phases left (`ctl:requestBodyAccess`,
@@ -392,7 +392,7 @@ pub struct Transaction<'a> {
     exhaustive: bool,
     /// The rule set's folded request-independent rules for this transaction's starting TX
     /// (see [`fold`]); None when not used, or no longer (a live rule changed the flow).
-    folds: Option<std::sync::Arc<fold::Folds>>,
+    folds: Option<(u8, &'a fold::Folds)>,
     /// REQUEST_FILENAME: the path, percent-decoded.
     filename: Vec<u8>,
     transform_cache: std::cell::RefCell<TransformCache>,
@@ -489,7 +489,7 @@ impl<'a> Transaction<'a> {
 
     /// Marks TX key `key` as written by an evaluated rule, when quiet folded rules read it.
     fn note_dirty(&mut self, key: &str) {
-        if let Some(bit) = self.folds.as_ref().and_then(|f| f.watched.get(key)) {
+        if let Some(bit) = self.folds.and_then(|(_, f)| f.watched.get(key)) {
             self.dirty |= bit;
         }
     }
@@ -529,7 +529,7 @@ impl<'a> Transaction<'a> {
             engine: self.engine,
             allowed_through: self.allowed_through,
             interrupted: self.interruption.is_some(),
-            folds: self.folds,
+            folds: self.folds.map(|(i, _)| i),
             phases_done: self.phases_done,
             body_access: self.body_access,
             body_processor: self.body_processor,
@@ -565,7 +565,9 @@ impl<'a> Transaction<'a> {
         tx.unique_id = saved.unique_id;
         tx.started = saved.started;
         // the folds were planned for phases run in order: phase 3 must follow phase 2
-        tx.folds = saved.folds.filter(|_| saved.phases_done == 2);
+        tx.folds = (saved.folds)
+            .filter(|_| saved.phases_done == 2)
+            .and_then(|i| Some((i, rules.folds.get(i)?)));
         tx.phases_done = 2;
         if saved.interrupted {
             // an interrupted request has no response phases
@@ -636,7 +638,7 @@ impl<'a> Transaction<'a> {
         if phase == 1 && !self.exhaustive {
             self.folds = fold::folds_for(rules, &self.tx);
         }
-        let mut folds = self.folds.clone();
+        let mut folds = self.folds.map(|(_, f)| f);
         // the data rules see changes before phases 1 (headers), 2 (body) and 3 (response)
         if phase == 1 || phase == 3 || (phase == 2 && !self.raw_body.is_empty()) {
             self.candidates = None;

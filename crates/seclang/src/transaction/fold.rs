@@ -162,37 +162,85 @@ impl Folds {
 /// Starting TX states a rule set keeps folds for: a deployment uses a few paranoia levels.
 const MAX_FOLDS: usize = 16;
 
-/// The folds for a transaction starting with `tx`, planned the first time that state is
-/// seen (None once `MAX_FOLDS` states are kept: such transactions evaluate every rule).
-pub(crate) fn folds_for(rules: &RuleSet, tx: &VarMap) -> Option<std::sync::Arc<Folds>> {
+/// The folds a rule set keeps: one per starting TX state seen, up to [`MAX_FOLDS`], each
+/// entry filled once and never changed. Every transaction looks its state up here, so
+/// reading takes no lock and touches no shared counter (a read lock and the `Arc` clones
+/// of each phase were atomic writes to lines that both proxy workers write per request).
+pub(crate) struct FoldTable {
+    entries: [std::sync::OnceLock<(Vec<(String, Vec<u8>)>, Folds)>; MAX_FOLDS],
+    /// Held while an entry is being filled.
+    adding: std::sync::Mutex<()>,
+}
+
+impl Default for FoldTable {
+    fn default() -> Self {
+        FoldTable {
+            entries: std::array::from_fn(|_| std::sync::OnceLock::new()),
+            adding: std::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for FoldTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let filled = self.entries.iter().filter(|e| e.get().is_some()).count();
+        write!(f, "FoldTable({filled} states)")
+    }
+}
+
+impl FoldTable {
+    /// The folds of entry `index`, if filled.
+    pub(crate) fn get(&self, index: u8) -> Option<&Folds> {
+        self.entries.get(usize::from(index))?.get().map(|(_, f)| f)
+    }
+
+    /// The filled entry for the state that `same` recognises, with its index.
+    fn find(
+        &self,
+        same: impl Fn(&[(String, Vec<u8>)]) -> bool,
+    ) -> Result<(u8, &Folds), Option<usize>> {
+        for (i, e) in self.entries.iter().enumerate() {
+            match e.get() {
+                Some((key, folds)) if same(key) => return Ok((i as u8, folds)),
+                Some(_) => {}
+                // (entries are filled in order: the first empty one ends the filled)
+                None => return Err(Some(i)),
+            }
+        }
+        Err(None)
+    }
+}
+
+/// The folds for a transaction starting with `tx` (and their index in the rule set's
+/// table), planned the first time that state is seen (None once `MAX_FOLDS` states are
+/// kept: such transactions evaluate every rule).
+pub(crate) fn folds_for<'r>(rules: &'r RuleSet, tx: &VarMap) -> Option<(u8, &'r Folds)> {
     let same = |key: &[(String, Vec<u8>)]| {
         key.len() == tx.len()
             && key
                 .iter()
                 .all(|(k, v)| tx.get(k.as_str()).map(|x| x.as_slice()) == Some(&v[..]))
     };
-    {
-        let list = rules.folds.read().ok()?;
-        if let Some((_, f)) = list.iter().find(|(k, _)| same(k)) {
-            return Some(f.clone());
-        }
-        if list.len() >= MAX_FOLDS {
-            return None;
-        }
+    let table = &rules.folds;
+    match table.find(same) {
+        Ok(found) => return Some(found),
+        Err(None) => return None,
+        Err(Some(_)) => {}
     }
     let key: Vec<(String, Vec<u8>)> = tx
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_vec()))
         .collect();
-    let folds = std::sync::Arc::new(plan(rules, &key));
-    let mut list = rules.folds.write().ok()?;
-    if let Some((_, f)) = list.iter().find(|(k, _)| same(k)) {
-        return Some(f.clone());
-    }
-    if list.len() < MAX_FOLDS {
-        list.push((key, folds.clone()));
-    }
-    Some(folds)
+    let planned = plan(rules, &key);
+    let _adding = table.adding.lock().ok()?;
+    // (another thread may have added this state, or others, meanwhile)
+    let free = match table.find(same) {
+        Ok(found) => return Some(found),
+        Err(free) => free?,
+    };
+    let entry = &table.entries[free];
+    let _ = entry.set((key, planned));
+    entry.get().map(|(_, f)| (free as u8, f))
 }
 
 impl Folds {
@@ -844,10 +892,10 @@ mod tests {
             .collect()
     }
 
-    fn folds_of(set: &RuleSet) -> std::sync::Arc<Folds> {
+    fn folds_of(set: &RuleSet) -> &Folds {
         let mut tx = VarMap::default();
         tx.insert("detection_paranoia_level".into(), b"1".into());
-        folds_for(set, &tx).expect("folds planned")
+        folds_for(set, &tx).expect("folds planned").1
     }
 
     /// Settings rules fold; rules reading the request, or TX keys such a rule may have
