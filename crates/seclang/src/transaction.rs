@@ -706,9 +706,7 @@ impl<'a> Transaction<'a> {
                         i += 1;
                         continue;
                     };
-                    let remembered = folds
-                        .as_deref()
-                        .and_then(|f| Some((f, f.memo_inputs(phase, i)?)));
+                    let remembered = folds.and_then(|f| Some((f, f.memo_inputs(phase, i)?)));
                     let matched = match remembered {
                         Some((f, inputs)) => self.eval_chain_remembered(rule, f, phase, i, inputs),
                         None => self.eval_chain(rule),

@@ -162,12 +162,15 @@ impl Folds {
 /// Starting TX states a rule set keeps folds for: a deployment uses a few paranoia levels.
 const MAX_FOLDS: usize = 16;
 
+/// A starting TX state, as the key of its folds.
+type StartingTx = Vec<(String, Vec<u8>)>;
+
 /// The folds a rule set keeps: one per starting TX state seen, up to [`MAX_FOLDS`], each
 /// entry filled once and never changed. Every transaction looks its state up here, so
 /// reading takes no lock and touches no shared counter (a read lock and the `Arc` clones
 /// of each phase were atomic writes to lines that both proxy workers write per request).
 pub(crate) struct FoldTable {
-    entries: [std::sync::OnceLock<(Vec<(String, Vec<u8>)>, Folds)>; MAX_FOLDS],
+    entries: [std::sync::OnceLock<(StartingTx, Folds)>; MAX_FOLDS],
     /// Held while an entry is being filled.
     adding: std::sync::Mutex<()>,
 }
@@ -916,11 +919,11 @@ mod tests {
              SecRule TX:SCORE \"@eq 0\" \"id:8,phase:2,pass,nolog,setvar:tx.reset=1\"\n",
         );
         let folds = folds_of(&set);
-        assert_eq!(folded_ids(&set, &folds, 1), vec![1, 2, 5]);
-        assert_eq!(folded_ids(&set, &folds, 2), vec![7]);
+        assert_eq!(folded_ids(&set, folds, 1), vec![1, 2, 5]);
+        assert_eq!(folded_ids(&set, folds, 2), vec![7]);
         // (4, 6 and 8 read the score, which 3 may write: quiet)
-        assert_eq!(quiet_ids(&set, &folds, 1), vec![4, 6]);
-        assert_eq!(quiet_ids(&set, &folds, 2), vec![8]);
+        assert_eq!(quiet_ids(&set, folds, 1), vec![4, 6]);
+        assert_eq!(quiet_ids(&set, folds, 2), vec![8]);
         for target in ["/?q=attack", "/?q=fine"] {
             let (fast, slow) = both(&set, target);
             assert_eq!(fast, slow, "{target}");
@@ -942,7 +945,7 @@ mod tests {
              SecRule TX:LIMIT \"@eq 3\" \"id:2,phase:1,pass,nolog,setvar:tx.seen=1\"\n\
              SecRule MATCHED_VAR \"@streq 3\" \"id:3,phase:1,pass,nolog,setvar:tx.after=%{MATCHED_VAR_NAME}\"\n",
         );
-        assert_eq!(folded_ids(&set, &folds_of(&set), 1), vec![1, 2]);
+        assert_eq!(folded_ids(&set, folds_of(&set), 1), vec![1, 2]);
         let (fast, slow) = both(&set, "/");
         assert_eq!(fast, slow);
         assert_eq!(tx_value(&fast, "after"), Some(&b"TX:limit"[..]));
@@ -961,7 +964,7 @@ mod tests {
              SecAction \"id:5,phase:1,pass,nolog,setvar:tx.d=%{tx.c}\"\n",
         );
         let folds = folds_of(&set);
-        assert_eq!(folded_ids(&set, &folds, 1), vec![1, 2, 3, 5]);
+        assert_eq!(folded_ids(&set, folds, 1), vec![1, 2, 3, 5]);
         assert_eq!(folds.prefix.end, 3);
         let ids: Vec<u64> = folds.prefix.records.iter().map(|m| m.id).collect();
         assert_eq!(ids, vec![1, 2]);
@@ -998,7 +1001,7 @@ mod tests {
              SecRule TX:A \"@eq 1\" \"id:3,phase:1,pass,nolog,chain,setvar:!tx.flag\"\n\
              SecRule TX:A \"@eq 2\" \"t:none\"\n",
         );
-        assert_eq!(folded_ids(&set, &folds_of(&set), 1), vec![1]);
+        assert_eq!(folded_ids(&set, folds_of(&set), 1), vec![1]);
         let (fast, slow) = both(&set, "/?x=y");
         assert_eq!(fast, slow);
         assert_eq!(tx_value(&fast, "flag"), None, "3's first link deleted it");
@@ -1015,7 +1018,7 @@ mod tests {
                      SecRule ARGS \"@gt 3\" \"t:none,t:length,setvar:tx.long=1\"\n\
                      SecRule &TX:HEAD \"@eq 0\" \"id:2,phase:1,pass,nolog,setvar:tx.z=1\"\n";
         let set = rules(chain);
-        assert_eq!(folded_ids(&set, &folds_of(&set), 1), vec![1, 2]);
+        assert_eq!(folded_ids(&set, folds_of(&set), 1), vec![1, 2]);
         let (fast, slow) = both(&set, "/?a=abcdef");
         assert_eq!(fast, slow);
         assert_eq!(tx_value(&fast, "long"), None);
@@ -1023,7 +1026,7 @@ mod tests {
         let with = rules(&format!(
             "SecAction \"id:3,phase:1,pass,nolog,setvar:tx.arg_length=100\"\n{chain}"
         ));
-        let folded = folded_ids(&with, &folds_of(&with), 1);
+        let folded = folded_ids(&with, folds_of(&with), 1);
         assert!(folded.contains(&3) && !folded.contains(&1), "{folded:?}");
         for (target, long) in [("/?a=abcdef", Some(&b"1"[..])), ("/?a=ab", None)] {
             let (fast, slow) = both(&with, target);
@@ -1062,7 +1065,7 @@ mod tests {
              SecRule ARGS:late \"@streq yes\" \"id:99,phase:2,pass,nolog,setvar:tx.late=1\"\n",
         );
         let folds = folds_of(&set);
-        assert_eq!(folded_ids(&set, &folds, 1), vec![1, 4, 5]);
+        assert_eq!(folded_ids(&set, folds, 1), vec![1, 4, 5]);
         // removing 99 (live) leaves the plan valid; removing 4 (folded) does not
         assert!(folds.harmless_removals.contains(&9));
         assert!(!folds.harmless_removals.contains(&3));
@@ -1096,13 +1099,13 @@ mod tests {
              SecRule TX:LEVEL \"@eq 1\" \"id:14,phase:4,pass,nolog,setvar:tx.total=+%{tx.out}\"\n",
         );
         let folds = folds_of(&set);
-        assert_eq!(folded_ids(&set, &folds, 3), vec![10, 12]);
+        assert_eq!(folded_ids(&set, folds, 3), vec![10, 12]);
         assert_eq!(
-            folded_ids(&set, &folds, 4),
+            folded_ids(&set, folds, 4),
             Vec::<u64>::new(),
             "14 reads a live score"
         );
-        assert_eq!(quiet_ids(&set, &folds, 4), vec![14]);
+        assert_eq!(quiet_ids(&set, folds, 4), vec![14]);
         let req = RequestModel::from_head("GET", "/", "HTTP/1.1", Headers::default());
         for status in [200u16, 500] {
             let resp = crate::transaction::Response {
@@ -1179,9 +1182,9 @@ mod tests {
         let folds = folds_of(&set);
         // (20's first link writes k in the plan, and its chain fails: live, and its write
         // taken back from the plan that 21 reads)
-        assert_eq!(quiet_ids(&set, &folds, 1), vec![21, 22, 23, 3]);
-        assert_eq!(quiet_ids(&set, &folds, 2), vec![4]);
-        assert_eq!(quiet_ids(&set, &folds, 4), vec![5, 6]);
+        assert_eq!(quiet_ids(&set, folds, 1), vec![21, 22, 23, 3]);
+        assert_eq!(quiet_ids(&set, folds, 2), vec![4]);
+        assert_eq!(quiet_ids(&set, folds, 4), vec![5, 6]);
         let resp = crate::transaction::Response {
             status: 200,
             protocol: "HTTP/1.1".into(),
@@ -1227,7 +1230,7 @@ mod tests {
              SecRule TX:B \"@eq 1\" \"id:8,phase:1,pass,nolog,setvar:tx.d=1\"\n",
         );
         let folds = folds_of(&set);
-        assert_eq!(folded_ids(&set, &folds, 1), vec![1, 4, 6, 8]);
+        assert_eq!(folded_ids(&set, folds, 1), vec![1, 4, 6, 8]);
         assert!(
             folds.harmless_skips.contains(&(1, 1)),
             "2 passes over 3 (live) and 4 (no match)"
