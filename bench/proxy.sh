@@ -55,9 +55,23 @@ rss_of() { awk '/^VmRSS:/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
 # repeat one request, which lets a WAF's caches keep everything they need.
 MIXED="$ROOT/target/bench/mixed.req"
 case " $SCENARIOS " in *" mixed "*) python3 "$ROOT/bench/corpus_requests.py" "$ROOT/corpus/benign" >"$MIXED" ;; esac
-run() { # label url scenario -> "rps p50 p99 non2xx sockerr"
+# Palisade's CPU time so far (user + system, clock ticks), from /proc/PID/stat.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+TICKS_PER_S=$(getconf CLK_TCK)
+run() { # label url scenario -> "rps p50 p99 non2xx sockerr cpu_us"
   if [ "$3" = mixed ]; then set -- "$1" "$2" "$MIXED" "$ROOT/bench/mixed.lua"; else set -- "$1" "$2" "$3" "$LUA"; fi
-  wrk $WRK_ARGS -s "$4" "$2" -- "$3" | grep '^RESULT' | sed 's/[a-z0-9_]*=//g' | cut -d' ' -f2-
+  local before out requests cpu_us=-
+  before=$(cpu_ticks)
+  out=$(wrk $WRK_ARGS -s "$4" "$2" -- "$3")
+  # cpu_us: Palisade's CPU time (its threads, kernel included) per request it served,
+  # in µs. Unlike req/s it does not move with what wrk and the upstream get of the shared
+  # cores, so it shows a change's effect with less noise.
+  requests=$(echo "$out" | awk '/requests in/{print $1; exit}')
+  if [ "$1" = palisade ] && [ "${requests:-0}" -gt 0 ]; then
+    cpu_us=$(awk -v t="$(( $(cpu_ticks) - before ))" -v n="$requests" -v hz="$TICKS_PER_S" \
+      'BEGIN{printf "%.1f", t / hz * 1e6 / n}')
+  fi
+  echo "$(echo "$out" | grep '^RESULT' | sed 's/[a-z0-9_]*=//g' | cut -d' ' -f2-) $cpu_us"
 }
 
 targets=("plain http://127.0.0.1:18081" "palisade http://127.0.0.1:$PORT_PALISADE")
@@ -66,7 +80,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared by wrk, prox
 for t in "${targets[@]}"; do   # warm-up: connections, caches, lazy automata
   wrk -t2 -c16 -d2s -s "$LUA" "${t#* }" -- get >/dev/null
 done
-printf 'round\ttarget\tscenario\trps\tp50_ms\tp99_ms\tnon2xx\tsock_err\n' > "$OUT.raw"
+printf 'round\ttarget\tscenario\trps\tp50_ms\tp99_ms\tnon2xx\tsock_err\tcpu_us\n' > "$OUT.raw"
 for round in $(seq "$ROUNDS"); do
   order=("${targets[@]}")
   if [ $((round % 2)) = 0 ]; then   # every other round the other way round
@@ -95,7 +109,7 @@ for r in rows:
     if (r["target"], r["scenario"]) not in keys:
         keys.append((r["target"], r["scenario"]))
 with open(sys.argv[2], "w") as out:
-    out.write("target\tscenario\trounds\trps\tp50_ms\tp99_ms\tnon2xx\tsock_err\trps_vs_plain\tratios"
+    out.write("target\tscenario\trounds\trps\tp50_ms\tp99_ms\tnon2xx\tsock_err\tcpu_us\trps_vs_plain\tratios"
               + ("\trps_vs_modsec" if modsec else "") + "\n")
     for target, scenario in sorted(keys, key=lambda k: (k[0] != "plain", k[0] != "palisade", k[0])):
         mine = [r for r in rows if (r["target"], r["scenario"]) == (target, scenario)]
@@ -106,6 +120,7 @@ with open(sys.argv[2], "w") as out:
             target, scenario, str(len(mine)), "%.1f" % med("rps"), "%.3f" % med("p50_ms"),
             "%.3f" % med("p99_ms"), str(sum(int(r["non2xx"]) for r in mine)),
             str(sum(int(r["sock_err"]) for r in mine)),
+            "%.1f" % med("cpu_us") if all(r["cpu_us"] != "-" for r in mine) else "-",
             "%.3f" % statistics.median(ratios) if ratios else "-",
             ",".join("%.2f" % x for x in ratios) or "-"]
             # the median of the per-round ratios to ModSecurity's req/s (MODSEC=1)
@@ -119,4 +134,5 @@ column -t -s$'\t' "$OUT"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "TSV: $OUT, each run in ${OUT%.tsv}-rounds.tsv (wrk $WRK_ARGS, $ROUNDS rounds)."
 echo "rps, p50, p99: medians over the rounds; rps_vs_plain (and rps_vs_modsec): the median of the per-round ratios."
+echo "cpu_us: Palisade's CPU time (user + system) per request it served, median over the rounds."
 echo "non2xx > 0 on palisade = a benign request was blocked."
