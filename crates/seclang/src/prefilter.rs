@@ -371,6 +371,98 @@ pub struct Plan {
     /// test); else 0. A plain value with such traits needs no result here (`cmdLine` and
     /// `lowercase` pipelines otherwise copy every value with a capital).
     pub lowers_plain: u16,
+    /// For a pipeline that decodes base64 or hex, whose results are then mostly binary:
+    /// the bytes of its rules' literals and the shortest one's length (see
+    /// [`LiteralRuns`]). CRS 934100 base64-decodes every argument without its whitespace,
+    /// and a form's message becomes ~1.2 KB of binary, scanned in four plans (a third of a
+    /// form's literal scanning) where its literals' bytes make no run long enough to hold
+    /// one.
+    pub binary_runs: Option<LiteralRuns>,
+}
+
+/// Where in a value a set of literals can be: runs of their bytes (either case, as
+/// literals are found ignoring ASCII case) at least as long as the shortest one.
+#[derive(Debug, Clone)]
+pub struct LiteralRuns {
+    bytes: [bool; 256],
+    shortest: usize,
+}
+
+impl LiteralRuns {
+    /// None for no literals, or an empty one (found anywhere).
+    pub fn of<'l>(literals: impl Iterator<Item = &'l Vec<u8>>) -> Option<LiteralRuns> {
+        let mut runs = LiteralRuns {
+            bytes: [false; 256],
+            shortest: usize::MAX,
+        };
+        for l in literals {
+            runs.shortest = runs.shortest.min(l.len());
+            for &b in l {
+                runs.bytes[usize::from(b.to_ascii_lowercase())] = true;
+                runs.bytes[usize::from(b.to_ascii_uppercase())] = true;
+            }
+        }
+        (runs.shortest != usize::MAX && runs.shortest > 0).then_some(runs)
+    }
+
+    /// Whether `value` is worth scanning by its runs: long enough (a short one costs little
+    /// to scan whole; a JSON order's ids base64-decode into a few bytes each) and mostly
+    /// binary, a quarter of its bytes or more not ASCII.
+    pub fn is_long_binary(value: &[u8]) -> bool {
+        value.len() >= 64 && non_ascii(value) * 4 >= value.len()
+    }
+
+    /// Appends to `out` what of `value` needs scanning for the literals, with `mask` and
+    /// `id`: a long, mostly binary value by its runs that can hold one, anything else whole
+    /// (true then: scanned for every literal).
+    ///
+    /// A run at least `shortest` long holds one of every `shortest` consecutive positions,
+    /// so only those positions are looked at first, and only a literal byte there is
+    /// followed both ways to its run's ends: a fraction of the value's bytes are read
+    /// (splitting by reading every byte cost more than scanning them).
+    pub fn push_runs(&self, value: &[u8], mask: u64, id: u32, out: &mut Hay) -> bool {
+        if !LiteralRuns::is_long_binary(value) {
+            out.push(value, mask, id);
+            return true;
+        }
+        let (len, step) = (value.len(), self.shortest);
+        let holds = |i: usize| self.bytes[usize::from(value[i])];
+        // bytes before `from` are settled: the next run starts at or after it
+        let mut from = 0;
+        let mut at = step - 1;
+        while at < len {
+            if !holds(at) {
+                at += step;
+                continue;
+            }
+            let mut start = at;
+            while start > from && holds(start - 1) {
+                start -= 1;
+            }
+            let mut end = at + 1;
+            while end < len && holds(end) {
+                end += 1;
+            }
+            if end - start >= step {
+                out.push(&value[start..end], mask, id);
+            }
+            // (`end` is outside the bytes, or the value's end)
+            from = end + 1;
+            at = end + step;
+        }
+        false
+    }
+}
+
+/// How many bytes of `value` are not ASCII (eight at a time).
+fn non_ascii(value: &[u8]) -> usize {
+    let mut words = value.chunks_exact(8);
+    let mut n = 0;
+    for w in &mut words {
+        let w = u64::from_ne_bytes(w.try_into().unwrap_or([0; 8]));
+        n += (w & 0x8080_8080_8080_8080).count_ones() as usize;
+    }
+    n + words.remainder().iter().filter(|&&b| b >= 0x80).count()
 }
 
 /// A rule the prefilter can decide about.
@@ -1341,6 +1433,7 @@ impl Prefilter {
                         skip_below: 0,
                         skip_values_below: 0,
                         lowers_plain: 0,
+                        binary_runs: None,
                     });
                     regexes.push(Vec::new());
                     members.push(Vec::new());
@@ -1438,6 +1531,18 @@ impl Prefilter {
         pf.order = (0..pf.plans.len()).collect();
         pf.order.sort_by_key(|&i| pf.plans[i].transforms.len());
         pf.set_skip_below(&members);
+        for (plan, members) in pf.plans.iter_mut().zip(&members) {
+            let binary = plan.transforms.iter().any(|t| {
+                matches!(
+                    t,
+                    Transform::Base64Decode | Transform::Base64DecodeExt | Transform::HexDecode
+                )
+            });
+            if binary && plan.has_literals {
+                let literals = members.iter().filter_map(|e| e.literals.as_ref()).flatten();
+                plan.binary_runs = LiteralRuns::of(literals);
+            }
+        }
         if pf.steps.len() <= 64 {
             for plan in &mut pf.plans {
                 plan.steps = plan
@@ -2053,6 +2158,79 @@ mod tests {
             seed ^= seed << 17;
             seed
         }
+    }
+
+    /// A value scanned by its runs keeps every place a literal is (ignoring case) inside
+    /// one run pushed whole, for binary values with literals planted at random places
+    /// (the start, the end, side by side) and text values (pushed whole).
+    #[test]
+    fn literal_runs_keep_every_literal_of_a_binary_value() {
+        let literals: Vec<Vec<u8>> = ["eval(", "require", "_$$nd_func$$_", "x=1"]
+            .iter()
+            .map(|l| l.as_bytes().to_vec())
+            .collect();
+        let runs = LiteralRuns::of(literals.iter()).expect("literals");
+        assert_eq!(runs.shortest, 3);
+        let mut next = rng(0x5eed_1234);
+        let mut split = 0;
+        for round in 0..3000 {
+            let len = (next() % 400) as usize;
+            let mut value: Vec<u8> = (0..len)
+                .map(|_| match round % 3 {
+                    // binary, as a base64 decoding of text is
+                    0 | 1 => next() as u8,
+                    // text
+                    _ => b"abcdefghij klmnopqrstuvwxyz_$()=1"[(next() % 33) as usize],
+                })
+                .collect();
+            for _ in 0..(next() % 4) {
+                let l = &literals[(next() % 4) as usize];
+                let at = (next() as usize) % (value.len() + 1);
+                let planted: Vec<u8> = l
+                    .iter()
+                    .map(|b| {
+                        if next().is_multiple_of(2) {
+                            b.to_ascii_uppercase()
+                        } else {
+                            *b
+                        }
+                    })
+                    .collect();
+                value.splice(at..at, planted);
+            }
+            let mut out = Hay::default();
+            let whole = runs.push_runs(&value, 7, 9, &mut out);
+            let pushed: Vec<&[u8]> = (0..out.len()).map(|k| out.get(k)).collect();
+            assert!((0..out.len()).all(|k| out.mask(k) == 7 && out.id(k) == 9));
+            if whole {
+                assert!(pushed.is_empty() || pushed == [&value[..]], "round {round}");
+                continue;
+            }
+            split += 1;
+            assert!(LiteralRuns::is_long_binary(&value), "round {round}");
+            // runs are disjoint parts of the value and no literal spans a byte outside them:
+            // each occurrence is in exactly one run
+            let count = |hay: &[u8], l: &[u8]| {
+                hay.windows(l.len())
+                    .filter(|w| w.eq_ignore_ascii_case(l))
+                    .count()
+            };
+            for l in &literals {
+                let in_runs: usize = pushed.iter().map(|p| count(p, l)).sum();
+                assert_eq!(
+                    in_runs,
+                    count(&value, l),
+                    "round {round}: {:?} lost",
+                    String::from_utf8_lossy(l)
+                );
+            }
+            // what was pushed is far less than the value (else the runs are not worth it)
+            assert!(
+                pushed.iter().map(|p| p.len()).sum::<usize>() < value.len(),
+                "round {round}"
+            );
+        }
+        assert!(split > 1000, "binary values were split: {split}");
     }
 
     /// Every rule whose regex or literal matches a value of one of its collections must be

@@ -1293,7 +1293,31 @@ impl<'a> Transaction<'a> {
                     *r = at;
                 }
             }
-            if plan.has_literals {
+            // (a plan's hay without binary results, as a GET's or a JSON order's, is scanned
+            // as before, without the copy)
+            let binary_runs = plan.binary_runs.as_ref().filter(|_| {
+                plan.has_literals
+                    && (0..hay.len()).any(|k| {
+                        !scanned_here[k]
+                            && crate::prefilter::LiteralRuns::is_long_binary(hay.get(k))
+                    })
+            });
+            if let Some(runs) = binary_runs {
+                // An entry scanned by its runs was searched for this plan's literals only:
+                // it stays unscanned for the plans extending this one.
+                fresh.clear();
+                for k in 0..hay.len() {
+                    if !scanned_here[k]
+                        && runs.push_runs(hay.get(k), hay.mask(k), hay.id(k), &mut fresh)
+                    {
+                        scanned_here[k] = true;
+                        if let Some(at) = from_step[k] {
+                            step_results[at].1 = true;
+                        }
+                    }
+                }
+                pf.scan(&fresh, &mut candidates);
+            } else if plan.has_literals {
                 if scanned_here.iter().any(|s| *s) {
                     fresh.clear();
                     for (k, _) in scanned_here.iter().enumerate().filter(|(_, s)| !**s) {

@@ -215,7 +215,7 @@ fn shortcuts_agree_with_exhaustive_evaluation_on_short_and_lowercased_results() 
         // of four and five bytes; lowercasing pipelines with a literal, a lowered regex, a
         // regex that cmdLine's comma rule decides, and a value test; a decoder followed by
         // a step that lengthens (whose parent pipeline is a rule's too); a regex the raw pass
-        // cannot hold lowered
+        // cannot hold lowered; literals in base64-decoded binary (scanned by its runs)
         "SecRule ARGS \"@rx eval\\(|env\\[\" \"id:1,phase:1,pass,multiMatch,t:none,t:urlDecodeUni,t:jsDecode,t:removeWhitespace,t:base64Decode,t:urlDecodeUni,t:jsDecode,t:removeWhitespace\"\n\
          SecRule ARGS \"@rx while\\s*\\(\" \"id:2,phase:1,pass,t:none,t:urlDecodeUni,t:jsDecode,t:base64Decode,t:urlDecodeUni,t:jsDecode,t:replaceComments\"\n\
          SecRule ARGS \"@rx select\" \"id:3,phase:1,pass,t:none,t:cmdLine\"\n\
@@ -226,13 +226,32 @@ fn shortcuts_agree_with_exhaustive_evaluation_on_short_and_lowercased_results() 
          SecRule ARGS \"@rx ^%u00e9$\" \"id:8,phase:1,pass,t:none,t:base64Decode,t:utf8toUnicode\"\n\
          SecRule ARGS \"@rx ^(?u:[a-cé])d$\" \"id:9,phase:1,pass,t:none,t:lowercase\"\n\
          SecRule ARGS \"@rx ^zzzzzzzz$\" \"id:10,phase:1,pass,t:none,t:base64Decode\"\n\
-         SecRule ARGS \"@rx union select\" \"id:11,phase:1,pass,t:none,t:cmdLine\"\n",
+         SecRule ARGS \"@rx union select\" \"id:11,phase:1,pass,t:none,t:cmdLine\"\n\
+         SecRule ARGS \"@pm eval( env[ while\" \"id:12,phase:1,pass,t:none,t:base64Decode,t:lowercase\"\n",
         std::path::Path::new("short.conf"),
     )
     .expect("rules load");
     use base64::Engine as _;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    // long binary with text planted in it (a decoded result is scanned by its runs of the
+    // literals' bytes, see `LiteralRuns`): at the start, in the middle, at the end, none
+    let binary = |n: usize| {
+        (0..n)
+            .map(|i| 0x80 | (i * 37 % 128) as u8)
+            .collect::<Vec<u8>>()
+    };
+    let planted = |before: usize, text: &str, after: usize| {
+        let mut v = binary(before);
+        v.extend_from_slice(text.as_bytes());
+        v.extend(binary(after));
+        base64::engine::general_purpose::STANDARD.encode(v)
+    };
     let values = [
+        planted(90, "eval(1)", 90),
+        planted(0, "env[", 120),
+        planted(120, "while (", 0),
+        planted(70, "ev al(", 70),
+        planted(200, "", 0),
         // decodes to exactly the shortest literal, one byte less, and to garbage
         b64("env["),
         b64("env"),
@@ -280,7 +299,7 @@ fn shortcuts_agree_with_exhaustive_evaluation_on_short_and_lowercased_results() 
     }
     assert_eq!(
         matched.into_iter().collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
         "every rule matches some value"
     );
 }
