@@ -5,10 +5,13 @@
 //! `regex_automata`'s `Pool` serves one thread (its first) without locking and every other
 //! thread through a mutex: with the proxy's two workers, one of them locked and unlocked a
 //! mutex twice per lazy-DFA scan and memo lookup, ~2% of its time under load. Here each
-//! thread that uses any `PerThread` gets a small index of its own for life, and a
-//! `PerThread` keeps one slot per index: a thread reaches its value by its index, with
-//! no atomic operation and no lock. Threads past the slots (short-lived ones, in tests)
-//! share a locked stack of values instead.
+//! thread that uses any `PerThread` holds a small index while it lives, and a `PerThread`
+//! keeps one slot per index: a thread reaches its value by its index, with no atomic
+//! operation and no lock. An exiting thread gives its index back, and the next new thread
+//! takes it with the values in its slots (tokio's blocking pool, where inspection runs
+//! beside a transformer, makes and ends threads as load comes and goes: fresh indexes
+//! would each keep a lazy DFA's cache of megabytes). Threads past the slots share a locked
+//! stack of values instead.
 
 use std::cell::{Cell, UnsafeCell};
 use std::marker::PhantomData;
@@ -24,10 +27,32 @@ const SLOTS: usize = 64;
 
 static NEXT_INDEX: AtomicUsize = AtomicUsize::new(0);
 
+/// Indexes of threads that ended, for the next threads to take.
+static FREE_INDEXES: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// A thread's index, given back when the thread ends.
+struct ThreadIndex(usize);
+
+impl ThreadIndex {
+    fn take() -> ThreadIndex {
+        let free = FREE_INDEXES.lock().ok().and_then(|mut f| f.pop());
+        ThreadIndex(free.unwrap_or_else(|| NEXT_INDEX.fetch_add(1, Ordering::Relaxed)))
+    }
+}
+
+impl Drop for ThreadIndex {
+    fn drop(&mut self) {
+        // (the mutex hands the slots' contents over to the thread that takes the index)
+        if let Ok(mut free) = FREE_INDEXES.lock() {
+            free.push(self.0);
+        }
+    }
+}
+
 thread_local! {
-    /// This thread's index, taken on its first use of any `PerThread` and never given to
-    /// another thread.
-    static INDEX: usize = NEXT_INDEX.fetch_add(1, Ordering::Relaxed);
+    /// This thread's index, taken on its first use of any `PerThread`; no other live
+    /// thread holds it.
+    static INDEX: ThreadIndex = ThreadIndex::take();
 }
 
 /// A slot, alone in its cache line: two threads' slots side by side would make each
@@ -48,10 +73,11 @@ pub struct PerThread<T> {
     make: Make<T>,
 }
 
-// SAFETY: slot `i` is only ever read or written by the one thread whose `INDEX` is `i`
-// (indexes are never reused), through a guard that cannot leave that thread, so the
-// slots' cells are never accessed from two threads. The values may be made on one thread
-// and dropped on another (with the `PerThread`), hence `T: Send`.
+// SAFETY: slot `i` is only read or written by the live thread whose `INDEX` is `i`,
+// through a guard that cannot leave that thread; an index passes to another thread only
+// after its holder ended, through `FREE_INDEXES`' mutex (which orders the two threads'
+// accesses). So the slots' cells are never accessed from two threads at once. The values
+// may be made on one thread and used or dropped on another, hence `T: Send`.
 unsafe impl<T: Send> Sync for PerThread<T> {}
 
 impl<T: Default + Send + 'static> Default for PerThread<T> {
@@ -78,7 +104,8 @@ impl<T: Send> PerThread<T> {
     /// This thread's value.
     #[inline]
     pub fn get(&self) -> Guard<'_, T> {
-        let index = INDEX.with(|i| *i);
+        // (none while the thread's locals are being destroyed: the shared stack then)
+        let index = INDEX.try_with(|i| i.0).unwrap_or(usize::MAX);
         if let Some(slot) = self.slots.get(index) {
             if !slot.busy.replace(true) {
                 // SAFETY: only this thread reaches slot `index` (see the `Sync` impl), and
@@ -179,6 +206,41 @@ mod tests {
             });
         });
         assert_eq!(*values.get(), [1]);
+    }
+
+    /// Threads that come and go one after another (tokio's blocking pool) take the
+    /// indexes of those that ended, with their values: a few indexes serve them all (the
+    /// other tests' threads come and go meanwhile and take some), and every value made is
+    /// still there to be used.
+    #[test]
+    fn ended_threads_pass_their_indexes_and_values_on() {
+        let values: PerThread<Vec<u8>> = PerThread::default();
+        let mut indexes = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let index = std::thread::scope(|s| {
+                s.spawn(|| {
+                    values.get().push(1);
+                    INDEX.with(|i| i.0)
+                })
+                .join()
+                .expect("thread")
+            });
+            indexes.insert(index);
+        }
+        assert!(
+            indexes.len() <= 20,
+            "{} indexes for 200 threads in turn",
+            indexes.len()
+        );
+        // SAFETY: every thread that used `values` has ended: no slot is held.
+        let in_slots: usize = (values.slots.iter())
+            .map(|s| unsafe { &*s.value.get() }.as_ref().map_or(0, |v| v.len()))
+            .sum();
+        let shared: usize = values
+            .shared
+            .lock()
+            .map_or(0, |s| s.iter().map(|v| v.len()).sum());
+        assert_eq!(in_slots + shared, 200, "no value was lost");
     }
 
     #[test]
