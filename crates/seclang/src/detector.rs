@@ -242,6 +242,7 @@ mod tests {
         request.release_parsed_body();
         assert_eq!(ids(&request), Vec::<String>::new());
     }
+
     /// The response phases resume the request's transaction only on the rule set that ran
     /// it: after a reload (another set, even of the same text) they start from phase 1,
     /// without what the old set's phase 2 wrote.

@@ -468,13 +468,21 @@ pub fn transaction_outcome(
             )
         })
         .collect();
-    let vars = tx
-        .tx_vars()
+    (
+        matches,
+        comparable_tx_vars(&tx),
+        format!("{:?}", tx.interruption),
+    )
+}
+
+/// A transaction's TX variables but the time and the per-transaction id, which differ
+/// between any two runs.
+pub fn comparable_tx_vars(tx: &Transaction) -> Vec<(String, Vec<u8>)> {
+    tx.tx_vars()
         .into_iter()
         .filter(|(k, _)| !matches!(*k, "duration" | "unique_id"))
         .map(|(k, v)| (k.to_string(), v.to_vec()))
-        .collect();
-    (matches, vars, format!("{:?}", tx.interruption))
+        .collect()
 }
 
 /// The response the suite's `albedo` backend gives: `POST /reflect` echoes a JSON spec.

@@ -310,8 +310,6 @@ impl std::ops::Deref for Transformed<'_> {
     }
 }
 
-/// `UNIQUE_ID`: the process id in hex, then the transaction counter in hex, at least eight
-/// digits (written by hand: `format!` cost more than the rest of starting a transaction).
 /// The rule of entry `index` (None for a marker).
 fn rule_at(entries: &[Entry], index: usize) -> Option<&Rule> {
     match entries.get(index)? {
@@ -327,6 +325,8 @@ fn process_id() -> u32 {
     *PID.get_or_init(std::process::id)
 }
 
+/// `UNIQUE_ID`: the process id in hex, then the transaction counter in hex, at least eight
+/// digits (written by hand: `format!` cost more than the rest of starting a transaction).
 fn unique_id(pid: u32, n: u64) -> String {
     fn push_hex(id: &mut String, v: u64, min_digits: u32) {
         const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -13,16 +13,6 @@ fn crs() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/crs")
 }
 
-/// A transaction's TX variables but the time and the per-transaction id, which differ
-/// between any two runs.
-fn tx_vars(tx: &Transaction) -> Vec<(String, Vec<u8>)> {
-    tx.tx_vars()
-        .into_iter()
-        .filter(|(k, _)| !matches!(*k, "duration" | "unique_id"))
-        .map(|(k, v)| (k.to_string(), v.to_vec()))
-        .collect()
-}
-
 #[test]
 fn shortcuts_agree_with_exhaustive_evaluation_on_the_crs_suite() {
     let crs = crs();
@@ -403,7 +393,7 @@ fn remembered_head_rules_agree_with_exhaustive_evaluation() {
                 )
             })
             .collect();
-        (matches, tx_vars(&tx))
+        (matches, ftw::comparable_tx_vars(&tx))
     };
     let mut ids = std::collections::BTreeSet::new();
     for round in 0..2 {
