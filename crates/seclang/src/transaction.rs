@@ -698,7 +698,19 @@ impl<'a> Transaction<'a> {
                 None => {
                     if let Some(slot) = step.slot() {
                         if !self.may_match(slot) {
-                            i += 1;
+                            // (no skip is pending here, and a rule with a slot is never
+                            // folded: the rules up to the next that may are passed over)
+                            let next = match &self.candidates {
+                                Some(c) => rules.after_unlikely(phase, i, slot, &c.candidates.hit),
+                                None => i + 1,
+                            };
+                            debug_assert!(
+                                (i..next).all(|k| folds
+                                    .as_ref()
+                                    .is_none_or(|f| f.get(phase, k).is_none())),
+                                "rules passed over have no planned outcome"
+                            );
+                            i = next;
                             continue;
                         }
                     }
@@ -2963,6 +2975,56 @@ mod tests {
                 _ => None,
             })
             .expect("the rule has a prefilter slot")
+    }
+
+    /// Stepping over rules the prefilter rules out goes to the next rule that may match (by
+    /// its head or a chain link's slot) or has no slot, passing markers, and no further.
+    #[test]
+    fn unlikely_rules_are_passed_over_up_to_the_next_that_may_match() {
+        let set = rules(
+            "SecRule ARGS \"@pm aaa\" \"id:1,phase:2,pass\"\n\
+             SecMarker M\n\
+             SecRule ARGS \"@pm bbb\" \"id:2,phase:2,pass,chain\"\n\
+             SecRule ARGS \"@validateByteRange 32-126\" \"\"\n\
+             SecRule ARGS \"@pm ccc\" \"id:3,phase:2,pass\"\n\
+             SecRule TX:x \"@eq 1\" \"id:4,phase:2,pass\"\n\
+             SecRule ARGS \"@pm ddd\" \"id:5,phase:2,pass\"\n\
+             SecRule ARGS \"@pm eee\" \"id:6,phase:3,pass\"\n",
+        );
+        let link = set.phases[2]
+            .iter()
+            .find_map(|e| match e {
+                Entry::Rule(r) if r.id == 2 => r.chained.as_ref()?.slot,
+                _ => None,
+            })
+            .expect("the chained value test has a slot");
+        let slots: Vec<u32> = [1, 2, 3, 5, 6]
+            .iter()
+            .map(|&id| slot_of(&set, id))
+            .collect();
+        let (s1, s2, s3, s5, s6) = (slots[0], slots[1], slots[2], slots[3], slots[4]);
+        // entries of phase 2: 0 rule 1, 1 marker, 2 rule 2 (+ link), 3 rule 3, 4 rule 4,
+        // 5 rule 5
+        let hits = |on: &[u32]| {
+            let mut hit = vec![false; set.prefilter_slots];
+            for &s in on {
+                hit[s as usize] = true;
+            }
+            hit
+        };
+        let none = hits(&[]);
+        // nothing may match: on to rule 4, which has no slot; past rule 5, the phase's end
+        assert_eq!(set.after_unlikely(2, 0, s1, &none), 4);
+        assert_eq!(set.after_unlikely(2, 5, s5, &none), 6);
+        // a later rule that may match is where it stops, whatever comes after
+        assert_eq!(set.after_unlikely(2, 0, s1, &hits(&[s3, s5])), 3);
+        assert_eq!(set.after_unlikely(2, 0, s1, &hits(&[s2])), 2);
+        // a chain link's slot stops at its rule; from that rule itself, it is passed
+        assert_eq!(set.after_unlikely(2, 0, s1, &hits(&[link])), 2);
+        assert_eq!(set.after_unlikely(2, 2, s2, &hits(&[link])), 4);
+        // another phase's slots do not stop this one (phase 3: 0 marker M, 1 rule 6)
+        assert_eq!(set.after_unlikely(2, 5, s5, &hits(&[s6])), 6);
+        assert_eq!(set.after_unlikely(3, 1, s6, &hits(&[s1, s2, s3])), 2);
     }
 
     /// Without the silent matches kept, a transaction records its logged matches alone,
