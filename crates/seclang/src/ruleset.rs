@@ -373,9 +373,9 @@ impl RuleSet {
     /// `slot` that cannot match (`hit`: per slot, whether it may): the first entry after it
     /// that is not such a rule, i.e. a rule without a slot, or one whose head or chain
     /// link slot is hit (the caller checks its head again), or the phase's end. Markers
-    /// between do nothing and are passed over too. A CRS request can match a few dozen of
-    /// the ~600 slotted rules; stepping over the others one by one read a step, a fold and
-    /// a skip count each (~1,000 entries per request).
+    /// between do nothing and are passed over too. CRS has 310 rules with a slot, of which
+    /// a request may match a few dozen; stepping over the others one by one read a step, a
+    /// fold and a skip count each (~1,000 entries per request with its response).
     pub fn after_unlikely(&self, phase: u8, index: usize, slot: u32, hit: &[bool]) -> usize {
         let next = index + 1;
         let Some(j) = &self.jumps else {
