@@ -44,6 +44,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The rule and the links chained after it, in order.
+    pub fn links(&self) -> impl Iterator<Item = &Rule> {
+        std::iter::successors(Some(self), |r| r.chained.as_deref())
+    }
+
     pub fn has_tag(&self, re: &regex::Regex) -> bool {
         self.actions.tags.iter().any(|t| re.is_match(t))
     }
@@ -131,17 +136,13 @@ impl Jumps {
             j.next_unslotted[p] = next;
             for (i, e) in entries.iter().enumerate() {
                 let Entry::Rule(r) = e else { continue };
-                let mut link = Some(r);
-                while let Some(l) = link {
-                    if let Some(s) = l.slot {
-                        if last.is_some_and(|t| s <= t) {
-                            return None;
-                        }
-                        last = Some(s);
-                        *j.slot_entry.get_mut(s as usize)? = i as u32;
-                        j.slot_end[p] = s + 1;
+                for s in r.links().filter_map(|l| l.slot) {
+                    if last.is_some_and(|t| s <= t) {
+                        return None;
                     }
-                    link = l.chained.as_deref();
+                    last = Some(s);
+                    *j.slot_entry.get_mut(s as usize)? = i as u32;
+                    j.slot_end[p] = s + 1;
                 }
             }
         }
@@ -755,15 +756,11 @@ impl Builder {
     /// [`TagSelector::settle`](crate::actions::TagSelector::settle)).
     fn settle_tag_selectors(&self) {
         let rules = || self.set.rules().map(|r| (r.id, r.actions.tags.as_slice()));
-        for rule in self.set.rules() {
-            let mut link = Some(rule);
-            while let Some(r) = link {
-                for c in &r.actions.ctls {
-                    if let Ctl::RuleRemoveByTag(t) | Ctl::RuleRemoveTargetByTag(t, _) = c {
-                        t.settle(rules());
-                    }
+        for r in self.set.rules().flat_map(Rule::links) {
+            for c in &r.actions.ctls {
+                if let Ctl::RuleRemoveByTag(t) | Ctl::RuleRemoveTargetByTag(t, _) = c {
+                    t.settle(rules());
                 }
-                link = r.chained.as_deref();
             }
         }
     }

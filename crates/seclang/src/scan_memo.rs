@@ -41,12 +41,9 @@ pub const MAX_VALUE_LEN: usize = 512;
 /// Table size (a power of two): a browser GET has about 20 distinct values.
 const ENTRIES: usize = 1024;
 
-/// A hash's place in the table: its top bits. The Fx hash ends with a multiplication, so
-/// its low bits, which `hash % ENTRIES` took, depend on the low bits of the key's last word
-/// alone: `Host` and two argument names of the form scenario fell in the places of other
-/// values and were scanned again on every request (~7k instructions each).
+/// A hash's place in the table (see [`crate::fxhash::place`]).
 fn place(hash: u64) -> usize {
-    (hash >> (64 - ENTRIES.trailing_zeros())) as usize
+    crate::fxhash::place(hash, ENTRIES)
 }
 
 struct Entry {

@@ -230,7 +230,7 @@ pub(crate) fn folds_for<'r>(rules: &'r RuleSet, tx: &VarMap) -> Option<(u8, &'r 
         Err(None) => return None,
         Err(Some(_)) => {}
     }
-    let key: Vec<(String, Vec<u8>)> = tx
+    let key: StartingTx = tx
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_vec()))
         .collect();
@@ -257,7 +257,7 @@ impl Folds {
         {
             return true;
         }
-        links(rule).any(|r| {
+        rule.links().any(|r| {
             r.actions.ctls.iter().any(|c| match c {
                 // folded rules read TX alone: removing other targets leaves them as planned
                 Ctl::RuleRemoveTargetById(_, targets) | Ctl::RuleRemoveTargetByTag(_, targets) => {
@@ -277,10 +277,6 @@ impl Folds {
     }
 }
 
-fn links(rule: &Rule) -> impl Iterator<Item = &Rule> {
-    std::iter::successors(Some(rule), |r| r.chained.as_deref())
-}
-
 /// TX keys that a live rule may have written at a point of the rule list.
 #[derive(Default)]
 struct Taint {
@@ -298,7 +294,7 @@ impl Taint {
     }
 
     fn add_writes_of(&mut self, rule: &Rule) {
-        for r in links(rule) {
+        for r in rule.links() {
             for sv in r.actions.setvars.iter().filter(|sv| sv.collection == "TX") {
                 match sv.key.literal() {
                     Some(k) => {
@@ -352,11 +348,11 @@ impl Taint {
     /// links before the last (whose hits act even when the chain fails) write TX alone,
     /// from the same. None for any other rule.
     fn head_inputs(&self, rule: &Rule) -> Option<Box<[HeadInput]>> {
-        let n = links(rule).count();
+        let n = rule.links().count();
         let mut inputs: Vec<HeadInput> = Vec::new();
         // whether an earlier link captured: TX:0-9 are then this rule's
         let mut captured = false;
-        for (k, r) in links(rule).enumerate() {
+        for (k, r) in rule.links().enumerate() {
             let own_match = k > 0;
             for t in r.targets.iter().filter(|t| !t.exclude) {
                 let input = match (t.collection.as_str(), &t.selector) {
@@ -444,7 +440,7 @@ impl Taint {
         let reads = |keys: &mut Vec<String>, t: &Template, own_match: bool| {
             t.vars().all(|(c, k)| read(keys, c, k, own_match))
         };
-        for r in links(rule) {
+        for r in rule.links() {
             for t in r.targets.iter().filter(|t| !t.exclude) {
                 let Selector::Key(k) = &t.selector else {
                     return None;
@@ -514,7 +510,7 @@ impl Taint {
 
     /// Whether whether the rule matches depends on nothing but untainted TX keys.
     fn condition_is_pure(&self, rule: &Rule) -> bool {
-        links(rule).all(|r| self.link_condition_is_pure(r))
+        rule.links().all(|r| self.link_condition_is_pure(r))
     }
 
     /// [`Taint::condition_is_pure`] for one link of a chain alone.
@@ -536,7 +532,7 @@ impl Taint {
         if !matches!(rule.disruptive, Disruptive::Pass | Disruptive::Block) {
             return false;
         }
-        links(rule).all(|r| {
+        rule.links().all(|r| {
             let a = &r.actions;
             // (a key named after the match differs per matched value: not one recorded write)
             let setvars = a
@@ -671,7 +667,7 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             // Every key the rule writes, changed here or not: a tainted key may hold
             // something else at run time (949059 resets a score that is 0 here).
             let mut keys: HashSet<String> = HashSet::new();
-            for r in links(rule) {
+            for r in rule.links() {
                 for sv in r.actions.setvars.iter().filter(|sv| sv.collection == "TX") {
                     keys.insert(String::from_utf8_lossy(&sv.key.expand(&tx)).to_ascii_lowercase());
                 }
@@ -747,7 +743,8 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
         }
     }
     for rule in live {
-        let mut removals = links(rule)
+        let mut removals = rule
+            .links()
             .flat_map(|r| &r.actions.ctls)
             .filter(|c| matches!(c, Ctl::RuleRemoveById(_) | Ctl::RuleRemoveByTag(_)))
             .peekable();
