@@ -220,6 +220,29 @@ impl Operator {
                 )))
             }
             Op::ValidateUtf8Encoding => Some(ValueTest::Utf8),
+            // A string operator with a constant argument: an exclusion rule such as
+            // `REQUEST_FILENAME "@streq /login"` with a `ctl`, or CRS 920610's `#` in the raw
+            // URI, is then passed over by the scan instead of evaluated on every request.
+            // (an argument with a macro can be anything per transaction; an empty one
+            // matches every value or the empty ones, which the scan does not test)
+            Op::Contains(t)
+            | Op::ContainsWord(t)
+            | Op::BeginsWith(t)
+            | Op::EndsWith(t)
+            | Op::Streq(t) => {
+                let arg = t.constant().filter(|c| !c.is_empty())?.into_bytes();
+                let kind = match &self.op {
+                    Op::Contains(_) => StrKind::Contains,
+                    Op::ContainsWord(_) => StrKind::ContainsWord,
+                    Op::BeginsWith(_) => StrKind::BeginsWith,
+                    Op::EndsWith(_) => StrKind::EndsWith,
+                    _ => StrKind::Equals,
+                };
+                Some(ValueTest::Str(StrTest::new(kind, arg)))
+            }
+            Op::Strmatch(p) if !p.is_empty() => {
+                Some(ValueTest::Str(StrTest::new(StrKind::Contains, p.clone())))
+            }
             _ => None,
         }
     }
@@ -357,23 +380,10 @@ impl Operator {
             }
             Op::ContainsWord(t) => {
                 let p = arg(t);
-                if p.is_empty() {
-                    return false;
+                contains_word(value, &p) && {
+                    captures.push(p.to_vec());
+                    true
                 }
-                let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-                let mut from = 0;
-                while let Some(i) = found(&value[from..], &p) {
-                    let s = from + i;
-                    let e = s + p.len();
-                    let left_ok = s == 0 || !word(value[s - 1]);
-                    let right_ok = e == value.len() || !word(value[e]);
-                    if left_ok && right_ok {
-                        captures.push(p.to_vec());
-                        return true;
-                    }
-                    from = s + 1;
-                }
-                false
             }
             Op::BeginsWith(t) => {
                 let p = arg(t);
@@ -460,6 +470,68 @@ pub(crate) fn detect_xss_capturing(value: &[u8], captures: &mut Captures) -> boo
 }
 
 /// The first position of `needle` in `hay`.
+/// `@containsWord`: `word` occurs in `value` with no word character (letter, digit, `_`)
+/// right before or after it (an empty word never does).
+fn contains_word(value: &[u8], word: &[u8]) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    let in_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut from = 0;
+    while let Some(i) = found(&value[from..], word) {
+        let s = from + i;
+        let e = s + word.len();
+        let left_ok = s == 0 || !in_word(value[s - 1]);
+        let right_ok = e == value.len() || !in_word(value[e]);
+        if left_ok && right_ok {
+            return true;
+        }
+        from = s + 1;
+    }
+    false
+}
+
+/// Which string comparison a [`StrTest`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrKind {
+    /// `@contains` and `@strmatch`.
+    Contains,
+    ContainsWord,
+    BeginsWith,
+    EndsWith,
+    /// `@streq`.
+    Equals,
+}
+
+/// A string operator with a constant argument, as the prefilter scan tests it: the
+/// operator's own verdict (case-sensitive, as the operator compares).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrTest {
+    kind: StrKind,
+    arg: Box<[u8]>,
+}
+
+impl StrTest {
+    pub fn new(kind: StrKind, arg: Vec<u8>) -> StrTest {
+        StrTest {
+            kind,
+            arg: arg.into_boxed_slice(),
+        }
+    }
+
+    /// Whether the operator matches `value`.
+    pub fn holds(&self, value: &[u8]) -> bool {
+        let arg = &self.arg[..];
+        match self.kind {
+            StrKind::Contains => found(value, arg).is_some(),
+            StrKind::ContainsWord => contains_word(value, arg),
+            StrKind::BeginsWith => value.starts_with(arg),
+            StrKind::EndsWith => value.ends_with(arg),
+            StrKind::Equals => value == arg,
+        }
+    }
+}
+
 fn found(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() {
         return Some(0);

@@ -346,8 +346,8 @@ pub struct Plan {
     pub has_literals: bool,
     /// Regexes of this pipeline's rules without literals, and the slot of each pattern.
     pub dfa: Option<MultiDfa>,
-    /// Value tests of this pipeline's rules: (index into [`Prefilter::tests`], slot).
-    pub tests: Vec<(usize, u32)>,
+    /// Value tests of this pipeline's rules.
+    pub tests: Vec<SlotTest>,
     /// The plan whose pipeline is this one without its last step, if there is one: a
     /// value's result here is that plan's result through the last step (computed once).
     pub parent: Option<usize>,
@@ -367,8 +367,9 @@ pub struct Plan {
     /// Bit `t` for each [`PlainTraits`] index `t` for which every step at most lowercases
     /// a plain value ([`Transform::at_most_lowercases_plain_with`]), when the raw pass finds
     /// all this plan would in a value's lowercased bytes (its literals are found ignoring
-    /// case, its regexes are in `raw_dfa` lowered or it has none, and it has no value
-    /// test); else 0. A plain value with such traits needs no result here (`cmdLine` and
+    /// case and its regexes are in `raw_dfa` lowered or it has none; its value tests, which
+    /// may tell case apart, are asked about the lowercased value on its own); else 0. A
+    /// plain value with such traits needs no result here (`cmdLine` and
     /// `lowercase` pipelines otherwise copy every value with a capital).
     pub lowers_plain: u16,
     /// For a pipeline that decodes base64 or hex, whose results are then mostly binary:
@@ -480,6 +481,16 @@ pub struct Entry {
     pub collections: Vec<String>,
 }
 
+/// A value test of a rule: the test (an index into [`Prefilter::tests`]), the rule's slot,
+/// and the collections (a mask) whose values it is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotTest {
+    pub test: usize,
+    pub slot: u32,
+    /// (every collection until the masks are known: [`Prefilter::slot_masks`])
+    pub reads: u64,
+}
+
 /// An operator whose verdict depends on the (transformed) value alone, cheap enough to be
 /// evaluated on every distinct value during the scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -492,6 +503,9 @@ pub enum ValueTest {
     Xss,
     /// `@validateUtf8Encoding`: holds when the value is not valid UTF-8.
     Utf8,
+    /// `@contains`, `@containsWord`, `@beginsWith`, `@endsWith`, `@streq` or `@strmatch`
+    /// with a constant argument.
+    Str(crate::operators::StrTest),
 }
 
 /// A `@validateByteRange` set as the scan tests it: every value of the collections its
@@ -608,9 +622,9 @@ pub struct Prefilter {
     pub nonempty_slots: Vec<u32>,
     /// The distinct value tests of the plans.
     pub tests: Vec<ValueTest>,
-    /// Every plan's (test, slot) pairs, for the untransformed values (a value that a
-    /// pipeline leaves unchanged is the same under it).
-    pub raw_tests: Vec<(usize, u32)>,
+    /// Every plan's value tests, for the untransformed values (a value that a pipeline
+    /// leaves unchanged is the same under it).
+    pub raw_tests: Vec<SlotTest>,
     /// The collections (a mask) whose values clients repeat: a value held by these alone
     /// has its scan verdict remembered across requests.
     pub repeated_mask: u64,
@@ -1470,8 +1484,13 @@ impl Prefilter {
                         pf.tests.len() - 1
                     }
                 };
-                pf.plans[plan].tests.push((t, e.slot));
-                pf.raw_tests.push((t, e.slot));
+                let test = SlotTest {
+                    test: t,
+                    slot: e.slot,
+                    reads: u64::MAX,
+                };
+                pf.plans[plan].tests.push(test);
+                pf.raw_tests.push(test);
                 pf.covered[e.slot as usize] = true;
                 members[plan].push(e);
             }
@@ -1605,7 +1624,7 @@ impl Prefilter {
         }
         for plan in &mut pf.plans {
             // the raw pass covers what this plan would find in a lowercased value
-            let raw_covers = plan.tests.is_empty() && (plan.dfa.is_none() || plan.lowered_in_raw);
+            let raw_covers = plan.dfa.is_none() || plan.lowered_in_raw;
             if raw_covers && !plan.steps.is_empty() {
                 let steps = plan.steps.iter().fold(0u64, |m, &k| m | 1 << k);
                 plan.lowers_plain = (0..8)
@@ -1614,6 +1633,13 @@ impl Prefilter {
             }
         }
         let slot_masks = &pf.slot_masks;
+        for test in (pf.raw_tests.iter_mut()).chain(pf.plans.iter_mut().flat_map(|p| &mut p.tests))
+        {
+            test.reads = slot_masks
+                .get(test.slot as usize)
+                .copied()
+                .unwrap_or(u64::MAX);
+        }
         for multi in pf
             .plans
             .iter_mut()
@@ -2054,12 +2080,12 @@ impl Prefilter {
         failed
     }
 
-    /// Credits the slots of `tests` ((test, slot) pairs) for the values of `hay` their test
+    /// Credits the slots of `tests` for the values of `hay` their test
     /// holds for, in the slot's collections. `holds` answers a test on a value; it is
     /// asked at most once per (test, value) here.
     pub fn scan_tests(
         &self,
-        tests: &[(usize, u32)],
+        tests: &[SlotTest],
         hay: &Hay,
         candidates: &mut Candidates,
         holds: &mut dyn FnMut(&ValueTest, &[u8]) -> bool,
@@ -2067,20 +2093,21 @@ impl Prefilter {
         if tests.is_empty() {
             return;
         }
-        // per test: the verdict on the current value (0 unknown, 1 no, 2 yes)
-        let mut verdicts = vec![0u8; self.tests.len()];
+        // Per test: the hay entry it was last asked about and its verdict there. (A test
+        // is asked only about the values of the collections its rule reads: an exclusion
+        // rule's `@streq` on the file name costs the request's other values a mask test
+        // each.)
+        let mut verdicts = vec![(usize::MAX, false); self.tests.len()];
         for k in 0..hay.len() {
             let mask = hay.mask(k);
-            verdicts.iter_mut().for_each(|v| *v = 0);
-            for &(t, slot) in tests {
-                if !self.reads(slot as usize, mask) {
-                    continue;
+            for t in tests.iter().filter(|t| t.reads & mask != 0) {
+                let (asked, holds_here) = &mut verdicts[t.test];
+                if *asked != k {
+                    *asked = k;
+                    *holds_here = holds(&self.tests[t.test], hay.get(k));
                 }
-                if verdicts[t] == 0 {
-                    verdicts[t] = 1 + u8::from(holds(&self.tests[t], hay.get(k)));
-                }
-                if verdicts[t] == 2 {
-                    candidates.credit(slot as usize, hay.id(k));
+                if *holds_here {
+                    candidates.credit(t.slot as usize, hay.id(k));
                 }
             }
         }

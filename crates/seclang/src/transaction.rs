@@ -1090,6 +1090,8 @@ impl<'a> Transaction<'a> {
                 *w |= bit;
             }
         }
+        // a plan's plain values it at most lowercases, lowercased, for its value tests
+        let mut lowered_values = crate::prefilter::Hay::default();
         let mut in_plan = vec![0u64; words];
         let mut settled = vec![0u64; words];
         for &p in &pf.order {
@@ -1175,7 +1177,9 @@ impl<'a> Transaction<'a> {
                 // the plan's result is the rest of the plan applied to this one.
                 let mut changed_by: Option<(usize, usize)> = None;
                 if unchanged && plan_steps & !same[i] != 0 {
-                    // A plain value this plan at most lowercases: the raw pass read it already.
+                    // A plain value this plan at most lowercases: the raw pass read it already,
+                    // but for the plan's value tests (`@streq` tells case apart), asked about
+                    // the lowercased value below.
                     if plan.lowers_plain >> traits_of[i] & 1 != 0 {
                         if let Some(r) = res_at.and_then(|base| results.get_mut(base + i)) {
                             *r = if v.len() < plan.skip_below {
@@ -1183,6 +1187,9 @@ impl<'a> Transaction<'a> {
                             } else {
                                 LOWERED
                             };
+                        }
+                        if !plan.tests.is_empty() && v.iter().any(u8::is_ascii_uppercase) {
+                            lowered_values.push(&v.to_ascii_lowercase(), *mask, i as u32);
                         }
                         continue;
                     }
@@ -1369,6 +1376,10 @@ impl<'a> Transaction<'a> {
                 }
             }
             pf.scan_tests(&plan.tests, &hay, &mut candidates, &mut holds);
+            if !lowered_values.is_empty() {
+                pf.scan_tests(&plan.tests, &lowered_values, &mut candidates, &mut holds);
+                lowered_values.clear();
+            }
             // A parent's results are kept for the plans extending it; an empty hay (the
             // plan changed no value, as for most of a GET's) is left where it is rather than
             // replaced by a new allocation.
@@ -1736,6 +1747,7 @@ impl<'a> Transaction<'a> {
         let (memo, detect): (usize, Detect) = match test {
             ValueTest::ByteRange(set) => return set.holds(value),
             ValueTest::Utf8 => return std::str::from_utf8(value).is_err(),
+            ValueTest::Str(test) => return test.holds(value),
             ValueTest::Sqli if !sqli_worth_remembering(value) => return false,
             ValueTest::Xss if crate::injection::xss_is_trivial(value) => return false,
             ValueTest::Sqli => (SQLI_MEMO, crate::operators::detect_sqli_capturing),
@@ -3309,6 +3321,61 @@ mod tests {
     /// chain link too) are decided by the scan: a rule is a candidate only for the values its
     /// test holds for, after its own pipeline, and a keyed header target is tested on that
     /// header alone.
+    /// String operators with a constant argument are value tests of the scan: an
+    /// exclusion rule on another path is passed over unevaluated, and the operator's
+    /// verdict (case-sensitive) holds as evaluating it would give, after the rule's
+    /// lowercasing too.
+    #[test]
+    fn string_operators_are_decided_by_the_scan() {
+        let set = rules(
+            "SecRule REQUEST_FILENAME \"@streq /api/login\" \"id:1,phase:1,pass,t:none,setvar:tx.login=1\"\n\
+             SecRule REQUEST_FILENAME \"@beginsWith /api/\" \"id:2,phase:1,pass,t:none,setvar:tx.api=1\"\n\
+             SecRule REQUEST_URI_RAW \"@contains #\" \"id:3,phase:1,pass,t:none,setvar:tx.fragment=1\"\n\
+             SecRule ARGS:user \"@streq admin\" \"id:4,phase:1,pass,t:none,t:lowercase,setvar:tx.admin=1\"\n\
+             SecRule ARGS \"@containsWord drop\" \"id:5,phase:1,pass,t:none,setvar:tx.word=1\"\n\
+             SecRule REQUEST_FILENAME \"@endsWith .php\" \"id:6,phase:1,pass,t:none,setvar:tx.php=1\"\n\
+             SecRule REQUEST_FILENAME \"@streq %{tx.path}\" \"id:7,phase:1,pass,t:none,setvar:tx.macro=1\"\n",
+        );
+        let slot = |id: u64| slot_of(&set, id);
+        let has_slot = |id: u64| {
+            set.phases
+                .iter()
+                .flatten()
+                .any(|e| matches!(e, Entry::Rule(r) if r.id == id && r.slot.is_some()))
+        };
+        assert!(
+            !has_slot(7),
+            "an argument with a macro is evaluated every time"
+        );
+        let run = |target: &str| {
+            let req = get(target);
+            let mut tx = Transaction::new(&set, &req, &[]);
+            tx.process_request();
+            let keys = ["login", "api", "fragment", "admin", "word", "php"];
+            let set_keys: Vec<&str> = keys.into_iter().filter(|k| tx.tx(k).is_some()).collect();
+            let may: Vec<u64> = (1..=6)
+                .filter(|&id| {
+                    let scan = tx.candidates.as_ref().expect("scanned");
+                    scan.candidates.may_match(slot(id) as usize)
+                })
+                .collect();
+            (set_keys, may)
+        };
+        assert_eq!(run("/api/login"), (vec!["login", "api"], vec![1, 2]));
+        assert_eq!(run("/other/page"), (vec![], vec![]));
+        assert_eq!(run("/API/LOGIN"), (vec![], vec![]), "case counts");
+        assert_eq!(run("/x.php?user=ADMIN"), (vec!["admin", "php"], vec![4, 6]));
+        assert_eq!(run("/x.phpx?user=admins"), (vec![], vec![]));
+        assert_eq!(run("/a?q=drop+table"), (vec!["word"], vec![5]));
+        assert_eq!(
+            run("/a?q=dropped"),
+            (vec![], vec![]),
+            "a word, not a part of one"
+        );
+        assert_eq!(run("/a#b"), (vec!["fragment"], vec![3]));
+        assert_eq!(run("/a%23b"), (vec![], vec![]), "an encoded # is not one");
+    }
+
     #[test]
     fn value_tests_are_decided_by_the_scan() {
         let set = rules(
