@@ -6,7 +6,9 @@
 //! and 4, request and response phases, must give the same matches (rule, target, value,
 //! message, data), TX and interruption both ways, and must not panic.
 //!
-//! CRS is read from `PALISADE_CRS` (default `../../shared/data/crs` beside this crate).
+//! CRS is read from `PALISADE_CRS` (default `../../shared/data/crs` beside this crate);
+//! `PALISADE_BEFORE` names a SecLang file loaded before it, as a deployment's exclusion
+//! rules are (`config/crs/modern-apps.conf`).
 //! Seeds: `cargo run --release -p palisade-seclang --example ftw_requests --
 //! ../shared/data/crs/tests/regression/tests fuzz/corpus/crs_shortcuts`.
 use std::sync::OnceLock;
@@ -26,6 +28,10 @@ fn rules() -> &'static RuleSet {
             preamble:
                 "SecRuleEngine DetectionOnly\nSecRequestBodyAccess On\nSecResponseBodyAccess On\n"
                     .into(),
+            before: std::env::var_os("PALISADE_BEFORE")
+                .map(Into::into)
+                .into_iter()
+                .collect(),
             ..Default::default()
         }
         .load()

@@ -757,13 +757,21 @@ impl<'a> Transaction<'a> {
     }
 
     /// Phase 1's leading folded rules applied at once, when nothing can make them differ
-    /// from their plan (no rule ran yet, so no `ctl` removed one and no `skip` is pending):
-    /// the index of the first entry after them, else 0.
+    /// from their plan (no rule ran yet, so no `ctl` removed one and no `skip` is pending,
+    /// and the scan rules out every live rule among them): the index of the first entry
+    /// after them, else 0.
     fn apply_prefix(&mut self, p: &fold::Prefix) -> usize {
         let untouched = self.skip == 0
             && self.overrides.removed_ids.is_empty()
             && self.overrides.removed_tags.is_empty();
         if p.end == 0 || !untouched {
+            return 0;
+        }
+        // (the scan takes the paranoia level from the TX as the transaction started, not
+        // as the folded rules leave it: sound at any level, whose scan leaves the slots it
+        // does not cover as candidates)
+        let mut passed = p.passed.iter();
+        if passed.any(|&slot| self.may_match(slot)) {
             return 0;
         }
         // (the folds were planned for the TX this transaction starts with: the table is

@@ -129,7 +129,10 @@ pub(crate) struct Folds {
 /// What phase 1's leading folded rules leave (CRS's set-up: ~40 rules, ~45 TX writes, before
 /// the first rule that reads the request): the TX they start from is the one the folds were
 /// planned for, so their result is one table, copied into a transaction instead of written
-/// key by key.
+/// key by key. The run may pass over live rules with a prefilter slot (a deployment's
+/// exclusion rules, loaded before CRS: `REQUEST_FILENAME "@streq /api/login"` with a
+/// `ctl`): it holds for a request whose scan rules them all out, as `run_phase` would pass
+/// them over unevaluated.
 #[derive(Debug, Default)]
 pub(crate) struct Prefix {
     /// Entries of phase 1 covered: the transaction resumes at this index.
@@ -142,6 +145,8 @@ pub(crate) struct Prefix {
     pub(super) severity: Option<u8>,
     /// MATCHED_VAR_NAME and MATCHED_VAR after the last match (None: no match).
     pub(super) matched: Option<(String, Vec<u8>)>,
+    /// The slots of the live rules passed over.
+    pub(super) passed: Vec<u32>,
 }
 
 impl Folds {
@@ -800,7 +805,8 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
 }
 
 /// Phase 1's leading run of folded rules and what applying them to `initial` leaves: the
-/// run stops at the first live rule and at a folded match that skips (its flow is left to
+/// run stops at the first live rule without a prefilter slot (one with a slot is passed
+/// over, see [`Prefix`]) and at a folded match that skips (its flow is left to
 /// `Transaction::run_phase`).
 fn prefix(rules: &RuleSet, folds: &Folds, initial: &[(String, Vec<u8>)]) -> Prefix {
     let mut p = Prefix::default();
@@ -821,6 +827,7 @@ fn prefix(rules: &RuleSet, folds: &Folds, initial: &[(String, Vec<u8>)]) -> Pref
                     p.records.push(m.record.clone());
                     p.matched = Some((m.matched_var_name.clone(), m.matched_var.clone()));
                 }
+                None if rule.slot.is_some() => p.passed.extend(rule.slot),
                 _ => break,
             }
         }
@@ -951,6 +958,35 @@ mod tests {
     /// Phase 1's leading folded rules are applied as one table: up to the first live rule
     /// (here 4, which reads the matched variable they leave) or a folded match that skips;
     /// the transaction ends as evaluating every rule leaves it.
+    /// Exclusion rules loaded before the set-up are passed over by the leading run: it
+    /// applies at once to a request the scan rules them out for, and gives way to rule by
+    /// rule evaluation for one it does not (the exclusion's `ctl` then takes effect).
+    #[test]
+    fn the_leading_run_passes_over_exclusions_the_scan_rules_out() {
+        let set = rules(
+            "SecRule REQUEST_FILENAME \"@streq /api/login\" \"id:10,phase:1,pass,nolog,t:none,ctl:ruleRemoveById=3,setvar:tx.excluded=1\"\n\
+             SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\n\
+             SecRule TX:A \"@eq 1\" \"id:2,phase:1,pass,nolog,setvar:tx.b=2\"\n\
+             SecRule &ARGS \"@gt 100\" \"id:4,phase:1,pass,nolog,setvar:tx.many=1\"\n\
+             SecAction \"id:5,phase:1,pass,nolog,setvar:tx.c=3\"\n\
+             SecRule ARGS \"@rx attack\" \"id:3,phase:1,pass,nolog,setvar:tx.hit=%{tx.b}\"\n",
+        );
+        let folds = folds_of(&set);
+        assert_eq!(folded_ids(&set, folds, 1), vec![1, 2, 5]);
+        assert_eq!(folds.prefix.end, 3, "up to the live rule without a slot");
+        assert_eq!(folds.prefix.passed.len(), 1);
+        let (other, slow) = both(&set, "/x?q=attack");
+        assert_eq!(other, slow);
+        assert_eq!(other.0, vec![1, 2, 5, 3]);
+        assert_eq!(tx_value(&other, "hit"), Some(&b"2"[..]));
+        assert_eq!(tx_value(&other, "excluded"), None);
+        let (login, slow) = both(&set, "/api/login?q=attack");
+        assert_eq!(login, slow);
+        assert_eq!(login.0, vec![10, 1, 2, 5]);
+        assert_eq!(tx_value(&login, "excluded"), Some(&b"1"[..]));
+        assert_eq!(tx_value(&login, "hit"), None, "3 removed by the exclusion");
+    }
+
     #[test]
     fn leading_folded_rules_apply_at_once_up_to_a_live_rule_or_a_skip() {
         let set = rules(
