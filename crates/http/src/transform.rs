@@ -633,6 +633,18 @@ impl Transform {
         )
     }
 
+    /// The longest result this transformation gives a value of `len` bytes, when it never
+    /// lengthens one (None otherwise). Base64 decoding shrinks: four symbols are three
+    /// bytes, anything else is dropped or ends the decoding, so CRS 934100's chain turns a
+    /// 5-byte value into at most 3 bytes, too few for any of its patterns.
+    pub fn max_output_len(self, len: usize) -> Option<usize> {
+        match self {
+            Transform::Base64Decode | Transform::Base64DecodeExt => Some(len.saturating_mul(3) / 4),
+            t if t.never_lengthens() => Some(len),
+            _ => None,
+        }
+    }
+
     /// Whether this transformation leaves a plain value with `traits` as it is or only
     /// lowercases it: [`Transform::identity_on_plain_with`], `lowercase`, and `cmdLine` on
     /// a value without commas (its other changes are to bytes a plain value has none of,
@@ -2949,6 +2961,12 @@ mod tests {
             for tr in Transform::ALL.into_iter().filter(|t| t.never_lengthens()) {
                 let out = tr.apply(&input);
                 assert!(
+                    Some(out.len()) <= tr.max_output_len(input.len()),
+                    "{} made {:?} longer than its bound",
+                    tr.name(),
+                    String::from_utf8_lossy(&input),
+                );
+                assert!(
                     out.len() <= input.len(),
                     "{} lengthened {:?} to {:?}",
                     tr.name(),
@@ -2956,6 +2974,12 @@ mod tests {
                     String::from_utf8_lossy(&out)
                 );
             }
+        }
+        // (base64's bound is what a value of symbols alone decodes to)
+        for n in 0..12 {
+            let symbols = vec![b'Q'; n];
+            let decoded = Transform::Base64Decode.apply(&symbols).len();
+            assert_eq!(Some(decoded), Transform::Base64Decode.max_output_len(n));
         }
         // and the others can
         for (tr, input) in [
