@@ -13,6 +13,8 @@
 //! caches between two inspections (in the proxy, CRS takes about twice its time here,
 //! judging by req/s with and without it, for about the same instructions).
 //!
+//! With `GET_TARGET=/path?query` the GET scenario requests that target instead.
+//!
 //! With `BEFORE=path` that SecLang file is loaded before the CRS rules, as a deployment's
 //! exclusion rules are (`config/crs/modern-apps.conf`: what they cost every request).
 //!
@@ -106,7 +108,10 @@ fn main() {
     for scenario in scenarios.split(',') {
         let model = match std::env::var_os("FORM_BODY").filter(|_| scenario == "form") {
             Some(path) => form_from_file(&path),
-            None => build(scenario),
+            None => match std::env::var("GET_TARGET").ok().filter(|_| scenario == "get") {
+                Some(target) => get_of(&target),
+                None => build(scenario),
+            },
         };
         let mut out = Vec::new();
         det.inspect_request(&model, 1, &mut out);
@@ -162,6 +167,13 @@ fn form_from_file(path: &std::ffi::OsStr) -> RequestModel {
     let mut model = build("form");
     model.attach_body(body, false);
     model
+}
+
+/// The GET scenario's headers with another request target (`GET_TARGET`): what each
+/// argument, path or query costs.
+fn get_of(target: &str) -> RequestModel {
+    let headers = build("get").headers;
+    RequestModel::from_head("GET", target, "HTTP/1.1", headers)
 }
 
 /// Resident memory of this process (MB), from `/proc/self/status`.
