@@ -414,9 +414,21 @@ fn trim_ascii(mut s: &[u8]) -> &[u8] {
 /// header values seen before) leave such values out: they are secrets, and they differ per
 /// user, so remembering them would only keep secrets in memory and churn the cache.
 pub fn is_credential_header(name: &str) -> bool {
-    // Runs for every header of every request: one pass, comparing words only where a
-    // byte could start one (as `palisade_ml::detector::is_secret_place` does), not a
-    // window search per word.
+    // Runs for every header of every request, several times: the headers every browser
+    // sends are answered by their lowercased name (a length switch and a compare) instead
+    // of the scan below (~300 instructions a name).
+    let mut buf = [0u8; 16];
+    if let Some(lower) = crate::transform::ascii_lowercase_in(name.as_bytes(), &mut buf) {
+        match lower {
+            b"host" | b"user-agent" | b"accept" | b"accept-language" | b"accept-encoding"
+            | b"referer" | b"origin" | b"content-type" | b"content-length" | b"connection"
+            | b"cache-control" | b"pragma" | b"dnt" | b"te" => return false,
+            b"cookie" | b"authorization" => return true,
+            _ => {}
+        }
+    }
+    // The others: one pass, comparing words only where a byte could start one (as
+    // `palisade_ml::detector::is_secret_place` does), not a window search per word.
     let name = name.as_bytes();
     let at = |i: usize, word: &[u8]| {
         name.get(i..i + word.len())
@@ -505,8 +517,33 @@ mod tests {
             "Referer",
             "Host",
             "X-Requested-With",
+            "accept-encoding",
+            "Content-Type",
+            "CONTENT-LENGTH",
+            "Connection",
+            "Origin",
+            "Cache-Control",
         ] {
             assert!(!is_credential_header(name), "{name}");
+        }
+        // (the names answered without the scan, and the scan, agree)
+        for name in [
+            "Cookie",
+            "AUTHORIZATION",
+            "Host",
+            "Accept-Encoding",
+            "Pragma",
+            "TE",
+        ] {
+            let scan = {
+                let n = name.to_ascii_lowercase();
+                [
+                    "auth", "cookie", "token", "secret", "session", "key", "pass",
+                ]
+                .iter()
+                .any(|w| n.contains(w))
+            };
+            assert_eq!(is_credential_header(name), scan, "{name}");
         }
     }
 

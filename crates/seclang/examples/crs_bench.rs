@@ -108,7 +108,10 @@ fn main() {
     for scenario in scenarios.split(',') {
         let model = match std::env::var_os("FORM_BODY").filter(|_| scenario == "form") {
             Some(path) => form_from_file(&path),
-            None => match std::env::var("GET_TARGET").ok().filter(|_| scenario == "get") {
+            None => match std::env::var("GET_TARGET")
+                .ok()
+                .filter(|_| scenario == "get")
+            {
                 Some(target) => get_of(&target),
                 None => build(scenario),
             },
