@@ -469,7 +469,6 @@ pub(crate) fn detect_xss_capturing(value: &[u8], captures: &mut Captures) -> boo
     matched
 }
 
-/// The first position of `needle` in `hay`.
 /// `@containsWord`: `word` occurs in `value` with no word character (letter, digit, `_`)
 /// right before or after it (an empty word never does).
 fn contains_word(value: &[u8], word: &[u8]) -> bool {
@@ -532,6 +531,7 @@ impl StrTest {
     }
 }
 
+/// The first position of `needle` in `hay`.
 fn found(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() {
         return Some(0);

@@ -2096,9 +2096,9 @@ impl Prefilter {
         failed
     }
 
-    /// Credits the slots of `tests` for the values of `hay` their test
-    /// holds for, in the slot's collections. `holds` answers a test on a value; it is
-    /// asked at most once per (test, value) here.
+    /// Credits the slots of `tests` for the values of `hay` their test holds for, in the
+    /// slot's collections. `holds` answers a test on a value; it is asked at most once per
+    /// (test, value) here.
     pub fn scan_tests(
         &self,
         tests: &[SlotTest],
@@ -2196,7 +2196,7 @@ mod tests {
         assert_eq!(shortest_value_reaching(&[Base64Encode, Base64Decode], 4), 0);
         assert_eq!(shortest_value_reaching(&[Base64Decode], 0), 0);
         // (what the bound says of base64, its decoder does: 6 symbols are 4 bytes, 5 are 3)
-        assert_eq!(Base64Decode.apply(b"c3BvcnRz").len(), 6);
+        assert_eq!(Base64Decode.apply(b"c3Bvcn").len(), 4);
         assert_eq!(Base64Decode.apply(b"sport").len(), 3);
     }
 

@@ -3325,10 +3325,6 @@ mod tests {
         assert_eq!(values.find_at(0, 0, b"gamma"), None);
     }
 
-    /// `@detectSQLi`, `@detectXSS`, `@validateByteRange` and `@validateUtf8Encoding` (in a
-    /// chain link too) are decided by the scan: a rule is a candidate only for the values its
-    /// test holds for, after its own pipeline, and a keyed header target is tested on that
-    /// header alone.
     /// String operators with a constant argument are value tests of the scan: an
     /// exclusion rule on another path is passed over unevaluated, and the operator's
     /// verdict (case-sensitive) holds as evaluating it would give, after the rule's
@@ -3384,6 +3380,10 @@ mod tests {
         assert_eq!(run("/a%23b"), (vec![], vec![]), "an encoded # is not one");
     }
 
+    /// `@detectSQLi`, `@detectXSS`, `@validateByteRange` and `@validateUtf8Encoding` (in a
+    /// chain link too) are decided by the scan: a rule is a candidate only for the values its
+    /// test holds for, after its own pipeline, and a keyed header target is tested on that
+    /// header alone.
     #[test]
     fn value_tests_are_decided_by_the_scan() {
         let set = rules(
