@@ -63,10 +63,11 @@ impl Outcome {
 /// Inputs longer than this (many or long headers) are not remembered.
 pub(crate) const MAX_KEY_LEN: usize = 1024;
 
-/// Places per thread (a power of two). The table is direct-mapped by the key's hash: a new
-/// outcome replaces the one in its place, so inputs that never repeat (a POST's
-/// `Content-Length`, an attacker's made-up headers) evict a few others instead of filling
-/// the table, and its memory stays bounded (keys ≤ 1 KB, outcomes of the same order).
+/// Places per thread (a power of two). The table is two-way by the key's hash (a pair of
+/// places keeps the two latest keys of its hashes): a new outcome replaces the older of
+/// its pair, so inputs that never repeat (a POST's `Content-Length`, an attacker's made-up
+/// headers) evict a few others instead of filling the table, and its memory stays bounded
+/// (keys ≤ 1 KB, outcomes of the same order).
 const ENTRIES: usize = 1024;
 
 /// A hash's place in the table (see [`crate::fxhash::place`]).
@@ -89,8 +90,11 @@ pub(crate) struct HeadMemo {
 impl HeadMemo {
     pub fn get(&self, key: &[u8]) -> Option<&Outcome> {
         let h = crate::fxhash::hash_bytes(key);
-        let e = self.entries.get(place(h))?.as_ref()?;
-        (e.hash == h && *e.key == *key).then_some(&e.outcome)
+        let pair = place(h) & !1;
+        [pair, pair + 1].into_iter().find_map(|p| {
+            let e = self.entries.get(p)?.as_ref()?;
+            (e.hash == h && *e.key == *key).then_some(&e.outcome)
+        })
     }
 
     pub fn put(&mut self, key: Vec<u8>, outcome: Outcome) {
@@ -101,11 +105,26 @@ impl HeadMemo {
             self.entries.resize_with(ENTRIES, || None);
         }
         let h = crate::fxhash::hash_bytes(&key);
-        self.entries[place(h)] = Some(Entry {
+        let pair = place(h) & !1;
+        let entry = Some(Entry {
             hash: h,
             key: key.into_boxed_slice(),
             outcome,
         });
+        // A pair of places holds the two latest keys of its hashes, the newer first: a new
+        // one goes first and the one there moves second, over the older (with one place
+        // per hash, two rules whose keys met put each other out on every request, and
+        // both were evaluated every time).
+        let replaces_newer = self
+            .entries
+            .get(pair)
+            .is_some_and(|e| e.as_ref().is_none_or(|e| e.hash == h));
+        if !replaces_newer && pair + 1 < self.entries.len() {
+            self.entries.swap(pair, pair + 1);
+        }
+        if let Some(place) = self.entries.get_mut(pair) {
+            *place = entry;
+        }
     }
 
     #[cfg(test)]
@@ -126,6 +145,29 @@ pub(crate) fn push_field(key: &mut Vec<u8>, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two keys of one pair of places are both kept (the rules loaded before CRS moved two
+    /// of its protocol rules' keys into one place: each put the other out, and both were
+    /// evaluated on every request); a third evicts the older.
+    #[test]
+    fn keys_sharing_a_place_are_both_kept() {
+        let key = |n: u32| n.to_le_bytes().to_vec();
+        let pair = |n: u32| place(crate::fxhash::hash_bytes(&key(n))) & !1;
+        let sharing: Vec<u32> = (1..).filter(|&n| pair(n) == pair(0)).take(2).collect();
+        let (a, b, c) = (key(0), key(sharing[0]), key(sharing[1]));
+        let outcome = |k: &str| Outcome::new(vec![(k.to_string(), None)], Vec::new());
+        let mut memo = HeadMemo::default();
+        memo.put(a.clone(), outcome("a"));
+        memo.put(b.clone(), outcome("b"));
+        let written = |o: Option<&Outcome>| o.map(|o| o.writes[0].0.clone());
+        assert_eq!(written(memo.get(&a)).as_deref(), Some("a"));
+        assert_eq!(written(memo.get(&b)).as_deref(), Some("b"));
+        memo.put(c.clone(), outcome("c"));
+        assert!(memo.get(&a).is_none(), "the oldest goes");
+        assert_eq!(written(memo.get(&b)).as_deref(), Some("b"));
+        assert_eq!(written(memo.get(&c)).as_deref(), Some("c"));
+        assert_eq!(memo.len(), 2);
+    }
 
     #[test]
     fn fields_are_delimited_by_their_lengths() {
