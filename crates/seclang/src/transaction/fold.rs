@@ -955,9 +955,6 @@ mod tests {
         assert_eq!(tx_value(&fast, "after"), Some(&b"TX:limit"[..]));
     }
 
-    /// Phase 1's leading folded rules are applied as one table: up to the first live rule
-    /// (here 4, which reads the matched variable they leave) or a folded match that skips;
-    /// the transaction ends as evaluating every rule leaves it.
     /// Exclusion rules loaded before the set-up are passed over by the leading run: it
     /// applies at once to a request the scan rules them out for, and gives way to rule by
     /// rule evaluation for one it does not (the exclusion's `ctl` then takes effect).
@@ -987,6 +984,9 @@ mod tests {
         assert_eq!(tx_value(&login, "hit"), None, "3 removed by the exclusion");
     }
 
+    /// Phase 1's leading folded rules are applied as one table: up to the first live rule
+    /// (here 4, which reads the matched variable they leave) or a folded match that skips;
+    /// the transaction ends as evaluating every rule leaves it.
     #[test]
     fn leading_folded_rules_apply_at_once_up_to_a_live_rule_or_a_skip() {
         let set = rules(
