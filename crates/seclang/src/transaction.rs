@@ -220,14 +220,48 @@ struct ScannedValues {
     /// `Transaction::collection` gives them (a repeated argument name: its first's), so
     /// that `select` finds an item's id by position, checking the bytes, instead of by
     /// hashing it (rules credited for a few values of a 1,400-value body walk them all).
-    positions: Vec<Vec<u32>>,
+    /// Every collection's ids in one table, collection `c`'s from `starts[c]` to
+    /// `starts[c + 1]` (a vector per collection was ~25 allocations per scan).
+    positions: Positions,
+}
+
+/// Lists of value ids, one per collection, in one table (see [`ScannedValues::positions`]).
+#[derive(Default)]
+struct Positions {
+    ids: Vec<u32>,
+    starts: Vec<u32>,
+}
+
+impl Positions {
+    fn with_capacity(collections: usize, ids: usize) -> Positions {
+        let mut starts = Vec::with_capacity(collections + 1);
+        starts.push(0);
+        Positions {
+            ids: Vec::with_capacity(ids),
+            starts,
+        }
+    }
+
+    /// Ends the current collection's list (the ids pushed since the last end).
+    fn end_list(&mut self) {
+        self.starts.push(self.ids.len() as u32);
+    }
+
+    /// Collection `c`'s list (empty for one there is none of).
+    fn list(&self, c: usize) -> &[u32] {
+        let (Some(&from), Some(&to)) = (self.starts.get(c), self.starts.get(c.wrapping_add(1)))
+        else {
+            return &[];
+        };
+        self.ids.get(from as usize..to as usize).unwrap_or(&[])
+    }
 }
 
 impl ScannedValues {
     /// The id and collections of `value`, item `position` of collection `collection`
     /// of the prefilter: by position when the scan saw these bytes there, else by content.
     fn find_at(&self, collection: usize, position: usize, value: &[u8]) -> Option<(u32, u64)> {
-        let guess = self.positions.get(collection).and_then(|p| p.get(position));
+        let guess = self.positions.list(collection).get(position);
         match guess.copied() {
             Some(id) if (id as usize) < self.raw.len() && self.raw.get(id as usize) == value => {
                 Some((id, self.raw.mask(id as usize)))
@@ -889,10 +923,10 @@ impl<'a> Transaction<'a> {
         // (value, collections, plain)
         let mut values: Vec<(&[u8], u64, bool)> = Vec::with_capacity(listed);
         let mut hashes: Vec<u64> = Vec::with_capacity(listed);
-        let mut positions: Vec<Vec<u32>> = Vec::with_capacity(lists.len());
+        let mut positions = Positions::with_capacity(lists.len(), listed);
         for (i, list) in lists.iter().enumerate() {
             let bit = crate::prefilter::collection_bit(i);
-            let mut ids = Vec::with_capacity(list.len());
+            let first = positions.ids.len();
             for (_, v) in list {
                 let v: &[u8] = v;
                 let h = ValueIndex::hash(v);
@@ -910,13 +944,19 @@ impl<'a> Transaction<'a> {
                         id
                     }
                 };
-                ids.push(id);
+                positions.ids.push(id);
             }
-            positions.push(match pf.collections[i].as_str() {
-                "ARGS_NAMES" => self.with_repeated_names(&ids, self.req.args_get.len()),
-                "ARGS_POST_NAMES" => self.with_repeated_names(&ids, 0),
-                _ => ids,
-            });
+            let repeated_from = match pf.collections[i].as_str() {
+                "ARGS_NAMES" => Some(self.req.args_get.len()),
+                "ARGS_POST_NAMES" => Some(0),
+                _ => None,
+            };
+            if let Some(get) = repeated_from {
+                let all = self.with_repeated_names(&positions.ids[first..], get);
+                positions.ids.truncate(first);
+                positions.ids.extend_from_slice(&all);
+            }
+            positions.end_list();
         }
         // Values that clients repeat (header values and names) get the slots a scan credited
         // them for on an earlier request, from this thread's memo, and are left out of the
@@ -3313,7 +3353,8 @@ mod tests {
             values.raw.push(v, 1 << id, id as u32);
             values.index.insert(ValueIndex::hash(v), id as u32);
         }
-        values.positions = vec![vec![0, 1]];
+        values.positions.ids = vec![0, 1];
+        values.positions.starts = vec![0, 2];
         assert_eq!(values.find_at(0, 1, b"beta"), Some((1, 2)));
         assert_eq!(values.find_at(0, 0, b"beta"), Some((1, 2)), "wrong guess");
         assert_eq!(
