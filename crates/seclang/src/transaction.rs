@@ -804,8 +804,7 @@ impl<'a> Transaction<'a> {
         // (the scan takes the paranoia level from the TX as the transaction started, not
         // as the folded rules leave it: sound at any level, whose scan leaves the slots it
         // does not cover as candidates)
-        let mut passed = p.passed.iter();
-        if passed.any(|&slot| self.may_match(slot)) {
+        if p.passed.iter().any(|&slot| self.may_match(slot)) {
             return 0;
         }
         // (the folds were planned for the TX this transaction starts with: the table is
