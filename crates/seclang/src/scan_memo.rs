@@ -38,12 +38,17 @@ pub fn is_repeated(name: &str) -> bool {
 /// its copy would crowd the table).
 pub const MAX_VALUE_LEN: usize = 512;
 
-/// Table size (a power of two): a browser GET has about 20 distinct values.
+/// Table size (a power of two): a browser GET has about 20 distinct values. The table is
+/// two-way by the value's hash (a pair of places keeps the two latest values of its
+/// hashes): with one place per hash, two repeated values of a request whose hashes met
+/// (`page` and `size`, argument names of the anchor GET) put each other out on every
+/// request, and one of them was scanned again each time.
 const ENTRIES: usize = 1024;
 
-/// A hash's place in the table (see [`crate::fxhash::place`]).
-fn place(hash: u64) -> usize {
-    crate::fxhash::place(hash, ENTRIES)
+/// A hash's pair of places in the table (see [`crate::fxhash::place`]): the even place
+/// and the one after it.
+fn pair(hash: u64) -> usize {
+    crate::fxhash::place(hash, ENTRIES) & !1
 }
 
 struct Entry {
@@ -53,8 +58,8 @@ struct Entry {
     slots: Box<[u32]>,
 }
 
-/// One thread's table: direct-mapped by the value's hash, a newer value replacing an older
-/// one in its place.
+/// One thread's table: two places per hash, a newer value replacing the older of its
+/// pair.
 #[derive(Default)]
 pub struct ScanMemo {
     entries: Vec<Option<Entry>>,
@@ -64,8 +69,11 @@ impl ScanMemo {
     /// The slots credited to `value` held by the collections of `mask`, if remembered
     /// (`hash` is the value's hash).
     pub fn get(&self, hash: u64, mask: u64, value: &[u8]) -> Option<&[u32]> {
-        let e = self.entries.get(place(hash))?.as_ref()?;
-        (e.hash == hash && e.mask == mask && *e.value == *value).then_some(&*e.slots)
+        let at = pair(hash);
+        [at, at + 1].into_iter().find_map(|p| {
+            let e = self.entries.get(p)?.as_ref()?;
+            (e.hash == hash && e.mask == mask && *e.value == *value).then_some(&*e.slots)
+        })
     }
 
     /// Whether `value` is remembered under any collections (for tests).
@@ -83,12 +91,24 @@ impl ScanMemo {
         if self.entries.is_empty() {
             self.entries.resize_with(ENTRIES, || None);
         }
-        self.entries[place(hash)] = Some(Entry {
-            hash,
-            mask,
-            value: value.into(),
-            slots: slots.into(),
+        let at = pair(hash);
+        // The newer value goes first and the one there moves second, over the older; a
+        // value put again (another collection set) replaces itself.
+        let replaces_first = self.entries.get(at).is_some_and(|e| {
+            e.as_ref()
+                .is_none_or(|e| e.hash == hash && *e.value == *value)
         });
+        if !replaces_first && at + 1 < self.entries.len() {
+            self.entries.swap(at, at + 1);
+        }
+        if let Some(place) = self.entries.get_mut(at) {
+            *place = Some(Entry {
+                hash,
+                mask,
+                value: value.into(),
+                slots: slots.into(),
+            });
+        }
     }
 }
 
@@ -108,21 +128,40 @@ mod tests {
         // another collection set, other bytes under the same hash: not this entry
         assert!(m.get(7, 2, b"gzip").is_none());
         assert!(m.get(7, 1, b"gzi").is_none());
-        // a newer value in the same place (the same top bits) replaces it
-        let same_place = 8;
-        assert_eq!(place(7), place(same_place));
-        m.put(same_place, 1, b"br", &[]);
-        assert!(m.get(7, 1, b"gzip").is_none());
-        assert_eq!(m.get(same_place, 1, b"br"), Some(&[][..]));
     }
 
-    /// The repeated values of the anchor scenarios' requests get places of their own but
-    /// for the odd pair a table of 1,024 places gives ~30 values (a birthday bound: about
-    /// one in three such sets has a pair). By the low bits of their hashes, which
-    /// `hash % ENTRIES` took, `Host`, `first_name` and `subject` lost their places to other
-    /// values on every request.
+    /// Hashes whose values share a pair of places with the value of hash 7.
+    fn sharing_pair_with_7() -> (u64, u64) {
+        let mut same = (8u64..).filter(|&h| pair(h) == pair(7));
+        (same.next().unwrap(), same.next().unwrap())
+    }
+
     #[test]
-    fn places_spread_the_anchor_requests_repeated_values() {
+    fn two_values_sharing_a_pair_are_both_kept_and_a_third_puts_out_the_older() {
+        let (h2, h3) = sharing_pair_with_7();
+        let mut m = ScanMemo::default();
+        m.put(7, 1, b"page", &[1]);
+        m.put(h2, 1, b"size", &[2]);
+        assert_eq!(m.get(7, 1, b"page"), Some(&[1u32][..]));
+        assert_eq!(m.get(h2, 1, b"size"), Some(&[2u32][..]));
+        // a value put again under other collections replaces itself, keeping the other
+        m.put(h2, 3, b"size", &[4]);
+        assert_eq!(m.get(h2, 3, b"size"), Some(&[4u32][..]));
+        assert!(m.get(h2, 1, b"size").is_none());
+        assert_eq!(m.get(7, 1, b"page"), Some(&[1u32][..]));
+        // a third value of the pair puts out the older of the two
+        m.put(7, 1, b"page", &[1]);
+        m.put(h3, 1, b"sort", &[5]);
+        assert_eq!(m.get(h3, 1, b"sort"), Some(&[5u32][..]));
+        assert_eq!(m.get(7, 1, b"page"), Some(&[1u32][..]));
+        assert!(m.get(h2, 3, b"size").is_none());
+    }
+
+    /// The repeated values of the anchor scenarios' requests are all kept once put (with
+    /// one place per hash, `page` and `size` of the GET took each other's place, and
+    /// earlier, by the low bits of the hashes, `Host`, `first_name` and `subject`).
+    #[test]
+    fn the_anchor_requests_repeated_values_are_all_kept() {
         let values: &[&[u8]] = &[
             b"Host",
             b"User-Agent",
@@ -153,14 +192,18 @@ mod tests {
             b"shop.example.com",
             b"gzip, deflate",
             b"en-US,en;q=0.9",
+            b"GET",
+            b"POST",
+            b"HTTP/1.1",
         ];
-        let mut places: Vec<usize> = values
-            .iter()
-            .map(|v| place(crate::fxhash::hash_bytes(v)))
-            .collect();
-        places.sort_unstable();
-        places.dedup();
-        assert!(places.len() + 1 >= values.len(), "{} places", places.len());
+        let mut m = ScanMemo::default();
+        for (i, v) in values.iter().enumerate() {
+            m.put(crate::fxhash::hash_bytes(v), 1, v, &[i as u32]);
+        }
+        for (i, v) in values.iter().enumerate() {
+            let got = m.get(crate::fxhash::hash_bytes(v), 1, v);
+            assert_eq!(got, Some(&[i as u32][..]), "{}", String::from_utf8_lossy(v));
+        }
     }
 
     #[test]
