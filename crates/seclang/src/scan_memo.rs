@@ -14,11 +14,14 @@
 //! instead of the scan).
 
 /// Collections whose values are the same across clients and requests: header values and
-/// names, argument and cookie names, the method and protocol. A value held by any other
-/// collection is scanned every time.
+/// names (a response's too: the application sends the same `Server`, `Content-Type` and
+/// `Cache-Control` with every page), argument and cookie names, the method and protocol.
+/// A value held by any other collection is scanned every time.
 pub const REPEATED: &[&str] = &[
     "REQUEST_HEADERS",
     "REQUEST_HEADERS_NAMES",
+    "RESPONSE_HEADERS",
+    "RESPONSE_HEADERS_NAMES",
     "ARGS_NAMES",
     "ARGS_GET_NAMES",
     "ARGS_POST_NAMES",
@@ -221,5 +224,7 @@ mod tests {
         assert!(!is_repeated("ARGS"));
         assert!(!is_repeated("REQUEST_COOKIES"));
         assert!(!is_repeated("REQUEST_URI"));
+        assert!(is_repeated("RESPONSE_HEADERS"));
+        assert!(!is_repeated("RESPONSE_BODY"));
     }
 }

@@ -963,12 +963,21 @@ impl<'a> Transaction<'a> {
         // Credential headers' values (Authorization, Cookie, tokens) are secrets and differ
         // per user: never remembered.
         let mut memo = pf.memo.get();
+        // A response's are its `Set-Cookie` (credential) values and its redirect targets
+        // (`Location` of an OAuth callback carries the authorization code).
+        let response_headers = self.response.map_or(&[][..], |r| &r.headers[..]);
         let secrets: Vec<&[u8]> = self
             .req
             .headers
             .iter()
             .filter(|(name, _)| palisade_http::is_credential_header(name))
             .map(|(_, v)| v)
+            .chain(
+                response_headers
+                    .iter()
+                    .filter(|(name, _)| is_secret_response_header(name))
+                    .map(|(_, v)| &v[..]),
+            )
             .collect();
         let mut remembered = vec![false; values.len()];
         let mut to_remember: Vec<u32> = Vec::with_capacity(values.len());
@@ -2618,6 +2627,16 @@ impl<'a> Transaction<'a> {
     }
 }
 
+/// Whether a response header's value is a secret the scan memo must not keep: a
+/// credential header's (`Set-Cookie`, tokens) or a redirect target's (`Location`,
+/// `Content-Location`, `Refresh`: an OAuth callback's carries its authorization code).
+fn is_secret_response_header(name: &str) -> bool {
+    palisade_http::is_credential_header(name)
+        || ["location", "content-location", "refresh"]
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h))
+}
+
 /// Every header line of every multipart part, keyed by the part's name (from its
 /// `Content-Disposition`), as ModSecurity's MULTIPART_PART_HEADERS.
 fn multipart_part_headers(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
@@ -3548,6 +3567,48 @@ mod tests {
         assert!(memo.contains_value(b"X-Evil-Name"));
         assert!(memo.contains_value(b"text/html"));
         assert!(!memo.contains_value(b"Bearer evil-secret"));
+    }
+
+    /// A response's header values come from the memo too and keep matching, while its
+    /// `Set-Cookie` and `Location` values (a session, an OAuth code) are never remembered.
+    #[test]
+    fn remembered_response_headers_still_match_and_secrets_are_not_kept() {
+        let set = rules(
+            "SecRule RESPONSE_HEADERS \"@rx evil\" \"id:1,phase:3,pass,t:none,t:lowercase,setvar:tx.n=+1\"\n",
+        );
+        let req = RequestModel::from_head("GET", "/", "HTTP/1.1", Headers::default());
+        let headers: Vec<(String, Vec<u8>)> = [
+            ("Server", &b"EvilServer/1.0"[..]),
+            ("Content-Type", b"text/html"),
+            ("Set-Cookie", b"sid=evil-session"),
+            ("Location", b"https://app.example/cb?code=evil-code"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .collect();
+        let resp = Response {
+            status: 302,
+            protocol: "HTTP/1.1".into(),
+            headers: Cow::Owned(headers),
+            body: Cow::Borrowed(&b""[..]),
+        };
+        for round in 0..3 {
+            let mut tx = Transaction::new(&set, &req, &[]);
+            tx.process_request();
+            let saved = tx.save_for_response();
+            let mut tx = Transaction::resume_for_response(&set, &req, saved);
+            tx.set_response(&resp);
+            tx.process_response();
+            assert_eq!(tx.tx("n"), Some(&b"3"[..]), "round {round}");
+        }
+        let pf = set
+            .phase_prefilter(4, crate::ruleset::PhaseGroup::Response)
+            .expect("a prefilter");
+        let memo = pf.memo.get();
+        assert!(memo.contains_value(b"EvilServer/1.0"));
+        assert!(memo.contains_value(b"text/html"));
+        assert!(!memo.contains_value(b"sid=evil-session"));
+        assert!(!memo.contains_value(b"https://app.example/cb?code=evil-code"));
     }
 
     /// A long selection with repeated values counts every matching copy (only misses are
