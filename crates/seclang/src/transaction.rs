@@ -1074,18 +1074,8 @@ impl<'a> Transaction<'a> {
         // `Plan::lowers_plain`)
         const LOWERED: u32 = u32::MAX - 3;
         // Each parent plan's results are a row of one table (allocated once, not a vector
-        // per plan and request): `row_of[p]` is plan p's row, NO_ROW for plans no other
-        // extends.
-        const NO_ROW: usize = usize::MAX;
-        let mut row_of = vec![NO_ROW; pf.plans.len()];
-        let mut rows = 0;
-        for q in pf.plans.iter().filter_map(|p| p.parent) {
-            if row_of[q] == NO_ROW {
-                row_of[q] = rows;
-                rows += 1;
-            }
-        }
-        let mut results: Vec<u32> = vec![NOT_DONE; rows * values.len()];
+        // per plan and request): `Plan::result_row`.
+        let mut results: Vec<u32> = vec![NOT_DONE; pf.result_rows * values.len()];
         let mut hays: Vec<crate::prefilter::Hay> = Vec::new();
         hays.resize_with(pf.plans.len(), Default::default);
         // Per kept plan hay entry: whether its bytes were scanned for literals already (in
@@ -1166,23 +1156,17 @@ impl<'a> Transaction<'a> {
             // the step this plan ends with
             let last_step = plan.steps.last().copied();
             // the plan's steps as a mask of `pf.steps` bits (none when there are too many)
-            let plan_steps = plan.steps.iter().fold(0u64, |m, &k| m | 1 << k);
-            let row = row_of[p];
+            let plan_steps = plan.steps_mask;
             // where this plan's results go in `results`, when some plan extends it
-            let res_at = (row != NO_ROW).then(|| row * values.len());
+            let res_at = plan.result_row.map(|row| row * values.len());
             // where its parent's results are (every parent has a row)
-            let parent_at = plan
-                .parent
-                .map(|q| (q, row_of[q].wrapping_mul(values.len())));
+            let parent_at = plan.parent.map(|q| {
+                let row = pf.plans[q].result_row.unwrap_or(usize::MAX);
+                (q, row.wrapping_mul(values.len()))
+            });
             // (word by word, each OR-ed up in a register)
             let plan_mask = plan.mask & unremembered_mask;
-            let settling: u16 = if plan_steps == 0 {
-                0
-            } else {
-                (on_plain.iter().enumerate())
-                    .filter(|(_, &kept)| plan_steps & !kept == 0)
-                    .fold(0, |m, (t, _)| m | 1 << t)
-            };
+            let settling: u16 = plan.settles;
             for w in 0..words {
                 let mut word = 0;
                 let mut m = plan_mask;
@@ -1439,7 +1423,7 @@ impl<'a> Transaction<'a> {
             // A parent's results are kept for the plans extending it; an empty hay (the
             // plan changed no value, as for most of a GET's) is left where it is rather than
             // replaced by a new allocation.
-            if row != NO_ROW && !hay.is_empty() {
+            if plan.result_row.is_some() && !hay.is_empty() {
                 // (most pipelines change few values: room for all of a large body each would
                 // reserve megabytes per request)
                 hays[p] = std::mem::replace(
