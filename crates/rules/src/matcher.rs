@@ -485,6 +485,12 @@ impl SignatureSet {
 
     /// Runs every group against the request and appends findings.
     pub fn match_request(&self, request: &RequestModel, paranoia: u8, out: &mut Vec<Finding>) {
+        // A set without request patterns (`--no-builtin-signatures`, CRS alone) has nothing
+        // to look for: the locations, their decoding and the clean-header memo are skipped
+        // (~1% of a CRS-only proxy's CPU per GET).
+        if self.targets & !Target::Response.bit() == 0 {
+            return;
+        }
         let uri = if request.query_raw.is_empty() {
             Cow::Borrowed(request.path_raw.as_bytes())
         } else {
@@ -3057,6 +3063,26 @@ mod tests {
         // args lists see each cookie, not the header line as well
         let args = set(Target::Args, FileKind::Literal, "sid=\n");
         assert!(targets(&args, &with_headers(&[("Cookie", "sid=abc; b=1")])).is_empty());
+    }
+
+    /// A set without request patterns (only `response` ones, or none at all: CRS alone)
+    /// passes a request over: no finding, and no header line remembered as clean.
+    #[test]
+    fn a_set_without_request_patterns_passes_requests_over() {
+        let ua = ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64)");
+        let none = SignatureSet::from_sources(Vec::new()).expect("an empty set compiles");
+        let responses = set(Target::Response, FileKind::Literal, "ORA-00933\n");
+        for s in [&none, &responses] {
+            for _ in 0..2 {
+                assert!(targets(s, &with_headers(&[ua])).is_empty());
+            }
+            assert!(s.clean_headers.is_empty());
+        }
+        let headers = set(Target::Headers, FileKind::Literal, "union select\n");
+        for _ in 0..2 {
+            assert!(targets(&headers, &with_headers(&[ua])).is_empty());
+        }
+        assert!(!headers.clean_headers.is_empty());
     }
 
     #[test]
