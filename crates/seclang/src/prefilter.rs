@@ -1275,17 +1275,33 @@ pub struct Candidates {
     pub hit: Vec<bool>,
     /// Slots that may match in any value (not decided by a scan, or a scan that gave up).
     pub everywhere: Vec<bool>,
-    /// The ids of the values a scan credited each slot of `credited` for (same order),
-    /// ascending after [`Candidates::finish`]. Only those slots have a list: a request
-    /// credits a few of ~300 slots, and a vector per slot was made and dropped per scan.
-    values: Vec<Vec<u32>>,
-    /// Per slot, its index in `credited` and `values`, or [`Candidates::NO_LIST`].
+    /// Per slot, its index in `lists`, or [`Candidates::NO_LIST`]: a request credits a few
+    /// of ~300 slots.
     list_of: Vec<u32>,
+    /// The slots that got a first value id, in that order, with their lists.
+    lists: Vec<SlotList>,
+    /// Every credit made, as (index in `lists`, value id), in the order made; then, by
+    /// [`Candidates::finish`], the ids of each list gathered in `ids`. (Flat tables: a
+    /// vector per credited slot, grown value by value and dropped after the request, was
+    /// ~30 allocations and regrowths per scan.)
+    credits: Vec<(u32, u32)>,
+    /// After `finish`: each list's value ids, ascending, at `SlotList::start`.
+    ids: Vec<u32>,
     /// Whether a scan gave up (a lazy DFA out of cache) and credited its slots everywhere:
     /// the values it was scanning then have no verdict of their own.
     pub gave_up: bool,
-    /// The slots that got a first value id, in that order.
-    credited: Vec<u32>,
+}
+
+/// One credited slot's value ids in [`Candidates`].
+#[derive(Debug, Clone, Copy)]
+struct SlotList {
+    slot: u32,
+    /// The last id credited (a value's several scans credit it in a row).
+    last: u32,
+    /// Credits counted, then (after `finish`) the distinct ids kept.
+    len: u32,
+    /// Where its ids start in `Candidates::ids` (after `finish`).
+    start: u32,
 }
 
 impl Candidates {
@@ -1296,10 +1312,11 @@ impl Candidates {
         Candidates {
             hit: covered.iter().map(|c| !c).collect(),
             everywhere: covered.iter().map(|c| !c).collect(),
-            values: Vec::new(),
             list_of: vec![Self::NO_LIST; covered.len()],
+            lists: Vec::with_capacity(32),
+            credits: Vec::with_capacity(64),
+            ids: Vec::new(),
             gave_up: false,
-            credited: Vec::new(),
         }
     }
 
@@ -1318,18 +1335,24 @@ impl Candidates {
         if self.everywhere[slot] {
             return;
         }
-        match self.values.get_mut(self.list_of[slot] as usize) {
-            Some(v) => {
-                if v.last() != Some(&id) {
-                    v.push(id);
-                }
+        let list = self.list_of[slot];
+        match self.lists.get_mut(list as usize) {
+            Some(l) if l.last == id => return,
+            Some(l) => {
+                l.last = id;
+                l.len += 1;
             }
             None => {
-                self.list_of[slot] = self.values.len() as u32;
-                self.values.push(vec![id]);
-                self.credited.push(slot as u32);
+                self.list_of[slot] = self.lists.len() as u32;
+                self.lists.push(SlotList {
+                    slot: slot as u32,
+                    last: id,
+                    len: 1,
+                    start: 0,
+                });
             }
         }
+        self.credits.push((self.list_of[slot], id));
     }
 
     /// Slot `slot` may match in any value.
@@ -1338,44 +1361,72 @@ impl Candidates {
         if let Some(hit) = self.hit.get_mut(slot) {
             *hit = true;
             self.everywhere[slot] = true;
-            if let Some(v) = self.values.get_mut(self.list_of[slot] as usize) {
-                *v = Vec::new();
-            }
         }
     }
 
-    /// Sorts each slot's value ids (scans of several hays append out of order).
+    /// Gathers each slot's value ids, ascending (scans of several hays credit out of
+    /// order).
     pub fn finish(&mut self) {
-        for v in &mut self.values {
-            if !v.is_sorted() {
-                v.sort_unstable();
-                v.dedup();
+        let mut at = 0u32;
+        for l in &mut self.lists {
+            l.start = at;
+            at += l.len;
+            l.len = 0;
+        }
+        self.ids.clear();
+        self.ids.resize(at as usize, 0);
+        for &(list, id) in &self.credits {
+            if let Some(l) = self.lists.get_mut(list as usize) {
+                if let Some(slot) = self.ids.get_mut((l.start + l.len) as usize) {
+                    *slot = id;
+                }
+                l.len += 1;
             }
         }
+        for l in &mut self.lists {
+            let range = l.start as usize..(l.start + l.len) as usize;
+            if let Some(ids) = self.ids.get_mut(range) {
+                if !ids.is_sorted() {
+                    ids.sort_unstable();
+                    let mut kept = 1;
+                    for k in 1..ids.len() {
+                        if ids[k] != ids[kept - 1] {
+                            ids[kept] = ids[k];
+                            kept += 1;
+                        }
+                    }
+                    l.len = kept.min(ids.len()) as u32;
+                }
+            }
+        }
+        self.credits.clear();
     }
 
     pub fn may_match(&self, slot: usize) -> bool {
         self.hit.get(slot).copied().unwrap_or(true)
     }
 
-    /// The values slot `slot` may match in (ascending ids), or None for any value.
+    /// The values slot `slot` may match in (ascending ids), or None for any value (after
+    /// [`Candidates::finish`]).
     pub fn values_of(&self, slot: usize) -> Option<&[u32]> {
         match self.everywhere.get(slot) {
             Some(false) => Some(
-                self.values
+                self.lists
                     .get(self.list_of[slot] as usize)
-                    .map_or(&[][..], |v| &v[..]),
+                    .and_then(|l| self.ids.get(l.start as usize..(l.start + l.len) as usize))
+                    .unwrap_or(&[]),
             ),
             _ => None,
         }
     }
 
-    /// Each slot credited for some values (not everywhere), with those values.
-    pub fn credited(&self) -> impl Iterator<Item = (u32, &[u32])> + '_ {
-        self.credited
-            .iter()
-            .zip(&self.values)
-            .map(|(&slot, v)| (slot, &v[..]))
+    /// Each credit so far, as (slot, value id), for slots not credited everywhere (before
+    /// [`Candidates::finish`]; a value's may repeat).
+    pub fn credits(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.credits.iter().filter_map(|&(list, id)| {
+            let slot = self.lists.get(list as usize)?.slot;
+            (!self.everywhere[slot as usize]).then_some((slot, id))
+        })
     }
 }
 
@@ -2923,6 +2974,37 @@ mod tests {
             without_case_changes(&[Lowercase, HtmlEntityDecode]),
             [Lowercase, HtmlEntityDecode]
         );
+    }
+
+    /// Credits made out of order and repeated, across slots, come out of `finish` as each
+    /// slot's distinct ids, ascending; a slot credited everywhere has no list.
+    #[test]
+    fn candidates_gather_each_slots_ids_in_order() {
+        let mut cand = Candidates::new(&[true; 10]);
+        for (slot, id) in [
+            (5, 3),
+            (7, 0),
+            (5, 1),
+            (7, 0),
+            (5, 3),
+            (9, 2),
+            (5, 2),
+            (7, 4),
+        ] {
+            cand.credit(slot, id);
+        }
+        cand.credit(5, 3);
+        cand.credit_everywhere(9);
+        let mut before: Vec<(u32, u32)> = cand.credits().collect();
+        before.sort_unstable();
+        before.dedup();
+        assert_eq!(before, [(5, 1), (5, 2), (5, 3), (7, 0), (7, 4)]);
+        cand.finish();
+        assert_eq!(cand.values_of(5), Some(&[1, 2, 3][..]));
+        assert_eq!(cand.values_of(7), Some(&[0, 4][..]));
+        assert_eq!(cand.values_of(9), None, "credited everywhere");
+        assert_eq!(cand.values_of(1), Some(&[][..]), "covered, never credited");
+        assert!(cand.may_match(5) && cand.may_match(9) && !cand.may_match(1));
     }
 
     /// A byte-range test holds exactly when some byte is outside the set, whether the set

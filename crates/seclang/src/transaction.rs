@@ -1444,11 +1444,9 @@ impl<'a> Transaction<'a> {
             for &id in &to_remember {
                 wanted[id as usize] = true;
             }
-            for (slot, ids) in candidates.credited() {
-                for &id in ids {
-                    if wanted[id as usize] {
-                        credited.push((id, slot));
-                    }
+            for (slot, id) in candidates.credits() {
+                if wanted[id as usize] {
+                    credited.push((id, slot));
                 }
             }
             credited.sort_unstable();
