@@ -1089,14 +1089,15 @@ impl<'a> Transaction<'a> {
         // capital letter, and most values are otherwise left as they are.
         let mut literal_scanned: Vec<Vec<bool>> = vec![Vec::new(); pf.plans.len()];
         let mut scanned_here: Vec<bool> = Vec::with_capacity(values.len());
-        let mut fresh = crate::prefilter::Hay::default();
+        // (room for what most plans copy, so that it does not regrow plan after plan)
+        let mut fresh = crate::prefilter::Hay::with_capacity(values.len(), value_bytes.min(8192));
         // per entry of `hay`: whether it is its value lowercased (see Plan::lowered_in_raw)
-        let mut lowered: Vec<bool> = Vec::new();
+        let mut lowered: Vec<bool> = Vec::with_capacity(values.len());
         // A step's result on a value itself, for the plans that end with that step after
         // steps leaving the value as it is (`removeWhitespace` ends four CRS pipelines whose
         // decoders leave a form's prose as it is): computed once, and its bytes scanned for
         // literals once. Keyed by (value, step); with whether they were scanned.
-        let mut step_results: Vec<(Cow<'_, [u8]>, bool)> = Vec::new();
+        let mut step_results: Vec<(Cow<'_, [u8]>, bool)> = Vec::with_capacity(values.len());
         // their bytes, bounded between plans: a large body's are dropped (and computed again
         // by each plan that needs them) rather than all kept to the end
         let mut step_bytes = 0;
@@ -1115,7 +1116,8 @@ impl<'a> Transaction<'a> {
             .then(|| DeferredDfaScans::new(values.len()));
         // the values the plans read (a remembered one has its credits from the memo), and
         // the collections holding them: a plan reading none of those has nothing to do
-        let unremembered: Vec<usize> = (0..values.len()).filter(|&i| !remembered[i]).collect();
+        let mut unremembered: Vec<usize> = Vec::with_capacity(values.len());
+        unremembered.extend((0..values.len()).filter(|&i| !remembered[i]));
         let unremembered_mask = unremembered.iter().fold(0u64, |m, &i| m | values[i].1);
         // The same as sets of value indexes (bit i % 64 of word i / 64): per collection
         // bit, the unremembered values it holds; per plain-traits index, the values with
@@ -2196,7 +2198,9 @@ impl<'a> Transaction<'a> {
         head_tags: &[String],
         slot: Option<u32>,
     ) -> Vec<Selected<'_>> {
-        let mut out = Vec::new();
+        // (room for a GET's arguments or headers: grown value by value, a selection was
+        // reallocated two or three times)
+        let mut out = Vec::with_capacity(8);
         let credited = self.credited(slot);
         let has_overrides = !self.overrides.removed_targets_by_id.is_empty()
             || !self.overrides.removed_targets_by_tag.is_empty();
