@@ -632,9 +632,10 @@ pub struct Prefilter {
     /// Collections read by any covered rule; a value's collections are a mask of indexes
     /// into this list (see [`collection_bit`]).
     pub collections: Vec<String>,
-    /// Each of `collections` as a collection name and a selector: `REQUEST_HEADERS:host`
-    /// is `REQUEST_HEADERS` with the key `host` (split once here, not per request).
-    pub collection_selectors: Vec<(String, crate::variables::Selector)>,
+    /// Each of `collections` as a collection and a selector: `REQUEST_HEADERS:host` is
+    /// `REQUEST_HEADERS` with the key `host` (split and resolved once here, not per
+    /// request).
+    pub collection_selectors: Vec<(crate::variables::CollectionId, crate::variables::Selector)>,
     /// For each slot, the collections its rule reads (a mask, as above).
     pub slot_masks: Vec<u64>,
     /// Every distinct step of the plans (at most 64; with more, `Plan::steps` stay empty).
@@ -1797,10 +1798,13 @@ impl Prefilter {
             .map(|c| match c.split_once(':') {
                 // one key of a collection, for value tests (`keyed_collection`)
                 Some((coll, key)) => (
-                    coll.to_string(),
+                    crate::variables::CollectionId::of(coll),
                     crate::variables::Selector::Key(key.into()),
                 ),
-                None => (c.clone(), crate::variables::Selector::All),
+                None => (
+                    crate::variables::CollectionId::of(c),
+                    crate::variables::Selector::All,
+                ),
             })
             .collect();
         pf.repeated_mask = pf

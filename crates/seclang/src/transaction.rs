@@ -18,7 +18,7 @@ use crate::macros::Resolve;
 use crate::operators::{atoi, Captures, Op};
 use crate::prefilter::{Candidates, ValueTest};
 use crate::ruleset::{Entry, PhaseGroup, Rule, RuleSet};
-use crate::variables::{Selector, Target};
+use crate::variables::{CollectionId, Selector, Target};
 
 /// A TX or ENV variable's name and value. Inline when short (nearly all of CRS's: names
 /// like `blocking_inbound_anomaly_score`, values like `0` or `5`): CRS's set-up rules write
@@ -891,18 +891,17 @@ impl<'a> Transaction<'a> {
         // Argument names that repeat an earlier one but for array index digits are left out:
         // `select` judges them by the first one's credit (a 140-item JSON order has 700).
         let lists: Vec<Vec<Val<'_>>> =
-            pf.collections
+            pf.collection_selectors
                 .iter()
-                .zip(&pf.collection_selectors)
-                .map(|(c, (name, selector))| match c.as_str() {
-                    "ARGS_NAMES" | "ARGS_POST_NAMES" => {
+                .map(|&(id, ref selector)| match id {
+                    CollectionId::ArgsNames | CollectionId::ArgsPostNames => {
                         let first_names = self
                             .body
                             .args
                             .iter()
                             .filter(|a| a.name_repeats.is_none())
                             .map(|a| (Cow::Borrowed(a.name.as_str()), Cow::Borrowed(&a.value[..])));
-                        if c == "ARGS_NAMES" {
+                        if id == CollectionId::ArgsNames {
                             let get = self.req.args_get.iter().map(|a| {
                                 (Cow::Borrowed(a.name.as_str()), Cow::Borrowed(&a.value[..]))
                             });
@@ -912,7 +911,7 @@ impl<'a> Transaction<'a> {
                         }
                     }
                     // (a keyed one, `REQUEST_HEADERS:host`, split at load)
-                    _ => self.collection(name, selector),
+                    _ => self.collection_by_id(id, selector),
                 })
                 .collect();
         // (Tables here are sized up front: a GET grew about fifty of them by doubling,
@@ -2240,7 +2239,7 @@ impl<'a> Transaction<'a> {
                                 && (matches!(e.selector, Selector::All) || e.selector.matches(key))
                         })
             };
-            let items = self.collection(&target.collection, &target.selector);
+            let items = self.collection_by_id(target.id, &target.selector);
             let keep = |k: &str| k.is_empty() || (target.selector.matches(k) && !excluded(k));
             let stable = stable_collection(&target.collection);
             if target.count {
@@ -2331,6 +2330,13 @@ impl<'a> Transaction<'a> {
     /// `selector` lets keyed lookups (TX, headers) avoid walking whole collections.
     #[inline(never)]
     fn collection(&self, name: &str, selector: &Selector) -> Vec<Val<'_>> {
+        self.collection_by_id(CollectionId::of(name), selector)
+    }
+
+    /// The values of collection `id` that `selector` asks for (a key or all; a regex
+    /// selector is applied by the caller).
+    fn collection_by_id(&self, id: CollectionId, selector: &Selector) -> Vec<Val<'_>> {
+        use CollectionId as C;
         let req: &'a RequestModel = self.req;
         let b = |v: &'a [u8]| Cow::Borrowed(v);
         let owned = |v: Vec<u8>| vec![(Cow::Borrowed(""), Cow::Owned(v))];
@@ -2345,21 +2351,21 @@ impl<'a> Transaction<'a> {
                 .iter()
                 .map(|a| (Cow::Borrowed(a.name.as_str()), Cow::Borrowed(&a.value[..])))
         };
-        match name {
-            "ARGS" => args_get().chain(args_post()).collect(),
-            "ARGS_GET" => args_get().collect(),
-            "ARGS_POST" => args_post().collect(),
-            "ARGS_NAMES" => names(args_get().chain(args_post()).collect()),
-            "ARGS_GET_NAMES" => names(args_get().collect()),
-            "ARGS_POST_NAMES" => names(args_post().collect()),
-            "ARGS_COMBINED_SIZE" => {
+        match id {
+            C::Args => args_get().chain(args_post()).collect(),
+            C::ArgsGet => args_get().collect(),
+            C::ArgsPost => args_post().collect(),
+            C::ArgsNames => names(args_get().chain(args_post()).collect()),
+            C::ArgsGetNames => names(args_get().collect()),
+            C::ArgsPostNames => names(args_post().collect()),
+            C::ArgsCombinedSize => {
                 let n: usize = args_get()
                     .chain(args_post())
                     .map(|(k, v)| k.len() + v.len())
                     .sum();
                 owned(n.to_string().into_bytes())
             }
-            "REQUEST_HEADERS" => req
+            C::RequestHeaders => req
                 .headers
                 .iter()
                 .filter(|(k, _)| match selector {
@@ -2368,23 +2374,23 @@ impl<'a> Transaction<'a> {
                 })
                 .map(|(k, v)| (Cow::Borrowed(k), b(v)))
                 .collect(),
-            "REQUEST_HEADERS_NAMES" => req
+            C::RequestHeadersNames => req
                 .headers
                 .iter()
                 .map(|(k, _)| (Cow::Borrowed(k), b(k.as_bytes())))
                 .collect(),
-            "REQUEST_COOKIES" => req
+            C::RequestCookies => req
                 .cookies
                 .iter()
                 .map(|a| (Cow::Borrowed(a.name.as_str()), b(&a.value)))
                 .collect(),
-            "REQUEST_COOKIES_NAMES" => req
+            C::RequestCookiesNames => req
                 .cookies
                 .iter()
                 .map(|a| (Cow::Borrowed(a.name.as_str()), b(a.name.as_bytes())))
                 .collect(),
-            "REQUEST_FILENAME" => vec![(Cow::Borrowed(""), Cow::Borrowed(&self.filename[..]))],
-            "REQUEST_BASENAME" => {
+            C::RequestFilename => vec![(Cow::Borrowed(""), Cow::Borrowed(&self.filename[..]))],
+            C::RequestBasename => {
                 let f = &self.filename[..];
                 let base = match f.iter().rposition(|&c| c == b'/') {
                     Some(i) => &f[i + 1..],
@@ -2392,10 +2398,10 @@ impl<'a> Transaction<'a> {
                 };
                 vec![(Cow::Borrowed(""), Cow::Borrowed(base))]
             }
-            "REQUEST_URI" | "REQUEST_URI_RAW" => {
+            C::RequestUri => {
                 vec![(Cow::Borrowed(""), b(req.uri_raw.as_bytes()))]
             }
-            "REQUEST_LINE" => {
+            C::RequestLine => {
                 // (joined by hand: `format!` costs more than the copies, twice per request)
                 let parts = [
                     req.method.as_bytes(),
@@ -2411,10 +2417,10 @@ impl<'a> Transaction<'a> {
                 }
                 owned(line)
             }
-            "REQUEST_METHOD" => vec![(Cow::Borrowed(""), b(req.method.as_bytes()))],
-            "REQUEST_PROTOCOL" => vec![(Cow::Borrowed(""), b(req.protocol.as_bytes()))],
-            "QUERY_STRING" => vec![(Cow::Borrowed(""), b(req.query_raw.as_bytes()))],
-            "REQUEST_BODY" => {
+            C::RequestMethod => vec![(Cow::Borrowed(""), b(req.method.as_bytes()))],
+            C::RequestProtocol => vec![(Cow::Borrowed(""), b(req.protocol.as_bytes()))],
+            C::QueryString => vec![(Cow::Borrowed(""), b(req.query_raw.as_bytes()))],
+            C::RequestBody => {
                 // ModSecurity and Coraza fill it for URL-encoded and JSON bodies (CRS rules
                 // look for JSON keys in it), or when a rule forces it; not for XML/multipart.
                 if self.body.processed
@@ -2426,10 +2432,8 @@ impl<'a> Transaction<'a> {
                     Vec::new()
                 }
             }
-            "REQUEST_BODY_LENGTH" | "FULL_REQUEST_LENGTH" => {
-                owned(self.raw_body.len().to_string().into_bytes())
-            }
-            "FILES" => self
+            C::RequestBodyLength => owned(self.raw_body.len().to_string().into_bytes()),
+            C::Files => self
                 .body
                 .files
                 .iter()
@@ -2440,7 +2444,7 @@ impl<'a> Transaction<'a> {
                     )
                 })
                 .collect(),
-            "FILES_NAMES" => self
+            C::FilesNames => self
                 .body
                 .files
                 .iter()
@@ -2451,7 +2455,7 @@ impl<'a> Transaction<'a> {
                     )
                 })
                 .collect(),
-            "FILES_SIZES" => self
+            C::FilesSizes => self
                 .body
                 .files
                 .iter()
@@ -2462,7 +2466,7 @@ impl<'a> Transaction<'a> {
                     )
                 })
                 .collect(),
-            "FILES_COMBINED_SIZE" => owned(
+            C::FilesCombinedSize => owned(
                 self.body
                     .files
                     .iter()
@@ -2471,20 +2475,20 @@ impl<'a> Transaction<'a> {
                     .to_string()
                     .into_bytes(),
             ),
-            "REQBODY_ERROR" | "REQBODY_PROCESSOR_ERROR" => owned(if self.body.errors.is_empty() {
+            C::ReqbodyError => owned(if self.body.errors.is_empty() {
                 b"0".to_vec()
             } else {
                 b"1".to_vec()
             }),
-            "REQBODY_ERROR_MSG" => owned(self.body.errors.join("; ").into_bytes()),
-            "REQBODY_PROCESSOR" => owned(self.processor_name().as_bytes().to_vec()),
-            "XML" => self
+            C::ReqbodyErrorMsg => owned(self.body.errors.join("; ").into_bytes()),
+            C::ReqbodyProcessor => owned(self.processor_name().as_bytes().to_vec()),
+            C::Xml => self
                 .body
                 .xml
                 .iter()
                 .map(|a| (Cow::Borrowed(""), Cow::Borrowed(&a.value[..])))
                 .collect(),
-            "TX" => match selector {
+            C::Tx => match selector {
                 Selector::Key(k) => self
                     .tx
                     .get_key_value(k.as_str())
@@ -2503,42 +2507,42 @@ impl<'a> Transaction<'a> {
                     all
                 }
             },
-            "ENV" => self
+            C::Env => self
                 .env
                 .iter()
                 .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..])))
                 .collect(),
-            "UNIQUE_ID" => vec![(Cow::Borrowed(""), Cow::Borrowed(self.unique_id.as_bytes()))],
-            "REMOTE_ADDR" => owned(
+            C::UniqueId => vec![(Cow::Borrowed(""), Cow::Borrowed(self.unique_id.as_bytes()))],
+            C::RemoteAddr => owned(
                 req.client_ip
                     .map(|ip| ip.to_string())
                     .unwrap_or_else(|| "127.0.0.1".into())
                     .into_bytes(),
             ),
-            "SERVER_NAME" => vec![(Cow::Borrowed(""), b(req.host.as_bytes()))],
-            "MATCHED_VAR" => vec![(Cow::Borrowed(""), Cow::Borrowed(&self.matched_var[..]))],
-            "MATCHED_VAR_NAME" => vec![(
+            C::ServerName => vec![(Cow::Borrowed(""), b(req.host.as_bytes()))],
+            C::MatchedVar => vec![(Cow::Borrowed(""), Cow::Borrowed(&self.matched_var[..]))],
+            C::MatchedVarName => vec![(
                 Cow::Borrowed(""),
                 Cow::Borrowed(self.matched_var_name.as_bytes()),
             )],
-            "MATCHED_VARS" => self
+            C::MatchedVars => self
                 .matched_vars
                 .iter()
                 .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(&v[..])))
                 .collect(),
-            "MATCHED_VARS_NAMES" => self
+            C::MatchedVarsNames => self
                 .matched_vars
                 .iter()
                 .map(|(k, _)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(k.as_bytes())))
                 .collect(),
-            "DURATION" => owned(self.started.elapsed().as_micros().to_string().into_bytes()),
-            "HIGHEST_SEVERITY" => owned(
+            C::Duration => owned(self.started.elapsed().as_micros().to_string().into_bytes()),
+            C::HighestSeverity => owned(
                 self.highest_severity
                     .map_or(255, u32::from)
                     .to_string()
                     .into_bytes(),
             ),
-            "TIME_EPOCH" => owned(
+            C::TimeEpoch => owned(
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
@@ -2546,15 +2550,15 @@ impl<'a> Transaction<'a> {
                     .to_string()
                     .into_bytes(),
             ),
-            "RESPONSE_STATUS" => self
+            C::ResponseStatus => self
                 .response
                 .map(|r| owned(r.status.to_string().into_bytes()))
                 .unwrap_or_default(),
-            "RESPONSE_PROTOCOL" => self
+            C::ResponseProtocol => self
                 .response
                 .map(|r| vec![(Cow::Borrowed(""), Cow::Borrowed(r.protocol.as_bytes()))])
                 .unwrap_or_default(),
-            "RESPONSE_HEADERS" => self
+            C::ResponseHeaders => self
                 .response
                 .map(|r| {
                     r.headers
@@ -2563,7 +2567,7 @@ impl<'a> Transaction<'a> {
                         .collect()
                 })
                 .unwrap_or_default(),
-            "RESPONSE_HEADERS_NAMES" => self
+            C::ResponseHeadersNames => self
                 .response
                 .map(|r| {
                     r.headers
@@ -2572,12 +2576,12 @@ impl<'a> Transaction<'a> {
                         .collect()
                 })
                 .unwrap_or_default(),
-            "RESPONSE_BODY" => self
+            C::ResponseBody => self
                 .response
                 .filter(|_| self.rules.settings.response_body_access)
                 .map(|r| vec![(Cow::Borrowed(""), Cow::Borrowed(&r.body[..]))])
                 .unwrap_or_default(),
-            "RESPONSE_CONTENT_TYPE" => self
+            C::ResponseContentType => self
                 .response
                 .and_then(|r| {
                     r.headers
@@ -2586,11 +2590,11 @@ impl<'a> Transaction<'a> {
                 })
                 .map(|(_, v)| vec![(Cow::Borrowed(""), Cow::Borrowed(&v[..]))])
                 .unwrap_or_default(),
-            "RESPONSE_CONTENT_LENGTH" => self
+            C::ResponseContentLength => self
                 .response
                 .map(|r| owned(r.body.len().to_string().into_bytes()))
                 .unwrap_or_default(),
-            "MULTIPART_PART_HEADERS" => {
+            C::MultipartPartHeaders => {
                 if self.body.processed && self.body.processor == "MULTIPART" {
                     let ct = self.req.headers.get_str("content-type").unwrap_or_default();
                     multipart_part_headers(&ct, self.raw_body)
@@ -2601,14 +2605,9 @@ impl<'a> Transaction<'a> {
                     Vec::new()
                 }
             }
-            n if n.starts_with("MULTIPART_")
-                && n != "MULTIPART_FILENAME"
-                && n != "MULTIPART_NAME" =>
-            {
-                owned(b"0".to_vec())
-            }
+            C::MultipartFlag => owned(b"0".to_vec()),
             // Collections Palisade does not fill (persistent storage, GEO, ...): empty.
-            _ => Vec::new(),
+            C::Unfilled => Vec::new(),
         }
     }
 }

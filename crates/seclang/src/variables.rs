@@ -240,10 +240,137 @@ impl Selector {
     }
 }
 
+/// A collection the transaction fills, resolved from its name when a rule is loaded: a
+/// request's ~60 collection reads each matched the name against ~50 others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionId {
+    Args,
+    ArgsGet,
+    ArgsPost,
+    ArgsNames,
+    ArgsGetNames,
+    ArgsPostNames,
+    ArgsCombinedSize,
+    RequestHeaders,
+    RequestHeadersNames,
+    RequestCookies,
+    RequestCookiesNames,
+    RequestFilename,
+    RequestBasename,
+    /// `REQUEST_URI` and `REQUEST_URI_RAW`.
+    RequestUri,
+    RequestLine,
+    RequestMethod,
+    RequestProtocol,
+    QueryString,
+    RequestBody,
+    /// `REQUEST_BODY_LENGTH` and `FULL_REQUEST_LENGTH`.
+    RequestBodyLength,
+    Files,
+    FilesNames,
+    FilesSizes,
+    FilesCombinedSize,
+    /// `REQBODY_ERROR` and `REQBODY_PROCESSOR_ERROR`.
+    ReqbodyError,
+    ReqbodyErrorMsg,
+    ReqbodyProcessor,
+    Xml,
+    Tx,
+    Env,
+    UniqueId,
+    RemoteAddr,
+    ServerName,
+    MatchedVar,
+    MatchedVarName,
+    MatchedVars,
+    MatchedVarsNames,
+    Duration,
+    HighestSeverity,
+    TimeEpoch,
+    ResponseStatus,
+    ResponseProtocol,
+    ResponseHeaders,
+    ResponseHeadersNames,
+    ResponseBody,
+    ResponseContentType,
+    ResponseContentLength,
+    MultipartPartHeaders,
+    /// The other `MULTIPART_*` flags but `MULTIPART_FILENAME` and `MULTIPART_NAME`: `0`.
+    MultipartFlag,
+    /// Collections Palisade does not fill (persistent storage, GEO, ...): empty.
+    Unfilled,
+}
+
+impl CollectionId {
+    /// The collection named `name` (upper case, no key).
+    pub fn of(name: &str) -> CollectionId {
+        use CollectionId::*;
+        match name {
+            "ARGS" => Args,
+            "ARGS_GET" => ArgsGet,
+            "ARGS_POST" => ArgsPost,
+            "ARGS_NAMES" => ArgsNames,
+            "ARGS_GET_NAMES" => ArgsGetNames,
+            "ARGS_POST_NAMES" => ArgsPostNames,
+            "ARGS_COMBINED_SIZE" => ArgsCombinedSize,
+            "REQUEST_HEADERS" => RequestHeaders,
+            "REQUEST_HEADERS_NAMES" => RequestHeadersNames,
+            "REQUEST_COOKIES" => RequestCookies,
+            "REQUEST_COOKIES_NAMES" => RequestCookiesNames,
+            "REQUEST_FILENAME" => RequestFilename,
+            "REQUEST_BASENAME" => RequestBasename,
+            "REQUEST_URI" | "REQUEST_URI_RAW" => RequestUri,
+            "REQUEST_LINE" => RequestLine,
+            "REQUEST_METHOD" => RequestMethod,
+            "REQUEST_PROTOCOL" => RequestProtocol,
+            "QUERY_STRING" => QueryString,
+            "REQUEST_BODY" => RequestBody,
+            "REQUEST_BODY_LENGTH" | "FULL_REQUEST_LENGTH" => RequestBodyLength,
+            "FILES" => Files,
+            "FILES_NAMES" => FilesNames,
+            "FILES_SIZES" => FilesSizes,
+            "FILES_COMBINED_SIZE" => FilesCombinedSize,
+            "REQBODY_ERROR" | "REQBODY_PROCESSOR_ERROR" => ReqbodyError,
+            "REQBODY_ERROR_MSG" => ReqbodyErrorMsg,
+            "REQBODY_PROCESSOR" => ReqbodyProcessor,
+            "XML" => Xml,
+            "TX" => Tx,
+            "ENV" => Env,
+            "UNIQUE_ID" => UniqueId,
+            "REMOTE_ADDR" => RemoteAddr,
+            "SERVER_NAME" => ServerName,
+            "MATCHED_VAR" => MatchedVar,
+            "MATCHED_VAR_NAME" => MatchedVarName,
+            "MATCHED_VARS" => MatchedVars,
+            "MATCHED_VARS_NAMES" => MatchedVarsNames,
+            "DURATION" => Duration,
+            "HIGHEST_SEVERITY" => HighestSeverity,
+            "TIME_EPOCH" => TimeEpoch,
+            "RESPONSE_STATUS" => ResponseStatus,
+            "RESPONSE_PROTOCOL" => ResponseProtocol,
+            "RESPONSE_HEADERS" => ResponseHeaders,
+            "RESPONSE_HEADERS_NAMES" => ResponseHeadersNames,
+            "RESPONSE_BODY" => ResponseBody,
+            "RESPONSE_CONTENT_TYPE" => ResponseContentType,
+            "RESPONSE_CONTENT_LENGTH" => ResponseContentLength,
+            "MULTIPART_PART_HEADERS" => MultipartPartHeaders,
+            n if n.starts_with("MULTIPART_")
+                && n != "MULTIPART_FILENAME"
+                && n != "MULTIPART_NAME" =>
+            {
+                MultipartFlag
+            }
+            _ => Unfilled,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Target {
     /// Upper-case collection name (`ARGS`, `REQUEST_HEADERS`, `TX`).
     pub collection: String,
+    /// The same, resolved.
+    pub id: CollectionId,
     pub selector: Selector,
     /// `&`: the number of values instead of the values.
     pub count: bool,
@@ -332,6 +459,7 @@ pub fn parse_targets(text: &str, origin: &Origin) -> Result<Vec<Target>, LoadErr
             }
         }
         out.push(Target {
+            id: CollectionId::of(&name),
             collection: name,
             selector,
             count,
@@ -360,6 +488,34 @@ pub fn parse_targets(text: &str, origin: &Origin) -> Result<Vec<Target>, LoadErr
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    /// Names resolve to the collection the transaction fills for them, aliases included;
+    /// `MULTIPART_*` flags other than the part's file and field names read `0`, and names
+    /// of collections Palisade does not fill read nothing.
+    #[test]
+    fn collection_names_resolve_with_their_aliases() {
+        use CollectionId::*;
+        for (name, id) in [
+            ("ARGS", Args),
+            ("ARGS_POST_NAMES", ArgsPostNames),
+            ("REQUEST_URI_RAW", RequestUri),
+            ("REQUEST_URI", RequestUri),
+            ("FULL_REQUEST_LENGTH", RequestBodyLength),
+            ("REQBODY_PROCESSOR_ERROR", ReqbodyError),
+            ("REQBODY_PROCESSOR", ReqbodyProcessor),
+            ("MULTIPART_PART_HEADERS", MultipartPartHeaders),
+            ("MULTIPART_STRICT_ERROR", MultipartFlag),
+            ("MULTIPART_FILENAME", Unfilled),
+            ("MULTIPART_NAME", Unfilled),
+            ("GEO", Unfilled),
+            ("args", Unfilled),
+        ] {
+            assert_eq!(CollectionId::of(name), id, "{name}");
+        }
+        let targets = parse_targets("REQUEST_HEADERS:Host|!ARGS:x|&TX:a", &o()).expect("parses");
+        let ids: Vec<CollectionId> = targets.iter().map(|t| t.id).collect();
+        assert_eq!(ids, [RequestHeaders, Args, Tx]);
+    }
 
     fn o() -> Origin {
         Origin {
