@@ -16,6 +16,7 @@ mod injection;
 mod literals;
 pub mod macros;
 pub mod operators;
+mod pair_table;
 pub mod parse;
 pub mod per_thread;
 pub mod prefilter;

@@ -13,6 +13,8 @@
 //! churn the table (and a benchmark that repeats one request would measure the table
 //! instead of the scan).
 
+use crate::pair_table::PairTable;
+
 /// Collections whose values are the same across clients and requests: header values and
 /// names (a response's too: the application sends the same `Server`, `Content-Type` and
 /// `Cache-Control` with every page), argument and cookie names, the method and protocol.
@@ -41,77 +43,52 @@ pub fn is_repeated(name: &str) -> bool {
 /// its copy would crowd the table).
 pub const MAX_VALUE_LEN: usize = 512;
 
-/// Table size (a power of two): a browser GET has about 20 distinct values. The table is
-/// two-way by the value's hash (a pair of places keeps the two latest values of its
-/// hashes): with one place per hash, two repeated values of a request whose hashes met
-/// (`page` and `size`, argument names of the anchor GET) put each other out on every
-/// request, and one of them was scanned again each time.
+/// Table size (a power of two): a browser GET has about 20 distinct values. Two places
+/// per hash ([`PairTable`]): the anchor GET's argument names `page` and `size` shared one
+/// place of a direct-mapped table and put each other out on every request.
 const ENTRIES: usize = 1024;
 
-/// A hash's pair of places in the table (see [`crate::fxhash::place`]): the even place
-/// and the one after it.
-fn pair(hash: u64) -> usize {
-    crate::fxhash::place(hash, ENTRIES) & !1
-}
-
 struct Entry {
-    hash: u64,
     mask: u64,
     value: Box<[u8]>,
     slots: Box<[u32]>,
 }
 
-/// One thread's table: two places per hash, a newer value replacing the older of its
-/// pair.
+type Table = PairTable<Entry, ENTRIES>;
+
+/// One thread's table, keyed by the value's hash, bytes and collections.
 #[derive(Default)]
 pub struct ScanMemo {
-    entries: Vec<Option<Entry>>,
+    entries: Table,
 }
 
 impl ScanMemo {
     /// The slots credited to `value` held by the collections of `mask`, if remembered
     /// (`hash` is the value's hash).
     pub fn get(&self, hash: u64, mask: u64, value: &[u8]) -> Option<&[u32]> {
-        let at = pair(hash);
-        [at, at + 1].into_iter().find_map(|p| {
-            let e = self.entries.get(p)?.as_ref()?;
-            (e.hash == hash && e.mask == mask && *e.value == *value).then_some(&*e.slots)
-        })
+        self.entries
+            .find(hash, |e| e.mask == mask && *e.value == *value)
+            .map(|e| &*e.slots)
     }
 
     /// Whether `value` is remembered under any collections (for tests).
     #[cfg(test)]
     pub fn contains_value(&self, value: &[u8]) -> bool {
-        self.entries.iter().flatten().any(|e| *e.value == *value)
+        self.entries.entries().any(|e| *e.value == *value)
     }
 
     /// Remembers that the scan credited `slots` to `value` held by the collections of
-    /// `mask`.
+    /// `mask` (a value put again, under other collections, replaces itself).
     pub fn put(&mut self, hash: u64, mask: u64, value: &[u8], slots: &[u32]) {
         if value.len() > MAX_VALUE_LEN {
             return;
         }
-        if self.entries.is_empty() {
-            self.entries.resize_with(ENTRIES, || None);
-        }
-        let at = pair(hash);
-        // The newer value goes first and the one there moves second, over the older; a
-        // value put again (another collection set) replaces itself.
-        let replaces_first = self.entries.get(at).is_some_and(|e| {
-            e.as_ref()
-                .is_none_or(|e| e.hash == hash && *e.value == *value)
-        });
-        if !replaces_first && at + 1 < self.entries.len() {
-            self.entries.swap(at, at + 1);
-        }
-        if let Some(place) = self.entries.get_mut(at) {
-            *place = Some(Entry {
-                hash,
-                mask,
-                value: value.into(),
-                slots: slots.into(),
-            });
-        }
+        let entry = Entry {
+            mask,
+            value: value.into(),
+            slots: slots.into(),
+        };
+        self.entries.put(hash, entry, |e| *e.value == *value);
     }
 }
 
@@ -135,7 +112,7 @@ mod tests {
 
     /// Hashes whose values share a pair of places with the value of hash 7.
     fn sharing_pair_with_7() -> (u64, u64) {
-        let mut same = (8u64..).filter(|&h| pair(h) == pair(7));
+        let mut same = (8u64..).filter(|&h| Table::pair_of(h) == Table::pair_of(7));
         (same.next().unwrap(), same.next().unwrap())
     }
 

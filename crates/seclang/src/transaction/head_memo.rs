@@ -11,12 +11,14 @@
 //! of such request-head inputs and of TX keys no live rule can have written: their inputs
 //! ([`HeadInput`]). When such a rule does not match, what it did (the TX writes of chain
 //! links that hit before a later one failed, and MATCHED_VARS) is kept per worker thread,
-//! keyed by the exact bytes of its inputs (a direct-mapped table, bounded), and a later
-//! request with the same inputs replays it. A match is never kept (it is rare, and its
+//! keyed by the exact bytes of its inputs (a table of two places per hash, bounded), and
+//! a later request with the same inputs replays it. A match is never kept (it is rare, and its
 //! effects may read tainted TX such as the anomaly scores): it is evaluated. The plan holds
 //! only while the transaction follows it, and a `ctl` that removes one of the rule's
 //! targets changes what it reads: the table is not used then (see
 //! `Transaction::eval_chain_remembered`).
+
+use crate::pair_table::PairTable;
 
 /// One request-head input of a remembered rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,73 +65,49 @@ impl Outcome {
 /// Inputs longer than this (many or long headers) are not remembered.
 pub(crate) const MAX_KEY_LEN: usize = 1024;
 
-/// Places per thread (a power of two). The table is two-way by the key's hash (a pair of
-/// places keeps the two latest keys of its hashes): a new outcome replaces the older of
-/// its pair, so inputs that never repeat (a POST's `Content-Length`, an attacker's made-up
-/// headers) evict a few others instead of filling the table, and its memory stays bounded
-/// (keys ≤ 1 KB, outcomes of the same order).
+/// Places per thread (a power of two), two per hash ([`PairTable`]): a new outcome
+/// replaces the older of its pair, so inputs that never repeat (a POST's
+/// `Content-Length`, an attacker's made-up headers) evict a few others instead of filling
+/// the table, and its memory stays bounded (keys ≤ 1 KB, outcomes of the same order); two
+/// rules whose keys met are both kept (with one place per hash they put each other out on
+/// every request, and both were evaluated every time).
 const ENTRIES: usize = 1024;
 
-/// A hash's place in the table (see [`crate::fxhash::place`]).
-fn place(hash: u64) -> usize {
-    crate::fxhash::place(hash, ENTRIES)
-}
-
 struct Entry {
-    hash: u64,
     key: Box<[u8]>,
     outcome: Outcome,
 }
 
+type Table = PairTable<Entry, ENTRIES>;
+
 /// One thread's table, keyed by (phase, entry index, input bytes).
 #[derive(Default)]
 pub(crate) struct HeadMemo {
-    entries: Vec<Option<Entry>>,
+    entries: Table,
 }
 
 impl HeadMemo {
     pub fn get(&self, key: &[u8]) -> Option<&Outcome> {
         let h = crate::fxhash::hash_bytes(key);
-        let pair = place(h) & !1;
-        [pair, pair + 1].into_iter().find_map(|p| {
-            let e = self.entries.get(p)?.as_ref()?;
-            (e.hash == h && *e.key == *key).then_some(&e.outcome)
-        })
+        self.entries.find(h, |e| *e.key == *key).map(|e| &e.outcome)
     }
 
     pub fn put(&mut self, key: Vec<u8>, outcome: Outcome) {
         if key.len() > MAX_KEY_LEN {
             return;
         }
-        if self.entries.is_empty() {
-            self.entries.resize_with(ENTRIES, || None);
-        }
         let h = crate::fxhash::hash_bytes(&key);
-        let pair = place(h) & !1;
-        let entry = Some(Entry {
-            hash: h,
+        let entry = Entry {
             key: key.into_boxed_slice(),
             outcome,
-        });
-        // A pair of places holds the two latest keys of its hashes, the newer first: a new
-        // one goes first and the one there moves second, over the older (with one place
-        // per hash, two rules whose keys met put each other out on every request, and
-        // both were evaluated every time).
-        let replaces_newer = self
-            .entries
-            .get(pair)
-            .is_some_and(|e| e.as_ref().is_none_or(|e| e.hash == h));
-        if !replaces_newer && pair + 1 < self.entries.len() {
-            self.entries.swap(pair, pair + 1);
-        }
-        if let Some(place) = self.entries.get_mut(pair) {
-            *place = entry;
-        }
+        };
+        // (a key of the same hash is taken for the same key: it replaces the first place)
+        self.entries.put(h, entry, |_| true);
     }
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.entries.iter().flatten().count()
+        self.entries.entries().count()
     }
 }
 
@@ -152,7 +130,7 @@ mod tests {
     #[test]
     fn keys_sharing_a_place_are_both_kept() {
         let key = |n: u32| n.to_le_bytes().to_vec();
-        let pair = |n: u32| place(crate::fxhash::hash_bytes(&key(n))) & !1;
+        let pair = |n: u32| Table::pair_of(crate::fxhash::hash_bytes(&key(n)));
         let sharing: Vec<u32> = (1..).filter(|&n| pair(n) == pair(0)).take(2).collect();
         let (a, b, c) = (key(0), key(sharing[0]), key(sharing[1]));
         let outcome = |k: &str| Outcome::new(vec![(k.to_string(), None)], Vec::new());
