@@ -225,24 +225,31 @@ impl Operator {
             // URI, is then passed over by the scan instead of evaluated on every request.
             // (an argument with a macro can be anything per transaction; an empty one
             // matches every value or the empty ones, which the scan does not test)
-            Op::Contains(t)
-            | Op::ContainsWord(t)
-            | Op::BeginsWith(t)
-            | Op::EndsWith(t)
-            | Op::Streq(t) => {
+            Op::Contains(_)
+            | Op::ContainsWord(_)
+            | Op::BeginsWith(_)
+            | Op::EndsWith(_)
+            | Op::Streq(_) => {
+                let (kind, t) = self.string_comparison()?;
                 let arg = t.constant().filter(|c| !c.is_empty())?.into_bytes();
-                let kind = match &self.op {
-                    Op::Contains(_) => StrKind::Contains,
-                    Op::ContainsWord(_) => StrKind::ContainsWord,
-                    Op::BeginsWith(_) => StrKind::BeginsWith,
-                    Op::EndsWith(_) => StrKind::EndsWith,
-                    _ => StrKind::Equals,
-                };
                 Some(ValueTest::Str(StrTest::new(kind, arg)))
             }
             Op::Strmatch(p) if !p.is_empty() => {
                 Some(ValueTest::Str(StrTest::new(StrKind::Contains, p.clone())))
             }
+            _ => None,
+        }
+    }
+
+    /// The comparison a string operator with an argument (`@contains`, `@containsWord`,
+    /// `@beginsWith`, `@endsWith`, `@streq`) makes, and that argument.
+    fn string_comparison(&self) -> Option<(StrKind, &Template)> {
+        match &self.op {
+            Op::Contains(t) => Some((StrKind::Contains, t)),
+            Op::ContainsWord(t) => Some((StrKind::ContainsWord, t)),
+            Op::BeginsWith(t) => Some((StrKind::BeginsWith, t)),
+            Op::EndsWith(t) => Some((StrKind::EndsWith, t)),
+            Op::Streq(t) => Some((StrKind::Equals, t)),
             _ => None,
         }
     }
@@ -372,42 +379,22 @@ impl Operator {
                 }
                 None => false,
             },
-            Op::Contains(t) => {
-                let p = arg(t);
-                found(value, &p)
-                    .inspect(|_| captures.push(p.to_vec()))
-                    .is_some()
-            }
-            Op::ContainsWord(t) => {
-                let p = arg(t);
-                contains_word(value, &p) && {
-                    captures.push(p.to_vec());
-                    true
+            Op::Contains(_)
+            | Op::ContainsWord(_)
+            | Op::BeginsWith(_)
+            | Op::EndsWith(_)
+            | Op::Streq(_) => match self.string_comparison() {
+                Some((kind, t)) => {
+                    let p = arg(t);
+                    kind.compare(value, &p) && {
+                        captures.push(p.into_owned());
+                        true
+                    }
                 }
-            }
-            Op::BeginsWith(t) => {
-                let p = arg(t);
-                value.starts_with(&p) && {
-                    captures.push(p.into_owned());
-                    true
-                }
-            }
-            Op::EndsWith(t) => {
-                let p = arg(t);
-                value.ends_with(&p) && {
-                    captures.push(p.into_owned());
-                    true
-                }
-            }
-            Op::Streq(t) => {
-                let p = arg(t);
-                value == &p[..] && {
-                    captures.push(p.into_owned());
-                    true
-                }
-            }
+                None => false,
+            },
             Op::Strmatch(p) => {
-                found(value, p).is_some() && {
+                StrKind::Contains.compare(value, p) && {
                     captures.push(p.clone());
                     true
                 }
@@ -520,8 +507,15 @@ impl StrTest {
 
     /// Whether the operator matches `value`.
     pub fn holds(&self, value: &[u8]) -> bool {
-        let arg = &self.arg[..];
-        match self.kind {
+        self.kind.compare(value, &self.arg)
+    }
+}
+
+impl StrKind {
+    /// The comparison of `value` with the operator's argument `arg`: what the operator
+    /// evaluates and the scan's [`StrTest`] answers alike.
+    fn compare(self, value: &[u8], arg: &[u8]) -> bool {
+        match self {
             StrKind::Contains => found(value, arg).is_some(),
             StrKind::ContainsWord => contains_word(value, arg),
             StrKind::BeginsWith => value.starts_with(arg),
