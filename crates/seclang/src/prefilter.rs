@@ -1656,6 +1656,7 @@ impl Prefilter {
                     .iter()
                     .filter_map(|t| pf.steps.iter().position(|s| s == t))
                     .collect();
+                plan.steps_mask = plan.steps.iter().fold(0u64, |m, &k| m | 1 << k);
             }
         } else {
             pf.steps.clear();
@@ -1712,10 +1713,9 @@ impl Prefilter {
         for plan in &mut pf.plans {
             // the raw pass covers what this plan would find in a lowercased value
             let raw_covers = plan.dfa.is_none() || plan.lowered_in_raw;
-            if raw_covers && !plan.steps.is_empty() {
-                let steps = plan.steps.iter().fold(0u64, |m, &k| m | 1 << k);
+            if raw_covers && plan.steps_mask != 0 {
                 plan.lowers_plain = (0..8)
-                    .filter(|&t| steps & !steps_lowering_on_plain[t] == 0)
+                    .filter(|&t| plan.steps_mask & !steps_lowering_on_plain[t] == 0)
                     .fold(0, |m, t| m | 1 << t);
             }
         }
@@ -1817,12 +1817,12 @@ impl Prefilter {
         pf
     }
 
-    /// What a scan asks of each plan that depends on the prefilter alone: its steps as a
-    /// mask, the plain traits that settle its values, and its row of results.
+    /// What a scan asks of each plan that depends on the prefilter alone (besides its
+    /// steps' mask, set with its steps): the plain traits that settle its values, and its
+    /// row of results.
     fn set_plan_constants(&mut self) {
         let on_plain = self.steps_on_plain;
         for plan in &mut self.plans {
-            plan.steps_mask = plan.steps.iter().fold(0u64, |m, &k| m | 1 << k);
             plan.settles = if plan.steps_mask == 0 {
                 0
             } else {
