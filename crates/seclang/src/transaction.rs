@@ -893,8 +893,8 @@ impl<'a> Transaction<'a> {
         let lists: Vec<Vec<Val<'_>>> =
             pf.collection_selectors
                 .iter()
-                .map(|&(id, ref selector)| match id {
-                    CollectionId::ArgsNames | CollectionId::ArgsPostNames => {
+                .map(|&(id, ref selector)| match (id, selector) {
+                    (CollectionId::ArgsNames | CollectionId::ArgsPostNames, Selector::All) => {
                         let first_names = self
                             .body
                             .args
@@ -944,9 +944,9 @@ impl<'a> Transaction<'a> {
                 };
                 positions.ids.push(id);
             }
-            let repeated_from = match pf.collections[i].as_str() {
-                "ARGS_NAMES" => Some(self.req.args_get.len()),
-                "ARGS_POST_NAMES" => Some(0),
+            let repeated_from = match pf.collection_selectors.get(i) {
+                Some((CollectionId::ArgsNames, Selector::All)) => Some(self.req.args_get.len()),
+                Some((CollectionId::ArgsPostNames, Selector::All)) => Some(0),
                 _ => None,
             };
             if let Some(get) = repeated_from {
