@@ -70,6 +70,16 @@ pub enum Entry {
     Marker(String),
 }
 
+/// Where a transaction goes on after a rule matched: the entry it resumes at (the next
+/// one, or the entry after the marker its skipAfter names) and how many rules its `skip`
+/// passes over. Read from a small table, so that the ~50 matches of a request's folded
+/// rules do not reach for their rules' [`Entry`] (two cold cache lines each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AfterMatch {
+    pub resume: u32,
+    pub skip: u32,
+}
+
 /// An entry as a transaction first sees it: a marker, a rule without a prefilter slot, or
 /// the slot of a rule's head. A phase's loop reads these from one small array and reaches
 /// for the [`Entry`] (eight cache lines) only of the rules it evaluates: most of a
@@ -184,10 +194,10 @@ pub struct RuleSet {
     /// Entries of phases 1–5 (index 0 unused).
     pub phases: [Vec<Entry>; 6],
     pub settings: Settings,
-    /// Per phase and entry: where a matched rule with skipAfter resumes (the entry after
-    /// its marker, or the phase's end when the marker is missing or not after it), worked
-    /// out once rather than by name on each of ~50 matches per request.
-    skip_after_resume: [Vec<usize>; 6],
+    /// Per phase and entry: where a transaction goes on after the rule matched (see
+    /// [`AfterMatch`]), worked out once rather than by marker name on each of ~50 matches
+    /// per request.
+    after_match: [Vec<AfterMatch>; 6],
     /// Per phase and entry: what a transaction reads of it before deciding to evaluate it
     /// (see [`Step`]), packed so that stepping over the rules a request cannot match touches
     /// four bytes of each instead of its 512-byte [`Entry`].
@@ -351,12 +361,22 @@ impl RuleSet {
     /// `skipAfter` marker: the entry after the marker, or the phase's end when the marker
     /// is missing or not after the rule.
     pub fn skip_after_resume(&self, phase: u8, index: usize) -> usize {
+        self.after_match(phase, index).resume as usize
+    }
+
+    /// Where a transaction goes on after entry `index` of `phase` matched (see
+    /// [`AfterMatch`]).
+    #[inline]
+    pub fn after_match(&self, phase: u8, index: usize) -> AfterMatch {
         let phase = usize::from(phase);
         // (the table covers every entry of a built set; past it, the phase ends)
-        self.skip_after_resume[phase]
-            .get(index)
-            .copied()
-            .unwrap_or(self.phases[phase].len())
+        match self.after_match[phase].get(index) {
+            Some(&a) => a,
+            None => AfterMatch {
+                resume: self.phases[phase].len() as u32,
+                skip: 0,
+            },
+        }
     }
 
     /// What entry `index` of `phase` is, short of its rule (see [`Step`]).
@@ -730,18 +750,29 @@ impl Builder {
                     Entry::Rule(_) => None,
                 })
                 .collect();
-            self.set.skip_after_resume[phase] = entries
+            self.set.after_match[phase] = entries
                 .iter()
                 .enumerate()
-                .map(|(i, e)| match e {
-                    Entry::Rule(r) => match r.actions.skip_after.as_ref() {
-                        Some(marker) => match markers.get(marker.as_str()) {
-                            Some(&m) if m > i => m + 1,
-                            _ => entries.len(),
+                .map(|(i, e)| {
+                    let resume = match e {
+                        Entry::Rule(r) => match r.actions.skip_after.as_ref() {
+                            Some(marker) => match markers.get(marker.as_str()) {
+                                Some(&m) if m > i => m + 1,
+                                _ => entries.len(),
+                            },
+                            None => i + 1,
                         },
-                        None => i + 1,
-                    },
-                    Entry::Marker(_) => i + 1,
+                        Entry::Marker(_) => i + 1,
+                    };
+                    // (a skipAfter passes over any skip of the same rule)
+                    let skip = match e {
+                        Entry::Rule(r) if resume == i + 1 => r.actions.skip.unwrap_or(0),
+                        _ => 0,
+                    };
+                    AfterMatch {
+                        resume: u32::try_from(resume).unwrap_or(u32::MAX),
+                        skip,
+                    }
                 })
                 .collect();
             self.set.steps[phase] = entries.iter().map(Step::of).collect();

@@ -768,19 +768,17 @@ impl<'a> Transaction<'a> {
                 }
             };
             if matched {
-                let Some(rule) = rule_at(entries, i) else {
-                    i += 1;
-                    continue;
-                };
-                if rule.actions.skip_after.is_some() {
-                    i = rules.skip_after_resume(phase, i);
+                // (from the set's table: a folded rule's entry is not read at all)
+                let after = rules.after_match(phase, i);
+                if after.resume as usize != i + 1 {
+                    i = after.resume as usize;
                     if self.stop_phase(phase) {
                         return;
                     }
                     continue;
                 }
-                if let Some(n) = rule.actions.skip {
-                    self.skip = n;
+                if after.skip > 0 {
+                    self.skip = after.skip;
                 }
                 if self.stop_phase(phase) {
                     return;
@@ -3235,6 +3233,38 @@ mod tests {
                 assert_eq!(tx.tx("skipped"), None, "{target}");
                 assert_eq!(tx.tx("ahead"), Some(&b"1"[..]), "{target}");
                 assert_eq!(tx.tx("end"), end, "{target}");
+            }
+        }
+    }
+
+    /// A matched rule's `skip:N` passes over the next N rules; with a skipAfter as well,
+    /// the skipAfter decides where the phase goes on.
+    #[test]
+    fn skip_passes_over_the_next_rules_and_skip_after_overrides_it() {
+        let set = rules(
+            "SecRule ARGS:jump \"@streq 1\" \"id:1,phase:1,pass,nolog,skip:2\"\n\
+             SecAction \"id:2,phase:1,pass,nolog,setvar:tx.a=1\"\n\
+             SecAction \"id:3,phase:1,pass,nolog,setvar:tx.b=1\"\n\
+             SecAction \"id:4,phase:1,pass,nolog,setvar:tx.c=1\"\n\
+             SecRule ARGS:both \"@streq 1\" \"id:5,phase:1,pass,nolog,skip:1,skipAfter:END\"\n\
+             SecAction \"id:6,phase:1,pass,nolog,setvar:tx.d=1\"\n\
+             SecAction \"id:7,phase:1,pass,nolog,setvar:tx.e=1\"\n\
+             SecMarker END\n\
+             SecAction \"id:8,phase:1,pass,nolog,setvar:tx.f=1\"\n",
+        );
+        let one = Some(&b"1"[..]);
+        for (target, want) in [
+            ("/", [one, one, one, one, one, one]),
+            ("/?jump=1", [None, None, one, one, one, one]),
+            ("/?both=1", [one, one, one, None, None, one]),
+        ] {
+            let req = get(target);
+            for exhaustive in [false, true] {
+                let mut tx = Transaction::new(&set, &req, &[]);
+                tx.set_exhaustive(exhaustive);
+                tx.process_request();
+                let got = ["a", "b", "c", "d", "e", "f"].map(|k| tx.tx(k));
+                assert_eq!(got, want, "{target} exhaustive={exhaustive}");
             }
         }
     }
