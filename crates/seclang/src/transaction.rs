@@ -686,6 +686,14 @@ impl<'a> Transaction<'a> {
         let removals =
             |t: &Self| !t.overrides.removed_ids.is_empty() || !t.overrides.removed_tags.is_empty();
         while i < entries.len() {
+            if self.skip == 0 {
+                if let Some(f) = folds {
+                    i = f.past_idle(phase, i);
+                    if i >= entries.len() {
+                        break;
+                    }
+                }
+            }
             // (the entry itself is read only for rules that get past their slot)
             let step = rules.step(phase, i);
             if step.is_marker() {

@@ -106,6 +106,9 @@ pub(super) fn apply_writes(
 pub(crate) struct Folds {
     /// Per phase (1 to 5), per entry index.
     phases: [Vec<Option<Folded>>; 6],
+    /// Per phase (1 to 5), per entry index: the first entry at or after it that is neither
+    /// a marker nor a folded no-match (see [`Folds::past_idle`]).
+    idle_until: [Vec<u32>; 6],
     /// Live rules whose `ctl:ruleRemoveById/ByTag` removes no folded rule (920539 removes
     /// 920540 from JSON requests): their match leaves the plan valid.
     harmless_removals: HashSet<u64>,
@@ -152,6 +155,19 @@ pub(crate) struct Prefix {
 impl Folds {
     pub(super) fn get(&self, phase: u8, index: usize) -> Option<&Folded> {
         self.phases.get(usize::from(phase))?.get(index)?.as_ref()
+    }
+
+    /// From entry `index` of `phase`, the first entry that does something: markers and
+    /// folded no-matches in between are passed over in one move (a GET's phases step over
+    /// ~190 of them one by one, reading each one's step and plan). Such entries change
+    /// nothing whether or not a `ctl` removed them; only a pending `skip`, which counts
+    /// rules, must not pass over them this way.
+    #[inline]
+    pub(super) fn past_idle(&self, phase: u8, index: usize) -> usize {
+        match self.idle_until[usize::from(phase)].get(index) {
+            Some(&end) => end as usize,
+            None => index,
+        }
     }
 
     /// The request-head inputs of the live rule at `index` of `phase`, when its outcome is
@@ -726,6 +742,19 @@ fn plan(rules: &RuleSet, initial: &[(String, Vec<u8>)]) -> Folds {
             }
             i += 1;
         }
+        let mut idle_until = vec![0u32; entries.len()];
+        let mut end = entries.len() as u32;
+        for j in (0..entries.len()).rev() {
+            let idle = match &entries[j] {
+                Entry::Marker(_) => true,
+                Entry::Rule(_) => matches!(out[j], Some(Folded::NoMatch)),
+            };
+            if !idle {
+                end = j as u32;
+            }
+            idle_until[j] = end;
+        }
+        folds.idle_until[usize::from(phase)] = idle_until;
         folds.phases[usize::from(phase)] = out;
         folds.memo_inputs[usize::from(phase)] = memo;
     }
@@ -1243,6 +1272,33 @@ mod tests {
             let fast = run(false);
             assert_eq!(fast, run(true), "{target}");
             assert_eq!(fast.0, ids, "{target}");
+        }
+    }
+
+    /// Markers and folded no-matches are passed over in one move, but not while a `skip`
+    /// is pending: it counts them as rules, so the folded match after them still runs.
+    #[test]
+    fn idle_entries_are_passed_over_but_still_counted_by_a_skip() {
+        let set = rules(
+            "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\n\
+             SecRule ARGS:jump \"@streq yes\" \"id:2,phase:1,pass,nolog,skip:2\"\n\
+             SecRule TX:A \"@eq 5\" \"id:3,phase:1,pass,nolog,setvar:tx.x=1\"\n\
+             SecMarker IDLE\n\
+             SecRule TX:A \"@eq 6\" \"id:4,phase:1,pass,nolog,setvar:tx.y=1\"\n\
+             SecAction \"id:5,phase:1,pass,nolog,setvar:tx.b=1\"\n\
+             SecAction \"id:6,phase:1,pass,nolog,setvar:tx.c=1\"\n",
+        );
+        let folds = folds_of(&set);
+        assert_eq!(folded_ids(&set, folds, 1), vec![1, 3, 4, 5, 6]);
+        // (entries: 1, 2, 3, the marker, 4, 5, 6)
+        assert_eq!(folds.past_idle(1, 1), 1, "a live rule is not idle");
+        assert_eq!(folds.past_idle(1, 2), 5, "3, the marker and 4 are idle");
+        assert_eq!(folds.past_idle(1, 5), 5, "a folded match is not idle");
+        for target in ["/?jump=yes", "/"] {
+            let (fast, slow) = both(&set, target);
+            assert_eq!(fast, slow, "{target}");
+            assert_eq!(tx_value(&fast, "b"), Some(&b"1"[..]), "{target}: 5 runs");
+            assert_eq!(tx_value(&fast, "c"), Some(&b"1"[..]), "{target}: 6 runs");
         }
     }
 
