@@ -79,9 +79,9 @@ pub fn place(hash: u64, places: usize) -> usize {
 /// A hash of a byte string for the per-request value index and the per-thread memos (not
 /// the one an [`FxHashMap`] keyed by the bytes computes). Up to 32 bytes it is the Fx hash;
 /// a longer string is read 32 bytes at a time into four independent Fx lanes, folded
-/// together at the end: one lane's multiply-rotate chain read ~1.6 bytes a cycle, and a
-/// 2 KB form's body, message and their copies in three collections spent a fifth of the
-/// value index's time hashing.
+/// together at the end: one lane's multiply-rotate chain read ~1.6 bytes a cycle, and
+/// hashing a 2 KB form's body, message and their copies was a fifth of the prefilter scan's
+/// own samples (perf, `compute_candidates`).
 #[inline]
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
     if bytes.len() <= 32 {
@@ -90,10 +90,9 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut lanes = [FxHasher::default(); 4];
     let mut blocks = bytes.chunks_exact(32);
     for block in &mut blocks {
+        // (eight bytes each: `write` adds them as one word)
         for (lane, word) in lanes.iter_mut().zip(block.chunks_exact(8)) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            lane.add(u64::from_le_bytes(w));
+            lane.write(word);
         }
     }
     let mut h = FxHasher::default();

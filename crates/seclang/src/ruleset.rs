@@ -754,20 +754,16 @@ impl Builder {
                 .iter()
                 .enumerate()
                 .map(|(i, e)| {
-                    let resume = match e {
+                    // (a skipAfter passes over any skip of the same rule)
+                    let (resume, skip) = match e {
                         Entry::Rule(r) => match r.actions.skip_after.as_ref() {
                             Some(marker) => match markers.get(marker.as_str()) {
-                                Some(&m) if m > i => m + 1,
-                                _ => entries.len(),
+                                Some(&m) if m > i => (m + 1, 0),
+                                _ => (entries.len(), 0),
                             },
-                            None => i + 1,
+                            None => (i + 1, r.actions.skip.unwrap_or(0)),
                         },
-                        Entry::Marker(_) => i + 1,
-                    };
-                    // (a skipAfter passes over any skip of the same rule)
-                    let skip = match e {
-                        Entry::Rule(r) if resume == i + 1 => r.actions.skip.unwrap_or(0),
-                        _ => 0,
+                        Entry::Marker(_) => (i + 1, 0),
                     };
                     AfterMatch {
                         resume: u32::try_from(resume).unwrap_or(u32::MAX),

@@ -164,7 +164,11 @@ impl Folds {
     /// rules, must not pass over them this way.
     #[inline]
     pub(super) fn past_idle(&self, phase: u8, index: usize) -> usize {
-        match self.idle_until[usize::from(phase)].get(index) {
+        match self
+            .idle_until
+            .get(usize::from(phase))
+            .and_then(|p| p.get(index))
+        {
             Some(&end) => end as usize,
             None => index,
         }
@@ -1276,7 +1280,8 @@ mod tests {
     }
 
     /// Markers and folded no-matches are passed over in one move, but not while a `skip`
-    /// is pending: it counts them as rules, so the folded match after them still runs.
+    /// is pending: the skip counts the no-matches (rules, unlike markers), so the folded
+    /// match after them still runs.
     #[test]
     fn idle_entries_are_passed_over_but_still_counted_by_a_skip() {
         let set = rules(
