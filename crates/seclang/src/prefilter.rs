@@ -476,6 +476,112 @@ fn non_ascii(value: &[u8]) -> usize {
     n + words.remainder().iter().filter(|&&b| b >= 0x80).count()
 }
 
+/// A long binary result cut down to the parts that can hold a literal, for a plan and
+/// the plans extending it (CRS 934100 base64-decodes every argument without its
+/// whitespace, so a form's prose message becomes ~1.2 KB of binary, which three more
+/// decoders then copied and scanned whole).
+///
+/// `keep` holds the bytes of every literal of those plans (either case) and every byte
+/// their later steps treat specially (`%`, `+`, `\`, letters and digits, whitespace,
+/// NUL). Those steps are local: a byte outside `keep` comes out of each of them as it
+/// is (after a `\`, as that escape's result), ends any escape before it, and joins no
+/// two runs, so each literal in a later result lies within the result of one maximal run
+/// of `keep` bytes; none of the steps lengthens, so a run shorter than the shortest
+/// literal gives none. The runs at least that long, each followed by `separator` (a byte
+/// outside `keep`, which the steps treat as they treat the bytes it stands for), are a
+/// value in which each of the plans finds every literal that it finds in the whole
+/// result.
+#[derive(Debug, Clone)]
+pub struct RunCompaction {
+    keep: [bool; 256],
+    shortest: usize,
+    separator: u8,
+}
+
+impl RunCompaction {
+    /// The bytes `step` treats specially, when it is a local step that never lengthens
+    /// (None otherwise: its results cannot be taken run by run).
+    fn special_bytes(step: Transform) -> Option<&'static [u8]> {
+        const WHITESPACE: &[u8] = b"\t\n\x0b\x0c\r \xa0";
+        match step {
+            // with the letters and digits, added for every step: `%41`, `%u0041`, `\x41`,
+            // `\101`, `\n` are made of them
+            Transform::UrlDecode | Transform::UrlDecodeUni => Some(b"%+"),
+            Transform::JsDecode => Some(b"\\"),
+            Transform::RemoveWhitespace | Transform::CompressWhitespace => Some(WHITESPACE),
+            Transform::RemoveNulls => Some(b"\0"),
+            Transform::Lowercase | Transform::Uppercase => Some(b""),
+            _ => None,
+        }
+    }
+
+    /// For results of a plan whose rules' literals are `literals`, extended by plans whose
+    /// further steps are `later_steps` and whose rules' literals are among `literals` too;
+    /// None when a step is not local, a literal is empty, or no byte is left for the
+    /// separator.
+    pub fn new<'l>(
+        literals: impl Iterator<Item = &'l Vec<u8>>,
+        later_steps: impl Iterator<Item = Transform>,
+    ) -> Option<RunCompaction> {
+        let mut keep = [false; 256];
+        for b in (b'0'..=b'9').chain(b'a'..=b'z').chain(b'A'..=b'Z') {
+            keep[usize::from(b)] = true;
+        }
+        for step in later_steps {
+            for &b in RunCompaction::special_bytes(step)? {
+                keep[usize::from(b)] = true;
+            }
+        }
+        let mut shortest = usize::MAX;
+        for l in literals {
+            shortest = shortest.min(l.len());
+            for &b in l {
+                keep[usize::from(b.to_ascii_lowercase())] = true;
+                keep[usize::from(b.to_ascii_uppercase())] = true;
+            }
+        }
+        if shortest == 0 || shortest == usize::MAX {
+            return None;
+        }
+        let separator = (1..=255u8).find(|&b| !keep[usize::from(b)])?;
+        Some(RunCompaction {
+            keep,
+            shortest,
+            separator,
+        })
+    }
+
+    /// Appends to `out` the runs of `keep` bytes of `value` at least `shortest` long, each
+    /// followed by the separator. Only every `shortest`-th byte is looked at until one is
+    /// in `keep` (as in [`LiteralRuns::push_runs`]).
+    pub fn compact_into(&self, value: &[u8], out: &mut Vec<u8>) {
+        let (len, step) = (value.len(), self.shortest);
+        let holds = |i: usize| self.keep[usize::from(value[i])];
+        let mut from = 0;
+        let mut at = step - 1;
+        while at < len {
+            if !holds(at) {
+                at += step;
+                continue;
+            }
+            let mut start = at;
+            while start > from && holds(start - 1) {
+                start -= 1;
+            }
+            let mut end = at + 1;
+            while end < len && holds(end) {
+                end += 1;
+            }
+            if end - start >= step {
+                out.extend_from_slice(&value[start..end]);
+                out.push(self.separator);
+            }
+            from = end + 1;
+            at = end + step;
+        }
+    }
+}
+
 /// A rule the prefilter can decide about.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -627,6 +733,11 @@ pub struct Prefilter {
     /// For each literal of `ac`, the slots of the rules it belongs to.
     pub literal_slots: Vec<Vec<u32>>,
     pub plans: Vec<Plan>,
+    /// Per plan: for a pipeline that decodes base64 or hex, when neither it nor any plan
+    /// extending it asks more of a value than its literals, how its long binary results
+    /// are cut down to the runs that can become a literal ([`RunCompaction`]) before they
+    /// are scanned and handed on to those plans.
+    pub compactions: Vec<Option<Box<RunCompaction>>>,
     /// Slots this prefilter decides; the others always count as candidates.
     pub covered: Vec<bool>,
     /// Collections read by any covered rule; a value's collections are a mask of indexes
@@ -1481,6 +1592,19 @@ impl Hay {
         &self.bytes[e.start..e.end]
     }
 
+    /// Appends `value` cut down by `compaction`, held by the collections of `mask`, as the
+    /// value `id` ([`RunCompaction::compact_into`]).
+    pub fn push_compacted(&mut self, value: &[u8], mask: u64, id: u32, by: &RunCompaction) {
+        let start = self.bytes.len();
+        by.compact_into(value, &mut self.bytes);
+        self.entries.push(HayEntry {
+            start,
+            end: self.bytes.len(),
+            mask,
+            id,
+        });
+    }
+
     /// Appends `value`, held by the collections of `mask`; `id` names the distinct request
     /// value it is or was transformed from.
     #[inline]
@@ -1649,6 +1773,47 @@ impl Prefilter {
                 plan.binary_runs = LiteralRuns::of(literals);
             }
         }
+        // A binary plan's results are compacted when it and every plan extending it ask
+        // nothing but literals of a value (no regex, no value test) and their further
+        // steps are local.
+        let compactions: Vec<Option<Box<RunCompaction>>> = (0..pf.plans.len())
+            .map(|p| {
+                let plan = &pf.plans[p];
+                let binary = plan.transforms.iter().any(|t| {
+                    matches!(
+                        t,
+                        Transform::Base64Decode | Transform::Base64DecodeExt | Transform::HexDecode
+                    )
+                });
+                if !binary {
+                    return None;
+                }
+                let n = plan.transforms.len();
+                let tree: Vec<usize> = (0..pf.plans.len())
+                    .filter(|&q| pf.plans[q].transforms.starts_with(&plan.transforms))
+                    .collect();
+                let literal_only = |q: usize| {
+                    let plan = &pf.plans[q];
+                    plan.dfa.is_none()
+                        && plan.tests.is_empty()
+                        && regexes[q].is_empty()
+                        && !members[q].is_empty()
+                        && members[q].iter().all(|e| e.literals.is_some())
+                };
+                if !tree.iter().all(|&q| literal_only(q)) {
+                    return None;
+                }
+                let literals = tree
+                    .iter()
+                    .flat_map(|&q| members[q].iter().filter_map(|e| e.literals.as_ref()))
+                    .flatten();
+                let later_steps = tree
+                    .iter()
+                    .flat_map(|&q| pf.plans[q].transforms[n..].iter().copied());
+                RunCompaction::new(literals, later_steps).map(Box::new)
+            })
+            .collect();
+        pf.compactions = compactions;
         if pf.steps.len() <= 64 {
             for plan in &mut pf.plans {
                 plan.steps = plan
@@ -2394,6 +2559,125 @@ mod tests {
             );
         }
         assert!(split > 1000, "binary values were split: {split}");
+    }
+
+    /// A binary result cut down to its runs gives, through any chain of the later steps
+    /// allowed, every literal the whole result gives through that chain: for binary values
+    /// with escapes (`%65`, `\x65`, `%u0065`, `\145`, `+`, whitespace, NUL) and
+    /// literals, whole or split by escapes and whitespace, planted at random places.
+    #[test]
+    fn compacted_binary_keeps_every_literal_through_later_steps() {
+        use Transform::*;
+        let literals: Vec<Vec<u8>> = ["eval(", "env[", "require.", "_$$nd_func$$_"]
+            .iter()
+            .map(|l| l.as_bytes().to_vec())
+            .collect();
+        let chains: [&[Transform]; 5] = [
+            &[],
+            &[UrlDecodeUni],
+            &[UrlDecodeUni, JsDecode],
+            &[UrlDecodeUni, JsDecode, RemoveWhitespace],
+            &[JsDecode, RemoveNulls, CompressWhitespace, UrlDecode],
+        ];
+        let later = chains.iter().flat_map(|c| c.iter().copied());
+        let compaction = RunCompaction::new(literals.iter(), later).expect("local steps");
+        assert_eq!(compaction.shortest, 4);
+        let escapes: [&[u8]; 12] = [
+            b"%", b"%6", b"%65", b"%u0065", b"\\", b"\\x6", b"\\x65", b"\\145", b"+", b" ", b"\0",
+            b"\\u0065",
+        ];
+        let mut next = rng(0xc0ff_ee11);
+        let (mut found, mut shrunk) = (0, 0);
+        for round in 0..4000 {
+            let len = 64 + (next() % 600) as usize;
+            let mut value: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            for _ in 0..(next() % 6) {
+                let piece: Vec<u8> = match next() % 3 {
+                    0 => escapes[(next() % 12) as usize].to_vec(),
+                    _ => {
+                        // a literal, in either case, with escapes or whitespace inside
+                        let l = &literals[(next() % 4) as usize];
+                        let mut p = Vec::new();
+                        for &b in l {
+                            match next() % 7 {
+                                0 => p.extend_from_slice(format!("%{b:02x}").as_bytes()),
+                                1 => p.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+                                2 => p.push(b' '),
+                                3 => p.push(0),
+                                _ => {}
+                            }
+                            p.push(if next().is_multiple_of(2) {
+                                b.to_ascii_uppercase()
+                            } else {
+                                b
+                            });
+                        }
+                        p
+                    }
+                };
+                let at = (next() as usize) % (value.len() + 1);
+                value.splice(at..at, piece);
+            }
+            let mut cut = Vec::new();
+            compaction.compact_into(&value, &mut cut);
+            assert!(!cut.contains(&0) || compaction.separator != 0);
+            if cut.len() * 2 < value.len() {
+                shrunk += 1;
+            }
+            for chain in chains {
+                let whole = apply_all_for_test(chain, &value);
+                let part = apply_all_for_test(chain, &cut);
+                for l in &literals {
+                    let holds = |h: &[u8]| h.windows(l.len()).any(|w| w.eq_ignore_ascii_case(l));
+                    if holds(&whole) {
+                        found += 1;
+                        assert!(
+                            holds(&part),
+                            "round {round}, {chain:?}: {:?} lost",
+                            String::from_utf8_lossy(l)
+                        );
+                    }
+                }
+            }
+        }
+        assert!(found > 2000, "literals found in whole results: {found}");
+        assert!(shrunk > 3000, "values cut to less than half: {shrunk}");
+    }
+
+    fn apply_all_for_test(chain: &[Transform], value: &[u8]) -> Vec<u8> {
+        chain
+            .iter()
+            .fold(value.to_vec(), |v, t| t.apply(&v).into_owned())
+    }
+
+    /// Steps whose results cannot be taken run by run (a comment or an entity spans any
+    /// bytes; base64 decodes by position from the start) leave a plan uncompacted.
+    #[test]
+    fn only_local_steps_allow_compaction() {
+        use Transform::*;
+        let literals = [b"eval(".to_vec()];
+        for step in [
+            UrlDecodeUni,
+            UrlDecode,
+            JsDecode,
+            RemoveWhitespace,
+            RemoveNulls,
+        ] {
+            assert!(RunCompaction::new(literals.iter(), [step].into_iter()).is_some());
+        }
+        for step in [
+            ReplaceComments,
+            HtmlEntityDecode,
+            Base64Decode,
+            CmdLine,
+            CssDecode,
+        ] {
+            assert!(
+                RunCompaction::new(literals.iter(), [UrlDecodeUni, step].into_iter()).is_none(),
+                "{step:?}"
+            );
+        }
+        assert!(RunCompaction::new([b"".to_vec()].iter(), [].into_iter()).is_none());
     }
 
     /// Every rule whose regex or literal matches a value of one of its collections must be

@@ -1361,13 +1361,29 @@ impl<'a> Transaction<'a> {
             }
             // (a plan's hay without binary results, as a GET's or a JSON order's, is scanned
             // as before, without the copy)
-            let binary_runs = plan.binary_runs.as_ref().filter(|_| {
+            let mut binary_runs = plan.binary_runs.as_ref().filter(|_| {
                 plan.has_literals
                     && (0..hay.len()).any(|k| {
                         !scanned_here[k]
                             && crate::prefilter::LiteralRuns::is_long_binary(hay.get(k))
                     })
             });
+            // Long binary results cut down to what can hold a literal of this plan or of
+            // those extending it (`Prefilter::compactions`): the cut value is scanned whole, kept
+            // and decoded further in place of the whole result.
+            if let (Some(_), Some(compaction)) = (
+                binary_runs,
+                pf.compactions.get(p).and_then(Option::as_deref),
+            ) {
+                compact_long_binary(
+                    compaction,
+                    &mut hay,
+                    &mut fresh,
+                    &scanned_here,
+                    &mut from_step,
+                );
+                binary_runs = None;
+            }
             if let Some(runs) = binary_runs {
                 // An entry scanned by its runs was searched for this plan's literals only:
                 // it stays unscanned for the plans extending this one.
@@ -2817,6 +2833,35 @@ fn write_in_place(map: &mut VarMap, key: &str, value: &[u8]) {
     }
 }
 
+/// `hay`'s long binary entries not scanned yet, cut down by `compaction` (the others as
+/// they are; `fresh` is scratch space). A cut entry is no longer the shared step result
+/// it was (`from_step`).
+#[inline(never)]
+fn compact_long_binary(
+    compaction: &crate::prefilter::RunCompaction,
+    hay: &mut crate::prefilter::Hay,
+    fresh: &mut crate::prefilter::Hay,
+    scanned: &[bool],
+    from_step: &mut [Option<usize>],
+) {
+    let long_binary = |hay: &crate::prefilter::Hay, k: usize| {
+        !scanned.get(k).copied().unwrap_or(true)
+            && crate::prefilter::LiteralRuns::is_long_binary(hay.get(k))
+    };
+    fresh.clear();
+    for k in 0..hay.len() {
+        if long_binary(hay, k) {
+            fresh.push_compacted(hay.get(k), hay.mask(k), hay.id(k), compaction);
+            if let Some(f) = from_step.get_mut(k) {
+                *f = None;
+            }
+        } else {
+            fresh.push(hay.get(k), hay.mask(k), hay.id(k));
+        }
+    }
+    std::mem::swap(hay, fresh);
+}
+
 /// The plans' regex scans of long results, deferred to the end of
 /// `Transaction::compute_candidates`' plan loop: a result that several plans produce for one
 /// value (removeWhitespace of prose under two pipelines; cmdLine and a lowercasing
@@ -3726,6 +3771,79 @@ mod tests {
             let req = get(&format!("/?{query}&b=other"));
             let tx = request_phases_at_pl1(&set, &req);
             assert_eq!(tx.tx(key), Some(&b"1"[..]), "{query}");
+        }
+    }
+
+    /// A long binary result cut down to its literal runs still credits the rules of its
+    /// plan and of the plans decoding it further, and a plan that shares the whole result
+    /// (the same last step, earlier steps leaving the value as it is) but is not cut down
+    /// still scans all of it: here for a literal in the bytes cut away.
+    #[test]
+    fn compacted_binary_results_credit_every_plan() {
+        let set = rules(
+            "SecRule ARGS \"@rx eval\\(\" \"id:1,phase:1,pass,t:none,t:urlDecodeUni,t:jsDecode,t:removeWhitespace,t:base64Decode,setvar:tx.p=+1\"\n\
+             SecRule ARGS \"@rx env\\[\" \"id:2,phase:1,pass,t:none,t:urlDecodeUni,t:jsDecode,t:removeWhitespace,t:base64Decode,t:urlDecodeUni,setvar:tx.child=+1\"\n\
+             SecRule ARGS \"@rx !!!!\" \"id:3,phase:1,pass,t:none,t:urlDecodeUni,t:jsDecode,t:htmlEntityDecode,t:base64Decode,setvar:tx.r=+1\"\n\
+             SecRule ARGS \"@rx zzzz\" \"id:4,phase:1,pass,t:none,t:urlDecodeUni,t:jsDecode,t:htmlEntityDecode,t:base64Decode,t:replaceComments\"\n\
+             SecRule ARGS \"@rx zzzz\" \"id:5,phase:1,pass,t:none,t:urlDecodeUni,t:jsDecode,t:removeWhitespace\"\n\
+             SecRule ARGS \"@rx zzzz\" \"id:6,phase:1,pass,t:none,t:urlDecodeUni,t:jsDecode,t:htmlEntityDecode\"\n",
+        );
+        assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
+        let pf = set.prefilter(1).expect("level 1 prefilter");
+        let plan_of = |n: usize, last: Transform| {
+            (pf.plans.iter())
+                .position(|p| p.transforms.len() == n && p.transforms.last() == Some(&last))
+                .expect("plan")
+        };
+        let (p, r) = (
+            plan_of(4, Transform::Base64Decode),
+            plan_of(3, Transform::HtmlEntityDecode),
+        );
+        let r = (pf.plans.iter())
+            .position(|q| q.parent == Some(r) && q.transforms.len() == 4)
+            .expect("the htmlEntityDecode,base64Decode plan");
+        assert!(
+            pf.compactions[p].is_some(),
+            "the removeWhitespace,base64Decode plan is cut"
+        );
+        assert!(
+            pf.compactions[r].is_none(),
+            "replaceComments follows the other"
+        );
+        // binary (non-ASCII bytes no literal holds) around the three literals, base64-encoded
+        // without `+` (which urlDecodeUni would turn into a space): the binary's groups of
+        // three bytes encode without one, each literal is padded to a group with a byte
+        // chosen so that it does not either
+        let encoded = (0x80u8..=0xff)
+            .find_map(|pad| {
+                let binary = |groups: usize| b"\xa5\x96\xc3".repeat(groups);
+                let padded = |l: &[u8]| {
+                    let mut l = l.to_vec();
+                    l.resize(l.len().div_ceil(3) * 3, pad);
+                    l
+                };
+                // (short enough for the unit tests' bound on kept step results, 600 bytes)
+                let decoded: Vec<u8> = [
+                    binary(30),
+                    padded(b"eval("),
+                    binary(30),
+                    padded(b"!!!!"),
+                    binary(30),
+                    padded(b"%65nv["),
+                    binary(10),
+                ]
+                .concat();
+                let e = Transform::Base64Encode.apply(&decoded).into_owned();
+                (!e.contains(&b'+')).then_some(e)
+            })
+            .expect("an encoding without +");
+        let req = get(&format!(
+            "/?a={}&b=other",
+            String::from_utf8_lossy(&encoded)
+        ));
+        let tx = request_phases_at_pl1(&set, &req);
+        for key in ["p", "child", "r"] {
+            assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key}");
         }
     }
 
