@@ -4,6 +4,7 @@
 //! The detection engine is held in an [`ArcSwap`] so a reload replaces it atomically while
 //! requests in flight finish with the engine they started with.
 
+mod affinity;
 mod audit_log;
 pub mod body;
 mod demo;
@@ -190,9 +191,11 @@ impl Server {
             n => n,
         };
         let mut workers = Vec::with_capacity(count);
-        for i in 0..count {
+        let cpus = affinity::worker_cpus(&affinity::allowed_cpus(), count, s.pin_workers);
+        for (i, cpu) in cpus.into_iter().enumerate() {
             workers.push(Worker::start(
                 i,
+                cpu,
                 Arc::new(self.shared.for_worker()?),
                 builder.clone(),
             )?);
@@ -255,6 +258,7 @@ struct Worker {
 impl Worker {
     fn start(
         index: usize,
+        cpu: Option<usize>,
         shared: Arc<Shared>,
         builder: Arc<auto::Builder<TokioExecutor>>,
     ) -> Result<Worker> {
@@ -266,6 +270,11 @@ impl Worker {
         let thread = std::thread::Builder::new()
             .name(format!("palisade-worker-{index}"))
             .spawn(move || {
+                if let Some(cpu) = cpu {
+                    if let Err(e) = affinity::pin_current_thread(cpu) {
+                        tracing::warn!("worker {index} runs unpinned (CPU {cpu}: {e})");
+                    }
+                }
                 runtime.block_on(async move {
                     let ticker = tokio::spawn(keep_timer_wheel_due());
                     let mut live = tokio::task::JoinSet::new();
