@@ -488,9 +488,9 @@ fn non_ascii(value: &[u8]) -> usize {
 /// two runs, so each literal in a later result lies within the result of one maximal run
 /// of `keep` bytes; none of the steps lengthens, so a run shorter than the shortest
 /// literal gives none. The runs at least that long, each followed by `separator` (a byte
-/// outside `keep`, which the steps treat as they treat the bytes it stands for), are a
-/// value in which each of the plans finds every literal that it finds in the whole
-/// result.
+/// outside `keep`, which the steps treat as they treat the bytes it stands for) unless it
+/// ends the value, are a value in which each of the plans finds every literal that it
+/// finds in the whole result.
 #[derive(Debug, Clone)]
 pub struct RunCompaction {
     keep: [bool; 256],
@@ -552,7 +552,7 @@ impl RunCompaction {
     }
 
     /// Appends to `out` the runs of `keep` bytes of `value` at least `shortest` long, each
-    /// followed by the separator. Only every `shortest`-th byte is looked at until one is
+    /// followed by the separator but one that ends the value. Only every `shortest`-th byte is looked at until one is
     /// in `keep` (as in [`LiteralRuns::push_runs`]).
     pub fn compact_into(&self, value: &[u8], out: &mut Vec<u8>) {
         let (len, step) = (value.len(), self.shortest);
@@ -574,7 +574,12 @@ impl RunCompaction {
             }
             if end - start >= step {
                 out.extend_from_slice(&value[start..end]);
-                out.push(self.separator);
+                // (not after a run that ends the value: there the separator would stand
+                // for the value's end, which a step may treat differently from a byte —
+                // jsDecode keeps a trailing `\` but drops one before any byte)
+                if end < len {
+                    out.push(self.separator);
+                }
             }
             from = end + 1;
             at = end + step;
@@ -2564,14 +2569,23 @@ mod tests {
     /// A binary result cut down to its runs gives, through any chain of the later steps
     /// allowed, every literal the whole result gives through that chain: for binary values
     /// with escapes (`%65`, `\x65`, `%u0065`, `\145`, `+`, whitespace, NUL) and
-    /// literals, whole or split by escapes and whitespace, planted at random places.
+    /// literals (some holding `\` or `%`), whole or split by escapes and whitespace,
+    /// planted at random places and often at the very end (a trailing `\` is kept by
+    /// jsDecode, where one before a separator is not).
     #[test]
     fn compacted_binary_keeps_every_literal_through_later_steps() {
         use Transform::*;
-        let literals: Vec<Vec<u8>> = ["eval(", "env[", "require.", "_$$nd_func$$_"]
-            .iter()
-            .map(|l| l.as_bytes().to_vec())
-            .collect();
+        let literals: Vec<Vec<u8>> = [
+            "eval(",
+            "env[",
+            "require.",
+            "_$$nd_func$$_",
+            "cmd\\",
+            "%2f.",
+        ]
+        .iter()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
         let chains: [&[Transform]; 5] = [
             &[],
             &[UrlDecodeUni],
@@ -2596,7 +2610,7 @@ mod tests {
                     0 => escapes[(next() % 12) as usize].to_vec(),
                     _ => {
                         // a literal, in either case, with escapes or whitespace inside
-                        let l = &literals[(next() % 4) as usize];
+                        let l = &literals[(next() % literals.len() as u64) as usize];
                         let mut p = Vec::new();
                         for &b in l {
                             match next() % 7 {
@@ -2615,7 +2629,11 @@ mod tests {
                         p
                     }
                 };
-                let at = (next() as usize) % (value.len() + 1);
+                // (a quarter of them at the very end: a run that ends the value)
+                let at = match next() % 4 {
+                    0 => value.len(),
+                    _ => (next() as usize) % (value.len() + 1),
+                };
                 value.splice(at..at, piece);
             }
             let mut cut = Vec::new();
