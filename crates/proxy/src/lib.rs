@@ -191,11 +191,15 @@ impl Server {
             n => n,
         };
         let mut workers = Vec::with_capacity(count);
-        let cpus = affinity::worker_cpus(&affinity::allowed_cpus(), count, s.pin_workers);
+        let allowed = Arc::new(affinity::allowed_cpus());
+        if s.pin_workers && allowed.is_empty() {
+            tracing::warn!("this process's CPUs are unknown: workers run unpinned");
+        }
+        let cpus = affinity::worker_cpus(&allowed, count, s.pin_workers);
         for (i, cpu) in cpus.into_iter().enumerate() {
             workers.push(Worker::start(
                 i,
-                cpu,
+                cpu.map(|cpu| (cpu, allowed.clone())),
                 Arc::new(self.shared.for_worker()?),
                 builder.clone(),
             )?);
@@ -256,22 +260,32 @@ struct Worker {
 }
 
 impl Worker {
+    /// Starts worker `index`, pinned to `cpu`'s CPU when given (with the CPUs the
+    /// process may run on, which the threads its runtime starts get back).
     fn start(
         index: usize,
-        cpu: Option<usize>,
+        cpu: Option<(usize, Arc<Vec<usize>>)>,
         shared: Arc<Shared>,
         builder: Arc<auto::Builder<TokioExecutor>>,
     ) -> Result<Worker> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting a worker's event loop")?;
+        let mut runtime = tokio::runtime::Builder::new_current_thread();
+        runtime.enable_all();
+        if let Some((_, allowed)) = &cpu {
+            // (a thread inherits its creator's CPUs: the blocking pool's threads would
+            // all run on the worker's one CPU)
+            let allowed = allowed.clone();
+            runtime.on_thread_start(move || {
+                let _ = affinity::run_current_thread_on(&allowed);
+            });
+        }
+        let runtime = runtime.build().context("starting a worker's event loop")?;
+        let cpu = cpu.map(|(cpu, _)| cpu);
         let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
         let thread = std::thread::Builder::new()
             .name(format!("palisade-worker-{index}"))
             .spawn(move || {
                 if let Some(cpu) = cpu {
-                    if let Err(e) = affinity::pin_current_thread(cpu) {
+                    if let Err(e) = affinity::run_current_thread_on(&[cpu]) {
                         tracing::warn!("worker {index} runs unpinned (CPU {cpu}: {e})");
                     }
                 }

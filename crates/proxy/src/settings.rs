@@ -40,8 +40,9 @@ pub struct ProxySettings {
     /// nginx model: a connection lives on one thread, no cross-thread wake-ups). 0: one per
     /// CPU core.
     pub workers: usize,
-    /// Pin each worker thread to one CPU of those the process may run on, round robin
-    /// (see `affinity`). Off: the kernel's scheduler places and moves them.
+    /// Pin each worker thread to one CPU of those the process may run on, when there is
+    /// one worker per such CPU (see `affinity`). Off: the kernel's scheduler places and
+    /// moves them.
     pub pin_workers: bool,
 }
 

@@ -30,35 +30,66 @@ fn worker_cpus() -> Vec<String> {
     found
 }
 
-/// With `pin_workers`, two workers on a machine of two or more CPUs run on one CPU each,
-/// not the same one, and serve requests; when the proxy stops, its workers are gone.
+/// How many CPUs a `Cpus_allowed_list` (`0-3,8,10-11`) names.
+fn count_cpus(list: &str) -> usize {
+    list.split(',')
+        .filter_map(|part| match part.split_once('-') {
+            Some((a, b)) => {
+                Some(b.trim().parse::<usize>().ok()? - a.trim().parse::<usize>().ok()? + 1)
+            }
+            None => part.trim().parse::<usize>().ok().map(|_| 1),
+        })
+        .sum()
+}
+
+/// With `pin_workers` and one worker per CPU the process may run on, each worker runs on
+/// one CPU, none shared, and they serve requests; with fewer workers than CPUs none is
+/// pinned. When the proxy stops, its workers are gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pinned_workers_run_on_one_cpu_each() {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+async fn one_worker_per_cpu_runs_on_its_own_cpu() {
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    let mine = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .expect("Cpus_allowed_list")
+        .trim()
+        .to_string();
+    let cpus = count_cpus(&mine);
     let up = start_upstream().await;
-    let mut settings = settings_for(&up.url());
-    settings.workers = 2;
-    settings.pin_workers = true;
-    let mut proxy = start_proxy(settings, Policy::default()).await;
-    let mut client = h1_connect(proxy.addr).await;
-    let resp = client
-        .send(
-            req("GET", "/pinned", "h")
-                .body(empty_body())
-                .expect("request"),
-        )
-        .await;
-    assert_eq!(resp.status, 200);
-    let pinned = worker_cpus();
-    assert_eq!(pinned.len(), 2, "{pinned:?}");
-    if cpus >= 2 {
-        assert!(
-            pinned.iter().all(|l| l.parse::<usize>().is_ok()),
-            "one CPU each: {pinned:?}"
-        );
-        assert_ne!(pinned[0], pinned[1], "{pinned:?}");
+    let mut cases = vec![(cpus + 1, false)];
+    if (2..=16).contains(&cpus) {
+        cases.push((cpus, true));
     }
-    proxy.trigger_shutdown();
-    proxy.join(Duration::from_secs(10)).await.expect("stopped");
-    assert!(worker_cpus().is_empty(), "workers ended");
+    for (workers, pinned) in cases {
+        let mut settings = settings_for(&up.url());
+        settings.workers = workers;
+        settings.pin_workers = true;
+        let mut proxy = start_proxy(settings, Policy::default()).await;
+        let mut client = h1_connect(proxy.addr).await;
+        let resp = client
+            .send(
+                req("GET", "/pinned", "h")
+                    .body(empty_body())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(resp.status, 200);
+        let lists = worker_cpus();
+        assert_eq!(lists.len(), workers, "{lists:?}");
+        if pinned {
+            assert!(
+                lists.iter().all(|l| l.parse::<usize>().is_ok()),
+                "one CPU each: {lists:?}"
+            );
+            let mut distinct = lists.clone();
+            distinct.dedup();
+            assert_eq!(distinct.len(), workers, "{lists:?}");
+        } else {
+            assert!(lists.iter().all(|l| *l == mine), "unpinned: {lists:?}");
+        }
+        drop(client);
+        proxy.trigger_shutdown();
+        proxy.join(Duration::from_secs(10)).await.expect("stopped");
+        assert!(worker_cpus().is_empty(), "workers ended");
+    }
 }
