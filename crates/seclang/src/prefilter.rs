@@ -427,41 +427,50 @@ impl LiteralRuns {
     /// `id`: a long, mostly binary value by its runs that can hold one, anything else whole
     /// (true then: scanned for every literal).
     ///
-    /// A run at least `shortest` long holds one of every `shortest` consecutive positions,
-    /// so only those positions are looked at first, and only a literal byte there is
-    /// followed both ways to its run's ends: a fraction of the value's bytes are read
+    /// The runs are found by [`each_run`], which reads a fraction of the value's bytes
     /// (splitting by reading every byte cost more than scanning them).
     pub fn push_runs(&self, value: &[u8], mask: u64, id: u32, out: &mut Hay) -> bool {
         if !LiteralRuns::is_long_binary(value) {
             out.push(value, mask, id);
             return true;
         }
-        let (len, step) = (value.len(), self.shortest);
-        let holds = |i: usize| self.bytes[usize::from(value[i])];
-        // bytes before `from` are settled: the next run starts at or after it
-        let mut from = 0;
-        let mut at = step - 1;
-        while at < len {
-            if !holds(at) {
-                at += step;
-                continue;
-            }
-            let mut start = at;
-            while start > from && holds(start - 1) {
-                start -= 1;
-            }
-            let mut end = at + 1;
-            while end < len && holds(end) {
-                end += 1;
-            }
-            if end - start >= step {
-                out.push(&value[start..end], mask, id);
-            }
-            // (`end` is outside the bytes, or the value's end)
-            from = end + 1;
-            at = end + step;
-        }
+        each_run(value, &self.bytes, self.shortest, |start, end| {
+            out.push(&value[start..end], mask, id);
+        });
         false
+    }
+}
+
+/// Calls `f(start, end)` for each maximal run of `value`'s bytes in `set` at least
+/// `shortest` (> 0) long, in order. A run that long holds one of every `shortest`
+/// consecutive positions, so only those positions are looked at first, and only a byte of
+/// `set` there is followed both ways to its run's ends: a fraction of a binary value's
+/// bytes are read.
+fn each_run(value: &[u8], set: &[bool; 256], shortest: usize, mut f: impl FnMut(usize, usize)) {
+    let (len, step) = (value.len(), shortest.max(1));
+    let holds = |i: usize| set[usize::from(value[i])];
+    // bytes before `from` are settled: the next run starts at or after it
+    let mut from = 0;
+    let mut at = step - 1;
+    while at < len {
+        if !holds(at) {
+            at += step;
+            continue;
+        }
+        let mut start = at;
+        while start > from && holds(start - 1) {
+            start -= 1;
+        }
+        let mut end = at + 1;
+        while end < len && holds(end) {
+            end += 1;
+        }
+        if end - start >= step {
+            f(start, end);
+        }
+        // (`end` is outside the set, or the value's end)
+        from = end + 1;
+        at = end + step;
     }
 }
 
@@ -551,39 +560,18 @@ impl RunCompaction {
         })
     }
 
-    /// Appends to `out` the runs of `keep` bytes of `value` at least `shortest` long, each
-    /// followed by the separator but one that ends the value. Only every `shortest`-th byte is looked at until one is
-    /// in `keep` (as in [`LiteralRuns::push_runs`]).
+    /// Appends to `out` the runs of `keep` bytes of `value` at least `shortest` long
+    /// ([`each_run`]), each followed by the separator but one that ends the value.
     pub fn compact_into(&self, value: &[u8], out: &mut Vec<u8>) {
-        let (len, step) = (value.len(), self.shortest);
-        let holds = |i: usize| self.keep[usize::from(value[i])];
-        let mut from = 0;
-        let mut at = step - 1;
-        while at < len {
-            if !holds(at) {
-                at += step;
-                continue;
+        each_run(value, &self.keep, self.shortest, |start, end| {
+            out.extend_from_slice(&value[start..end]);
+            // (not after a run that ends the value: there the separator would stand for
+            // the value's end, which a step may treat differently from a byte — jsDecode
+            // keeps a trailing `\` but drops one before any byte)
+            if end < value.len() {
+                out.push(self.separator);
             }
-            let mut start = at;
-            while start > from && holds(start - 1) {
-                start -= 1;
-            }
-            let mut end = at + 1;
-            while end < len && holds(end) {
-                end += 1;
-            }
-            if end - start >= step {
-                out.extend_from_slice(&value[start..end]);
-                // (not after a run that ends the value: there the separator would stand
-                // for the value's end, which a step may treat differently from a byte —
-                // jsDecode keeps a trailing `\` but drops one before any byte)
-                if end < len {
-                    out.push(self.separator);
-                }
-            }
-            from = end + 1;
-            at = end + step;
-        }
+        });
     }
 }
 
