@@ -560,6 +560,31 @@ impl RunCompaction {
         })
     }
 
+    /// Whether `value` has a run of `keep` bytes at least `shortest` long. Without one, its
+    /// compaction is empty: no plan of the tree finds a literal in it, nor in what the later
+    /// steps make of it (a short base64-decoded argument is a few bytes of binary, which
+    /// six more plans of CRS 934100 decoded and scanned again).
+    pub fn holds_run(&self, value: &[u8]) -> bool {
+        if value.len() < 64 {
+            // (short: byte by byte, stopping at the first run long enough)
+            let mut run = 0;
+            for &b in value {
+                run = if self.keep[usize::from(b)] {
+                    run + 1
+                } else {
+                    0
+                };
+                if run >= self.shortest {
+                    return true;
+                }
+            }
+            return false;
+        }
+        let mut found = false;
+        each_run(value, &self.keep, self.shortest, |_, _| found = true);
+        found
+    }
+
     /// Appends to `out` the runs of `keep` bytes of `value` at least `shortest` long
     /// ([`each_run`]), each followed by the separator but one that ends the value.
     pub fn compact_into(&self, value: &[u8], out: &mut Vec<u8>) {
@@ -2554,14 +2579,14 @@ mod tests {
         assert!(split > 1000, "binary values were split: {split}");
     }
 
-    /// A binary result cut down to its runs gives, through any chain of the later steps
-    /// allowed, every literal the whole result gives through that chain: for binary values
-    /// with escapes (`%65`, `\x65`, `%u0065`, `\145`, `+`, whitespace, NUL) and
-    /// literals (some holding `\` or `%`), whole or split by escapes and whitespace,
-    /// planted at random places and often at the very end (a trailing `\` is kept by
-    /// jsDecode, where one before a separator is not).
-    #[test]
-    fn compacted_binary_keeps_every_literal_through_later_steps() {
+    /// The literals, later steps and escapes of the compaction property tests.
+    struct CompactionCase {
+        literals: Vec<Vec<u8>>,
+        chains: [&'static [Transform]; 5],
+        compaction: RunCompaction,
+    }
+
+    fn compaction_case() -> CompactionCase {
         use Transform::*;
         let literals: Vec<Vec<u8>> = [
             "eval(",
@@ -2584,46 +2609,71 @@ mod tests {
         let later = chains.iter().flat_map(|c| c.iter().copied());
         let compaction = RunCompaction::new(literals.iter(), later).expect("local steps");
         assert_eq!(compaction.shortest, 4);
+        CompactionCase {
+            literals,
+            chains,
+            compaction,
+        }
+    }
+
+    /// `len` random bytes with up to five pieces planted at random places (a quarter of
+    /// them at the very end): escapes (`%65`, `\x65`, `%u0065`, `\145`, `+`, whitespace,
+    /// NUL), or literals in either case with escapes, whitespace or NULs inside.
+    fn planted_value(next: &mut impl FnMut() -> u64, literals: &[Vec<u8>], len: usize) -> Vec<u8> {
         let escapes: [&[u8]; 12] = [
             b"%", b"%6", b"%65", b"%u0065", b"\\", b"\\x6", b"\\x65", b"\\145", b"+", b" ", b"\0",
             b"\\u0065",
         ];
+        let mut value: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        for _ in 0..(next() % 6) {
+            let piece: Vec<u8> = match next() % 3 {
+                0 => escapes[(next() % 12) as usize].to_vec(),
+                _ => {
+                    let l = &literals[(next() % literals.len() as u64) as usize];
+                    let mut p = Vec::new();
+                    for &b in l {
+                        match next() % 7 {
+                            0 => p.extend_from_slice(format!("%{b:02x}").as_bytes()),
+                            1 => p.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+                            2 => p.push(b' '),
+                            3 => p.push(0),
+                            _ => {}
+                        }
+                        p.push(if next().is_multiple_of(2) {
+                            b.to_ascii_uppercase()
+                        } else {
+                            b
+                        });
+                    }
+                    p
+                }
+            };
+            let at = match next() % 4 {
+                0 => value.len(),
+                _ => (next() as usize) % (value.len() + 1),
+            };
+            value.splice(at..at, piece);
+        }
+        value
+    }
+
+    /// A binary result cut down to its runs gives, through any chain of the later steps
+    /// allowed, every literal the whole result gives through that chain: for binary values
+    /// with escapes and literals (some holding `\` or `%`), whole or split by escapes and
+    /// whitespace, planted at random places and often at the very end (a trailing `\` is
+    /// kept by jsDecode, where one before a separator is not).
+    #[test]
+    fn compacted_binary_keeps_every_literal_through_later_steps() {
+        let CompactionCase {
+            literals,
+            chains,
+            compaction,
+        } = compaction_case();
         let mut next = rng(0xc0ff_ee11);
         let (mut found, mut shrunk) = (0, 0);
         for round in 0..4000 {
             let len = 64 + (next() % 600) as usize;
-            let mut value: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-            for _ in 0..(next() % 6) {
-                let piece: Vec<u8> = match next() % 3 {
-                    0 => escapes[(next() % 12) as usize].to_vec(),
-                    _ => {
-                        // a literal, in either case, with escapes or whitespace inside
-                        let l = &literals[(next() % literals.len() as u64) as usize];
-                        let mut p = Vec::new();
-                        for &b in l {
-                            match next() % 7 {
-                                0 => p.extend_from_slice(format!("%{b:02x}").as_bytes()),
-                                1 => p.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
-                                2 => p.push(b' '),
-                                3 => p.push(0),
-                                _ => {}
-                            }
-                            p.push(if next().is_multiple_of(2) {
-                                b.to_ascii_uppercase()
-                            } else {
-                                b
-                            });
-                        }
-                        p
-                    }
-                };
-                // (a quarter of them at the very end: a run that ends the value)
-                let at = match next() % 4 {
-                    0 => value.len(),
-                    _ => (next() as usize) % (value.len() + 1),
-                };
-                value.splice(at..at, piece);
-            }
+            let value = planted_value(&mut next, &literals, len);
             let mut cut = Vec::new();
             compaction.compact_into(&value, &mut cut);
             assert!(!cut.contains(&0) || compaction.separator != 0);
@@ -2648,6 +2698,51 @@ mod tests {
         }
         assert!(found > 2000, "literals found in whole results: {found}");
         assert!(shrunk > 3000, "values cut to less than half: {shrunk}");
+    }
+
+    /// A result without a run long enough (`holds_run`: what lets a short binary result
+    /// end its plan's subtree) is one whose compaction is empty, and none of the later
+    /// chains finds a literal in it; short values (byte by byte) and long ones (by
+    /// `each_run`) alike.
+    #[test]
+    fn a_result_without_a_run_holds_no_literal_through_later_steps() {
+        let CompactionCase {
+            literals,
+            chains,
+            compaction,
+        } = compaction_case();
+        let mut next = rng(0x05ee_db64);
+        let (mut without, mut with) = (0, 0);
+        for round in 0..6000 {
+            let len = (next() % 70) as usize;
+            let value = planted_value(&mut next, &literals, len);
+            let mut cut = Vec::new();
+            compaction.compact_into(&value, &mut cut);
+            let holds_run = compaction.holds_run(&value);
+            assert_eq!(holds_run, !cut.is_empty(), "round {round}: {value:?}");
+            if holds_run {
+                with += 1;
+                continue;
+            }
+            without += 1;
+            for chain in chains {
+                let result = apply_all_for_test(chain, &value);
+                for l in &literals {
+                    assert!(
+                        !result.windows(l.len()).any(|w| w.eq_ignore_ascii_case(l)),
+                        "round {round}, {chain:?}: {:?} in {value:?}",
+                        String::from_utf8_lossy(l)
+                    );
+                }
+            }
+        }
+        // a run exactly as long as the shortest literal counts; one byte shorter does not
+        assert!(compaction.holds_run(b"\xff\xfeenv[\xff"));
+        assert!(!compaction.holds_run(b"\xff\xfeen[\xff\xfeenv"));
+        assert!(
+            without > 1000 && with > 1000,
+            "{without} without, {with} with"
+        );
     }
 
     fn apply_all_for_test(chain: &[Transform], value: &[u8]) -> Vec<u8> {

@@ -1162,6 +1162,8 @@ impl<'a> Transaction<'a> {
             }
             // the step this plan ends with
             let last_step = plan.steps.last().copied();
+            // (a binary plan whose tree asks nothing but literals: see `Prefilter::compactions`)
+            let compaction = pf.compactions.get(p).and_then(Option::as_deref);
             // the plan's steps as a mask of `pf.steps` bits (none when there are too many)
             let plan_steps = plan.steps_mask;
             // where this plan's results go in `results`, when some plan extends it
@@ -1343,11 +1345,14 @@ impl<'a> Transaction<'a> {
                     }
                 };
                 // A result too short for any pattern of this plan or of those extending it is
-                // taken back (they read no further than `SHORT`).
+                // taken back (they read no further than `SHORT`), and so is a binary result
+                // in which none of their literals can be (`RunCompaction::holds_run`).
                 let at = match at {
                     SAME if v.len() < plan.skip_below => SHORT,
                     SAME => SAME,
-                    k if hay.get(k as usize).len() < plan.skip_below => {
+                    k if hay.get(k as usize).len() < plan.skip_below
+                        || compaction.is_some_and(|c| !c.holds_run(hay.get(k as usize))) =>
+                    {
                         hay.pop();
                         scanned_here.pop();
                         from_step.pop();
@@ -1371,10 +1376,7 @@ impl<'a> Transaction<'a> {
             // Long binary results cut down to what can hold a literal of this plan or of
             // those extending it (`Prefilter::compactions`): the cut value is scanned whole, kept
             // and decoded further in place of the whole result.
-            if let (Some(_), Some(compaction)) = (
-                binary_runs,
-                pf.compactions.get(p).and_then(Option::as_deref),
-            ) {
+            if let (Some(_), Some(compaction)) = (binary_runs, compaction) {
                 compact_long_binary(
                     compaction,
                     &mut hay,
@@ -3844,6 +3846,44 @@ mod tests {
         let tx = request_phases_at_pl1(&set, &req);
         for key in ["p", "child", "r"] {
             assert_eq!(tx.tx(key), Some(&b"1"[..]), "{key}");
+        }
+    }
+
+    /// Short base64-decoded arguments (a few bytes of binary each) are left out of their
+    /// plan and of the plans decoding them further when they hold no run of bytes that
+    /// could become a literal, and credited as before when they do: a run exactly as long
+    /// as the shortest literal (`env[`, through the child's urlDecodeUni) and a longer one.
+    #[test]
+    fn short_binary_results_credit_their_literals() {
+        let set = rules(
+            "SecRule ARGS \"@rx eval\\(\" \"id:1,phase:1,pass,t:none,t:urlDecodeUni,t:jsDecode,t:removeWhitespace,t:base64Decode,setvar:tx.p=+1\"\n\
+             SecRule ARGS \"@rx env\\[\" \"id:2,phase:1,pass,t:none,t:urlDecodeUni,t:jsDecode,t:removeWhitespace,t:base64Decode,t:urlDecodeUni,setvar:tx.child=+1\"\n",
+        );
+        assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
+        let pf = set.prefilter(1).expect("level 1 prefilter");
+        assert!(
+            pf.compactions.iter().any(Option::is_some),
+            "a compacted plan"
+        );
+        let encode = |decoded: &[u8]| {
+            let e = Transform::Base64Encode.apply(decoded).into_owned();
+            assert!(!e.contains(&b'+') && !e.contains(&b'/'), "{decoded:?}");
+            String::from_utf8(e).expect("base64")
+        };
+        let (parent, child, neither) = (
+            encode(b"\xa5\x96eval("),
+            encode(b"\xa5%65nv["),
+            encode(b"\xa5\x96\xc3\xa5\x96\xc3"),
+        );
+        for (query, p, c) in [
+            (format!("a={parent}&b={neither}"), Some(&b"1"[..]), None),
+            (format!("a={neither}&b={child}"), None, Some(&b"1"[..])),
+            (format!("a={neither}"), None, None),
+        ] {
+            let req = get(&format!("/?{query}"));
+            let tx = request_phases_at_pl1(&set, &req);
+            assert_eq!(tx.tx("p"), p, "{query}");
+            assert_eq!(tx.tx("child"), c, "{query}");
         }
     }
 
