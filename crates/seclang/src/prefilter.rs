@@ -756,6 +756,13 @@ pub struct Prefilter {
     /// are cut down to the runs that can become a literal ([`RunCompaction`]) before they
     /// are scanned and handed on to those plans.
     pub compactions: Vec<Option<Box<RunCompaction>>>,
+    /// Per plan, the bytes and length that a run of its results must have for the plan or
+    /// a plan extending it to find a literal there ([`RunCompaction::holds_run`]): a
+    /// result without such a run is left out of them all. Wherever a plan has a compaction,
+    /// and also where `replaceComments` ends a chain of the tree (CRS 934100's
+    /// `…,base64Decode,urlDecodeUni,jsDecode,replaceComments`), which joins no two runs
+    /// into one literal when no literal holds the space a comment becomes.
+    pub run_floors: Vec<Option<Box<RunCompaction>>>,
     /// Slots this prefilter decides; the others always count as candidates.
     pub covered: Vec<bool>,
     /// Collections read by any covered rule; a value's collections are a mask of indexes
@@ -1794,7 +1801,11 @@ impl Prefilter {
         // A binary plan's results are compacted when it and every plan extending it ask
         // nothing but literals of a value (no regex, no value test) and their further
         // steps are local.
-        let compactions: Vec<Option<Box<RunCompaction>>> = (0..pf.plans.len())
+        // (with each plan's run floor: see `Prefilter::run_floors`)
+        #[allow(clippy::type_complexity)]
+        let compactions: Vec<Option<(Option<Box<RunCompaction>>, Box<RunCompaction>)>> = (0..pf
+            .plans
+            .len())
             .map(|p| {
                 let plan = &pf.plans[p];
                 let binary = plan.transforms.iter().any(|t| {
@@ -1821,17 +1832,40 @@ impl Prefilter {
                 if !tree.iter().all(|&q| literal_only(q)) {
                     return None;
                 }
-                let literals = tree
-                    .iter()
-                    .flat_map(|&q| members[q].iter().filter_map(|e| e.literals.as_ref()))
-                    .flatten();
+                let literals = || {
+                    tree.iter()
+                        .flat_map(|&q| members[q].iter().filter_map(|e| e.literals.as_ref()))
+                        .flatten()
+                };
                 let later_steps = tree
                     .iter()
                     .flat_map(|&q| pf.plans[q].transforms[n..].iter().copied());
-                RunCompaction::new(literals, later_steps).map(Box::new)
+                if let Some(c) = RunCompaction::new(literals(), later_steps) {
+                    let c = Box::new(c);
+                    return Some((Some(c.clone()), c));
+                }
+                // (for the floor alone: `replaceComments` as the last step of a chain)
+                let ends_with_comments = |q: usize| {
+                    let t = &pf.plans[q].transforms[n..];
+                    match t.split_last() {
+                        Some((Transform::ReplaceComments, before)) => before,
+                        _ => t,
+                    }
+                };
+                if literals().any(|l| l.contains(&b' ')) {
+                    return None;
+                }
+                let local_steps = tree
+                    .iter()
+                    .flat_map(|&q| ends_with_comments(q).iter().copied());
+                RunCompaction::new(literals(), local_steps).map(|c| (None, Box::new(c)))
             })
             .collect();
-        pf.compactions = compactions;
+        pf.compactions = compactions
+            .iter()
+            .map(|c| c.as_ref().and_then(|(c, _)| c.clone()))
+            .collect();
+        pf.run_floors = compactions.into_iter().map(|c| c.map(|(_, f)| f)).collect();
         if pf.steps.len() <= 64 {
             for plan in &mut pf.plans {
                 plan.steps = plan
@@ -2620,14 +2654,14 @@ mod tests {
     /// them at the very end): escapes (`%65`, `\x65`, `%u0065`, `\145`, `+`, whitespace,
     /// NUL), or literals in either case with escapes, whitespace or NULs inside.
     fn planted_value(next: &mut impl FnMut() -> u64, literals: &[Vec<u8>], len: usize) -> Vec<u8> {
-        let escapes: [&[u8]; 12] = [
+        let escapes: [&[u8]; 14] = [
             b"%", b"%6", b"%65", b"%u0065", b"\\", b"\\x6", b"\\x65", b"\\145", b"+", b" ", b"\0",
-            b"\\u0065",
+            b"\\u0065", b"/*", b"*/",
         ];
         let mut value: Vec<u8> = (0..len).map(|_| next() as u8).collect();
         for _ in 0..(next() % 6) {
             let piece: Vec<u8> = match next() % 3 {
-                0 => escapes[(next() % 12) as usize].to_vec(),
+                0 => escapes[(next() % escapes.len() as u64) as usize].to_vec(),
                 _ => {
                     let l = &literals[(next() % literals.len() as u64) as usize];
                     let mut p = Vec::new();
@@ -2702,8 +2736,8 @@ mod tests {
 
     /// A result without a run long enough (`holds_run`: what lets a short binary result
     /// end its plan's subtree) is one whose compaction is empty, and none of the later
-    /// chains finds a literal in it; short values (byte by byte) and long ones (by
-    /// `each_run`) alike.
+    /// chains finds a literal in it, those ending with `replaceComments` too (no literal
+    /// holds a space); short values (byte by byte) and long ones (by `each_run`) alike.
     #[test]
     fn a_result_without_a_run_holds_no_literal_through_later_steps() {
         let CompactionCase {
@@ -2725,7 +2759,15 @@ mod tests {
                 continue;
             }
             without += 1;
-            for chain in chains {
+            let ending_with_comments: [&[Transform]; 2] = [
+                &[Transform::ReplaceComments],
+                &[
+                    Transform::UrlDecodeUni,
+                    Transform::JsDecode,
+                    Transform::ReplaceComments,
+                ],
+            ];
+            for chain in chains.iter().chain(&ending_with_comments) {
                 let result = apply_all_for_test(chain, &value);
                 for l in &literals {
                     assert!(

@@ -1162,8 +1162,10 @@ impl<'a> Transaction<'a> {
             }
             // the step this plan ends with
             let last_step = plan.steps.last().copied();
-            // (a binary plan whose tree asks nothing but literals: see `Prefilter::compactions`)
+            // (a binary plan whose tree asks nothing but literals: see `Prefilter::compactions`
+            // and `Prefilter::run_floors`)
             let compaction = pf.compactions.get(p).and_then(Option::as_deref);
+            let floor = pf.run_floors.get(p).and_then(Option::as_deref);
             // the plan's steps as a mask of `pf.steps` bits (none when there are too many)
             let plan_steps = plan.steps_mask;
             // where this plan's results go in `results`, when some plan extends it
@@ -1351,7 +1353,7 @@ impl<'a> Transaction<'a> {
                     SAME if v.len() < plan.skip_below => SHORT,
                     SAME => SAME,
                     k if hay.get(k as usize).len() < plan.skip_below
-                        || compaction.is_some_and(|c| !c.holds_run(hay.get(k as usize))) =>
+                        || floor.is_some_and(|f| !f.holds_run(hay.get(k as usize))) =>
                     {
                         hay.pop();
                         scanned_here.pop();
@@ -3884,6 +3886,81 @@ mod tests {
             let tx = request_phases_at_pl1(&set, &req);
             assert_eq!(tx.tx("p"), p, "{query}");
             assert_eq!(tx.tx("child"), c, "{query}");
+        }
+    }
+
+    /// A base64 plan whose tree ends a chain with `replaceComments` has no compaction (a
+    /// comment spans any bytes) but a run floor: its short binary results without a run are
+    /// left out, and those with one credited. Not when `replaceComments` is followed by a
+    /// step (removing the space a comment becomes joins `ev/**/al(` into `eval(`), nor when
+    /// a literal holds a space (`ev/**/al(` becomes `ev al(`): there the runs of the
+    /// decoded value are too short for the floor, and the rules must match.
+    #[test]
+    fn a_chain_ending_with_replace_comments_keeps_a_run_floor() {
+        let encode = |decoded: &[u8]| {
+            let e = Transform::Base64Encode.apply(decoded).into_owned();
+            assert!(!e.contains(&b'+'), "{decoded:?}");
+            String::from_utf8(e).expect("base64")
+        };
+        let b64 = "t:none,t:urlDecodeUni,t:jsDecode,t:base64Decode";
+        let floored = rules(&format!(
+            "SecRule ARGS \"@rx eval\\(\" \"id:1,phase:1,pass,{b64},setvar:tx.p=+1\"\n\
+             SecRule ARGS \"@rx env\\[\" \"id:2,phase:1,pass,{b64},t:urlDecodeUni,t:replaceComments,setvar:tx.child=+1\"\n"
+        ));
+        let pf = floored.prefilter(1).expect("level 1 prefilter");
+        let base64_plan = (pf.plans.iter())
+            .position(|p| p.transforms.last() == Some(&Transform::Base64Decode))
+            .expect("the base64 plan");
+        assert!(pf.compactions[base64_plan].is_none(), "no compaction");
+        assert!(pf.run_floors[base64_plan].is_some(), "a run floor");
+        let neither = encode(b"\xa5\x96\xc3\xa5\x96\xc3");
+        for (query, p, c) in [
+            (
+                format!("a={}", encode(b"\xa5\x96eval(")),
+                Some(&b"1"[..]),
+                None,
+            ),
+            (
+                format!("a={}", encode(b"\xa5%65nv[")),
+                None,
+                Some(&b"1"[..]),
+            ),
+            (format!("a={neither}"), None, None),
+        ] {
+            let req = get(&format!("/?{query}"));
+            let tx = request_phases_at_pl1(&floored, &req);
+            assert_eq!(tx.tx("p"), p, "{query}");
+            assert_eq!(tx.tx("child"), c, "{query}");
+        }
+        // a comment between two runs too short for the floor, which a later step or a
+        // literal's space makes into a match
+        let split = format!("a={}", encode(b"\xa5ev/*\xff*/al("));
+        // (rules on the base64 step's results and on replaceComments' make each a plan of
+        // its own, the first the parent of the second: results are judged by the floor of
+        // their plan's tree, and one left out is left out of the plans extending it)
+        let parent = format!("SecRule ARGS \"@rx zzzz\" \"id:5,phase:1,pass,{b64}\"\n");
+        let comments =
+            format!("SecRule ARGS \"@rx zzzz\" \"id:6,phase:1,pass,{b64},t:replaceComments\"\n");
+        for (set, why) in [
+            (
+                format!("{parent}{comments}SecRule ARGS \"@rx eval\\(\" \"id:3,phase:1,pass,{b64},t:replaceComments,t:removeWhitespace,setvar:tx.hit=+1\"\n"),
+                "removeWhitespace after replaceComments",
+            ),
+            (
+                format!("{parent}SecRule ARGS \"@rx ev al\\(\" \"id:4,phase:1,pass,{b64},t:replaceComments,setvar:tx.hit=+1\"\n"),
+                "a literal with a space",
+            ),
+        ] {
+            let set = rules(&set);
+            assert!(set.rules().all(|r| r.slot.is_some()), "{why}: prefiltered");
+            let pf = set.prefilter(1).expect("level 1 prefilter");
+            assert!(
+                pf.plans.iter().any(|p| p.transforms.last() == Some(&Transform::Base64Decode)),
+                "{why}: the base64 plan"
+            );
+            let req = get(&format!("/?{split}"));
+            let tx = request_phases_at_pl1(&set, &req);
+            assert_eq!(tx.tx("hit"), Some(&b"1"[..]), "{why}");
         }
     }
 
