@@ -1147,10 +1147,26 @@ impl<'a> Transaction<'a> {
         let mut lowered_values = crate::prefilter::Hay::default();
         let mut in_plan = vec![0u64; words];
         let mut settled = vec![0u64; words];
+        // Per plan: every value it read came out SHORT. A plan extending such a one and
+        // reading no other collection would find each of its values SHORT in the parent's
+        // row (CRS 934100's six plans after a base64 step whose short binary results hold
+        // no literal run): it is passed over whole, its row left undone (a plan extending
+        // it that reads more computes those values from scratch).
+        let mut all_short = vec![false; pf.plans.len()];
+        let mut plan_values = vec![0u64; words];
         for &p in &pf.order {
             let plan = &pf.plans[p];
             if plan.mask & unremembered_mask == 0 {
                 continue;
+            }
+            if let Some(q) = plan.parent {
+                let parent_mask = pf.plans.get(q).map_or(0, |q| q.mask);
+                if all_short.get(q) == Some(&true)
+                    && plan.mask & unremembered_mask & !parent_mask == 0
+                {
+                    all_short[p] = true;
+                    continue;
+                }
             }
             hay.clear();
             scanned_here.clear();
@@ -1207,6 +1223,7 @@ impl<'a> Transaction<'a> {
                     }
                 }
             }
+            plan_values.copy_from_slice(&in_plan);
             in_plan.iter_mut().zip(&settled).for_each(|(w, s)| *w &= !s);
             for i in set_bits(&in_plan) {
                 let (v, mask, _) = &values[i];
@@ -1446,6 +1463,10 @@ impl<'a> Transaction<'a> {
             if !lowered_values.is_empty() {
                 pf.scan_tests(&plan.tests, &lowered_values, &mut candidates, &mut holds);
                 lowered_values.clear();
+            }
+            if let Some(base) = res_at {
+                all_short[p] =
+                    set_bits(&plan_values).all(|i| results.get(base + i) == Some(&SHORT));
             }
             // A parent's results are kept for the plans extending it; an empty hay (the
             // plan changed no value, as for most of a GET's) is left where it is rather than
@@ -3961,6 +3982,46 @@ mod tests {
             let req = get(&format!("/?{split}"));
             let tx = request_phases_at_pl1(&set, &req);
             assert_eq!(tx.tx("hit"), Some(&b"1"[..]), "{why}");
+        }
+    }
+
+    /// A plan whose parent's values all came out SHORT is passed over only when it reads
+    /// no collection its parent does not: here the parent's base64 plan reads ARGS (each
+    /// argument short binary without a run), its child a header too, whose value decodes
+    /// to the child's literal.
+    #[test]
+    fn a_plan_reading_more_than_its_short_parent_still_scans() {
+        let b64 = "t:none,t:urlDecodeUni,t:jsDecode,t:base64Decode";
+        let set = rules(&format!(
+            "SecRule ARGS \"@rx eval\\(\" \"id:1,phase:1,pass,{b64},setvar:tx.p=+1\"\n\
+             SecRule ARGS|REQUEST_HEADERS:X-Data \"@rx env\\[\" \"id:2,phase:1,pass,{b64},t:urlDecodeUni,setvar:tx.child=+1\"\n"
+        ));
+        let pf = set.prefilter(1).expect("level 1 prefilter");
+        let child = (pf.plans.iter())
+            .position(|p| p.transforms.len() == 4)
+            .expect("the child plan");
+        let parent = pf.plans[child].parent.expect("a parent plan");
+        assert_ne!(
+            pf.plans[child].mask & !pf.plans[parent].mask,
+            0,
+            "reads more"
+        );
+        let encode = |decoded: &[u8]| {
+            String::from_utf8(Transform::Base64Encode.apply(decoded).into_owned()).expect("b64")
+        };
+        let binary = encode(b"\xa5\x96\xc3\xa5\x96\xc3");
+        for (header, credited) in [(binary.clone(), false), (encode(b"\xa5%65nv["), true)] {
+            let req = get_with_headers(&format!("a={binary}"), &[("X-Data", header.as_bytes())]);
+            let mut tx = Transaction::new(&set, &req, &[]);
+            tx.process_request();
+            let scan = tx.candidates.as_ref().expect("scanned");
+            assert_eq!(
+                scan.candidates.may_match(slot_of(&set, 2) as usize),
+                credited,
+                "{header}"
+            );
+            assert_eq!(tx.tx("child"), credited.then_some(&b"1"[..]), "{header}");
+            assert_eq!(tx.tx("p"), None);
         }
     }
 
