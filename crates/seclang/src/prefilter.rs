@@ -751,18 +751,18 @@ pub struct Prefilter {
     /// For each literal of `ac`, the slots of the rules it belongs to.
     pub literal_slots: Vec<Vec<u32>>,
     pub plans: Vec<Plan>,
-    /// Per plan: for a pipeline that decodes base64 or hex, when neither it nor any plan
-    /// extending it asks more of a value than its literals, how its long binary results
-    /// are cut down to the runs that can become a literal ([`RunCompaction`]) before they
-    /// are scanned and handed on to those plans.
-    pub compactions: Vec<Option<Box<RunCompaction>>>,
     /// Per plan, the bytes and length that a run of its results must have for the plan or
     /// a plan extending it to find a literal there ([`RunCompaction::holds_run`]): a
-    /// result without such a run is left out of them all. Wherever a plan has a compaction,
-    /// and also where `replaceComments` ends a chain of the tree (CRS 934100's
+    /// result without such a run is left out of them all. A binary plan (base64 or hex
+    /// decoding) has one when neither it nor any plan extending it asks more of a value
+    /// than its literals and their later steps are local, and then its long results are
+    /// also cut down to those runs ([`RunFloor::compacts`]) before they are scanned and
+    /// handed on; or when `replaceComments` ends a chain of the tree (CRS 934100's
     /// `…,base64Decode,urlDecodeUni,jsDecode,replaceComments`), which joins no two runs
-    /// into one literal when no literal holds the space a comment becomes.
-    pub run_floors: Vec<Option<Box<RunCompaction>>>,
+    /// into one literal when no literal holds the space a comment becomes (no cutting
+    /// then: a comment spans any bytes). See [`Prefilter::compaction`] and
+    /// [`Prefilter::run_floor`].
+    pub run_floors: Vec<Option<Box<RunFloor>>>,
     /// Slots this prefilter decides; the others always count as candidates.
     pub covered: Vec<bool>,
     /// Collections read by any covered rule; a value's collections are a mask of indexes
@@ -1645,7 +1645,30 @@ impl Hay {
     }
 }
 
+/// A plan's run floor ([`Prefilter::run_floors`]): the runs a result must hold for the
+/// plan's tree to find a literal in it, and whether its long results are also cut down to
+/// those runs.
+#[derive(Debug)]
+pub struct RunFloor {
+    pub runs: RunCompaction,
+    /// Whether the plan's long binary results are cut down to their runs
+    /// ([`Prefilter::compaction`]); false for a floor that only judges emptiness.
+    pub compacts: bool,
+}
+
 impl Prefilter {
+    /// The compaction of plan `p`'s long binary results, if it has one
+    /// ([`Prefilter::run_floors`]).
+    pub fn compaction(&self, p: usize) -> Option<&RunCompaction> {
+        let floor = self.run_floors.get(p)?.as_deref()?;
+        floor.compacts.then_some(&floor.runs)
+    }
+
+    /// The run floor of plan `p`'s results, if it has one ([`Prefilter::run_floors`]).
+    pub fn run_floor(&self, p: usize) -> Option<&RunCompaction> {
+        Some(&self.run_floors.get(p)?.as_deref()?.runs)
+    }
+
     /// Builds a prefilter for `entries`, out of `slots` slots in all. Entries whose regexes
     /// cannot be compiled together are left uncovered (always evaluated).
     pub fn build(entries: &[&Entry], slots: usize) -> Prefilter {
@@ -1800,12 +1823,8 @@ impl Prefilter {
         }
         // A binary plan's results are compacted when it and every plan extending it ask
         // nothing but literals of a value (no regex, no value test) and their further
-        // steps are local.
-        // (with each plan's run floor: see `Prefilter::run_floors`)
-        #[allow(clippy::type_complexity)]
-        let compactions: Vec<Option<(Option<Box<RunCompaction>>, Box<RunCompaction>)>> = (0..pf
-            .plans
-            .len())
+        // steps are local; its run floor is the same runs (see `Prefilter::run_floors`).
+        let run_floors: Vec<Option<Box<RunFloor>>> = (0..pf.plans.len())
             .map(|p| {
                 let plan = &pf.plans[p];
                 let binary = plan.transforms.iter().any(|t| {
@@ -1840,9 +1859,11 @@ impl Prefilter {
                 let later_steps = tree
                     .iter()
                     .flat_map(|&q| pf.plans[q].transforms[n..].iter().copied());
-                if let Some(c) = RunCompaction::new(literals(), later_steps) {
-                    let c = Box::new(c);
-                    return Some((Some(c.clone()), c));
+                if let Some(runs) = RunCompaction::new(literals(), later_steps) {
+                    return Some(Box::new(RunFloor {
+                        runs,
+                        compacts: true,
+                    }));
                 }
                 // (for the floor alone: `replaceComments` as the last step of a chain)
                 let ends_with_comments = |q: usize| {
@@ -1858,14 +1879,15 @@ impl Prefilter {
                 let local_steps = tree
                     .iter()
                     .flat_map(|&q| ends_with_comments(q).iter().copied());
-                RunCompaction::new(literals(), local_steps).map(|c| (None, Box::new(c)))
+                RunCompaction::new(literals(), local_steps).map(|runs| {
+                    Box::new(RunFloor {
+                        runs,
+                        compacts: false,
+                    })
+                })
             })
             .collect();
-        pf.compactions = compactions
-            .iter()
-            .map(|c| c.as_ref().and_then(|(c, _)| c.clone()))
-            .collect();
-        pf.run_floors = compactions.into_iter().map(|c| c.map(|(_, f)| f)).collect();
+        pf.run_floors = run_floors;
         if pf.steps.len() <= 64 {
             for plan in &mut pf.plans {
                 plan.steps = plan

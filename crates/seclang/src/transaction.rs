@@ -1178,10 +1178,9 @@ impl<'a> Transaction<'a> {
             }
             // the step this plan ends with
             let last_step = plan.steps.last().copied();
-            // (a binary plan whose tree asks nothing but literals: see `Prefilter::compactions`
-            // and `Prefilter::run_floors`)
-            let compaction = pf.compactions.get(p).and_then(Option::as_deref);
-            let floor = pf.run_floors.get(p).and_then(Option::as_deref);
+            // (a binary plan whose tree asks nothing but literals: see `Prefilter::run_floors`)
+            let compaction = pf.compaction(p);
+            let floor = pf.run_floor(p);
             // the plan's steps as a mask of `pf.steps` bits (none when there are too many)
             let plan_steps = plan.steps_mask;
             // where this plan's results go in `results`, when some plan extends it
@@ -1393,7 +1392,7 @@ impl<'a> Transaction<'a> {
                     })
             });
             // Long binary results cut down to what can hold a literal of this plan or of
-            // those extending it (`Prefilter::compactions`): the cut value is scanned whole, kept
+            // those extending it (`Prefilter::compaction`): the cut value is scanned whole, kept
             // and decoded further in place of the whole result.
             if let (Some(_), Some(compaction)) = (binary_runs, compaction) {
                 compact_long_binary(
@@ -3828,11 +3827,11 @@ mod tests {
             .position(|q| q.parent == Some(r) && q.transforms.len() == 4)
             .expect("the htmlEntityDecode,base64Decode plan");
         assert!(
-            pf.compactions[p].is_some(),
+            pf.compaction(p).is_some(),
             "the removeWhitespace,base64Decode plan is cut"
         );
         assert!(
-            pf.compactions[r].is_none(),
+            pf.compaction(r).is_none(),
             "replaceComments follows the other"
         );
         // binary (non-ASCII bytes no literal holds) around the three literals, base64-encoded
@@ -3885,7 +3884,7 @@ mod tests {
         assert!(set.rules().all(|r| r.slot.is_some()), "all prefiltered");
         let pf = set.prefilter(1).expect("level 1 prefilter");
         assert!(
-            pf.compactions.iter().any(Option::is_some),
+            (0..pf.plans.len()).any(|p| pf.compaction(p).is_some()),
             "a compacted plan"
         );
         let encode = |decoded: &[u8]| {
@@ -3932,8 +3931,8 @@ mod tests {
         let base64_plan = (pf.plans.iter())
             .position(|p| p.transforms.last() == Some(&Transform::Base64Decode))
             .expect("the base64 plan");
-        assert!(pf.compactions[base64_plan].is_none(), "no compaction");
-        assert!(pf.run_floors[base64_plan].is_some(), "a run floor");
+        assert!(pf.compaction(base64_plan).is_none(), "no compaction");
+        assert!(pf.run_floor(base64_plan).is_some(), "a run floor");
         let neither = encode(b"\xa5\x96\xc3\xa5\x96\xc3");
         for (query, p, c) in [
             (
