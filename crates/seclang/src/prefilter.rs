@@ -500,7 +500,7 @@ fn non_ascii(value: &[u8]) -> usize {
 /// outside `keep`, which the steps treat as they treat the bytes it stands for) unless it
 /// ends the value, are a value in which each of the plans finds every literal that it
 /// finds in the whole result.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RunCompaction {
     keep: [bool; 256],
     shortest: usize,
