@@ -18,6 +18,7 @@ use palisade_engine::{Action, Mode, ResponseModel, Verdict};
 use palisade_http::{is_binary_media_type, Headers, RequestModel};
 
 use crate::body::{empty, full, incoming, PrefixedBody, ProxyBody};
+use crate::cohort;
 use crate::forward::{add_forwarding_headers, client_ip, strip_hop_by_hop};
 use crate::pages;
 use crate::settings::{OversizeBody, ResponseAction};
@@ -171,6 +172,8 @@ pub async fn handle(
 ) -> Response<ProxyBody> {
     let request_id = new_request_id();
     shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+    // (counted while the handler runs: its inspections join the worker's cohort)
+    let _in_flight = cohort::InFlight::enter();
     // Whether an error page should be JSON: only worked out when one is sent (lowercasing
     // and searching `Accept` cost ~1.5k instructions on every request).
     let accept = req.headers().get(ACCEPT).cloned();
@@ -329,7 +332,7 @@ pub async fn handle(
             Err(_) => return pages::error(StatusCode::SERVICE_UNAVAILABLE, &request_id, json()),
         }
     } else {
-        engine.inspect_request(&model)
+        cohort::inspect(|| engine.inspect_request(&model)).await
     };
     record(&shared, &request_id, &model, &verdict, "request", None);
     if !engine.reads_request_body_with_response() {
@@ -517,7 +520,8 @@ pub async fn handle(
                 .to_ascii_lowercase(),
             body: prefix.to_vec(),
         };
-        let out_verdict = engine.inspect_response(&model, &response_model);
+        let out_verdict =
+            cohort::inspect(|| engine.inspect_response(&model, &response_model)).await;
         record(
             &shared,
             &request_id,

@@ -7,6 +7,7 @@
 mod affinity;
 mod audit_log;
 pub mod body;
+mod cohort;
 mod demo;
 pub mod forward;
 mod handler;
