@@ -331,8 +331,11 @@ pub async fn handle(
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => return pages::error(StatusCode::SERVICE_UNAVAILABLE, &request_id, json()),
         }
-    } else {
+    } else if inspected_at_all {
         cohort::inspect(|| engine.inspect_request(&model)).await
+    } else {
+        // (mode `off`: nothing to group)
+        engine.inspect_request(&model)
     };
     record(&shared, &request_id, &model, &verdict, "request", None);
     if !engine.reads_request_body_with_response() {
