@@ -19,11 +19,11 @@
 #   BIN=target/pgo/release/palisade bench/proxy.sh   # a given binary (tools/pgo-build.sh)
 #   CEILING=1 bench/proxy.sh           # also the same Palisade with `--mode off` (no inspection)
 #
-# CEILING=1 runs a second instance of the binary, with PALISADE_ARGS and `--mode off`
-# (rules loaded, nothing inspected), as one more target in every round: the proxy path's
-# own req/s, which no inspecting configuration of that binary can exceed. With MODSEC=1 the
-# summary then says, per scenario, what fraction of plain nginx 50x ModSecurity's req/s is
-# and what the proxy path reaches in the same rounds.
+# CEILING=1 runs a second instance of the binary, with PALISADE_ARGS (which must not set
+# --mode) and `--mode off` (rules loaded, nothing inspected), as one more target in every
+# round: the proxy path's own req/s, which no inspecting configuration of that binary can
+# exceed. With MODSEC=1 the summary then says, per scenario, what fraction of plain nginx
+# 50x ModSecurity's req/s is and what the proxy path reaches in the same rounds.
 #
 # Writes a TSV to $OUT (default target/bench/proxy-<time>.tsv). Needs root for apt (first run).
 set -euo pipefail
@@ -65,7 +65,7 @@ fi
 for port in "$PORT_PALISADE" ${PID_OFF:+"$PORT_CEILING"}; do
   up=0
   for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && up=1 && break; sleep 0.1; done
-  [ "$up" = 1 ] || { echo "palisade did not listen on port $port (see $LOG)" >&2; exit 1; }
+  [ "$up" = 1 ] || { echo "palisade did not listen on port $port (see $LOG, $LOG.off)" >&2; exit 1; }
 done
 
 rss_of() { awk '/^VmRSS:/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
